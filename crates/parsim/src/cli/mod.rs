@@ -1,0 +1,52 @@
+//! One module per subcommand. Each parses its arguments (clap), calls the library, and turns
+//! library errors into messages that tell the user what to do.
+
+use std::process::ExitCode;
+
+pub mod check;
+pub mod data;
+pub mod fit;
+pub mod run;
+
+/// Exit code for invalid input (a study file, data file or formula the user must fix).
+pub const EXIT_INVALID_INPUT: u8 = 2;
+/// Exit code for any other failure (I/O, an interrupted run, failed checks).
+pub const EXIT_FAILURE: u8 = 1;
+
+/// A command that could not complete: what to print and which exit code to use.
+#[derive(Debug)]
+pub struct Failure {
+    /// Exit code: [`EXIT_INVALID_INPUT`] or [`EXIT_FAILURE`].
+    pub code: u8,
+    /// The message, already rendered (may span several lines, e.g. a diagnostic with a caret).
+    /// Empty when the command has already printed its own diagnostics.
+    pub message: String,
+}
+
+impl Failure {
+    /// Invalid input: exit code 2.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Failure { code: EXIT_INVALID_INPUT, message: message.into() }
+    }
+
+    /// Any other failure: exit code 1.
+    pub fn failed(message: impl Into<String>) -> Self {
+        Failure { code: EXIT_FAILURE, message: message.into() }
+    }
+
+    /// Print the message to stderr and return the exit code.
+    pub fn report(self) -> ExitCode {
+        if !self.message.is_empty() {
+            let msg = self.message.trim_end();
+            if msg.starts_with("error") {
+                eprintln!("{msg}");
+            } else {
+                eprintln!("error: {msg}");
+            }
+        }
+        ExitCode::from(self.code)
+    }
+}
+
+/// Result of a subcommand.
+pub type Outcome = Result<ExitCode, Failure>;

@@ -1,0 +1,5 @@
+//! parsim: parallel Monte Carlo simulation studies of statistical methods.
+//!
+//! The data flow, one module per stage:
+//! `study` (the TOML file) → `lang` (the data program) → methods (`parsim-lmm`) →
+//! `run` (workers, streams) → `store` (SQLite) → `measures` → `report` / `plot`.

@@ -1,0 +1,41 @@
+//! The `parsim` command line: a thin layer over the `parsim` library.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod cli;
+
+/// Parallel Monte Carlo simulation studies of statistical methods.
+#[derive(Parser)]
+#[command(name = "parsim", version, about, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Validate a study file and show its design: conditions, replications, units of work.
+    Check(cli::check::Args),
+    /// Write one replication's generated data set as CSV.
+    Data(cli::data::Args),
+    /// Fit one model to a CSV data file and print an lmer-style summary (or JSON).
+    Fit(cli::fit::Args),
+    /// Run a study on every core into a durable store; resumes an interrupted run.
+    Run(cli::run::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(args) => cli::check::execute(args),
+        Command::Data(args) => cli::data::execute(args),
+        Command::Fit(args) => cli::fit::execute(args),
+        Command::Run(args) => cli::run::execute(args),
+    };
+    match outcome {
+        Ok(code) => code,
+        Err(failure) => failure.report(),
+    }
+}
