@@ -24,6 +24,16 @@ enum Command {
     Fit(cli::fit::Args),
     /// Run a study on every core into a durable store; resumes an interrupted run.
     Run(cli::run::Args),
+    /// Performance measures with Monte Carlo standard errors, from a results directory.
+    Summary(cli::summary::Args),
+    /// Figures of the results: estimates, bias, coverage, zip plot, nested-loop plot.
+    Plot(cli::plot::Args),
+    /// Merge shard stores into one; report missing or failed units.
+    Merge(cli::merge::Args),
+    /// Units done per shard, failures, what is missing.
+    Status(cli::status::Args),
+    /// Run a study as a Slurm job array.
+    Slurm(cli::slurm::Args),
 }
 
 fn main() -> ExitCode {
@@ -33,6 +43,11 @@ fn main() -> ExitCode {
         Command::Data(args) => cli::data::execute(args),
         Command::Fit(args) => cli::fit::execute(args),
         Command::Run(args) => cli::run::execute(args),
+        Command::Summary(args) => cli::summary::execute(args),
+        Command::Plot(args) => cli::plot::execute(args),
+        Command::Merge(args) => cli::merge::execute(args),
+        Command::Status(args) => cli::status::execute(args),
+        Command::Slurm(args) => cli::slurm::execute(args),
     };
     match outcome {
         Ok(code) => code,

@@ -6,7 +6,12 @@ use std::process::ExitCode;
 pub mod check;
 pub mod data;
 pub mod fit;
+pub mod merge;
+pub mod plot;
 pub mod run;
+pub mod slurm;
+pub mod status;
+pub mod summary;
 
 /// Exit code for invalid input (a study file, data file or formula the user must fix).
 pub const EXIT_INVALID_INPUT: u8 = 2;

@@ -1,0 +1,739 @@
+//! Evaluation: one pass over the instructions, each filling a buffer column at a time. Buffers live in a
+//! [`Workspace`] and keep their capacity, so after the first replication nothing is allocated.
+
+use parsim_lmm::{ColumnRef, Columns};
+use parsim_random::{Arg, Error as RandomError, Generator};
+
+use super::compile::{Elem, Instr, UnaryF, Val, Variable};
+use super::functions::Dist;
+use super::syntax::BinOp;
+use super::{Program, RuntimeError};
+use crate::study::Condition;
+
+/// Longest vector a program may create (keeps a typo such as `size = N * N * N` from exhausting memory).
+pub const MAX_LENGTH: usize = 100_000_000;
+
+/// Per-worker buffers of a program, reused across replications.
+#[derive(Clone, Debug)]
+pub struct Workspace {
+    f: Vec<Vec<f64>>,
+    i: Vec<Vec<i64>>,
+    variables: Vec<Variable>,
+    rows_from: Option<usize>,
+}
+
+/// Why an instruction failed (turned into a [`RuntimeError`] with the instruction's line).
+type Fail = String;
+
+impl Workspace {
+    pub(crate) fn new(program: &Program) -> Self {
+        let code = &program.code;
+        let mut f = vec![Vec::new(); code.n_float];
+        let mut i = vec![Vec::new(); code.n_int];
+        // Constants are written once: no instruction ever writes their slots.
+        for &(k, v) in &code.const_float {
+            f[k] = vec![v];
+        }
+        for &(k, v) in &code.const_int {
+            i[k] = vec![v];
+        }
+        Workspace { f, i, variables: code.variables.clone(), rows_from: program.rows_from }
+    }
+
+    /// Evaluates the program for one condition (its parameter values, in the program's parameter order)
+    /// with the given generator, into the reused buffers.
+    pub fn generate(&mut self, program: &Program, condition: &Condition, rng: &mut Generator) -> Result<(), RuntimeError> {
+        self.run(program, &mut |k| condition.values.get(k).map_or(f64::NAN, |v| v.1), Some(rng))
+    }
+
+    /// [`Workspace::generate`] with the parameter values given directly.
+    pub fn generate_with(&mut self, program: &Program, parameter_values: &[f64], rng: &mut Generator) -> Result<(), RuntimeError> {
+        self.run(program, &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN), Some(rng))
+    }
+
+    /// Runs a program without random draws (an estimand's expression).
+    pub(crate) fn run_static(&mut self, program: &Program, parameter_values: &[f64]) -> Result<(), RuntimeError> {
+        self.run(program, &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN), None)
+    }
+
+    pub(crate) fn scalar_value(&self, v: Val) -> f64 {
+        match v.elem {
+            Elem::Float => self.f[v.idx].first().copied().unwrap_or(f64::NAN),
+            Elem::Int => self.i[v.idx].first().map_or(f64::NAN, |&x| x as f64),
+        }
+    }
+
+    fn run(&mut self, program: &Program, param: &mut dyn FnMut(usize) -> f64, mut rng: Option<&mut Generator>) -> Result<(), RuntimeError> {
+        let code = &program.code;
+        for (k, instr) in code.instrs.iter().enumerate() {
+            if let Err(message) = self.step(instr, param, rng.as_deref_mut()) {
+                return Err(program.runtime_error(code.spans[k].clone(), message));
+            }
+        }
+        for &k in &program.finite {
+            let var = &code.variables[k];
+            if var.val.elem != Elem::Float {
+                continue;
+            }
+            if let Some((row, x)) = self.f[var.val.idx].iter().enumerate().find(|(_, x)| !x.is_finite()) {
+                let message = format!(
+                    "`{}` has a non-finite value ({x}) in row {row}, and a method uses this column",
+                    var.name
+                );
+                return Err(program.runtime_error(var.span.clone(), message));
+            }
+        }
+        Ok(())
+    }
+
+    /// The data set just generated.
+    pub fn data(&self) -> DataSet<'_> {
+        let len = |v: &Variable| self.len(v.val);
+        let rows = match self.rows_from {
+            Some(k) => len(&self.variables[k]),
+            None => self.variables.iter().filter(|v| !v.val.scalar).map(len).max().unwrap_or(0),
+        };
+        DataSet { ws: self, rows }
+    }
+
+    fn len(&self, v: Val) -> usize {
+        match v.elem {
+            Elem::Float => self.f[v.idx].len(),
+            Elem::Int => self.i[v.idx].len(),
+        }
+    }
+
+    /// Total capacity of all buffers, in elements (tests show it stops growing after warm-up).
+    pub fn capacity(&self) -> usize {
+        self.f.iter().map(Vec::capacity).sum::<usize>() + self.i.iter().map(Vec::capacity).sum::<usize>()
+    }
+
+    fn int_scalar(&self, k: usize) -> i64 {
+        self.i[k].first().copied().unwrap_or(0)
+    }
+
+    fn count(&self, k: usize, what: &str) -> Result<usize, Fail> {
+        let n = self.int_scalar(k);
+        if n < 0 {
+            return Err(format!("{what} is negative ({n})"));
+        }
+        let n = usize::try_from(n).unwrap_or(usize::MAX);
+        if n > MAX_LENGTH {
+            return Err(format!("{what} {n} is larger than the limit of {MAX_LENGTH} elements"));
+        }
+        Ok(n)
+    }
+
+    fn step(&mut self, instr: &Instr, param: &mut dyn FnMut(usize) -> f64, rng: Option<&mut Generator>) -> Result<(), Fail> {
+        match *instr {
+            Instr::ParamF { param: p, out } => set_scalar(&mut self.f[out], param(p)),
+            Instr::ParamI { param: p, out } => set_scalar(&mut self.i[out], param(p) as i64),
+            Instr::ToFloat { a, out } => {
+                let mut o = std::mem::take(&mut self.f[out]);
+                o.clear();
+                o.extend(self.i[a].iter().map(|&x| x as f64));
+                self.f[out] = o;
+            }
+            Instr::BinF { op, a, b, out } => {
+                let mut o = std::mem::take(&mut self.f[out]);
+                let r = bin_f(op, &self.f[a], &self.f[b], &mut o);
+                self.f[out] = o;
+                r?;
+            }
+            Instr::BinI { op, a, b, out } => {
+                let mut o = std::mem::take(&mut self.i[out]);
+                let r = bin_i(op, &self.i[a], &self.i[b], &mut o);
+                self.i[out] = o;
+                r?;
+            }
+            Instr::CmpF { op, a, b, out } => cmp(op, &self.f[a], &self.f[b], &mut self.i[out])?,
+            Instr::CmpI { op, a, b, out } => {
+                let mut o = std::mem::take(&mut self.i[out]);
+                let r = cmp(op, &self.i[a], &self.i[b], &mut o);
+                self.i[out] = o;
+                r?;
+            }
+            Instr::UnF { f, a, out } => {
+                let mut o = std::mem::take(&mut self.f[out]);
+                unary_f(f, &self.f[a], &mut o);
+                self.f[out] = o;
+            }
+            Instr::NegI { a, out } => map_i(&mut self.i, a, out, i64::wrapping_neg),
+            Instr::AbsI { a, out } => map_i(&mut self.i, a, out, i64::wrapping_abs),
+            Instr::Round { a, decimals, out } => {
+                let d = decimals.map_or(0, |k| self.int_scalar(k));
+                let mut o = std::mem::take(&mut self.f[out]);
+                round(&self.f[a], d, &mut o);
+                self.f[out] = o;
+            }
+            Instr::Where { cond, x, y, out } => self.select(cond, x, y, out)?,
+            Instr::Gather { src, idx, out } => self.gather(src, idx, out)?,
+            Instr::Draw { dist, ref args, size, endpoint, out } => {
+                let Some(rng) = rng else { return Err("random draws are not allowed here".into()) };
+                self.draw(dist, args, size, endpoint, out, rng)?;
+            }
+            Instr::Arange { start, stop, step, out } => self.arange(start, stop, step, out)?,
+            Instr::Repeat { a, count, tile, out } => {
+                let n = self.count(count, if tile { "the number of repetitions" } else { "the number of repeats" })?;
+                match a.elem {
+                    Elem::Float => repeat(&mut self.f, a.idx, n, tile, out.idx)?,
+                    Elem::Int => repeat(&mut self.i, a.idx, n, tile, out.idx)?,
+                }
+            }
+            Instr::Fill { value, n, out } => {
+                let n = self.count(n, "the shape")?;
+                let o = &mut self.f[out];
+                o.clear();
+                o.resize(n, value);
+            }
+            Instr::Sum { a, mean, out } => {
+                let v = match a.elem {
+                    Elem::Float => numpy_sum(&self.f[a.idx]),
+                    Elem::Int if mean => sum_int_as_float(&self.i[a.idx]),
+                    Elem::Int => {
+                        let s = self.i[a.idx].iter().fold(0i64, |s, &x| s.wrapping_add(x));
+                        set_scalar(&mut self.i[out.idx], s);
+                        return Ok(());
+                    }
+                };
+                let n = self.len(a) as f64;
+                set_scalar(&mut self.f[out.idx], if mean { v / n } else { v });
+            }
+            Instr::Cumsum { a, out } => match a.elem {
+                Elem::Float => scan(&mut self.f, a.idx, out.idx, |s, x| s + x),
+                Elem::Int => scan(&mut self.i, a.idx, out.idx, i64::wrapping_add),
+            },
+            Instr::Len { a, out } => {
+                let n = self.len(a) as i64;
+                set_scalar(&mut self.i[out], n);
+            }
+        }
+        Ok(())
+    }
+
+    fn select(&mut self, cond: usize, x: Val, y: Val, out: Val) -> Result<(), Fail> {
+        let c = std::mem::take(&mut self.i[cond]);
+        let r = match out.elem {
+            Elem::Float => where_into(&c, &mut self.f, x.idx, y.idx, out.idx),
+            Elem::Int => where_into(&c, &mut self.i, x.idx, y.idx, out.idx),
+        };
+        self.i[cond] = c;
+        r
+    }
+
+    fn gather(&mut self, src: Val, idx: usize, out: Val) -> Result<(), Fail> {
+        let ix = std::mem::take(&mut self.i[idx]);
+        let r = match src.elem {
+            Elem::Float => gather_into(&mut self.f, src.idx, &ix, out.idx),
+            Elem::Int => gather_into(&mut self.i, src.idx, &ix, out.idx),
+        };
+        self.i[idx] = ix;
+        r
+    }
+
+    fn arange(&mut self, start: Val, stop: Val, step: Val, out: Val) -> Result<(), Fail> {
+        match out.elem {
+            Elem::Int => {
+                let (a, b, s) = (self.int_scalar(start.idx), self.int_scalar(stop.idx), self.int_scalar(step.idx));
+                if s == 0 {
+                    return Err("arange() step is zero".into());
+                }
+                let span = i128::from(b) - i128::from(a);
+                let n = if (span > 0) == (s > 0) && span != 0 { (span.abs() + i128::from(s).abs() - 1) / i128::from(s).abs() } else { 0 };
+                let n = check_len(usize::try_from(n).unwrap_or(usize::MAX))?;
+                let o = &mut self.i[out.idx];
+                o.clear();
+                o.extend((0..n as i64).map(|k| a.wrapping_add(k.wrapping_mul(s))));
+            }
+            Elem::Float => {
+                let sc = |v: Val| self.f[v.idx].first().copied().unwrap_or(f64::NAN);
+                let (a, b, s) = (sc(start), sc(stop), sc(step));
+                if s == 0.0 {
+                    return Err("arange() step is zero".into());
+                }
+                let len = ((b - a) / s).ceil();
+                if !len.is_finite() {
+                    return Err("arange() arguments are not finite".into());
+                }
+                let n = check_len(if len > 0.0 { len as usize } else { 0 })?;
+                // numpy fills a[0] = start, a[1] = start + step, then a[k] = start + k * (a[1] - a[0]).
+                let delta = (a + s) - a;
+                let o = &mut self.f[out.idx];
+                o.clear();
+                o.extend((0..n).map(|k| if k == 0 { a } else { a + k as f64 * delta }));
+            }
+        }
+        Ok(())
+    }
+
+    fn draw(&mut self, dist: Dist, args: &[Val], size: Option<usize>, endpoint: Option<usize>, out: Val, rng: &mut Generator) -> Result<(), Fail> {
+        let n = match size {
+            Some(k) => self.count(k, "size")?,
+            None => {
+                let mut n = 1;
+                for &a in args {
+                    n = broadcast(n, self.len(a))?;
+                }
+                n
+            }
+        };
+        let result = match out.elem {
+            Elem::Float => {
+                let mut o = std::mem::take(&mut self.f[out.idx]);
+                o.clear();
+                o.resize(n, 0.0);
+                let f = &self.f;
+                let fa = |k: usize| farg(&f[args[k].idx]);
+                let r = match dist {
+                    Dist::Random => {
+                        rng.fill_random(&mut o);
+                        Ok(())
+                    }
+                    Dist::StandardNormal => {
+                        rng.fill_standard_normal(&mut o);
+                        Ok(())
+                    }
+                    Dist::StandardExponential => {
+                        rng.fill_standard_exponential(&mut o);
+                        Ok(())
+                    }
+                    Dist::Normal => rng.fill_normal(&mut o, fa(0), fa(1)),
+                    Dist::Uniform => rng.fill_uniform(&mut o, fa(0), fa(1)),
+                    Dist::Exponential => rng.fill_exponential(&mut o, fa(0)),
+                    Dist::Gamma => rng.fill_gamma(&mut o, fa(0), fa(1)),
+                    Dist::Chisquare => rng.fill_chisquare(&mut o, fa(0)),
+                    Dist::StandardT => rng.fill_standard_t(&mut o, fa(0)),
+                    Dist::Lognormal => rng.fill_lognormal(&mut o, fa(0), fa(1)),
+                    Dist::Beta => rng.fill_beta(&mut o, fa(0), fa(1)),
+                    Dist::Integers | Dist::Binomial | Dist::Poisson => unreachable!("integer distributions"),
+                };
+                self.f[out.idx] = o;
+                r
+            }
+            Elem::Int => {
+                let mut o = std::mem::take(&mut self.i[out.idx]);
+                o.clear();
+                o.resize(n, 0);
+                let (f, i) = (&self.f, &self.i);
+                let fa = |k: usize| farg(&f[args[k].idx]);
+                let ia = |k: usize| iarg(&i[args[k].idx]);
+                let r = match dist {
+                    Dist::Integers => {
+                        let closed = endpoint.is_some_and(|k| i[k].first().is_some_and(|&e| e != 0));
+                        rng.fill_integers(&mut o, ia(0), ia(1), closed)
+                    }
+                    Dist::Binomial => rng.fill_binomial(&mut o, ia(0), fa(1)),
+                    Dist::Poisson => rng.fill_poisson(&mut o, fa(0)),
+                    _ => unreachable!("float distributions"),
+                };
+                self.i[out.idx] = o;
+                r
+            }
+        };
+        result.map_err(|e| random_error(dist, e))
+    }
+}
+
+fn random_error(dist: Dist, e: RandomError) -> Fail {
+    let name = format!("{dist:?}").to_lowercase();
+    match e {
+        RandomError::InvalidParameter { arg, message } => format!("invalid `{arg}` for a {name} draw: {message}"),
+        RandomError::Shape { arg, len, size } => format!("`{arg}` has length {len} but size is {size}"),
+        #[allow(unreachable_patterns)]
+        other => format!("{name} draw failed: {other}"),
+    }
+}
+
+fn farg(v: &[f64]) -> Arg<'_, f64> {
+    if v.len() == 1 {
+        Arg::Scalar(v[0])
+    } else {
+        Arg::Slice(v)
+    }
+}
+
+fn iarg(v: &[i64]) -> Arg<'_, i64> {
+    if v.len() == 1 {
+        Arg::Scalar(v[0])
+    } else {
+        Arg::Slice(v)
+    }
+}
+
+fn check_len(n: usize) -> Result<usize, Fail> {
+    if n > MAX_LENGTH {
+        return Err(format!("a vector of {n} elements is larger than the limit of {MAX_LENGTH}"));
+    }
+    Ok(n)
+}
+
+fn set_scalar<T>(buf: &mut Vec<T>, v: T) {
+    buf.clear();
+    buf.push(v);
+}
+
+/// numpy broadcasting of two 1-D lengths: equal, or one of them is 1.
+fn broadcast(a: usize, b: usize) -> Result<usize, Fail> {
+    if a == b || b == 1 {
+        Ok(a)
+    } else if a == 1 {
+        Ok(b)
+    } else {
+        Err(format!("vectors of different lengths: {a} and {b}"))
+    }
+}
+
+/// Element-wise `f(a, b)` into `out`, broadcasting a length-1 operand.
+#[inline]
+fn zip2<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(A, B) -> O) -> Result<(), Fail> {
+    out.clear();
+    if a.len() == b.len() {
+        out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
+    } else if a.len() == 1 {
+        let x = a[0];
+        out.extend(b.iter().map(|&y| f(x, y)));
+    } else if b.len() == 1 {
+        let y = b[0];
+        out.extend(a.iter().map(|&x| f(x, y)));
+    } else {
+        return Err(format!("vectors of different lengths: {} and {}", a.len(), b.len()));
+    }
+    Ok(())
+}
+
+fn bin_f(op: BinOp, a: &[f64], b: &[f64], out: &mut Vec<f64>) -> Result<(), Fail> {
+    match op {
+        BinOp::Add => zip2(a, b, out, |x, y| x + y),
+        BinOp::Sub => zip2(a, b, out, |x, y| x - y),
+        BinOp::Mul => zip2(a, b, out, |x, y| x * y),
+        BinOp::Div => zip2(a, b, out, |x, y| x / y),
+        BinOp::FloorDiv => zip2(a, b, out, |x, y| divmod(x, y).0),
+        BinOp::Mod => zip2(a, b, out, |x, y| divmod(x, y).1),
+        BinOp::Pow => zip2(a, b, out, f64::powf),
+        BinOp::Min => zip2(a, b, out, |x, y| if x.is_nan() || x <= y { x } else { y }),
+        BinOp::Max => zip2(a, b, out, |x, y| if x.is_nan() || x >= y { x } else { y }),
+        _ => Err(format!("`{}` is not an arithmetic operator", op.symbol())),
+    }
+}
+
+/// numpy's `npy_divmod`: floor division and the remainder with the divisor's sign.
+fn divmod(a: f64, b: f64) -> (f64, f64) {
+    let mut m = a % b;
+    if b == 0.0 {
+        return (a / b, m);
+    }
+    let mut div = (a - m) / b;
+    if m != 0.0 {
+        if (b < 0.0) != (m < 0.0) {
+            m += b;
+            div -= 1.0;
+        }
+    } else {
+        m = 0.0f64.copysign(b);
+    }
+    let floordiv = if div != 0.0 {
+        let mut fd = div.floor();
+        if div - fd > 0.5 {
+            fd += 1.0;
+        }
+        fd
+    } else {
+        0.0f64.copysign(a / b)
+    };
+    (floordiv, m)
+}
+
+fn bin_i(op: BinOp, a: &[i64], b: &[i64], out: &mut Vec<i64>) -> Result<(), Fail> {
+    match op {
+        BinOp::Add => zip2(a, b, out, i64::wrapping_add),
+        BinOp::Sub => zip2(a, b, out, i64::wrapping_sub),
+        BinOp::Mul => zip2(a, b, out, i64::wrapping_mul),
+        BinOp::FloorDiv | BinOp::Mod => {
+            if b.contains(&0) {
+                return Err(format!("integer {} by zero", if op == BinOp::Mod { "modulo" } else { "division" }));
+            }
+            if op == BinOp::Mod {
+                zip2(a, b, out, |x, y| {
+                    let r = x.wrapping_rem(y);
+                    if r != 0 && ((r < 0) != (y < 0)) {
+                        r + y
+                    } else {
+                        r
+                    }
+                })
+            } else {
+                zip2(a, b, out, |x, y| {
+                    let q = x.wrapping_div(y);
+                    if x.wrapping_rem(y) != 0 && ((x < 0) != (y < 0)) {
+                        q - 1
+                    } else {
+                        q
+                    }
+                })
+            }
+        }
+        BinOp::Pow => {
+            if b.iter().any(|&e| e < 0) {
+                return Err("integers to negative integer powers are not allowed (write 2.0 ** -1)".into());
+            }
+            zip2(a, b, out, |x, e| pow_wrapping(x, e as u64))
+        }
+        BinOp::Min => zip2(a, b, out, std::cmp::min),
+        BinOp::Max => zip2(a, b, out, std::cmp::max),
+        BinOp::And => zip2(a, b, out, |x, y| i64::from(x != 0 && y != 0)),
+        BinOp::Or => zip2(a, b, out, |x, y| i64::from(x != 0 || y != 0)),
+        _ => Err(format!("`{}` is not an integer operator", op.symbol())),
+    }
+}
+
+fn pow_wrapping(mut base: i64, mut e: u64) -> i64 {
+    let mut acc: i64 = 1;
+    while e > 0 {
+        if e & 1 == 1 {
+            acc = acc.wrapping_mul(base);
+        }
+        base = base.wrapping_mul(base);
+        e >>= 1;
+    }
+    acc
+}
+
+fn cmp<T: Copy + PartialOrd>(op: BinOp, a: &[T], b: &[T], out: &mut Vec<i64>) -> Result<(), Fail> {
+    match op {
+        BinOp::Eq => zip2(a, b, out, |x, y| i64::from(x == y)),
+        BinOp::Ne => zip2(a, b, out, |x, y| i64::from(x != y)),
+        BinOp::Lt => zip2(a, b, out, |x, y| i64::from(x < y)),
+        BinOp::Le => zip2(a, b, out, |x, y| i64::from(x <= y)),
+        BinOp::Gt => zip2(a, b, out, |x, y| i64::from(x > y)),
+        BinOp::Ge => zip2(a, b, out, |x, y| i64::from(x >= y)),
+        _ => Err(format!("`{}` is not a comparison", op.symbol())),
+    }
+}
+
+fn unary_f(f: UnaryF, a: &[f64], out: &mut Vec<f64>) {
+    out.clear();
+    let g: fn(f64) -> f64 = match f {
+        UnaryF::Neg => |x| -x,
+        UnaryF::Exp => f64::exp,
+        UnaryF::Log => f64::ln,
+        UnaryF::Log1p => f64::ln_1p,
+        UnaryF::Sqrt => f64::sqrt,
+        UnaryF::Abs => f64::abs,
+        // scipy.special.expit and logit.
+        UnaryF::Expit => |x| 1.0 / (1.0 + (-x).exp()),
+        UnaryF::Logit => |x| (x / (1.0 - x)).ln(),
+        UnaryF::Floor => f64::floor,
+    };
+    out.extend(a.iter().map(|&x| g(x)));
+}
+
+fn map_i(bufs: &mut [Vec<i64>], a: usize, out: usize, g: fn(i64) -> i64) {
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    o.extend(bufs[a].iter().map(|&x| g(x)));
+    bufs[out] = o;
+}
+
+/// numpy's `round(x, decimals)`: scale, round half to even, unscale.
+fn round(a: &[f64], decimals: i64, out: &mut Vec<f64>) {
+    out.clear();
+    let d = decimals.clamp(-400, 400) as i32;
+    if d == 0 {
+        out.extend(a.iter().map(|x| x.round_ties_even()));
+    } else if d > 0 {
+        let f = 10f64.powi(d);
+        out.extend(a.iter().map(|x| (x * f).round_ties_even() / f));
+    } else {
+        let f = 10f64.powi(-d);
+        out.extend(a.iter().map(|x| (x / f).round_ties_even() * f));
+    }
+}
+
+fn where_into<T: Copy>(c: &[i64], bufs: &mut [Vec<T>], x: usize, y: usize, out: usize) -> Result<(), Fail> {
+    let n = broadcast(broadcast(c.len(), bufs[x].len())?, bufs[y].len())?;
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    let (xs, ys) = (&bufs[x], &bufs[y]);
+    let at = |v: &[T], k: usize| if v.len() == 1 { v[0] } else { v[k] };
+    o.extend((0..n).map(|k| if at(c, k) != 0 { at(xs, k) } else { at(ys, k) }));
+    bufs[out] = o;
+    Ok(())
+}
+
+fn gather_into<T: Copy>(bufs: &mut [Vec<T>], src: usize, idx: &[i64], out: usize) -> Result<(), Fail> {
+    let n = bufs[src].len();
+    // One pass to validate (numpy allows negative indices from the end), then an unconditional gather.
+    let in_range = |j: i64| j >= 0 && (j as u64) < n as u64;
+    if let Some(k) = idx.iter().position(|&j| !in_range(j)) {
+        let wrapped = |j: i64| j < 0 && j.checked_add(n as i64).is_some_and(|w| w >= 0);
+        if let Some(k) = idx[k..].iter().position(|&j| !in_range(j) && !wrapped(j)).map(|p| p + k) {
+            return Err(format!(
+                "index {} (element {k} of the index) is out of range for a vector of length {n}",
+                idx[k]
+            ));
+        }
+    }
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    let s = &bufs[src];
+    o.extend(idx.iter().map(|&j| s[if j < 0 { (j + n as i64) as usize } else { j as usize }]));
+    bufs[out] = o;
+    Ok(())
+}
+
+/// numpy `repeat` (each element `n` times) or `tile` (the whole vector `n` times).
+fn repeat<T: Copy>(bufs: &mut [Vec<T>], a: usize, n: usize, tile: bool, out: usize) -> Result<(), Fail> {
+    let total = bufs[a].len().checked_mul(n).unwrap_or(usize::MAX);
+    check_len(total)?;
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    let s = &bufs[a];
+    if tile {
+        for _ in 0..n {
+            o.extend_from_slice(s);
+        }
+    } else {
+        for &x in s {
+            o.extend(std::iter::repeat_n(x, n));
+        }
+    }
+    bufs[out] = o;
+    Ok(())
+}
+
+/// Running accumulation (numpy `cumsum`: sequential, left to right).
+fn scan<T: Copy>(bufs: &mut [Vec<T>], a: usize, out: usize, f: impl Fn(T, T) -> T) {
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    let mut acc: Option<T> = None;
+    o.extend(bufs[a].iter().map(|&x| {
+        let v = match acc {
+            Some(s) => f(s, x),
+            None => x,
+        };
+        acc = Some(v);
+        v
+    }));
+    bufs[out] = o;
+}
+
+/// numpy's pairwise summation of float64 (`pairwise_sum_DOUBLE`), as `np.sum` does on a contiguous vector.
+fn pairwise(a: &[f64]) -> f64 {
+    let n = a.len();
+    if n < 8 {
+        a.iter().fold(-0.0, |s, &x| s + x)
+    } else if n <= 128 {
+        let mut r = [0.0f64; 8];
+        r.copy_from_slice(&a[..8]);
+        let mut i = 8;
+        while i < n - n % 8 {
+            for j in 0..8 {
+                r[j] += a[i + j];
+            }
+            i += 8;
+        }
+        let mut res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+        for &x in &a[i..] {
+            res += x;
+        }
+        res
+    } else {
+        let mut n2 = n / 2;
+        n2 -= n2 % 8;
+        pairwise(&a[..n2]) + pairwise(&a[n2..])
+    }
+}
+
+/// `np.sum` of a float vector: the reduction starts at 0 and adds the pairwise sum.
+fn numpy_sum(a: &[f64]) -> f64 {
+    0.0 + pairwise(a)
+}
+
+/// `np.mean` of an integer vector sums as float64, converting in numpy's buffer-sized chunks.
+fn sum_int_as_float(a: &[i64]) -> f64 {
+    let mut chunk = [0.0f64; 8192];
+    let mut total = 0.0;
+    for part in a.chunks(8192) {
+        for (c, &x) in chunk.iter_mut().zip(part) {
+            *c = x as f64;
+        }
+        total += pairwise(&chunk[..part.len()]);
+    }
+    total
+}
+
+/// The data set a replication generated: the program's vector variables of the data set's length.
+#[derive(Clone, Copy)]
+pub struct DataSet<'a> {
+    ws: &'a Workspace,
+    rows: usize,
+}
+
+impl<'a> DataSet<'a> {
+    /// Number of rows.
+    pub fn nrows(&self) -> usize {
+        self.rows
+    }
+
+    fn column_of(&self, v: &'a Variable) -> ColumnRef<'a> {
+        match v.val.elem {
+            Elem::Float => ColumnRef::Float(&self.ws.f[v.val.idx]),
+            Elem::Int => ColumnRef::Int(&self.ws.i[v.val.idx]),
+        }
+    }
+
+    /// The columns, in the order of their definitions: every vector variable with the data set's length.
+    pub fn columns(&self) -> impl Iterator<Item = (&'a str, ColumnRef<'a>)> + '_ {
+        self.ws
+            .variables
+            .iter()
+            .filter(|v| !v.val.scalar && self.ws.len(v.val) == self.rows)
+            .map(|v| (v.name.as_str(), self.column_of(v)))
+    }
+
+    /// Any variable by name, whatever its length (a group-level vector, a scalar as a length-1 slice).
+    pub fn variable(&self, name: &str) -> Option<ColumnRef<'a>> {
+        self.ws.variables.iter().find(|v| v.name == name).map(|v| self.column_of(v))
+    }
+
+    /// A scalar variable's value.
+    pub fn scalar(&self, name: &str) -> Option<f64> {
+        self.ws.variables.iter().find(|v| v.name == name && v.val.scalar).map(|v| self.ws.scalar_value(v.val))
+    }
+
+    /// Writes the data set as CSV: a header of column names, then one line per row; floats in shortest
+    /// round-trip form (Rust's `Display` for `f64`), integers as integers.
+    pub fn write_csv(&self, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+        let cols: Vec<(&str, ColumnRef<'_>)> = self.columns().collect();
+        let names: Vec<&str> = cols.iter().map(|c| c.0).collect();
+        writeln!(out, "{}", names.join(","))?;
+        let mut line = String::new();
+        for r in 0..self.rows {
+            line.clear();
+            for (k, (_, c)) in cols.iter().enumerate() {
+                if k > 0 {
+                    line.push(',');
+                }
+                use std::fmt::Write as _;
+                let _ = match c {
+                    ColumnRef::Float(v) => write!(line, "{}", v[r]),
+                    ColumnRef::Int(v) => write!(line, "{}", v[r]),
+                    ColumnRef::Text(v) => write!(line, "{}", v[r]),
+                };
+            }
+            line.push('\n');
+            out.write_all(line.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+impl Columns for DataSet<'_> {
+    fn nrows(&self) -> usize {
+        self.rows
+    }
+
+    fn column(&self, name: &str) -> Option<ColumnRef<'_>> {
+        self.columns().find(|(n, _)| *n == name).map(|(_, c)| c)
+    }
+}

@@ -1,0 +1,219 @@
+//! The data language: a few lines that read like the numpy code of a `gen_data` function.
+//!
+//! ```text
+//! X = normal(0, 1, N)
+//! group = integers(0, n_groups, N)
+//! random_intercept = normal(0, intercept_sd, n_groups)
+//! response = beta0 + random_intercept[group] + beta1 * X + normal(0, noise_sd, N)
+//! ```
+//!
+//! A program is parsed and type-checked once ([`Program::compile`]) into a flat list of typed
+//! instructions; each worker evaluates it column at a time into a [`Workspace`] whose buffers are reused
+//! across replications. Random draws go through `parsim_random`'s fill methods in statement order and
+//! numpy's element order, so a program draws exactly what the equivalent numpy code draws.
+//! `docs/study-file.md` is the user's reference.
+
+mod compile;
+mod eval;
+mod functions;
+mod syntax;
+
+use std::ops::Range;
+
+pub use compile::Elem;
+pub use eval::{DataSet, Workspace};
+pub use functions::function_names;
+
+use compile::{Compiled, Compiler, Variable};
+
+/// A parameter the program may use: its name and whether all its values are integers (then it is an
+/// integer scalar in the program, usable as a size).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParameterDecl {
+    /// The parameter's name.
+    pub name: String,
+    /// True when every value of the parameter is an integer.
+    pub integer: bool,
+}
+
+/// An error found before running: syntax, unknown name, wrong arguments, types.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("{message}")]
+pub struct CompileError {
+    /// Byte range in the program text.
+    pub span: Range<usize>,
+    /// What is wrong.
+    pub message: String,
+    /// A suggestion ("did you mean `normal`?").
+    pub help: Option<String>,
+}
+
+impl CompileError {
+    pub(crate) fn new(span: Range<usize>, message: impl Into<String>) -> Self {
+        CompileError { span, message: message.into(), help: None }
+    }
+
+    pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
+        self.help = Some(help.into());
+        self
+    }
+
+    pub(crate) fn with_optional_help(mut self, help: Option<String>) -> Self {
+        self.help = help;
+        self
+    }
+}
+
+/// An error while generating a data set: index out of range, invalid distribution parameter, vectors of
+/// different lengths, non-finite values in a column a method uses. The caller adds which condition and
+/// replication.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("line {line}: {message}")]
+pub struct RuntimeError {
+    /// Byte range in the program text of the expression that failed.
+    pub span: Range<usize>,
+    /// 1-based line in the program text.
+    pub line: usize,
+    /// What went wrong.
+    pub message: String,
+}
+
+/// A compiled data program: immutable and shareable between worker threads.
+#[derive(Clone, Debug)]
+pub struct Program {
+    source: String,
+    params: Vec<ParameterDecl>,
+    code: Compiled,
+    /// Variables (indices into `code.variables`) that must be finite: the columns the methods use.
+    finite: Vec<usize>,
+    /// The variable whose length is the data set's number of rows (default: the longest vector).
+    rows_from: Option<usize>,
+    /// For an expression program: its value.
+    result: Option<compile::Val>,
+}
+
+/// What the program knows about a variable before running.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct VariableInfo {
+    /// Float or integer.
+    pub elem: Elem,
+    /// A single number rather than a vector.
+    pub scalar: bool,
+}
+
+impl Program {
+    /// Parses and type-checks a data program. `parameters` are the study's parameters, in the order in
+    /// which [`Workspace::generate_with`] receives their values.
+    pub fn compile(source: &str, parameters: &[ParameterDecl]) -> Result<Program, CompileError> {
+        let statements = syntax::parse_program(source)?;
+        if statements.is_empty() {
+            return Err(CompileError::new(0..source.len(), "the data program has no statements"));
+        }
+        let mut compiler = Compiler::new(parameters, true);
+        for st in &statements {
+            compiler.statement(st)?;
+        }
+        Ok(Program {
+            source: source.to_string(),
+            params: parameters.to_vec(),
+            code: compiler.finish(),
+            finite: Vec::new(),
+            rows_from: None,
+            result: None,
+        })
+    }
+
+    /// Compiles one expression of parameters (an estimand's true value): no random draws, one number.
+    pub fn compile_expression(source: &str, parameters: &[ParameterDecl]) -> Result<Program, CompileError> {
+        let expr = syntax::parse_expression(source)?;
+        let mut compiler = Compiler::new(parameters, false);
+        let val = compiler.expression(&expr)?;
+        if !val.scalar {
+            return Err(CompileError::new(expr.span.clone(), "an estimand must be a single number, not a vector"));
+        }
+        Ok(Program {
+            source: source.to_string(),
+            params: parameters.to_vec(),
+            code: compiler.finish(),
+            finite: Vec::new(),
+            rows_from: None,
+            result: Some(val),
+        })
+    }
+
+    /// Evaluates an expression program ([`Program::compile_expression`]) for parameter values.
+    pub fn evaluate_expression(&self, parameter_values: &[f64]) -> Result<f64, RuntimeError> {
+        let Some(val) = self.result else {
+            return Err(RuntimeError { span: 0..0, line: 1, message: "not an expression".into() });
+        };
+        let mut ws = self.workspace();
+        ws.run_static(self, parameter_values)?;
+        Ok(ws.scalar_value(val))
+    }
+
+    /// The program text.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// The parameters the program was compiled with.
+    pub fn parameters(&self) -> &[ParameterDecl] {
+        &self.params
+    }
+
+    /// Names of the program's variables, in the order their final definitions appear.
+    pub fn variable_names(&self) -> impl Iterator<Item = &str> {
+        self.code.variables.iter().map(|v| v.name.as_str())
+    }
+
+    /// Type and shape of a variable.
+    pub fn variable(&self, name: &str) -> Option<VariableInfo> {
+        self.find(name).map(|k| {
+            let v = &self.code.variables[k];
+            VariableInfo { elem: v.val.elem, scalar: v.val.scalar }
+        })
+    }
+
+    /// Byte range of the statement that defines a variable.
+    pub fn variable_span(&self, name: &str) -> Option<Range<usize>> {
+        self.find(name).map(|k| self.code.variables[k].span.clone())
+    }
+
+    fn find(&self, name: &str) -> Option<usize> {
+        self.code.variables.iter().position(|v| v.name == name)
+    }
+
+    /// Declares the columns the methods use: generation fails if one holds a NaN or infinity.
+    /// Unknown names are ignored (the study checker reports them).
+    pub fn require_finite<'a>(&mut self, names: impl IntoIterator<Item = &'a str>) {
+        for name in names {
+            if let Some(k) = self.find(name) {
+                if !self.finite.contains(&k) {
+                    self.finite.push(k);
+                }
+            }
+        }
+    }
+
+    /// Declares which variable's length is the data set's number of rows (the first method's response).
+    pub fn set_rows_from(&mut self, name: &str) {
+        self.rows_from = self.find(name);
+    }
+
+    /// A workspace for this program: buffers that one worker reuses across replications.
+    pub fn workspace(&self) -> Workspace {
+        Workspace::new(self)
+    }
+
+    pub(crate) fn variables(&self) -> &[Variable] {
+        &self.code.variables
+    }
+
+    pub(crate) fn runtime_error(&self, span: Range<usize>, message: String) -> RuntimeError {
+        let line = crate::diagnostic::line_col(&self.source, span.start).0;
+        RuntimeError { span, line, message }
+    }
+}
+
+#[cfg(test)]
+mod tests;

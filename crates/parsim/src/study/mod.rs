@@ -1,0 +1,673 @@
+//! The study file: what to simulate (parameters, the data program), which methods to compare, the true
+//! values of the estimands, and how random streams are assigned to conditions and replications.
+//!
+//! `docs/study-file.md` is the user's reference for every key.
+
+mod check;
+mod reader;
+
+use std::path::{Path, PathBuf};
+
+use parsim_lmm::{Formula, Inference, LmmOptions, OlsOptions};
+use parsim_random::{default_rng, default_rng_from, Generator, SeedSequence};
+use toml::de::DeTable;
+
+use crate::diagnostic::{self, did_you_mean, Diagnostic};
+use crate::lang::{self, ParameterDecl, Program, RuntimeError};
+use reader::{number, type_name, Number, Reader, StringMap, Value};
+
+pub use check::{CheckReport, MethodTerms};
+
+/// How replications get their random streams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Streams {
+    /// Replication `r` of condition `c` draws from `SeedSequence(seed, spawn_key=(c, r))` (default).
+    Keyed,
+    /// Replication `r` draws from `default_rng(seed + r)` in every condition, as the seed's loop did.
+    PerReplicationSeed,
+}
+
+impl Streams {
+    /// The name used in the study file.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Streams::Keyed => "keyed",
+            Streams::PerReplicationSeed => "per-replication-seed",
+        }
+    }
+}
+
+/// A parameter: one value (fixed) or several (a design factor).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Parameter {
+    /// Its name in the data program and the estimands.
+    pub name: String,
+    /// Its values; more than one makes it a factor of the design.
+    pub values: Vec<f64>,
+    /// True when every value was written as an integer (then it is an integer in the program).
+    pub integer: bool,
+}
+
+/// The kind of model a method fits.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ModelKind {
+    /// Linear mixed model (lme4 formula, REML by default).
+    Lmm,
+    /// Ordinary least squares, optionally with cluster-robust standard errors.
+    Ols,
+}
+
+/// One method of the study: `[methods.NAME]`.
+#[derive(Clone, Debug)]
+pub struct MethodSpec {
+    /// The table name.
+    pub name: String,
+    /// `model = "lmm" | "ols"`.
+    pub model: ModelKind,
+    /// The parsed formula.
+    pub formula: Formula,
+    /// The formula as written.
+    pub formula_text: String,
+    /// Options for `model = "lmm"` (`reml`, `inference`; `ci_level` from `[summary] level`).
+    pub lmm: LmmOptions,
+    /// Options for `model = "ols"` (`cluster`; `ci_level` from `[summary] level`).
+    pub ols: OlsOptions,
+}
+
+/// `[summary]`: settings of the performance measures.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SummarySettings {
+    /// Confidence level of the intervals whose coverage is measured (default 0.95).
+    pub level: f64,
+    /// Significance level for power / type I error (default 0.05).
+    pub alpha: f64,
+    /// Method that relative measures (relative precision) compare against.
+    pub reference: Option<String>,
+}
+
+impl Default for SummarySettings {
+    fn default() -> Self {
+        SummarySettings { level: 0.95, alpha: 0.05, reference: None }
+    }
+}
+
+/// One estimand: a term of the fitted models and the expression of parameters giving its true value.
+#[derive(Clone, Debug)]
+pub struct Estimand {
+    /// The term as the methods name it (`X`, `(Intercept)`).
+    pub term: String,
+    /// The expression as written (`beta1`).
+    pub expression: String,
+    program: Program,
+}
+
+/// A cell of the design: one value of every parameter.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Condition {
+    /// 0-based position in [`Study::conditions`] (and the first spawn key of keyed streams).
+    pub index: usize,
+    /// Every parameter with its value in this condition (fixed ones too), in file order.
+    pub values: Vec<(String, f64)>,
+}
+
+/// A study that could not be loaded: unreadable, or invalid (rendered diagnostics, exit code 2).
+#[derive(Debug, thiserror::Error)]
+pub enum StudyError {
+    /// The file could not be read.
+    #[error("cannot read {}: {source}", path.display())]
+    Io {
+        /// The study file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The study is invalid: each diagnostic names the line and column; `rendered` shows them with carets.
+    #[error("{rendered}")]
+    Invalid {
+        /// The study file.
+        path: PathBuf,
+        /// The problems, in file order.
+        diagnostics: Vec<Diagnostic>,
+        /// All diagnostics rendered (file:line:col, the line, a caret).
+        rendered: String,
+    },
+}
+
+impl StudyError {
+    /// The diagnostics of an invalid study (empty for an I/O error).
+    pub fn diagnostics(&self) -> &[Diagnostic] {
+        match self {
+            StudyError::Io { .. } => &[],
+            StudyError::Invalid { diagnostics, .. } => diagnostics,
+        }
+    }
+
+    pub(crate) fn invalid(path: &Path, source: &str, mut diagnostics: Vec<Diagnostic>) -> StudyError {
+        diagnostics.sort_by_key(|d| d.span.start);
+        let rendered = diagnostic::render(&path.display().to_string(), source, &diagnostics);
+        StudyError::Invalid { path: path.to_path_buf(), diagnostics, rendered }
+    }
+}
+
+/// A loaded, validated study.
+#[derive(Clone, Debug)]
+pub struct Study {
+    /// Where it was loaded from.
+    pub path: PathBuf,
+    /// The TOML text exactly as read.
+    pub source: String,
+    /// `[study] name` (default: the file name without extension).
+    pub name: String,
+    /// Replications per condition.
+    pub replications: u64,
+    /// The study's seed.
+    pub seed: u64,
+    /// How replications get their streams.
+    pub streams: Streams,
+    /// Whether every condition uses the same stream for replication `r` (keyed streams only).
+    pub common_random_numbers: bool,
+    /// Parameters in file order.
+    pub parameters: Vec<Parameter>,
+    /// Methods in file order.
+    pub methods: Vec<MethodSpec>,
+    /// Estimands in file order.
+    pub estimands: Vec<Estimand>,
+    /// `[summary]` settings.
+    pub summary: SummarySettings,
+    /// The compiled data program.
+    pub program: Program,
+    conditions: Vec<Condition>,
+    /// `truths[c][e]`: the true value of estimand `e` in condition `c`.
+    truths: Vec<Vec<f64>>,
+    program_map: StringMap,
+    /// File spans: each method's formula value, each estimand's key.
+    formula_spans: Vec<StringMap>,
+    estimand_spans: Vec<std::ops::Range<usize>>,
+}
+
+const SECTIONS: &[&str] = &["study", "parameters", "data", "methods", "estimands", "summary"];
+const STUDY_KEYS: &[&str] = &["name", "replications", "seed", "streams", "common_random_numbers"];
+const METHOD_KEYS: &[&str] = &["model", "formula", "reml", "inference", "cluster"];
+const SUMMARY_KEYS: &[&str] = &["level", "alpha", "reference"];
+
+impl Study {
+    /// Reads and validates a study file.
+    pub fn load(path: &Path) -> Result<Study, StudyError> {
+        let source =
+            std::fs::read_to_string(path).map_err(|source| StudyError::Io { path: path.to_path_buf(), source })?;
+        Study::from_source(path, source)
+    }
+
+    /// Validates a study given as text (`path` names it in messages).
+    pub fn from_source(path: &Path, source: String) -> Result<Study, StudyError> {
+        let parsed = match DeTable::parse(&source) {
+            Ok(t) => t,
+            Err(e) => {
+                let span = e.span().unwrap_or(0..0);
+                let message = format!("invalid TOML: {}", e.message().trim_end());
+                let d = Diagnostic::new(&source, span, message);
+                return Err(StudyError::invalid(path, &source, vec![d]));
+            }
+        };
+        let mut r = Reader::new(&source);
+        let built = build(&mut r, path, parsed.get_ref());
+        match built {
+            Some(study) if r.diagnostics.is_empty() => Ok(study),
+            _ => {
+                let diagnostics = std::mem::take(&mut r.diagnostics);
+                Err(StudyError::invalid(path, &source, diagnostics))
+            }
+        }
+    }
+
+    /// The conditions of the design: the cartesian product of the factors' values, the first factor in the
+    /// file varying slowest (as nested loops in file order).
+    pub fn conditions(&self) -> &[Condition] {
+        &self.conditions
+    }
+
+    /// The true value of an estimand's term in a condition.
+    pub fn truth(&self, condition: usize, term: &str) -> Option<f64> {
+        let e = self.estimands.iter().position(|e| e.term == term)?;
+        self.truths.get(condition).map(|t| t[e])
+    }
+
+    /// The estimands' terms in file order.
+    pub fn estimand_terms(&self) -> Vec<&str> {
+        self.estimands.iter().map(|e| e.term.as_str()).collect()
+    }
+
+    /// The generator of replication `replication` of condition `condition`, according to `streams`.
+    pub fn generator(&self, condition: usize, replication: u64) -> Generator {
+        match self.streams {
+            Streams::PerReplicationSeed => default_rng(self.seed.wrapping_add(replication)),
+            Streams::Keyed if self.common_random_numbers => {
+                default_rng_from(&SeedSequence::with_spawn_key(self.seed, &[replication]))
+            }
+            Streams::Keyed => default_rng_from(&SeedSequence::with_spawn_key(self.seed, &[condition as u64, replication])),
+        }
+    }
+
+    /// Units of work: conditions × replications (data sets), each fitted by every method.
+    pub fn units(&self) -> u64 {
+        self.conditions.len() as u64 * self.replications
+    }
+
+    /// Renders a data-generation error with the study file's line, column and caret, naming the condition
+    /// and replication.
+    pub fn render_runtime_error(&self, err: &RuntimeError, condition: usize, replication: u64) -> String {
+        let span = self.program_map.map(self.program.source(), err.span.clone());
+        let d = Diagnostic::new(&self.source, span, err.message.clone())
+            .with_note(format!("while generating replication {replication} of condition {condition}"));
+        diagnostic::render(&self.path.display().to_string(), &self.source, &[d])
+    }
+
+    /// Generates one replication's data set into `workspace`; an error is rendered against the study file.
+    pub fn generate(&self, workspace: &mut lang::Workspace, condition: usize, replication: u64) -> Result<(), String> {
+        let Some(c) = self.conditions.get(condition) else {
+            return Err(format!("condition {condition} does not exist: the study has {} (0 to {})", self.conditions.len(), self.conditions.len().saturating_sub(1)));
+        };
+        let mut rng = self.generator(condition, replication);
+        workspace.generate(&self.program, c, &mut rng).map_err(|e| self.render_runtime_error(&e, condition, replication))
+    }
+
+    pub(crate) fn formula_span(&self, method: usize, within: std::ops::Range<usize>) -> std::ops::Range<usize> {
+        self.formula_spans[method].map(&self.methods[method].formula_text, within)
+    }
+
+    pub(crate) fn estimand_span(&self, e: usize) -> std::ops::Range<usize> {
+        self.estimand_spans[e].clone()
+    }
+}
+
+/// A section that must be present, as a table.
+fn section<'t, 'i>(r: &mut Reader<'_>, root: &'t DeTable<'i>, name: &str) -> Option<&'t DeTable<'i>> {
+    match Reader::get(root, name) {
+        Some(v) => r.table(v, &format!("[{name}]")),
+        None => None,
+    }
+}
+
+fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
+    r.check_keys(root, SECTIONS, "the study file");
+    let end = r.source.len();
+    for required in ["study", "data", "methods"] {
+        if Reader::get(root, required).is_none() {
+            r.error(end..end, format!("missing section [{required}]"))
+                .notes
+                .push(format!("a study needs [study], [data] and at least one [methods.NAME]; see docs/study-file.md"));
+        }
+    }
+    let settings = section(r, root, "study").and_then(|t| study_settings(r, t, path));
+    let parameters = match Reader::get(root, "parameters") {
+        Some(v) => r.table(v, "[parameters]").map(|t| parameters(r, t)).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let decls: Vec<ParameterDecl> =
+        parameters.iter().map(|p| ParameterDecl { name: p.name.clone(), integer: p.integer }).collect();
+    let program = section(r, root, "data").and_then(|t| data_program(r, t, &decls));
+    let methods = section(r, root, "methods").map(|t| methods(r, t)).unwrap_or_default();
+    let estimands = match Reader::get(root, "estimands") {
+        Some(v) => r.table(v, "[estimands]").map(|t| estimands(r, t, &decls)).unwrap_or_default(),
+        None => Vec::new(),
+    };
+    let summary = match Reader::get(root, "summary") {
+        Some(v) => r.table(v, "[summary]").and_then(|t| summary(r, t)),
+        None => Some((SummarySettings::default(), None)),
+    };
+    let (settings, (mut program, program_map), (summary, reference_span)) = (settings?, program?, summary?);
+    let (methods, formula_spans): (Vec<MethodSpec>, Vec<StringMap>) = methods.into_iter().unzip();
+    let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
+    if methods.is_empty() && Reader::get(root, "methods").is_some() {
+        let span = Reader::get(root, "methods").map_or(0..0, |v| v.span());
+        r.error(span, "[methods] has no method").notes.push("add a table such as [methods.ols] with model and formula".into());
+    }
+    if let (Some(reference), Some(span)) = (&summary.reference, reference_span) {
+        if !methods.iter().any(|m| &m.name == reference) {
+            let help = did_you_mean(reference, methods.iter().map(|m| m.name.as_str()));
+            r.error(span, format!("[summary] reference `{reference}` is not a method of the study")).notes.extend(help);
+        }
+    }
+    if !r.diagnostics.is_empty() {
+        return None;
+    }
+    let mut study = Study {
+        path: path.to_path_buf(),
+        source: r.source.to_string(),
+        name: settings.name,
+        replications: settings.replications,
+        seed: settings.seed,
+        streams: settings.streams,
+        common_random_numbers: settings.common_random_numbers,
+        conditions: design(&parameters),
+        parameters,
+        methods,
+        estimands,
+        summary,
+        program: program.clone(),
+        truths: Vec::new(),
+        program_map,
+        formula_spans,
+        estimand_spans,
+    };
+    check::method_columns(r, &study);
+    if !r.diagnostics.is_empty() {
+        return None;
+    }
+    let used: Vec<String> = study
+        .methods
+        .iter()
+        .flat_map(|m| m.formula.variables().into_iter().chain(m.ols.cluster.clone()))
+        .collect();
+    program.require_finite(used.iter().map(String::as_str));
+    if let Some(m) = study.methods.first() {
+        program.set_rows_from(m.formula.response());
+    }
+    study.program = program;
+    study.truths = check::truths(r, &study);
+    if !r.diagnostics.is_empty() {
+        return None;
+    }
+    Some(study)
+}
+
+struct Settings {
+    name: String,
+    replications: u64,
+    seed: u64,
+    streams: Streams,
+    common_random_numbers: bool,
+}
+
+fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Settings> {
+    r.check_keys(t, STUDY_KEYS, "[study]");
+    let default_name = path.file_stem().map_or("study".to_string(), |s| s.to_string_lossy().into_owned());
+    let name = match Reader::get(t, "name") {
+        Some(v) => r.string(v, "`name`"),
+        None => Some(default_name),
+    };
+    let replications = match Reader::get(t, "replications") {
+        Some(v) => r.integer(v, "`replications`").and_then(|n| {
+            if n >= 1 {
+                Some(n as u64)
+            } else {
+                r.error(v.span(), format!("`replications` must be at least 1, got {n}"));
+                None
+            }
+        }),
+        None => {
+            let span = study_header_span(r.source);
+            r.error(span, "missing key `replications` in [study]").notes.push("e.g. replications = 500".into());
+            None
+        }
+    };
+    let seed = match Reader::get(t, "seed") {
+        Some(v) => r.integer(v, "`seed`").and_then(|n| {
+            if n >= 0 {
+                Some(n as u64)
+            } else {
+                r.error(v.span(), format!("`seed` must be a non-negative integer, got {n}"));
+                None
+            }
+        }),
+        None => {
+            let span = study_header_span(r.source);
+            r.error(span, "missing key `seed` in [study]").notes.push("e.g. seed = 2024".into());
+            None
+        }
+    };
+    let streams = match Reader::get(t, "streams") {
+        Some(v) => choice(r, v, "`streams`", &["keyed", "per-replication-seed"]).map(|k| {
+            if k == 0 {
+                Streams::Keyed
+            } else {
+                Streams::PerReplicationSeed
+            }
+        }),
+        None => Some(Streams::Keyed),
+    };
+    let crn = match Reader::get(t, "common_random_numbers") {
+        Some(v) => r.bool(v, "`common_random_numbers`"),
+        None => Some(false),
+    };
+    Some(Settings { name: name?, replications: replications?, seed: seed?, streams: streams?, common_random_numbers: crn? })
+}
+
+/// The span of the `[study]` header line (for keys missing from it).
+fn study_header_span(source: &str) -> std::ops::Range<usize> {
+    source.find("[study]").map_or(0..0, |i| i..i + 7)
+}
+
+/// A string value that must be one of `options`; returns its index.
+fn choice(r: &mut Reader<'_>, v: &Value<'_>, what: &str, options: &[&str]) -> Option<usize> {
+    let s = r.string(v, what)?;
+    match options.iter().position(|o| *o == s) {
+        Some(k) => Some(k),
+        None => {
+            let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
+            let help = did_you_mean(&s, options.iter().copied());
+            r.error(v.span(), format!("{what} must be one of {}, got \"{s}\"", quoted.join(", "))).notes.extend(help);
+            None
+        }
+    }
+}
+
+fn is_identifier(s: &str) -> bool {
+    let mut chars = s.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
+    let mut out = Vec::new();
+    for (key, v) in r.entries(t) {
+        let name = key.get_ref().to_string();
+        if !is_identifier(&name) {
+            r.error(key.span(), format!("parameter name `{name}` is not a valid name"))
+                .notes
+                .push("names start with a letter or `_` and contain letters, digits and `_`".into());
+            continue;
+        }
+        if lang::function_names().any(|f| f == name) || name == "True" || name == "False" {
+            r.error(key.span(), format!("parameter name `{name}` is the name of a function of the data language"));
+            continue;
+        }
+        let what = format!("parameter `{name}`");
+        let values: Vec<Option<Number>> = match v.get_ref() {
+            toml::de::DeValue::Array(items) if items.is_empty() => {
+                r.error(v.span(), format!("{what} has an empty list of values"));
+                continue;
+            }
+            toml::de::DeValue::Array(items) => items
+                .iter()
+                .map(|item| {
+                    let n = number(item.get_ref());
+                    if n.is_none() {
+                        r.error(item.span(), format!("values of {what} must be numbers, got {}", type_name(item.get_ref())));
+                    }
+                    n
+                })
+                .collect(),
+            other => {
+                let n = number(other);
+                if n.is_none() {
+                    r.error(v.span(), format!("{what} must be a number or a list of numbers, got {}", type_name(other)));
+                }
+                vec![n]
+            }
+        };
+        let Some(values) = values.into_iter().collect::<Option<Vec<Number>>>() else { continue };
+        let integer = values.iter().all(|n| matches!(n, Number::Int(_)));
+        out.push(Parameter { name, values: values.into_iter().map(Number::as_f64).collect(), integer });
+    }
+    out
+}
+
+fn data_program(r: &mut Reader<'_>, t: &DeTable<'_>, decls: &[ParameterDecl]) -> Option<(Program, StringMap)> {
+    r.check_keys(t, &["program"], "[data]");
+    let Some(v) = Reader::get(t, "program") else {
+        let span = r.source.find("[data]").map_or(0..0, |i| i..i + 6);
+        r.error(span, "missing key `program` in [data]").notes.push("program = \"\"\" ... \"\"\" holds the data program".into());
+        return None;
+    };
+    let text = r.string(v, "`program`")?;
+    let map = StringMap::new(r.source, v.span(), &text);
+    match Program::compile(&text, decls) {
+        Ok(p) => Some((p, map)),
+        Err(e) => {
+            let span = map.map(&text, e.span.clone());
+            let d = r.error(span, e.message.clone());
+            if let Some(h) = e.help {
+                d.notes.push(h);
+            }
+            None
+        }
+    }
+}
+
+fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> {
+    let mut out = Vec::new();
+    for (key, v) in r.entries(t) {
+        let name = key.get_ref().to_string();
+        let section = format!("[methods.{name}]");
+        let Some(m) = r.table(v, &section) else { continue };
+        r.check_keys(m, METHOD_KEYS, &section);
+        let model = match Reader::get(m, "model") {
+            Some(mv) => choice(r, mv, "`model`", &["lmm", "ols"]).map(|k| if k == 0 { ModelKind::Lmm } else { ModelKind::Ols }),
+            None => {
+                r.error(key.span(), format!("missing key `model` in {section}")).notes.push("model = \"lmm\" or \"ols\"".into());
+                None
+            }
+        };
+        let formula = match Reader::get(m, "formula") {
+            Some(fv) => r.string(fv, "`formula`").and_then(|text| {
+                let map = StringMap::new(r.source, fv.span(), &text);
+                match Formula::parse(&text) {
+                    Ok(f) => Some((f, text, map)),
+                    Err(e) => {
+                        r.error(fv.span(), format!("invalid formula: {e}"));
+                        None
+                    }
+                }
+            }),
+            None => {
+                r.error(key.span(), format!("missing key `formula` in {section}")).notes.push("e.g. formula = \"y ~ x + (1 | g)\"".into());
+                None
+            }
+        };
+        let mut lmm = LmmOptions::default();
+        let mut ols = OlsOptions::default();
+        let only = |r: &mut Reader<'_>, k: &str, for_model: ModelKind| {
+            if let (Some(v), Some(model)) = (Reader::get(m, k), model) {
+                if model != for_model {
+                    let which = if for_model == ModelKind::Lmm { "lmm" } else { "ols" };
+                    r.error(v.span(), format!("`{k}` applies to model = \"{which}\" only"));
+                }
+            }
+        };
+        only(r, "reml", ModelKind::Lmm);
+        only(r, "inference", ModelKind::Lmm);
+        only(r, "cluster", ModelKind::Ols);
+        if let Some(v) = Reader::get(m, "reml") {
+            lmm.reml = r.bool(v, "`reml`").unwrap_or(true);
+        }
+        if let Some(v) = Reader::get(m, "inference") {
+            lmm.inference = match choice(r, v, "`inference`", &["satterthwaite", "z"]) {
+                Some(1) => Inference::Normal,
+                _ => Inference::Satterthwaite,
+            };
+        }
+        if let Some(v) = Reader::get(m, "cluster") {
+            ols.cluster = r.string(v, "`cluster`");
+        }
+        if let (Some(model), Some((formula, formula_text, map))) = (model, formula) {
+            out.push((MethodSpec { name, model, formula, formula_text, lmm, ols }, map));
+        }
+    }
+    out
+}
+
+fn estimands(r: &mut Reader<'_>, t: &DeTable<'_>, decls: &[ParameterDecl]) -> Vec<(Estimand, std::ops::Range<usize>)> {
+    let mut out = Vec::new();
+    for (key, v) in r.entries(t) {
+        let term = key.get_ref().to_string();
+        let (expression, map) = match v.get_ref() {
+            toml::de::DeValue::String(s) => (s.to_string(), StringMap::new(r.source, v.span(), s)),
+            other => match number(other) {
+                Some(n) => (format_number(n), StringMap::at(v.span())),
+                None => {
+                    r.error(v.span(), format!("estimand `{term}` must be an expression of parameters (a string) or a number, got {}", type_name(other)));
+                    continue;
+                }
+            },
+        };
+        match Program::compile_expression(&expression, decls) {
+            Ok(program) => out.push((Estimand { term, expression, program }, key.span())),
+            Err(e) => {
+                let span = map.map(&expression, e.span.clone());
+                let d = r.error(span, format!("estimand `{term}`: {}", e.message));
+                if let Some(h) = e.help {
+                    d.notes.push(h);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn format_number(n: Number) -> String {
+    match n {
+        Number::Int(i) => i.to_string(),
+        Number::Float(f) if f.is_finite() => format!("{f:?}"),
+        Number::Float(f) => format!("{f}"),
+    }
+}
+
+fn summary(r: &mut Reader<'_>, t: &DeTable<'_>) -> Option<(SummarySettings, Option<std::ops::Range<usize>>)> {
+    r.check_keys(t, SUMMARY_KEYS, "[summary]");
+    let mut s = SummarySettings::default();
+    let mut reference_span = None;
+    for (key, default) in [("level", &mut s.level), ("alpha", &mut s.alpha)] {
+        if let Some(v) = Reader::get(t, key) {
+            if let Some(x) = r.float(v, &format!("`{key}`")) {
+                if x > 0.0 && x < 1.0 {
+                    *default = x;
+                } else {
+                    r.error(v.span(), format!("`{key}` must be between 0 and 1 (exclusive), got {x}"));
+                }
+            }
+        }
+    }
+    if let Some(v) = Reader::get(t, "reference") {
+        s.reference = r.string(v, "`reference`");
+        reference_span = Some(v.span());
+    }
+    Some((s, reference_span))
+}
+
+/// The design grid: the first parameter varies slowest.
+fn design(parameters: &[Parameter]) -> Vec<Condition> {
+    let total: usize = parameters.iter().map(|p| p.values.len()).product();
+    (0..total)
+        .map(|index| {
+            let mut rest = index;
+            let mut values = vec![(String::new(), 0.0); parameters.len()];
+            for (k, p) in parameters.iter().enumerate().rev() {
+                let n = p.values.len();
+                values[k] = (p.name.clone(), p.values[rest % n]);
+                rest /= n;
+            }
+            Condition { index, values }
+        })
+        .collect()
+}
+
+impl Estimand {
+    /// The true value for a condition's parameter values.
+    pub fn value(&self, condition: &Condition) -> Result<f64, RuntimeError> {
+        let values: Vec<f64> = condition.values.iter().map(|v| v.1).collect();
+        self.program.evaluate_expression(&values)
+    }
+}
+
+#[cfg(test)]
+mod tests;
