@@ -1,0 +1,145 @@
+//! numpy's `PCG64` bit generator (`_pcg64.pyx`, `pcg64.h`): PCG XSL-RR 128/64 with the 128-bit
+//! multiplier (not PCG64DXSM), plus numpy's 32-bit half-word buffer.
+
+use crate::{Error, SeedSequence};
+
+/// The 128-bit LCG multiplier, `PCG_DEFAULT_MULTIPLIER_128`.
+const MULT: u128 = (2_549_297_995_355_413_924 << 64) | 4_865_540_595_714_422_341;
+
+/// numpy's `PCG64` bit generator.
+///
+/// The state is the 128-bit LCG state and increment plus numpy's half-word buffer (`has_uint32`,
+/// `uinteger`): a 32-bit draw uses the low half of a fresh 64-bit output and keeps the high half for the
+/// next 32-bit draw, across calls and across distributions. Cloning clones all of it, so a clone continues
+/// exactly as the original would.
+#[derive(Clone, Debug)]
+pub struct Pcg64 {
+    state: u128,
+    inc: u128,
+    has_uint32: bool,
+    uinteger: u32,
+    seed_seq: Option<SeedSequence>,
+}
+
+impl Pcg64 {
+    /// `PCG64(seed_seq)`: seeded from `generate_state(4, uint64)` as numpy's `pcg64_set_seed` does.
+    pub fn new(seed_seq: &SeedSequence) -> Self {
+        let v = seed_seq.generate_state_u64(4);
+        let init_state = (u128::from(v[0]) << 64) | u128::from(v[1]);
+        let init_seq = (u128::from(v[2]) << 64) | u128::from(v[3]);
+        let mut rng = Pcg64 {
+            state: 0,
+            inc: (init_seq << 1) | 1,
+            has_uint32: false,
+            uinteger: 0,
+            seed_seq: Some(seed_seq.clone()),
+        };
+        rng.step();
+        rng.state = rng.state.wrapping_add(init_state);
+        rng.step();
+        rng
+    }
+
+    /// A generator at an explicit state, as numpy's `bit_generator.state = {...}` setter makes one
+    /// (without a seed sequence, so it cannot spawn). `inc` is used as given.
+    pub fn from_state(state: u128, inc: u128, has_uint32: bool, uinteger: u32) -> Self {
+        Pcg64 {
+            state,
+            inc,
+            has_uint32,
+            uinteger,
+            seed_seq: None,
+        }
+    }
+
+    /// The 128-bit LCG state (numpy's `state["state"]["state"]`).
+    pub fn state(&self) -> u128 {
+        self.state
+    }
+
+    /// The 128-bit increment (numpy's `state["state"]["inc"]`).
+    pub fn inc(&self) -> u128 {
+        self.inc
+    }
+
+    /// Whether a high half-word is buffered for the next 32-bit draw (numpy's `has_uint32`).
+    pub fn has_uint32(&self) -> bool {
+        self.has_uint32
+    }
+
+    /// The buffered half-word (numpy's `uinteger`).
+    pub fn uinteger(&self) -> u32 {
+        self.uinteger
+    }
+
+    /// The seed sequence this generator was seeded from, if any.
+    pub fn seed_seq(&self) -> Option<&SeedSequence> {
+        self.seed_seq.as_ref()
+    }
+
+    #[inline(always)]
+    fn step(&mut self) {
+        self.state = self.state.wrapping_mul(MULT).wrapping_add(self.inc);
+    }
+
+    /// The next 64-bit output: advance, then XSL-RR output of the new state.
+    #[inline(always)]
+    pub fn next_u64(&mut self) -> u64 {
+        self.step();
+        let s = self.state;
+        let xored = ((s >> 64) as u64) ^ (s as u64);
+        xored.rotate_right((s >> 122) as u32)
+    }
+
+    /// The next 32-bit output: the buffered high half if there is one, else the low half of a fresh
+    /// 64-bit output (whose high half is buffered).
+    #[inline(always)]
+    pub fn next_u32(&mut self) -> u32 {
+        if self.has_uint32 {
+            self.has_uint32 = false;
+            return self.uinteger;
+        }
+        let n = self.next_u64();
+        self.has_uint32 = true;
+        self.uinteger = (n >> 32) as u32;
+        n as u32
+    }
+
+    /// The next double in [0, 1): the top 53 bits of a 64-bit output. Leaves the half-word buffer alone.
+    #[inline(always)]
+    pub fn next_double(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+
+    /// `advance(delta)`: jumps the LCG ahead by `delta` steps (mod 2^128) in O(log delta) and, as numpy
+    /// does, clears the half-word buffer.
+    pub fn advance(&mut self, delta: u128) {
+        let (mut acc_mult, mut acc_plus) = (1u128, 0u128);
+        let (mut cur_mult, mut cur_plus) = (MULT, self.inc);
+        let mut d = delta;
+        while d > 0 {
+            if d & 1 == 1 {
+                acc_mult = acc_mult.wrapping_mul(cur_mult);
+                acc_plus = acc_plus.wrapping_mul(cur_mult).wrapping_add(cur_plus);
+            }
+            cur_plus = cur_mult.wrapping_add(1).wrapping_mul(cur_plus);
+            cur_mult = cur_mult.wrapping_mul(cur_mult);
+            d >>= 1;
+        }
+        self.state = acc_mult.wrapping_mul(self.state).wrapping_add(acc_plus);
+        self.has_uint32 = false;
+        self.uinteger = 0;
+    }
+
+    /// `spawn(n)`: `n` independent generators seeded from children of this generator's seed sequence
+    /// (numpy's `BitGenerator.spawn`).
+    pub fn spawn(&mut self, n: usize) -> Result<Vec<Pcg64>, Error> {
+        let seq = self.seed_seq.as_mut().ok_or_else(|| {
+            Error::invalid(
+                "seed_seq",
+                "The underlying SeedSequence does not implement spawning.",
+            )
+        })?;
+        Ok(seq.spawn(n).iter().map(Pcg64::new).collect())
+    }
+}
