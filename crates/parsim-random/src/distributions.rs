@@ -5,6 +5,9 @@
 //! Floating-point expressions keep C's evaluation order and its separate roundings (Rust never contracts
 //! `a * b + c` into an FMA); `exp`, `ln`, `ln_1p` and `powf` call the platform libm as numpy's C does.
 
+// `!(a <= b)` and friends are deliberate: they keep numpy's behaviour for NaN operands.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use crate::tables::{EXP_R, FE, FI, KE, KI, NOR_INV_R, NOR_R, WE, WI};
 use crate::Pcg64;
 
@@ -193,6 +196,8 @@ pub(crate) fn standard_t(rng: &mut Pcg64, df: f64) -> f64 {
 
 /// `random_loggam`: log-gamma (Zhang & Jin's SPECFUN series), numpy 2.x form.
 pub(crate) fn loggam(x: f64) -> f64 {
+    // numpy's literals, digit for digit.
+    #[allow(clippy::excessive_precision)]
     const A: [f64; 10] = [
         8.333333333333333e-02,
         -2.777777777777778e-03,

@@ -1,6 +1,9 @@
 //! numpy's `Generator` (`numpy/random/_generator.pyx`): parameter validation as numpy's `cont`/`disc`
 //! helpers do it (`_common.pyx`), then the samplers of [`crate::distributions`] in numpy's element order.
 
+// `!(a <= b)` and friends are deliberate: they keep numpy's behaviour for NaN operands.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
 use crate::distributions::{self as dist, BinomialCache};
 use crate::{Error, Pcg64};
 
@@ -118,7 +121,7 @@ fn check_array(vals: &[f64], name: &'static str, cons: Constraint) -> Result<(),
             fail(format!("{name} < 0"))
         }
         Constraint::Positive if vals.iter().any(|&v| v <= 0.0) => fail(format!("{name} <= 0")),
-        Constraint::Bounded01 if !vals.iter().all(|&v| v >= 0.0 && v <= 1.0) => {
+        Constraint::Bounded01 if !vals.iter().all(|v| (0.0..=1.0).contains(v)) => {
             fail(format!("{name} < 0, {name} > 1 or {name} contains NaNs"))
         }
         // numpy tests the upper bound first here, so NaN reports "value too large".

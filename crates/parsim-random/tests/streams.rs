@@ -117,8 +117,17 @@ fn standard_normal_seed7_matches_numpy() {
     assert_bits("standard_normal() x1000", &scalar, &want);
 }
 
+/// One replication of the seed study's data: observation-level X, g, e and group-level a, b.
+struct SeedData {
+    x: Vec<f64>,
+    g: Vec<i64>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    e: Vec<f64>,
+}
+
 /// The seed study's `gen_data` on one generator, written against the public fill API.
-fn gen_data(seed: u64, n: usize) -> (Vec<f64>, Vec<i64>, Vec<f64>, Vec<f64>, Vec<f64>) {
+fn gen_data(seed: u64, n: usize) -> SeedData {
     let mut rng = default_rng(seed);
     let (mut x, mut g, mut e) = (vec![0.0; n], vec![0i64; n], vec![0.0; n]);
     let (mut a, mut b) = (vec![0.0; 5], vec![0.0; 5]);
@@ -132,7 +141,7 @@ fn gen_data(seed: u64, n: usize) -> (Vec<f64>, Vec<i64>, Vec<f64>, Vec<f64>, Vec
         .unwrap();
     rng.fill_normal(&mut e, Arg::Scalar(0.0), Arg::Scalar(1.0))
         .unwrap();
-    (x, g, a, b, e)
+    SeedData { x, g, a, b, e }
 }
 
 #[test]
@@ -140,7 +149,7 @@ fn seed_study_streams_match_numpy() {
     for seed in 0..3u64 {
         let obs = read_csv(&format!("main_seed{seed}_obs.csv"));
         let groups = read_csv(&format!("main_seed{seed}_groups.csv"));
-        let (x, g, a, b, e) = gen_data(seed, obs.len());
+        let SeedData { x, g, a, b, e } = gen_data(seed, obs.len());
         let col = |rows: &[common::Row], c: &str| rows.iter().map(|r| r.f64(c)).collect::<Vec<_>>();
         assert_bits(&format!("seed {seed} X"), &x, &col(&obs, "X"));
         let want_g: Vec<i64> = obs.iter().map(|r| r.i64("g")).collect();
