@@ -298,7 +298,12 @@ impl Generator {
         }
         let ranges = || (0..nl.max(nh)).map(|i| high.get(i) - low.get(i));
         if !ranges().all(f64::is_finite) {
-            return Err(Error::invalid("high - low", "Range exceeds valid bounds"));
+            // numpy's array path says just "Range exceeds valid bounds"; name the argument as its
+            // scalar path does.
+            return Err(Error::invalid(
+                "high - low",
+                "high - low range exceeds valid bounds",
+            ));
         }
         if ranges().any(|r| r.is_sign_negative()) {
             return Err(Error::invalid("high - low", "high - low < 0"));
