@@ -1,0 +1,578 @@
+//! From formula terms and data to model-matrix columns: variable kinds, factor levels (sorted, as R's
+//! `factor()`), treatment contrasts with R's coding rule and lme4's column names, grouping factors.
+//!
+//! Everything here is built once per data shape; the per-fit work ([`LevelMap::encode`],
+//! [`Design::fill_column`]) writes into buffers owned by the caller and allocates nothing while the
+//! levels stay the same.
+
+use crate::data::{ColumnRef, Columns};
+use crate::error::{did_you_mean, FitError, ModelError};
+use crate::formula::{Formula, TermList};
+
+/// Sorted distinct values of a categorical column: its levels.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum LevelMap {
+    Text(Vec<String>),
+    Int(Vec<i64>),
+    Float(Vec<f64>),
+}
+
+impl LevelMap {
+    /// The levels present in `column`, sorted (text by bytes, numbers numerically).
+    pub fn from_column(column: ColumnRef<'_>) -> LevelMap {
+        match column {
+            ColumnRef::Text(v) => {
+                let mut levels: Vec<String> = v.to_vec();
+                levels.sort_unstable();
+                levels.dedup();
+                LevelMap::Text(levels)
+            }
+            ColumnRef::Int(v) => LevelMap::Int(sorted_ints(v)),
+            ColumnRef::Float(v) => {
+                let mut levels: Vec<f64> = v.to_vec();
+                levels.sort_unstable_by(f64::total_cmp);
+                levels.dedup();
+                LevelMap::Float(levels)
+            }
+        }
+    }
+
+    /// Number of levels.
+    pub fn len(&self) -> usize {
+        match self {
+            LevelMap::Text(l) => l.len(),
+            LevelMap::Int(l) => l.len(),
+            LevelMap::Float(l) => l.len(),
+        }
+    }
+
+    /// Level labels as R prints them.
+    pub fn label(&self, level: usize) -> String {
+        match self {
+            LevelMap::Text(l) => l[level].clone(),
+            LevelMap::Int(l) => l[level].to_string(),
+            LevelMap::Float(l) => format!("{}", l[level]),
+        }
+    }
+
+    /// Writes each row's level index into `codes` and returns true, or returns false when the
+    /// column's level set differs from this map's (a value not in it, or a level not present):
+    /// the caller then rebuilds the map. `seen` is scratch of at least `len()` entries.
+    pub fn encode(&self, column: ColumnRef<'_>, codes: &mut [u32], seen: &mut [bool]) -> bool {
+        let seen = &mut seen[..self.len()];
+        seen.fill(false);
+        let ok = match (self, column) {
+            (LevelMap::Text(levels), ColumnRef::Text(values)) => {
+                encode_with(values, codes, seen, |v| {
+                    levels.binary_search_by(|l| l.as_str().cmp(v.as_str())).ok()
+                })
+            }
+            (LevelMap::Int(levels), ColumnRef::Int(values)) => {
+                let first = levels.first().copied().unwrap_or(0);
+                let contiguous = levels
+                    .last()
+                    .is_some_and(|&l| l - first == levels.len() as i64 - 1);
+                if contiguous {
+                    let n = levels.len() as u64;
+                    encode_with(values, codes, seen, |&v| {
+                        let offset = v.wrapping_sub(first) as u64;
+                        (offset < n).then_some(offset as usize)
+                    })
+                } else {
+                    encode_with(values, codes, seen, |v| levels.binary_search(v).ok())
+                }
+            }
+            (LevelMap::Float(levels), ColumnRef::Float(values)) => {
+                encode_with(values, codes, seen, |v| {
+                    levels.binary_search_by(|l| l.total_cmp(v)).ok()
+                })
+            }
+            _ => false,
+        };
+        ok && seen.iter().all(|s| *s)
+    }
+}
+
+fn sorted_ints(values: &[i64]) -> Vec<i64> {
+    let mut levels = values.to_vec();
+    levels.sort_unstable();
+    levels.dedup();
+    levels
+}
+
+#[inline]
+fn encode_with<T>(
+    values: &[T],
+    codes: &mut [u32],
+    seen: &mut [bool],
+    find: impl Fn(&T) -> Option<usize>,
+) -> bool {
+    for (code, value) in codes.iter_mut().zip(values) {
+        match find(value) {
+            Some(level) => {
+                *code = level as u32;
+                seen[level] = true;
+            }
+            None => return false,
+        }
+    }
+    true
+}
+
+/// How a variable enters the model: as a number or through its levels.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Kind {
+    Numeric,
+    Categorical(LevelMap),
+}
+
+/// The kind of every formula variable, resolved against one data set.
+#[derive(Clone, Debug)]
+pub(crate) struct VarTable {
+    pub kinds: Vec<Kind>,
+    pub names: Vec<String>,
+}
+
+/// The column `name` of `data`, or an unknown-column error with a suggestion.
+pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<'a>, ModelError> {
+    data.column(name).ok_or_else(|| ModelError::UnknownColumn {
+        name: name.to_string(),
+        suggestion: did_you_mean(name, &data.column_names()),
+    })
+}
+
+impl VarTable {
+    /// Resolves every variable of `formula` in `data`: text or `--factor` columns are categorical.
+    pub fn resolve(formula: &Formula, data: &dyn Columns) -> Result<VarTable, ModelError> {
+        let names = formula.variables();
+        let mut kinds = Vec::with_capacity(names.len());
+        for name in &names {
+            let col = column(data, name)?;
+            let categorical = matches!(col, ColumnRef::Text(_)) || data.is_factor(name);
+            kinds.push(if categorical {
+                Kind::Categorical(LevelMap::from_column(col))
+            } else {
+                Kind::Numeric
+            });
+        }
+        if !matches!(kinds[0], Kind::Numeric) {
+            return Err(ModelError::NonNumericResponse(names[0].clone()));
+        }
+        Ok(VarTable { kinds, names })
+    }
+}
+
+/// One factor of a model-matrix column: a numeric variable, or the indicator of one level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Part {
+    Numeric(usize),
+    Level(usize, u32),
+}
+
+/// One model-matrix column: the product of its parts.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct DesignColumn {
+    pub name: String,
+    pub parts: Vec<Part>,
+}
+
+/// The model-matrix columns of a term list (fixed part, or one random term's left-hand side).
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct Design {
+    pub intercept: bool,
+    pub columns: Vec<DesignColumn>,
+}
+
+impl Design {
+    /// Model-matrix columns of `list` with R's coding rule: a factor in a term gets treatment
+    /// contrasts when the term without it is in the model (the intercept counting as the empty term),
+    /// else indicator columns for all levels; without an intercept, the first factor gets all levels.
+    pub fn build(
+        formula: &Formula,
+        list: &TermList,
+        data: &dyn Columns,
+    ) -> Result<Design, ModelError> {
+        let vars = VarTable::resolve(formula, data)?;
+        Ok(Design::from_vars(list, &vars))
+    }
+
+    /// As [`Design::build`], with the variables already resolved.
+    pub fn from_vars(list: &TermList, vars: &VarTable) -> Design {
+        let mut columns = Vec::new();
+        let mut first_factor_full = !list.intercept;
+        for (index, term) in list.terms.iter().enumerate() {
+            let earlier = &list.terms[..index];
+            // Per variable of the term: the levels it contributes (None for a numeric variable).
+            let mut codings: Vec<(usize, Option<(u32, u32)>)> = Vec::new();
+            for &var in term {
+                match &vars.kinds[var] {
+                    Kind::Numeric => codings.push((var, None)),
+                    Kind::Categorical(levels) => {
+                        let rest: Vec<usize> = term.iter().copied().filter(|&v| v != var).collect();
+                        let margin_present = rest.is_empty() || earlier.contains(&rest);
+                        let full = if rest.is_empty() && first_factor_full {
+                            first_factor_full = false;
+                            true
+                        } else {
+                            !margin_present
+                        };
+                        codings.push((var, Some((u32::from(!full), levels.len() as u32))));
+                    }
+                }
+            }
+            // Kronecker order: the first variable varies fastest, as R's model.matrix.
+            let mut combos: Vec<Vec<Part>> = vec![Vec::new()];
+            for &(var, coding) in &codings {
+                let mut next = Vec::new();
+                match coding {
+                    None => {
+                        for c in &combos {
+                            next.push([c.as_slice(), &[Part::Numeric(var)]].concat());
+                        }
+                    }
+                    Some((start, end)) => {
+                        for level in start..end {
+                            for c in &combos {
+                                next.push([c.as_slice(), &[Part::Level(var, level)]].concat());
+                            }
+                        }
+                    }
+                }
+                combos = next;
+            }
+            for parts in combos {
+                let name = parts
+                    .iter()
+                    .map(|p| part_name(p, vars))
+                    .collect::<Vec<_>>()
+                    .join(":");
+                columns.push(DesignColumn { name, parts });
+            }
+        }
+        Design {
+            intercept: list.intercept,
+            columns,
+        }
+    }
+
+    /// Column names, `(Intercept)` first when present.
+    pub fn names(&self) -> Vec<String> {
+        let intercept = self.intercept.then(|| "(Intercept)".to_string());
+        intercept
+            .into_iter()
+            .chain(self.columns.iter().map(|c| c.name.clone()))
+            .collect()
+    }
+
+    /// Number of columns including the intercept.
+    pub fn width(&self) -> usize {
+        usize::from(self.intercept) + self.columns.len()
+    }
+}
+
+fn part_name(part: &Part, vars: &VarTable) -> String {
+    match *part {
+        Part::Numeric(var) => vars.names[var].clone(),
+        Part::Level(var, level) => match &vars.kinds[var] {
+            Kind::Categorical(levels) => {
+                format!("{}{}", vars.names[var], levels.label(level as usize))
+            }
+            Kind::Numeric => vars.names[var].clone(),
+        },
+    }
+}
+
+/// Numeric values of a column as f64 (for the response and numeric covariates), checked finite.
+pub(crate) fn numeric_value(column: ColumnRef<'_>, row: usize) -> f64 {
+    match column {
+        ColumnRef::Float(v) => v[row],
+        ColumnRef::Int(v) => v[row] as f64,
+        ColumnRef::Text(_) => f64::NAN,
+    }
+}
+
+/// The first non-finite value of a numeric column, as an error.
+pub(crate) fn check_finite(name: &str, column: ColumnRef<'_>) -> Result<(), FitError> {
+    if let ColumnRef::Float(v) = column {
+        if let Some(row) = v.iter().position(|x| !x.is_finite()) {
+            return Err(FitError::NonFinite {
+                column: name.to_string(),
+                row: row + 1,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Per-fit encoded data for a set of variables: the level code of every row for categorical ones.
+#[derive(Debug, Default)]
+pub(crate) struct Encoded {
+    /// codes[var] (empty for numeric variables).
+    pub codes: Vec<Vec<u32>>,
+    seen: Vec<bool>,
+}
+
+impl Encoded {
+    /// Encodes every categorical variable of `vars` in `data`; false when some level set changed.
+    pub fn encode(&mut self, vars: &VarTable, data: &dyn Columns) -> Result<bool, FitError> {
+        let n = data.nrows();
+        self.codes.resize_with(vars.kinds.len(), Vec::new);
+        for (var, kind) in vars.kinds.iter().enumerate() {
+            let col = column(data, &vars.names[var])?;
+            if col.len() != n {
+                return Err(FitError::Length {
+                    column: vars.names[var].clone(),
+                    len: col.len(),
+                    nrows: n,
+                });
+            }
+            if let Kind::Categorical(levels) = kind {
+                self.codes[var].resize(n, 0);
+                if self.seen.len() < levels.len() {
+                    self.seen.resize(levels.len(), false);
+                }
+                if !levels.encode(col, &mut self.codes[var], &mut self.seen) {
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Fills `out` with column `c` of a design: the product of its parts over all rows.
+pub(crate) fn fill_column(
+    parts: &[Part],
+    data: &dyn Columns,
+    vars: &VarTable,
+    encoded: &Encoded,
+    out: &mut [f64],
+) {
+    out.fill(1.0);
+    for part in parts {
+        match *part {
+            Part::Numeric(var) => {
+                if let Some(col) = data.column(&vars.names[var]) {
+                    for (row, o) in out.iter_mut().enumerate() {
+                        *o *= numeric_value(col, row);
+                    }
+                }
+            }
+            Part::Level(var, level) => {
+                for (o, &code) in out.iter_mut().zip(&encoded.codes[var]) {
+                    if code != level {
+                        *o = 0.0;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A grouping factor (`g` or the interaction `a:b`): levels and per-row level codes.
+#[derive(Clone, Debug)]
+pub(crate) struct GroupingFactor {
+    /// Label as lme4 prints it (`g`, `a:b`).
+    pub label: String,
+    vars: Vec<usize>,
+    maps: Vec<LevelMap>,
+    /// For an interaction: the present combinations (mixed-radix codes), sorted.
+    combined: Option<LevelMap>,
+    /// Per-row level index.
+    pub codes: Vec<u32>,
+    scratch: Vec<i64>,
+    part_codes: Vec<u32>,
+    seen: Vec<bool>,
+}
+
+impl GroupingFactor {
+    /// The grouping factor of the variables `vars` in `data`.
+    pub fn new(
+        label: String,
+        vars: &[usize],
+        names: &[String],
+        data: &dyn Columns,
+    ) -> Result<GroupingFactor, FitError> {
+        let mut maps = Vec::new();
+        for &v in vars {
+            maps.push(LevelMap::from_column(column(data, &names[v])?));
+        }
+        let mut factor = GroupingFactor {
+            label,
+            vars: vars.to_vec(),
+            maps,
+            combined: None,
+            codes: Vec::new(),
+            scratch: Vec::new(),
+            part_codes: Vec::new(),
+            seen: Vec::new(),
+        };
+        if vars.len() > 1 {
+            factor.combine(names, data)?;
+            factor.combined = Some(LevelMap::Int(sorted_ints(&factor.scratch)));
+        }
+        if !factor.encode(names, data)? {
+            return Err(FitError::Numerical(format!(
+                "grouping factor '{}' could not be encoded",
+                factor.label
+            )));
+        }
+        Ok(factor)
+    }
+
+    /// Mixed-radix codes of the level combinations into `scratch`.
+    fn combine(&mut self, names: &[String], data: &dyn Columns) -> Result<bool, FitError> {
+        let n = data.nrows();
+        self.scratch.clear();
+        self.scratch.resize(n, 0);
+        self.part_codes.resize(n, 0);
+        for (k, &v) in self.vars.iter().enumerate() {
+            let map = &self.maps[k];
+            if self.seen.len() < map.len() {
+                self.seen.resize(map.len(), false);
+            }
+            if !map.encode(
+                column(data, &names[v])?,
+                &mut self.part_codes,
+                &mut self.seen,
+            ) {
+                return Ok(false);
+            }
+            let radix = map.len() as i64;
+            for (s, &c) in self.scratch.iter_mut().zip(&self.part_codes) {
+                *s = *s * radix + i64::from(c);
+            }
+        }
+        Ok(true)
+    }
+
+    /// Recomputes the per-row codes for a new data set; false when the level set changed.
+    pub fn encode(&mut self, names: &[String], data: &dyn Columns) -> Result<bool, FitError> {
+        let n = data.nrows();
+        self.codes.resize(n, 0);
+        let len = self.nlevels();
+        if self.seen.len() < len {
+            self.seen.resize(len, false);
+        }
+        match &self.combined {
+            None => {
+                let col = column(data, &names[self.vars[0]])?;
+                if col.len() != n {
+                    return Err(FitError::Length {
+                        column: names[self.vars[0]].clone(),
+                        len: col.len(),
+                        nrows: n,
+                    });
+                }
+                Ok(self.maps[0].encode(col, &mut self.codes, &mut self.seen))
+            }
+            Some(_) => {
+                if !self.combine(names, data)? {
+                    return Ok(false);
+                }
+                let Some(map) = &self.combined else {
+                    return Ok(false);
+                };
+                let (scratch, codes, seen) = (&self.scratch, &mut self.codes, &mut self.seen);
+                Ok(map.encode(ColumnRef::Int(scratch), codes, seen))
+            }
+        }
+    }
+
+    /// Number of levels.
+    pub fn nlevels(&self) -> usize {
+        self.combined.as_ref().unwrap_or(&self.maps[0]).len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::DataFrame;
+
+    fn frame() -> DataFrame {
+        let text = |v: &[&str]| v.iter().map(|s| s.to_string()).collect();
+        DataFrame::default()
+            .with_float("y", vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0])
+            .with_text("recipe", text(&["B", "A", "C", "A", "B", "C"]))
+            .with_int("temp", vec![175, 185, 195, 175, 185, 195])
+            .with_text("f", text(&["u", "v", "u", "v", "u", "v"]))
+    }
+
+    fn names(formula: &str) -> Vec<String> {
+        Formula::parse(formula)
+            .unwrap()
+            .fixed_term_names(&frame())
+            .unwrap()
+    }
+
+    #[test]
+    fn names_follow_lme4() {
+        assert_eq!(
+            names("y ~ recipe * temp"),
+            [
+                "(Intercept)",
+                "recipeB",
+                "recipeC",
+                "temp",
+                "recipeB:temp",
+                "recipeC:temp"
+            ]
+        );
+        assert_eq!(names("y ~ 0 + recipe"), ["recipeA", "recipeB", "recipeC"]);
+        assert_eq!(
+            names("y ~ 0 + recipe + f"),
+            ["recipeA", "recipeB", "recipeC", "fv"]
+        );
+        assert_eq!(
+            names("y ~ recipe:f"),
+            [
+                "(Intercept)",
+                "recipeA:fu",
+                "recipeB:fu",
+                "recipeC:fu",
+                "recipeA:fv",
+                "recipeB:fv",
+                "recipeC:fv"
+            ]
+        );
+        assert_eq!(
+            names("y ~ recipe*f"),
+            [
+                "(Intercept)",
+                "recipeB",
+                "recipeC",
+                "fv",
+                "recipeB:fv",
+                "recipeC:fv"
+            ]
+        );
+    }
+
+    #[test]
+    fn unknown_column_suggests() {
+        let err = Formula::parse("y ~ recipee")
+            .unwrap()
+            .fixed_term_names(&frame())
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unknown column 'recipee' (did you mean 'recipe'?)"
+        );
+    }
+
+    #[test]
+    fn interaction_grouping_factor_counts_combinations() {
+        let f = Formula::parse("y ~ 1 + (1 | recipe:f)").unwrap();
+        let vars = VarTable::resolve(&f, &frame()).unwrap();
+        let g = GroupingFactor::new(
+            "recipe:f".into(),
+            &f.random[0].grouping,
+            &vars.names,
+            &frame(),
+        )
+        .unwrap();
+        // Present combinations: B:u, A:v, C:u, C:v.
+        assert_eq!(g.nlevels(), 4);
+    }
+}

@@ -1,0 +1,122 @@
+//! Errors of model building ([`ModelError`]) and fitting ([`FitError`]).
+
+/// The formula does not fit the model kind or the data's columns.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum ModelError {
+    /// A formula column is not in the data.
+    #[error("unknown column '{name}'{}", suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    UnknownColumn {
+        /// The name in the formula.
+        name: String,
+        /// The closest column name in the data, if any is close.
+        suggestion: Option<String>,
+    },
+    /// A mixed model was asked for a formula without random-effects terms.
+    #[error("the formula has no random-effects term such as (1 | g): use OLS, or add one")]
+    NoRandomTerms,
+    /// OLS was asked for a formula with random-effects terms.
+    #[error("the formula has random-effects terms: fit it as a mixed model")]
+    RandomTermsInOls,
+    /// The response is categorical.
+    #[error("the response '{0}' is not numeric")]
+    NonNumericResponse(String),
+    /// A column has no rows.
+    #[error("the data have no rows")]
+    NoRows,
+}
+
+/// Why a fit could not be done. Messages name the column or term concerned.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum FitError {
+    /// The model does not match the data.
+    #[error(transparent)]
+    Model(#[from] ModelError),
+    /// A numeric column has NaN or infinite values.
+    #[error("column '{column}' has a non-finite value (NaN or infinite) in row {row}; drop or fix missing values first")]
+    NonFinite {
+        /// The column.
+        column: String,
+        /// 1-based row.
+        row: usize,
+    },
+    /// A grouping factor has fewer than two levels.
+    #[error("grouping factor '{0}' has only one level: a random effect needs at least two")]
+    OneLevel(String),
+    /// More random effects than observations (lme4: "number of levels of each grouping factor must be < number of observations").
+    #[error("grouping factor '{group}' has {levels} levels x {effects} effects = {total} random effects, not fewer than the {nobs} observations")]
+    TooManyRandomEffects {
+        /// The grouping factor.
+        group: String,
+        /// Its levels.
+        levels: usize,
+        /// Random effects per level.
+        effects: usize,
+        /// levels x effects.
+        total: usize,
+        /// Observations.
+        nobs: usize,
+    },
+    /// The response does not vary.
+    #[error("the response '{0}' is constant: there is nothing to fit")]
+    ConstantResponse(String),
+    /// The fixed-effects matrix has no full-rank part.
+    #[error("the fixed-effects model matrix is rank deficient: {0}")]
+    RankDeficient(String),
+    /// The data have no usable rows or fewer rows than parameters.
+    #[error("{0}")]
+    TooFewObservations(String),
+    /// A column of the data has a different length from the others.
+    #[error("column '{column}' has {len} values but the data have {nrows} rows")]
+    Length {
+        /// The column.
+        column: String,
+        /// Its length.
+        len: usize,
+        /// Rows of the table.
+        nrows: usize,
+    },
+    /// The criterion could not be evaluated anywhere (numerical breakdown).
+    #[error("the fit failed numerically: {0}")]
+    Numerical(String),
+}
+
+/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a likely typo.
+pub(crate) fn did_you_mean(name: &str, candidates: &[String]) -> Option<String> {
+    let lower = name.to_lowercase();
+    candidates
+        .iter()
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c.clone())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != *cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_names_only() {
+        let names = vec!["response".to_string(), "group".to_string(), "X".to_string()];
+        assert_eq!(did_you_mean("respons", &names).as_deref(), Some("response"));
+        assert_eq!(did_you_mean("Group", &names).as_deref(), Some("group"));
+        assert_eq!(did_you_mean("temperature", &names), None);
+    }
+}
