@@ -133,7 +133,7 @@ impl Formula {
     }
 
     /// The name of variable `id`.
-    #[allow(dead_code)] // used by the fitters landing next
+    #[cfg(test)]
     pub(crate) fn name(&self, id: usize) -> &str {
         &self.names[id]
     }
@@ -149,7 +149,6 @@ impl Formula {
     }
 
     /// The label of grouping factor `grouping` (`g`, `a:b`).
-    #[allow(dead_code)] // used by the fitters landing next
     pub(crate) fn grouping_label(&self, grouping: &[usize]) -> String {
         grouping
             .iter()

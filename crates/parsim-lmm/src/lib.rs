@@ -1,16 +1,39 @@
 //! Linear mixed models with lme4 formulas, matching lme4, fast; OLS beside them.
 //!
 //! The pipeline follows lme4's modules and MixedModels.jl's types:
-//! [`Formula`] (lme4 syntax) → model structure (fixed-effects columns, random-effects terms with
-//! their relative covariance templates Λ) → profiled deviance of θ → bounded optimizer → fitted
-//! model with post-fit checks and lmerTest's Satterthwaite degrees of freedom.
+//! [`Formula`] (lme4 syntax) → model structure (`model`: fixed-effects columns, random-effects terms
+//! with their relative covariance templates Λ, the blocks of A = [Z X y]′[Z X y]) → profiled
+//! deviance of θ (`blocked`: blocked Cholesky) → bounded optimizer (`optimize`: BOBYQA, Brent in
+//! one dimension) → fitted model ([`LmmFit`]) with post-fit checks and lmerTest's Satterthwaite
+//! degrees of freedom (`inference`).
+//!
+//! ```
+//! use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
+//! let csv = "y,g\n1.0,a\n1.4,a\n2.1,b\n2.3,b\n0.2,c\n0.9,c\n";
+//! let data = DataFrame::parse_csv(csv, "example").unwrap();
+//! let formula = Formula::parse("y ~ 1 + (1 | g)").unwrap();
+//! let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+//! let fit = fitter.fit(&data).unwrap();
+//! assert_eq!(fit.coefficients[0].term, "(Intercept)");
+//! ```
 
+// Index loops mirror the matrix algebra of the blocked factorization; iterator chains would obscure it.
+#![allow(clippy::needless_range_loop)]
+
+mod blocked;
 mod data;
-#[allow(dead_code)] // the fitters using it land next
+mod dense;
 mod design;
 mod error;
 mod formula;
+mod inference;
+mod lmm;
+mod model;
+mod ols;
+mod optimize;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use error::{FitError, ModelError};
 pub use formula::{Formula, FormulaError};
+pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
+pub use ols::{OlsFit, OlsFitter, OlsOptions};

@@ -1,0 +1,290 @@
+//! The profiled deviance of θ by a blocked Cholesky factorization, as MixedModels.jl does.
+//!
+//! The blocks of A = [Z X y]′[Z X y] are formed once per data set: the first random-effects term
+//! (the one with the most levels) gives a block-diagonal A₁₁ (one q₁×q₁ block per level) and a
+//! sparse A₂₁ (per level of term 1, the rows of the later terms it meets, then X and y); all later
+//! terms, X and y form one dense block A₂₂. Per θ:
+//!
+//! - L₁₁ = chol(Λ₁′A₁₁Λ₁ + I), level by level;
+//! - W = A₂₁Λ₁L₁₁⁻ᵀ and the Schur complement S = A₂₂ − WW′ (sparse rank updates, unscaled space);
+//! - L₂₂ = chol(Λ₂′SΛ₂ + I₂) with Λ₂ block diagonal over the later terms and identity on X, y.
+//!
+//! Then log|Lθ|² = 2Σ log diag over the random-effects rows, log|R_X|² = 2Σ log diag over the X rows,
+//! and r² is the square of the last diagonal element. Nothing is allocated per evaluation.
+
+use crate::dense::{
+    backward_solve, cholesky, cholesky_small, forward_solve, inverse_from_cholesky, CholeskyScratch,
+};
+
+/// One random-effects term in the blocked layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct TermLayout {
+    /// Random effects per level.
+    pub q: usize,
+    /// Levels of the grouping factor.
+    pub nlevels: usize,
+    /// Position of this term's template in θ.
+    pub theta_offset: usize,
+    /// First row of this term in the dense block (terms after the first only).
+    pub rest_offset: usize,
+}
+
+/// The profiled quantities at one θ.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Criteria {
+    /// log|Lθ|².
+    pub ldl2: f64,
+    /// log|R_X|².
+    pub ldrx2: f64,
+    /// Penalized residual sum of squares r²(θ).
+    pub r2: f64,
+}
+
+/// The A blocks of one data set and the workspace of the factorization.
+pub(crate) struct Blocked {
+    pub terms: Vec<TermLayout>,
+    /// Fixed-effects columns.
+    pub p: usize,
+    /// Order of the dense block: later terms' random effects, then p, then 1 (y).
+    pub m: usize,
+    pub a11: Vec<f64>,
+    pub row_ptr: Vec<usize>,
+    pub rows: Vec<u32>,
+    pub a21: Vec<f64>,
+    pub a22: Vec<f64>,
+    lambda: Vec<f64>,
+    l11: Vec<f64>,
+    w: Vec<f64>,
+    t: Vec<f64>,
+    s: Vec<f64>,
+    /// Whether every later term is scalar (diagonal scaling suffices).
+    scalar_rest: bool,
+    scratch: CholeskyScratch,
+}
+
+impl Blocked {
+    /// Storage for terms `terms` (term 0 first, `rest_offset`s set for the others) and `p` fixed
+    /// effects, with per-level row lists of A₂₁ given by `row_ptr`/`rows` (each level's list ends
+    /// with the p + 1 rows of X and y).
+    pub fn new(terms: Vec<TermLayout>, p: usize, row_ptr: Vec<usize>, rows: Vec<u32>) -> Blocked {
+        let q0 = terms[0].q;
+        let m = terms[1..].iter().map(|t| t.q * t.nlevels).sum::<usize>() + p + 1;
+        let max_nnz = row_ptr.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
+        let ntemplate: usize = terms.iter().map(|t| t.q * t.q).sum();
+        let scalar_rest = terms[1..].iter().all(|t| t.q == 1);
+        Blocked {
+            a11: vec![0.0; terms[0].nlevels * q0 * q0],
+            a21: vec![0.0; rows.len() * q0],
+            a22: vec![0.0; m * m],
+            lambda: vec![0.0; ntemplate],
+            l11: vec![0.0; terms[0].nlevels * q0 * q0],
+            w: vec![0.0; max_nnz * q0],
+            t: vec![0.0; q0 * q0 + m],
+            s: vec![0.0; m * m],
+            scratch: CholeskyScratch::new(m),
+            terms,
+            p,
+            m,
+            row_ptr,
+            rows,
+            scalar_rest,
+        }
+    }
+
+    /// Clears the A blocks before they are accumulated again.
+    pub fn clear(&mut self) {
+        self.a11.fill(0.0);
+        self.a21.fill(0.0);
+        self.a22.fill(0.0);
+    }
+
+    fn set_lambda(&mut self, theta: &[f64]) {
+        let mut offset = 0;
+        for term in &self.terms {
+            let q = term.q;
+            let template = &mut self.lambda[offset..offset + q * q];
+            template.fill(0.0);
+            let mut k = term.theta_offset;
+            for j in 0..q {
+                for i in j..q {
+                    template[j * q + i] = theta[k];
+                    k += 1;
+                }
+            }
+            offset += q * q;
+        }
+    }
+
+    /// Factorizes at θ. None when the fixed-effects block is not positive definite.
+    pub fn evaluate(&mut self, theta: &[f64]) -> Option<Criteria> {
+        self.set_lambda(theta);
+        let (m, p) = (self.m, self.p);
+        let q0 = self.terms[0].q;
+        self.s.copy_from_slice(&self.a22);
+        let mut ldl2 = 0.0;
+        let lam0 = &self.lambda[..q0 * q0];
+        for level in 0..self.terms[0].nlevels {
+            let block = level * q0 * q0..(level + 1) * q0 * q0;
+            let l = &mut self.l11[block.clone()];
+            scaled_plus_identity(&self.a11[block], lam0, q0, l, &mut self.t);
+            if !cholesky_small(l, q0) {
+                return None;
+            }
+            for j in 0..q0 {
+                ldl2 += 2.0 * l[j * q0 + j].ln();
+            }
+            let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
+            let nnz = end - start;
+            // w_e = L⁻¹ Λ₁′ a_e for every entry e (a_e: row e of A₂₁ for this level).
+            for e in 0..nnz {
+                let a = &self.a21[(start + e) * q0..(start + e + 1) * q0];
+                let w = &mut self.w[e * q0..(e + 1) * q0];
+                for (j, wj) in w.iter_mut().enumerate() {
+                    *wj = (j..q0).map(|i| lam0[j * q0 + i] * a[i]).sum();
+                }
+                forward_solve(l, q0, q0, w);
+            }
+            let rows = &self.rows[start..end];
+            for e1 in 0..nnz {
+                let r1 = rows[e1] as usize;
+                let w1 = &self.w[e1 * q0..(e1 + 1) * q0];
+                for e2 in 0..=e1 {
+                    let r2 = rows[e2] as usize;
+                    let w2 = &self.w[e2 * q0..(e2 + 1) * q0];
+                    let dot: f64 = w1.iter().zip(w2).map(|(a, b)| a * b).sum();
+                    self.s[r2 * m + r1] -= dot;
+                }
+            }
+        }
+        self.scale_rest();
+        if !cholesky(&mut self.s, m, &mut self.scratch) {
+            return None;
+        }
+        let nre = m - p - 1;
+        for i in 0..nre {
+            ldl2 += 2.0 * self.s[i * m + i].ln();
+        }
+        let ldrx2 = (nre..nre + p).map(|i| 2.0 * self.s[i * m + i].ln()).sum();
+        let r = self.s[(m - 1) * m + (m - 1)];
+        Some(Criteria {
+            ldl2,
+            ldrx2,
+            r2: r * r,
+        })
+    }
+
+    /// S ← Λ₂′SΛ₂ + I on the random-effects rows of the dense block (lower triangle).
+    fn scale_rest(&mut self) {
+        let m = self.m;
+        if self.terms.len() == 1 {
+            return;
+        }
+        if self.scalar_rest {
+            // Diagonal scaling: d = θ on each later term's rows, 1 on X and y.
+            let d = &mut self.t[self.terms[0].q * self.terms[0].q..];
+            d[..m].fill(1.0);
+            let first = self.terms[0].q * self.terms[0].q;
+            for (offset, term) in (first..).zip(&self.terms[1..]) {
+                d[term.rest_offset..term.rest_offset + term.nlevels].fill(self.lambda[offset]);
+            }
+            for j in 0..m {
+                let dj = d[j];
+                for i in j..m {
+                    self.s[j * m + i] *= d[i] * dj;
+                }
+            }
+        } else {
+            // Symmetrize, then scale each level block on both sides by its template.
+            for j in 0..m {
+                for i in j + 1..m {
+                    self.s[i * m + j] = self.s[j * m + i];
+                }
+            }
+            let mut offset = self.terms[0].q * self.terms[0].q;
+            for term in &self.terms[1..] {
+                let q = term.q;
+                let lam = &self.lambda[offset..offset + q * q];
+                for level in 0..term.nlevels {
+                    let c = term.rest_offset + level * q;
+                    scale_block(&mut self.s, m, c, q, lam, &mut self.t);
+                }
+                offset += q * q;
+            }
+        }
+        for term in &self.terms[1..] {
+            for i in term.rest_offset..term.rest_offset + term.q * term.nlevels {
+                self.s[i * m + i] += 1.0;
+            }
+        }
+    }
+
+    /// β̂ after an evaluation: β̂ = L_XX⁻ᵀ l_yX.
+    pub fn beta(&self, out: &mut [f64]) {
+        let (m, p) = (self.m, self.p);
+        let x0 = m - p - 1;
+        for (j, b) in out[..p].iter_mut().enumerate() {
+            *b = self.s[(x0 + j) * m + (m - 1)];
+        }
+        backward_solve(&self.s[x0 * m + x0..], m, p, &mut out[..p]);
+    }
+
+    /// (X′V⁻¹X)⁻¹ = (R_X′R_X)⁻¹ after an evaluation, `p`×`p` column-major.
+    pub fn xvx_inverse(&self, out: &mut [f64], column: &mut [f64]) {
+        let (m, p) = (self.m, self.p);
+        let x0 = m - p - 1;
+        inverse_from_cholesky(&self.s[x0 * m + x0..], m, p, out, column);
+    }
+
+    /// The fixed-effects block X′X of A (lower triangle), `p`×`p` column-major into `out`.
+    pub fn xtx(&self, out: &mut [f64]) {
+        let (m, p) = (self.m, self.p);
+        let x0 = m - p - 1;
+        for j in 0..p {
+            for i in 0..p {
+                let (r, c) = if i >= j { (i, j) } else { (j, i) };
+                out[j * p + i] = self.a22[(x0 + c) * m + x0 + r];
+            }
+        }
+    }
+}
+
+/// out = Λ′ A Λ + I for a q×q symmetric block A (lower triangle of Λ given; full A).
+fn scaled_plus_identity(a: &[f64], lam: &[f64], q: usize, out: &mut [f64], t: &mut [f64]) {
+    if q == 1 {
+        out[0] = lam[0] * a[0] * lam[0] + 1.0;
+        return;
+    }
+    // t = A Λ
+    for j in 0..q {
+        for i in 0..q {
+            t[j * q + i] = (j..q).map(|k| a[k * q + i] * lam[j * q + k]).sum();
+        }
+    }
+    // out = Λ′ t + I
+    for j in 0..q {
+        for i in 0..q {
+            let v: f64 = (i..q).map(|k| lam[i * q + k] * t[j * q + k]).sum();
+            out[j * q + i] = v + if i == j { 1.0 } else { 0.0 };
+        }
+    }
+}
+
+/// S[:, c..c+q] ← S[:, c..c+q] Λ and S[c..c+q, :] ← Λ′ S[c..c+q, :] on a full symmetric S.
+fn scale_block(s: &mut [f64], m: usize, c: usize, q: usize, lam: &[f64], tmp: &mut [f64]) {
+    for i in 0..m {
+        for j in 0..q {
+            tmp[j] = (j..q).map(|k| s[(c + k) * m + i] * lam[j * q + k]).sum();
+        }
+        for j in 0..q {
+            s[(c + j) * m + i] = tmp[j];
+        }
+    }
+    for j in 0..m {
+        for i in 0..q {
+            tmp[i] = (i..q).map(|k| lam[i * q + k] * s[j * m + c + k]).sum();
+        }
+        for i in 0..q {
+            s[j * m + c + i] = tmp[i];
+        }
+    }
+}

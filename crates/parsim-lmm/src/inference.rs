@@ -1,0 +1,284 @@
+//! Post-fit derivatives: lmerTest's Satterthwaite degrees of freedom and the convergence check.
+//!
+//! lmerTest works with varpar = (θ, σ) and the deviance *not* profiled over σ,
+//! dev(θ, σ) = log|Lθ|² + r²(θ)/σ² + n log(2πσ²) [REML: + log|R_X|² − p log(2πσ²)],
+//! with A = 2H⁺ (H its Hessian at the optimum, pseudo-inverse over eigenvalues > 1e-8) and the
+//! Jacobian of Var(β̂) = σ²(X′V⁻¹X)⁻¹(θ). For a coefficient, df = 2v²/(g′Ag) with v its variance and
+//! g its gradient over varpar. Derivatives in σ are analytic; those in θ are central differences,
+//! whose evaluation points also give the gradient and Hessian of the profiled criterion for the
+//! convergence check. All buffers are allocated once.
+
+use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+
+use crate::blocked::{Blocked, Criteria};
+use crate::dense::{cholesky_small, symmetric_eigen};
+use crate::lmm::criterion;
+
+/// Eigenvalues of the varpar Hessian at or below this are dropped from the pseudo-inverse (lmerTest's tol).
+const EIGEN_TOLERANCE: f64 = 1e-8;
+
+/// Ratio of the gradient's finite-difference step to the Hessian's.
+const GRADIENT_STEP_RATIO: f64 = 0.01;
+
+/// Finite-difference step for θ element value `t`.
+fn step(t: f64) -> f64 {
+    1e-3 * t.abs().max(0.1)
+}
+
+/// Workspace and results of the post-fit derivatives.
+pub(crate) struct Derivatives {
+    k: usize,
+    p: usize,
+    point: Vec<f64>,
+    h: Vec<f64>,
+    /// G = F + r²/σ² at θ ± h e_i, and the profiled criterion there.
+    g_plus: Vec<f64>,
+    g_minus: Vec<f64>,
+    crit_plus: Vec<f64>,
+    crit_minus: Vec<f64>,
+    r2_plus: Vec<f64>,
+    r2_minus: Vec<f64>,
+    c_plus: Vec<f64>,
+    c_minus: Vec<f64>,
+    c_center: Vec<f64>,
+    column: Vec<f64>,
+    /// Hessian of dev(θ, σ), (k+1)².
+    hessian: Vec<f64>,
+    /// Gradient and Hessian of the profiled criterion.
+    crit_gradient: Vec<f64>,
+    crit_hessian: Vec<f64>,
+    /// A = 2H⁺.
+    a: Vec<f64>,
+    eigen_values: Vec<f64>,
+    eigen_vectors: Vec<f64>,
+    scratch: Vec<f64>,
+    /// Jacobian of Var(β̂): (k+1) matrices p×p.
+    jacobian: Vec<f64>,
+    /// The Newton step H⁻¹g of the profiled criterion (zero on bound elements).
+    newton: Vec<f64>,
+}
+
+impl Derivatives {
+    /// Buffers for `k` θ elements and `p` fixed effects.
+    pub fn new(k: usize, p: usize) -> Derivatives {
+        let k1 = k + 1;
+        Derivatives {
+            k,
+            p,
+            point: vec![0.0; k],
+            h: vec![0.0; k],
+            g_plus: vec![0.0; k],
+            g_minus: vec![0.0; k],
+            crit_plus: vec![0.0; k],
+            crit_minus: vec![0.0; k],
+            r2_plus: vec![0.0; k],
+            r2_minus: vec![0.0; k],
+            c_plus: vec![0.0; k * p * p],
+            c_minus: vec![0.0; k * p * p],
+            c_center: vec![0.0; p * p],
+            column: vec![0.0; p.max(k1)],
+            hessian: vec![0.0; k1 * k1],
+            crit_gradient: vec![0.0; k],
+            crit_hessian: vec![0.0; k * k],
+            a: vec![0.0; k1 * k1],
+            eigen_values: vec![0.0; k1],
+            eigen_vectors: vec![0.0; k1 * k1],
+            scratch: vec![0.0; k1 * k1],
+            jacobian: vec![0.0; k1 * p * p],
+            newton: vec![0.0; k],
+        }
+    }
+
+    /// Computes the derivatives about the optimum θ̂ with residual SD σ̂. Leaves the factorization at θ̂.
+    pub fn compute(
+        &mut self,
+        blocked: &mut Blocked,
+        theta: &[f64],
+        sigma: f64,
+        reml: bool,
+        n: usize,
+    ) {
+        let (k, p) = (self.k, self.p);
+        let k1 = k + 1;
+        let sigma2 = sigma * sigma;
+        let g_of = |c: Criteria| c.ldl2 + if reml { c.ldrx2 } else { 0.0 } + c.r2 / sigma2;
+        let center = blocked.evaluate(theta).unwrap_or_default();
+        let (g0, crit0) = (g_of(center), criterion(center, reml, n, p));
+        blocked.xvx_inverse(&mut self.c_center, &mut self.column);
+        for i in 0..k {
+            self.h[i] = step(theta[i]);
+            for (sign, forward) in [(1.0, true), (-1.0, false)] {
+                self.point.copy_from_slice(theta);
+                self.point[i] += sign * self.h[i];
+                let c = blocked.evaluate(&self.point).unwrap_or_default();
+                let target = if forward {
+                    &mut self.c_plus
+                } else {
+                    &mut self.c_minus
+                };
+                blocked.xvx_inverse(&mut target[i * p * p..(i + 1) * p * p], &mut self.column);
+                let (g, crit) = (g_of(c), criterion(c, reml, n, p));
+                if forward {
+                    (self.g_plus[i], self.crit_plus[i], self.r2_plus[i]) = (g, crit, c.r2);
+                } else {
+                    (self.g_minus[i], self.crit_minus[i], self.r2_minus[i]) = (g, crit, c.r2);
+                }
+            }
+        }
+        for i in 0..k {
+            let hi = self.h[i];
+            self.hessian[i * k1 + i] = (self.g_plus[i] - 2.0 * g0 + self.g_minus[i]) / (hi * hi);
+            self.crit_hessian[i * k + i] =
+                (self.crit_plus[i] - 2.0 * crit0 + self.crit_minus[i]) / (hi * hi);
+            for j in 0..i {
+                let hj = self.h[j];
+                let (mut g_sum, mut crit_sum) = (0.0, 0.0);
+                for (si, sj, sign) in [
+                    (1.0, 1.0, 1.0),
+                    (1.0, -1.0, -1.0),
+                    (-1.0, 1.0, -1.0),
+                    (-1.0, -1.0, 1.0),
+                ] {
+                    self.point.copy_from_slice(theta);
+                    self.point[i] += si * hi;
+                    self.point[j] += sj * hj;
+                    let c = blocked.evaluate(&self.point).unwrap_or_default();
+                    g_sum += sign * g_of(c);
+                    crit_sum += sign * criterion(c, reml, n, p);
+                }
+                let (gh, ch) = (g_sum / (4.0 * hi * hj), crit_sum / (4.0 * hi * hj));
+                self.hessian[j * k1 + i] = gh;
+                self.hessian[i * k1 + j] = gh;
+                self.crit_hessian[j * k + i] = ch;
+                self.crit_hessian[i * k + j] = ch;
+            }
+            // ∂²dev/∂θᵢ∂σ = −2 (∂r²/∂θᵢ) / σ³.
+            let dr2 = (self.r2_plus[i] - self.r2_minus[i]) / (2.0 * hi);
+            let cross = -2.0 * dr2 / (sigma2 * sigma);
+            self.hessian[k * k1 + i] = cross;
+            self.hessian[i * k1 + k] = cross;
+        }
+        // The criterion's gradient on a finer step: its truncation error must be far below the
+        // Newton steps it drives (the Hessian tolerates the coarser step).
+        for i in 0..k {
+            let hi = GRADIENT_STEP_RATIO * self.h[i];
+            let mut diff = 0.0;
+            for sign in [1.0, -1.0] {
+                self.point.copy_from_slice(theta);
+                self.point[i] += sign * hi;
+                let c = blocked.evaluate(&self.point).unwrap_or_default();
+                diff += sign * criterion(c, reml, n, p);
+            }
+            self.crit_gradient[i] = diff / (2.0 * hi);
+        }
+        let lv = if reml { (n - p) as f64 } else { n as f64 };
+        self.hessian[k * k1 + k] = 6.0 * center.r2 / (sigma2 * sigma2) - 2.0 * lv / sigma2;
+        self.pseudo_inverse();
+        // Jacobian of Var(β̂) = σ² C(θ): central differences in θ, analytic in σ.
+        let pp = p * p;
+        for i in 0..k {
+            for e in 0..pp {
+                self.jacobian[i * pp + e] = sigma2
+                    * (self.c_plus[i * pp + e] - self.c_minus[i * pp + e])
+                    / (2.0 * self.h[i]);
+            }
+        }
+        for e in 0..pp {
+            self.jacobian[k * pp + e] = 2.0 * sigma * self.c_center[e];
+        }
+        // Leave the factorization at θ̂ for callers that read it afterwards.
+        let _ = blocked.evaluate(theta);
+    }
+
+    /// A = 2 H⁺ over the eigenvalues above lmerTest's tolerance.
+    fn pseudo_inverse(&mut self) {
+        let k1 = self.k + 1;
+        self.scratch.copy_from_slice(&self.hessian);
+        symmetric_eigen(
+            &mut self.scratch,
+            k1,
+            &mut self.eigen_values,
+            &mut self.eigen_vectors,
+        );
+        self.a.fill(0.0);
+        for (e, &value) in self.eigen_values.iter().enumerate() {
+            if value > EIGEN_TOLERANCE {
+                let v = &self.eigen_vectors[e * k1..(e + 1) * k1];
+                for c in 0..k1 {
+                    for r in 0..k1 {
+                        self.a[c * k1 + r] += 2.0 * v[r] * v[c] / value;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Satterthwaite df of coefficient `j`: 2v²/(g′Ag).
+    pub fn satterthwaite_df(&self, j: usize, vcov: &[f64], p: usize) -> f64 {
+        let k1 = self.k + 1;
+        let pp = p * p;
+        let v = vcov[j * p + j];
+        let g = |r: usize| self.jacobian[r * pp + j * p + j];
+        let mut denominator = 0.0;
+        for c in 0..k1 {
+            for r in 0..k1 {
+                denominator += g(r) * self.a[c * k1 + r] * g(c);
+            }
+        }
+        2.0 * v * v / denominator
+    }
+
+    /// The Newton step of the last [`Derivatives::max_scaled_gradient`] (θ_new = θ − step).
+    pub fn newton_step(&self) -> &[f64] {
+        &self.newton
+    }
+
+    /// max |H⁻¹g| of the profiled criterion over θ elements not on their bound (lme4's scaled
+    /// gradient check); infinite when that Hessian is not positive definite.
+    pub fn max_scaled_gradient(&mut self, diagonal: &[bool], theta: &[f64]) -> f64 {
+        let k = self.k;
+        let free = |i: usize| !(diagonal[i] && theta[i] <= 0.0);
+        let mut m = 0;
+        for j in (0..k).filter(|&j| free(j)) {
+            for (r, i) in (0..k).filter(|&i| free(i)).enumerate() {
+                self.scratch[m * k + r] = self.crit_hessian[j * k + i];
+            }
+            self.column[m] = self.crit_gradient[j];
+            m += 1;
+        }
+        if m == 0 {
+            self.newton.fill(0.0);
+            return 0.0;
+        }
+        // Compact to an m×m matrix with leading dimension m.
+        for c in 0..m {
+            for r in 0..m {
+                self.scratch[c * m + r] = self.scratch[c * k + r];
+            }
+        }
+        if !cholesky_small(&mut self.scratch[..m * m], m) {
+            self.newton.fill(0.0);
+            return f64::INFINITY;
+        }
+        crate::dense::forward_solve(&self.scratch, m, m, &mut self.column[..m]);
+        crate::dense::backward_solve(&self.scratch, m, m, &mut self.column[..m]);
+        self.column[..m]
+            .iter()
+            .fold(0.0, |acc: f64, x| acc.max(x.abs()))
+    }
+}
+
+/// t statistic, two-sided p-value and confidence half-width for an estimate with `df` degrees of
+/// freedom (normal reference when infinite).
+pub(crate) fn t_inference(estimate: f64, se: f64, df: f64, level: f64) -> (f64, f64, f64) {
+    let t = estimate / se;
+    let upper = 0.5 + level / 2.0;
+    if df.is_infinite() && df > 0.0 {
+        let normal = Normal::standard();
+        return (t, 2.0 * normal.sf(t.abs()), normal.inverse_cdf(upper) * se);
+    }
+    match StudentsT::new(0.0, 1.0, df) {
+        Ok(dist) if df > 0.0 => (t, 2.0 * dist.sf(t.abs()), dist.inverse_cdf(upper) * se),
+        _ => (t, f64::NAN, f64::NAN),
+    }
+}

@@ -1,0 +1,538 @@
+//! The mixed-model fitter: profiled REML/ML criterion, optimisation, post-fit checks, results.
+
+use crate::blocked::{Blocked, Criteria};
+use crate::data::Columns;
+use crate::error::{FitError, ModelError};
+use crate::formula::Formula;
+use crate::inference::{t_inference, Derivatives};
+use crate::model::Structure;
+use crate::optimize::Optimizer;
+
+/// How fixed-effect t statistics are referred to a distribution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Inference {
+    /// t with lmerTest's Satterthwaite degrees of freedom (the default).
+    #[default]
+    Satterthwaite,
+    /// Wald z (df = ∞), as statsmodels reports.
+    Normal,
+}
+
+/// Options of a mixed-model fit.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct LmmOptions {
+    /// REML (true, lme4's default) or maximum likelihood.
+    pub reml: bool,
+    /// Reference distribution of the t statistics.
+    pub inference: Inference,
+    /// Confidence level of the intervals (0.95).
+    pub ci_level: f64,
+}
+
+impl Default for LmmOptions {
+    fn default() -> Self {
+        LmmOptions {
+            reml: true,
+            inference: Inference::Satterthwaite,
+            ci_level: 0.95,
+        }
+    }
+}
+
+/// One fixed-effect coefficient.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Coefficient {
+    /// Term name as lme4 names it.
+    pub term: String,
+    /// Estimate.
+    pub estimate: f64,
+    /// Standard error.
+    pub se: f64,
+    /// Degrees of freedom of the t reference (f64::INFINITY for z).
+    pub df: f64,
+    /// estimate / se.
+    pub t: f64,
+    /// Two-sided p-value.
+    pub p_value: f64,
+    /// Lower confidence limit.
+    pub ci_lower: f64,
+    /// Upper confidence limit.
+    pub ci_upper: f64,
+}
+
+/// One variance component row as lme4's `VarCorr` prints it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VarComp {
+    /// Grouping factor (`group`, `Subject.1`) or `Residual`.
+    pub group: String,
+    /// Random-effect term (None for the residual).
+    pub term1: Option<String>,
+    /// Second term of a correlation (None for a variance).
+    pub term2: Option<String>,
+    /// Variance, or covariance when `term2` is set.
+    pub variance: f64,
+    /// Standard deviation, or correlation when `term2` is set (NaN if a variance is zero).
+    pub sd_or_cor: f64,
+}
+
+/// A fitted linear mixed model.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct LmmFit {
+    /// Fixed effects.
+    pub coefficients: Vec<Coefficient>,
+    /// Variance components: per term its variances, then covariances; the residual last.
+    pub varcorr: Vec<VarComp>,
+    /// Residual standard deviation.
+    pub sigma: f64,
+    /// Relative covariance factors, column-major lower triangles, term by term (lme4's order).
+    pub theta: Vec<f64>,
+    /// Log-likelihood (REML log-likelihood for REML fits).
+    pub loglik: f64,
+    /// REML criterion or deviance.
+    pub criterion: f64,
+    /// Whether the fit is REML.
+    pub reml: bool,
+    /// Akaike information criterion.
+    pub aic: f64,
+    /// Bayesian information criterion.
+    pub bic: f64,
+    /// Observations used.
+    pub nobs: usize,
+    /// Levels per grouping factor.
+    pub ngroups: Vec<(String, usize)>,
+    /// Whether the optimum passed the post-fit checks (gradient, Hessian, optimizer budget).
+    pub converged: bool,
+    /// lme4's isSingular: a template diagonal below 1e-4.
+    pub singular: bool,
+    /// Criterion evaluations by the optimizer.
+    pub evaluations: usize,
+    /// Notes on the fit (why it did not converge, ...).
+    pub messages: Vec<String>,
+    /// Covariance matrix of the fixed effects, p×p column-major.
+    pub vcov: Vec<f64>,
+    /// Largest absolute scaled gradient (H⁻¹g) of the criterion at the optimum, over interior θ.
+    pub max_scaled_gradient: f64,
+}
+
+/// The profiled criterion (REML criterion or deviance) from the factorization's quantities.
+pub(crate) fn criterion(c: Criteria, reml: bool, n: usize, p: usize) -> f64 {
+    let two_pi = 2.0 * std::f64::consts::PI;
+    if reml {
+        let d = (n - p) as f64;
+        c.ldl2 + c.ldrx2 + d * (1.0 + (two_pi * c.r2 / d).ln())
+    } else {
+        let n = n as f64;
+        c.ldl2 + n * (1.0 + (two_pi * c.r2 / n).ln())
+    }
+}
+
+/// Criterion at θ, +∞ where the factorization fails.
+fn objective(blocked: &mut Blocked, theta: &[f64], reml: bool, n: usize) -> f64 {
+    let p = blocked.p;
+    match blocked.evaluate(theta) {
+        Some(c) if c.r2 > 0.0 => criterion(c, reml, n, p),
+        _ => f64::INFINITY,
+    }
+}
+
+/// Everything that depends on the data's shape, built once and reused across fits.
+struct Workspace {
+    structure: Structure,
+    optimizer: Optimizer,
+    derivatives: Derivatives,
+    /// Which θ elements are template diagonals.
+    diagonal: Vec<bool>,
+    beta: Vec<f64>,
+    column: Vec<f64>,
+    xtx: Vec<f64>,
+    trial: Vec<f64>,
+}
+
+impl Workspace {
+    fn new(formula: &Formula, data: &dyn Columns) -> Result<Workspace, FitError> {
+        let structure = Structure::build(formula, data)?;
+        let mut diagonal = Vec::new();
+        for term in &structure.terms {
+            let q = term.q();
+            for j in 0..q {
+                for i in j..q {
+                    diagonal.push(i == j);
+                }
+            }
+        }
+        let p = structure.fixed.width();
+        Ok(Workspace {
+            optimizer: Optimizer::new(&diagonal),
+            derivatives: Derivatives::new(diagonal.len(), p),
+            trial: vec![0.0; diagonal.len()],
+            diagonal,
+            beta: vec![0.0; p],
+            column: vec![0.0; p],
+            xtx: vec![0.0; p * p],
+            structure,
+        })
+    }
+}
+
+/// A reusable mixed-model workspace: build once per worker, fit many data sets of the same shape.
+/// On the one-grouping-factor fast path, `fit` allocates nothing once warmed up.
+pub struct LmmFitter {
+    formula: Formula,
+    options: LmmOptions,
+    workspace: Option<Workspace>,
+    fit: LmmFit,
+}
+
+impl LmmFitter {
+    /// A fitter for `formula`, which must have random-effects terms.
+    pub fn new(formula: &Formula, options: LmmOptions) -> Result<LmmFitter, ModelError> {
+        if !formula.has_random_terms() {
+            return Err(ModelError::NoRandomTerms);
+        }
+        Ok(LmmFitter {
+            formula: formula.clone(),
+            options,
+            workspace: None,
+            fit: LmmFit::default(),
+        })
+    }
+
+    /// The options in force.
+    pub fn options(&self) -> LmmOptions {
+        self.options
+    }
+
+    /// The profiled criterion (REML criterion or deviance) at `theta` for the data set of the last
+    /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises.
+    /// None before a fit, for a θ of the wrong length, or where the factorization fails.
+    pub fn criterion_at(&mut self, theta: &[f64]) -> Option<f64> {
+        let ws = self.workspace.as_mut()?;
+        if theta.len() != ws.diagonal.len() {
+            return None;
+        }
+        let n = ws.structure.nobs();
+        let value = objective(&mut ws.structure.blocked, theta, self.options.reml, n);
+        value.is_finite().then_some(value)
+    }
+
+    /// The full results (estimates, SEs, df, variance components...) at a given `theta` instead of
+    /// the optimum, for the data set of the last successful [`LmmFitter::fit`]: e.g. to compare with
+    /// another program at its θ. `converged` then only reports the gradient check at that θ.
+    pub fn results_at(&mut self, theta: &[f64]) -> Result<&LmmFit, FitError> {
+        let Some(ws) = self.workspace.as_mut() else {
+            return Err(FitError::Numerical(
+                "results_at needs a fitted data set".into(),
+            ));
+        };
+        if theta.len() != ws.diagonal.len() {
+            return Err(FitError::Numerical(format!(
+                "θ has {} elements, the model {}",
+                theta.len(),
+                ws.diagonal.len()
+            )));
+        }
+        self.fit.theta.copy_from_slice(theta);
+        self.fit.messages.clear();
+        self.fit.evaluations = 0;
+        fill_results(ws, &self.options, &mut self.fit, false)?;
+        Ok(&self.fit)
+    }
+
+    /// Fits the model to `data`.
+    pub fn fit(&mut self, data: &dyn Columns) -> Result<&LmmFit, FitError> {
+        let reusable = match self.workspace.as_mut() {
+            Some(ws) => ws.structure.reencode(data)?,
+            None => false,
+        };
+        if !reusable {
+            self.workspace = None;
+            let ws = Workspace::new(&self.formula, data)?;
+            self.fit = LmmFit::default();
+            self.workspace = Some(ws);
+        }
+        let Some(ws) = self.workspace.as_mut() else {
+            return Err(FitError::Numerical("no workspace".into()));
+        };
+        ws.structure.validate()?;
+        ws.structure.assemble(data)?;
+        check_rank(ws)?;
+        let (reml, n) = (self.options.reml, ws.structure.nobs());
+        let fit = &mut self.fit;
+        fit.theta.resize(ws.diagonal.len(), 0.0);
+        fit.messages.clear();
+        let blocked = &mut ws.structure.blocked;
+        let minimum = ws
+            .optimizer
+            .minimize(|theta| objective(blocked, theta, reml, n), &mut fit.theta);
+        if !minimum.value.is_finite() {
+            return Err(FitError::Numerical(
+                "the criterion is not finite at any θ tried".into(),
+            ));
+        }
+        fit.evaluations = minimum.evaluations + polish(ws, &mut fit.theta, reml, n);
+        fill_results(ws, &self.options, fit, minimum.budget_exhausted)?;
+        Ok(&self.fit)
+    }
+}
+
+/// Newton steps from the optimizer's point on finite-difference derivatives, while they lower the
+/// criterion: BOBYQA's model leaves θ ~1e-5 from the optimum on flat valleys, a step or two of
+/// Newton brings the scaled gradient to ~1e-9. Returns the criterion evaluations used.
+fn polish(ws: &mut Workspace, theta: &mut [f64], reml: bool, n: usize) -> usize {
+    let k = theta.len();
+    let blocked = &mut ws.structure.blocked;
+    let p = blocked.p;
+    let mut evaluations = 0;
+    for _ in 0..4 {
+        let Some(c) = blocked.evaluate(theta) else {
+            break;
+        };
+        let current = criterion(c, reml, n, p);
+        let sigma = (c.r2 / if reml { (n - p) as f64 } else { n as f64 }).sqrt();
+        ws.derivatives.compute(blocked, theta, sigma, reml, n);
+        evaluations += 2 + 2 * k * k + 2 * k;
+        let scaled = ws.derivatives.max_scaled_gradient(&ws.diagonal, theta);
+        if scaled.is_nan() || scaled <= 1e-10 || !scaled.is_finite() {
+            break;
+        }
+        let step = ws.derivatives.newton_step();
+        for ((t, s), trial) in theta.iter().zip(step).zip(ws.trial.iter_mut()) {
+            *trial = t - s;
+        }
+        for (trial, &d) in ws.trial.iter_mut().zip(&ws.diagonal) {
+            if d && *trial < 0.0 {
+                *trial = 0.0;
+            }
+        }
+        evaluations += 1;
+        if objective(blocked, &ws.trial, reml, n) < current {
+            theta.copy_from_slice(&ws.trial);
+        } else {
+            break;
+        }
+    }
+    evaluations
+}
+
+/// lme4 drops aliased fixed-effects columns; here they are named and the fit refused.
+fn check_rank(ws: &mut Workspace) -> Result<(), FitError> {
+    let p = ws.structure.fixed.width();
+    ws.structure.blocked.xtx(&mut ws.xtx);
+    let aliased = aliased_columns(&mut ws.xtx, p);
+    if aliased.is_empty() {
+        return Ok(());
+    }
+    let names = ws.structure.fixed_names();
+    let list: Vec<&str> = aliased.iter().map(|&j| names[j].as_str()).collect();
+    Err(FitError::RankDeficient(format!(
+        "column(s) {} are linear combinations of earlier columns; remove them from the formula",
+        list.join(", ")
+    )))
+}
+
+/// Columns of X′X whose residual after projecting on the earlier (kept) columns is negligible.
+pub(crate) fn aliased_columns(xtx: &mut [f64], p: usize) -> Vec<usize> {
+    let mut aliased = Vec::new();
+    for j in 0..p {
+        let original = xtx[j * p + j];
+        let mut d = original;
+        for k in 0..j {
+            if aliased.contains(&k) {
+                continue;
+            }
+            d -= xtx[k * p + j] * xtx[k * p + j];
+        }
+        if d.is_nan() || d <= 1e-10 * original || original <= 0.0 {
+            aliased.push(j);
+            continue;
+        }
+        let d = d.sqrt();
+        xtx[j * p + j] = d;
+        for i in j + 1..p {
+            let mut v = xtx[j * p + i];
+            for k in 0..j {
+                if !aliased.contains(&k) {
+                    v -= xtx[k * p + i] * xtx[k * p + j];
+                }
+            }
+            xtx[j * p + i] = v / d;
+        }
+    }
+    aliased
+}
+
+/// Everything reported after the optimum: estimates, inference, variance components, checks.
+fn fill_results(
+    ws: &mut Workspace,
+    options: &LmmOptions,
+    fit: &mut LmmFit,
+    budget_exhausted: bool,
+) -> Result<(), FitError> {
+    let structure = &mut ws.structure;
+    let (n, p) = (structure.nobs(), structure.fixed.width());
+    let reml = options.reml;
+    let Some(c) = structure.blocked.evaluate(&fit.theta) else {
+        return Err(FitError::Numerical(
+            "the factorization failed at the optimum".into(),
+        ));
+    };
+    let dof = if reml { (n - p) as f64 } else { n as f64 };
+    let sigma2 = c.r2 / dof;
+    let sigma = sigma2.sqrt();
+    fit.criterion = criterion(c, reml, n, p);
+    fit.reml = reml;
+    fit.sigma = sigma;
+    fit.nobs = n;
+    fit.loglik = -fit.criterion / 2.0;
+    let npar = (p + fit.theta.len() + 1) as f64;
+    fit.aic = fit.criterion + 2.0 * npar;
+    fit.bic = fit.criterion + npar * (n as f64).ln();
+    structure.blocked.beta(&mut ws.beta);
+    fit.vcov.resize(p * p, 0.0);
+    structure.blocked.xvx_inverse(&mut fit.vcov, &mut ws.column);
+    for v in &mut fit.vcov {
+        *v *= sigma2;
+    }
+    // Derivatives of the criterion and of Var(β̂) (finite differences about θ̂; restores the factorization).
+    let derivs = &mut ws.derivatives;
+    derivs.compute(&mut structure.blocked, &fit.theta, sigma, reml, n);
+    fit.singular = fit
+        .theta
+        .iter()
+        .zip(&ws.diagonal)
+        .any(|(t, &d)| d && *t < 1e-4);
+    fit.max_scaled_gradient = derivs.max_scaled_gradient(&ws.diagonal, &fit.theta);
+    fit.converged = !budget_exhausted && fit.max_scaled_gradient < 1e-3;
+    if budget_exhausted {
+        fit.messages
+            .push("the optimizer stopped before reaching its tolerance".into());
+    }
+    if fit.max_scaled_gradient >= 1e-3 {
+        fit.messages.push(format!(
+            "the scaled gradient at the optimum is {:.2e} (tolerance 1e-3)",
+            fit.max_scaled_gradient
+        ));
+    }
+    if fit.coefficients.len() != p {
+        fit.coefficients = structure
+            .fixed_names()
+            .iter()
+            .map(|t| Coefficient {
+                term: t.clone(),
+                estimate: 0.0,
+                se: 0.0,
+                df: 0.0,
+                t: 0.0,
+                p_value: 0.0,
+                ci_lower: 0.0,
+                ci_upper: 0.0,
+            })
+            .collect();
+    }
+    for (j, coef) in fit.coefficients.iter_mut().enumerate() {
+        let variance = fit.vcov[j * p + j];
+        let df = match options.inference {
+            Inference::Normal => f64::INFINITY,
+            Inference::Satterthwaite => derivs.satterthwaite_df(j, &fit.vcov, p),
+        };
+        let (t, p_value, half) = t_inference(ws.beta[j], variance.sqrt(), df, options.ci_level);
+        *coef = Coefficient {
+            term: std::mem::take(&mut coef.term),
+            estimate: ws.beta[j],
+            se: variance.sqrt(),
+            df,
+            t,
+            p_value,
+            ci_lower: ws.beta[j] - half,
+            ci_upper: ws.beta[j] + half,
+        };
+    }
+    fill_varcorr(structure, &fit.theta, sigma, &mut fit.varcorr);
+    if fit.ngroups.is_empty() {
+        for term in &structure.terms {
+            let factor = &structure.factors[term.factor];
+            if !fit.ngroups.iter().any(|(g, _)| *g == factor.label) {
+                fit.ngroups.push((factor.label.clone(), factor.nlevels()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// σ²ΛΛ′ per term as lme4's VarCorr rows (variances, then covariances), then the residual.
+fn fill_varcorr(structure: &Structure, theta: &[f64], sigma: f64, out: &mut Vec<VarComp>) {
+    let rows: usize = structure
+        .terms
+        .iter()
+        .map(|t| t.q() * (t.q() + 1) / 2)
+        .sum::<usize>()
+        + 1;
+    if out.len() != rows {
+        out.clear();
+        for term in &structure.terms {
+            let names = term.design.names();
+            for name in &names {
+                out.push(VarComp {
+                    group: term.label.clone(),
+                    term1: Some(name.clone()),
+                    term2: None,
+                    variance: 0.0,
+                    sd_or_cor: 0.0,
+                });
+            }
+            for j in 0..names.len() {
+                for i in j + 1..names.len() {
+                    out.push(VarComp {
+                        group: term.label.clone(),
+                        term1: Some(names[j].clone()),
+                        term2: Some(names[i].clone()),
+                        variance: 0.0,
+                        sd_or_cor: 0.0,
+                    });
+                }
+            }
+        }
+        out.push(VarComp {
+            group: "Residual".into(),
+            term1: None,
+            term2: None,
+            variance: 0.0,
+            sd_or_cor: 0.0,
+        });
+    }
+    let mut row = 0;
+    let mut offset = 0;
+    let sigma2 = sigma * sigma;
+    for term in &structure.terms {
+        let q = term.q();
+        let template = &theta[offset..offset + q * (q + 1) / 2];
+        // Λ[i][j] for i ≥ j from the column-major lower triangle.
+        let lam = |i: usize, j: usize| -> f64 {
+            if i < j {
+                return 0.0;
+            }
+            let start: usize = (0..j).map(|c| q - c).sum();
+            template[start + (i - j)]
+        };
+        let cov = |a: usize, b: usize| -> f64 {
+            sigma2 * (0..q).map(|k| lam(a, k) * lam(b, k)).sum::<f64>()
+        };
+        for j in 0..q {
+            let v = cov(j, j);
+            out[row].variance = v;
+            out[row].sd_or_cor = v.sqrt();
+            row += 1;
+        }
+        for j in 0..q {
+            for i in j + 1..q {
+                let c = cov(i, j);
+                out[row].variance = c;
+                out[row].sd_or_cor = c / (cov(i, i) * cov(j, j)).sqrt();
+                row += 1;
+            }
+        }
+        offset += q * (q + 1) / 2;
+    }
+    out[row].variance = sigma2;
+    out[row].sd_or_cor = sigma;
+}

@@ -1,0 +1,601 @@
+//! Model structure for one data shape: fixed-effects columns, random-effects terms (sorted by number
+//! of levels, largest first, as lme4 and MixedModels.jl do) with their grouping factors, and the
+//! assembly of the A blocks for [`Blocked`]: through per-group sufficient statistics in one O(N)
+//! pass when there is a single random-effects term (the fast path), or from materialized model
+//! matrices otherwise.
+
+use crate::blocked::{Blocked, TermLayout};
+use crate::data::{ColumnRef, Columns};
+use crate::design::{self, Design, Encoded, GroupingFactor, Kind, Part, VarTable};
+use crate::error::{FitError, ModelError};
+use crate::formula::Formula;
+
+/// A random-effects term with its grouping factor.
+#[derive(Clone, Debug)]
+pub(crate) struct ReTerm {
+    /// Columns of the term's model matrix (`(Intercept)`, `X`, ...).
+    pub design: Design,
+    /// Index into [`Structure::factors`].
+    pub factor: usize,
+    /// Group name as lme4's VarCorr prints it (`Subject`, `Subject.1` for a repeated factor).
+    pub label: String,
+}
+
+impl ReTerm {
+    /// Random effects per level.
+    pub fn q(&self) -> usize {
+        self.design.width()
+    }
+}
+
+/// Largest number of distinct value columns the fast path accumulates.
+const FAST_MAX_COLUMNS: usize = 8;
+
+/// The value columns of the fast path: w = [1, u₁ … u_K] with y last; Z and X columns index into w.
+#[derive(Clone, Debug)]
+struct FastLayout {
+    /// Parts of u₁ … u_{K−1} (u_K is y).
+    sources: Vec<Vec<Part>>,
+    z: Vec<usize>,
+    x: Vec<usize>,
+    /// Per-group accumulators, `stride` values per group.
+    acc: Vec<f64>,
+    stride: usize,
+    /// Materialized value columns (those that are not a plain float column), n per column.
+    buffer: Vec<f64>,
+}
+
+/// Everything that depends on the formula and the data's shape (columns, kinds, levels).
+pub(crate) struct Structure {
+    pub vars: VarTable,
+    pub fixed: Design,
+    pub terms: Vec<ReTerm>,
+    pub factors: Vec<GroupingFactor>,
+    encoded: Encoded,
+    fast: Option<FastLayout>,
+    pub blocked: Blocked,
+    /// General path: materialized Z (per term, n×q) and X (n×p), y (n).
+    z: Vec<Vec<f64>>,
+    x: Vec<f64>,
+    y: Vec<f64>,
+    nobs: usize,
+}
+
+impl Structure {
+    /// Resolves `formula` against `data` and allocates everything a fit needs.
+    pub fn build(formula: &Formula, data: &dyn Columns) -> Result<Structure, FitError> {
+        let n = data.nrows();
+        if n == 0 {
+            return Err(ModelError::NoRows.into());
+        }
+        let vars = VarTable::resolve(formula, data)?;
+        let fixed = Design::from_vars(&formula.fixed, &vars);
+        let mut factors: Vec<GroupingFactor> = Vec::new();
+        let mut groupings: Vec<Vec<usize>> = Vec::new();
+        let mut terms = Vec::new();
+        for random in &formula.random {
+            let factor = match groupings.iter().position(|g| *g == random.grouping) {
+                Some(f) => f,
+                None => {
+                    let label = formula.grouping_label(&random.grouping);
+                    factors.push(GroupingFactor::new(
+                        label,
+                        &random.grouping,
+                        &vars.names,
+                        data,
+                    )?);
+                    groupings.push(random.grouping.clone());
+                    factors.len() - 1
+                }
+            };
+            let design = Design::from_vars(&random.effects, &vars);
+            terms.push(ReTerm {
+                design,
+                factor,
+                label: factors[factor].label.clone(),
+            });
+        }
+        // lme4 orders terms by number of levels, largest first (stable).
+        terms.sort_by_key(|t: &ReTerm| std::cmp::Reverse(factors[t.factor].nlevels()));
+        make_unique(&mut terms);
+        let mut encoded = Encoded::default();
+        encoded.encode(&vars, data)?;
+        let fast = (terms.len() == 1)
+            .then(|| fast_layout(&fixed, &terms[0].design))
+            .flatten();
+        let blocked = match &fast {
+            Some(_) => fast_blocked(&terms[0], factors[terms[0].factor].nlevels(), fixed.width()),
+            None => Blocked::new(
+                layouts(&terms, &factors),
+                fixed.width(),
+                vec![0],
+                Vec::new(),
+            ),
+        };
+        let mut structure = Structure {
+            vars,
+            fixed,
+            terms,
+            factors,
+            encoded,
+            fast,
+            blocked,
+            z: Vec::new(),
+            x: Vec::new(),
+            y: Vec::new(),
+            nobs: n,
+        };
+        if let Some(fast) = structure.fast.as_mut() {
+            fast.acc = vec![0.0; structure.blocked.terms[0].nlevels * fast.stride];
+            fast.buffer = vec![0.0; (fast.sources.len() + 1) * n];
+        }
+        Ok(structure)
+    }
+
+    /// Re-encodes a new data set of the same shape. False when its shape (rows, levels) differs and
+    /// the structure must be rebuilt.
+    pub fn reencode(&mut self, data: &dyn Columns) -> Result<bool, FitError> {
+        if data.nrows() != self.nobs {
+            return Ok(false);
+        }
+        for factor in &mut self.factors {
+            if !factor.encode(&self.vars.names, data)? {
+                return Ok(false);
+            }
+        }
+        self.encoded.encode(&self.vars, data)
+    }
+
+    /// Number of observations.
+    pub fn nobs(&self) -> usize {
+        self.nobs
+    }
+
+    /// Fixed-effects column names.
+    pub fn fixed_names(&self) -> Vec<String> {
+        self.fixed.names()
+    }
+
+    /// Checks lme4 makes before fitting: levels per factor, random effects versus observations.
+    pub fn validate(&self) -> Result<(), FitError> {
+        let n = self.nobs;
+        for term in &self.terms {
+            let factor = &self.factors[term.factor];
+            let levels = factor.nlevels();
+            if levels < 2 {
+                return Err(FitError::OneLevel(factor.label.clone()));
+            }
+            if levels * term.q() >= n || levels >= n {
+                return Err(FitError::TooManyRandomEffects {
+                    group: factor.label.clone(),
+                    levels,
+                    effects: term.q(),
+                    total: levels * term.q(),
+                    nobs: n,
+                });
+            }
+        }
+        if self.fixed.width() >= n {
+            return Err(FitError::TooFewObservations(format!(
+                "{} observations are too few for {} fixed effects",
+                n,
+                self.fixed.width()
+            )));
+        }
+        Ok(())
+    }
+
+    /// Fills the A blocks of [`Blocked`] from `data`.
+    pub fn assemble(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+        self.check_response(data)?;
+        if self.fast.is_some() {
+            self.assemble_fast(data)
+        } else {
+            self.assemble_general(data)
+        }
+    }
+
+    fn response<'a>(&self, data: &'a dyn Columns) -> Result<ColumnRef<'a>, FitError> {
+        Ok(design::column(data, &self.vars.names[0])?)
+    }
+
+    /// Non-finite or constant response values are errors.
+    fn check_response(&self, data: &dyn Columns) -> Result<(), FitError> {
+        let y = self.response(data)?;
+        let first = design::numeric_value(y, 0);
+        let constant = match y {
+            ColumnRef::Float(v) => v.iter().all(|&x| x == first),
+            ColumnRef::Int(v) => v.iter().all(|&x| x as f64 == first),
+            ColumnRef::Text(_) => {
+                return Err(ModelError::NonNumericResponse(self.vars.names[0].clone()).into())
+            }
+        };
+        if constant && first.is_finite() {
+            return Err(FitError::ConstantResponse(self.vars.names[0].clone()));
+        }
+        Ok(())
+    }
+
+    /// Names the first non-finite value among the numeric columns used, after the sums came out non-finite.
+    fn non_finite_error(&self, data: &dyn Columns) -> FitError {
+        for (var, kind) in self.vars.kinds.iter().enumerate() {
+            if matches!(kind, Kind::Numeric) {
+                if let Some(col) = data.column(&self.vars.names[var]) {
+                    if let Err(e) = design::check_finite(&self.vars.names[var], col) {
+                        return e;
+                    }
+                }
+            }
+        }
+        FitError::Numerical("the cross-products of the data overflowed".into())
+    }
+
+    /// The fast path: one pass over rows accumulating per-group cross-products of w = [1, u].
+    fn assemble_fast(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+        let n = self.nobs;
+        let Some(fast) = self.fast.as_mut() else {
+            return Ok(());
+        };
+        let nsrc = fast.sources.len();
+        // Materialize the value columns that are not plain float columns.
+        let mut direct = [false; FAST_MAX_COLUMNS];
+        for (k, parts) in fast.sources.iter().enumerate() {
+            direct[k] = plain_float(parts, data, &self.vars).is_some();
+            if !direct[k] {
+                let out = &mut fast.buffer[k * n..(k + 1) * n];
+                design::fill_column(parts, data, &self.vars, &self.encoded, out);
+            }
+        }
+        let response = design::column(data, &self.vars.names[0])?;
+        let mut converted = false;
+        if let ColumnRef::Int(values) = response {
+            // Integer response: converted into the last buffer slot (reserved for it).
+            let out = &mut fast.buffer[nsrc * n..];
+            for (o, &v) in out.iter_mut().zip(values) {
+                *o = v as f64;
+            }
+            converted = true;
+        }
+        let empty: &[f64] = &[];
+        let mut cols: [&[f64]; FAST_MAX_COLUMNS] = [empty; FAST_MAX_COLUMNS];
+        for (k, parts) in fast.sources.iter().enumerate() {
+            cols[k] = match plain_float(parts, data, &self.vars) {
+                Some(v) => v,
+                None => &fast.buffer[k * n..(k + 1) * n],
+            };
+        }
+        cols[nsrc] = match response {
+            ColumnRef::Float(v) => v,
+            _ if converted => &fast.buffer[nsrc * n..(nsrc + 1) * n],
+            _ => return Err(ModelError::NonNumericResponse(self.vars.names[0].clone()).into()),
+        };
+        let codes = &self.factors[self.terms[0].factor].codes;
+        fast.acc.fill(0.0);
+        accumulate_dispatch(&cols[..nsrc + 1], codes, &mut fast.acc, fast.stride);
+        if !fast.acc.iter().all(|v| v.is_finite()) {
+            return Err(self.non_finite_error(data));
+        }
+        fill_blocks_from_groups(fast, &mut self.blocked, nsrc + 1);
+        Ok(())
+    }
+
+    /// The general path: materialize Z, X and y, find which levels of the later terms meet each level
+    /// of the first term (the symbolic structure), then accumulate A.
+    fn assemble_general(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+        let n = self.nobs;
+        let p = self.fixed.width();
+        self.x.resize(n * p, 0.0);
+        let mut col = 0;
+        if self.fixed.intercept {
+            self.x[..n].fill(1.0);
+            col = 1;
+        }
+        for c in &self.fixed.columns {
+            design::fill_column(
+                &c.parts,
+                data,
+                &self.vars,
+                &self.encoded,
+                &mut self.x[col * n..(col + 1) * n],
+            );
+            col += 1;
+        }
+        self.z.resize_with(self.terms.len(), Vec::new);
+        for (k, term) in self.terms.iter().enumerate() {
+            let q = term.q();
+            self.z[k].resize(n * q, 0.0);
+            let mut col = 0;
+            if term.design.intercept {
+                self.z[k][..n].fill(1.0);
+                col = 1;
+            }
+            for c in &term.design.columns {
+                design::fill_column(
+                    &c.parts,
+                    data,
+                    &self.vars,
+                    &self.encoded,
+                    &mut self.z[k][col * n..(col + 1) * n],
+                );
+                col += 1;
+            }
+        }
+        let response = self.response(data)?;
+        self.y.clear();
+        self.y
+            .extend((0..n).map(|i| design::numeric_value(response, i)));
+        let finite = self
+            .y
+            .iter()
+            .chain(&self.x)
+            .chain(self.z.iter().flatten())
+            .all(|v| v.is_finite());
+        if !finite {
+            return Err(self.non_finite_error(data));
+        }
+        let layouts = layouts(&self.terms, &self.factors);
+        let (row_ptr, rows) = self.symbolic(&layouts, p);
+        self.blocked = Blocked::new(layouts, p, row_ptr, rows);
+        self.accumulate_general();
+        Ok(())
+    }
+
+    /// Per level of term 1: the dense-block rows of the later terms' levels it meets, then X and y.
+    fn symbolic(&self, layouts: &[TermLayout], p: usize) -> (Vec<usize>, Vec<u32>) {
+        let n = self.nobs;
+        let first = &self.factors[self.terms[0].factor].codes;
+        let m = layouts[1..].iter().map(|t| t.q * t.nlevels).sum::<usize>() + p + 1;
+        let mut pairs: Vec<(u32, u32)> = Vec::new();
+        for (k, term) in self.terms.iter().enumerate().skip(1) {
+            let codes = &self.factors[term.factor].codes;
+            let layout = layouts[k];
+            pairs.extend((0..n).map(|i| {
+                (
+                    first[i],
+                    (layout.rest_offset + codes[i] as usize * layout.q) as u32,
+                )
+            }));
+        }
+        pairs.sort_unstable();
+        pairs.dedup();
+        let mut row_ptr = vec![0];
+        let mut rows = Vec::new();
+        let mut next = 0;
+        for level in 0..layouts[0].nlevels as u32 {
+            while next < pairs.len() && pairs[next].0 == level {
+                let start = pairs[next].1 as usize;
+                let q = layouts
+                    .iter()
+                    .skip(1)
+                    .find(|t| start >= t.rest_offset && start < t.rest_offset + t.q * t.nlevels)
+                    .map_or(1, |t| t.q);
+                rows.extend((start..start + q).map(|r| r as u32));
+                next += 1;
+            }
+            rows.extend((m - p - 1..m).map(|r| r as u32));
+            row_ptr.push(rows.len());
+        }
+        (row_ptr, rows)
+    }
+
+    fn accumulate_general(&mut self) {
+        let n = self.nobs;
+        let b = &mut self.blocked;
+        b.clear();
+        let (m, p) = (b.m, b.p);
+        let q0 = b.terms[0].q;
+        let first = &self.factors[self.terms[0].factor].codes;
+        // Entries of one row's dense-block vector: (index, value).
+        let mut entries: Vec<(usize, f64)> = Vec::with_capacity(m.min(64));
+        let mut z0 = vec![0.0; q0];
+        for i in 0..n {
+            let level = first[i] as usize;
+            for (c, z) in z0.iter_mut().enumerate() {
+                *z = self.z[0][c * n + i];
+            }
+            let block = &mut b.a11[level * q0 * q0..(level + 1) * q0 * q0];
+            for c in 0..q0 {
+                for r in 0..q0 {
+                    block[c * q0 + r] += z0[r] * z0[c];
+                }
+            }
+            entries.clear();
+            for (k, term) in self.terms.iter().enumerate().skip(1) {
+                let layout = b.terms[k];
+                let start =
+                    layout.rest_offset + self.factors[term.factor].codes[i] as usize * layout.q;
+                for a in 0..layout.q {
+                    entries.push((start + a, self.z[k][a * n + i]));
+                }
+            }
+            for j in 0..p {
+                entries.push((m - p - 1 + j, self.x[j * n + i]));
+            }
+            entries.push((m - 1, self.y[i]));
+            let (lo, hi) = (b.row_ptr[level], b.row_ptr[level + 1]);
+            let rows = &b.rows[lo..hi];
+            for &(index, value) in &entries {
+                if let Ok(pos) = rows.binary_search(&(index as u32)) {
+                    let e = lo + pos;
+                    for c in 0..q0 {
+                        b.a21[e * q0 + c] += value * z0[c];
+                    }
+                }
+            }
+            for (a, &(ia, va)) in entries.iter().enumerate() {
+                for &(ib, vb) in &entries[..=a] {
+                    b.a22[ib * m + ia] += va * vb;
+                }
+            }
+        }
+    }
+}
+
+/// `Subject`, `Subject.1`, ... for repeated group names, as R's make.unique.
+fn make_unique(terms: &mut [ReTerm]) {
+    let mut seen: Vec<(String, usize)> = Vec::new();
+    for term in terms.iter_mut() {
+        match seen.iter_mut().find(|(name, _)| *name == term.label) {
+            Some((_, count)) => {
+                term.label = format!("{}.{}", term.label, count);
+                *count += 1;
+            }
+            None => seen.push((term.label.clone(), 1)),
+        }
+    }
+}
+
+fn layouts(terms: &[ReTerm], factors: &[GroupingFactor]) -> Vec<TermLayout> {
+    let mut theta_offset = 0;
+    let mut rest_offset = 0;
+    terms
+        .iter()
+        .enumerate()
+        .map(|(k, t)| {
+            let (q, nlevels) = (t.q(), factors[t.factor].nlevels());
+            let layout = TermLayout {
+                q,
+                nlevels,
+                theta_offset,
+                rest_offset: if k == 0 { 0 } else { rest_offset },
+            };
+            theta_offset += q * (q + 1) / 2;
+            if k > 0 {
+                rest_offset += q * nlevels;
+            }
+            layout
+        })
+        .collect()
+}
+
+/// The fast layout when the distinct value columns of X and Z number at most the kernel's limit.
+fn fast_layout(fixed: &Design, effects: &Design) -> Option<FastLayout> {
+    let mut sources: Vec<Vec<Part>> = Vec::new();
+    let mut index_of = |parts: &Vec<Part>| match sources.iter().position(|s| s == parts) {
+        Some(k) => k + 1,
+        None => {
+            sources.push(parts.clone());
+            sources.len()
+        }
+    };
+    let mut x: Vec<usize> = fixed.intercept.then_some(0).into_iter().collect();
+    x.extend(fixed.columns.iter().map(|c| index_of(&c.parts)));
+    let mut z: Vec<usize> = effects.intercept.then_some(0).into_iter().collect();
+    z.extend(effects.columns.iter().map(|c| index_of(&c.parts)));
+    let k = sources.len() + 1;
+    if k > FAST_MAX_COLUMNS - 1 {
+        return None;
+    }
+    let stride = 1 + k + k * (k + 1) / 2;
+    Some(FastLayout {
+        sources,
+        z,
+        x,
+        acc: Vec::new(),
+        stride,
+        buffer: Vec::new(),
+    })
+}
+
+/// The blocked storage of the fast path: every level meets all p + 1 rows of X and y.
+fn fast_blocked(term: &ReTerm, nlevels: usize, p: usize) -> Blocked {
+    let q = term.q();
+    let layout = TermLayout {
+        q,
+        nlevels,
+        theta_offset: 0,
+        rest_offset: 0,
+    };
+    let row_ptr = (0..=nlevels).map(|l| l * (p + 1)).collect();
+    let rows = (0..nlevels)
+        .flat_map(|_| (0..=p).map(|r| r as u32))
+        .collect();
+    Blocked::new(vec![layout], p, row_ptr, rows)
+}
+
+/// The slice of a value column that is one plain float column (no copy needed).
+fn plain_float<'a>(parts: &[Part], data: &'a dyn Columns, vars: &VarTable) -> Option<&'a [f64]> {
+    match parts {
+        [Part::Numeric(var)] => match data.column(&vars.names[*var]) {
+            Some(ColumnRef::Float(v)) => Some(v),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Index of w_a w_b (w₀ = 1) in a group accumulator for K value columns: [n, Σu₁..Σu_K, then the
+/// packed upper triangle of Σuu′ by rows].
+fn packed(a: usize, b: usize, k: usize) -> usize {
+    let (a, b) = if a <= b { (a, b) } else { (b, a) };
+    if a == 0 {
+        return b;
+    }
+    let (r, c) = (a - 1, b - 1);
+    1 + k + r * k - (r * r - r) / 2 + (c - r)
+}
+
+/// Copies per-group sums into A₁₁, A₂₁ and A₂₂.
+fn fill_blocks_from_groups(fast: &FastLayout, b: &mut Blocked, k: usize) {
+    let (q, p) = (fast.z.len(), fast.x.len());
+    let m = p + 1;
+    let y = k;
+    b.a22.fill(0.0);
+    for g in 0..b.terms[0].nlevels {
+        let acc = &fast.acc[g * fast.stride..(g + 1) * fast.stride];
+        let at = |a: usize, c: usize| acc[packed(a, c, k)];
+        for c in 0..q {
+            for r in 0..q {
+                b.a11[g * q * q + c * q + r] = at(fast.z[r], fast.z[c]);
+            }
+        }
+        for c in 0..q {
+            for e in 0..p {
+                b.a21[(g * m + e) * q + c] = at(fast.x[e], fast.z[c]);
+            }
+            b.a21[(g * m + p) * q + c] = at(y, fast.z[c]);
+        }
+        for j in 0..m {
+            let wj = if j < p { fast.x[j] } else { y };
+            for i in j..m {
+                let wi = if i < p { fast.x[i] } else { y };
+                b.a22[j * m + i] += at(wi, wj);
+            }
+        }
+    }
+}
+
+fn accumulate_dispatch(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
+    match cols.len() {
+        1 => accumulate::<1>(cols, codes, acc, stride),
+        2 => accumulate::<2>(cols, codes, acc, stride),
+        3 => accumulate::<3>(cols, codes, acc, stride),
+        4 => accumulate::<4>(cols, codes, acc, stride),
+        5 => accumulate::<5>(cols, codes, acc, stride),
+        6 => accumulate::<6>(cols, codes, acc, stride),
+        _ => accumulate::<7>(cols, codes, acc, stride),
+    }
+}
+
+/// One pass over rows: per group, n, Σu and the packed upper triangle of Σuu′ (u = K value columns).
+#[inline(never)]
+fn accumulate<const K: usize>(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
+    let n = codes.len();
+    let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
+    for (i, &code) in codes.iter().enumerate() {
+        let u: [f64; K] = std::array::from_fn(|k| cols[k][i]);
+        let base = code as usize * stride;
+        let a = &mut acc[base..base + stride];
+        a[0] += 1.0;
+        for k in 0..K {
+            a[1 + k] += u[k];
+        }
+        let mut idx = 1 + K;
+        for r in 0..K {
+            for c in r..K {
+                a[idx] += u[r] * u[c];
+                idx += 1;
+            }
+        }
+    }
+}
