@@ -1,1 +1,110 @@
-fn main() {}
+//! Draw throughput of parsim-random, in numpy's terms. Each per-draw benchmark fills a reused buffer of
+//! `BATCH` draws (so criterion's time per iteration / BATCH is ns per draw; `bench/random.sh` prints that
+//! and the ratio to numpy timed in the same run by `bench/numpy_random.py`). `replication` is one whole
+//! `gen_data` of the seed study: `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5
+//! group normals and 5000 noise normals, into buffers reused across replications.
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use parsim_random::{default_rng, Arg};
+
+/// Draws per iteration of the per-draw benchmarks (numpy's script uses the same size).
+const BATCH: usize = 10_000;
+/// Observations per replication in the seed study.
+const N_OBS: usize = 5_000;
+/// Groups per replication in the seed study.
+const N_GROUPS: usize = 5;
+
+fn per_draw(c: &mut Criterion) {
+    let mut group = c.benchmark_group("draws");
+    group.throughput(Throughput::Elements(BATCH as u64));
+    let mut rng = default_rng(12345);
+    let mut f = vec![0.0f64; BATCH];
+    let mut k = vec![0i64; BATCH];
+    group.bench_function("standard_normal", |b| {
+        b.iter(|| rng.fill_standard_normal(black_box(&mut f)))
+    });
+    group.bench_function("integers_0_5", |b| {
+        b.iter(|| {
+            rng.fill_integers(black_box(&mut k), Arg::Scalar(0), Arg::Scalar(5), false)
+                .unwrap()
+        })
+    });
+    group.bench_function("random", |b| b.iter(|| rng.fill_random(black_box(&mut f))));
+    group.bench_function("exponential", |b| {
+        b.iter(|| rng.fill_exponential(black_box(&mut f), Arg::Scalar(1.0)).unwrap())
+    });
+    group.bench_function("binomial_100_0.4", |b| {
+        b.iter(|| {
+            rng.fill_binomial(black_box(&mut k), Arg::Scalar(100), Arg::Scalar(0.4))
+                .unwrap()
+        })
+    });
+    group.bench_function("poisson_25", |b| {
+        b.iter(|| rng.fill_poisson(black_box(&mut k), Arg::Scalar(25.0)).unwrap())
+    });
+    group.finish();
+}
+
+/// Buffers of one replication, allocated once.
+struct Workspace {
+    x: Vec<f64>,
+    g: Vec<i64>,
+    a: [f64; N_GROUPS],
+    b: [f64; N_GROUPS],
+    e: Vec<f64>,
+}
+
+/// The seed study's `gen_data(seed)`.
+fn gen_data(seed: u64, ws: &mut Workspace) {
+    let mut rng = default_rng(seed);
+    let (zero, one) = (Arg::Scalar(0.0), Arg::Scalar(1.0));
+    rng.fill_normal(&mut ws.x, zero, one).unwrap();
+    rng.fill_integers(&mut ws.g, Arg::Scalar(0), Arg::Scalar(N_GROUPS as i64), false)
+        .unwrap();
+    rng.fill_normal(&mut ws.a, zero, one).unwrap();
+    rng.fill_normal(&mut ws.b, zero, Arg::Scalar(0.25)).unwrap();
+    rng.fill_normal(&mut ws.e, zero, one).unwrap();
+}
+
+fn replication(c: &mut Criterion) {
+    let mut group = c.benchmark_group("replication");
+    let mut ws = Workspace {
+        x: vec![0.0; N_OBS],
+        g: vec![0; N_OBS],
+        a: [0.0; N_GROUPS],
+        b: [0.0; N_GROUPS],
+        e: vec![0.0; N_OBS],
+    };
+    let mut seed = 0u64;
+    group.bench_function("gen_data_n5000", |b| {
+        b.iter(|| {
+            seed += 1;
+            gen_data(black_box(seed), &mut ws);
+            black_box(&ws.e);
+        })
+    });
+    group.bench_function("default_rng", |b| {
+        b.iter(|| {
+            seed += 1;
+            default_rng(black_box(seed))
+        })
+    });
+    group.finish();
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .warm_up_time(Duration::from_secs(1))
+        .measurement_time(Duration::from_secs(3))
+        .sample_size(40)
+}
+
+criterion_group! {
+    name = benches;
+    config = config();
+    targets = per_draw, replication
+}
+criterion_main!(benches);
