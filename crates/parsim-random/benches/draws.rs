@@ -34,7 +34,10 @@ fn per_draw(c: &mut Criterion) {
     });
     group.bench_function("random", |b| b.iter(|| rng.fill_random(black_box(&mut f))));
     group.bench_function("exponential", |b| {
-        b.iter(|| rng.fill_exponential(black_box(&mut f), Arg::Scalar(1.0)).unwrap())
+        b.iter(|| {
+            rng.fill_exponential(black_box(&mut f), Arg::Scalar(1.0))
+                .unwrap()
+        })
     });
     group.bench_function("binomial_100_0.4", |b| {
         b.iter(|| {
@@ -43,7 +46,10 @@ fn per_draw(c: &mut Criterion) {
         })
     });
     group.bench_function("poisson_25", |b| {
-        b.iter(|| rng.fill_poisson(black_box(&mut k), Arg::Scalar(25.0)).unwrap())
+        b.iter(|| {
+            rng.fill_poisson(black_box(&mut k), Arg::Scalar(25.0))
+                .unwrap()
+        })
     });
     group.finish();
 }
@@ -62,8 +68,13 @@ fn gen_data(seed: u64, ws: &mut Workspace) {
     let mut rng = default_rng(seed);
     let (zero, one) = (Arg::Scalar(0.0), Arg::Scalar(1.0));
     rng.fill_normal(&mut ws.x, zero, one).unwrap();
-    rng.fill_integers(&mut ws.g, Arg::Scalar(0), Arg::Scalar(N_GROUPS as i64), false)
-        .unwrap();
+    rng.fill_integers(
+        &mut ws.g,
+        Arg::Scalar(0),
+        Arg::Scalar(N_GROUPS as i64),
+        false,
+    )
+    .unwrap();
     rng.fill_normal(&mut ws.a, zero, one).unwrap();
     rng.fill_normal(&mut ws.b, zero, Arg::Scalar(0.25)).unwrap();
     rng.fill_normal(&mut ws.e, zero, one).unwrap();

@@ -8,14 +8,33 @@
 // `!(a <= b)` and friends are deliberate: they keep numpy's behaviour for NaN operands.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+use crate::pcg64::{HalfWords, Lcg};
 use crate::tables::{EXP_R, FE, FI, KE, KI, NOR_INV_R, NOR_R, WE, WI};
 use crate::Pcg64;
 
 /// `random_standard_normal`: the 256-layer ziggurat.
 #[inline(always)]
 pub(crate) fn standard_normal(rng: &mut Pcg64) -> f64 {
+    let mut lcg = rng.lcg();
+    let x = standard_normal_lcg(&mut lcg);
+    rng.set_lcg(lcg);
+    x
+}
+
+/// `random_standard_normal_fill`, mapped through `f` (e.g. `loc + scale * z`), keeping the state in
+/// registers for the whole fill.
+#[inline(always)]
+pub(crate) fn fill_standard_normal(rng: &mut Pcg64, out: &mut [f64], f: impl Fn(f64) -> f64) {
+    let mut lcg = rng.lcg();
+    out.iter_mut()
+        .for_each(|o| *o = f(standard_normal_lcg(&mut lcg)));
+    rng.set_lcg(lcg);
+}
+
+#[inline(always)]
+fn standard_normal_lcg(lcg: &mut Lcg) -> f64 {
     loop {
-        let r = rng.next_u64();
+        let r = lcg.next_u64();
         let idx = (r & 0xff) as usize;
         let r = r >> 8;
         let sign = r & 1;
@@ -27,7 +46,9 @@ pub(crate) fn standard_normal(rng: &mut Pcg64) -> f64 {
         if rabs < KI[idx] {
             return x; // ~99.3% of draws
         }
-        if let Some(x) = standard_normal_unlikely(rng, idx, rabs, x) {
+        let (advanced, accepted) = standard_normal_unlikely(*lcg, idx, rabs, x);
+        *lcg = advanced;
+        if let Some(x) = accepted {
             return x;
         }
     }
@@ -36,38 +57,58 @@ pub(crate) fn standard_normal(rng: &mut Pcg64) -> f64 {
 /// The ziggurat's tail (layer 0) and wedge tests; `None` means reject and draw a fresh u64.
 #[cold]
 #[inline(never)]
-fn standard_normal_unlikely(rng: &mut Pcg64, idx: usize, rabs: u64, x: f64) -> Option<f64> {
+fn standard_normal_unlikely(mut lcg: Lcg, idx: usize, rabs: u64, x: f64) -> (Lcg, Option<f64>) {
     if idx == 0 {
         loop {
             // log1p(-U) rather than log(1 - U): numpy >= 1.21, avoids log(0).
-            let xx = -NOR_INV_R * (-rng.next_double()).ln_1p();
-            let yy = -(-rng.next_double()).ln_1p();
+            let xx = -NOR_INV_R * (-lcg.next_double()).ln_1p();
+            let yy = -(-lcg.next_double()).ln_1p();
             if yy + yy > xx * xx {
                 // The tail's sign is bit 8 of rabs, not the sign bit used above.
-                return Some(if (rabs >> 8) & 1 == 1 {
+                let tail = if (rabs >> 8) & 1 == 1 {
                     -(NOR_R + xx)
                 } else {
                     NOR_R + xx
-                });
+                };
+                return (lcg, Some(tail));
             }
         }
     }
-    let fx = (FI[idx - 1] - FI[idx]) * rng.next_double() + FI[idx];
-    (fx < (-0.5 * x * x).exp()).then_some(x)
+    let fx = (FI[idx - 1] - FI[idx]) * lcg.next_double() + FI[idx];
+    (lcg, (fx < (-0.5 * x * x).exp()).then_some(x))
 }
 
 /// `random_standard_exponential`: the 256-layer exponential ziggurat.
 #[inline(always)]
 pub(crate) fn standard_exponential(rng: &mut Pcg64) -> f64 {
+    let mut lcg = rng.lcg();
+    let x = standard_exponential_lcg(&mut lcg);
+    rng.set_lcg(lcg);
+    x
+}
+
+/// `random_standard_exponential_fill`, mapped through `f` (e.g. `scale * x`).
+#[inline(always)]
+pub(crate) fn fill_standard_exponential(rng: &mut Pcg64, out: &mut [f64], f: impl Fn(f64) -> f64) {
+    let mut lcg = rng.lcg();
+    out.iter_mut()
+        .for_each(|o| *o = f(standard_exponential_lcg(&mut lcg)));
+    rng.set_lcg(lcg);
+}
+
+#[inline(always)]
+fn standard_exponential_lcg(lcg: &mut Lcg) -> f64 {
     loop {
-        let ri = rng.next_u64() >> 3;
+        let ri = lcg.next_u64() >> 3;
         let idx = (ri & 0xff) as usize;
         let ri = ri >> 8;
         let x = (ri as i64) as f64 * WE[idx]; // ri < 2^53: exact
         if ri < KE[idx] {
             return x; // ~98.9% of draws
         }
-        if let Some(x) = standard_exponential_unlikely(rng, idx, x) {
+        let (advanced, accepted) = standard_exponential_unlikely(*lcg, idx, x);
+        *lcg = advanced;
+        if let Some(x) = accepted {
             return x;
         }
     }
@@ -75,12 +116,20 @@ pub(crate) fn standard_exponential(rng: &mut Pcg64) -> f64 {
 
 #[cold]
 #[inline(never)]
-fn standard_exponential_unlikely(rng: &mut Pcg64, idx: usize, x: f64) -> Option<f64> {
+fn standard_exponential_unlikely(mut lcg: Lcg, idx: usize, x: f64) -> (Lcg, Option<f64>) {
     if idx == 0 {
-        return Some(EXP_R - (-rng.next_double()).ln_1p());
+        let tail = EXP_R - (-lcg.next_double()).ln_1p();
+        return (lcg, Some(tail));
     }
-    let fx = (FE[idx - 1] - FE[idx]) * rng.next_double() + FE[idx];
-    (fx < (-x).exp()).then_some(x)
+    let fx = (FE[idx - 1] - FE[idx]) * lcg.next_double() + FE[idx];
+    (lcg, (fx < (-x).exp()).then_some(x))
+}
+
+/// `random_standard_uniform_fill`.
+pub(crate) fn fill_random(rng: &mut Pcg64, out: &mut [f64]) {
+    let mut lcg = rng.lcg();
+    out.iter_mut().for_each(|o| *o = lcg.next_double());
+    rng.set_lcg(lcg);
 }
 
 /// `random_standard_gamma`: exponential for shape 1, 0 for shape 0, the rejection method of Ahrens–Dieter
@@ -512,7 +561,7 @@ fn stirling_term(v: f64, v2: f64) -> f64 {
 
 /// Lemire's bounded 32-bit draw on [0, rng], 32-bit words from the half-word buffer.
 #[inline(always)]
-fn bounded_lemire_u32(rng: &mut Pcg64, range: u32) -> u32 {
+fn bounded_lemire_u32(rng: &mut HalfWords, range: u32) -> u32 {
     let excl = range.wrapping_add(1);
     let mut m = u64::from(rng.next_u32()) * u64::from(excl);
     let mut leftover = m as u32;
@@ -528,7 +577,7 @@ fn bounded_lemire_u32(rng: &mut Pcg64, range: u32) -> u32 {
 
 /// Lemire's bounded 64-bit draw on [0, rng] for rng < 2^64 - 1.
 #[inline(always)]
-fn bounded_lemire_u64(rng: &mut Pcg64, range: u64) -> u64 {
+fn bounded_lemire_u64(rng: &mut HalfWords, range: u64) -> u64 {
     let excl = range.wrapping_add(1);
     let mut m = u128::from(rng.next_u64()) * u128::from(excl);
     let mut leftover = m as u64;
@@ -545,6 +594,14 @@ fn bounded_lemire_u64(rng: &mut Pcg64, range: u64) -> u64 {
 /// `random_bounded_uint64` (Lemire, unmasked): a draw on the closed interval [off, off + range].
 #[inline(always)]
 pub(crate) fn bounded_u64(rng: &mut Pcg64, off: u64, range: u64) -> u64 {
+    let mut words = rng.half_words();
+    let v = bounded_u64_words(&mut words, off, range);
+    rng.set_half_words(words);
+    v
+}
+
+#[inline(always)]
+fn bounded_u64_words(rng: &mut HalfWords, off: u64, range: u64) -> u64 {
     if range == 0 {
         off // consumes nothing
     } else if range < 0xFFFF_FFFF {
@@ -561,16 +618,18 @@ pub(crate) fn bounded_u64(rng: &mut Pcg64, off: u64, range: u64) -> u64 {
 /// `random_bounded_uint64_fill`: the same draws for one (off, range), with the range test hoisted out of
 /// the loop.
 pub(crate) fn fill_bounded_u64(rng: &mut Pcg64, off: u64, range: u64, out: &mut [i64]) {
+    let mut words = rng.half_words();
     if range == 0 {
         out.fill(off as i64);
     } else if range < 0xFFFF_FFFF {
         let r = range as u32;
         for o in out.iter_mut() {
-            *o = off.wrapping_add(u64::from(bounded_lemire_u32(rng, r))) as i64;
+            *o = off.wrapping_add(u64::from(bounded_lemire_u32(&mut words, r))) as i64;
         }
     } else {
         for o in out.iter_mut() {
-            *o = bounded_u64(rng, off, range) as i64;
+            *o = bounded_u64_words(&mut words, off, range) as i64;
         }
     }
+    rng.set_half_words(words);
 }

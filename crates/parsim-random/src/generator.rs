@@ -260,8 +260,7 @@ impl Generator {
 
     /// `random(size)`.
     pub fn fill_random(&mut self, out: &mut [f64]) {
-        let rng = &mut self.bit_generator;
-        out.iter_mut().for_each(|o| *o = rng.next_double());
+        dist::fill_random(&mut self.bit_generator, out);
     }
 
     /// `uniform(low, high)`: `low + (high - low) * random()`. A non-finite range is numpy's
@@ -324,8 +323,7 @@ impl Generator {
 
     /// `standard_normal(size)`.
     pub fn fill_standard_normal(&mut self, out: &mut [f64]) {
-        let rng = &mut self.bit_generator;
-        out.iter_mut().for_each(|o| *o = dist::standard_normal(rng));
+        dist::fill_standard_normal(&mut self.bit_generator, out, |z| z);
     }
 
     /// `normal(loc, scale)`: `loc + scale * standard_normal()`, two roundings (no FMA), as numpy's x86_64
@@ -350,9 +348,13 @@ impl Generator {
             ],
             out.len(),
         )?;
-        fill2(&mut self.bit_generator, out, loc, scale, |rng, l, s| {
-            l + s * dist::standard_normal(rng)
-        });
+        if let (Arg::Scalar(l), Arg::Scalar(s)) = (loc, scale) {
+            dist::fill_standard_normal(&mut self.bit_generator, out, |z| l + s * z);
+        } else {
+            fill2(&mut self.bit_generator, out, loc, scale, |rng, l, s| {
+                l + s * dist::standard_normal(rng)
+            });
+        }
         Ok(())
     }
 
@@ -407,9 +409,7 @@ impl Generator {
 
     /// `standard_exponential(size)`.
     pub fn fill_standard_exponential(&mut self, out: &mut [f64]) {
-        let rng = &mut self.bit_generator;
-        out.iter_mut()
-            .for_each(|o| *o = dist::standard_exponential(rng));
+        dist::fill_standard_exponential(&mut self.bit_generator, out, |x| x);
     }
 
     /// `exponential(scale)`: `scale * standard_exponential()`.
@@ -421,9 +421,13 @@ impl Generator {
     /// `exponential(scale, size)`.
     pub fn fill_exponential(&mut self, out: &mut [f64], scale: Arg<'_, f64>) -> Result<(), Error> {
         validate(&[param(scale, "scale", Constraint::NonNegative)], out.len())?;
-        fill1(&mut self.bit_generator, out, scale, |rng, s| {
-            s * dist::standard_exponential(rng)
-        });
+        if let Arg::Scalar(s) = scale {
+            dist::fill_standard_exponential(&mut self.bit_generator, out, |x| s * x);
+        } else {
+            fill1(&mut self.bit_generator, out, scale, |rng, s| {
+                s * dist::standard_exponential(rng)
+            });
+        }
         Ok(())
     }
 

@@ -86,23 +86,50 @@ impl Pcg64 {
     #[inline(always)]
     pub fn next_u64(&mut self) -> u64 {
         self.step();
-        let s = self.state;
-        let xored = ((s >> 64) as u64) ^ (s as u64);
-        xored.rotate_right((s >> 122) as u32)
+        output(self.state)
     }
 
     /// The next 32-bit output: the buffered high half if there is one, else the low half of a fresh
     /// 64-bit output (whose high half is buffered).
     #[inline(always)]
     pub fn next_u32(&mut self) -> u32 {
-        if self.has_uint32 {
-            self.has_uint32 = false;
-            return self.uinteger;
+        let mut words = self.half_words();
+        let v = words.next_u32();
+        self.set_half_words(words);
+        v
+    }
+
+    /// The LCG state as a plain value, for hot loops that keep it in registers.
+    #[inline(always)]
+    pub(crate) fn lcg(&self) -> Lcg {
+        Lcg {
+            state: self.state,
+            inc: self.inc,
         }
-        let n = self.next_u64();
-        self.has_uint32 = true;
-        self.uinteger = (n >> 32) as u32;
-        n as u32
+    }
+
+    /// Stores back a state taken with [`Pcg64::lcg`] and advanced.
+    #[inline(always)]
+    pub(crate) fn set_lcg(&mut self, lcg: Lcg) {
+        self.state = lcg.state;
+    }
+
+    /// The LCG state and the half-word buffer as a plain value.
+    #[inline(always)]
+    pub(crate) fn half_words(&self) -> HalfWords {
+        HalfWords {
+            lcg: self.lcg(),
+            has_uint32: self.has_uint32,
+            uinteger: self.uinteger,
+        }
+    }
+
+    /// Stores back a state taken with [`Pcg64::half_words`] and advanced.
+    #[inline(always)]
+    pub(crate) fn set_half_words(&mut self, words: HalfWords) {
+        self.set_lcg(words.lcg);
+        self.has_uint32 = words.has_uint32;
+        self.uinteger = words.uinteger;
     }
 
     /// The next double in [0, 1): the top 53 bits of a 64-bit output. Leaves the half-word buffer alone.
@@ -141,5 +168,64 @@ impl Pcg64 {
             )
         })?;
         Ok(seq.spawn(n).iter().map(Pcg64::new).collect())
+    }
+}
+
+/// XSL-RR output of an (already advanced) state.
+#[inline(always)]
+fn output(s: u128) -> u64 {
+    (((s >> 64) as u64) ^ (s as u64)).rotate_right((s >> 122) as u32)
+}
+
+/// A copy of a [`Pcg64`]'s LCG state. Hot loops advance a local copy and store it back once: a local
+/// whose address is never taken stays in registers, whereas a generator behind a reference would be
+/// loaded and stored around every draw (the cold paths receive and return it by value).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Lcg {
+    state: u128,
+    inc: u128,
+}
+
+impl Lcg {
+    /// The next 64-bit output.
+    #[inline(always)]
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_mul(MULT).wrapping_add(self.inc);
+        output(self.state)
+    }
+
+    /// The next double in [0, 1).
+    #[inline(always)]
+    pub(crate) fn next_double(&mut self) -> f64 {
+        (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
+    }
+}
+
+/// A copy of a [`Pcg64`]'s state including the half-word buffer, for 32-bit draws in hot loops.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HalfWords {
+    lcg: Lcg,
+    has_uint32: bool,
+    uinteger: u32,
+}
+
+impl HalfWords {
+    /// numpy's `next_uint32`: the buffered high half, else the low half of a fresh output.
+    #[inline(always)]
+    pub(crate) fn next_u32(&mut self) -> u32 {
+        if self.has_uint32 {
+            self.has_uint32 = false;
+            return self.uinteger;
+        }
+        let n = self.lcg.next_u64();
+        self.has_uint32 = true;
+        self.uinteger = (n >> 32) as u32;
+        n as u32
+    }
+
+    /// The next 64-bit output (the buffer untouched).
+    #[inline(always)]
+    pub(crate) fn next_u64(&mut self) -> u64 {
+        self.lcg.next_u64()
     }
 }
