@@ -14,25 +14,7 @@ use crate::Pcg64;
 
 /// `random_standard_normal`: the 256-layer ziggurat.
 #[inline(always)]
-pub(crate) fn standard_normal(rng: &mut Pcg64) -> f64 {
-    let mut lcg = rng.lcg();
-    let x = standard_normal_lcg(&mut lcg);
-    rng.set_lcg(lcg);
-    x
-}
-
-/// `random_standard_normal_fill`, mapped through `f` (e.g. `loc + scale * z`), keeping the state in
-/// registers for the whole fill.
-#[inline(always)]
-pub(crate) fn fill_standard_normal(rng: &mut Pcg64, out: &mut [f64], f: impl Fn(f64) -> f64) {
-    let mut lcg = rng.lcg();
-    out.iter_mut()
-        .for_each(|o| *o = f(standard_normal_lcg(&mut lcg)));
-    rng.set_lcg(lcg);
-}
-
-#[inline(always)]
-fn standard_normal_lcg(lcg: &mut Lcg) -> f64 {
+pub(crate) fn standard_normal(lcg: &mut Lcg) -> f64 {
     loop {
         let r = lcg.next_u64();
         let idx = (r & 0xff) as usize;
@@ -80,24 +62,7 @@ fn standard_normal_unlikely(mut lcg: Lcg, idx: usize, rabs: u64, x: f64) -> (Lcg
 
 /// `random_standard_exponential`: the 256-layer exponential ziggurat.
 #[inline(always)]
-pub(crate) fn standard_exponential(rng: &mut Pcg64) -> f64 {
-    let mut lcg = rng.lcg();
-    let x = standard_exponential_lcg(&mut lcg);
-    rng.set_lcg(lcg);
-    x
-}
-
-/// `random_standard_exponential_fill`, mapped through `f` (e.g. `scale * x`).
-#[inline(always)]
-pub(crate) fn fill_standard_exponential(rng: &mut Pcg64, out: &mut [f64], f: impl Fn(f64) -> f64) {
-    let mut lcg = rng.lcg();
-    out.iter_mut()
-        .for_each(|o| *o = f(standard_exponential_lcg(&mut lcg)));
-    rng.set_lcg(lcg);
-}
-
-#[inline(always)]
-fn standard_exponential_lcg(lcg: &mut Lcg) -> f64 {
+pub(crate) fn standard_exponential(lcg: &mut Lcg) -> f64 {
     loop {
         let ri = lcg.next_u64() >> 3;
         let idx = (ri & 0xff) as usize;
@@ -125,16 +90,9 @@ fn standard_exponential_unlikely(mut lcg: Lcg, idx: usize, x: f64) -> (Lcg, Opti
     (lcg, (fx < (-x).exp()).then_some(x))
 }
 
-/// `random_standard_uniform_fill`.
-pub(crate) fn fill_random(rng: &mut Pcg64, out: &mut [f64]) {
-    let mut lcg = rng.lcg();
-    out.iter_mut().for_each(|o| *o = lcg.next_double());
-    rng.set_lcg(lcg);
-}
-
 /// `random_standard_gamma`: exponential for shape 1, 0 for shape 0, the rejection method of Ahrens–Dieter
 /// (GS) for shape < 1, and Marsaglia–Tsang for shape > 1.
-pub(crate) fn standard_gamma(rng: &mut Pcg64, shape: f64) -> f64 {
+pub(crate) fn standard_gamma(rng: &mut Lcg, shape: f64) -> f64 {
     if shape == 1.0 {
         standard_exponential(rng)
     } else if shape == 0.0 {
@@ -146,7 +104,7 @@ pub(crate) fn standard_gamma(rng: &mut Pcg64, shape: f64) -> f64 {
     }
 }
 
-fn gamma_small_shape(rng: &mut Pcg64, shape: f64) -> f64 {
+fn gamma_small_shape(rng: &mut Lcg, shape: f64) -> f64 {
     loop {
         let u = rng.next_double();
         let v = standard_exponential(rng);
@@ -165,7 +123,7 @@ fn gamma_small_shape(rng: &mut Pcg64, shape: f64) -> f64 {
     }
 }
 
-fn gamma_marsaglia_tsang(rng: &mut Pcg64, shape: f64) -> f64 {
+fn gamma_marsaglia_tsang(rng: &mut Lcg, shape: f64) -> f64 {
     let b = shape - 1.0 / 3.0;
     let c = 1.0 / (9.0 * b).sqrt();
     loop {
@@ -192,7 +150,7 @@ fn gamma_marsaglia_tsang(rng: &mut Pcg64, shape: f64) -> f64 {
 const BETA_TINY_THRESHOLD: f64 = 3e-103;
 
 /// `random_beta`: Johnk's algorithm when both shapes are <= 1, else the ratio of two gammas.
-pub(crate) fn beta(rng: &mut Pcg64, a: f64, b: f64) -> f64 {
+pub(crate) fn beta(rng: &mut Lcg, a: f64, b: f64) -> f64 {
     if a <= 1.0 && b <= 1.0 {
         if a < BETA_TINY_THRESHOLD && b < BETA_TINY_THRESHOLD {
             let u = rng.next_double();
@@ -206,7 +164,7 @@ pub(crate) fn beta(rng: &mut Pcg64, a: f64, b: f64) -> f64 {
     }
 }
 
-fn beta_johnk(rng: &mut Pcg64, a: f64, b: f64) -> f64 {
+fn beta_johnk(rng: &mut Lcg, a: f64, b: f64) -> f64 {
     loop {
         let u = rng.next_double();
         let v = rng.next_double();
@@ -232,12 +190,12 @@ fn beta_johnk(rng: &mut Pcg64, a: f64, b: f64) -> f64 {
 }
 
 /// `random_chisquare`.
-pub(crate) fn chisquare(rng: &mut Pcg64, df: f64) -> f64 {
+pub(crate) fn chisquare(rng: &mut Lcg, df: f64) -> f64 {
     2.0 * standard_gamma(rng, df / 2.0)
 }
 
 /// `random_standard_t`.
-pub(crate) fn standard_t(rng: &mut Pcg64, df: f64) -> f64 {
+pub(crate) fn standard_t(rng: &mut Lcg, df: f64) -> f64 {
     let num = standard_normal(rng);
     let denom = standard_gamma(rng, df / 2.0);
     (df / 2.0).sqrt() * num / denom.sqrt()
@@ -282,54 +240,95 @@ pub(crate) fn loggam(x: f64) -> f64 {
 }
 
 /// `random_poisson`: PTRS for lam >= 10, multiplication of uniforms below.
-pub(crate) fn poisson(rng: &mut Pcg64, lam: f64) -> i64 {
-    if lam >= 10.0 {
-        poisson_ptrs(rng, lam)
-    } else if lam == 0.0 {
-        0
-    } else {
-        poisson_mult(rng, lam)
-    }
+pub(crate) fn poisson(rng: &mut Lcg, lam: f64) -> i64 {
+    PoissonSetup::new(lam).sample(rng)
 }
 
-fn poisson_mult(rng: &mut Pcg64, lam: f64) -> i64 {
-    let enlam = (-lam).exp();
-    let mut x = 0;
-    let mut prod = 1.0;
-    loop {
-        prod *= rng.next_double();
-        if prod > enlam {
-            x += 1;
+/// The per-`lam` constants of `random_poisson`, computed once for a whole fill. numpy recomputes them
+/// (including `log(invalpha)`, inside the rejection loop) on every draw; the values are identical.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum PoissonSetup {
+    Zero,
+    /// Multiplication of uniforms, for 0 < lam < 10.
+    Mult {
+        enlam: f64,
+    },
+    /// Hörmann's transformed rejection with squeeze (PTRS, 1993), for lam >= 10.
+    Ptrs {
+        lam: f64,
+        loglam: f64,
+        a: f64,
+        b: f64,
+        log_invalpha: f64,
+        vr: f64,
+    },
+}
+
+impl PoissonSetup {
+    pub(crate) fn new(lam: f64) -> Self {
+        if lam >= 10.0 {
+            let slam = lam.sqrt();
+            let b = 0.931 + 2.53 * slam;
+            let invalpha = 1.1239 + 1.1328 / (b - 3.4);
+            PoissonSetup::Ptrs {
+                lam,
+                loglam: lam.ln(),
+                a: -0.059 + 0.02483 * b,
+                b,
+                log_invalpha: invalpha.ln(),
+                vr: 0.9277 - 3.6224 / (b - 2.0),
+            }
+        } else if lam == 0.0 {
+            PoissonSetup::Zero
         } else {
-            return x;
+            PoissonSetup::Mult {
+                enlam: (-lam).exp(),
+            }
         }
     }
-}
 
-/// Hörmann's transformed rejection with squeeze (PTRS), 1993.
-fn poisson_ptrs(rng: &mut Pcg64, lam: f64) -> i64 {
-    let slam = lam.sqrt();
-    let loglam = lam.ln();
-    let b = 0.931 + 2.53 * slam;
-    let a = -0.059 + 0.02483 * b;
-    let invalpha = 1.1239 + 1.1328 / (b - 3.4);
-    let vr = 0.9277 - 3.6224 / (b - 2.0);
-    loop {
-        let u = rng.next_double() - 0.5;
-        let v = rng.next_double();
-        let us = 0.5 - u.abs();
-        // `as` saturates where C's conversion is undefined (us == 0 gives -inf); such k is rejected below.
-        let k = ((2.0 * a / us + b) * u + lam + 0.43).floor() as i64;
-        if us >= 0.07 && v <= vr {
-            return k;
-        }
-        if k < 0 || (us < 0.013 && v > us) {
-            continue;
-        }
-        let lhs = v.ln() + invalpha.ln() - (a / (us * us) + b).ln();
-        let rhs = -lam + k as f64 * loglam - loggam(k.saturating_add(1) as f64);
-        if lhs <= rhs {
-            return k;
+    #[inline]
+    pub(crate) fn sample(&self, rng: &mut Lcg) -> i64 {
+        match *self {
+            PoissonSetup::Zero => 0,
+            PoissonSetup::Mult { enlam } => {
+                let mut x = 0;
+                let mut prod = 1.0;
+                loop {
+                    prod *= rng.next_double();
+                    if prod > enlam {
+                        x += 1;
+                    } else {
+                        return x;
+                    }
+                }
+            }
+            PoissonSetup::Ptrs {
+                lam,
+                loglam,
+                a,
+                b,
+                log_invalpha,
+                vr,
+            } => loop {
+                let u = rng.next_double() - 0.5;
+                let v = rng.next_double();
+                let us = 0.5 - u.abs();
+                // `as` saturates where C's conversion is undefined (us == 0 gives -inf); such k is
+                // rejected below.
+                let k = ((2.0 * a / us + b) * u + lam + 0.43).floor() as i64;
+                if us >= 0.07 && v <= vr {
+                    return k;
+                }
+                if k < 0 || (us < 0.013 && v > us) {
+                    continue;
+                }
+                let lhs = v.ln() + log_invalpha - (a / (us * us) + b).ln();
+                let rhs = -lam + k as f64 * loglam - loggam(k.saturating_add(1) as f64);
+                if lhs <= rhs {
+                    return k;
+                }
+            },
         }
     }
 }
@@ -363,7 +362,7 @@ impl BinomialCache {
 }
 
 /// `random_binomial`: inversion when min(p, 1-p) * n <= 30, else BTPE (Kachitvichyanukul & Schmeiser).
-pub(crate) fn binomial(rng: &mut Pcg64, p: f64, n: i64, cache: &mut BinomialCache) -> i64 {
+pub(crate) fn binomial(rng: &mut Lcg, p: f64, n: i64, cache: &mut BinomialCache) -> i64 {
     if n == 0 || p == 0.0 {
         return 0;
     }
@@ -383,7 +382,7 @@ pub(crate) fn binomial(rng: &mut Pcg64, p: f64, n: i64, cache: &mut BinomialCach
     }
 }
 
-fn binomial_inversion(rng: &mut Pcg64, n: i64, p: f64, cache: &mut BinomialCache) -> i64 {
+fn binomial_inversion(rng: &mut Lcg, n: i64, p: f64, cache: &mut BinomialCache) -> i64 {
     if !cache.hit(n, p) {
         let q = 1.0 - p;
         let np = n as f64 * p;
@@ -458,7 +457,7 @@ fn btpe_setup(n: i64, p: f64) -> BinomialCache {
 }
 
 /// The four-region BTPE sampler; `p <= 0.5` here (the caller reflects larger p).
-fn binomial_btpe(rng: &mut Pcg64, n: i64, p: f64, cache: &mut BinomialCache) -> i64 {
+fn binomial_btpe(rng: &mut Lcg, n: i64, p: f64, cache: &mut BinomialCache) -> i64 {
     if !cache.hit(n, p) {
         *cache = btpe_setup(n, p);
     }

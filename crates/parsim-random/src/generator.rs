@@ -5,6 +5,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use crate::distributions::{self as dist, BinomialCache};
+use crate::pcg64::Lcg;
 use crate::{Error, Pcg64};
 
 /// A distribution parameter: one value for every draw, or one value per draw (numpy broadcasting in 1-D:
@@ -162,21 +163,36 @@ fn validate(params: &[Param<'_>], size: usize) -> Result<(), Error> {
         .try_for_each(|p| p.arg.check_len(p.name, size))
 }
 
+/// Runs `f` on a copy of the generator's LCG state held in registers, then stores the state back.
+#[inline(always)]
+fn with_lcg<T>(rng: &mut Pcg64, f: impl FnOnce(&mut Lcg) -> T) -> T {
+    let mut lcg = rng.lcg();
+    let v = f(&mut lcg);
+    rng.set_lcg(lcg);
+    v
+}
+
+/// Fills `out` with `f(rng)`.
+#[inline(always)]
+fn fill0<T>(rng: &mut Pcg64, out: &mut [T], mut f: impl FnMut(&mut Lcg) -> T) {
+    with_lcg(rng, |lcg| out.iter_mut().for_each(|o| *o = f(lcg)));
+}
+
 /// Fills `out` with `f(rng, a_i)`, hoisting the scalar case.
 #[inline(always)]
-fn fill1<T: Copy>(
+fn fill1<T>(
     rng: &mut Pcg64,
     out: &mut [T],
     a: Arg<'_, f64>,
-    mut f: impl FnMut(&mut Pcg64, f64) -> T,
+    mut f: impl FnMut(&mut Lcg, f64) -> T,
 ) {
-    match a {
-        Arg::Scalar(a) => out.iter_mut().for_each(|o| *o = f(rng, a)),
+    with_lcg(rng, |lcg| match a {
+        Arg::Scalar(a) => out.iter_mut().for_each(|o| *o = f(lcg, a)),
         _ => out
             .iter_mut()
             .enumerate()
-            .for_each(|(i, o)| *o = f(rng, a.get(i))),
-    }
+            .for_each(|(i, o)| *o = f(lcg, a.get(i))),
+    });
 }
 
 /// Fills `out` with `f(rng, a_i, b_i)`, hoisting the all-scalar case.
@@ -186,15 +202,15 @@ fn fill2(
     out: &mut [f64],
     a: Arg<'_, f64>,
     b: Arg<'_, f64>,
-    f: impl Fn(&mut Pcg64, f64, f64) -> f64,
+    f: impl Fn(&mut Lcg, f64, f64) -> f64,
 ) {
-    match (a, b) {
-        (Arg::Scalar(a), Arg::Scalar(b)) => out.iter_mut().for_each(|o| *o = f(rng, a, b)),
+    with_lcg(rng, |lcg| match (a, b) {
+        (Arg::Scalar(a), Arg::Scalar(b)) => out.iter_mut().for_each(|o| *o = f(lcg, a, b)),
         _ => out
             .iter_mut()
             .enumerate()
-            .for_each(|(i, o)| *o = f(rng, a.get(i), b.get(i))),
-    }
+            .for_each(|(i, o)| *o = f(lcg, a.get(i), b.get(i))),
+    });
 }
 
 /// The closed interval [off, off + range] for numpy's `integers(low, high, endpoint=...)`.
@@ -260,7 +276,7 @@ impl Generator {
 
     /// `random(size)`.
     pub fn fill_random(&mut self, out: &mut [f64]) {
-        dist::fill_random(&mut self.bit_generator, out);
+        fill0(&mut self.bit_generator, out, Lcg::next_double);
     }
 
     /// `uniform(low, high)`: `low + (high - low) * random()`. A non-finite range is numpy's
@@ -281,9 +297,9 @@ impl Generator {
         if let (Arg::Scalar(lo), Arg::Scalar(hi)) = (low, high) {
             let range = hi - lo;
             check_uniform_range_scalar(range)?;
-            let rng = &mut self.bit_generator;
-            out.iter_mut()
-                .for_each(|o| *o = lo + range * rng.next_double());
+            fill0(&mut self.bit_generator, out, |rng| {
+                lo + range * rng.next_double()
+            });
             return Ok(());
         }
         // numpy's array path: high - low is broadcast first, then checked, then broadcast against size.
@@ -318,12 +334,12 @@ impl Generator {
     /// `standard_normal()`: numpy's ziggurat.
     #[inline]
     pub fn standard_normal(&mut self) -> f64 {
-        dist::standard_normal(&mut self.bit_generator)
+        with_lcg(&mut self.bit_generator, dist::standard_normal)
     }
 
     /// `standard_normal(size)`.
     pub fn fill_standard_normal(&mut self, out: &mut [f64]) {
-        dist::fill_standard_normal(&mut self.bit_generator, out, |z| z);
+        fill0(&mut self.bit_generator, out, dist::standard_normal);
     }
 
     /// `normal(loc, scale)`: `loc + scale * standard_normal()`, two roundings (no FMA), as numpy's x86_64
@@ -331,7 +347,7 @@ impl Generator {
     #[inline]
     pub fn normal(&mut self, loc: f64, scale: f64) -> Result<f64, Error> {
         check_scalar(scale, "scale", Constraint::NonNegative)?;
-        Ok(loc + scale * dist::standard_normal(&mut self.bit_generator))
+        Ok(loc + scale * with_lcg(&mut self.bit_generator, dist::standard_normal))
     }
 
     /// `normal(loc, scale, size)`.
@@ -348,13 +364,9 @@ impl Generator {
             ],
             out.len(),
         )?;
-        if let (Arg::Scalar(l), Arg::Scalar(s)) = (loc, scale) {
-            dist::fill_standard_normal(&mut self.bit_generator, out, |z| l + s * z);
-        } else {
-            fill2(&mut self.bit_generator, out, loc, scale, |rng, l, s| {
-                l + s * dist::standard_normal(rng)
-            });
-        }
+        fill2(&mut self.bit_generator, out, loc, scale, |rng, l, s| {
+            l + s * dist::standard_normal(rng)
+        });
         Ok(())
     }
 
@@ -404,30 +416,26 @@ impl Generator {
     /// `standard_exponential()` (numpy's default `method='zig'`).
     #[inline]
     pub fn standard_exponential(&mut self) -> f64 {
-        dist::standard_exponential(&mut self.bit_generator)
+        with_lcg(&mut self.bit_generator, dist::standard_exponential)
     }
 
     /// `standard_exponential(size)`.
     pub fn fill_standard_exponential(&mut self, out: &mut [f64]) {
-        dist::fill_standard_exponential(&mut self.bit_generator, out, |x| x);
+        fill0(&mut self.bit_generator, out, dist::standard_exponential);
     }
 
     /// `exponential(scale)`: `scale * standard_exponential()`.
     pub fn exponential(&mut self, scale: f64) -> Result<f64, Error> {
         check_scalar(scale, "scale", Constraint::NonNegative)?;
-        Ok(scale * dist::standard_exponential(&mut self.bit_generator))
+        Ok(scale * with_lcg(&mut self.bit_generator, dist::standard_exponential))
     }
 
     /// `exponential(scale, size)`.
     pub fn fill_exponential(&mut self, out: &mut [f64], scale: Arg<'_, f64>) -> Result<(), Error> {
         validate(&[param(scale, "scale", Constraint::NonNegative)], out.len())?;
-        if let Arg::Scalar(s) = scale {
-            dist::fill_standard_exponential(&mut self.bit_generator, out, |x| s * x);
-        } else {
-            fill1(&mut self.bit_generator, out, scale, |rng, s| {
-                s * dist::standard_exponential(rng)
-            });
-        }
+        fill1(&mut self.bit_generator, out, scale, |rng, s| {
+            s * dist::standard_exponential(rng)
+        });
         Ok(())
     }
 
@@ -435,12 +443,10 @@ impl Generator {
     /// calls as numpy's `Generator._binomial` does.
     pub fn binomial(&mut self, n: i64, p: f64) -> Result<i64, Error> {
         check_binomial(&[n], &[p], true)?;
-        Ok(dist::binomial(
-            &mut self.bit_generator,
-            p,
-            n,
-            &mut self.binomial,
-        ))
+        let cache = &mut self.binomial;
+        Ok(with_lcg(&mut self.bit_generator, |l| {
+            dist::binomial(l, p, n, cache)
+        }))
     }
 
     /// `binomial(n, p, size)`.
@@ -457,22 +463,30 @@ impl Generator {
             bit_generator: rng,
             binomial: cache,
         } = self;
-        for (i, o) in out.iter_mut().enumerate() {
-            *o = dist::binomial(rng, p.get(i), n.get(i), cache);
-        }
+        with_lcg(rng, |lcg| {
+            for (i, o) in out.iter_mut().enumerate() {
+                *o = dist::binomial(lcg, p.get(i), n.get(i), cache);
+            }
+        });
         Ok(())
     }
 
     /// `poisson(lam)`: PTRS for `lam >= 10`, multiplication of uniforms below.
     pub fn poisson(&mut self, lam: f64) -> Result<i64, Error> {
         check_scalar(lam, "lam", Constraint::Poisson)?;
-        Ok(dist::poisson(&mut self.bit_generator, lam))
+        Ok(with_lcg(&mut self.bit_generator, |l| dist::poisson(l, lam)))
     }
 
     /// `poisson(lam, size)`.
     pub fn fill_poisson(&mut self, out: &mut [i64], lam: Arg<'_, f64>) -> Result<(), Error> {
         validate(&[param(lam, "lam", Constraint::Poisson)], out.len())?;
-        fill1(&mut self.bit_generator, out, lam, dist::poisson);
+        match lam {
+            Arg::Scalar(lam) => {
+                let setup = dist::PoissonSetup::new(lam);
+                fill0(&mut self.bit_generator, out, |rng| setup.sample(rng));
+            }
+            _ => fill1(&mut self.bit_generator, out, lam, dist::poisson),
+        }
         Ok(())
     }
 
@@ -480,7 +494,7 @@ impl Generator {
     pub fn gamma(&mut self, shape: f64, scale: f64) -> Result<f64, Error> {
         check_scalar(shape, "shape", Constraint::NonNegative)?;
         check_scalar(scale, "scale", Constraint::NonNegative)?;
-        Ok(scale * dist::standard_gamma(&mut self.bit_generator, shape))
+        Ok(scale * with_lcg(&mut self.bit_generator, |l| dist::standard_gamma(l, shape)))
     }
 
     /// `gamma(shape, scale, size)`.
@@ -506,7 +520,9 @@ impl Generator {
     /// `chisquare(df)`: `2 * standard_gamma(df / 2)`.
     pub fn chisquare(&mut self, df: f64) -> Result<f64, Error> {
         check_scalar(df, "df", Constraint::Positive)?;
-        Ok(dist::chisquare(&mut self.bit_generator, df))
+        Ok(with_lcg(&mut self.bit_generator, |l| {
+            dist::chisquare(l, df)
+        }))
     }
 
     /// `chisquare(df, size)`.
@@ -519,7 +535,9 @@ impl Generator {
     /// `standard_t(df)`: `sqrt(df/2) * Z / sqrt(standard_gamma(df/2))`.
     pub fn standard_t(&mut self, df: f64) -> Result<f64, Error> {
         check_scalar(df, "df", Constraint::Positive)?;
-        Ok(dist::standard_t(&mut self.bit_generator, df))
+        Ok(with_lcg(&mut self.bit_generator, |l| {
+            dist::standard_t(l, df)
+        }))
     }
 
     /// `standard_t(df, size)`.
@@ -532,7 +550,7 @@ impl Generator {
     /// `lognormal(mean, sigma)`: `exp(mean + sigma * standard_normal())`.
     pub fn lognormal(&mut self, mean: f64, sigma: f64) -> Result<f64, Error> {
         check_scalar(sigma, "sigma", Constraint::NonNegative)?;
-        Ok((mean + sigma * dist::standard_normal(&mut self.bit_generator)).exp())
+        Ok((mean + sigma * with_lcg(&mut self.bit_generator, dist::standard_normal)).exp())
     }
 
     /// `lognormal(mean, sigma, size)`.
@@ -559,7 +577,7 @@ impl Generator {
     pub fn beta(&mut self, a: f64, b: f64) -> Result<f64, Error> {
         check_scalar(a, "a", Constraint::Positive)?;
         check_scalar(b, "b", Constraint::Positive)?;
-        Ok(dist::beta(&mut self.bit_generator, a, b))
+        Ok(with_lcg(&mut self.bit_generator, |l| dist::beta(l, a, b)))
     }
 
     /// `beta(a, b, size)`.
