@@ -19,6 +19,15 @@
 //! assert_eq!(x[0], 0.1257302210933933); // numpy prints 0.1257302210933933
 //! ```
 //!
+//! # Scalar calls, fill forms and parameters
+//!
+//! Each distribution has a scalar method (numpy's `size=None`, e.g. [`Generator::normal`]) and a fill
+//! form (numpy's `size=n`, e.g. [`Generator::fill_normal`]) that writes into a caller's buffer and
+//! allocates nothing, so buffers can be reused across replications. Parameters of fill forms are
+//! [`Arg`]s: `Arg::Scalar(v)` (or `v.into()`) for one value, `Arg::Slice(&values)` for one value per draw
+//! (numpy's broadcasting in 1-D). numpy's `Generator` caches the binomial setup across calls
+//! (`Generator._binomial`); so does [`Generator`], which changes speed, never a draw.
+//!
 //! # Replaying a stream in numpy
 //!
 //! A Rust call sequence and the same Python call sequence give the same numbers:

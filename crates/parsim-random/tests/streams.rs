@@ -195,3 +195,44 @@ fn advance_equals_stepping() {
     assert_eq!(stepped.state(), jumped.state());
     assert_eq!(stepped.next_u64(), jumped.next_u64());
 }
+
+#[test]
+fn seed_sequence_entropy_forms() {
+    // generate_state as u64 pairs the u32 words little-endian.
+    let seq = SeedSequence::new(2024);
+    let w32 = seq.generate_state_u32(8);
+    let w64 = seq.generate_state_u64(4);
+    for k in 0..4 {
+        assert_eq!(
+            w64[k],
+            u64::from(w32[2 * k]) | (u64::from(w32[2 * k + 1]) << 32)
+        );
+    }
+    // An integer and the one-element list of it are the same entropy; a two-element list is not
+    // (except for trailing zeros within the pool size, which numpy's mixing cannot tell from padding).
+    let five = SeedSequence::new(5);
+    assert_eq!(SeedSequence::from_list(&[5]).pool(), five.pool());
+    assert_ne!(SeedSequence::from_list(&[5, 7]).pool(), five.pool());
+    assert_eq!(SeedSequence::from_list(&[5, 0]).pool(), five.pool());
+    // 2**32 is the two words [0, 1], whether given as an integer, a decimal or words.
+    let big = SeedSequence::from_list(&[1 << 32]);
+    assert_eq!(big.entropy_words(), &[0, 1]);
+    assert_eq!(
+        big.pool(),
+        SeedSequence::from_decimal("4294967296").unwrap().pool()
+    );
+    assert_eq!(big.pool(), SeedSequence::new(1 << 32).pool());
+    // A spawn key pads short entropy to the pool size (gh-16539): SeedSequence(0, spawn_key=(1,)) mixes
+    // [0, 0, 0, 0, 1], unlike SeedSequence([0, 1]).
+    let keyed = SeedSequence::with_spawn_key(0, &[1]);
+    assert_eq!(
+        keyed.pool(),
+        SeedSequence::from_words(&[0, 0, 0, 0, 1]).pool()
+    );
+    assert_ne!(keyed.pool(), SeedSequence::from_list(&[0, 1]).pool());
+    assert!(SeedSequence::from_parts(&[1], &[], 3).is_err());
+    assert_eq!(
+        SeedSequence::from_parts(&[1], &[], 4).unwrap().pool(),
+        SeedSequence::new(1).pool()
+    );
+}
