@@ -303,15 +303,8 @@ impl Generator {
             return Ok(());
         }
         // numpy's array path: high - low is broadcast first, then checked, then broadcast against size.
-        let (nl, nh) = (low.values().len(), high.values().len());
-        if nl != nh && nl != 1 && nh != 1 {
-            return Err(Error::Shape {
-                arg: "high",
-                len: nh,
-                size: nl,
-            });
-        }
-        let ranges = || (0..nl.max(nh)).map(|i| high.get(i) - low.get(i));
+        let n = broadcast_len(&low, &high)?;
+        let ranges = || (0..n).map(|i| high.get(i) - low.get(i));
         if !ranges().all(f64::is_finite) {
             // numpy's array path says just "Range exceeds valid bounds"; name the argument as its
             // scalar path does.
@@ -395,13 +388,8 @@ impl Generator {
             dist::fill_bounded_u64(&mut self.bit_generator, off, range, out);
             return Ok(());
         }
-        let n = low.values().len().max(high.values().len());
-        for i in 0..n {
-            int_bounds(
-                low.get(i % low.values().len()),
-                high.get(i % high.values().len()),
-                endpoint,
-            )?;
+        for i in 0..broadcast_len(&low, &high)? {
+            int_bounds(low.get(i), high.get(i), endpoint)?;
         }
         low.check_len("low", out.len())?;
         high.check_len("high", out.len())?;
@@ -596,6 +584,20 @@ impl Generator {
         )?;
         fill2(&mut self.bit_generator, out, a, b, dist::beta);
         Ok(())
+    }
+}
+
+/// The length of `low` and `high` broadcast against each other (numpy's `np.broadcast` in 1-D).
+fn broadcast_len<T: Copy>(low: &Arg<'_, T>, high: &Arg<'_, T>) -> Result<usize, Error> {
+    match (low.values().len(), high.values().len()) {
+        (a, b) if a == b => Ok(a),
+        (1, b) => Ok(b),
+        (a, 1) => Ok(a),
+        (a, b) => Err(Error::Shape {
+            arg: "high",
+            len: b,
+            size: a,
+        }),
     }
 }
 

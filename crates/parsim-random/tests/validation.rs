@@ -257,3 +257,40 @@ proptest! {
         }
     }
 }
+
+fn any_slice() -> impl Strategy<Value = Vec<f64>> {
+    proptest::collection::vec(any_param(), 0..4)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(200))]
+
+    /// Any slice lengths against any output length: a shape error or a fill, never a panic.
+    #[test]
+    fn no_panic_on_any_lengths(a in any_slice(), b in any_slice(), size in 0usize..4, seed in 0u64..100) {
+        let mut rng = default_rng(seed);
+        let mut out = vec![0.0; size];
+        let mut ints = vec![0i64; size];
+        let ia: Vec<i64> = a.iter().map(|v| *v as i64).collect();
+        let ib: Vec<i64> = b.iter().map(|v| *v as i64).collect();
+        let (sa, sb) = (Arg::Slice(&a), Arg::Slice(&b));
+        let results = [
+            rng.fill_normal(&mut out, sa, sb).is_ok(),
+            rng.fill_uniform(&mut out, sa, sb).is_ok(),
+            rng.fill_gamma(&mut out, sa, Arg::Scalar(1.0)).is_ok(),
+            rng.fill_beta(&mut out, Arg::Scalar(0.5), sb).is_ok(),
+            rng.fill_lognormal(&mut out, sa, sb).is_ok(),
+            rng.fill_exponential(&mut out, sa).is_ok(),
+            rng.fill_chisquare(&mut out, sb).is_ok(),
+            rng.fill_standard_t(&mut out, sa).is_ok(),
+            rng.fill_poisson(&mut ints, sa).is_ok(),
+            rng.fill_binomial(&mut ints, Arg::Slice(&ia), sb).is_ok(),
+            rng.fill_integers(&mut ints, Arg::Slice(&ia), Arg::Slice(&ib), false).is_ok(),
+            rng.fill_integers(&mut ints, Arg::Scalar(0), Arg::Slice(&ib), true).is_ok(),
+        ];
+        // A slice whose length is neither the size nor 1 never succeeds (except integers with size 0).
+        if a.len() != size && a.len() != 1 && size > 0 {
+            prop_assert!(!results[0] && !results[2] && !results[5]);
+        }
+    }
+}
