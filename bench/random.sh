@@ -13,7 +13,6 @@ python3 bench/numpy_random.py >"$numpy_out" || echo "(numpy timings unavailable)
 python3 - "$target/criterion" "$numpy_out" <<'PY'
 import json, os, sys
 crit, numpy_file = sys.argv[1], sys.argv[2]
-BATCH = 10_000  # draws per iteration in benches/draws.rs
 numpy, version = {}, "n/a"
 for line in open(numpy_file):
     if line.startswith("# numpy"):
@@ -21,21 +20,22 @@ for line in open(numpy_file):
     elif line.strip():
         name, value = line.split()
         numpy[name] = float(value)
-rows = [("draws/standard_normal", "standard_normal", BATCH, "ns/draw"),
-        ("draws/integers_0_5", "integers(0, 5)", BATCH, "ns/draw"),
-        ("draws/random", "random", BATCH, "ns/draw"),
-        ("draws/exponential", "exponential", BATCH, "ns/draw"),
-        ("draws/binomial_100_0.4", "binomial(100, 0.4)", BATCH, "ns/draw"),
-        ("draws/poisson_25", "poisson(25)", BATCH, "ns/draw"),
-        ("replication/gen_data_n5000", "replication N=5000", 1, "µs"),
-        ("replication/default_rng", "default_rng(seed)", 1, "ns")]
+# (criterion id, label, unit); one criterion iteration is one draw, one replication, or one seeding.
+rows = [("draws/standard_normal", "standard_normal", "ns/draw"),
+        ("draws/integers_0_5", "integers(0, 5)", "ns/draw"),
+        ("draws/random", "random", "ns/draw"),
+        ("draws/exponential", "exponential", "ns/draw"),
+        ("draws/binomial_100_0.4", "binomial(100, 0.4)", "ns/draw"),
+        ("draws/poisson_25", "poisson(25)", "ns/draw"),
+        ("replication/gen_data_n5000", "replication N=5000", "µs"),
+        ("replication/default_rng", "default_rng(seed)", "ns")]
 print(f"{'benchmark':<22} {'unit':>8} {'parsim':>10} {'numpy ' + version:>14} {'speed-up':>9}")
-for key, label, per_iter, unit in rows:
+for key, label, unit in rows:
     path = os.path.join(crit, key, "new", "sample.json")
     if not os.path.exists(path):
         continue
     sample = json.load(open(path))
-    ns = min(t / i for t, i in zip(sample["times"], sample["iters"])) / per_iter
+    ns = min(t / i for t, i in zip(sample["times"], sample["iters"]))
     np_ns = numpy.get(key)
     scale = 1000.0 if unit == "µs" else 1.0
     np_txt = f"{np_ns / scale:.3f}" if np_ns else "n/a"

@@ -1,13 +1,14 @@
-//! Draw throughput of parsim-random, in numpy's terms. Each per-draw benchmark fills a reused buffer of
-//! `BATCH` draws (so criterion's time per iteration / BATCH is ns per draw; `bench/random.sh` prints that
-//! and the ratio to numpy timed in the same run by `bench/numpy_random.py`). `replication` is one whole
+//! Draw throughput of parsim-random, in numpy's terms. The `draws` group reports the time per draw
+//! (criterion's time per iteration is one draw, made by the fill forms in chunks of up to `BATCH` into a
+//! reused buffer); `bench/random.sh` prints it beside numpy timed in the same run by
+//! `bench/numpy_random.py`. `replication` is one whole
 //! `gen_data` of the seed study: `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5
 //! group normals and 5000 noise normals, into buffers reused across replications.
 
 use std::hint::black_box;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use criterion::{criterion_group, criterion_main, Criterion};
 use parsim_random::{default_rng, Arg};
 
 /// Draws per iteration of the per-draw benchmarks (numpy's script uses the same size).
@@ -17,38 +18,62 @@ const N_OBS: usize = 5_000;
 /// Groups per replication in the seed study.
 const N_GROUPS: usize = 5;
 
+/// Times `iters` draws made by `fill` in chunks of at most `BATCH`, so that criterion's time per
+/// iteration is the time per draw.
+fn per_draw_time<T: Copy + Default>(
+    iters: u64,
+    buf: &mut [T],
+    mut fill: impl FnMut(&mut [T]),
+) -> Duration {
+    let start = Instant::now();
+    let mut left = iters as usize;
+    while left > 0 {
+        let n = left.min(buf.len());
+        fill(black_box(&mut buf[..n]));
+        left -= n;
+    }
+    start.elapsed()
+}
+
 fn per_draw(c: &mut Criterion) {
     let mut group = c.benchmark_group("draws");
-    group.throughput(Throughput::Elements(BATCH as u64));
     let mut rng = default_rng(12345);
     let mut f = vec![0.0f64; BATCH];
     let mut k = vec![0i64; BATCH];
     group.bench_function("standard_normal", |b| {
-        b.iter(|| rng.fill_standard_normal(black_box(&mut f)))
+        b.iter_custom(|iters| per_draw_time(iters, &mut f, |o| rng.fill_standard_normal(o)))
     });
     group.bench_function("integers_0_5", |b| {
-        b.iter(|| {
-            rng.fill_integers(black_box(&mut k), Arg::Scalar(0), Arg::Scalar(5), false)
-                .unwrap()
+        b.iter_custom(|iters| {
+            per_draw_time(iters, &mut k, |o| {
+                rng.fill_integers(o, Arg::Scalar(0), Arg::Scalar(5), false)
+                    .unwrap()
+            })
         })
     });
-    group.bench_function("random", |b| b.iter(|| rng.fill_random(black_box(&mut f))));
+    group.bench_function("random", |b| {
+        b.iter_custom(|iters| per_draw_time(iters, &mut f, |o| rng.fill_random(o)))
+    });
     group.bench_function("exponential", |b| {
-        b.iter(|| {
-            rng.fill_exponential(black_box(&mut f), Arg::Scalar(1.0))
-                .unwrap()
+        b.iter_custom(|iters| {
+            per_draw_time(iters, &mut f, |o| {
+                rng.fill_exponential(o, Arg::Scalar(1.0)).unwrap()
+            })
         })
     });
     group.bench_function("binomial_100_0.4", |b| {
-        b.iter(|| {
-            rng.fill_binomial(black_box(&mut k), Arg::Scalar(100), Arg::Scalar(0.4))
-                .unwrap()
+        b.iter_custom(|iters| {
+            per_draw_time(iters, &mut k, |o| {
+                rng.fill_binomial(o, Arg::Scalar(100), Arg::Scalar(0.4))
+                    .unwrap()
+            })
         })
     });
     group.bench_function("poisson_25", |b| {
-        b.iter(|| {
-            rng.fill_poisson(black_box(&mut k), Arg::Scalar(25.0))
-                .unwrap()
+        b.iter_custom(|iters| {
+            per_draw_time(iters, &mut k, |o| {
+                rng.fill_poisson(o, Arg::Scalar(25.0)).unwrap()
+            })
         })
     });
     group.finish();
@@ -108,9 +133,9 @@ fn replication(c: &mut Criterion) {
 
 fn config() -> Criterion {
     Criterion::default()
-        .warm_up_time(Duration::from_secs(1))
-        .measurement_time(Duration::from_secs(3))
-        .sample_size(40)
+        .warm_up_time(Duration::from_millis(500))
+        .measurement_time(Duration::from_secs(2))
+        .sample_size(100)
 }
 
 criterion_group! {

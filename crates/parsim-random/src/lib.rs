@@ -77,7 +77,7 @@ pub use seed_sequence::{int_to_words, SeedSequence};
 /// numpy's `np.random.default_rng(seed)` for a non-negative integer seed:
 /// `Generator(PCG64(SeedSequence(seed)))`.
 pub fn default_rng(seed: u64) -> Generator {
-    default_rng_from(&SeedSequence::new(seed))
+    Generator::new(Pcg64::from_seed(seed))
 }
 
 /// numpy's `np.random.default_rng(seed_sequence)`.

@@ -1,6 +1,7 @@
 //! numpy's `PCG64` bit generator (`_pcg64.pyx`, `pcg64.h`): PCG XSL-RR 128/64 with the 128-bit
 //! multiplier (not PCG64DXSM), plus numpy's 32-bit half-word buffer.
 
+use crate::seed_sequence::seed_state_words;
 use crate::{Error, SeedSequence};
 
 /// The 128-bit LCG multiplier, `PCG_DEFAULT_MULTIPLIER_128`.
@@ -18,13 +19,37 @@ pub struct Pcg64 {
     inc: u128,
     has_uint32: bool,
     uinteger: u32,
-    seed_seq: Option<SeedSequence>,
+    origin: Origin,
+}
+
+/// Where a generator's seed came from, for `spawn`. `default_rng(seed)` keeps just the integer, so
+/// seeding allocates nothing; the seed sequence is rebuilt when children are spawned.
+#[derive(Clone, Debug)]
+enum Origin {
+    /// Set from an explicit state: cannot spawn.
+    State,
+    /// `SeedSequence(seed)` with `spawned` children spawned so far.
+    Seed {
+        seed: u64,
+        spawned: u64,
+    },
+    Sequence(SeedSequence),
 }
 
 impl Pcg64 {
     /// `PCG64(seed_seq)`: seeded from `generate_state(4, uint64)` as numpy's `pcg64_set_seed` does.
     pub fn new(seed_seq: &SeedSequence) -> Self {
         let v = seed_seq.generate_state_u64(4);
+        Self::seeded([v[0], v[1], v[2], v[3]], Origin::Sequence(seed_seq.clone()))
+    }
+
+    /// `PCG64(SeedSequence(seed))`, i.e. the bit generator of `default_rng(seed)`, without allocating.
+    pub fn from_seed(seed: u64) -> Self {
+        Self::seeded(seed_state_words(seed), Origin::Seed { seed, spawned: 0 })
+    }
+
+    /// numpy's `pcg64_set_seed` from `generate_state(4, uint64)` words.
+    fn seeded(v: [u64; 4], origin: Origin) -> Self {
         let init_state = (u128::from(v[0]) << 64) | u128::from(v[1]);
         let init_seq = (u128::from(v[2]) << 64) | u128::from(v[3]);
         let mut rng = Pcg64 {
@@ -32,7 +57,7 @@ impl Pcg64 {
             inc: (init_seq << 1) | 1,
             has_uint32: false,
             uinteger: 0,
-            seed_seq: Some(seed_seq.clone()),
+            origin,
         };
         rng.step();
         rng.state = rng.state.wrapping_add(init_state);
@@ -48,7 +73,7 @@ impl Pcg64 {
             inc,
             has_uint32,
             uinteger,
-            seed_seq: None,
+            origin: Origin::State,
         }
     }
 
@@ -72,9 +97,15 @@ impl Pcg64 {
         self.uinteger
     }
 
-    /// The seed sequence this generator was seeded from, if any.
-    pub fn seed_seq(&self) -> Option<&SeedSequence> {
-        self.seed_seq.as_ref()
+    /// The seed sequence this generator was seeded from (with its spawn count), if any.
+    pub fn seed_seq(&self) -> Option<SeedSequence> {
+        match &self.origin {
+            Origin::State => None,
+            Origin::Seed { seed, spawned } => {
+                Some(SeedSequence::new(*seed).with_children_spawned(*spawned))
+            }
+            Origin::Sequence(seq) => Some(seq.clone()),
+        }
     }
 
     #[inline(always)]
@@ -161,13 +192,15 @@ impl Pcg64 {
     /// `spawn(n)`: `n` independent generators seeded from children of this generator's seed sequence
     /// (numpy's `BitGenerator.spawn`).
     pub fn spawn(&mut self, n: usize) -> Result<Vec<Pcg64>, Error> {
-        let seq = self.seed_seq.as_mut().ok_or_else(|| {
+        let mut seq = self.seed_seq().ok_or_else(|| {
             Error::invalid(
                 "seed_seq",
                 "The underlying SeedSequence does not implement spawning.",
             )
         })?;
-        Ok(seq.spawn(n).iter().map(Pcg64::new).collect())
+        let children = seq.spawn(n).iter().map(Pcg64::new).collect();
+        self.origin = Origin::Sequence(seq);
+        Ok(children)
     }
 }
 

@@ -132,16 +132,9 @@ impl SeedSequence {
 
     /// `generate_state(n_words, dtype=np.uint32)`.
     pub fn generate_state_u32(&self, n_words: usize) -> Vec<u32> {
-        let mut hash_const = INIT_B;
-        (0..n_words)
-            .map(|i| {
-                let mut d = self.pool[i % self.pool_size];
-                d ^= hash_const;
-                hash_const = hash_const.wrapping_mul(MULT_B);
-                d = d.wrapping_mul(hash_const);
-                d ^ (d >> XSHIFT)
-            })
-            .collect()
+        let mut out = vec![0; n_words];
+        generate_state_into(&self.pool, &mut out);
+        out
     }
 
     /// `generate_state(n_words, dtype=np.uint64)`: pairs of 32-bit words, low word first.
@@ -175,6 +168,12 @@ impl SeedSequence {
     /// The run entropy as coerced 32-bit words.
     pub fn entropy_words(&self) -> &[u32] {
         &self.entropy
+    }
+
+    /// This sequence with `n` children already spawned (numpy's `n_children_spawned` argument).
+    pub fn with_children_spawned(mut self, n: u64) -> Self {
+        self.n_children_spawned = n;
+        self
     }
 
     /// How many children `spawn` has produced so far.
@@ -241,10 +240,19 @@ fn mix(x: u32, y: u32) -> u32 {
 
 /// numpy's `mix_entropy`: one hash constant threaded through the whole mixing.
 fn mix_entropy(pool_size: usize, entropy: &[u32]) -> Vec<u32> {
+    let mut pool = vec![0; pool_size];
+    mix_entropy_into(&mut pool, entropy);
+    pool
+}
+
+/// numpy's `mix_entropy` into `pool` (whose length is the pool size): one hash constant threaded
+/// through the whole mixing.
+fn mix_entropy_into(pool: &mut [u32], entropy: &[u32]) {
     let mut hash_const = INIT_A;
-    let mut pool: Vec<u32> = (0..pool_size)
-        .map(|i| hashmix(entropy.get(i).copied().unwrap_or(0), &mut hash_const))
-        .collect();
+    for (i, slot) in pool.iter_mut().enumerate() {
+        *slot = hashmix(entropy.get(i).copied().unwrap_or(0), &mut hash_const);
+    }
+    let pool_size = pool.len();
     for i_src in 0..pool_size {
         for i_dst in 0..pool_size {
             if i_src != i_dst {
@@ -257,7 +265,34 @@ fn mix_entropy(pool_size: usize, entropy: &[u32]) -> Vec<u32> {
             *slot = mix(*slot, hashmix(word, &mut hash_const));
         }
     }
-    pool
+}
+
+/// numpy's `generate_state` into `out` (32-bit words) from a mixed pool.
+fn generate_state_into(pool: &[u32], out: &mut [u32]) {
+    let mut hash_const = INIT_B;
+    for (i, o) in out.iter_mut().enumerate() {
+        let mut d = pool[i % pool.len()];
+        d ^= hash_const;
+        hash_const = hash_const.wrapping_mul(MULT_B);
+        d = d.wrapping_mul(hash_const);
+        *o = d ^ (d >> XSHIFT);
+    }
+}
+
+/// `SeedSequence(seed).generate_state(4, np.uint64)` without allocating: the words `default_rng(seed)`
+/// seeds PCG64 with.
+pub(crate) fn seed_state_words(seed: u64) -> [u64; 4] {
+    let words = [seed as u32, (seed >> 32) as u32];
+    let entropy = if seed >> 32 == 0 {
+        &words[..1]
+    } else {
+        &words[..]
+    };
+    let mut pool = [0u32; DEFAULT_POOL_SIZE];
+    mix_entropy_into(&mut pool, entropy);
+    let mut state = [0u32; 8];
+    generate_state_into(&pool, &mut state);
+    std::array::from_fn(|k| u64::from(state[2 * k]) | (u64::from(state[2 * k + 1]) << 32))
 }
 
 #[cfg(test)]
@@ -283,5 +318,20 @@ mod tests {
             vec![u32::MAX; 4]
         );
         assert!(decimal_to_words("-1").is_err());
+    }
+}
+
+#[cfg(test)]
+mod fast_path_tests {
+    use super::*;
+
+    #[test]
+    fn seed_state_words_equal_generate_state() {
+        for seed in [0, 1, 42, u64::from(u32::MAX), 1 << 32, u64::MAX] {
+            assert_eq!(
+                seed_state_words(seed).to_vec(),
+                SeedSequence::new(seed).generate_state_u64(4)
+            );
+        }
     }
 }
