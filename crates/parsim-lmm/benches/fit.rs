@@ -1,1 +1,107 @@
-fn main() {}
+//! Microseconds per fit: the seed study's data set 0 (5000 rows, 5 groups) with a reused workspace for
+//! `response ~ X + (1 | group)` and `response ~ X + (1 + X | group)`, sleepstudy (random slopes, 180
+//! rows) and Penicillin (crossed, 144 rows). Besides criterion's report, a summary prints µs per fit
+//! against the targets (15 µs and 60 µs for the two seed fits) and against a cold fit (a new
+//! fitter per data set) measured in the same run.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{criterion_group, criterion_main, Criterion};
+use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
+
+struct Case {
+    name: &'static str,
+    file: &'static str,
+    formula: &'static str,
+    target_us: Option<f64>,
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "seed0_ri",
+        file: "seed0.csv",
+        formula: "response ~ X + (1 | group)",
+        target_us: Some(15.0),
+    },
+    Case {
+        name: "seed0_rs",
+        file: "seed0.csv",
+        formula: "response ~ X + (1 + X | group)",
+        target_us: Some(60.0),
+    },
+    Case {
+        name: "sleepstudy",
+        file: "sleepstudy.csv",
+        formula: "Reaction ~ Days + (Days | Subject)",
+        target_us: None,
+    },
+    Case {
+        name: "penicillin",
+        file: "penicillin.csv",
+        formula: "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        target_us: None,
+    },
+];
+
+fn load(case: &Case) -> (DataFrame, Formula) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../tests/data/lme4/data")
+        .join(case.file);
+    let data = DataFrame::read_csv(&path).expect("fixture data");
+    (data, Formula::parse(case.formula).expect("formula"))
+}
+
+/// Mean µs per call of `f` over enough calls to fill `budget`.
+fn micros_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
+    f();
+    let mut calls = 0u64;
+    let start = Instant::now();
+    while start.elapsed() < budget {
+        f();
+        calls += 1;
+    }
+    start.elapsed().as_secs_f64() * 1e6 / calls as f64
+}
+
+fn fits(c: &mut Criterion) {
+    let mut group = c.benchmark_group("fit");
+    group.measurement_time(Duration::from_secs(3));
+    let mut summary = Vec::new();
+    for case in CASES {
+        let (data, formula) = load(case);
+        let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
+        group.bench_function(case.name, |b| {
+            b.iter(|| black_box(fitter.fit(black_box(&data)).expect("fit").criterion))
+        });
+        let warm = micros_per_call(Duration::from_millis(700), || {
+            black_box(fitter.fit(&data).expect("fit").criterion);
+        });
+        let cold = micros_per_call(Duration::from_millis(700), || {
+            let mut fresh = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
+            black_box(fresh.fit(&data).expect("fit").criterion);
+        });
+        let evaluations = fitter.fit(&data).expect("fit").evaluations;
+        summary.push((case, warm, cold, evaluations));
+    }
+    group.finish();
+    println!("\nµs per fit (reused workspace; cold = new fitter per fit, same run):");
+    for (case, warm, cold, evaluations) in summary {
+        let target = case.target_us.map_or(String::from("-"), |t| {
+            format!("{:.2}x of target {t} µs", warm / t)
+        });
+        println!(
+            "  {:<11} {:>9.2} µs   cold {:>9.2} µs ({:.1}x)   {:>4} evaluations   {}",
+            case.name,
+            warm,
+            cold,
+            cold / warm,
+            evaluations,
+            target
+        );
+    }
+}
+
+criterion_group!(benches, fits);
+criterion_main!(benches);

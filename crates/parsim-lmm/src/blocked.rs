@@ -121,8 +121,61 @@ impl Blocked {
         let (m, p) = (self.m, self.p);
         let q0 = self.terms[0].q;
         self.s.copy_from_slice(&self.a22);
-        let mut ldl2 = 0.0;
+        let mut ldl2 = if q0 == 1 {
+            self.first_term_scalar()
+        } else {
+            self.first_term_blocks()?
+        };
+        self.scale_rest();
+        if !cholesky(&mut self.s, m, &mut self.scratch) {
+            return None;
+        }
+        let nre = m - p - 1;
+        ldl2 += 2.0 * log_product((0..nre).map(|i| self.s[i * m + i]));
+        let ldrx2 = 2.0 * log_product((nre..nre + p).map(|i| self.s[i * m + i]));
+        let r = self.s[(m - 1) * m + (m - 1)];
+        Some(Criteria {
+            ldl2,
+            ldrx2,
+            r2: r * r,
+        })
+    }
+
+    /// Scalar first term (q₁ = 1): per level d = θ²a + 1, and WW′ = θ²aa′/d. Returns Σ log d.
+    fn first_term_scalar(&mut self) -> f64 {
+        let m = self.m;
+        let t2 = self.lambda[0] * self.lambda[0];
+        let mut logdet = 0.0;
+        let mut product = 1.0;
+        for level in 0..self.terms[0].nlevels {
+            let d = t2 * self.a11[level] + 1.0;
+            product *= d;
+            if level % LOG_CHUNK == LOG_CHUNK - 1 {
+                logdet += product.ln();
+                product = 1.0;
+            }
+            let scale = t2 / d;
+            let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
+            let rows = &self.rows[start..end];
+            let a = &self.a21[start..end];
+            for e1 in 0..rows.len() {
+                let c = scale * a[e1];
+                let column = &mut self.s[..];
+                let r1 = rows[e1] as usize;
+                for e2 in 0..=e1 {
+                    column[rows[e2] as usize * m + r1] -= c * a[e2];
+                }
+            }
+        }
+        logdet + product.ln()
+    }
+
+    /// First term with q₁ > 1: per level L = chol(Λ′AΛ + I), W = A₂₁ΛL⁻ᵀ. Returns log|L₁₁|².
+    fn first_term_blocks(&mut self) -> Option<f64> {
+        let m = self.m;
+        let q0 = self.terms[0].q;
         let lam0 = &self.lambda[..q0 * q0];
+        let mut logdet = 0.0;
         for level in 0..self.terms[0].nlevels {
             let block = level * q0 * q0..(level + 1) * q0 * q0;
             let l = &mut self.l11[block.clone()];
@@ -130,9 +183,7 @@ impl Blocked {
             if !cholesky_small(l, q0) {
                 return None;
             }
-            for j in 0..q0 {
-                ldl2 += 2.0 * l[j * q0 + j].ln();
-            }
+            logdet += 2.0 * log_product((0..q0).map(|j| l[j * q0 + j]));
             let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
             let nnz = end - start;
             // w_e = L⁻¹ Λ₁′ a_e for every entry e (a_e: row e of A₂₁ for this level).
@@ -149,28 +200,13 @@ impl Blocked {
                 let r1 = rows[e1] as usize;
                 let w1 = &self.w[e1 * q0..(e1 + 1) * q0];
                 for e2 in 0..=e1 {
-                    let r2 = rows[e2] as usize;
                     let w2 = &self.w[e2 * q0..(e2 + 1) * q0];
                     let dot: f64 = w1.iter().zip(w2).map(|(a, b)| a * b).sum();
-                    self.s[r2 * m + r1] -= dot;
+                    self.s[rows[e2] as usize * m + r1] -= dot;
                 }
             }
         }
-        self.scale_rest();
-        if !cholesky(&mut self.s, m, &mut self.scratch) {
-            return None;
-        }
-        let nre = m - p - 1;
-        for i in 0..nre {
-            ldl2 += 2.0 * self.s[i * m + i].ln();
-        }
-        let ldrx2 = (nre..nre + p).map(|i| 2.0 * self.s[i * m + i].ln()).sum();
-        let r = self.s[(m - 1) * m + (m - 1)];
-        Some(Criteria {
-            ldl2,
-            ldrx2,
-            r2: r * r,
-        })
+        Some(logdet)
     }
 
     /// S ← Λ₂′SΛ₂ + I on the random-effects rows of the dense block (lower triangle).
@@ -246,6 +282,24 @@ impl Blocked {
             }
         }
     }
+}
+
+/// Values multiplied per logarithm in [`log_product`]: few logarithms, no overflow for any
+/// diagonal a Cholesky factor of a fit can have.
+const LOG_CHUNK: usize = 16;
+
+/// Σ log xᵢ with one logarithm per [`LOG_CHUNK`] values.
+fn log_product(values: impl Iterator<Item = f64>) -> f64 {
+    let mut sum = 0.0;
+    let mut product = 1.0;
+    for (i, v) in values.enumerate() {
+        product *= v;
+        if i % LOG_CHUNK == LOG_CHUNK - 1 {
+            sum += product.ln();
+            product = 1.0;
+        }
+    }
+    sum + product.ln()
 }
 
 /// out = Λ′ A Λ + I for a q×q symmetric block A (lower triangle of Λ given; full A).

@@ -17,9 +17,6 @@ use crate::lmm::criterion;
 /// Eigenvalues of the varpar Hessian at or below this are dropped from the pseudo-inverse (lmerTest's tol).
 const EIGEN_TOLERANCE: f64 = 1e-8;
 
-/// Ratio of the gradient's finite-difference step to the Hessian's.
-const GRADIENT_STEP_RATIO: f64 = 0.01;
-
 /// Finite-difference step for θ element value `t`.
 fn step(t: f64) -> f64 {
     1e-3 * t.abs().max(0.1)
@@ -54,8 +51,6 @@ pub(crate) struct Derivatives {
     scratch: Vec<f64>,
     /// Jacobian of Var(β̂): (k+1) matrices p×p.
     jacobian: Vec<f64>,
-    /// The Newton step H⁻¹g of the profiled criterion (zero on bound elements).
-    newton: Vec<f64>,
 }
 
 impl Derivatives {
@@ -85,7 +80,6 @@ impl Derivatives {
             eigen_vectors: vec![0.0; k1 * k1],
             scratch: vec![0.0; k1 * k1],
             jacobian: vec![0.0; k1 * p * p],
-            newton: vec![0.0; k],
         }
     }
 
@@ -158,19 +152,6 @@ impl Derivatives {
             self.hessian[k * k1 + i] = cross;
             self.hessian[i * k1 + k] = cross;
         }
-        // The criterion's gradient on a finer step: its truncation error must be far below the
-        // Newton steps it drives (the Hessian tolerates the coarser step).
-        for i in 0..k {
-            let hi = GRADIENT_STEP_RATIO * self.h[i];
-            let mut diff = 0.0;
-            for sign in [1.0, -1.0] {
-                self.point.copy_from_slice(theta);
-                self.point[i] += sign * hi;
-                let c = blocked.evaluate(&self.point).unwrap_or_default();
-                diff += sign * criterion(c, reml, n, p);
-            }
-            self.crit_gradient[i] = diff / (2.0 * hi);
-        }
         let lv = if reml { (n - p) as f64 } else { n as f64 };
         self.hessian[k * k1 + k] = 6.0 * center.r2 / (sigma2 * sigma2) - 2.0 * lv / sigma2;
         self.pseudo_inverse();
@@ -228,11 +209,6 @@ impl Derivatives {
         2.0 * v * v / denominator
     }
 
-    /// The Newton step of the last [`Derivatives::max_scaled_gradient`] (θ_new = θ − step).
-    pub fn newton_step(&self) -> &[f64] {
-        &self.newton
-    }
-
     /// max |H⁻¹g| of the profiled criterion over θ elements not on their bound (lme4's scaled
     /// gradient check); infinite when that Hessian is not positive definite.
     pub fn max_scaled_gradient(&mut self, diagonal: &[bool], theta: &[f64]) -> f64 {
@@ -247,7 +223,6 @@ impl Derivatives {
             m += 1;
         }
         if m == 0 {
-            self.newton.fill(0.0);
             return 0.0;
         }
         // Compact to an m×m matrix with leading dimension m.
@@ -257,7 +232,6 @@ impl Derivatives {
             }
         }
         if !cholesky_small(&mut self.scratch[..m * m], m) {
-            self.newton.fill(0.0);
             return f64::INFINITY;
         }
         crate::dense::forward_solve(&self.scratch, m, m, &mut self.column[..m]);

@@ -145,7 +145,6 @@ struct Workspace {
     beta: Vec<f64>,
     column: Vec<f64>,
     xtx: Vec<f64>,
-    trial: Vec<f64>,
 }
 
 impl Workspace {
@@ -164,7 +163,6 @@ impl Workspace {
         Ok(Workspace {
             optimizer: Optimizer::new(&diagonal),
             derivatives: Derivatives::new(diagonal.len(), p),
-            trial: vec![0.0; diagonal.len()],
             diagonal,
             beta: vec![0.0; p],
             column: vec![0.0; p],
@@ -269,49 +267,10 @@ impl LmmFitter {
                 "the criterion is not finite at any θ tried".into(),
             ));
         }
-        fit.evaluations = minimum.evaluations + polish(ws, &mut fit.theta, reml, n);
+        fit.evaluations = minimum.evaluations;
         fill_results(ws, &self.options, fit, minimum.budget_exhausted)?;
         Ok(&self.fit)
     }
-}
-
-/// Newton steps from the optimizer's point on finite-difference derivatives, while they lower the
-/// criterion: BOBYQA's model leaves θ ~1e-5 from the optimum on flat valleys, a step or two of
-/// Newton brings the scaled gradient to ~1e-9. Returns the criterion evaluations used.
-fn polish(ws: &mut Workspace, theta: &mut [f64], reml: bool, n: usize) -> usize {
-    let k = theta.len();
-    let blocked = &mut ws.structure.blocked;
-    let p = blocked.p;
-    let mut evaluations = 0;
-    for _ in 0..4 {
-        let Some(c) = blocked.evaluate(theta) else {
-            break;
-        };
-        let current = criterion(c, reml, n, p);
-        let sigma = (c.r2 / if reml { (n - p) as f64 } else { n as f64 }).sqrt();
-        ws.derivatives.compute(blocked, theta, sigma, reml, n);
-        evaluations += 2 + 2 * k * k + 2 * k;
-        let scaled = ws.derivatives.max_scaled_gradient(&ws.diagonal, theta);
-        if scaled.is_nan() || scaled <= 1e-10 || !scaled.is_finite() {
-            break;
-        }
-        let step = ws.derivatives.newton_step();
-        for ((t, s), trial) in theta.iter().zip(step).zip(ws.trial.iter_mut()) {
-            *trial = t - s;
-        }
-        for (trial, &d) in ws.trial.iter_mut().zip(&ws.diagonal) {
-            if d && *trial < 0.0 {
-                *trial = 0.0;
-            }
-        }
-        evaluations += 1;
-        if objective(blocked, &ws.trial, reml, n) < current {
-            theta.copy_from_slice(&ws.trial);
-        } else {
-            break;
-        }
-    }
-    evaluations
 }
 
 /// lme4 drops aliased fixed-effects columns; here they are named and the fit refused.

@@ -28,7 +28,7 @@ pub(crate) struct Optimizer {
 /// Relative accuracy in θ of the one-dimensional search.
 const BRENT_TOLERANCE: f64 = 1e-10;
 /// Final trust-region radius of BOBYQA: tight, since lme4's default stops up to 4e-4 off in θ.
-const RHO_END: f64 = 1e-9;
+const RHO_END: f64 = 1e-7;
 
 impl Optimizer {
     /// An optimizer for θ whose elements `diagonal[i]` are template diagonals (bounded below by 0).
