@@ -1,6 +1,7 @@
 //! numpy's samplers (`numpy/random/src/distributions/distributions.c`, numpy 2.x), one function per C
-//! function, on a [`Pcg64`]. Parameters are assumed valid (the [`Generator`](crate::Generator) checks
-//! them first); every function terminates and never panics for any parameter value numpy accepts.
+//! function, on a register-resident copy of the PCG64 state ([`Lcg`], or [`HalfWords`] for the 32-bit
+//! draws of `integers`). Parameters are assumed valid (the [`Generator`](crate::Generator) checks them
+//! first); every function terminates and never panics for any parameter value numpy accepts.
 //!
 //! Floating-point expressions keep C's evaluation order and its separate roundings (Rust never contracts
 //! `a * b + c` into an FMA); `exp`, `ln`, `ln_1p` and `powf` call the platform libm as numpy's C does.

@@ -65,13 +65,18 @@ fn split_csv(line: &str) -> Vec<String> {
 
 /// All rows of a fixture CSV file with a header line.
 pub fn read_csv(name: &str) -> Vec<Row> {
-    let path = fixture(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    read_csv_at(&fixture(name))
+}
+
+/// All rows of a CSV file with a header line; lines starting with `#` are comments.
+pub fn read_csv_at(path: &std::path::Path) -> Vec<Row> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{name}: {e}"));
     let mut lines = text.lines();
     let header = split_csv(lines.next().expect("header"));
     lines
         .enumerate()
-        .filter(|(_, l)| !l.is_empty())
+        .filter(|(_, l)| !l.is_empty() && !l.starts_with('#'))
         .map(|(i, l)| {
             let values = split_csv(l);
             assert_eq!(values.len(), header.len(), "{name} line {}", i + 2);
