@@ -29,7 +29,14 @@ impl Diagnostic {
     pub fn new(source: &str, span: Range<usize>, message: impl Into<String>) -> Self {
         let span = clamp(source, span);
         let (line, column) = line_col(source, span.start);
-        Diagnostic { message: message.into(), span, label: String::new(), notes: Vec::new(), line, column }
+        Diagnostic {
+            message: message.into(),
+            span,
+            label: String::new(),
+            notes: Vec::new(),
+            line,
+            column,
+        }
     }
 
     /// Adds the remark printed under the caret.
@@ -72,7 +79,9 @@ pub fn line_col(source: &str, offset: usize) -> (usize, usize) {
     let before = source.get(..offset).unwrap_or("");
     let line = before.matches('\n').count() + 1;
     let line_start = before.rfind('\n').map_or(0, |i| i + 1);
-    let column = source.get(line_start..offset).map_or(1, |s| s.chars().count() + 1);
+    let column = source
+        .get(line_start..offset)
+        .map_or(1, |s| s.chars().count() + 1);
     (line, column)
 }
 
@@ -84,11 +93,16 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> Stri
     for d in diagnostics {
         let diagnostic = CsDiagnostic::error()
             .with_message(&d.message)
-            .with_labels(vec![Label::primary((), d.span.clone()).with_message(&d.label)])
+            .with_labels(vec![
+                Label::primary((), d.span.clone()).with_message(&d.label)
+            ])
             .with_notes(d.notes.clone());
         if term::emit(&mut out, &config, &file, &diagnostic).is_err() {
             // Rendering cannot fail for a clamped span; keep the essentials if it ever does.
-            let text = format!("error: {}\n  --> {}:{}:{}\n", d.message, file_name, d.line, d.column);
+            let text = format!(
+                "error: {}\n  --> {}:{}:{}\n",
+                d.message, file_name, d.line, d.column
+            );
             out.get_mut().extend_from_slice(text.as_bytes());
         }
     }
@@ -122,7 +136,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
     for i in 1..=a.len() {
         for j in 1..=b.len() {
             let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1).min(d[i * w + j - 1] + 1).min(d[(i - 1) * w + j - 1] + cost);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
             if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
                 v = v.min(d[(i - 2) * w + j - 2] + 1);
             }
@@ -146,8 +162,14 @@ mod tests {
 
     #[test]
     fn suggestions_only_for_close_names() {
-        assert_eq!(did_you_mean("replicatons", ["replications", "seed"]), Some("did you mean `replications`?".into()));
-        assert_eq!(did_you_mean("nrom", ["normal", "norm"]), Some("did you mean `norm`?".into()));
+        assert_eq!(
+            did_you_mean("replicatons", ["replications", "seed"]),
+            Some("did you mean `replications`?".into())
+        );
+        assert_eq!(
+            did_you_mean("nrom", ["normal", "norm"]),
+            Some("did you mean `norm`?".into())
+        );
         assert_eq!(did_you_mean("zzz", ["normal"]), None);
     }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use super::functions::{self, Builtin, Default, Dist, FunctionKind, ParamType, Signature};
+use super::functions::{self, ArgDefault, Builtin, Dist, FunctionKind, ParamType, Signature};
 use super::syntax::{BinOp, CallArg, Expr, ExprKind, Span, Statement};
 use super::{CompileError, ParameterDecl};
 use crate::diagnostic::did_you_mean;
@@ -48,26 +48,108 @@ pub(crate) enum UnaryF {
 /// typed values when either element type is allowed.
 #[derive(Clone, Debug)]
 pub(crate) enum Instr {
-    ParamF { param: usize, out: usize },
-    ParamI { param: usize, out: usize },
-    ToFloat { a: usize, out: usize },
-    BinF { op: BinOp, a: usize, b: usize, out: usize },
-    BinI { op: BinOp, a: usize, b: usize, out: usize },
-    CmpF { op: BinOp, a: usize, b: usize, out: usize },
-    CmpI { op: BinOp, a: usize, b: usize, out: usize },
-    UnF { f: UnaryF, a: usize, out: usize },
-    NegI { a: usize, out: usize },
-    AbsI { a: usize, out: usize },
-    Round { a: usize, decimals: Option<usize>, out: usize },
-    Where { cond: usize, x: Val, y: Val, out: Val },
-    Gather { src: Val, idx: usize, out: Val },
-    Draw { dist: Dist, args: Vec<Val>, size: Option<usize>, endpoint: Option<usize>, out: Val },
-    Arange { start: Val, stop: Val, step: Val, out: Val },
-    Repeat { a: Val, count: usize, tile: bool, out: Val },
-    Fill { value: f64, n: usize, out: usize },
-    Sum { a: Val, mean: bool, out: Val },
-    Cumsum { a: Val, out: Val },
-    Len { a: Val, out: usize },
+    ParamF {
+        param: usize,
+        out: usize,
+    },
+    ParamI {
+        param: usize,
+        out: usize,
+    },
+    ToFloat {
+        a: usize,
+        out: usize,
+    },
+    BinF {
+        op: BinOp,
+        a: usize,
+        b: usize,
+        out: usize,
+    },
+    BinI {
+        op: BinOp,
+        a: usize,
+        b: usize,
+        out: usize,
+    },
+    CmpF {
+        op: BinOp,
+        a: usize,
+        b: usize,
+        out: usize,
+    },
+    CmpI {
+        op: BinOp,
+        a: usize,
+        b: usize,
+        out: usize,
+    },
+    UnF {
+        f: UnaryF,
+        a: usize,
+        out: usize,
+    },
+    NegI {
+        a: usize,
+        out: usize,
+    },
+    AbsI {
+        a: usize,
+        out: usize,
+    },
+    Round {
+        a: usize,
+        decimals: Option<usize>,
+        out: usize,
+    },
+    Where {
+        cond: usize,
+        x: Val,
+        y: Val,
+        out: Val,
+    },
+    Gather {
+        src: Val,
+        idx: usize,
+        out: Val,
+    },
+    Draw {
+        dist: Dist,
+        args: Vec<Val>,
+        size: Option<usize>,
+        endpoint: Option<usize>,
+        out: Val,
+    },
+    Arange {
+        start: Val,
+        stop: Val,
+        step: Val,
+        out: Val,
+    },
+    Repeat {
+        a: Val,
+        count: usize,
+        tile: bool,
+        out: Val,
+    },
+    Fill {
+        value: f64,
+        n: usize,
+        out: usize,
+    },
+    Sum {
+        a: Val,
+        mean: bool,
+        out: Val,
+    },
+    Cumsum {
+        a: Val,
+        out: Val,
+    },
+    Len {
+        a: Val,
+        out: usize,
+    },
 }
 
 /// A named variable of the program (its final binding).
@@ -133,7 +215,12 @@ impl<'p> Compiler<'p> {
         };
         let idx = *counter;
         *counter += 1;
-        Val { elem, idx, scalar, is_static }
+        Val {
+            elem,
+            idx,
+            scalar,
+            is_static,
+        }
     }
 
     fn emit(&mut self, instr: Instr, span: &Span) {
@@ -145,20 +232,30 @@ impl<'p> Compiler<'p> {
         if self.params.iter().any(|p| p.name == st.name) {
             return Err(CompileError::new(
                 st.name_span.clone(),
-                format!("`{}` is a parameter of the study; give this variable another name", st.name),
+                format!(
+                    "`{}` is a parameter of the study; give this variable another name",
+                    st.name
+                ),
             ));
         }
         if functions::lookup(&st.name).is_some() || st.name == "True" || st.name == "False" {
             return Err(CompileError::new(
                 st.name_span.clone(),
-                format!("`{}` is the name of a function; give this variable another name", st.name),
+                format!(
+                    "`{}` is the name of a function; give this variable another name",
+                    st.name
+                ),
             ));
         }
         let val = self.expr(&st.value)?;
         let span = st.name_span.start..st.value.span.end;
         self.names.insert(st.name.clone(), val);
         self.out.variables.retain(|v| v.name != st.name);
-        self.out.variables.push(Variable { name: st.name.clone(), val, span });
+        self.out.variables.push(Variable {
+            name: st.name.clone(),
+            val,
+            span,
+        });
         Ok(())
     }
 
@@ -184,8 +281,21 @@ impl<'p> Compiler<'p> {
                 let a = self.expr(a)?;
                 let out = self.slot(a.elem, a.scalar, a.is_static);
                 match a.elem {
-                    Elem::Float => self.emit(Instr::UnF { f: UnaryF::Neg, a: a.idx, out: out.idx }, &e.span),
-                    Elem::Int => self.emit(Instr::NegI { a: a.idx, out: out.idx }, &e.span),
+                    Elem::Float => self.emit(
+                        Instr::UnF {
+                            f: UnaryF::Neg,
+                            a: a.idx,
+                            out: out.idx,
+                        },
+                        &e.span,
+                    ),
+                    Elem::Int => self.emit(
+                        Instr::NegI {
+                            a: a.idx,
+                            out: out.idx,
+                        },
+                        &e.span,
+                    ),
                 }
                 Ok(out)
             }
@@ -203,14 +313,28 @@ impl<'p> Compiler<'p> {
                 if ix.elem != Elem::Int {
                     return Err(CompileError::new(
                         idx.span.clone(),
-                        format!("an index must be an integer {}, got a float", shape_word(ix)),
+                        format!(
+                            "an index must be an integer {}, got a float",
+                            shape_word(ix)
+                        ),
                     ));
                 }
                 let out = self.slot(src.elem, ix.scalar, src.is_static && ix.is_static);
-                self.emit(Instr::Gather { src, idx: ix.idx, out }, &e.span);
+                self.emit(
+                    Instr::Gather {
+                        src,
+                        idx: ix.idx,
+                        out,
+                    },
+                    &e.span,
+                );
                 Ok(out)
             }
-            ExprKind::Call { name, name_span, args } => self.call(name, name_span, args, &e.span),
+            ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } => self.call(name, name_span, args, &e.span),
         }
     }
 
@@ -222,29 +346,60 @@ impl<'p> Compiler<'p> {
             if let Some(v) = self.param_slots.get(&k) {
                 return Ok(*v);
             }
-            let elem = if self.params[k].integer { Elem::Int } else { Elem::Float };
+            let elem = if self.params[k].integer {
+                Elem::Int
+            } else {
+                Elem::Float
+            };
             let out = self.slot(elem, true, true);
             match elem {
-                Elem::Float => self.emit(Instr::ParamF { param: k, out: out.idx }, span),
-                Elem::Int => self.emit(Instr::ParamI { param: k, out: out.idx }, span),
+                Elem::Float => self.emit(
+                    Instr::ParamF {
+                        param: k,
+                        out: out.idx,
+                    },
+                    span,
+                ),
+                Elem::Int => self.emit(
+                    Instr::ParamI {
+                        param: k,
+                        out: out.idx,
+                    },
+                    span,
+                ),
             }
             self.param_slots.insert(k, out);
             return Ok(out);
         }
         if functions::lookup(name).is_some() {
-            return Err(CompileError::new(span.clone(), format!("`{name}` is a function; call it as `{name}(...)`")));
+            return Err(CompileError::new(
+                span.clone(),
+                format!("`{name}` is a function; call it as `{name}(...)`"),
+            ));
         }
-        let known = self.names.keys().map(String::as_str).chain(self.params.iter().map(|p| p.name.as_str()));
-        Err(CompileError::new(span.clone(), format!("unknown name `{name}`"))
-            .with_optional_help(did_you_mean(name, known)))
+        let known = self
+            .names
+            .keys()
+            .map(String::as_str)
+            .chain(self.params.iter().map(|p| p.name.as_str()));
+        Err(
+            CompileError::new(span.clone(), format!("unknown name `{name}`"))
+                .with_optional_help(did_you_mean(name, known)),
+        )
     }
 
-    fn to_float(&mut self, v: Val, span: &Span) -> Val {
+    fn float_of(&mut self, v: Val, span: &Span) -> Val {
         if v.elem == Elem::Float {
             return v;
         }
         let out = self.slot(Elem::Float, v.scalar, v.is_static);
-        self.emit(Instr::ToFloat { a: v.idx, out: out.idx }, span);
+        self.emit(
+            Instr::ToFloat {
+                a: v.idx,
+                out: out.idx,
+            },
+            span,
+        );
         out
     }
 
@@ -253,7 +408,7 @@ impl<'p> Compiler<'p> {
         if !float_only && a.elem == Elem::Int && b.elem == Elem::Int {
             (a, b)
         } else {
-            (self.to_float(a, span), self.to_float(b, span))
+            (self.float_of(a, span), self.float_of(b, span))
         }
     }
 
@@ -271,35 +426,74 @@ impl<'p> Compiler<'p> {
                 }
             }
             let out = self.slot(Elem::Int, scalar, is_static);
-            self.emit(Instr::BinI { op, a: va.idx, b: vb.idx, out: out.idx }, span);
+            self.emit(
+                Instr::BinI {
+                    op,
+                    a: va.idx,
+                    b: vb.idx,
+                    out: out.idx,
+                },
+                span,
+            );
             return Ok(out);
         }
         let (ua, ub) = self.unify(va, vb, op == BinOp::Div, span);
         if op.is_comparison() {
             let out = self.slot(Elem::Int, scalar, is_static);
             let instr = match ua.elem {
-                Elem::Float => Instr::CmpF { op, a: ua.idx, b: ub.idx, out: out.idx },
-                Elem::Int => Instr::CmpI { op, a: ua.idx, b: ub.idx, out: out.idx },
+                Elem::Float => Instr::CmpF {
+                    op,
+                    a: ua.idx,
+                    b: ub.idx,
+                    out: out.idx,
+                },
+                Elem::Int => Instr::CmpI {
+                    op,
+                    a: ua.idx,
+                    b: ub.idx,
+                    out: out.idx,
+                },
             };
             self.emit(instr, span);
             return Ok(out);
         }
         let out = self.slot(ua.elem, scalar, is_static);
         let instr = match ua.elem {
-            Elem::Float => Instr::BinF { op, a: ua.idx, b: ub.idx, out: out.idx },
-            Elem::Int => Instr::BinI { op, a: ua.idx, b: ub.idx, out: out.idx },
+            Elem::Float => Instr::BinF {
+                op,
+                a: ua.idx,
+                b: ub.idx,
+                out: out.idx,
+            },
+            Elem::Int => Instr::BinI {
+                op,
+                a: ua.idx,
+                b: ub.idx,
+                out: out.idx,
+            },
         };
         self.emit(instr, span);
         Ok(out)
     }
 
-    fn call(&mut self, name: &str, name_span: &Span, args: &[CallArg], span: &Span) -> CResult<Val> {
+    fn call(
+        &mut self,
+        name: &str,
+        name_span: &Span,
+        args: &[CallArg],
+        span: &Span,
+    ) -> CResult<Val> {
         let Some(sig) = functions::lookup(name) else {
             if self.names.contains_key(name) || self.params.iter().any(|p| p.name == name) {
-                return Err(CompileError::new(name_span.clone(), format!("`{name}` is a variable, not a function")));
+                return Err(CompileError::new(
+                    name_span.clone(),
+                    format!("`{name}` is a variable, not a function"),
+                ));
             }
-            return Err(CompileError::new(name_span.clone(), format!("unknown function `{name}`"))
-                .with_optional_help(did_you_mean(name, functions::function_names())));
+            return Err(
+                CompileError::new(name_span.clone(), format!("unknown function `{name}`"))
+                    .with_optional_help(did_you_mean(name, functions::function_names())),
+            );
         };
         let bound = bind(sig, name_span, args, span)?;
         match sig.kind {
@@ -318,17 +512,26 @@ impl<'p> Compiler<'p> {
 
     /// Compiles the bound arguments (None where omitted).
     fn compile_args(&mut self, bound: &[Option<&Expr>]) -> CResult<Vec<Option<(Val, Span)>>> {
-        bound.iter().map(|a| a.map(|e| Ok((self.expr(e)?, e.span.clone()))).transpose()).collect()
+        bound
+            .iter()
+            .map(|a| a.map(|e| Ok((self.expr(e)?, e.span.clone()))).transpose())
+            .collect()
     }
 
     /// A value that fixes a length or count: a static integer scalar.
     fn static_count(&self, what: &str, fname: &str, v: (Val, Span)) -> CResult<usize> {
         let (v, s) = v;
         if !v.scalar {
-            return Err(CompileError::new(s, format!("`{what}` of {fname}() must be a single number, got a vector")));
+            return Err(CompileError::new(
+                s,
+                format!("`{what}` of {fname}() must be a single number, got a vector"),
+            ));
         }
         if v.elem != Elem::Int {
-            return Err(CompileError::new(s, format!("`{what}` of {fname}() must be an integer, got a float")));
+            return Err(CompileError::new(
+                s,
+                format!("`{what}` of {fname}() must be an integer, got a float"),
+            ));
         }
         if !v.is_static {
             return Err(CompileError::new(
@@ -339,28 +542,36 @@ impl<'p> Compiler<'p> {
         Ok(v.idx)
     }
 
-    fn const_val(&mut self, d: Default) -> Val {
+    fn const_val(&mut self, d: ArgDefault) -> Val {
         match d {
-            Default::Float(x) => {
+            ArgDefault::Float(x) => {
                 let s = self.slot(Elem::Float, true, true);
                 self.out.const_float.push((s.idx, x));
                 s
             }
-            Default::Int(x) => {
+            ArgDefault::Int(x) => {
                 let s = self.slot(Elem::Int, true, true);
                 self.out.const_int.push((s.idx, x));
                 s
             }
-            Default::Required | Default::None => unreachable!("only value defaults become constants"),
+            ArgDefault::Required | ArgDefault::None => {
+                unreachable!("only value defaults become constants")
+            }
         }
     }
 
-    fn draw(&mut self, dist: Dist, sig: &Signature, bound: &[Option<&Expr>], span: &Span) -> CResult<Val> {
+    fn draw(
+        &mut self,
+        dist: Dist,
+        sig: &Signature,
+        bound: &[Option<&Expr>],
+        span: &Span,
+    ) -> CResult<Val> {
         let mut compiled = self.compile_args(bound)?;
         // integers(high) means integers(0, high), as in numpy.
         if dist == Dist::Integers && compiled[1].is_none() {
             compiled[1] = compiled[0].take();
-            let zero = self.const_val(Default::Int(0));
+            let zero = self.const_val(ArgDefault::Int(0));
             compiled[0] = Some((zero, span.clone()));
         }
         let types = dist.param_types();
@@ -373,12 +584,15 @@ impl<'p> Compiler<'p> {
             };
             scalar &= v.scalar;
             let v = match ty {
-                ParamType::Float => self.to_float(v, &s),
+                ParamType::Float => self.float_of(v, &s),
                 ParamType::Int if v.elem == Elem::Int => v,
                 ParamType::Int => {
                     return Err(CompileError::new(
                         s,
-                        format!("`{}` of {}() must be an integer, got a float", sig.params[k].0, sig.name),
+                        format!(
+                            "`{}` of {}() must be an integer, got a float",
+                            sig.params[k].0, sig.name
+                        ),
                     ))
                 }
             };
@@ -391,24 +605,52 @@ impl<'p> Compiler<'p> {
         };
         let endpoint = match compiled.get(size_pos + 1).cloned().flatten() {
             Some((v, s)) if v.elem != Elem::Int || !v.scalar => {
-                return Err(CompileError::new(s, "`endpoint` of integers() must be True or False"))
+                return Err(CompileError::new(
+                    s,
+                    "`endpoint` of integers() must be True or False",
+                ))
             }
             Some((v, _)) => Some(v.idx),
             None => None,
         };
-        let elem = if dist.integer_output() { Elem::Int } else { Elem::Float };
+        let elem = if dist.integer_output() {
+            Elem::Int
+        } else {
+            Elem::Float
+        };
         let out = self.slot(elem, size.is_none() && scalar, false);
-        self.emit(Instr::Draw { dist, args, size, endpoint, out }, span);
+        self.emit(
+            Instr::Draw {
+                dist,
+                args,
+                size,
+                endpoint,
+                out,
+            },
+            span,
+        );
         Ok(out)
     }
 
-    fn builtin(&mut self, b: Builtin, sig: &Signature, bound: &[Option<&Expr>], span: &Span) -> CResult<Val> {
+    fn builtin(
+        &mut self,
+        b: Builtin,
+        sig: &Signature,
+        bound: &[Option<&Expr>],
+        span: &Span,
+    ) -> CResult<Val> {
         let args = self.compile_args(bound)?;
         let arg = |k: usize| args[k].clone().expect("required arguments are bound");
         match b {
-            Builtin::Exp | Builtin::Log | Builtin::Log1p | Builtin::Sqrt | Builtin::Expit | Builtin::Logit | Builtin::Floor => {
+            Builtin::Exp
+            | Builtin::Log
+            | Builtin::Log1p
+            | Builtin::Sqrt
+            | Builtin::Expit
+            | Builtin::Logit
+            | Builtin::Floor => {
                 let (v, s) = arg(0);
-                let v = self.to_float(v, &s);
+                let v = self.float_of(v, &s);
                 let f = match b {
                     Builtin::Exp => UnaryF::Exp,
                     Builtin::Log => UnaryF::Log,
@@ -419,15 +661,35 @@ impl<'p> Compiler<'p> {
                     _ => UnaryF::Floor,
                 };
                 let out = self.slot(Elem::Float, v.scalar, v.is_static);
-                self.emit(Instr::UnF { f, a: v.idx, out: out.idx }, span);
+                self.emit(
+                    Instr::UnF {
+                        f,
+                        a: v.idx,
+                        out: out.idx,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Abs => {
                 let (v, _) = arg(0);
                 let out = self.slot(v.elem, v.scalar, v.is_static);
                 match v.elem {
-                    Elem::Float => self.emit(Instr::UnF { f: UnaryF::Abs, a: v.idx, out: out.idx }, span),
-                    Elem::Int => self.emit(Instr::AbsI { a: v.idx, out: out.idx }, span),
+                    Elem::Float => self.emit(
+                        Instr::UnF {
+                            f: UnaryF::Abs,
+                            a: v.idx,
+                            out: out.idx,
+                        },
+                        span,
+                    ),
+                    Elem::Int => self.emit(
+                        Instr::AbsI {
+                            a: v.idx,
+                            out: out.idx,
+                        },
+                        span,
+                    ),
                 }
                 Ok(out)
             }
@@ -439,16 +701,30 @@ impl<'p> Compiler<'p> {
                 };
                 if v.elem == Elem::Int {
                     if let Some((_, s)) = args[1].clone() {
-                        return Err(CompileError::new(s, "`decimals` of round() applies to floats only"));
+                        return Err(CompileError::new(
+                            s,
+                            "`decimals` of round() applies to floats only",
+                        ));
                     }
                     return Ok(v);
                 }
                 let out = self.slot(Elem::Float, v.scalar, v.is_static);
-                self.emit(Instr::Round { a: v.idx, decimals, out: out.idx }, span);
+                self.emit(
+                    Instr::Round {
+                        a: v.idx,
+                        decimals,
+                        out: out.idx,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Minimum | Builtin::Maximum => {
-                let op = if b == Builtin::Minimum { BinOp::Min } else { BinOp::Max };
+                let op = if b == Builtin::Minimum {
+                    BinOp::Min
+                } else {
+                    BinOp::Max
+                };
                 let (a0, s0) = arg(0);
                 let (a1, s1) = arg(1);
                 self.binary(op, (a0, &s0), (a1, &s1), span)
@@ -463,7 +739,7 @@ impl<'p> Compiler<'p> {
             Builtin::Where => {
                 let (c, sc) = arg(0);
                 let cond = if c.elem == Elem::Float {
-                    let zero = self.const_val(Default::Float(0.0));
+                    let zero = self.const_val(ArgDefault::Float(0.0));
                     self.binary(BinOp::Ne, (c, &sc), (zero, &sc), span)?
                 } else {
                     c
@@ -471,8 +747,20 @@ impl<'p> Compiler<'p> {
                 let (x, _) = arg(1);
                 let (y, _) = arg(2);
                 let (x, y) = self.unify(x, y, false, span);
-                let out = self.slot(x.elem, cond.scalar && x.scalar && y.scalar, cond.is_static && x.is_static && y.is_static);
-                self.emit(Instr::Where { cond: cond.idx, x, y, out }, span);
+                let out = self.slot(
+                    x.elem,
+                    cond.scalar && x.scalar && y.scalar,
+                    cond.is_static && x.is_static && y.is_static,
+                );
+                self.emit(
+                    Instr::Where {
+                        cond: cond.idx,
+                        x,
+                        y,
+                        out,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Arange => {
@@ -480,12 +768,17 @@ impl<'p> Compiler<'p> {
                 let mut stop = args[1].clone();
                 if stop.is_none() {
                     stop = Some(start);
-                    start = (self.const_val(Default::Int(0)), span.clone());
+                    start = (self.const_val(ArgDefault::Int(0)), span.clone());
                 }
                 let stop = stop.expect("set above");
-                let step = args[2].clone().unwrap_or_else(|| (self.const_val(Default::Int(1)), span.clone()));
+                let step = args[2]
+                    .clone()
+                    .unwrap_or_else(|| (self.const_val(ArgDefault::Int(1)), span.clone()));
                 let mut vals = [start.0, stop.0, step.0];
-                for (v, (name, s)) in vals.iter().zip([("start", &start.1), ("stop", &stop.1), ("step", &step.1)]) {
+                for (v, (name, s)) in
+                    vals.iter()
+                        .zip([("start", &start.1), ("stop", &stop.1), ("step", &step.1)])
+                {
                     if !v.scalar || !v.is_static {
                         return Err(CompileError::new(
                             s.clone(),
@@ -493,28 +786,55 @@ impl<'p> Compiler<'p> {
                         ));
                     }
                 }
-                let elem = if vals.iter().all(|v| v.elem == Elem::Int) { Elem::Int } else { Elem::Float };
+                let elem = if vals.iter().all(|v| v.elem == Elem::Int) {
+                    Elem::Int
+                } else {
+                    Elem::Float
+                };
                 if elem == Elem::Float {
                     for v in &mut vals {
-                        *v = self.to_float(*v, span);
+                        *v = self.float_of(*v, span);
                     }
                 }
                 let out = self.slot(elem, false, true);
-                self.emit(Instr::Arange { start: vals[0], stop: vals[1], step: vals[2], out }, span);
+                self.emit(
+                    Instr::Arange {
+                        start: vals[0],
+                        stop: vals[1],
+                        step: vals[2],
+                        out,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Repeat | Builtin::Tile => {
                 let (a, _) = arg(0);
                 let count = self.static_count(sig.params[1].0, sig.name, arg(1))?;
                 let out = self.slot(a.elem, false, a.is_static);
-                self.emit(Instr::Repeat { a, count, tile: b == Builtin::Tile, out }, span);
+                self.emit(
+                    Instr::Repeat {
+                        a,
+                        count,
+                        tile: b == Builtin::Tile,
+                        out,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Zeros | Builtin::Ones => {
                 let n = self.static_count("shape", sig.name, arg(0))?;
                 let out = self.slot(Elem::Float, false, true);
                 let value = if b == Builtin::Ones { 1.0 } else { 0.0 };
-                self.emit(Instr::Fill { value, n, out: out.idx }, span);
+                self.emit(
+                    Instr::Fill {
+                        value,
+                        n,
+                        out: out.idx,
+                    },
+                    span,
+                );
                 Ok(out)
             }
             Builtin::Sum | Builtin::Mean => {
@@ -553,19 +873,33 @@ fn shape_word(v: Val) -> &'static str {
 }
 
 /// Matches positional and keyword arguments to the signature's parameters (Python's rules).
-fn bind<'e>(sig: &Signature, name_span: &Span, args: &'e [CallArg], span: &Span) -> CResult<Vec<Option<&'e Expr>>> {
+fn bind<'e>(
+    sig: &Signature,
+    name_span: &Span,
+    args: &'e [CallArg],
+    span: &Span,
+) -> CResult<Vec<Option<&'e Expr>>> {
     let mut bound: Vec<Option<&Expr>> = vec![None; sig.params.len()];
     let mut seen_keyword = false;
     for (k, a) in args.iter().enumerate() {
         let pos = match &a.keyword {
             None => {
                 if seen_keyword {
-                    return Err(CompileError::new(a.value.span.clone(), "positional argument after a keyword argument"));
+                    return Err(CompileError::new(
+                        a.value.span.clone(),
+                        "positional argument after a keyword argument",
+                    ));
                 }
                 if k >= sig.params.len() || sig.name == "len" && k > 0 {
                     return Err(CompileError::new(
                         a.value.span.clone(),
-                        format!("{} takes at most {} argument{}, got {}", sig.display(), sig.params.len(), plural(sig.params.len()), args.len()),
+                        format!(
+                            "{} takes at most {} argument{}, got {}",
+                            sig.display(),
+                            sig.params.len(),
+                            plural(sig.params.len()),
+                            args.len()
+                        ),
                     ));
                 }
                 k
@@ -576,8 +910,11 @@ fn bind<'e>(sig: &Signature, name_span: &Span, args: &'e [CallArg], span: &Span)
                     Some(p) if sig.name != "len" => p,
                     _ => {
                         let names = sig.params.iter().map(|p| p.0);
-                        return Err(CompileError::new(kspan.clone(), format!("{} has no argument `{kw}`", sig.display()))
-                            .with_optional_help(did_you_mean(kw, names)));
+                        return Err(CompileError::new(
+                            kspan.clone(),
+                            format!("{} has no argument `{kw}`", sig.display()),
+                        )
+                        .with_optional_help(did_you_mean(kw, names)));
                     }
                 }
             }
@@ -585,15 +922,21 @@ fn bind<'e>(sig: &Signature, name_span: &Span, args: &'e [CallArg], span: &Span)
         if bound[pos].is_some() {
             return Err(CompileError::new(
                 a.value.span.clone(),
-                format!("{}() got more than one value for `{}`", sig.name, sig.params[pos].0),
+                format!(
+                    "{}() got more than one value for `{}`",
+                    sig.name, sig.params[pos].0
+                ),
             ));
         }
         bound[pos] = Some(&a.value);
     }
     for (k, (pname, default)) in sig.params.iter().enumerate() {
-        if bound[k].is_none() && *default == Default::Required {
+        if bound[k].is_none() && *default == ArgDefault::Required {
             let _ = name_span;
-            return Err(CompileError::new(span.clone(), format!("{} is missing the argument `{pname}`", sig.display())));
+            return Err(CompileError::new(
+                span.clone(),
+                format!("{} is missing the argument `{pname}`", sig.display()),
+            ));
         }
     }
     Ok(bound)

@@ -37,23 +37,54 @@ impl Workspace {
         for &(k, v) in &code.const_int {
             i[k] = vec![v];
         }
-        Workspace { f, i, variables: code.variables.clone(), rows_from: program.rows_from }
+        Workspace {
+            f,
+            i,
+            variables: code.variables.clone(),
+            rows_from: program.rows_from,
+        }
     }
 
     /// Evaluates the program for one condition (its parameter values, in the program's parameter order)
     /// with the given generator, into the reused buffers.
-    pub fn generate(&mut self, program: &Program, condition: &Condition, rng: &mut Generator) -> Result<(), RuntimeError> {
-        self.run(program, &mut |k| condition.values.get(k).map_or(f64::NAN, |v| v.1), Some(rng))
+    pub fn generate(
+        &mut self,
+        program: &Program,
+        condition: &Condition,
+        rng: &mut Generator,
+    ) -> Result<(), RuntimeError> {
+        self.run(
+            program,
+            &mut |k| condition.values.get(k).map_or(f64::NAN, |v| v.1),
+            Some(rng),
+        )
     }
 
     /// [`Workspace::generate`] with the parameter values given directly.
-    pub fn generate_with(&mut self, program: &Program, parameter_values: &[f64], rng: &mut Generator) -> Result<(), RuntimeError> {
-        self.run(program, &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN), Some(rng))
+    pub fn generate_with(
+        &mut self,
+        program: &Program,
+        parameter_values: &[f64],
+        rng: &mut Generator,
+    ) -> Result<(), RuntimeError> {
+        self.run(
+            program,
+            &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN),
+            Some(rng),
+        )
     }
 
     /// Runs a program without random draws (an estimand's expression).
-    pub(crate) fn run_static(&mut self, program: &Program, parameter_values: &[f64]) -> Result<(), RuntimeError> {
-        self.run(program, &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN), None)
+    pub(crate) fn run_static(
+        &mut self,
+        program: &Program,
+        parameter_values: &[f64],
+    ) -> Result<(), RuntimeError> {
+        self.run(
+            program,
+            &mut |k| parameter_values.get(k).copied().unwrap_or(f64::NAN),
+            None,
+        )
     }
 
     pub(crate) fn scalar_value(&self, v: Val) -> f64 {
@@ -63,7 +94,12 @@ impl Workspace {
         }
     }
 
-    fn run(&mut self, program: &Program, param: &mut dyn FnMut(usize) -> f64, mut rng: Option<&mut Generator>) -> Result<(), RuntimeError> {
+    fn run(
+        &mut self,
+        program: &Program,
+        param: &mut dyn FnMut(usize) -> f64,
+        mut rng: Option<&mut Generator>,
+    ) -> Result<(), RuntimeError> {
         let code = &program.code;
         for (k, instr) in code.instrs.iter().enumerate() {
             if let Err(message) = self.step(instr, param, rng.as_deref_mut()) {
@@ -75,7 +111,11 @@ impl Workspace {
             if var.val.elem != Elem::Float {
                 continue;
             }
-            if let Some((row, x)) = self.f[var.val.idx].iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            if let Some((row, x)) = self.f[var.val.idx]
+                .iter()
+                .enumerate()
+                .find(|(_, x)| !x.is_finite())
+            {
                 let message = format!(
                     "`{}` has a non-finite value ({x}) in row {row}, and a method uses this column",
                     var.name
@@ -91,7 +131,13 @@ impl Workspace {
         let len = |v: &Variable| self.len(v.val);
         let rows = match self.rows_from {
             Some(k) => len(&self.variables[k]),
-            None => self.variables.iter().filter(|v| !v.val.scalar).map(len).max().unwrap_or(0),
+            None => self
+                .variables
+                .iter()
+                .filter(|v| !v.val.scalar)
+                .map(len)
+                .max()
+                .unwrap_or(0),
         };
         DataSet { ws: self, rows }
     }
@@ -105,7 +151,8 @@ impl Workspace {
 
     /// Total capacity of all buffers, in elements (tests show it stops growing after warm-up).
     pub fn capacity(&self) -> usize {
-        self.f.iter().map(Vec::capacity).sum::<usize>() + self.i.iter().map(Vec::capacity).sum::<usize>()
+        self.f.iter().map(Vec::capacity).sum::<usize>()
+            + self.i.iter().map(Vec::capacity).sum::<usize>()
     }
 
     fn int_scalar(&self, k: usize) -> i64 {
@@ -119,12 +166,19 @@ impl Workspace {
         }
         let n = usize::try_from(n).unwrap_or(usize::MAX);
         if n > MAX_LENGTH {
-            return Err(format!("{what} {n} is larger than the limit of {MAX_LENGTH} elements"));
+            return Err(format!(
+                "{what} {n} is larger than the limit of {MAX_LENGTH} elements"
+            ));
         }
         Ok(n)
     }
 
-    fn step(&mut self, instr: &Instr, param: &mut dyn FnMut(usize) -> f64, rng: Option<&mut Generator>) -> Result<(), Fail> {
+    fn step(
+        &mut self,
+        instr: &Instr,
+        param: &mut dyn FnMut(usize) -> f64,
+        rng: Option<&mut Generator>,
+    ) -> Result<(), Fail> {
         match *instr {
             Instr::ParamF { param: p, out } => set_scalar(&mut self.f[out], param(p)),
             Instr::ParamI { param: p, out } => set_scalar(&mut self.i[out], param(p) as i64),
@@ -168,13 +222,38 @@ impl Workspace {
             }
             Instr::Where { cond, x, y, out } => self.select(cond, x, y, out)?,
             Instr::Gather { src, idx, out } => self.gather(src, idx, out)?,
-            Instr::Draw { dist, ref args, size, endpoint, out } => {
-                let Some(rng) = rng else { return Err("random draws are not allowed here".into()) };
+            Instr::Draw {
+                dist,
+                ref args,
+                size,
+                endpoint,
+                out,
+            } => {
+                let Some(rng) = rng else {
+                    return Err("random draws are not allowed here".into());
+                };
                 self.draw(dist, args, size, endpoint, out, rng)?;
             }
-            Instr::Arange { start, stop, step, out } => self.arange(start, stop, step, out)?,
-            Instr::Repeat { a, count, tile, out } => {
-                let n = self.count(count, if tile { "the number of repetitions" } else { "the number of repeats" })?;
+            Instr::Arange {
+                start,
+                stop,
+                step,
+                out,
+            } => self.arange(start, stop, step, out)?,
+            Instr::Repeat {
+                a,
+                count,
+                tile,
+                out,
+            } => {
+                let n = self.count(
+                    count,
+                    if tile {
+                        "the number of repetitions"
+                    } else {
+                        "the number of repeats"
+                    },
+                )?;
                 match a.elem {
                     Elem::Float => repeat(&mut self.f, a.idx, n, tile, out.idx)?,
                     Elem::Int => repeat(&mut self.i, a.idx, n, tile, out.idx)?,
@@ -234,12 +313,20 @@ impl Workspace {
     fn arange(&mut self, start: Val, stop: Val, step: Val, out: Val) -> Result<(), Fail> {
         match out.elem {
             Elem::Int => {
-                let (a, b, s) = (self.int_scalar(start.idx), self.int_scalar(stop.idx), self.int_scalar(step.idx));
+                let (a, b, s) = (
+                    self.int_scalar(start.idx),
+                    self.int_scalar(stop.idx),
+                    self.int_scalar(step.idx),
+                );
                 if s == 0 {
                     return Err("arange() step is zero".into());
                 }
                 let span = i128::from(b) - i128::from(a);
-                let n = if (span > 0) == (s > 0) && span != 0 { (span.abs() + i128::from(s).abs() - 1) / i128::from(s).abs() } else { 0 };
+                let n = if (span > 0) == (s > 0) && span != 0 {
+                    (span.abs() + i128::from(s).abs() - 1) / i128::from(s).abs()
+                } else {
+                    0
+                };
                 let n = check_len(usize::try_from(n).unwrap_or(usize::MAX))?;
                 let o = &mut self.i[out.idx];
                 o.clear();
@@ -266,7 +353,15 @@ impl Workspace {
         Ok(())
     }
 
-    fn draw(&mut self, dist: Dist, args: &[Val], size: Option<usize>, endpoint: Option<usize>, out: Val, rng: &mut Generator) -> Result<(), Fail> {
+    fn draw(
+        &mut self,
+        dist: Dist,
+        args: &[Val],
+        size: Option<usize>,
+        endpoint: Option<usize>,
+        out: Val,
+        rng: &mut Generator,
+    ) -> Result<(), Fail> {
         let n = match size {
             Some(k) => self.count(k, "size")?,
             None => {
@@ -305,7 +400,9 @@ impl Workspace {
                     Dist::StandardT => rng.fill_standard_t(&mut o, fa(0)),
                     Dist::Lognormal => rng.fill_lognormal(&mut o, fa(0), fa(1)),
                     Dist::Beta => rng.fill_beta(&mut o, fa(0), fa(1)),
-                    Dist::Integers | Dist::Binomial | Dist::Poisson => unreachable!("integer distributions"),
+                    Dist::Integers | Dist::Binomial | Dist::Poisson => {
+                        unreachable!("integer distributions")
+                    }
                 };
                 self.f[out.idx] = o;
                 r
@@ -319,7 +416,8 @@ impl Workspace {
                 let ia = |k: usize| iarg(&i[args[k].idx]);
                 let r = match dist {
                     Dist::Integers => {
-                        let closed = endpoint.is_some_and(|k| i[k].first().is_some_and(|&e| e != 0));
+                        let closed =
+                            endpoint.is_some_and(|k| i[k].first().is_some_and(|&e| e != 0));
                         rng.fill_integers(&mut o, ia(0), ia(1), closed)
                     }
                     Dist::Binomial => rng.fill_binomial(&mut o, ia(0), fa(1)),
@@ -337,8 +435,12 @@ impl Workspace {
 fn random_error(dist: Dist, e: RandomError) -> Fail {
     let name = format!("{dist:?}").to_lowercase();
     match e {
-        RandomError::InvalidParameter { arg, message } => format!("invalid `{arg}` for a {name} draw: {message}"),
-        RandomError::Shape { arg, len, size } => format!("`{arg}` has length {len} but size is {size}"),
+        RandomError::InvalidParameter { arg, message } => {
+            format!("invalid `{arg}` for a {name} draw: {message}")
+        }
+        RandomError::Shape { arg, len, size } => {
+            format!("`{arg}` has length {len} but size is {size}")
+        }
         #[allow(unreachable_patterns)]
         other => format!("{name} draw failed: {other}"),
     }
@@ -362,7 +464,9 @@ fn iarg(v: &[i64]) -> Arg<'_, i64> {
 
 fn check_len(n: usize) -> Result<usize, Fail> {
     if n > MAX_LENGTH {
-        return Err(format!("a vector of {n} elements is larger than the limit of {MAX_LENGTH}"));
+        return Err(format!(
+            "a vector of {n} elements is larger than the limit of {MAX_LENGTH}"
+        ));
     }
     Ok(n)
 }
@@ -385,7 +489,12 @@ fn broadcast(a: usize, b: usize) -> Result<usize, Fail> {
 
 /// Element-wise `f(a, b)` into `out`, broadcasting a length-1 operand.
 #[inline]
-fn zip2<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(A, B) -> O) -> Result<(), Fail> {
+fn zip2<A: Copy, B: Copy, O>(
+    a: &[A],
+    b: &[B],
+    out: &mut Vec<O>,
+    f: impl Fn(A, B) -> O,
+) -> Result<(), Fail> {
     out.clear();
     if a.len() == b.len() {
         out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
@@ -396,7 +505,11 @@ fn zip2<A: Copy, B: Copy, O>(a: &[A], b: &[B], out: &mut Vec<O>, f: impl Fn(A, B
         let y = b[0];
         out.extend(a.iter().map(|&x| f(x, y)));
     } else {
-        return Err(format!("vectors of different lengths: {} and {}", a.len(), b.len()));
+        return Err(format!(
+            "vectors of different lengths: {} and {}",
+            a.len(),
+            b.len()
+        ));
     }
     Ok(())
 }
@@ -450,7 +563,14 @@ fn bin_i(op: BinOp, a: &[i64], b: &[i64], out: &mut Vec<i64>) -> Result<(), Fail
         BinOp::Mul => zip2(a, b, out, i64::wrapping_mul),
         BinOp::FloorDiv | BinOp::Mod => {
             if b.contains(&0) {
-                return Err(format!("integer {} by zero", if op == BinOp::Mod { "modulo" } else { "division" }));
+                return Err(format!(
+                    "integer {} by zero",
+                    if op == BinOp::Mod {
+                        "modulo"
+                    } else {
+                        "division"
+                    }
+                ));
             }
             if op == BinOp::Mod {
                 zip2(a, b, out, |x, y| {
@@ -474,7 +594,9 @@ fn bin_i(op: BinOp, a: &[i64], b: &[i64], out: &mut Vec<i64>) -> Result<(), Fail
         }
         BinOp::Pow => {
             if b.iter().any(|&e| e < 0) {
-                return Err("integers to negative integer powers are not allowed (write 2.0 ** -1)".into());
+                return Err(
+                    "integers to negative integer powers are not allowed (write 2.0 ** -1)".into(),
+                );
             }
             zip2(a, b, out, |x, e| pow_wrapping(x, e as u64))
         }
@@ -549,24 +671,40 @@ fn round(a: &[f64], decimals: i64, out: &mut Vec<f64>) {
     }
 }
 
-fn where_into<T: Copy>(c: &[i64], bufs: &mut [Vec<T>], x: usize, y: usize, out: usize) -> Result<(), Fail> {
+fn where_into<T: Copy>(
+    c: &[i64],
+    bufs: &mut [Vec<T>],
+    x: usize,
+    y: usize,
+    out: usize,
+) -> Result<(), Fail> {
     let n = broadcast(broadcast(c.len(), bufs[x].len())?, bufs[y].len())?;
     let mut o = std::mem::take(&mut bufs[out]);
     o.clear();
     let (xs, ys) = (&bufs[x], &bufs[y]);
     let at = |v: &[T], k: usize| if v.len() == 1 { v[0] } else { v[k] };
-    o.extend((0..n).map(|k| if at(c, k) != 0 { at(xs, k) } else { at(ys, k) }));
+    let cond = |k: usize| if c.len() == 1 { c[0] } else { c[k] };
+    o.extend((0..n).map(|k| if cond(k) != 0 { at(xs, k) } else { at(ys, k) }));
     bufs[out] = o;
     Ok(())
 }
 
-fn gather_into<T: Copy>(bufs: &mut [Vec<T>], src: usize, idx: &[i64], out: usize) -> Result<(), Fail> {
+fn gather_into<T: Copy>(
+    bufs: &mut [Vec<T>],
+    src: usize,
+    idx: &[i64],
+    out: usize,
+) -> Result<(), Fail> {
     let n = bufs[src].len();
     // One pass to validate (numpy allows negative indices from the end), then an unconditional gather.
     let in_range = |j: i64| j >= 0 && (j as u64) < n as u64;
     if let Some(k) = idx.iter().position(|&j| !in_range(j)) {
         let wrapped = |j: i64| j < 0 && j.checked_add(n as i64).is_some_and(|w| w >= 0);
-        if let Some(k) = idx[k..].iter().position(|&j| !in_range(j) && !wrapped(j)).map(|p| p + k) {
+        if let Some(k) = idx[k..]
+            .iter()
+            .position(|&j| !in_range(j) && !wrapped(j))
+            .map(|p| p + k)
+        {
             return Err(format!(
                 "index {} (element {k} of the index) is out of range for a vector of length {n}",
                 idx[k]
@@ -576,14 +714,26 @@ fn gather_into<T: Copy>(bufs: &mut [Vec<T>], src: usize, idx: &[i64], out: usize
     let mut o = std::mem::take(&mut bufs[out]);
     o.clear();
     let s = &bufs[src];
-    o.extend(idx.iter().map(|&j| s[if j < 0 { (j + n as i64) as usize } else { j as usize }]));
+    o.extend(idx.iter().map(|&j| {
+        s[if j < 0 {
+            (j + n as i64) as usize
+        } else {
+            j as usize
+        }]
+    }));
     bufs[out] = o;
     Ok(())
 }
 
 /// numpy `repeat` (each element `n` times) or `tile` (the whole vector `n` times).
-fn repeat<T: Copy>(bufs: &mut [Vec<T>], a: usize, n: usize, tile: bool, out: usize) -> Result<(), Fail> {
-    let total = bufs[a].len().checked_mul(n).unwrap_or(usize::MAX);
+fn repeat<T: Copy>(
+    bufs: &mut [Vec<T>],
+    a: usize,
+    n: usize,
+    tile: bool,
+    out: usize,
+) -> Result<(), Fail> {
+    let total = bufs[a].len().saturating_mul(n);
     check_len(total)?;
     let mut o = std::mem::take(&mut bufs[out]);
     o.clear();
@@ -693,12 +843,20 @@ impl<'a> DataSet<'a> {
 
     /// Any variable by name, whatever its length (a group-level vector, a scalar as a length-1 slice).
     pub fn variable(&self, name: &str) -> Option<ColumnRef<'a>> {
-        self.ws.variables.iter().find(|v| v.name == name).map(|v| self.column_of(v))
+        self.ws
+            .variables
+            .iter()
+            .find(|v| v.name == name)
+            .map(|v| self.column_of(v))
     }
 
     /// A scalar variable's value.
     pub fn scalar(&self, name: &str) -> Option<f64> {
-        self.ws.variables.iter().find(|v| v.name == name && v.val.scalar).map(|v| self.ws.scalar_value(v.val))
+        self.ws
+            .variables
+            .iter()
+            .find(|v| v.name == name && v.val.scalar)
+            .map(|v| self.ws.scalar_value(v.val))
     }
 
     /// Writes the data set as CSV: a header of column names, then one line per row; floats in shortest

@@ -1,8 +1,8 @@
 //! The functions of the data language: numpy's names, parameter names, order and defaults.
 
-/// Default of a parameter when the call omits it.
+/// ArgDefault of a parameter when the call omits it.
 #[derive(Clone, Copy, Debug, PartialEq)]
-pub(crate) enum Default {
+pub(crate) enum ArgDefault {
     /// The caller must give it.
     Required,
     /// A float default (`loc=0.0`).
@@ -47,7 +47,9 @@ impl Dist {
         use ParamType::*;
         match self {
             Dist::Random | Dist::StandardNormal | Dist::StandardExponential => &[],
-            Dist::Normal | Dist::Uniform | Dist::Gamma | Dist::Lognormal | Dist::Beta => &[Float, Float],
+            Dist::Normal | Dist::Uniform | Dist::Gamma | Dist::Lognormal | Dist::Beta => {
+                &[Float, Float]
+            }
             Dist::Integers => &[Int, Int],
             Dist::Binomial => &[Int, Float],
             Dist::Exponential | Dist::Poisson | Dist::Chisquare | Dist::StandardT => &[Float],
@@ -98,29 +100,61 @@ pub(crate) enum FunctionKind {
 pub(crate) struct Signature {
     pub name: &'static str,
     pub kind: FunctionKind,
-    pub params: &'static [(&'static str, Default)],
+    pub params: &'static [(&'static str, ArgDefault)],
 }
 
-use Default::{Int as DI, None as DN, Required as R};
+use ArgDefault::{Int as DI, None as DN, Required as R};
 
-const F0: Default = Default::Float(0.0);
-const F1: Default = Default::Float(1.0);
+const F0: ArgDefault = ArgDefault::Float(0.0);
+const F1: ArgDefault = ArgDefault::Float(1.0);
 
 /// Every function, in the order the documentation lists them.
 pub(crate) const FUNCTIONS: &[Signature] = &[
     sig_r("random", Dist::Random, &[("size", DN)]),
     sig_r("standard_normal", Dist::StandardNormal, &[("size", DN)]),
-    sig_r("normal", Dist::Normal, &[("loc", F0), ("scale", F1), ("size", DN)]),
-    sig_r("uniform", Dist::Uniform, &[("low", F0), ("high", F1), ("size", DN)]),
-    sig_r("integers", Dist::Integers, &[("low", R), ("high", DN), ("size", DN), ("endpoint", DI(0))]),
-    sig_r("standard_exponential", Dist::StandardExponential, &[("size", DN)]),
-    sig_r("exponential", Dist::Exponential, &[("scale", F1), ("size", DN)]),
-    sig_r("binomial", Dist::Binomial, &[("n", R), ("p", R), ("size", DN)]),
+    sig_r(
+        "normal",
+        Dist::Normal,
+        &[("loc", F0), ("scale", F1), ("size", DN)],
+    ),
+    sig_r(
+        "uniform",
+        Dist::Uniform,
+        &[("low", F0), ("high", F1), ("size", DN)],
+    ),
+    sig_r(
+        "integers",
+        Dist::Integers,
+        &[("low", R), ("high", DN), ("size", DN), ("endpoint", DI(0))],
+    ),
+    sig_r(
+        "standard_exponential",
+        Dist::StandardExponential,
+        &[("size", DN)],
+    ),
+    sig_r(
+        "exponential",
+        Dist::Exponential,
+        &[("scale", F1), ("size", DN)],
+    ),
+    sig_r(
+        "binomial",
+        Dist::Binomial,
+        &[("n", R), ("p", R), ("size", DN)],
+    ),
     sig_r("poisson", Dist::Poisson, &[("lam", F1), ("size", DN)]),
-    sig_r("gamma", Dist::Gamma, &[("shape", R), ("scale", F1), ("size", DN)]),
+    sig_r(
+        "gamma",
+        Dist::Gamma,
+        &[("shape", R), ("scale", F1), ("size", DN)],
+    ),
     sig_r("chisquare", Dist::Chisquare, &[("df", R), ("size", DN)]),
     sig_r("standard_t", Dist::StandardT, &[("df", R), ("size", DN)]),
-    sig_r("lognormal", Dist::Lognormal, &[("mean", F0), ("sigma", F1), ("size", DN)]),
+    sig_r(
+        "lognormal",
+        Dist::Lognormal,
+        &[("mean", F0), ("sigma", F1), ("size", DN)],
+    ),
     sig_r("beta", Dist::Beta, &[("a", R), ("b", R), ("size", DN)]),
     sig_b("exp", Builtin::Exp, &[("x", R)]),
     sig_b("log", Builtin::Log, &[("x", R)]),
@@ -131,11 +165,23 @@ pub(crate) const FUNCTIONS: &[Signature] = &[
     sig_b("logit", Builtin::Logit, &[("x", R)]),
     sig_b("floor", Builtin::Floor, &[("x", R)]),
     sig_b("round", Builtin::Round, &[("a", R), ("decimals", DN)]),
-    sig_b("clip", Builtin::Clip, &[("a", R), ("a_min", R), ("a_max", R)]),
-    sig_b("where", Builtin::Where, &[("condition", R), ("x", R), ("y", R)]),
+    sig_b(
+        "clip",
+        Builtin::Clip,
+        &[("a", R), ("a_min", R), ("a_max", R)],
+    ),
+    sig_b(
+        "where",
+        Builtin::Where,
+        &[("condition", R), ("x", R), ("y", R)],
+    ),
     sig_b("minimum", Builtin::Minimum, &[("x1", R), ("x2", R)]),
     sig_b("maximum", Builtin::Maximum, &[("x1", R), ("x2", R)]),
-    sig_b("arange", Builtin::Arange, &[("start", R), ("stop", DN), ("step", DI(1))]),
+    sig_b(
+        "arange",
+        Builtin::Arange,
+        &[("start", R), ("stop", DN), ("step", DI(1))],
+    ),
     sig_b("repeat", Builtin::Repeat, &[("a", R), ("repeats", R)]),
     sig_b("tile", Builtin::Tile, &[("A", R), ("reps", R)]),
     sig_b("zeros", Builtin::Zeros, &[("shape", R)]),
@@ -146,12 +192,28 @@ pub(crate) const FUNCTIONS: &[Signature] = &[
     sig_b("len", Builtin::Len, &[("obj", R)]),
 ];
 
-const fn sig_r(name: &'static str, d: Dist, params: &'static [(&'static str, Default)]) -> Signature {
-    Signature { name, kind: FunctionKind::Random(d), params }
+const fn sig_r(
+    name: &'static str,
+    d: Dist,
+    params: &'static [(&'static str, ArgDefault)],
+) -> Signature {
+    Signature {
+        name,
+        kind: FunctionKind::Random(d),
+        params,
+    }
 }
 
-const fn sig_b(name: &'static str, b: Builtin, params: &'static [(&'static str, Default)]) -> Signature {
-    Signature { name, kind: FunctionKind::Builtin(b), params }
+const fn sig_b(
+    name: &'static str,
+    b: Builtin,
+    params: &'static [(&'static str, ArgDefault)],
+) -> Signature {
+    Signature {
+        name,
+        kind: FunctionKind::Builtin(b),
+        params,
+    }
 }
 
 /// The signature of a function name.

@@ -24,7 +24,7 @@ pub use compile::Elem;
 pub use eval::{DataSet, Workspace};
 pub use functions::function_names;
 
-use compile::{Compiled, Compiler, Variable};
+use compile::{Compiled, Compiler};
 
 /// A parameter the program may use: its name and whether all its values are integers (then it is an
 /// integer scalar in the program, usable as a size).
@@ -50,7 +50,11 @@ pub struct CompileError {
 
 impl CompileError {
     pub(crate) fn new(span: Range<usize>, message: impl Into<String>) -> Self {
-        CompileError { span, message: message.into(), help: None }
+        CompileError {
+            span,
+            message: message.into(),
+            help: None,
+        }
     }
 
     pub(crate) fn with_help(mut self, help: impl Into<String>) -> Self {
@@ -107,7 +111,10 @@ impl Program {
     pub fn compile(source: &str, parameters: &[ParameterDecl]) -> Result<Program, CompileError> {
         let statements = syntax::parse_program(source)?;
         if statements.is_empty() {
-            return Err(CompileError::new(0..source.len(), "the data program has no statements"));
+            return Err(CompileError::new(
+                0..source.len(),
+                "the data program has no statements",
+            ));
         }
         let mut compiler = Compiler::new(parameters, true);
         for st in &statements {
@@ -124,12 +131,18 @@ impl Program {
     }
 
     /// Compiles one expression of parameters (an estimand's true value): no random draws, one number.
-    pub fn compile_expression(source: &str, parameters: &[ParameterDecl]) -> Result<Program, CompileError> {
+    pub fn compile_expression(
+        source: &str,
+        parameters: &[ParameterDecl],
+    ) -> Result<Program, CompileError> {
         let expr = syntax::parse_expression(source)?;
         let mut compiler = Compiler::new(parameters, false);
         let val = compiler.expression(&expr)?;
         if !val.scalar {
-            return Err(CompileError::new(expr.span.clone(), "an estimand must be a single number, not a vector"));
+            return Err(CompileError::new(
+                expr.span.clone(),
+                "an estimand must be a single number, not a vector",
+            ));
         }
         Ok(Program {
             source: source.to_string(),
@@ -144,7 +157,11 @@ impl Program {
     /// Evaluates an expression program ([`Program::compile_expression`]) for parameter values.
     pub fn evaluate_expression(&self, parameter_values: &[f64]) -> Result<f64, RuntimeError> {
         let Some(val) = self.result else {
-            return Err(RuntimeError { span: 0..0, line: 1, message: "not an expression".into() });
+            return Err(RuntimeError {
+                span: 0..0,
+                line: 1,
+                message: "not an expression".into(),
+            });
         };
         let mut ws = self.workspace();
         ws.run_static(self, parameter_values)?;
@@ -170,7 +187,10 @@ impl Program {
     pub fn variable(&self, name: &str) -> Option<VariableInfo> {
         self.find(name).map(|k| {
             let v = &self.code.variables[k];
-            VariableInfo { elem: v.val.elem, scalar: v.val.scalar }
+            VariableInfo {
+                elem: v.val.elem,
+                scalar: v.val.scalar,
+            }
         })
     }
 
@@ -205,13 +225,13 @@ impl Program {
         Workspace::new(self)
     }
 
-    pub(crate) fn variables(&self) -> &[Variable] {
-        &self.code.variables
-    }
-
     pub(crate) fn runtime_error(&self, span: Range<usize>, message: String) -> RuntimeError {
         let line = crate::diagnostic::line_col(&self.source, span.start).0;
-        RuntimeError { span, line, message }
+        RuntimeError {
+            span,
+            line,
+            message,
+        }
     }
 }
 

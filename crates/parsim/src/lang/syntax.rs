@@ -96,7 +96,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
     while i < bytes.len() {
         let c = bytes[i];
         let start = i;
-        let single = |tok: Tok| Token { tok, span: start..start + 1 };
+        let single = |tok: Tok| Token {
+            tok,
+            span: start..start + 1,
+        };
         match c {
             b' ' | b'\t' | b'\r' => i += 1,
             b'#' => {
@@ -119,7 +122,10 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
                 }
-                tokens.push(Token { tok: Tok::Ident(src[start..i].to_string()), span: start..i });
+                tokens.push(Token {
+                    tok: Tok::Ident(src[start..i].to_string()),
+                    span: start..i,
+                });
             }
             _ => {
                 let next = bytes.get(i + 1).copied();
@@ -163,13 +169,22 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                     Tok::RParen | Tok::RBracket => depth = depth.saturating_sub(1),
                     _ => {}
                 }
-                tokens.push(Token { tok, span: i..i + len });
+                tokens.push(Token {
+                    tok,
+                    span: i..i + len,
+                });
                 i += len;
             }
         }
     }
-    tokens.push(Token { tok: Tok::Newline, span: src.len()..src.len() });
-    tokens.push(Token { tok: Tok::Eof, span: src.len()..src.len() });
+    tokens.push(Token {
+        tok: Tok::Newline,
+        span: src.len()..src.len(),
+    });
+    tokens.push(Token {
+        tok: Tok::Eof,
+        span: src.len()..src.len(),
+    });
     Ok(tokens)
 }
 
@@ -247,7 +262,10 @@ pub enum BinOp {
 
 impl BinOp {
     pub(crate) fn is_comparison(self) -> bool {
-        matches!(self, BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge)
+        matches!(
+            self,
+            BinOp::Eq | BinOp::Ne | BinOp::Lt | BinOp::Le | BinOp::Gt | BinOp::Ge
+        )
     }
 
     pub(crate) fn symbol(self) -> &'static str {
@@ -287,7 +305,11 @@ pub(crate) enum ExprKind {
     Name(String),
     Neg(Box<Expr>),
     Binary(BinOp, Box<Expr>, Box<Expr>),
-    Call { name: String, name_span: Span, args: Vec<CallArg> },
+    Call {
+        name: String,
+        name_span: Span,
+        args: Vec<CallArg>,
+    },
     Index(Box<Expr>, Box<Expr>),
 }
 
@@ -309,7 +331,11 @@ pub(crate) struct Statement {
 /// Parses a whole program.
 pub(crate) fn parse_program(src: &str) -> Result<Vec<Statement>, CompileError> {
     let tokens = lex(src)?;
-    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     let mut statements = Vec::new();
     loop {
         while p.peek() == &Tok::Newline {
@@ -326,7 +352,11 @@ pub(crate) fn parse_program(src: &str) -> Result<Vec<Statement>, CompileError> {
 /// Parses a single expression (an estimand's true value).
 pub(crate) fn parse_expression(src: &str) -> Result<Expr, CompileError> {
     let tokens = lex(src)?;
-    let mut p = Parser { tokens, pos: 0, depth: 0 };
+    let mut p = Parser {
+        tokens,
+        pos: 0,
+        depth: 0,
+    };
     while p.peek() == &Tok::Newline {
         p.pos += 1;
     }
@@ -352,7 +382,9 @@ impl Parser {
     }
 
     fn span(&self) -> Span {
-        self.tokens[self.pos.min(self.tokens.len() - 1)].span.clone()
+        self.tokens[self.pos.min(self.tokens.len() - 1)]
+            .span
+            .clone()
     }
 
     fn bump(&mut self) -> Token {
@@ -364,7 +396,13 @@ impl Parser {
     }
 
     fn unexpected(&self, expected: &str) -> CompileError {
-        CompileError::new(self.span(), format!("expected {expected}, found {}", self.peek().describe()))
+        let at_end = self.span().start == self.tokens.last().map_or(0, |t| t.span.start);
+        let found = if at_end {
+            "end of program".to_string()
+        } else {
+            self.peek().describe()
+        };
+        CompileError::new(self.span(), format!("expected {expected}, found {found}"))
     }
 
     fn expect(&mut self, tok: Tok, expected: &str) -> Result<Token, CompileError> {
@@ -383,7 +421,10 @@ impl Parser {
         if self.peek() != &Tok::Assign {
             return Err(CompileError::new(
                 self.span(),
-                format!("expected `=` after `{name}`, found {}", self.peek().describe()),
+                format!(
+                    "expected `=` after `{name}`, found {}",
+                    self.peek().describe()
+                ),
             )
             .with_help("each line is one statement `name = expression`"));
         }
@@ -392,13 +433,20 @@ impl Parser {
         if self.peek() != &Tok::Newline {
             return Err(self.unexpected("end of line after the expression"));
         }
-        Ok(Statement { name, name_span, value })
+        Ok(Statement {
+            name,
+            name_span,
+            value,
+        })
     }
 
     fn expr(&mut self) -> Result<Expr, CompileError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(CompileError::new(self.span(), "expression nested too deeply"));
+            return Err(CompileError::new(
+                self.span(),
+                "expression nested too deeply",
+            ));
         }
         let e = self.or();
         self.depth -= 1;
@@ -407,7 +455,10 @@ impl Parser {
 
     fn binary(op: BinOp, a: Expr, b: Expr) -> Expr {
         let span = a.span.start..b.span.end;
-        Expr { kind: ExprKind::Binary(op, Box::new(a), Box::new(b)), span }
+        Expr {
+            kind: ExprKind::Binary(op, Box::new(a), Box::new(b)),
+            span,
+        }
     }
 
     fn or(&mut self) -> Result<Expr, CompileError> {
@@ -444,12 +495,16 @@ impl Parser {
 
     fn comparison(&mut self) -> Result<Expr, CompileError> {
         let e = self.additive()?;
-        let Some(op) = self.comparison_op() else { return Ok(e) };
+        let Some(op) = self.comparison_op() else {
+            return Ok(e);
+        };
         self.bump();
         let rhs = self.additive()?;
         if self.comparison_op().is_some() {
-            return Err(CompileError::new(self.span(), "chained comparisons are not supported")
-                .with_help("write `(a < b) & (b < c)`"));
+            return Err(
+                CompileError::new(self.span(), "chained comparisons are not supported")
+                    .with_help("write `(a < b) & (b < c)`"),
+            );
         }
         Ok(Self::binary(op, e, rhs))
     }
@@ -487,7 +542,10 @@ impl Parser {
     fn unary(&mut self) -> Result<Expr, CompileError> {
         self.depth += 1;
         if self.depth > MAX_DEPTH {
-            return Err(CompileError::new(self.span(), "expression nested too deeply"));
+            return Err(CompileError::new(
+                self.span(),
+                "expression nested too deeply",
+            ));
         }
         let result = match self.peek() {
             Tok::Minus | Tok::Plus => {
@@ -496,9 +554,15 @@ impl Parser {
                 let inner = self.unary()?;
                 let span = start..inner.span.end;
                 if minus {
-                    Ok(Expr { kind: ExprKind::Neg(Box::new(inner)), span })
+                    Ok(Expr {
+                        kind: ExprKind::Neg(Box::new(inner)),
+                        span,
+                    })
                 } else {
-                    Ok(Expr { kind: inner.kind, span })
+                    Ok(Expr {
+                        kind: inner.kind,
+                        span,
+                    })
                 }
             }
             _ => self.power(),
@@ -527,17 +591,30 @@ impl Parser {
                     let idx = self.expr()?;
                     let close = self.expect(Tok::RBracket, "`]`")?;
                     let span = e.span.start..close.span.end;
-                    e = Expr { kind: ExprKind::Index(Box::new(e), Box::new(idx)), span };
+                    e = Expr {
+                        kind: ExprKind::Index(Box::new(e), Box::new(idx)),
+                        span,
+                    };
                 }
                 Tok::LParen => {
                     let ExprKind::Name(name) = &e.kind else {
-                        return Err(CompileError::new(self.span(), "only a function name can be called"));
+                        return Err(CompileError::new(
+                            self.span(),
+                            "only a function name can be called",
+                        ));
                     };
                     let name = name.clone();
                     let name_span = e.span.clone();
                     self.bump();
                     let (args, end) = self.arguments()?;
-                    e = Expr { kind: ExprKind::Call { name, name_span: name_span.clone(), args }, span: name_span.start..end };
+                    e = Expr {
+                        kind: ExprKind::Call {
+                            name,
+                            name_span: name_span.clone(),
+                            args,
+                        },
+                        span: name_span.start..end,
+                    };
                 }
                 _ => return Ok(e),
             }
@@ -550,7 +627,10 @@ impl Parser {
             if self.peek() == &Tok::RParen {
                 return Ok((args, self.bump().span.end));
             }
-            let keyword = match (self.peek().clone(), self.tokens.get(self.pos + 1).map(|t| &t.tok)) {
+            let keyword = match (
+                self.peek().clone(),
+                self.tokens.get(self.pos + 1).map(|t| &t.tok),
+            ) {
                 (Tok::Ident(k), Some(Tok::Assign)) => {
                     let span = self.bump().span;
                     self.bump();
@@ -583,10 +663,16 @@ impl Parser {
             Tok::LParen => {
                 let inner = self.expr()?;
                 let close = self.expect(Tok::RParen, "`)`")?;
-                return Ok(Expr { kind: inner.kind, span: t.span.start..close.span.end });
+                return Ok(Expr {
+                    kind: inner.kind,
+                    span: t.span.start..close.span.end,
+                });
             }
             other => {
-                return Err(CompileError::new(t.span, format!("expected an expression, found {}", other.describe())))
+                return Err(CompileError::new(
+                    t.span,
+                    format!("expected an expression, found {}", other.describe()),
+                ))
             }
         };
         Ok(Expr { kind, span: t.span })
@@ -651,7 +737,10 @@ mod tests {
         assert_eq!(stmts.len(), 2);
         assert_eq!(stmts[0].name, "x");
         assert_eq!(&src[stmts[1].name_span.clone()], "y");
-        assert_eq!(&src[stmts[0].value.span.clone()], "normal(\n  0,  # loc\n  1,\n  5)");
+        assert_eq!(
+            &src[stmts[0].value.span.clone()],
+            "normal(\n  0,  # loc\n  1,\n  5)"
+        );
     }
 
     #[test]
@@ -664,12 +753,18 @@ mod tests {
         let err = parse_program("x = a < b < c").unwrap_err();
         assert_eq!(err.message, "chained comparisons are not supported");
         let err = parse_program("x = 2 ^ 3").unwrap_err();
-        assert_eq!(err.message, "unexpected character `^` (use `**` for powers)");
+        assert_eq!(
+            err.message,
+            "unexpected character `^` (use `**` for powers)"
+        );
         let err = parse_program("x = (1 + 2").unwrap_err();
         assert_eq!(err.message, "expected `)`, found end of program");
         let err = parse_program("x = 99999999999999999999").unwrap_err();
         assert!(err.message.contains("does not fit"));
         let deep = format!("x = {}1{}", "(".repeat(500), ")".repeat(500));
-        assert_eq!(parse_program(&deep).unwrap_err().message, "expression nested too deeply");
+        assert_eq!(
+            parse_program(&deep).unwrap_err().message,
+            "expression nested too deeply"
+        );
     }
 }

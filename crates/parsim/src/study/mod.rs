@@ -57,6 +57,16 @@ pub enum ModelKind {
     Ols,
 }
 
+impl ModelKind {
+    /// The name used in the study file: `"lmm"` or `"ols"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Lmm => "lmm",
+            ModelKind::Ols => "ols",
+        }
+    }
+}
+
 /// One method of the study: `[methods.NAME]`.
 #[derive(Clone, Debug)]
 pub struct MethodSpec {
@@ -87,7 +97,11 @@ pub struct SummarySettings {
 
 impl Default for SummarySettings {
     fn default() -> Self {
-        SummarySettings { level: 0.95, alpha: 0.05, reference: None }
+        SummarySettings {
+            level: 0.95,
+            alpha: 0.05,
+            reference: None,
+        }
     }
 }
 
@@ -142,10 +156,18 @@ impl StudyError {
         }
     }
 
-    pub(crate) fn invalid(path: &Path, source: &str, mut diagnostics: Vec<Diagnostic>) -> StudyError {
+    pub(crate) fn invalid(
+        path: &Path,
+        source: &str,
+        mut diagnostics: Vec<Diagnostic>,
+    ) -> StudyError {
         diagnostics.sort_by_key(|d| d.span.start);
         let rendered = diagnostic::render(&path.display().to_string(), source, &diagnostics);
-        StudyError::Invalid { path: path.to_path_buf(), diagnostics, rendered }
+        StudyError::Invalid {
+            path: path.to_path_buf(),
+            diagnostics,
+            rendered,
+        }
     }
 }
 
@@ -185,16 +207,31 @@ pub struct Study {
     estimand_spans: Vec<std::ops::Range<usize>>,
 }
 
-const SECTIONS: &[&str] = &["study", "parameters", "data", "methods", "estimands", "summary"];
-const STUDY_KEYS: &[&str] = &["name", "replications", "seed", "streams", "common_random_numbers"];
+const SECTIONS: &[&str] = &[
+    "study",
+    "parameters",
+    "data",
+    "methods",
+    "estimands",
+    "summary",
+];
+const STUDY_KEYS: &[&str] = &[
+    "name",
+    "replications",
+    "seed",
+    "streams",
+    "common_random_numbers",
+];
 const METHOD_KEYS: &[&str] = &["model", "formula", "reml", "inference", "cluster"];
 const SUMMARY_KEYS: &[&str] = &["level", "alpha", "reference"];
 
 impl Study {
     /// Reads and validates a study file.
     pub fn load(path: &Path) -> Result<Study, StudyError> {
-        let source =
-            std::fs::read_to_string(path).map_err(|source| StudyError::Io { path: path.to_path_buf(), source })?;
+        let source = std::fs::read_to_string(path).map_err(|source| StudyError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
         Study::from_source(path, source)
     }
 
@@ -244,7 +281,10 @@ impl Study {
             Streams::Keyed if self.common_random_numbers => {
                 default_rng_from(&SeedSequence::with_spawn_key(self.seed, &[replication]))
             }
-            Streams::Keyed => default_rng_from(&SeedSequence::with_spawn_key(self.seed, &[condition as u64, replication])),
+            Streams::Keyed => default_rng_from(&SeedSequence::with_spawn_key(
+                self.seed,
+                &[condition as u64, replication],
+            )),
         }
     }
 
@@ -255,23 +295,46 @@ impl Study {
 
     /// Renders a data-generation error with the study file's line, column and caret, naming the condition
     /// and replication.
-    pub fn render_runtime_error(&self, err: &RuntimeError, condition: usize, replication: u64) -> String {
-        let span = self.program_map.map(self.program.source(), err.span.clone());
-        let d = Diagnostic::new(&self.source, span, err.message.clone())
-            .with_note(format!("while generating replication {replication} of condition {condition}"));
+    pub fn render_runtime_error(
+        &self,
+        err: &RuntimeError,
+        condition: usize,
+        replication: u64,
+    ) -> String {
+        let span = self
+            .program_map
+            .map(self.program.source(), err.span.clone());
+        let d = Diagnostic::new(&self.source, span, err.message.clone()).with_note(format!(
+            "while generating replication {replication} of condition {condition}"
+        ));
         diagnostic::render(&self.path.display().to_string(), &self.source, &[d])
     }
 
     /// Generates one replication's data set into `workspace`; an error is rendered against the study file.
-    pub fn generate(&self, workspace: &mut lang::Workspace, condition: usize, replication: u64) -> Result<(), String> {
+    pub fn generate(
+        &self,
+        workspace: &mut lang::Workspace,
+        condition: usize,
+        replication: u64,
+    ) -> Result<(), String> {
         let Some(c) = self.conditions.get(condition) else {
-            return Err(format!("condition {condition} does not exist: the study has {} (0 to {})", self.conditions.len(), self.conditions.len().saturating_sub(1)));
+            return Err(format!(
+                "condition {condition} does not exist: the study has {} (0 to {})",
+                self.conditions.len(),
+                self.conditions.len().saturating_sub(1)
+            ));
         };
         let mut rng = self.generator(condition, replication);
-        workspace.generate(&self.program, c, &mut rng).map_err(|e| self.render_runtime_error(&e, condition, replication))
+        workspace
+            .generate(&self.program, c, &mut rng)
+            .map_err(|e| self.render_runtime_error(&e, condition, replication))
     }
 
-    pub(crate) fn formula_span(&self, method: usize, within: std::ops::Range<usize>) -> std::ops::Range<usize> {
+    pub(crate) fn formula_span(
+        &self,
+        method: usize,
+        within: std::ops::Range<usize>,
+    ) -> std::ops::Range<usize> {
         self.formula_spans[method].map(&self.methods[method].formula_text, within)
     }
 
@@ -281,7 +344,11 @@ impl Study {
 }
 
 /// A section that must be present, as a table.
-fn section<'t, 'i>(r: &mut Reader<'_>, root: &'t DeTable<'i>, name: &str) -> Option<&'t DeTable<'i>> {
+fn section<'t, 'i>(
+    r: &mut Reader<'_>,
+    root: &'t DeTable<'i>,
+    name: &str,
+) -> Option<&'t DeTable<'i>> {
     match Reader::get(root, name) {
         Some(v) => r.table(v, &format!("[{name}]")),
         None => None,
@@ -295,37 +362,63 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
         if Reader::get(root, required).is_none() {
             r.error(end..end, format!("missing section [{required}]"))
                 .notes
-                .push(format!("a study needs [study], [data] and at least one [methods.NAME]; see docs/study-file.md"));
+                .push("a study needs [study], [data] and at least one [methods.NAME]; see docs/study-file.md".to_string());
         }
     }
     let settings = section(r, root, "study").and_then(|t| study_settings(r, t, path));
     let parameters = match Reader::get(root, "parameters") {
-        Some(v) => r.table(v, "[parameters]").map(|t| parameters(r, t)).unwrap_or_default(),
+        Some(v) => r
+            .table(v, "[parameters]")
+            .map(|t| parameters(r, t))
+            .unwrap_or_default(),
         None => Vec::new(),
     };
-    let decls: Vec<ParameterDecl> =
-        parameters.iter().map(|p| ParameterDecl { name: p.name.clone(), integer: p.integer }).collect();
+    let decls: Vec<ParameterDecl> = parameters
+        .iter()
+        .map(|p| ParameterDecl {
+            name: p.name.clone(),
+            integer: p.integer,
+        })
+        .collect();
     let program = section(r, root, "data").and_then(|t| data_program(r, t, &decls));
-    let methods = section(r, root, "methods").map(|t| methods(r, t)).unwrap_or_default();
+    let methods = section(r, root, "methods")
+        .map(|t| methods(r, t))
+        .unwrap_or_default();
     let estimands = match Reader::get(root, "estimands") {
-        Some(v) => r.table(v, "[estimands]").map(|t| estimands(r, t, &decls)).unwrap_or_default(),
+        Some(v) => r
+            .table(v, "[estimands]")
+            .map(|t| estimands(r, t, &decls))
+            .unwrap_or_default(),
         None => Vec::new(),
     };
     let summary = match Reader::get(root, "summary") {
         Some(v) => r.table(v, "[summary]").and_then(|t| summary(r, t)),
         None => Some((SummarySettings::default(), None)),
     };
-    let (settings, (mut program, program_map), (summary, reference_span)) = (settings?, program?, summary?);
-    let (methods, formula_spans): (Vec<MethodSpec>, Vec<StringMap>) = methods.into_iter().unzip();
+    let (settings, (mut program, program_map), (summary, reference_span)) =
+        (settings?, program?, summary?);
+    let (mut methods, formula_spans): (Vec<MethodSpec>, Vec<StringMap>) =
+        methods.into_iter().unzip();
+    for m in &mut methods {
+        m.lmm.ci_level = summary.level;
+        m.ols.ci_level = summary.level;
+    }
     let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
     if methods.is_empty() && Reader::get(root, "methods").is_some() {
         let span = Reader::get(root, "methods").map_or(0..0, |v| v.span());
-        r.error(span, "[methods] has no method").notes.push("add a table such as [methods.ols] with model and formula".into());
+        r.error(span, "[methods] has no method")
+            .notes
+            .push("add a table such as [methods.ols] with model and formula".into());
     }
     if let (Some(reference), Some(span)) = (&summary.reference, reference_span) {
         if !methods.iter().any(|m| &m.name == reference) {
             let help = did_you_mean(reference, methods.iter().map(|m| m.name.as_str()));
-            r.error(span, format!("[summary] reference `{reference}` is not a method of the study")).notes.extend(help);
+            r.error(
+                span,
+                format!("[summary] reference `{reference}` is not a method of the study"),
+            )
+            .notes
+            .extend(help);
         }
     }
     if !r.diagnostics.is_empty() {
@@ -357,7 +450,12 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
     let used: Vec<String> = study
         .methods
         .iter()
-        .flat_map(|m| m.formula.variables().into_iter().chain(m.ols.cluster.clone()))
+        .flat_map(|m| {
+            m.formula
+                .variables()
+                .into_iter()
+                .chain(m.ols.cluster.clone())
+        })
         .collect();
     program.require_finite(used.iter().map(String::as_str));
     if let Some(m) = study.methods.first() {
@@ -381,7 +479,9 @@ struct Settings {
 
 fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Settings> {
     r.check_keys(t, STUDY_KEYS, "[study]");
-    let default_name = path.file_stem().map_or("study".to_string(), |s| s.to_string_lossy().into_owned());
+    let default_name = path
+        .file_stem()
+        .map_or("study".to_string(), |s| s.to_string_lossy().into_owned());
     let name = match Reader::get(t, "name") {
         Some(v) => r.string(v, "`name`"),
         None => Some(default_name),
@@ -391,13 +491,18 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
             if n >= 1 {
                 Some(n as u64)
             } else {
-                r.error(v.span(), format!("`replications` must be at least 1, got {n}"));
+                r.error(
+                    v.span(),
+                    format!("`replications` must be at least 1, got {n}"),
+                );
                 None
             }
         }),
         None => {
             let span = study_header_span(r.source);
-            r.error(span, "missing key `replications` in [study]").notes.push("e.g. replications = 500".into());
+            r.error(span, "missing key `replications` in [study]")
+                .notes
+                .push("e.g. replications = 500".into());
             None
         }
     };
@@ -406,13 +511,18 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
             if n >= 0 {
                 Some(n as u64)
             } else {
-                r.error(v.span(), format!("`seed` must be a non-negative integer, got {n}"));
+                r.error(
+                    v.span(),
+                    format!("`seed` must be a non-negative integer, got {n}"),
+                );
                 None
             }
         }),
         None => {
             let span = study_header_span(r.source);
-            r.error(span, "missing key `seed` in [study]").notes.push("e.g. seed = 2024".into());
+            r.error(span, "missing key `seed` in [study]")
+                .notes
+                .push("e.g. seed = 2024".into());
             None
         }
     };
@@ -430,7 +540,13 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
         Some(v) => r.bool(v, "`common_random_numbers`"),
         None => Some(false),
     };
-    Some(Settings { name: name?, replications: replications?, seed: seed?, streams: streams?, common_random_numbers: crn? })
+    Some(Settings {
+        name: name?,
+        replications: replications?,
+        seed: seed?,
+        streams: streams?,
+        common_random_numbers: crn?,
+    })
 }
 
 /// The span of the `[study]` header line (for keys missing from it).
@@ -446,7 +562,12 @@ fn choice(r: &mut Reader<'_>, v: &Value<'_>, what: &str, options: &[&str]) -> Op
         None => {
             let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
             let help = did_you_mean(&s, options.iter().copied());
-            r.error(v.span(), format!("{what} must be one of {}, got \"{s}\"", quoted.join(", "))).notes.extend(help);
+            r.error(
+                v.span(),
+                format!("{what} must be one of {}, got \"{s}\"", quoted.join(", ")),
+            )
+            .notes
+            .extend(help);
             None
         }
     }
@@ -454,7 +575,10 @@ fn choice(r: &mut Reader<'_>, v: &Value<'_>, what: &str, options: &[&str]) -> Op
 
 fn is_identifier(s: &str) -> bool {
     let mut chars = s.chars();
-    chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_') && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+    chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
@@ -462,13 +586,19 @@ fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
     for (key, v) in r.entries(t) {
         let name = key.get_ref().to_string();
         if !is_identifier(&name) {
-            r.error(key.span(), format!("parameter name `{name}` is not a valid name"))
-                .notes
-                .push("names start with a letter or `_` and contain letters, digits and `_`".into());
+            r.error(
+                key.span(),
+                format!("parameter name `{name}` is not a valid name"),
+            )
+            .notes
+            .push("names start with a letter or `_` and contain letters, digits and `_`".into());
             continue;
         }
         if lang::function_names().any(|f| f == name) || name == "True" || name == "False" {
-            r.error(key.span(), format!("parameter name `{name}` is the name of a function of the data language"));
+            r.error(
+                key.span(),
+                format!("parameter name `{name}` is the name of a function of the data language"),
+            );
             continue;
         }
         let what = format!("parameter `{name}`");
@@ -482,7 +612,13 @@ fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
                 .map(|item| {
                     let n = number(item.get_ref());
                     if n.is_none() {
-                        r.error(item.span(), format!("values of {what} must be numbers, got {}", type_name(item.get_ref())));
+                        r.error(
+                            item.span(),
+                            format!(
+                                "values of {what} must be numbers, got {}",
+                                type_name(item.get_ref())
+                            ),
+                        );
                     }
                     n
                 })
@@ -490,23 +626,41 @@ fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
             other => {
                 let n = number(other);
                 if n.is_none() {
-                    r.error(v.span(), format!("{what} must be a number or a list of numbers, got {}", type_name(other)));
+                    r.error(
+                        v.span(),
+                        format!(
+                            "{what} must be a number or a list of numbers, got {}",
+                            type_name(other)
+                        ),
+                    );
                 }
                 vec![n]
             }
         };
-        let Some(values) = values.into_iter().collect::<Option<Vec<Number>>>() else { continue };
+        let Some(values) = values.into_iter().collect::<Option<Vec<Number>>>() else {
+            continue;
+        };
         let integer = values.iter().all(|n| matches!(n, Number::Int(_)));
-        out.push(Parameter { name, values: values.into_iter().map(Number::as_f64).collect(), integer });
+        out.push(Parameter {
+            name,
+            values: values.into_iter().map(Number::as_f64).collect(),
+            integer,
+        });
     }
     out
 }
 
-fn data_program(r: &mut Reader<'_>, t: &DeTable<'_>, decls: &[ParameterDecl]) -> Option<(Program, StringMap)> {
+fn data_program(
+    r: &mut Reader<'_>,
+    t: &DeTable<'_>,
+    decls: &[ParameterDecl],
+) -> Option<(Program, StringMap)> {
     r.check_keys(t, &["program"], "[data]");
     let Some(v) = Reader::get(t, "program") else {
         let span = r.source.find("[data]").map_or(0..0, |i| i..i + 6);
-        r.error(span, "missing key `program` in [data]").notes.push("program = \"\"\" ... \"\"\" holds the data program".into());
+        r.error(span, "missing key `program` in [data]")
+            .notes
+            .push("program = \"\"\" ... \"\"\" holds the data program".into());
         return None;
     };
     let text = r.string(v, "`program`")?;
@@ -529,12 +683,22 @@ fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> 
     for (key, v) in r.entries(t) {
         let name = key.get_ref().to_string();
         let section = format!("[methods.{name}]");
-        let Some(m) = r.table(v, &section) else { continue };
+        let Some(m) = r.table(v, &section) else {
+            continue;
+        };
         r.check_keys(m, METHOD_KEYS, &section);
         let model = match Reader::get(m, "model") {
-            Some(mv) => choice(r, mv, "`model`", &["lmm", "ols"]).map(|k| if k == 0 { ModelKind::Lmm } else { ModelKind::Ols }),
+            Some(mv) => choice(r, mv, "`model`", &["lmm", "ols"]).map(|k| {
+                if k == 0 {
+                    ModelKind::Lmm
+                } else {
+                    ModelKind::Ols
+                }
+            }),
             None => {
-                r.error(key.span(), format!("missing key `model` in {section}")).notes.push("model = \"lmm\" or \"ols\"".into());
+                r.error(key.span(), format!("missing key `model` in {section}"))
+                    .notes
+                    .push("model = \"lmm\" or \"ols\"".into());
                 None
             }
         };
@@ -544,13 +708,16 @@ fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> 
                 match Formula::parse(&text) {
                     Ok(f) => Some((f, text, map)),
                     Err(e) => {
-                        r.error(fv.span(), format!("invalid formula: {e}"));
+                        let span = map.map(&text, e.offset..e.offset + e.len);
+                        r.error(span, format!("invalid formula: {}", e.message));
                         None
                     }
                 }
             }),
             None => {
-                r.error(key.span(), format!("missing key `formula` in {section}")).notes.push("e.g. formula = \"y ~ x + (1 | g)\"".into());
+                r.error(key.span(), format!("missing key `formula` in {section}"))
+                    .notes
+                    .push("e.g. formula = \"y ~ x + (1 | g)\"".into());
                 None
             }
         };
@@ -559,8 +726,15 @@ fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> 
         let only = |r: &mut Reader<'_>, k: &str, for_model: ModelKind| {
             if let (Some(v), Some(model)) = (Reader::get(m, k), model) {
                 if model != for_model {
-                    let which = if for_model == ModelKind::Lmm { "lmm" } else { "ols" };
-                    r.error(v.span(), format!("`{k}` applies to model = \"{which}\" only"));
+                    let which = if for_model == ModelKind::Lmm {
+                        "lmm"
+                    } else {
+                        "ols"
+                    };
+                    r.error(
+                        v.span(),
+                        format!("`{k}` applies to model = \"{which}\" only"),
+                    );
                 }
             }
         };
@@ -580,13 +754,27 @@ fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> 
             ols.cluster = r.string(v, "`cluster`");
         }
         if let (Some(model), Some((formula, formula_text, map))) = (model, formula) {
-            out.push((MethodSpec { name, model, formula, formula_text, lmm, ols }, map));
+            out.push((
+                MethodSpec {
+                    name,
+                    model,
+                    formula,
+                    formula_text,
+                    lmm,
+                    ols,
+                },
+                map,
+            ));
         }
     }
     out
 }
 
-fn estimands(r: &mut Reader<'_>, t: &DeTable<'_>, decls: &[ParameterDecl]) -> Vec<(Estimand, std::ops::Range<usize>)> {
+fn estimands(
+    r: &mut Reader<'_>,
+    t: &DeTable<'_>,
+    decls: &[ParameterDecl],
+) -> Vec<(Estimand, std::ops::Range<usize>)> {
     let mut out = Vec::new();
     for (key, v) in r.entries(t) {
         let term = key.get_ref().to_string();
@@ -601,7 +789,14 @@ fn estimands(r: &mut Reader<'_>, t: &DeTable<'_>, decls: &[ParameterDecl]) -> Ve
             },
         };
         match Program::compile_expression(&expression, decls) {
-            Ok(program) => out.push((Estimand { term, expression, program }, key.span())),
+            Ok(program) => out.push((
+                Estimand {
+                    term,
+                    expression,
+                    program,
+                },
+                key.span(),
+            )),
             Err(e) => {
                 let span = map.map(&expression, e.span.clone());
                 let d = r.error(span, format!("estimand `{term}`: {}", e.message));
@@ -622,7 +817,10 @@ fn format_number(n: Number) -> String {
     }
 }
 
-fn summary(r: &mut Reader<'_>, t: &DeTable<'_>) -> Option<(SummarySettings, Option<std::ops::Range<usize>>)> {
+fn summary(
+    r: &mut Reader<'_>,
+    t: &DeTable<'_>,
+) -> Option<(SummarySettings, Option<std::ops::Range<usize>>)> {
     r.check_keys(t, SUMMARY_KEYS, "[summary]");
     let mut s = SummarySettings::default();
     let mut reference_span = None;
@@ -632,7 +830,10 @@ fn summary(r: &mut Reader<'_>, t: &DeTable<'_>) -> Option<(SummarySettings, Opti
                 if x > 0.0 && x < 1.0 {
                     *default = x;
                 } else {
-                    r.error(v.span(), format!("`{key}` must be between 0 and 1 (exclusive), got {x}"));
+                    r.error(
+                        v.span(),
+                        format!("`{key}` must be between 0 and 1 (exclusive), got {x}"),
+                    );
                 }
             }
         }

@@ -20,16 +20,27 @@ pub(crate) struct Reader<'s> {
 
 impl<'s> Reader<'s> {
     pub(crate) fn new(source: &'s str) -> Self {
-        Reader { source, diagnostics: Vec::new() }
+        Reader {
+            source,
+            diagnostics: Vec::new(),
+        }
     }
 
-    pub(crate) fn error(&mut self, span: Range<usize>, message: impl Into<String>) -> &mut Diagnostic {
-        self.diagnostics.push(Diagnostic::new(self.source, span, message));
+    pub(crate) fn error(
+        &mut self,
+        span: Range<usize>,
+        message: impl Into<String>,
+    ) -> &mut Diagnostic {
+        self.diagnostics
+            .push(Diagnostic::new(self.source, span, message));
         self.diagnostics.last_mut().expect("just pushed")
     }
 
     /// The table's entries in file order (the parser's map is sorted by name).
-    pub(crate) fn entries<'t, 'i>(&self, table: &'t DeTable<'i>) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
+    pub(crate) fn entries<'t, 'i>(
+        &self,
+        table: &'t DeTable<'i>,
+    ) -> Vec<(&'t Key<'i>, &'t Value<'i>)> {
         let mut v: Vec<_> = table.iter().collect();
         v.sort_by_key(|(k, _)| k.span().start);
         v
@@ -57,7 +68,10 @@ impl<'s> Reader<'s> {
         match v.get_ref() {
             DeValue::String(s) => Some(s.to_string()),
             other => {
-                self.error(v.span(), format!("{what} must be a string, got {}", type_name(other)));
+                self.error(
+                    v.span(),
+                    format!("{what} must be a string, got {}", type_name(other)),
+                );
                 None
             }
         }
@@ -67,7 +81,10 @@ impl<'s> Reader<'s> {
         match v.get_ref() {
             DeValue::Boolean(b) => Some(*b),
             other => {
-                self.error(v.span(), format!("{what} must be true or false, got {}", type_name(other)));
+                self.error(
+                    v.span(),
+                    format!("{what} must be true or false, got {}", type_name(other)),
+                );
                 None
             }
         }
@@ -77,7 +94,10 @@ impl<'s> Reader<'s> {
         match number(v.get_ref()) {
             Some(Number::Int(i)) => Some(i),
             _ => {
-                self.error(v.span(), format!("{what} must be an integer, got {}", type_name(v.get_ref())));
+                self.error(
+                    v.span(),
+                    format!("{what} must be an integer, got {}", type_name(v.get_ref())),
+                );
                 None
             }
         }
@@ -87,17 +107,27 @@ impl<'s> Reader<'s> {
         match number(v.get_ref()) {
             Some(n) => Some(n.as_f64()),
             None => {
-                self.error(v.span(), format!("{what} must be a number, got {}", type_name(v.get_ref())));
+                self.error(
+                    v.span(),
+                    format!("{what} must be a number, got {}", type_name(v.get_ref())),
+                );
                 None
             }
         }
     }
 
-    pub(crate) fn table<'t, 'i>(&mut self, v: &'t Value<'i>, what: &str) -> Option<&'t DeTable<'i>> {
+    pub(crate) fn table<'t, 'i>(
+        &mut self,
+        v: &'t Value<'i>,
+        what: &str,
+    ) -> Option<&'t DeTable<'i>> {
         match v.get_ref() {
             DeValue::Table(t) => Some(t),
             other => {
-                self.error(v.span(), format!("{what} must be a table, got {}", type_name(other)));
+                self.error(
+                    v.span(),
+                    format!("{what} must be a table, got {}", type_name(other)),
+                );
                 None
             }
         }
@@ -122,7 +152,9 @@ impl Number {
 
 pub(crate) fn number(v: &DeValue<'_>) -> Option<Number> {
     match v {
-        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix()).ok().map(Number::Int),
+        DeValue::Integer(i) => i64::from_str_radix(&i.as_str().replace('_', ""), i.radix())
+            .ok()
+            .map(Number::Int),
         DeValue::Float(f) => {
             let text = f.as_str().replace('_', "");
             let value = match text.as_str() {
@@ -164,7 +196,10 @@ pub(crate) struct StringMap {
 impl StringMap {
     pub(crate) fn new(source: &str, span: Range<usize>, decoded: &str) -> StringMap {
         let raw = source.get(span.clone()).unwrap_or("");
-        let delim = ["\"\"\"", "'''", "\"", "'"].into_iter().find(|d| raw.starts_with(d)).unwrap_or("");
+        let delim = ["\"\"\"", "'''", "\"", "'"]
+            .into_iter()
+            .find(|d| raw.starts_with(d))
+            .unwrap_or("");
         let mut body_start = span.start + delim.len();
         let body_end = span.end.saturating_sub(delim.len()).max(body_start);
         if delim.len() == 3 {
@@ -179,12 +214,22 @@ impl StringMap {
         let verbatim = body == decoded;
         let mut line_starts = vec![body_start];
         line_starts.extend(body.match_indices('\n').map(|(i, _)| body_start + i + 1));
-        StringMap { body_start, verbatim, line_starts, body_end }
+        StringMap {
+            body_start,
+            verbatim,
+            line_starts,
+            body_end,
+        }
     }
 
     /// A string that is not in the file (a default): everything maps to `at`.
     pub(crate) fn at(at: Range<usize>) -> StringMap {
-        StringMap { body_start: at.start, verbatim: false, line_starts: vec![at.start], body_end: at.end }
+        StringMap {
+            body_start: at.start,
+            verbatim: false,
+            line_starts: vec![at.start],
+            body_end: at.end,
+        }
     }
 
     pub(crate) fn map(&self, decoded: &str, span: Range<usize>) -> Range<usize> {
@@ -197,7 +242,10 @@ impl StringMap {
             let col = before.len() - before.rfind('\n').map_or(0, |i| i + 1);
             match self.line_starts.get(line) {
                 Some(&start) => {
-                    let end = self.line_starts.get(line + 1).map_or(self.body_end, |&e| e.saturating_sub(1));
+                    let end = self
+                        .line_starts
+                        .get(line + 1)
+                        .map_or(self.body_end, |&e| e.saturating_sub(1));
                     (start + col).min(end)
                 }
                 None => self.body_start,
