@@ -3,3 +3,7 @@
 //! The data flow, one module per stage:
 //! `study` (the TOML file) → `lang` (the data program) → methods (`parsim-lmm`) →
 //! `run` (workers, streams) → `store` (SQLite) → `measures` → `report` / `plot`.
+
+pub mod diagnostic;
+pub mod lang;
+pub mod study;
