@@ -31,42 +31,74 @@ fn draw_chunk(rng: &mut Generator, name: &str, args: &[&str], bytes: &mut Vec<u8
     let s = |i: usize| Arg::Scalar(f(i));
     let mut x = vec![0.0; CHUNK];
     let mut k = vec![0i64; CHUNK];
-    let floats = match name {
-        "standard_normal" => Some(rng.fill_standard_normal(&mut x)),
-        "random" => Some(rng.fill_random(&mut x)),
-        "standard_exponential" => Some(rng.fill_standard_exponential(&mut x)),
-        "normal" => Some(rng.fill_normal(&mut x, s(0), s(1)).unwrap()),
-        "uniform" => Some(rng.fill_uniform(&mut x, s(0), s(1)).unwrap()),
-        "exponential" => Some(rng.fill_exponential(&mut x, s(0)).unwrap()),
-        "gamma" => Some(rng.fill_gamma(&mut x, s(0), s(1)).unwrap()),
-        "chisquare" => Some(rng.fill_chisquare(&mut x, s(0)).unwrap()),
-        "standard_t" => Some(rng.fill_standard_t(&mut x, s(0)).unwrap()),
-        "lognormal" => Some(rng.fill_lognormal(&mut x, s(0), s(1)).unwrap()),
-        "beta" => Some(rng.fill_beta(&mut x, s(0), s(1)).unwrap()),
+    let is_float = match name {
+        "standard_normal" => {
+            rng.fill_standard_normal(&mut x);
+            true
+        }
+        "random" => {
+            rng.fill_random(&mut x);
+            true
+        }
+        "standard_exponential" => {
+            rng.fill_standard_exponential(&mut x);
+            true
+        }
+        "normal" => {
+            rng.fill_normal(&mut x, s(0), s(1)).unwrap();
+            true
+        }
+        "uniform" => {
+            rng.fill_uniform(&mut x, s(0), s(1)).unwrap();
+            true
+        }
+        "exponential" => {
+            rng.fill_exponential(&mut x, s(0)).unwrap();
+            true
+        }
+        "gamma" => {
+            rng.fill_gamma(&mut x, s(0), s(1)).unwrap();
+            true
+        }
+        "chisquare" => {
+            rng.fill_chisquare(&mut x, s(0)).unwrap();
+            true
+        }
+        "standard_t" => {
+            rng.fill_standard_t(&mut x, s(0)).unwrap();
+            true
+        }
+        "lognormal" => {
+            rng.fill_lognormal(&mut x, s(0), s(1)).unwrap();
+            true
+        }
+        "beta" => {
+            rng.fill_beta(&mut x, s(0), s(1)).unwrap();
+            true
+        }
         "integers" | "integers_closed" => {
             let closed = name == "integers_closed";
             rng.fill_integers(&mut k, Arg::Scalar(int(0)), Arg::Scalar(int(1)), closed)
                 .unwrap();
-            None
+            false
         }
         "binomial" => {
             rng.fill_binomial(&mut k, Arg::Scalar(int(0)), s(1))
                 .unwrap();
-            None
+            false
         }
         "poisson" => {
             rng.fill_poisson(&mut k, s(0)).unwrap();
-            None
+            false
         }
         other => panic!("unknown call {other:?}"),
     };
-    match floats {
-        Some(()) => x
-            .iter()
-            .for_each(|v| bytes.extend_from_slice(&v.to_bits().to_le_bytes())),
-        None => k
-            .iter()
-            .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes())),
+    if is_float {
+        x.iter()
+            .for_each(|v| bytes.extend_from_slice(&v.to_bits().to_le_bytes()));
+    } else {
+        k.iter()
+            .for_each(|v| bytes.extend_from_slice(&v.to_le_bytes()));
     }
 }
 
