@@ -1,7 +1,8 @@
 //! Long streams against numpy: SHA-256 digests of 10^6-draw numpy 2.4.6 streams
 //! (`tests/data/numpy_streams.csv`, recorded by `tests/data/numpy_streams.py`), so that the rare branches
 //! (ziggurat tails, BTPE's Stirling test, PTRS's log-gamma test, Johnk's underflow path, the integer range
-//! special cases) are compared bit for bit too. Debug builds check the first 10^5 draws of each stream,
+//! special cases) and vector parameters (the binomial cache switching paths from draw to draw) are
+//! compared bit for bit too. Debug builds check the first 10^5 draws of each stream,
 //! release builds (CI) all 10^6.
 
 mod common;
@@ -24,14 +25,48 @@ fn parse_call(call: &str) -> (&str, Vec<&str>) {
     (name, args)
 }
 
-/// Draws `CHUNK` values of the stream into `bytes` (little-endian f64 bits or i64).
-fn draw_chunk(rng: &mut Generator, name: &str, args: &[&str], bytes: &mut Vec<u8>) {
+/// Draws `CHUNK` values of the stream into `bytes` (little-endian f64 bits or i64); `first` is the index
+/// of the chunk's first draw (the `*_cycle` streams' parameters depend on it).
+fn draw_chunk(rng: &mut Generator, name: &str, args: &[&str], first: usize, bytes: &mut Vec<u8>) {
     let f = |i: usize| -> f64 { args[i].parse().expect("float argument") };
     let int = |i: usize| -> i64 { args[i].parse().expect("integer argument") };
     let s = |i: usize| Arg::Scalar(f(i));
     let mut x = vec![0.0; CHUNK];
     let mut k = vec![0i64; CHUNK];
+    // The per-draw parameters of the *_cycle streams, as in numpy_streams.py's `vector_params`.
+    let idx = |m: usize| (first..first + CHUNK).map(move |i| i % m);
     let is_float = match name {
+        "binomial_cycle" => {
+            let n: Vec<i64> = idx(200).map(|v| v as i64).collect();
+            rng.fill_binomial(&mut k, Arg::Slice(&n), Arg::Scalar(0.3))
+                .unwrap();
+            false
+        }
+        "poisson_cycle" => {
+            let lam: Vec<f64> = idx(50).map(|v| v as f64 * 0.5).collect();
+            rng.fill_poisson(&mut k, Arg::Slice(&lam)).unwrap();
+            false
+        }
+        "normal_cycle" => {
+            let loc: Vec<f64> = idx(7).map(|v| v as f64).collect();
+            let scale: Vec<f64> = idx(3).map(|v| 1.0 + v as f64).collect();
+            rng.fill_normal(&mut x, Arg::Slice(&loc), Arg::Slice(&scale))
+                .unwrap();
+            true
+        }
+        "beta_cycle" => {
+            let a: Vec<f64> = idx(4).map(|v| 0.5 + v as f64 * 0.25).collect();
+            rng.fill_beta(&mut x, Arg::Slice(&a), Arg::Scalar(0.75))
+                .unwrap();
+            true
+        }
+        "integers_cycle" => {
+            let low: Vec<i64> = idx(5).map(|v| -(v as i64)).collect();
+            let high: Vec<i64> = idx(7).map(|v| v as i64 + 1).collect();
+            rng.fill_integers(&mut k, Arg::Slice(&low), Arg::Slice(&high), false)
+                .unwrap();
+            false
+        }
         "standard_normal" => {
             rng.fill_standard_normal(&mut x);
             true
@@ -107,7 +142,7 @@ fn long_streams_match_numpy_digests() {
     let path =
         std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/numpy_streams.csv");
     let rows = read_csv_at(&path);
-    assert_eq!(rows.len(), 34);
+    assert_eq!(rows.len(), 39);
     let mut failures = Vec::new();
     for row in &rows {
         let call = row.str("call");
@@ -118,7 +153,7 @@ fn long_streams_match_numpy_digests() {
         let mut bytes = Vec::with_capacity(8 * CHUNK);
         for chunk in 0..CHUNKS {
             bytes.clear();
-            draw_chunk(&mut rng, name, &args, &mut bytes);
+            draw_chunk(&mut rng, name, &args, chunk * CHUNK, &mut bytes);
             hasher.update(&bytes);
             if chunk == 0 {
                 short = format!("{:x}", hasher.clone().finalize());

@@ -50,10 +50,32 @@ STREAMS = [
     ("beta", (2.0, 5.0)),
     ("beta", (0.2, 1.0)),
     ("beta", (1e-5, 1e-5)),
+    # Vector parameters, one value per draw, i = 0 .. N-1 (see `vector_params`): the binomial setup cache
+    # switches between inversion and BTPE, Poisson between multiplication and PTRS, beta between Johnk
+    # and the gamma ratio, and integers between ranges sharing the half-word buffer.
+    ("binomial_cycle", ()),
+    ("poisson_cycle", ()),
+    ("normal_cycle", ()),
+    ("beta_cycle", ()),
+    ("integers_cycle", ()),
 ]
 
 
+def vector_params(method, n):
+    """The per-draw parameters of the *_cycle streams; tests/long_streams.rs builds the same ones."""
+    i = np.arange(n)
+    return {
+        "binomial_cycle": lambda rng: rng.binomial(i % 200, 0.3),
+        "poisson_cycle": lambda rng: rng.poisson((i % 50) * 0.5),
+        "normal_cycle": lambda rng: rng.normal(i % 7, 1.0 + i % 3),
+        "beta_cycle": lambda rng: rng.beta(0.5 + (i % 4) * 0.25, 0.75),
+        "integers_cycle": lambda rng: rng.integers(-(i % 5), i % 7 + 1),
+    }[method]
+
+
 def draw(rng, method, args, n):
+    if method.endswith("_cycle"):
+        return vector_params(method, n)(rng)
     if method == "integers_closed":
         return rng.integers(*args, size=n, endpoint=True)
     return getattr(rng, method)(*args, size=n)
