@@ -7,3 +7,7 @@
 pub mod diagnostic;
 pub mod lang;
 pub mod study;
+
+pub mod measures;
+pub mod report;
+pub mod plot;

@@ -1,12 +1,46 @@
-//! `parsim plot` (being built; see the issue tracker).
+//! `parsim plot DIR`: figures of the results.
 
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use parsim::measures;
+use parsim::plot::{self, ImageFormat, PlotError};
+
+use super::summary::{measures_failure, open_results, settings};
 use super::{Failure, Outcome};
 
 /// Arguments of `parsim plot`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Results directory of a run (holds results.sqlite).
+    pub dir: PathBuf,
+    /// Image format: svg or png.
+    #[arg(long, default_value = "svg", value_parser = parse_format)]
+    pub format: ImageFormat,
+    /// Where to write the figures (default: DIR/plots).
+    #[arg(long, value_name = "OUT")]
+    pub out: Option<PathBuf>,
+    /// Confidence level of the intervals (default: the study's [summary] level, else 0.95).
+    #[arg(long, value_name = "L")]
+    pub level: Option<f64>,
+}
+
+fn parse_format(s: &str) -> Result<ImageFormat, String> {
+    s.parse()
+}
 
 /// Run `parsim plot`.
-pub fn execute(_args: Args) -> Outcome {
-    Err(Failure::failed("`parsim plot` is not built yet"))
+pub fn execute(args: Args) -> Outcome {
+    let store = open_results(&args.dir)?;
+    let settings = settings(&store, args.level, None, None)?;
+    let summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
+    let out = args.out.unwrap_or_else(|| args.dir.join("plots"));
+    let written = plot::plot_all(&store, &summary, &out, args.format).map_err(|e| match e {
+        PlotError::Measures(e) => measures_failure(e),
+        other => Failure::failed(other.to_string()),
+    })?;
+    for path in &written {
+        println!("{}", path.display());
+    }
+    Ok(ExitCode::SUCCESS)
 }

@@ -1,12 +1,91 @@
-//! `parsim summary` (being built; see the issue tracker).
+//! `parsim summary DIR`: performance measures with Monte Carlo SEs from a results directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use parsim::measures::{self, MeasureKind, SummarySettings};
+use parsim::report::{self, Format};
+use parsim::store::{Store, StoreError};
 
 use super::{Failure, Outcome};
 
 /// Arguments of `parsim summary`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Results directory of a run (holds results.sqlite).
+    pub dir: PathBuf,
+    /// Output format: table (aligned text), csv, json or markdown.
+    #[arg(long, default_value = "table", value_parser = parse_format)]
+    pub format: Format,
+    /// Measures to show, comma separated: bias, relbias, empse, modelse, relerror, mse, rmse, cover, becover,
+    /// power, width, relprec (default: all).
+    #[arg(long, value_name = "LIST")]
+    pub measures: Option<String>,
+    /// Confidence level of the intervals (default: the study's [summary] level, else 0.95).
+    #[arg(long, value_name = "L")]
+    pub level: Option<f64>,
+    /// Significance level of the tests of term = 0 (default: the study's [summary] alpha, else 0.05).
+    #[arg(long, value_name = "A")]
+    pub alpha: Option<f64>,
+    /// Reference method for relative precision (default: the study's [summary] reference, else the first method).
+    #[arg(long, value_name = "METHOD")]
+    pub reference: Option<String>,
+}
+
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse()
+}
 
 /// Run `parsim summary`.
-pub fn execute(_args: Args) -> Outcome {
-    Err(Failure::failed("`parsim summary` is not built yet"))
+pub fn execute(args: Args) -> Outcome {
+    let measures = match &args.measures {
+        Some(list) => MeasureKind::parse_list(list)
+            .map_err(|e| Failure::invalid(format!("--measures: {e}")))?,
+        None => MeasureKind::ALL.to_vec(),
+    };
+    let store = open_results(&args.dir)?;
+    let settings = settings(&store, args.level, args.alpha, args.reference)?;
+    let summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
+    print!("{}", report::render(&summary, args.format, &measures));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The study's `[summary]` settings with command-line overrides.
+pub fn settings(
+    store: &Store,
+    level: Option<f64>,
+    alpha: Option<f64>,
+    reference: Option<String>,
+) -> Result<SummarySettings, Failure> {
+    let toml = store
+        .study_toml()
+        .map_err(|e| Failure::failed(e.to_string()))?;
+    let mut settings =
+        SummarySettings::from_study_toml(&toml).map_err(|e| Failure::invalid(e.to_string()))?;
+    settings.level = level.unwrap_or(settings.level);
+    settings.alpha = alpha.unwrap_or(settings.alpha);
+    settings.reference = reference.or(settings.reference);
+    settings
+        .validate()
+        .map_err(|e| Failure::invalid(format!("{e} (--level / --alpha)")))?;
+    Ok(settings)
+}
+
+/// Open the store of `dir`, with a message saying what to do when there is none.
+pub fn open_results(dir: &std::path::Path) -> Result<Store, Failure> {
+    Store::open_existing(dir).map_err(|e| match e {
+        StoreError::Missing(_) => Failure::invalid(format!(
+            "no results store in {}; give the directory a run wrote (`parsim run STUDY.toml --out DIR`)",
+            dir.display()
+        )),
+        other => Failure::failed(other.to_string()),
+    })
+}
+
+/// Invalid settings are the user's to fix (exit 2); an unreadable store is a failure (exit 1).
+pub fn measures_failure(error: measures::MeasuresError) -> Failure {
+    match error {
+        measures::MeasuresError::Settings(e) => Failure::invalid(e.to_string()),
+        other => Failure::failed(other.to_string()),
+    }
 }

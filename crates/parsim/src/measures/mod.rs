@@ -1,0 +1,298 @@
+//! Performance measures of a simulation study, each with its Monte Carlo SE (Morris, White & Crowther 2019,
+//! Table 6; `shared/notes/performance-measures.md`).
+//!
+//! Everything is computed by mergeable streaming accumulators ([`moments`]), so memory does not grow with
+//! replications and shards merge without their raw rows. Bias-eliminated coverage needs θ̄, known only at the
+//! end: [`summarise`] reads the store twice (the first pass gives θ̄ per group, the second counts intervals
+//! covering it); both passes are mergeable, a shard's second pass just needs the merged θ̄. Relative precision
+//! pairs each method with the reference on replications both completed, through a third, joined pass.
+
+mod accumulate;
+pub mod moments;
+mod summarise;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+pub use accumulate::{
+    IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator, Replicate,
+};
+pub use summarise::{summarise, summarise_connection, ConditionInfo, Summary, SummaryRow};
+
+/// Errors of the measures: bad settings or an unreadable store.
+#[derive(Debug, thiserror::Error)]
+pub enum MeasuresError {
+    /// Invalid summary settings.
+    #[error(transparent)]
+    Settings(#[from] SettingsError),
+    /// The store could not be read.
+    #[error("cannot read the results store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The store holds something that does not follow the schema.
+    #[error("the results store is malformed: {0}")]
+    Malformed(String),
+}
+
+/// Invalid summary settings (`[summary]` in the study file, or command-line options).
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// level/alpha outside (0, 1).
+    #[error("`{name}` must be a probability strictly between 0 and 1, not {value}")]
+    Probability {
+        /// Setting name.
+        name: &'static str,
+        /// The value given.
+        value: f64,
+    },
+    /// A `[summary]` key has the wrong type or is unknown.
+    #[error("[summary] {0}")]
+    Key(String),
+    /// The study's TOML does not parse.
+    #[error("the stored study file is not valid TOML: {0}")]
+    Toml(String),
+    /// The reference method is not a method of the study.
+    #[error("unknown reference method `{name}`; the methods are: {methods}")]
+    UnknownReference {
+        /// The name given.
+        name: String,
+        /// The study's methods, comma separated.
+        methods: String,
+    },
+    /// `--measures` names a measure that does not exist.
+    #[error("unknown measure `{0}`; choose from: {names}", names = MeasureKind::names())]
+    UnknownMeasure(String),
+}
+
+/// How to summarise: the `[summary]` table of a study (`level = 0.95`, `alpha = 0.05`, `reference = "method"`).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SummarySettings {
+    /// Confidence level of the intervals whose coverage is measured.
+    pub level: f64,
+    /// Significance level of the test of H0: term = 0.
+    pub alpha: f64,
+    /// Method the others' precision is compared against; `None` = the first method.
+    pub reference: Option<String>,
+}
+
+impl Default for SummarySettings {
+    fn default() -> Self {
+        SummarySettings {
+            level: 0.95,
+            alpha: 0.05,
+            reference: None,
+        }
+    }
+}
+
+impl SummarySettings {
+    /// The `[summary]` table of a study file's TOML (defaults for what is absent). Only that table is read.
+    pub fn from_study_toml(source: &str) -> Result<Self, SettingsError> {
+        let table: toml::Table = source
+            .parse()
+            .map_err(|e: toml::de::Error| SettingsError::Toml(e.to_string()))?;
+        let mut settings = SummarySettings::default();
+        let Some(summary) = table.get("summary") else {
+            return Ok(settings);
+        };
+        let summary = summary
+            .as_table()
+            .ok_or_else(|| SettingsError::Key("must be a table".into()))?;
+        for (key, value) in summary {
+            match key.as_str() {
+                "level" => settings.level = probability(key, value)?,
+                "alpha" => settings.alpha = probability(key, value)?,
+                "reference" => {
+                    let name = value.as_str().ok_or_else(|| {
+                        SettingsError::Key("`reference` must be a method name".into())
+                    })?;
+                    settings.reference = Some(name.to_string());
+                }
+                other => {
+                    return Err(SettingsError::Key(format!(
+                        "unknown key `{other}`; expected level, alpha or reference"
+                    )))
+                }
+            }
+        }
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Check level and alpha are probabilities.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        IntervalRule::new(self.level, self.alpha).map(|_| ())
+    }
+}
+
+fn probability(key: &str, value: &toml::Value) -> Result<f64, SettingsError> {
+    value
+        .as_float()
+        .or_else(|| value.as_integer().map(|i| i as f64))
+        .ok_or_else(|| SettingsError::Key(format!("`{key}` must be a number such as 0.95")))
+}
+
+/// A measure's estimate and its Monte Carlo SE; NaN when not available (too few replications, no SEs, ...).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Value {
+    /// The estimate.
+    pub estimate: f64,
+    /// Its Monte Carlo standard error.
+    pub mcse: f64,
+}
+
+impl Value {
+    /// A value; non-finite parts become NaN.
+    pub fn new(estimate: f64, mcse: f64) -> Self {
+        let finite = |x: f64| if x.is_finite() { x } else { f64::NAN };
+        Value {
+            estimate: finite(estimate),
+            mcse: finite(mcse),
+        }
+    }
+
+    /// Not available.
+    pub fn missing() -> Self {
+        Value {
+            estimate: f64::NAN,
+            mcse: f64::NAN,
+        }
+    }
+
+    /// The estimate, or `None` when not available.
+    pub fn estimate(&self) -> Option<f64> {
+        (!self.estimate.is_nan()).then_some(self.estimate)
+    }
+
+    /// The MCSE, or `None` when not available.
+    pub fn mcse(&self) -> Option<f64> {
+        (!self.mcse.is_nan()).then_some(self.mcse)
+    }
+}
+
+/// The performance measures, in the order of Morris et al.'s Table 6.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MeasureKind {
+    /// θ̄ − θ.
+    Bias,
+    /// Relative bias, %.
+    RelativeBias,
+    /// Empirical SE.
+    EmpiricalSe,
+    /// Mean model-based SE.
+    ModelSe,
+    /// Relative % error in model SE.
+    RelativeErrorModelSe,
+    /// Mean squared error.
+    Mse,
+    /// Root mean squared error.
+    Rmse,
+    /// Coverage, %.
+    Coverage,
+    /// Bias-eliminated coverage, %.
+    BiasEliminatedCoverage,
+    /// Rejection rate of H0: term = 0 (power or type I error), %.
+    Rejection,
+    /// Mean confidence interval width.
+    CiWidth,
+    /// Relative % precision against the reference method.
+    RelativePrecision,
+}
+
+impl MeasureKind {
+    /// Every measure, in table order.
+    pub const ALL: [MeasureKind; 12] = [
+        MeasureKind::Bias,
+        MeasureKind::RelativeBias,
+        MeasureKind::EmpiricalSe,
+        MeasureKind::ModelSe,
+        MeasureKind::RelativeErrorModelSe,
+        MeasureKind::Mse,
+        MeasureKind::Rmse,
+        MeasureKind::Coverage,
+        MeasureKind::BiasEliminatedCoverage,
+        MeasureKind::Rejection,
+        MeasureKind::CiWidth,
+        MeasureKind::RelativePrecision,
+    ];
+
+    /// Short name, as in rsimsum (used by `--measures` and as CSV column).
+    pub fn key(self) -> &'static str {
+        match self {
+            MeasureKind::Bias => "bias",
+            MeasureKind::RelativeBias => "relbias",
+            MeasureKind::EmpiricalSe => "empse",
+            MeasureKind::ModelSe => "modelse",
+            MeasureKind::RelativeErrorModelSe => "relerror",
+            MeasureKind::Mse => "mse",
+            MeasureKind::Rmse => "rmse",
+            MeasureKind::Coverage => "cover",
+            MeasureKind::BiasEliminatedCoverage => "becover",
+            MeasureKind::Rejection => "power",
+            MeasureKind::CiWidth => "width",
+            MeasureKind::RelativePrecision => "relprec",
+        }
+    }
+
+    /// Column heading for tables.
+    pub fn heading(self) -> &'static str {
+        match self {
+            MeasureKind::Bias => "bias",
+            MeasureKind::RelativeBias => "rel. bias %",
+            MeasureKind::EmpiricalSe => "emp. SE",
+            MeasureKind::ModelSe => "model SE",
+            MeasureKind::RelativeErrorModelSe => "rel. error model SE %",
+            MeasureKind::Mse => "MSE",
+            MeasureKind::Rmse => "RMSE",
+            MeasureKind::Coverage => "coverage %",
+            MeasureKind::BiasEliminatedCoverage => "BE coverage %",
+            MeasureKind::Rejection => "rejection %",
+            MeasureKind::CiWidth => "CI width",
+            MeasureKind::RelativePrecision => "rel. precision %",
+        }
+    }
+
+    /// All short names, comma separated.
+    pub fn names() -> String {
+        MeasureKind::ALL
+            .iter()
+            .map(|m| m.key())
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Parse a comma-separated list such as `bias,cover,relerror` (`all` = every measure).
+    pub fn parse_list(list: &str) -> Result<Vec<MeasureKind>, SettingsError> {
+        let mut kinds = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            if name.eq_ignore_ascii_case("all") {
+                kinds.extend(MeasureKind::ALL);
+                continue;
+            }
+            let kind: MeasureKind = name.parse()?;
+            if !kinds.contains(&kind) {
+                kinds.push(kind);
+            }
+        }
+        Ok(kinds)
+    }
+}
+
+impl FromStr for MeasureKind {
+    type Err = SettingsError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        MeasureKind::ALL
+            .into_iter()
+            .find(|m| m.key().eq_ignore_ascii_case(s))
+            .ok_or_else(|| SettingsError::UnknownMeasure(s.to_string()))
+    }
+}
+
+impl fmt::Display for MeasureKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}

@@ -1,0 +1,80 @@
+//! Raw rows for the figures that show every replication (distribution of estimates, zip plot).
+
+use rusqlite::{params, Connection};
+
+use crate::measures::Replicate;
+
+/// Every usable replicate (fit ok or singular, finite estimate) of one (condition, method, term), in
+/// replication order.
+pub fn usable_replicates(
+    connection: &Connection,
+    condition: usize,
+    method: &str,
+    term: &str,
+) -> Result<Vec<Replicate>, rusqlite::Error> {
+    let mut statement = connection.prepare_cached(
+        "SELECT e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value, e.truth
+         FROM estimates e JOIN fits f
+           ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
+         WHERE e.condition = ?1 AND e.method = ?2 AND e.term = ?3 AND f.status IN ('ok', 'singular')
+           AND e.estimate IS NOT NULL AND e.truth IS NOT NULL
+         ORDER BY e.replication",
+    )?;
+    let rows = statement.query_map(params![condition as i64, method, term], |r| {
+        Ok(Replicate {
+            estimate: r.get(0)?,
+            se: r.get(1)?,
+            df: r.get(2)?,
+            ci_lower: r.get(3)?,
+            ci_upper: r.get(4)?,
+            p_value: r.get(5)?,
+            truth: r.get(6)?,
+        })
+    })?;
+    rows.filter(|r| r.as_ref().map_or(true, |r| r.estimate.is_finite()))
+        .collect()
+}
+
+/// Quantile of sorted values, linear interpolation between order statistics (R's type 7).
+pub fn quantile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    let h = (sorted.len() - 1) as f64 * p;
+    let lo = h.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    sorted[lo] + (h - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// A range padded by 5% on each side (or ±1 around a single value), ignoring non-finite values.
+pub fn padded_range(values: impl IntoIterator<Item = f64>) -> (f64, f64) {
+    let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+    for v in values.into_iter().filter(|v| v.is_finite()) {
+        lo = lo.min(v);
+        hi = hi.max(v);
+    }
+    if !lo.is_finite() {
+        return (-1.0, 1.0);
+    }
+    let pad = if hi > lo {
+        0.05 * (hi - lo)
+    } else {
+        lo.abs().max(1.0) * 0.1
+    };
+    (lo - pad, hi + pad)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles_match_r_type_7() {
+        let x = [1.0, 2.0, 4.0, 8.0];
+        // R: quantile(c(1, 2, 4, 8), c(0.25, 0.5, 0.9)) = 1.75 3.00 6.80
+        assert!((quantile(&x, 0.25) - 1.75).abs() < 1e-12);
+        assert!((quantile(&x, 0.5) - 3.0).abs() < 1e-12);
+        assert!((quantile(&x, 0.9) - 6.8).abs() < 1e-12);
+        assert!(quantile(&[], 0.5).is_nan());
+    }
+}

@@ -1,0 +1,223 @@
+//! Figures of a study's results (plotters; SVG or PNG):
+//! (a) the distribution of estimates per method with the true value marked;
+//! (b) bias with 95% Monte Carlo intervals per method across conditions;
+//! (c) coverage with its 95% Monte Carlo interval and the nominal level;
+//! (d) zip plots of the confidence intervals (Morris, White & Crowther 2019, Figure 3);
+//! (e) nested-loop plots of bias and coverage when the design has two or more factors (Rücker & Schwarzer 2014).
+//!
+//! Text uses DejaVu Sans embedded in the binary (plotters is built without system fonts).
+
+mod data;
+mod figures;
+
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::OnceLock;
+
+use plotters::prelude::*;
+use plotters::style::FontStyle;
+use rusqlite::Connection;
+
+use crate::measures::{MeasureKind, MeasuresError, Summary};
+use crate::store::Store;
+
+/// DejaVu Sans (fonts-dejavu-core; its license, in `assets/DejaVu-LICENSE`, permits redistribution).
+static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
+/// The family name figures ask for.
+const FAMILY: &str = "sans-serif";
+
+/// Errors while drawing figures.
+#[derive(Debug, thiserror::Error)]
+pub enum PlotError {
+    /// The measures could not be computed.
+    #[error(transparent)]
+    Measures(#[from] MeasuresError),
+    /// The store could not be read.
+    #[error("cannot read the results store: {0}")]
+    Store(#[from] rusqlite::Error),
+    /// The output directory could not be created.
+    #[error("cannot create {path}: {source}")]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Drawing or writing a figure failed.
+    #[error("cannot draw {path}: {message}")]
+    Draw {
+        /// The figure's file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// The embedded font could not be loaded (a build problem, not a user one).
+    #[error("the embedded font could not be loaded")]
+    Font,
+}
+
+/// Image format of the figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageFormat {
+    /// Scalable vector graphics.
+    Svg,
+    /// Portable network graphics.
+    Png,
+}
+
+impl ImageFormat {
+    fn extension(self) -> &'static str {
+        match self {
+            ImageFormat::Svg => "svg",
+            ImageFormat::Png => "png",
+        }
+    }
+}
+
+impl FromStr for ImageFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "svg" => Ok(ImageFormat::Svg),
+            "png" => Ok(ImageFormat::Png),
+            other => Err(format!("unknown image format `{other}`; choose svg or png")),
+        }
+    }
+}
+
+/// Draw every figure of `summary` (computed from `store`) into `out`; returns the files written.
+pub fn plot_all(
+    store: &Store,
+    summary: &Summary,
+    out: &Path,
+    format: ImageFormat,
+) -> Result<Vec<PathBuf>, PlotError> {
+    plot_all_connection(store.connection(), summary, out, format)
+}
+
+/// Draw every figure of `summary` (read from the store in `connection`) into `out`; returns the files written.
+pub fn plot_all_connection(
+    connection: &Connection,
+    summary: &Summary,
+    out: &Path,
+    format: ImageFormat,
+) -> Result<Vec<PathBuf>, PlotError> {
+    register_font()?;
+    std::fs::create_dir_all(out).map_err(|source| PlotError::CreateDir {
+        path: out.to_path_buf(),
+        source,
+    })?;
+    let mut written = Vec::new();
+    let mut save_as = |name: String, figure: &dyn figures::Render| -> Result<(), PlotError> {
+        let path = out.join(format!("{name}.{}", format.extension()));
+        figure
+            .render(&path, format)
+            .map_err(|message| PlotError::Draw {
+                path: path.clone(),
+                message,
+            })?;
+        written.push(path);
+        Ok(())
+    };
+    for term in summary.terms() {
+        let slug = slug(term);
+        let estimates = figures::Estimates::read(connection, summary, term)?;
+        save_as(format!("estimates_{slug}"), &estimates)?;
+        save_as(
+            format!("bias_{slug}"),
+            &figures::AcrossConditions::new(summary, term, MeasureKind::Bias),
+        )?;
+        save_as(
+            format!("coverage_{slug}"),
+            &figures::AcrossConditions::new(summary, term, MeasureKind::Coverage),
+        )?;
+        for condition in &summary.conditions {
+            let zip = figures::Zip::read(connection, summary, condition.index, term)?;
+            if !zip.is_empty() {
+                let suffix = if summary.conditions.len() > 1 {
+                    format!("_c{}", condition.index)
+                } else {
+                    String::new()
+                };
+                save_as(format!("zip_{slug}{suffix}"), &zip)?;
+            }
+        }
+        if summary.factors.len() >= 2 {
+            for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
+                save_as(
+                    format!("nested_loop_{}_{slug}", kind.key()),
+                    &figures::NestedLoop::new(summary, term, kind),
+                )?;
+            }
+        }
+    }
+    Ok(written)
+}
+
+/// Register the embedded font once per process.
+fn register_font() -> Result<(), PlotError> {
+    static REGISTERED: OnceLock<bool> = OnceLock::new();
+    let ok = *REGISTERED
+        .get_or_init(|| plotters::style::register_font(FAMILY, FontStyle::Normal, FONT).is_ok());
+    if ok {
+        Ok(())
+    } else {
+        Err(PlotError::Font)
+    }
+}
+
+/// A file-name-safe form of a term: `(Intercept)` → `Intercept`, `x:z` → `x_z`.
+fn slug(term: &str) -> String {
+    let s: String = term
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let s = s.trim_matches('_').to_string();
+    if s.is_empty() {
+        "term".to_string()
+    } else {
+        s
+    }
+}
+
+/// Method colours (Tableau 10: distinguishable, colour-blind safe in the first few).
+fn method_colour(index: usize) -> RGBColor {
+    const PALETTE: [(u8, u8, u8); 10] = [
+        (31, 119, 180),
+        (255, 127, 14),
+        (44, 160, 44),
+        (214, 39, 40),
+        (148, 103, 189),
+        (140, 86, 75),
+        (227, 119, 194),
+        (127, 127, 127),
+        (188, 189, 34),
+        (23, 190, 207),
+    ];
+    let (r, g, b) = PALETTE[index % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slugs_are_file_safe() {
+        assert_eq!(slug("(Intercept)"), "Intercept");
+        assert_eq!(slug("x:z"), "x_z");
+        assert_eq!(slug("()"), "term");
+    }
+
+    #[test]
+    fn the_embedded_font_loads() {
+        assert!(register_font().is_ok());
+    }
+}

@@ -1,0 +1,64 @@
+//! Every figure is written, in SVG and PNG, for a 2 × 2 design (so the nested-loop plot is drawn too).
+
+mod measures_support;
+
+use measures_support::{create_store, generate, study_toml};
+use parsim::measures::summarise_connection;
+use parsim::plot::{plot_all_connection, ImageFormat};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("parsim-plot-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn every_figure_is_written_in_both_formats() {
+    let dir = temp_dir("figures");
+    let connection = create_store(&dir, &generate(0, 150, 3), &study_toml(""));
+    let summary = summarise_connection(&connection, None).expect("summary");
+    for format in [ImageFormat::Svg, ImageFormat::Png] {
+        let out = dir.join(format!("plots-{format:?}"));
+        let written = plot_all_connection(&connection, &summary, &out, format).expect("figures");
+        let names: Vec<String> = written
+            .iter()
+            .map(|p| {
+                p.file_stem()
+                    .and_then(|s| s.to_str())
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect();
+        // Per term: estimates, bias, coverage, one zip plot per condition (4), nested loops of bias and coverage.
+        assert_eq!(written.len(), 2 * 9, "{names:?}");
+        for expected in [
+            "estimates_X",
+            "bias_Intercept",
+            "coverage_X",
+            "zip_X_c3",
+            "nested_loop_cover_X",
+            "nested_loop_bias_Intercept",
+        ] {
+            assert!(
+                names.iter().any(|n| n == expected),
+                "{expected} missing from {names:?}"
+            );
+        }
+        for path in &written {
+            let bytes = std::fs::read(path).expect("figure written");
+            match format {
+                ImageFormat::Png => {
+                    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{}", path.display())
+                }
+                ImageFormat::Svg => {
+                    let text = String::from_utf8(bytes).expect("svg is text");
+                    assert!(
+                        text.starts_with("<svg") && text.contains("<text"),
+                        "{}",
+                        path.display()
+                    );
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The store-backed summary equals the accumulators fed the same rows by hand, counts failures, honours the
+//! study's `[summary]` settings and command-line overrides, and renders every format.
+
+mod measures_support;
+
+use measures_support::{create_store, generate, study_toml, Row, METHODS};
+use parsim::measures::{
+    summarise_connection, IntervalRule, MeasureKind, PerformanceAccumulator, PrecisionAccumulator,
+    Summary, SummarySettings,
+};
+use parsim::report::{self, Format};
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("parsim-measures-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+fn rows_of<'a>(rows: &'a [Row], condition: usize, method: &str, term: &str) -> Vec<&'a Row> {
+    rows.iter()
+        .filter(|r| r.condition == condition && r.method == method && r.term == term)
+        .collect()
+}
+
+fn failed_fits(rows: &[Row], condition: usize, method: &str) -> u64 {
+    rows.iter()
+        .filter(|r| r.condition == condition && r.method == method && r.term.is_empty())
+        .count() as u64
+}
+
+/// Recompute one group's measures from the plain rows with the public accumulators.
+fn by_hand(
+    rows: &[Row],
+    condition: usize,
+    method: &str,
+    term: &str,
+    level: f64,
+    alpha: f64,
+) -> PerformanceAccumulator {
+    let mut rule = IntervalRule::new(level, alpha).expect("rule");
+    let mut acc = PerformanceAccumulator::default();
+    let group = rows_of(rows, condition, method, term);
+    for r in &group {
+        acc.push(&r.replicate, &mut rule);
+    }
+    for _ in 0..failed_fits(rows, condition, method) {
+        acc.push_failed();
+    }
+    let mean = acc.mean_estimate();
+    for r in &group {
+        acc.push_bias_eliminated(&r.replicate, mean, &mut rule);
+    }
+    acc
+}
+
+fn precision_by_hand(
+    rows: &[Row],
+    condition: usize,
+    method: &str,
+    term: &str,
+    reference: &str,
+) -> PrecisionAccumulator {
+    let mut acc = PrecisionAccumulator::default();
+    for r in rows_of(rows, condition, method, term) {
+        let partner = rows_of(rows, condition, reference, term)
+            .into_iter()
+            .find(|p| p.replication == r.replication);
+        if let Some(p) = partner {
+            acc.push(p.replicate.estimate, r.replicate.estimate);
+        }
+    }
+    acc
+}
+
+fn summary_of(
+    name: &str,
+    summary_toml: &str,
+    settings: Option<SummarySettings>,
+) -> (Vec<Row>, Summary, std::path::PathBuf) {
+    let rows = generate(0, 200, 42);
+    let dir = temp_dir(name);
+    let connection = create_store(&dir, &rows, &study_toml(summary_toml));
+    let summary = summarise_connection(&connection, settings).expect("summary");
+    (rows, summary, dir)
+}
+
+#[test]
+fn store_summary_equals_accumulators_fed_by_hand() {
+    let (rows, summary, _) = summary_of("by-hand", "", None);
+    assert_eq!(summary.factors, ["N", "sigma"]);
+    assert_eq!(summary.methods, METHODS);
+    assert_eq!(
+        summary.settings.reference.as_deref(),
+        Some("good"),
+        "default reference is the first method"
+    );
+    // 4 conditions × 3 methods × 2 terms with a truth; the variance component has none.
+    assert_eq!(summary.rows.len(), 24);
+    assert_eq!(summary.terms(), ["(Intercept)", "X"]);
+    for row in &summary.rows {
+        let expected = by_hand(&rows, row.condition, &row.method, &row.term, 0.95, 0.05).finish();
+        let relprec =
+            precision_by_hand(&rows, row.condition, &row.method, &row.term, "good").finish();
+        let mut expected = expected;
+        expected.relative_precision = relprec;
+        // Same rows, same order-independent sums: equal up to summation order (SQLite's scan order).
+        for kind in MeasureKind::ALL {
+            let (got, want) = (row.measures.get(kind), expected.get(kind));
+            for (g, w) in [(got.estimate, want.estimate), (got.mcse, want.mcse)] {
+                assert!(
+                    (g.is_nan() && w.is_nan()) || (g - w).abs() <= 1e-10 * w.abs().max(1e-10),
+                    "{} {} {}: {kind} {g} vs {w}",
+                    row.condition,
+                    row.method,
+                    row.term
+                );
+            }
+        }
+        assert_eq!(row.measures.used, expected.used);
+        assert_eq!(row.measures.failed, expected.failed);
+    }
+}
+
+#[test]
+fn failures_are_counted_and_flaws_are_visible() {
+    let (_, summary, _) = summary_of("flaws", "", None);
+    for row in summary.rows.iter().filter(|r| r.term == "X") {
+        let m = &row.measures;
+        match row.method.as_str() {
+            "biased" => {
+                // Replications 5, 28, ... fail to converge (mod 23) and 7, 38, ... error (mod 31).
+                let failed = (0..200u64).filter(|r| r % 23 == 5 || r % 31 == 7).count() as u64;
+                assert_eq!((m.used, m.failed), (200 - failed, failed));
+            }
+            // Singular fits are used.
+            _ => assert_eq!((m.used, m.failed), (200, 0)),
+        }
+        if row.method == "naive" {
+            // SEs half the truth: coverage far below 95% and relative error near -50%.
+            assert!(
+                m.coverage.estimate < 80.0,
+                "naive coverage {:?}",
+                m.coverage
+            );
+            assert!(
+                (m.relative_error_model_se.estimate + 50.0).abs()
+                    < 4.0 * m.relative_error_model_se.mcse + 5.0
+            );
+        }
+        if row.method == "good" {
+            assert!(
+                (m.coverage.estimate - 95.0).abs() < 4.0 * m.coverage.mcse,
+                "good coverage {:?}",
+                m.coverage
+            );
+            assert_eq!(
+                m.relative_precision.estimate, 0.0,
+                "the reference against itself"
+            );
+        }
+    }
+}
+
+#[test]
+fn settings_come_from_the_study_and_can_be_overridden() {
+    let (_, at_90, _) = summary_of(
+        "level90",
+        "[summary]\nlevel = 0.9\nalpha = 0.1\nreference = \"naive\"\n",
+        None,
+    );
+    assert_eq!(
+        at_90.settings,
+        SummarySettings {
+            level: 0.9,
+            alpha: 0.1,
+            reference: Some("naive".into())
+        }
+    );
+    let (_, at_95, _) = summary_of("level95", "", None);
+    let (_, overridden, _) = summary_of(
+        "override",
+        "[summary]\nlevel = 0.9\n",
+        Some(SummarySettings {
+            level: 0.95,
+            alpha: 0.05,
+            reference: None,
+        }),
+    );
+    for ((a, b), c) in at_90.rows.iter().zip(&at_95.rows).zip(&overridden.rows) {
+        assert!(
+            a.measures.ci_width.estimate < b.measures.ci_width.estimate,
+            "90% intervals are narrower"
+        );
+        assert_eq!(b.measures.coverage, c.measures.coverage);
+    }
+    let unknown = SummarySettings {
+        reference: Some("nope".into()),
+        ..SummarySettings::default()
+    };
+    let rows = generate(0, 5, 1);
+    let connection = create_store(&temp_dir("unknown-ref"), &rows, &study_toml(""));
+    let error = summarise_connection(&connection, Some(unknown)).expect_err("unknown reference");
+    assert!(
+        error.to_string().contains("nope") && error.to_string().contains("good, naive, biased"),
+        "{error}"
+    );
+    let bad = study_toml("[summary]\nlevel = 95\n");
+    let connection = create_store(&temp_dir("bad-level"), &rows, &bad);
+    let error = summarise_connection(&connection, None).expect_err("level 95");
+    assert!(error.to_string().contains("level"), "{error}");
+}
+
+#[test]
+fn every_format_renders_and_finish_run_writes_files() {
+    let (_, summary, dir) = summary_of("formats", "", None);
+    let table = report::table(&summary, &MeasureKind::ALL, 100);
+    assert!(
+        table.lines().all(|l| l.chars().count() <= 100),
+        "table fits the width:\n{table}"
+    );
+    assert!(
+        table.contains("coverage %") && table.contains("naive"),
+        "{table}"
+    );
+    let csv = report::render(
+        &summary,
+        Format::Csv,
+        &[MeasureKind::Bias, MeasureKind::Coverage],
+    );
+    let header = csv.lines().next().expect("header");
+    assert_eq!(
+        header,
+        "condition,N,sigma,method,term,truth,used,failed,bias,bias_mcse,cover,cover_mcse"
+    );
+    assert_eq!(csv.lines().count(), 25);
+    let json: serde_json::Value =
+        serde_json::from_str(&report::render(&summary, Format::Json, &MeasureKind::ALL))
+            .expect("valid JSON");
+    assert_eq!(json["rows"].as_array().map(Vec::len), Some(24));
+    assert!(json["rows"][0]["measures"]["cover"]["mcse"].is_number());
+    let markdown = report::render(&summary, Format::Markdown, &[MeasureKind::Bias]);
+    assert!(
+        markdown.contains("| N | sigma | method | term | truth | used | failed | bias |"),
+        "{markdown}"
+    );
+
+    let connection = rusqlite::Connection::open(dir.join("results.sqlite")).expect("reopen");
+    let printed = report::finish_run_connection(&dir, &connection).expect("finish run");
+    assert!(printed.contains("Performance of synthetic"));
+    let written_csv = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
+    assert_eq!(written_csv.lines().count(), 25);
+    assert!(std::fs::read_to_string(dir.join("summary.md"))
+        .expect("summary.md")
+        .contains("| method |"));
+}
