@@ -65,6 +65,15 @@ fn draw_on<DB: DrawingBackend, F: Figure>(root: &DrawingArea<DB, Shift>, figure:
     root.present().map_err(fail)
 }
 
+/// Tick label: rounding noise around zero (e.g. -2.8e-17 from a padded range) shows as 0.
+fn tick(value: f64, span: f64) -> String {
+    format_number(if value.abs() < 1e-9 * span.abs() {
+        0.0
+    } else {
+        value
+    })
+}
+
 fn font(size: u32) -> TextStyle<'static> {
     TextStyle::from((FAMILY, size).into_font()).color(&BLACK)
 }
@@ -217,7 +226,9 @@ fn draw_estimate_panel<DB: DrawingBackend>(
     chart
         .configure_mesh()
         .disable_y_mesh()
+        .light_line_style(TRANSPARENT)
         .y_labels(0)
+        .x_label_formatter(&|x| tick(*x, x1 - x0))
         .x_desc(format!("estimate of {term}"))
         .label_style(font(TICK))
         .axis_desc_style(font(LABEL))
@@ -430,6 +441,8 @@ impl Figure for AcrossConditions {
             .disable_x_mesh()
             .x_labels(c + 1)
             .x_label_formatter(&x_label)
+            .y_label_formatter(&|y| tick(*y, y1 - y0))
+            .light_line_style(TRANSPARENT)
             .y_desc(self.kind.heading())
             .x_desc("condition")
             .label_style(font(TICK))
@@ -628,6 +641,8 @@ impl Figure for Zip {
                 .configure_mesh()
                 .disable_mesh()
                 .x_labels(5)
+                .x_label_formatter(&|x| tick(*x, x1 - x0))
+                .y_label_formatter(&|y| tick(*y, 100.0))
                 .x_desc(format!("{}% interval", format_number(100.0 * self.level)))
                 .y_desc("centile of |z|")
                 .label_style(font(TICK))
@@ -769,7 +784,15 @@ impl Figure for NestedLoop {
             .map_err(fail)?;
         let y_label = |y: &f64| {
             if *y >= lo {
-                format_number(*y)
+                tick(*y, hi - lo)
+            } else {
+                String::new()
+            }
+        };
+        let x_label = |x: &f64| {
+            let i = x.round();
+            if (x - i).abs() < 1e-6 && i >= 0.0 && (i as usize) < n {
+                format!("{}", i as usize + 1)
             } else {
                 String::new()
             }
@@ -778,6 +801,9 @@ impl Figure for NestedLoop {
             .configure_mesh()
             .disable_x_mesh()
             .y_label_formatter(&y_label)
+            .x_labels(n + 1)
+            .x_label_formatter(&x_label)
+            .light_line_style(TRANSPARENT)
             .x_desc("condition (factors nested in the order listed below)")
             .y_desc(self.kind.heading())
             .label_style(font(TICK))

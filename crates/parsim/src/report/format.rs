@@ -8,7 +8,11 @@ pub fn format_value(value: Value) -> String {
     let Some(estimate) = value.estimate() else {
         return "NA".to_string();
     };
-    match value.mcse() {
+    // An MCSE that is rounding noise relative to the estimate (a constant SE or width) is shown as 0.
+    let mcse = value
+        .mcse()
+        .map(|m| if m <= 1e-10 * estimate.abs() { 0.0 } else { m });
+    match mcse {
         Some(mcse) if mcse > 0.0 && mcse < 1e-6 => format!("{estimate:.3e} ({mcse:.1e})"),
         Some(mcse) if mcse > 0.0 => {
             let decimals = (1 - mcse.log10().floor() as i32).clamp(0, 8) as usize;
@@ -56,6 +60,8 @@ mod tests {
         assert_eq!(format_value(Value::new(f64::NAN, 1.0)), "NA");
         assert_eq!(format_value(Value::new(0.5, f64::NAN)), "0.5");
         assert_eq!(format_value(Value::new(0.5, 0.0)), "0.5 (0)");
+        assert_eq!(format_value(Value::new(0.284347, 2.6e-18)), "0.284347 (0)");
+        assert_eq!(format_value(Value::new(1e-8, 2e-9)), "1.000e-8 (2.0e-9)");
     }
 
     #[test]
