@@ -2,7 +2,7 @@
 
 mod measures_support;
 
-use measures_support::{create_store, generate, study_toml};
+use measures_support::{create_single_condition_store, create_store, generate, study_toml};
 use parsim::measures::summarise_connection;
 use parsim::plot::{plot_all_connection, ImageFormat};
 
@@ -61,4 +61,37 @@ fn every_figure_is_written_in_both_formats() {
             }
         }
     }
+}
+
+#[test]
+fn one_condition_gives_no_nested_loop_and_unsuffixed_zip_plots() {
+    let dir = temp_dir("single");
+    let connection = create_single_condition_store(&dir, 120);
+    let summary = summarise_connection(&connection, None).expect("summary");
+    assert!(summary.factors.is_empty());
+    let written = plot_all_connection(&connection, &summary, &dir.join("plots"), ImageFormat::Png)
+        .expect("figures");
+    let mut names: Vec<String> = written
+        .iter()
+        .map(|p| {
+            p.file_name()
+                .and_then(|s| s.to_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "bias_Intercept.png",
+            "bias_X.png",
+            "coverage_Intercept.png",
+            "coverage_X.png",
+            "estimates_Intercept.png",
+            "estimates_X.png",
+            "zip_Intercept.png",
+            "zip_X.png"
+        ]
+    );
 }

@@ -17,6 +17,8 @@ const LABEL: u32 = 17;
 const TICK: u32 = 14;
 /// The most intervals a zip plot draws per method; more are thinned evenly across centiles.
 const MAX_ZIP_INTERVALS: usize = 1000;
+/// The most estimates drawn as points per method and condition.
+const MAX_POINTS: usize = 2000;
 /// Normal quantile of a two-sided 95% Monte Carlo interval.
 const Z95: f64 = 1.959_963_984_540_054;
 
@@ -187,7 +189,9 @@ impl Figure for Estimates {
             .map(|p| p.methods.len())
             .max()
             .unwrap_or(1) as u32;
-        grid_size(self.panels.len(), 2, (620, 130 + 90 * methods), 70)
+        let (width, height) = grid_size(self.panels.len(), 2, (620, 130 + 90 * methods), 70);
+        // One panel still needs room for the subtitle.
+        (width.max(900), height)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
@@ -239,7 +243,9 @@ fn draw_estimate_panel<DB: DrawingBackend>(
         let y = (k - 1 - row) as f64;
         let colour = method_colour(*index);
         // Deterministic jitter (golden-ratio sequence) so figures are reproducible.
-        let points = values.iter().enumerate().map(|(i, x)| {
+        // Every estimate enters the box; at most MAX_POINTS are drawn (evenly over the sorted values).
+        let stride = values.len().div_ceil(MAX_POINTS).max(1);
+        let points = values.iter().enumerate().step_by(stride).map(|(i, x)| {
             let jitter = ((i as f64 * 0.618_033_988_75).fract() - 0.5) * 0.5;
             Circle::new((*x, y + jitter), 2, colour.mix(0.25).filled())
         });
@@ -590,7 +596,7 @@ fn rank_intervals(replicates: &[Replicate], rule: &mut IntervalRule) -> Vec<Rank
 
 impl Figure for Zip {
     fn size(&self) -> (u32, u32) {
-        ((420 * self.methods.len() as u32).max(840), 720)
+        ((420 * self.methods.len() as u32).max(1000), 720)
     }
 
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {

@@ -223,3 +223,16 @@ pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
     tx.commit().expect("commit");
     connection
 }
+
+/// A store with only the first condition and no design factors (like the seed study).
+pub fn create_single_condition_store(dir: &Path, replications: u64) -> Connection {
+    let rows: Vec<Row> = generate(0, replications, 5)
+        .into_iter()
+        .filter(|r| r.condition == 0)
+        .collect();
+    let connection = create_store(dir, &rows, &study_toml(""));
+    connection
+        .execute_batch("DELETE FROM conditions WHERE condition > 0; DELETE FROM factors;")
+        .expect("single condition");
+    connection
+}
