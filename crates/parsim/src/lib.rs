@@ -6,8 +6,9 @@
 
 pub mod diagnostic;
 pub mod lang;
-pub mod study;
-
 pub mod measures;
-pub mod report;
 pub mod plot;
+pub mod report;
+pub mod run;
+pub mod store;
+pub mod study;

@@ -31,12 +31,18 @@ pub struct Failure {
 impl Failure {
     /// Invalid input: exit code 2.
     pub fn invalid(message: impl Into<String>) -> Self {
-        Failure { code: EXIT_INVALID_INPUT, message: message.into() }
+        Failure {
+            code: EXIT_INVALID_INPUT,
+            message: message.into(),
+        }
     }
 
     /// Any other failure: exit code 1.
     pub fn failed(message: impl Into<String>) -> Self {
-        Failure { code: EXIT_FAILURE, message: message.into() }
+        Failure {
+            code: EXIT_FAILURE,
+            message: message.into(),
+        }
     }
 
     /// Print the message to stderr and return the exit code.
@@ -55,3 +61,11 @@ impl Failure {
 
 /// Result of a subcommand.
 pub type Outcome = Result<ExitCode, Failure>;
+
+/// Load a study file; an unreadable file exits 1, an invalid one 2 with its rendered diagnostics.
+pub fn load_study(path: &std::path::Path) -> Result<parsim::study::Study, Failure> {
+    parsim::study::Study::load(path).map_err(|e| match e {
+        parsim::study::StudyError::Io { .. } => Failure::failed(e.to_string()),
+        parsim::study::StudyError::Invalid { rendered, .. } => Failure::invalid(rendered),
+    })
+}

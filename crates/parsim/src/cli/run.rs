@@ -1,12 +1,137 @@
-//! `parsim run` (being built; see the issue tracker).
+//! `parsim run STUDY.toml`: run a study on every core into a durable store; resume an interrupted run.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use parsim::run::{self, ProgressMode, RunOptions, RunReport, Shard};
+use parsim::study::Study;
 
 use super::{Failure, Outcome};
 
 /// Arguments of `parsim run`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// The study file.
+    study: PathBuf,
+    /// Worker threads (default: every core).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
+    /// Results directory (default: results/<study name>).
+    #[arg(long, short = 'o', value_name = "DIR")]
+    out: Option<PathBuf>,
+    /// Replications per condition, overriding the study file.
+    #[arg(long, value_name = "R")]
+    replications: Option<u64>,
+    /// Run only shard K of M (a balanced, deterministic 1/M of the units), e.g. 2/4.
+    #[arg(long, value_name = "K/M")]
+    shard: Option<Shard>,
+    /// If DIR holds a different study, set its store aside (renamed, never deleted) and start afresh.
+    #[arg(long)]
+    fresh: bool,
+    /// No progress and no summary table.
+    #[arg(long, short = 'q')]
+    quiet: bool,
+}
 
 /// Run `parsim run`.
-pub fn execute(_args: Args) -> Outcome {
-    Err(Failure::failed("`parsim run` is not built yet"))
+pub fn execute(args: Args) -> Outcome {
+    let study = super::load_study(&args.study)?;
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("results").join(&study.name));
+    let stop = Arc::new(AtomicBool::new(false));
+    let handler_stop = stop.clone();
+    // Ctrl-C (and SIGTERM, as Slurm sends at the time limit): finish the units in flight, store them, exit.
+    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst));
+    let options = RunOptions {
+        jobs: args.jobs.map(usize::from),
+        out: out.clone(),
+        replications: args.replications,
+        shard: args.shard,
+        fresh: args.fresh,
+        progress: if args.quiet {
+            ProgressMode::Quiet
+        } else {
+            ProgressMode::Auto
+        },
+        stop,
+    };
+    let report = run::run(&study, &options).map_err(|e| Failure::failed(e.to_string()))?;
+    if report.interrupted {
+        eprintln!(
+            "interrupted: {} of {} replications stored in {}.\nResume with: {}",
+            report.units_already_stored + report.units_completed,
+            report.units_total,
+            out.display(),
+            resume_command(&args, &out)
+        );
+        return Ok(ExitCode::from(130));
+    }
+    if !args.quiet {
+        print_report(&study, &report, &out);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
+    let secs = report.elapsed.as_secs_f64();
+    eprintln!(
+        "{}: {} replications run ({} already stored) on {} workers in {:.3} s; results in {}",
+        study.name,
+        report.units_completed,
+        report.units_already_stored,
+        report.jobs,
+        secs,
+        out.display()
+    );
+    for (method, status, n) in &report.failures {
+        let example = report
+            .failure_examples
+            .iter()
+            .find(|(m, s, _)| m == method && s == status)
+            .map(|(_, _, msg)| format!(" (e.g. {})", first_line(msg)))
+            .unwrap_or_default();
+        eprintln!("  {method}: {n} fits {}{example}", status.as_str());
+    }
+    match parsim::run::summary_table(out) {
+        Ok(table) => println!("{table}"),
+        Err(e) => eprintln!("warning: could not summarise the results: {e}"),
+    }
+}
+
+fn first_line(s: &str) -> &str {
+    s.lines().next().unwrap_or(s)
+}
+
+/// The command line that resumes this run.
+fn resume_command(args: &Args, out: &std::path::Path) -> String {
+    let exe = std::env::args().next().unwrap_or_else(|| "parsim".into());
+    let mut cmd = format!(
+        "{exe} run {} --out {}",
+        shell_quote(&args.study.display().to_string()),
+        shell_quote(&out.display().to_string())
+    );
+    if let Some(j) = args.jobs {
+        cmd.push_str(&format!(" --jobs {j}"));
+    }
+    if let Some(r) = args.replications {
+        cmd.push_str(&format!(" --replications {r}"));
+    }
+    if let Some(s) = args.shard {
+        cmd.push_str(&format!(" --shard {s}"));
+    }
+    cmd
+}
+
+fn shell_quote(s: &str) -> String {
+    if s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c))
+    {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
+    }
 }

@@ -1,0 +1,320 @@
+//! The runner: every (condition, replication) unit of a study on a pool of workers, results to the store.
+//!
+//! Each unit draws its data from its own stream (see [`Study::generator`]), so its results depend only on
+//! (condition, replication): the stored rows are the same for any number of workers, any shard split and
+//! any interruption and resumption. Workers build their workspaces (data buffers, model workspaces) once and
+//! reuse them for every unit; a single writer thread commits finished replications in batches.
+
+mod progress;
+mod shard;
+mod unit;
+mod writer;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use crate::store::{FitStatus, Store, StoreError, StoredCondition, StudyRecord};
+use crate::study::Study;
+
+pub use progress::ProgressMode;
+pub use shard::{Shard, ShardError};
+pub use unit::UnitWorker;
+
+/// How to run a study.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Worker threads (default: every core).
+    pub jobs: Option<usize>,
+    /// The results directory.
+    pub out: PathBuf,
+    /// Replications per condition, overriding the study file's `replications`.
+    pub replications: Option<u64>,
+    /// Run only this shard's share of the units.
+    pub shard: Option<Shard>,
+    /// Set an existing store of a different study aside instead of refusing.
+    pub fresh: bool,
+    /// How to show progress.
+    pub progress: ProgressMode,
+    /// Set (e.g. by a Ctrl-C handler) to stop after the units in flight; what is complete is kept.
+    pub stop: Arc<AtomicBool>,
+}
+
+/// Errors that stop a run before or while it runs (failures of single fits are results, not errors).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The store could not be opened or written.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The worker pool could not be built.
+    #[error("could not start {jobs} worker threads: {message}")]
+    Pool {
+        /// Requested workers.
+        jobs: usize,
+        /// Why not.
+        message: String,
+    },
+    /// A method's model could not be set up from its formula.
+    #[error("method `{method}`: {message}")]
+    Method {
+        /// The method.
+        method: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// Writing a file of the results directory failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Units (condition × replication) this run is responsible for (all, or this shard's).
+    pub units_total: u64,
+    /// Of those, already in the store when the run started.
+    pub units_already_stored: u64,
+    /// Units completed and stored by this run.
+    pub units_completed: u64,
+    /// True when the run was stopped before finishing its units.
+    pub interrupted: bool,
+    /// Fits that did not end `ok` in this run, per method: (method, status, count).
+    pub failures: Vec<(String, FitStatus, u64)>,
+    /// First message of each failing (method, status), to show the user why.
+    pub failure_examples: Vec<(String, FitStatus, String)>,
+    /// Wall time of the run.
+    pub elapsed: Duration,
+    /// Workers used.
+    pub jobs: usize,
+}
+
+/// SHA-256 of the study file's text, hex: identifies the study in a store.
+pub fn study_hash(source: &str) -> String {
+    let digest = Sha256::digest(source.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// What the store records about a study.
+pub fn study_record(study: &Study) -> StudyRecord {
+    let factors: Vec<String> = study
+        .parameters
+        .iter()
+        .filter(|p| p.values.len() > 1)
+        .map(|p| p.name.clone())
+        .collect();
+    let conditions = study
+        .conditions()
+        .iter()
+        .map(|c| StoredCondition {
+            index: c.index,
+            label: condition_label(&c.values, &factors),
+            parameters: c.values.clone(),
+        })
+        .collect();
+    StudyRecord {
+        name: study.name.clone(),
+        toml: study.source.clone(),
+        hash: study_hash(&study.source),
+        conditions,
+        factors,
+        methods: study
+            .methods
+            .iter()
+            .map(|m| {
+                (
+                    m.name.clone(),
+                    m.model.as_str().to_string(),
+                    m.formula_text.clone(),
+                )
+            })
+            .collect(),
+    }
+}
+
+/// `N=500, n_groups=5`: the factors' values (or `all` when the design has one condition).
+pub fn condition_label(values: &[(String, f64)], factors: &[String]) -> String {
+    let parts: Vec<String> = values
+        .iter()
+        .filter(|(name, _)| factors.contains(name))
+        .map(|(name, v)| format!("{name}={v}"))
+        .collect();
+    if parts.is_empty() {
+        "all".to_string()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// Run `study` with `options`: create or resume the store, run the pending units, export `results.csv`.
+pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let replications = options.replications.unwrap_or(study.replications);
+    let conditions = study.conditions().len();
+    let record = study_record(study);
+    std::fs::create_dir_all(&options.out).map_err(|source| RunError::Io {
+        path: options.out.clone(),
+        source,
+    })?;
+    let mut store = Store::create_or_resume(&options.out, &record, options.fresh)?;
+    write_study_copy(study, &options.out)?;
+
+    let done = store.completed_units(replications, conditions)?;
+    let shard = options.shard.unwrap_or(Shard::WHOLE);
+    let mine: Vec<u64> = shard.units(conditions as u64 * replications).collect();
+    let pending: Vec<u64> = mine
+        .iter()
+        .copied()
+        .filter(|&u| !done[u as usize])
+        .collect();
+    let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
+    let mut report = RunReport {
+        units_total: mine.len() as u64,
+        units_already_stored: (mine.len() - pending.len()) as u64,
+        jobs,
+        ..RunReport::default()
+    };
+    // Check every method's model before starting workers: a bad formula is the user's to fix, not a
+    // failure to store 500 times.
+    UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?;
+
+    let progress = progress::Progress::new(
+        options.progress,
+        pending.len() as u64,
+        report.units_already_stored,
+    );
+    let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
+    let writer = writer::spawn(
+        store,
+        rx,
+        progress,
+        study.methods.iter().map(|m| m.name.clone()).collect(),
+    );
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(jobs)
+        .thread_name(|i| format!("parsim-worker-{i}"))
+        .build()
+        .map_err(|e| RunError::Pool {
+            jobs,
+            message: e.to_string(),
+        })?;
+    let next = AtomicUsize::new(0);
+    let hook = unit::quiet_panics_in_fits();
+    pool.scope(|scope| {
+        for _ in 0..jobs {
+            let tx = tx.clone();
+            let (next, pending, stop) = (&next, &pending, &options.stop);
+            scope.spawn(move |_| {
+                // Model setup was checked above; a worker that cannot build its workspace does nothing.
+                let Ok(mut worker) = UnitWorker::new(study) else {
+                    return;
+                };
+                while !stop.load(Ordering::Relaxed) {
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(&unit) = pending.get(i) else { break };
+                    let (c, r) = ((unit / replications) as usize, unit % replications);
+                    let record = worker.run_unit(study, c, r);
+                    if tx.send(record).is_err() {
+                        break; // the writer failed; it reports why
+                    }
+                }
+            });
+        }
+    });
+    drop(tx);
+    drop(hook);
+    let outcome = writer
+        .join()
+        .unwrap_or_else(|_| Err(writer::WriterError::Panicked))?;
+    store = outcome.store;
+    report.units_completed = outcome.completed;
+    report.failures = outcome.failures;
+    report.failure_examples = outcome.failure_examples;
+    report.interrupted =
+        options.stop.load(Ordering::Relaxed) && outcome.completed < pending.len() as u64;
+
+    if !report.interrupted {
+        let complete = store
+            .completed_units(replications, conditions)?
+            .iter()
+            .all(|&d| d);
+        if complete {
+            store.mark_finished()?;
+        }
+        store.export_csv(&options.out.join("results.csv"))?;
+    }
+    store.checkpoint()?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+fn default_jobs() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+}
+
+/// Keep the study as run beside the store (provenance); written atomically.
+fn write_study_copy(study: &Study, dir: &std::path::Path) -> Result<(), RunError> {
+    let path = dir.join("study.toml");
+    if std::fs::read_to_string(&path).is_ok_and(|text| text == study.source) {
+        return Ok(());
+    }
+    let tmp = dir.join("study.toml.partial");
+    std::fs::write(&tmp, &study.source)
+        .and_then(|()| std::fs::rename(&tmp, &path))
+        .map_err(|source| RunError::Io { path, source })
+}
+
+#[cfg(test)]
+mod tests;
+
+/// The end-of-run table: per condition, method and estimand term, the replications used, the bias and the
+/// empirical SE.
+pub fn summary_table(dir: &std::path::Path) -> Result<String, StoreError> {
+    let store = Store::open_existing(dir)?;
+    let conditions = store.conditions()?;
+    let mut groups: Vec<(usize, String, String, Vec<f64>, f64)> = Vec::new();
+    store.for_each_estimate(|e| {
+        let (Some(truth), true) = (e.truth, e.status.is_usable()) else {
+            return;
+        };
+        match groups.last_mut() {
+            Some(g) if g.0 == e.condition && g.1 == e.method && g.2 == e.term => {
+                g.3.push(e.estimate)
+            }
+            _ => groups.push((
+                e.condition,
+                e.method.clone(),
+                e.term.clone(),
+                vec![e.estimate],
+                truth,
+            )),
+        }
+    })?;
+    let mut out = format!(
+        "{:<24} {:<18} {:<14} {:>6} {:>12} {:>12}\n",
+        "condition", "method", "term", "n", "bias", "emp. SE"
+    );
+    for (c, method, term, xs, truth) in groups {
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<f64>() / n;
+        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
+        let label = conditions.get(c).map(|c| c.label.as_str()).unwrap_or("?");
+        out.push_str(&format!(
+            "{label:<24} {method:<18} {term:<14} {:>6} {:>12.6} {:>12.6}\n",
+            xs.len(),
+            mean - truth,
+            var.sqrt()
+        ));
+    }
+    Ok(out)
+}

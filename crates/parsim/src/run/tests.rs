@@ -1,0 +1,105 @@
+use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use super::*;
+
+const STUDY: &str = r#"
+[study]
+name = "runner-unit"
+replications = 12
+seed = 7
+
+[parameters]
+N = [60, 90]
+n_groups = 6
+beta1 = -0.5
+
+[data]
+program = """
+X = normal(0, 1, N)
+group = integers(0, n_groups, N)
+u = normal(0, 1, n_groups)
+response = 1 + u[group] + beta1 * X + normal(0, 1, N)
+"""
+
+[methods.ri]
+model = "lmm"
+formula = "response ~ X + (1 | group)"
+
+[methods.ols]
+model = "ols"
+formula = "response ~ X"
+
+[estimands]
+X = "beta1"
+"#;
+
+fn options(out: PathBuf, jobs: usize, shard: Option<Shard>) -> RunOptions {
+    RunOptions {
+        jobs: Some(jobs),
+        out,
+        replications: None,
+        shard,
+        fresh: false,
+        progress: ProgressMode::Quiet,
+        stop: Arc::new(AtomicBool::new(false)),
+    }
+}
+
+fn rows(dir: &Path) -> Vec<String> {
+    let store = Store::open_existing(dir).unwrap();
+    let mut out = Vec::new();
+    store
+        .for_each_estimate(|e| {
+            out.push(format!(
+                "{} {} {} {} {:?} {:x} {:?} {:?}",
+                e.condition,
+                e.replication,
+                e.method,
+                e.term,
+                e.status,
+                e.estimate.to_bits(),
+                e.se.map(f64::to_bits),
+                e.truth
+            ))
+        })
+        .unwrap();
+    out.sort();
+    out
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("parsim-run-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    dir
+}
+
+#[test]
+fn same_rows_for_any_number_of_workers_and_shards() {
+    let study = Study::from_source(Path::new("unit.toml"), STUDY.to_string()).unwrap();
+    let one = tempdir("jobs1");
+    let report = run(&study, &options(one.clone(), 1, None)).unwrap();
+    assert_eq!(report.units_completed, 24);
+    let two = tempdir("jobs2");
+    run(&study, &options(two.clone(), 2, None)).unwrap();
+    let sharded = tempdir("shards");
+    for k in 1..=3 {
+        run(
+            &study,
+            &options(sharded.clone(), 2, Some(Shard { index: k, count: 3 })),
+        )
+        .unwrap();
+    }
+    let reference = rows(&one);
+    // 24 replications x (2 fixed + sd + sigma for the LMM, 2 fixed for OLS)
+    assert_eq!(reference.len(), 24 * 6);
+    assert_eq!(rows(&two), reference);
+    assert_eq!(rows(&sharded), reference);
+
+    // Running again computes nothing and changes nothing.
+    let again = run(&study, &options(one.clone(), 2, None)).unwrap();
+    assert_eq!((again.units_completed, again.units_already_stored), (0, 24));
+    assert_eq!(rows(&one), reference);
+    assert!(one.join("results.csv").is_file());
+}

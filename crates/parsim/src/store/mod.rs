@@ -1,0 +1,559 @@
+//! The results store: one SQLite database per results directory (`DIR/results.sqlite`, WAL mode).
+//!
+//! Every finished replication is written in one transaction together with its completion marker in
+//! `replications`, so a replication is all or nothing: after a crash the store holds exactly the replications
+//! that finished, and a resumed run recomputes the rest. Nothing downstream of the store knows how the data
+//! were generated; nothing upstream knows where the results go.
+
+mod export;
+mod read;
+mod schema;
+mod time;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{params, Connection, OpenFlags};
+
+pub use read::{EstimateRow, FitCount, StoredCondition};
+pub use time::now_utc;
+
+/// The file name of the store inside a results directory.
+pub const STORE_FILE: &str = "results.sqlite";
+
+/// Errors of the results store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// SQLite failed.
+    #[error("results store {path}: {source}")]
+    Sqlite {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The directory holds the results of a different study (or a different version of it).
+    #[error(
+        "{dir} holds results of a different study ({stored_name}, hash {stored_hash:.12}; this study: {name}, hash {hash:.12}).\n\
+         Use another --out directory, or pass --fresh to set the old store aside (it is renamed, never deleted)."
+    )]
+    StudyChanged {
+        /// The results directory.
+        dir: PathBuf,
+        /// Name of the stored study.
+        stored_name: String,
+        /// Hash of the stored study.
+        stored_hash: String,
+        /// Name of the study being run.
+        name: String,
+        /// Hash of the study being run.
+        hash: String,
+    },
+    /// There is no store in the directory.
+    #[error(
+        "{0} has no results store ({STORE_FILE}); run `parsim run STUDY.toml --out DIR` first"
+    )]
+    Missing(PathBuf),
+    /// The store exists but is not a parsim store, or is damaged.
+    #[error("{path} is not a parsim results store: {reason}")]
+    Invalid {
+        /// The database file.
+        path: PathBuf,
+        /// What is wrong with it.
+        reason: String,
+    },
+}
+
+/// What is recorded about the study when a store is created.
+#[derive(Debug, Clone)]
+pub struct StudyRecord {
+    /// The study's name.
+    pub name: String,
+    /// The study file's text, exactly as read.
+    pub toml: String,
+    /// SHA-256 of the text (hex).
+    pub hash: String,
+    /// The design grid.
+    pub conditions: Vec<StoredCondition>,
+    /// Names of the design factors (parameters with several values), in file order.
+    pub factors: Vec<String>,
+    /// The methods: (name, model, formula), in file order.
+    pub methods: Vec<(String, String, String)>,
+}
+
+/// Status of one fit of one method to one replication's data.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum FitStatus {
+    /// Converged to an interior optimum.
+    Ok,
+    /// Converged, with a variance component on the boundary (lme4's isSingular).
+    Singular,
+    /// The optimizer stopped short of a verified optimum; estimates are stored but not used by the measures.
+    NotConverged,
+    /// The fit failed (an error or a panic); nothing but the message is stored.
+    Error,
+}
+
+impl FitStatus {
+    /// The word stored in the `status` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FitStatus::Ok => "ok",
+            FitStatus::Singular => "singular",
+            FitStatus::NotConverged => "not_converged",
+            FitStatus::Error => "error",
+        }
+    }
+
+    /// Parse the stored word.
+    pub fn parse(s: &str) -> Option<FitStatus> {
+        Some(match s {
+            "ok" => FitStatus::Ok,
+            "singular" => FitStatus::Singular,
+            "not_converged" => FitStatus::NotConverged,
+            "error" => FitStatus::Error,
+            _ => return None,
+        })
+    }
+
+    /// Whether the measures use this fit's estimates (SimDesign and rsimsum use converged fits only).
+    pub fn is_usable(self) -> bool {
+        matches!(self, FitStatus::Ok | FitStatus::Singular)
+    }
+}
+
+/// Whether an estimate is a fixed-effect coefficient or a variance component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TermKind {
+    /// A fixed-effect (or OLS) coefficient: estimate, SE, df, CI, p-value.
+    Fixed,
+    /// A variance component (SD, correlation or residual SD): estimate only.
+    Variance,
+}
+
+impl TermKind {
+    /// The word stored in the `kind` column.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TermKind::Fixed => "fixed",
+            TermKind::Variance => "variance",
+        }
+    }
+}
+
+/// One estimate of one term by one method in one replication, as written by the runner.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateRecord {
+    /// The term, e.g. `X`, `(Intercept)`, `sd__(Intercept)|group`, `sigma`.
+    pub term: std::sync::Arc<str>,
+    /// Fixed effect or variance component.
+    pub kind: TermKind,
+    /// The estimate.
+    pub estimate: f64,
+    /// Model-based standard error.
+    pub se: Option<f64>,
+    /// Degrees of freedom of the reference t distribution; `None` means normal.
+    pub df: Option<f64>,
+    /// Lower confidence limit at the study's level.
+    pub ci_lower: Option<f64>,
+    /// Upper confidence limit at the study's level.
+    pub ci_upper: Option<f64>,
+    /// Two-sided p-value of H0: term = 0.
+    pub p_value: Option<f64>,
+    /// The estimand's true value in this condition, when the study declares one.
+    pub truth: Option<f64>,
+}
+
+/// One method's fit in one replication.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitRecord {
+    /// Index of the method in the study (file order).
+    pub method: usize,
+    /// Outcome.
+    pub status: FitStatus,
+    /// Why it is not `ok`, if it is not.
+    pub message: Option<String>,
+    /// Criterion evaluations (or iterations) the fit used.
+    pub iterations: u64,
+    /// Wall time of the fit in seconds.
+    pub seconds: f64,
+    /// The estimates (empty for an error).
+    pub estimates: Vec<EstimateRecord>,
+}
+
+/// Everything one replication produced: written atomically.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReplicationRecord {
+    /// Condition index.
+    pub condition: usize,
+    /// Replication index within the condition.
+    pub replication: u64,
+    /// Wall time of the whole replication (data generation and all fits).
+    pub seconds: f64,
+    /// One entry per method, in study order.
+    pub fits: Vec<FitRecord>,
+}
+
+/// An open results store.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+    methods: Vec<String>,
+}
+
+impl Store {
+    /// The path of the store inside `dir`.
+    pub fn path_in(dir: &Path) -> PathBuf {
+        dir.join(STORE_FILE)
+    }
+
+    /// Open the store of `dir` for a run of `study`: create it if absent, resume it if it holds the same
+    /// study (same hash), refuse otherwise — unless `fresh`, which renames the old store aside first.
+    pub fn create_or_resume(
+        dir: &Path,
+        study: &StudyRecord,
+        fresh: bool,
+    ) -> Result<Store, StoreError> {
+        fs::create_dir_all(dir).map_err(|source| StoreError::Io {
+            path: dir.to_path_buf(),
+            source,
+        })?;
+        let path = Store::path_in(dir);
+        if path.exists() {
+            let stored = Store::open_existing(dir)?;
+            let (stored_name, stored_hash) = stored.study_identity()?;
+            if stored_hash == study.hash {
+                drop(stored);
+                let store = Store::open_rw(&path)?;
+                store.check_study_rows(study)?;
+                return Ok(store);
+            }
+            if !fresh {
+                return Err(StoreError::StudyChanged {
+                    dir: dir.to_path_buf(),
+                    stored_name,
+                    stored_hash,
+                    name: study.name.clone(),
+                    hash: study.hash.clone(),
+                });
+            }
+            stored.set_aside()?;
+        }
+        let store = Store::open_rw(&path)?;
+        store.initialise(study)?;
+        Ok(store)
+    }
+
+    /// Open an existing store (for reading, merging, or summarising).
+    pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        let path = Store::path_in(dir);
+        if !path.is_file() {
+            return Err(StoreError::Missing(dir.to_path_buf()));
+        }
+        let store = Store::open_rw(&path)?;
+        let has_study: bool = store
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'study'",
+                [],
+                |row| row.get::<_, i64>(0),
+            )
+            .map_err(|e| store.err(e))?
+            > 0;
+        if !has_study {
+            return Err(StoreError::Invalid {
+                path,
+                reason: "it has no `study` table".into(),
+            });
+        }
+        Ok(store)
+    }
+
+    fn open_rw(path: &Path) -> Result<Store, StoreError> {
+        let wrap = |source| StoreError::Sqlite {
+            path: path.to_path_buf(),
+            source,
+        };
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE
+                | OpenFlags::SQLITE_OPEN_CREATE
+                | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(wrap)?;
+        // WAL: readers never block the writer, and a crash loses at most the transaction in flight.
+        // synchronous=NORMAL is durable against process crashes (SIGKILL) in WAL mode; only a power
+        // loss can drop the last commits, which a resumed run recomputes.
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .map_err(wrap)?;
+        conn.busy_timeout(std::time::Duration::from_secs(60))
+            .map_err(wrap)?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+            methods: Vec::new(),
+        };
+        if store.table_exists("methods")? {
+            store.methods = store.methods()?;
+        }
+        Ok(store)
+    }
+
+    fn table_exists(&self, name: &str) -> Result<bool, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [name],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(n > 0)
+    }
+
+    fn err(&self, source: rusqlite::Error) -> StoreError {
+        StoreError::Sqlite {
+            path: self.path.clone(),
+            source,
+        }
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The underlying connection, for queries this API does not cover.
+    pub fn connection(&self) -> &rusqlite::Connection {
+        &self.conn
+    }
+
+    /// (name, hash) of the stored study.
+    pub fn study_identity(&self) -> Result<(String, String), StoreError> {
+        self.conn
+            .query_row("SELECT name, hash FROM study WHERE id = 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    fn initialise(&self, study: &StudyRecord) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute_batch(schema::CREATE).map_err(|e| self.err(e))?;
+        tx.execute(
+            "INSERT INTO study (id, name, toml, hash, parsim_version, platform, started_at) \
+             VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                study.name,
+                study.toml,
+                study.hash,
+                env!("CARGO_PKG_VERSION"),
+                platform(),
+                now_utc()
+            ],
+        )
+        .map_err(|e| self.err(e))?;
+        for c in &study.conditions {
+            tx.execute(
+                "INSERT INTO conditions (condition, label, parameters) VALUES (?1, ?2, ?3)",
+                params![c.index as i64, c.label, c.parameters_json()],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        for (i, f) in study.factors.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO factors (parameter, position) VALUES (?1, ?2)",
+                params![f, i as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        for (i, (name, model, formula)) in study.methods.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO methods (method, position, model, formula) VALUES (?1, ?2, ?3, ?4)",
+                params![name, i as i64, model, formula],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// A resumed store must describe the same design (the hash says so; this guards against a store
+    /// edited by hand or written by an incompatible version).
+    fn check_study_rows(&self, study: &StudyRecord) -> Result<(), StoreError> {
+        let stored = self.methods()?;
+        let wanted: Vec<String> = study.methods.iter().map(|m| m.0.clone()).collect();
+        if stored != wanted {
+            return Err(StoreError::Invalid {
+                path: self.path.clone(),
+                reason: format!("it lists methods {stored:?}, the study has {wanted:?}"),
+            });
+        }
+        Ok(())
+    }
+
+    /// Rename the store (and its WAL files) aside as `results.<timestamp>.sqlite`; never delete.
+    fn set_aside(self) -> Result<(), StoreError> {
+        // Fold the WAL into the main file so that the renamed file is complete on its own.
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))?;
+        let path = self.path.clone();
+        drop(self.conn);
+        let stamp = time::compact_stamp();
+        let aside = path.with_file_name(format!("results.{stamp}.sqlite"));
+        fs::rename(&path, &aside).map_err(|source| StoreError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        for suffix in ["-wal", "-shm"] {
+            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            if side.exists() {
+                let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+                fs::rename(&side, &to).map_err(|source| StoreError::Io {
+                    path: side.clone(),
+                    source,
+                })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Which units are already stored: a bitmap indexed by `condition * replications + replication`
+    /// (replications at or beyond `replications` are ignored).
+    pub fn completed_units(
+        &self,
+        replications: u64,
+        conditions: usize,
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut done = vec![false; conditions * replications as usize];
+        let mut stmt = self
+            .conn
+            .prepare("SELECT condition, replication FROM replications")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        for row in rows {
+            let (c, r) = row.map_err(|e| self.err(e))?;
+            if (c as usize) < conditions && (r as u64) < replications {
+                done[c as usize * replications as usize + r as usize] = true;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Write complete replications in one transaction: each replication's fits, estimates and completion
+    /// marker land together or not at all. Replications already stored are left as they are.
+    pub fn write_batch(&mut self, batch: &[ReplicationRecord]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
+            path: self.path.clone(),
+            source: e,
+        })?;
+        write_replications(&tx, &self.methods, batch)
+            .and_then(|()| tx.commit())
+            .map_err(|source| StoreError::Sqlite {
+                path: self.path.clone(),
+                source,
+            })
+    }
+
+    /// Record the end of a run.
+    pub fn mark_finished(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute(
+                "UPDATE study SET finished_at = ?1 WHERE id = 1",
+                [now_utc()],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// Fold the WAL into the database file (at the end of a run, so the directory can be copied as is).
+    pub fn checkpoint(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn write_replications(
+    tx: &rusqlite::Transaction<'_>,
+    methods: &[String],
+    batch: &[ReplicationRecord],
+) -> rusqlite::Result<()> {
+    let mut marker = tx.prepare_cached(
+        "INSERT OR IGNORE INTO replications (condition, replication, seconds) VALUES (?1, ?2, ?3)",
+    )?;
+    let mut fit = tx.prepare_cached(
+        "INSERT INTO fits (condition, replication, method, status, message, iterations, seconds) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )?;
+    let mut est = tx.prepare_cached(
+        "INSERT INTO estimates (condition, replication, method, term, kind, estimate, se, df, ci_lower, \
+         ci_upper, p_value, truth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+    )?;
+    for rep in batch {
+        let (c, r) = (rep.condition as i64, rep.replication as i64);
+        // A replication already stored (a duplicate unit from overlapping runs) is skipped whole.
+        if marker.execute(params![c, r, rep.seconds])? == 0 {
+            continue;
+        }
+        for f in &rep.fits {
+            let method = &methods[f.method];
+            fit.execute(params![
+                c,
+                r,
+                method,
+                f.status.as_str(),
+                f.message,
+                f.iterations as i64,
+                f.seconds
+            ])?;
+            for e in &f.estimates {
+                est.execute(params![
+                    c,
+                    r,
+                    method,
+                    &*e.term,
+                    e.kind.as_str(),
+                    e.estimate,
+                    e.se,
+                    e.df,
+                    e.ci_lower,
+                    e.ci_upper,
+                    e.p_value,
+                    e.truth
+                ])?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Operating system, architecture and logical CPUs of this machine.
+pub fn platform() -> String {
+    let cpus = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    format!(
+        "{}-{} ({cpus} CPUs)",
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,265 @@
+//! Reading a store: the study, the design, the estimates, the fit counts.
+
+use rusqlite::Row;
+
+use super::{FitStatus, Store, StoreError, TermKind};
+
+/// A condition of the design grid as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredCondition {
+    /// Index in the design grid.
+    pub index: usize,
+    /// A short label, e.g. `N=500, n_groups=5` (the factors only) or `all` for a single condition.
+    pub label: String,
+    /// Every parameter's value in this condition, fixed ones too, in file order.
+    pub parameters: Vec<(String, f64)>,
+}
+
+impl StoredCondition {
+    /// The parameters as a JSON object (file order kept).
+    pub fn parameters_json(&self) -> String {
+        let fields: Vec<String> = self
+            .parameters
+            .iter()
+            .map(|(k, v)| {
+                format!(
+                    "{}:{}",
+                    serde_json::Value::String(k.clone()),
+                    json_number(*v)
+                )
+            })
+            .collect();
+        format!("{{{}}}", fields.join(","))
+    }
+}
+
+fn json_number(v: f64) -> String {
+    if v.is_finite() {
+        format!("{v:?}")
+    } else {
+        "null".to_string()
+    }
+}
+
+fn parse_parameters(json: &str) -> Result<Vec<(String, f64)>, String> {
+    // A visitor that keeps the entries in file order (serde_json's Map would sort them).
+    struct Ordered(Vec<(String, f64)>);
+    impl<'de> serde::Deserialize<'de> for Ordered {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Ordered;
+                fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                    f.write_str("an object of parameter values")
+                }
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Ordered, A::Error> {
+                    let mut out = Vec::new();
+                    while let Some((k, v)) = map.next_entry::<String, Option<f64>>()? {
+                        out.push((k, v.unwrap_or(f64::NAN)));
+                    }
+                    Ok(Ordered(out))
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+    serde_json::from_str::<Ordered>(json)
+        .map(|o| o.0)
+        .map_err(|e| e.to_string())
+}
+
+/// One stored estimate with its fit's status.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EstimateRow {
+    /// Condition index.
+    pub condition: usize,
+    /// Replication index.
+    pub replication: u64,
+    /// Method name.
+    pub method: String,
+    /// Term name.
+    pub term: String,
+    /// Fixed effect or variance component.
+    pub kind: TermKind,
+    /// Status of the fit that produced it.
+    pub status: FitStatus,
+    /// The estimate (NaN if stored as NULL).
+    pub estimate: f64,
+    /// Model-based standard error.
+    pub se: Option<f64>,
+    /// Degrees of freedom (`None`: normal reference).
+    pub df: Option<f64>,
+    /// Lower confidence limit.
+    pub ci_lower: Option<f64>,
+    /// Upper confidence limit.
+    pub ci_upper: Option<f64>,
+    /// p-value of H0: term = 0.
+    pub p_value: Option<f64>,
+    /// True value, when the study declares an estimand for the term.
+    pub truth: Option<f64>,
+}
+
+/// How many fits of a method in a condition ended with a status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FitCount {
+    /// Condition index.
+    pub condition: usize,
+    /// Method name.
+    pub method: String,
+    /// Status.
+    pub status: FitStatus,
+    /// Number of fits.
+    pub count: u64,
+}
+
+impl Store {
+    /// The study file's text as it was run.
+    pub fn study_toml(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("SELECT toml FROM study WHERE id = 1", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// The design grid.
+    pub fn conditions(&self) -> Result<Vec<StoredCondition>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT condition, label, parameters FROM conditions ORDER BY condition")
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (index, label, json) = row.map_err(|e| self.err(e))?;
+            let parameters = parse_parameters(&json).map_err(|reason| StoreError::Invalid {
+                path: self.path.clone(),
+                reason: format!("condition {index}: parameters {json:?}: {reason}"),
+            })?;
+            out.push(StoredCondition {
+                index: index as usize,
+                label,
+                parameters,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The design factors (parameters with several values), in file order.
+    pub fn factors(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT parameter FROM factors ORDER BY position")
+    }
+
+    /// The methods, in file order.
+    pub fn methods(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT method FROM methods ORDER BY position")
+    }
+
+    fn strings(&self, sql: &str) -> Result<Vec<String>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// Every estimate with its fit's status, ordered by (condition, method position, term, replication).
+    pub fn for_each_estimate(&self, mut f: impl FnMut(&EstimateRow)) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.condition, e.replication, e.method, e.term, e.kind, f.status, e.estimate, e.se, e.df, \
+                 e.ci_lower, e.ci_upper, e.p_value, e.truth \
+                 FROM estimates e \
+                 JOIN fits f USING (condition, replication, method) \
+                 JOIN methods m USING (method) \
+                 ORDER BY e.condition, m.position, e.term, e.replication",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            let est = estimate_row(row).map_err(|e| self.err(e))?;
+            f(&est);
+        }
+        Ok(())
+    }
+
+    /// Counts of fits per (condition, method, status).
+    pub fn fit_counts(&self) -> Result<Vec<FitCount>, StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.condition, f.method, f.status, count(*) FROM fits f JOIN methods m USING (method) \
+                 GROUP BY f.condition, f.method, f.status ORDER BY f.condition, m.position, f.status",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (c, method, status, count) = row.map_err(|e| self.err(e))?;
+            let status = FitStatus::parse(&status).ok_or_else(|| StoreError::Invalid {
+                path: self.path.clone(),
+                reason: format!("unknown fit status {status:?}"),
+            })?;
+            out.push(FitCount {
+                condition: c as usize,
+                method,
+                status,
+                count: count as u64,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Number of replications stored.
+    pub fn replications_done(&self) -> Result<u64, StoreError> {
+        self.conn
+            .query_row("SELECT count(*) FROM replications", [], |r| {
+                r.get::<_, i64>(0)
+            })
+            .map(|n| n as u64)
+            .map_err(|e| self.err(e))
+    }
+}
+
+fn estimate_row(row: &Row<'_>) -> rusqlite::Result<EstimateRow> {
+    let kind: String = row.get(4)?;
+    let status: String = row.get(5)?;
+    Ok(EstimateRow {
+        condition: row.get::<_, i64>(0)? as usize,
+        replication: row.get::<_, i64>(1)? as u64,
+        method: row.get(2)?,
+        term: row.get(3)?,
+        kind: if kind == "variance" {
+            TermKind::Variance
+        } else {
+            TermKind::Fixed
+        },
+        status: FitStatus::parse(&status).unwrap_or(FitStatus::Error),
+        estimate: row.get::<_, Option<f64>>(6)?.unwrap_or(f64::NAN),
+        se: row.get(7)?,
+        df: row.get(8)?,
+        ci_lower: row.get(9)?,
+        ci_upper: row.get(10)?,
+        p_value: row.get(11)?,
+        truth: row.get(12)?,
+    })
+}

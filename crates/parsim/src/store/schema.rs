@@ -1,0 +1,61 @@
+//! The store's schema. Documented for readers in pandas, R or the sqlite3 shell: see docs/results.md.
+
+/// Creates every table of a new store.
+pub(super) const CREATE: &str = "
+CREATE TABLE study (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    name TEXT NOT NULL,
+    toml TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    parsim_version TEXT NOT NULL,
+    platform TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE TABLE conditions (
+    condition INTEGER PRIMARY KEY,
+    label TEXT NOT NULL,
+    parameters TEXT NOT NULL
+);
+CREATE TABLE factors (
+    parameter TEXT PRIMARY KEY,
+    position INTEGER NOT NULL
+);
+CREATE TABLE methods (
+    method TEXT PRIMARY KEY,
+    position INTEGER NOT NULL,
+    model TEXT NOT NULL,
+    formula TEXT NOT NULL
+);
+CREATE TABLE replications (
+    condition INTEGER NOT NULL,
+    replication INTEGER NOT NULL,
+    seconds REAL,
+    PRIMARY KEY (condition, replication)
+);
+CREATE TABLE fits (
+    condition INTEGER NOT NULL,
+    replication INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'not_converged', 'error')),
+    message TEXT,
+    iterations INTEGER,
+    seconds REAL,
+    PRIMARY KEY (condition, replication, method)
+);
+CREATE TABLE estimates (
+    condition INTEGER NOT NULL,
+    replication INTEGER NOT NULL,
+    method TEXT NOT NULL,
+    term TEXT NOT NULL,
+    kind TEXT NOT NULL CHECK (kind IN ('fixed', 'variance')),
+    estimate REAL,
+    se REAL,
+    df REAL,
+    ci_lower REAL,
+    ci_upper REAL,
+    p_value REAL,
+    truth REAL,
+    PRIMARY KEY (condition, replication, method, term)
+);
+";
