@@ -249,8 +249,9 @@ impl Store {
             }
             stored.set_aside()?;
         }
-        let store = Store::open_rw(&path)?;
+        let mut store = Store::open_rw(&path)?;
         store.initialise(study)?;
+        store.methods = store.methods()?;
         Ok(store)
     }
 
@@ -512,7 +513,10 @@ fn write_replications(
             continue;
         }
         for f in &rep.fits {
-            let method = &methods[f.method];
+            // The runner only produces indices of the study's methods, which the store was created with.
+            let Some(method) = methods.get(f.method) else {
+                return Err(rusqlite::Error::InvalidParameterName(format!("method index {}", f.method)));
+            };
             fit.execute(params![
                 c,
                 r,
