@@ -253,3 +253,31 @@ fn every_format_renders_and_finish_run_writes_files() {
         .expect("summary.md")
         .contains("| method |"));
 }
+
+#[test]
+fn a_method_that_failed_every_fit_is_reported_with_no_estimates() {
+    let rows: Vec<Row> = generate(0, 30, 11)
+        .into_iter()
+        .map(|mut r| {
+            if r.condition == 2 && r.method == "biased" {
+                r.status = "error";
+                r.term = "";
+            }
+            r
+        })
+        .collect();
+    // One fit row per replication remains for the failed method (the generator wrote one per term).
+    let connection = create_store(&temp_dir("all-failed"), &rows, &study_toml(""));
+    let summary = summarise_connection(&connection, None).expect("summary");
+    let row = summary
+        .rows
+        .iter()
+        .find(|r| r.condition == 2 && r.method == "biased" && r.term == "X")
+        .expect("the failed method still has a row");
+    assert_eq!((row.measures.used, row.measures.failed), (0, 30));
+    assert_eq!(row.measures.truth, -0.5, "truth from the other methods");
+    assert!(row.measures.bias.estimate().is_none() && row.measures.coverage.estimate().is_none());
+    assert!(row.measures.relative_precision.estimate().is_none());
+    let table = report::table(&summary, &MeasureKind::ALL, 120);
+    assert!(table.contains("NA"), "{table}");
+}

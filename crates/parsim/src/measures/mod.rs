@@ -5,7 +5,8 @@
 //! replications and shards merge without their raw rows. Bias-eliminated coverage needs θ̄, known only at the
 //! end: [`summarise`] reads the store twice (the first pass gives θ̄ per group, the second counts intervals
 //! covering it); both passes are mergeable, a shard's second pass just needs the merged θ̄. Relative precision
-//! pairs each method with the reference on replications both completed, through a third, joined pass.
+//! pairs each method with the reference on replications both completed: the first pass reads rows in
+//! (condition, replication) order and pairs each replication's estimates as they stream by.
 
 mod accumulate;
 pub mod moments;

@@ -1,13 +1,14 @@
 //! The performance measures of every (condition, method, term) of a results store.
 //!
-//! Three streaming passes over the store (SQLite makes each a single indexed scan): (1) every usable estimate
-//! into its group's accumulator, giving θ̄; (2) the same rows again, counting intervals that cover θ̄
-//! (bias-eliminated coverage); (3) estimates joined with the reference method's on the same replication, for
-//! relative precision. Memory holds one accumulator per group, never the rows.
+//! Two streaming passes over the store, in the order of the estimates' primary key (condition, replication):
+//! (1) every usable estimate into its group's accumulator, giving θ̄, while each replication's estimates are
+//! paired with the reference method's for relative precision; (2) the same rows again, counting intervals
+//! that cover θ̄ (bias-eliminated coverage). Memory holds one accumulator per group and one replication's
+//! rows, never the whole store.
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection};
+use rusqlite::Connection;
 use serde::Serialize;
 
 use crate::store::Store;
@@ -119,35 +120,46 @@ pub fn summarise_connection(
     let mut groups: Vec<PerformanceAccumulator> =
         vec![PerformanceAccumulator::default(); index.len()];
     index.count_failed_fits(connection, &mut groups)?;
-    for_each_usable(connection, &index, |g, r| groups[g].push(r, &mut rule))?;
+    let reference_index = reference
+        .as_deref()
+        .and_then(|r| index.methods.iter().position(|m| m == r));
+    let mut pairing = Pairing::new(reference_index, index.len());
+    for_each_usable(connection, &index, |at, r| {
+        groups[at.group].push(r, &mut rule);
+        pairing.push(at, r.estimate);
+    })?;
+    let precision = pairing.finish();
     let means: Vec<f64> = groups
         .iter()
         .map(PerformanceAccumulator::mean_estimate)
         .collect();
-    for_each_usable(connection, &index, |g, r| {
-        groups[g].push_bias_eliminated(r, means[g], &mut rule)
+    for_each_usable(connection, &index, |at, r| {
+        groups[at.group].push_bias_eliminated(r, means[at.group], &mut rule)
     })?;
-    let precision = match &reference {
-        Some(name) => relative_precision(connection, &index, name)?,
-        None => vec![PrecisionAccumulator::default(); index.len()],
-    };
 
+    // The true value of each (condition, term), from any method that estimated it there.
+    let mut truths: HashMap<(usize, usize), f64> = HashMap::new();
+    for (key, group) in index.keys.iter().zip(&groups) {
+        if let Some(truth) = group.truth {
+            truths.entry((key.condition, key.term)).or_insert(truth);
+        }
+    }
+    // A group is reported when its term has a true value in its condition (all its fits may have failed).
     let rows = index
         .keys
         .iter()
         .enumerate()
-        .map(|(g, key)| {
+        .filter_map(|(g, key)| {
+            let truth = *truths.get(&(key.condition, key.term))?;
             let mut measures = groups[g].finish();
-            if measures.truth.is_nan() {
-                measures.truth = index.truth_of(key.condition, key.term);
-            }
+            measures.truth = truth;
             measures.relative_precision = precision[g].finish();
-            SummaryRow {
+            Some(SummaryRow {
                 condition: key.condition,
                 method: index.methods[key.method].clone(),
                 term: index.terms[key.term].clone(),
                 measures,
-            }
+            })
         })
         .collect();
     Ok(Summary {
@@ -173,7 +185,6 @@ struct GroupIndex {
     terms: Vec<String>,
     keys: Vec<GroupKey>,
     lookup: HashMap<GroupKey, usize>,
-    truths: HashMap<(usize, usize), f64>,
 }
 
 impl GroupIndex {
@@ -192,27 +203,26 @@ impl GroupIndex {
                 methods.push(m);
             }
         }
-        // Model order: the order in which terms were first written.
-        let terms = strings(
-            connection,
-            "SELECT term FROM estimates WHERE truth IS NOT NULL GROUP BY term ORDER BY MIN(rowid)",
+        // One scan: which methods estimate which terms with a true value, and when each term was first
+        // written (model order).
+        let mut statement = connection.prepare(
+            "SELECT method, term, MIN(rowid) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
         )?;
-        let mut truths = HashMap::new();
-        let mut statement =
-            connection.prepare("SELECT condition, term, MIN(truth) FROM estimates WHERE truth IS NOT NULL GROUP BY condition, term")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let term: String = row.get(1)?;
-            let t = position(&terms, &term)?;
-            truths.insert((usize_of(row.get(0)?)?, t), row.get::<_, f64>(2)?);
+        let found: Vec<(String, String, i64)> = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        let mut first_written: Vec<(i64, &str)> = Vec::new();
+        for (_, term, rowid) in &found {
+            match first_written.iter_mut().find(|(_, t)| t == term) {
+                Some(entry) => entry.0 = entry.0.min(*rowid),
+                None => first_written.push((*rowid, term)),
+            }
         }
+        first_written.sort();
+        let terms: Vec<String> = first_written.iter().map(|(_, t)| t.to_string()).collect();
         let mut method_terms: Vec<(usize, usize)> = Vec::new();
-        let mut statement = connection
-            .prepare("SELECT DISTINCT method, term FROM estimates WHERE truth IS NOT NULL")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let (m, t): (String, String) = (row.get(0)?, row.get(1)?);
-            method_terms.push((position(&methods, &m)?, position(&terms, &t)?));
+        for (method, term, _) in &found {
+            method_terms.push((position(&methods, method)?, position(&terms, term)?));
         }
         let mut keys = Vec::new();
         let mut statement = connection.prepare("SELECT DISTINCT condition, method FROM fits")?;
@@ -221,7 +231,7 @@ impl GroupIndex {
             let condition = usize_of(row.get(0)?)?;
             let method = position(&methods, &row.get::<_, String>(1)?)?;
             for &(m, term) in &method_terms {
-                if m == method && truths.contains_key(&(condition, term)) {
+                if m == method {
                     keys.push(GroupKey {
                         condition,
                         method,
@@ -237,7 +247,6 @@ impl GroupIndex {
             terms,
             keys,
             lookup,
-            truths,
         })
     }
 
@@ -245,21 +254,14 @@ impl GroupIndex {
         self.keys.len()
     }
 
-    fn truth_of(&self, condition: usize, term: usize) -> f64 {
-        self.truths
-            .get(&(condition, term))
-            .copied()
-            .unwrap_or(f64::NAN)
-    }
-
     /// The group of a row, found without allocating (few methods and terms: a linear scan is fastest).
-    fn group(&self, condition: i64, method: &str, term: &str) -> Option<usize> {
+    fn group(&self, condition: i64, method: &str, term: &str) -> Option<(usize, GroupKey)> {
         let key = GroupKey {
             condition: usize::try_from(condition).ok()?,
             method: self.methods.iter().position(|m| m == method)?,
             term: self.terms.iter().position(|t| t == term)?,
         };
-        self.lookup.get(&key).copied()
+        self.lookup.get(&key).map(|g| (*g, key))
     }
 
     /// The reference method: the one named, or the first method.
@@ -297,24 +299,43 @@ impl GroupIndex {
     }
 }
 
-/// Stream every estimate of a usable fit (status ok or singular) of a term with a true value.
+/// Where a usable row belongs: its group, and its replication (for pairing methods).
+struct Located {
+    group: usize,
+    condition: usize,
+    replication: i64,
+    method: usize,
+    term: usize,
+}
+
+/// Stream every estimate of a usable fit (status ok or singular) of a term with a true value, ordered by
+/// (condition, replication) — the order of the estimates' primary key, so SQLite need not sort.
 fn for_each_usable(
     connection: &Connection,
     index: &GroupIndex,
-    mut f: impl FnMut(usize, &Replicate),
+    mut f: impl FnMut(&Located, &Replicate),
 ) -> Result<(), MeasuresError> {
     let sql = format!(
-        "SELECT e.condition, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value, e.truth
+        "SELECT e.condition, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value,
+                e.truth, e.replication
          FROM estimates e JOIN fits f
            ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
-         WHERE e.truth IS NOT NULL AND f.status IN {USABLE}"
+         WHERE e.truth IS NOT NULL AND f.status IN {USABLE}
+         ORDER BY e.condition, e.replication"
     );
     let mut statement = connection.prepare(&sql)?;
     let mut rows = statement.query([])?;
     while let Some(row) = rows.next()? {
         let (method, term) = (text(row, 1)?, text(row, 2)?);
-        let Some(group) = index.group(row.get(0)?, method, term) else {
+        let Some((group, key)) = index.group(row.get(0)?, method, term) else {
             continue;
+        };
+        let at = Located {
+            group,
+            condition: key.condition,
+            replication: row.get(10)?,
+            method: key.method,
+            term: key.term,
         };
         let replicate = Replicate {
             // SQLite stores NaN as NULL: a missing estimate is a failed one.
@@ -326,37 +347,63 @@ fn for_each_usable(
             p_value: row.get(8)?,
             truth: row.get(9)?,
         };
-        f(group, &replicate);
+        f(&at, &replicate);
     }
     Ok(())
 }
 
-/// Pairs of (reference estimate, method estimate) on replications both fitted usably, per group.
-fn relative_precision(
-    connection: &Connection,
-    index: &GroupIndex,
-    reference: &str,
-) -> Result<Vec<PrecisionAccumulator>, MeasuresError> {
-    let mut precision = vec![PrecisionAccumulator::default(); index.len()];
-    let sql = format!(
-        "SELECT b.condition, b.method, b.term, a.estimate, b.estimate
-         FROM estimates a
-         JOIN fits fa ON fa.condition = a.condition AND fa.replication = a.replication AND fa.method = a.method
-         JOIN estimates b ON b.condition = a.condition AND b.replication = a.replication AND b.term = a.term
-         JOIN fits fb ON fb.condition = b.condition AND fb.replication = b.replication AND fb.method = b.method
-         WHERE a.method = ?1 AND a.truth IS NOT NULL
-           AND fa.status IN {USABLE} AND fb.status IN {USABLE}
-           AND a.estimate IS NOT NULL AND b.estimate IS NOT NULL"
-    );
-    let mut statement = connection.prepare(&sql)?;
-    let mut rows = statement.query(params![reference])?;
-    while let Some(row) = rows.next()? {
-        let (method, term) = (text(row, 1)?, text(row, 2)?);
-        if let Some(group) = index.group(row.get(0)?, method, term) {
-            precision[group].push(row.get(3)?, row.get(4)?);
+/// Pairs each method's estimate with the reference method's of the same replication and term, for relative
+/// precision. Rows arrive ordered by (condition, replication), so only one replication's rows (methods ×
+/// terms, a handful) are buffered at a time, in a buffer reused across replications.
+struct Pairing {
+    reference: Option<usize>,
+    replication: Option<(usize, i64)>,
+    /// (group, method, term, estimate) of the current replication.
+    buffer: Vec<(usize, usize, usize, f64)>,
+    precision: Vec<PrecisionAccumulator>,
+}
+
+impl Pairing {
+    fn new(reference: Option<usize>, groups: usize) -> Self {
+        Pairing {
+            reference,
+            replication: None,
+            buffer: Vec::new(),
+            precision: vec![PrecisionAccumulator::default(); groups],
         }
     }
-    Ok(precision)
+
+    fn push(&mut self, at: &Located, estimate: f64) {
+        if self.reference.is_none() {
+            return;
+        }
+        if self.replication != Some((at.condition, at.replication)) {
+            self.flush();
+            self.replication = Some((at.condition, at.replication));
+        }
+        self.buffer.push((at.group, at.method, at.term, estimate));
+    }
+
+    /// Pair the buffered replication: the reference's estimate of each term with every method's.
+    fn flush(&mut self) {
+        for &(_, method, term, reference) in &self.buffer {
+            if Some(method) != self.reference {
+                continue;
+            }
+            for &(group, _, other_term, estimate) in &self.buffer {
+                if other_term == term {
+                    // Non-finite estimates (failed) are skipped by the accumulator: both must have completed.
+                    self.precision[group].push(reference, estimate);
+                }
+            }
+        }
+        self.buffer.clear();
+    }
+
+    fn finish(mut self) -> Vec<PrecisionAccumulator> {
+        self.flush();
+        self.precision
+    }
 }
 
 fn read_factors(connection: &Connection) -> Result<Vec<String>, MeasuresError> {
