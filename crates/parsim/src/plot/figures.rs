@@ -169,7 +169,12 @@ impl Estimates {
                 methods.push((index, row.method.clone(), values));
             }
             panels.push(EstimatePanel {
-                label: condition.label.clone(),
+                // One condition needs no caption (its label is just "all" or the fixed parameters).
+                label: if summary.conditions.len() > 1 {
+                    condition.label.clone()
+                } else {
+                    String::new()
+                },
                 truth: rows[0].measures.truth,
                 methods,
             });
@@ -419,6 +424,7 @@ impl Figure for AcrossConditions {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult {
         let (title, subtitle) = measure_title(self.kind, &self.term, self.level);
         let area = titled(root, &title, &subtitle)?;
+        let area = with_legend(&area, &self.series)?;
         let target = self.target();
         let (y0, y1) = padded_range(
             self.series
@@ -464,24 +470,16 @@ impl Figure for AcrossConditions {
             ))
             .map_err(fail)?;
         let m = self.series.len().max(1) as f64;
-        for (j, (index, name, points)) in self.series.iter().enumerate() {
+        for (j, (index, _, points)) in self.series.iter().enumerate() {
             let colour = method_colour(*index);
             let dx = (j as f64 - (m - 1.0) / 2.0) * 0.6 / m;
             draw_points_with_intervals(
                 &mut chart,
                 points.iter().map(|(p, e, s)| (*p as f64 + dx, *e, *s)),
                 &colour,
-                name,
             )?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(font(TICK))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail)
+        Ok(())
     }
 }
 
@@ -489,7 +487,6 @@ fn draw_points_with_intervals<DB: DrawingBackend>(
     chart: &mut Chart<'_, DB>,
     points: impl Iterator<Item = (f64, f64, f64)> + Clone,
     colour: &RGBColor,
-    name: &str,
 ) -> DrawResult {
     let style = colour.stroke_width(2);
     chart
@@ -499,12 +496,9 @@ fn draw_points_with_intervals<DB: DrawingBackend>(
                 .map(|(x, e, s)| PathElement::new(vec![(x, e - Z95 * s), (x, e + Z95 * s)], style)),
         )
         .map_err(fail)?;
-    let c = *colour;
     chart
-        .draw_series(points.map(|(x, e, _)| Circle::new((x, e), 5, c.filled())))
-        .map_err(fail)?
-        .label(name)
-        .legend(move |(x, y)| Circle::new((x + 10, y), 5, c.filled()));
+        .draw_series(points.map(|(x, e, _)| Circle::new((x, e), 5, colour.filled())))
+        .map_err(fail)?;
     Ok(())
 }
 
@@ -550,6 +544,7 @@ impl Zip {
         }
         let label = summary
             .condition(condition)
+            .filter(|_| summary.conditions.len() > 1)
             .map(|c| c.label.clone())
             .unwrap_or_default();
         Ok(Zip {
@@ -768,6 +763,7 @@ impl Figure for NestedLoop {
         let (title, subtitle) = measure_title(self.kind, &self.term, self.level);
         let subtitle = format!("Nested-loop plot: {subtitle}; below: the design factors' levels");
         let area = titled(root, &title, &subtitle)?;
+        let area = with_legend(&area, &self.series)?;
         let target = match self.kind {
             MeasureKind::Coverage => 100.0 * self.level,
             _ => 0.0,
@@ -847,13 +843,13 @@ impl Figure for NestedLoop {
                 .draw_series([Text::new(text, (-0.45, top + 0.2 * band), font(TICK))])
                 .map_err(fail)?;
         }
-        for (index, name, points) in &self.series {
+        for (index, _, points) in &self.series {
             let colour = method_colour(*index);
             let steps = step_points(points.iter().map(|(p, e, _)| (*p, *e)));
             chart
                 .draw_series(LineSeries::new(steps, colour.stroke_width(2)))
                 .map_err(fail)?;
-            let (dim, c) = (colour.mix(0.25), colour);
+            let dim = colour.mix(0.25);
             chart
                 .draw_series(points.iter().map(|(p, e, m)| {
                     Rectangle::new(
@@ -864,21 +860,49 @@ impl Figure for NestedLoop {
                         dim.filled(),
                     )
                 }))
-                .map_err(fail)?
-                .label(name.as_str())
-                .legend(move |(x, y)| {
-                    PathElement::new(vec![(x, y), (x + 20, y)], c.stroke_width(2))
-                });
+                .map_err(fail)?;
         }
-        chart
-            .configure_series_labels()
-            .label_font(font(TICK))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .position(SeriesLabelPosition::UpperRight)
-            .draw()
-            .map_err(fail)
+        Ok(())
     }
+}
+
+/// Draw the methods' legend in a column on the right (outside the data, so it never hides a point) and
+/// return the area left for the chart.
+fn with_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    series: &[MethodSeries],
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let longest = series
+        .iter()
+        .map(|(_, name, _)| name.chars().count())
+        .max()
+        .unwrap_or(0) as u32;
+    let width = (60 + 9 * longest).min(area.dim_in_pixel().0 / 3);
+    let (chart, legend) = area.split_horizontally(area.dim_in_pixel().0 - width);
+    for (row, (index, name, _)) in series.iter().enumerate() {
+        let y = 40 + 26 * row as i32;
+        let colour = method_colour(*index);
+        legend
+            .draw(&Circle::new((14, y), 6, colour.filled()))
+            .map_err(fail)?;
+        legend
+            .draw(&PathElement::new(
+                vec![(4, y), (24, y)],
+                colour.stroke_width(2),
+            ))
+            .map_err(fail)?;
+        legend
+            .draw_text(
+                name,
+                &font(TICK).pos(text_anchor::Pos::new(
+                    text_anchor::HPos::Left,
+                    text_anchor::VPos::Center,
+                )),
+                (32, y),
+            )
+            .map_err(fail)?;
+    }
+    Ok(chart)
 }
 
 /// A step function through (position, value): flat across each position's width, vertical between them.
