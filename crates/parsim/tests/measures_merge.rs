@@ -3,10 +3,11 @@
 
 mod measures_support;
 
-use measures_support::generate;
+use measures_support::{create_store, generate, study_toml};
 use parsim::measures::moments::{CoMoments, Moments};
 use parsim::measures::{
-    IntervalRule, MeasureKind, PerformanceAccumulator, PrecisionAccumulator, Replicate,
+    accumulate_bias_eliminated, accumulate_connection, summarise_connection, IntervalRule,
+    MeasureKind, PerformanceAccumulator, PrecisionAccumulator, Replicate, SummarySettings,
 };
 use proptest::prelude::*;
 
@@ -185,4 +186,52 @@ fn precision_accumulators_merge_to_the_single_run() {
         close(g.estimate, w.estimate) && close(g.mcse, w.mcse),
         "{g:?} vs {w:?}"
     );
+}
+
+#[test]
+fn shard_stores_merge_to_the_single_store_summary() {
+    let base = std::env::temp_dir().join(format!("parsim-shards-{}", std::process::id()));
+    let rows = generate(0, 200, 21);
+    let (a_rows, b_rows): (Vec<_>, Vec<_>) = rows.iter().cloned().partition(|r| r.replication < 80);
+    let toml = study_toml("[summary]\nreference = \"naive\"\n");
+    let whole = create_store(&base.join("whole"), &rows, &toml);
+    let shard_a = create_store(&base.join("a"), &a_rows, &toml);
+    let shard_b = create_store(&base.join("b"), &b_rows, &toml);
+    let single = summarise_connection(&whole, None).expect("single summary");
+
+    let settings = SummarySettings {
+        reference: Some("naive".into()),
+        ..SummarySettings::default()
+    };
+    let mut merged = accumulate_connection(&shard_a, &settings).expect("shard a");
+    merged.merge(&accumulate_connection(&shard_b, &settings).expect("shard b"));
+    // Each shard's second pass counts intervals covering the merged θ̄.
+    let second_a = accumulate_bias_eliminated(&shard_a, &settings, &merged).expect("second a");
+    let second_b = accumulate_bias_eliminated(&shard_b, &settings, &merged).expect("second b");
+    merged.merge(&second_a);
+    merged.merge(&second_b);
+    let rows = merged.rows(&single.methods);
+
+    assert_eq!(rows.len(), single.rows.len());
+    for (got, want) in rows.iter().zip(&single.rows) {
+        assert_eq!(
+            (got.condition, &got.method, &got.term),
+            (want.condition, &want.method, &want.term)
+        );
+        assert_eq!(
+            (got.measures.used, got.measures.failed),
+            (want.measures.used, want.measures.failed)
+        );
+        for kind in MeasureKind::ALL {
+            let (g, w) = (got.measures.get(kind), want.measures.get(kind));
+            assert!(
+                close(g.estimate, w.estimate) && close(g.mcse, w.mcse),
+                "{} {} {}: {kind} {g:?} vs {w:?}",
+                got.condition,
+                got.method,
+                got.term
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&base);
 }

@@ -20,7 +20,10 @@ use serde::Serialize;
 pub use accumulate::{
     IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator, Replicate,
 };
-pub use summarise::{summarise, summarise_connection, ConditionInfo, Summary, SummaryRow};
+pub use summarise::{
+    accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
+    ConditionInfo, GroupId, StudyAccumulator, Summary, SummaryRow,
+};
 
 /// Errors of the measures: bad settings or an unreadable store.
 #[derive(Debug, thiserror::Error)]

@@ -6,10 +6,10 @@
 //! that cover θ̄ (bias-eliminated coverage). Memory holds one accumulator per group and one replication's
 //! rows, never the whole store.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::Connection;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::store::Store;
 
@@ -104,72 +104,184 @@ pub fn summarise_connection(
     connection: &Connection,
     settings: Option<SummarySettings>,
 ) -> Result<Summary, MeasuresError> {
+    let (study, settings) = study_settings(connection, settings)?;
+    let index = GroupIndex::read(connection)?;
+    let settings = index.resolve_reference(settings)?;
+    let mut accumulator = first_pass(connection, &index, &settings)?;
+    let second = second_pass(connection, &index, &settings, &accumulator)?;
+    accumulator.merge(&second);
+    Ok(Summary {
+        study,
+        rows: accumulator.rows(&index.methods),
+        settings,
+        factors: read_factors(connection)?,
+        conditions: read_conditions(connection)?,
+        methods: index.methods,
+    })
+}
+
+/// One (condition, method, term).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct GroupId {
+    /// Condition index.
+    pub condition: usize,
+    /// Method name.
+    pub method: String,
+    /// Term name.
+    pub term: String,
+}
+
+/// The mergeable state of a summary: per (condition, method, term), the single-method accumulator and the
+/// pairs with the reference method. Shards of a study are summarised without their raw rows meeting:
+/// [`accumulate_connection`] on each shard, [`StudyAccumulator::merge`], then each shard's
+/// [`accumulate_bias_eliminated`] against the merged θ̄, merged in as well.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct StudyAccumulator {
+    /// Terms in model order (order first written).
+    pub terms: Vec<String>,
+    /// Every group's accumulators.
+    pub groups: BTreeMap<GroupId, (PerformanceAccumulator, PrecisionAccumulator)>,
+}
+
+impl StudyAccumulator {
+    /// Merge another shard's accumulators (same study, same settings).
+    pub fn merge(&mut self, other: &StudyAccumulator) {
+        for term in &other.terms {
+            if !self.terms.contains(term) {
+                self.terms.push(term.clone());
+            }
+        }
+        for (id, (performance, precision)) in &other.groups {
+            let entry = self.groups.entry(id.clone()).or_default();
+            entry.0.merge(performance);
+            entry.1.merge(precision);
+        }
+    }
+
+    /// The summary rows, ordered by condition, method (in `methods` order) and term (model order). A group is
+    /// reported when its term has a true value in its condition, even if every fit of its method failed.
+    pub fn rows(&self, methods: &[String]) -> Vec<SummaryRow> {
+        let mut truths: HashMap<(usize, &str), f64> = HashMap::new();
+        for (id, (performance, _)) in &self.groups {
+            if let Some(truth) = performance.truth {
+                truths.entry((id.condition, &id.term)).or_insert(truth);
+            }
+        }
+        let rank = |names: &[String], name: &str| {
+            names.iter().position(|n| n == name).unwrap_or(usize::MAX)
+        };
+        let mut rows: Vec<SummaryRow> = self
+            .groups
+            .iter()
+            .filter_map(|(id, (performance, precision))| {
+                let truth = *truths.get(&(id.condition, id.term.as_str()))?;
+                let mut measures = performance.finish();
+                measures.truth = truth;
+                measures.relative_precision = precision.finish();
+                Some(SummaryRow {
+                    condition: id.condition,
+                    method: id.method.clone(),
+                    term: id.term.clone(),
+                    measures,
+                })
+            })
+            .collect();
+        rows.sort_by_key(|r| {
+            (
+                r.condition,
+                rank(methods, &r.method),
+                rank(&self.terms, &r.term),
+            )
+        });
+        rows
+    }
+}
+
+/// First pass over a store (e.g. one shard): every measure but bias-eliminated coverage, mergeable.
+/// `settings.reference` `None` means the first method.
+pub fn accumulate_connection(
+    connection: &Connection,
+    settings: &SummarySettings,
+) -> Result<StudyAccumulator, MeasuresError> {
+    let index = GroupIndex::read(connection)?;
+    let settings = index.resolve_reference(settings.clone())?;
+    first_pass(connection, &index, &settings)
+}
+
+/// Second pass over a store (e.g. one shard): counts of intervals covering θ̄ of `merged`, the merged first
+/// passes of every shard. Merge the result into `merged`.
+pub fn accumulate_bias_eliminated(
+    connection: &Connection,
+    settings: &SummarySettings,
+    merged: &StudyAccumulator,
+) -> Result<StudyAccumulator, MeasuresError> {
+    let index = GroupIndex::read(connection)?;
+    second_pass(connection, &index, settings, merged)
+}
+
+/// The study's name and the settings to use: those given, else the study's `[summary]`.
+fn study_settings(
+    connection: &Connection,
+    settings: Option<SummarySettings>,
+) -> Result<(String, SummarySettings), MeasuresError> {
     let (study, toml) =
         connection.query_row("SELECT name, toml FROM study WHERE id = 1", [], |r| {
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?;
-    let mut settings = match settings {
+    let settings = match settings {
         Some(s) => s,
         None => SummarySettings::from_study_toml(&toml)?,
     };
-    let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
-    let index = GroupIndex::read(connection)?;
-    let reference = index.reference(settings.reference.as_deref())?;
-    settings.reference = reference.clone();
+    Ok((study, settings))
+}
 
-    let mut groups: Vec<PerformanceAccumulator> =
-        vec![PerformanceAccumulator::default(); index.len()];
+fn first_pass(
+    connection: &Connection,
+    index: &GroupIndex,
+    settings: &SummarySettings,
+) -> Result<StudyAccumulator, MeasuresError> {
+    let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
+    let mut groups = vec![PerformanceAccumulator::default(); index.len()];
     index.count_failed_fits(connection, &mut groups)?;
-    let reference_index = reference
+    let reference = settings
+        .reference
         .as_deref()
         .and_then(|r| index.methods.iter().position(|m| m == r));
-    let mut pairing = Pairing::new(reference_index, index.len());
-    for_each_usable(connection, &index, |at, r| {
+    let mut pairing = Pairing::new(reference, index.len());
+    for_each_usable(connection, index, |at, r| {
         groups[at.group].push(r, &mut rule);
         pairing.push(at, r.estimate);
     })?;
     let precision = pairing.finish();
-    let means: Vec<f64> = groups
-        .iter()
-        .map(PerformanceAccumulator::mean_estimate)
-        .collect();
-    for_each_usable(connection, &index, |at, r| {
-        groups[at.group].push_bias_eliminated(r, means[at.group], &mut rule)
-    })?;
+    Ok(index.keyed(groups.into_iter().zip(precision)))
+}
 
-    // The true value of each (condition, term), from any method that estimated it there.
-    let mut truths: HashMap<(usize, usize), f64> = HashMap::new();
-    for (key, group) in index.keys.iter().zip(&groups) {
-        if let Some(truth) = group.truth {
-            truths.entry((key.condition, key.term)).or_insert(truth);
-        }
-    }
-    // A group is reported when its term has a true value in its condition (all its fits may have failed).
-    let rows = index
+fn second_pass(
+    connection: &Connection,
+    index: &GroupIndex,
+    settings: &SummarySettings,
+    merged: &StudyAccumulator,
+) -> Result<StudyAccumulator, MeasuresError> {
+    let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
+    let means: Vec<f64> = index
         .keys
         .iter()
-        .enumerate()
-        .filter_map(|(g, key)| {
-            let truth = *truths.get(&(key.condition, key.term))?;
-            let mut measures = groups[g].finish();
-            measures.truth = truth;
-            measures.relative_precision = precision[g].finish();
-            Some(SummaryRow {
-                condition: key.condition,
-                method: index.methods[key.method].clone(),
-                term: index.terms[key.term].clone(),
-                measures,
-            })
+        .map(|key| {
+            merged
+                .groups
+                .get(&index.id(key))
+                .map_or(f64::NAN, |(p, _)| p.mean_estimate())
         })
         .collect();
-    Ok(Summary {
-        study,
-        settings,
-        factors: read_factors(connection)?,
-        conditions: read_conditions(connection)?,
-        methods: index.methods.clone(),
-        rows,
-    })
+    let mut groups = vec![PerformanceAccumulator::default(); index.len()];
+    for_each_usable(connection, index, |at, r| {
+        groups[at.group].push_bias_eliminated(r, means[at.group], &mut rule)
+    })?;
+    Ok(index.keyed(
+        groups
+            .into_iter()
+            .map(|g| (g, PrecisionAccumulator::default())),
+    ))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -252,6 +364,34 @@ impl GroupIndex {
 
     fn len(&self) -> usize {
         self.keys.len()
+    }
+
+    fn id(&self, key: &GroupKey) -> GroupId {
+        GroupId {
+            condition: key.condition,
+            method: self.methods[key.method].clone(),
+            term: self.terms[key.term].clone(),
+        }
+    }
+
+    /// Accumulators in key order, keyed by name.
+    fn keyed(
+        &self,
+        groups: impl Iterator<Item = (PerformanceAccumulator, PrecisionAccumulator)>,
+    ) -> StudyAccumulator {
+        StudyAccumulator {
+            terms: self.terms.clone(),
+            groups: self.keys.iter().map(|k| self.id(k)).zip(groups).collect(),
+        }
+    }
+
+    /// The settings with the reference method resolved (the first method when none is named).
+    fn resolve_reference(
+        &self,
+        mut settings: SummarySettings,
+    ) -> Result<SummarySettings, SettingsError> {
+        settings.reference = self.reference(settings.reference.as_deref())?;
+        Ok(settings)
     }
 
     /// The group of a row, found without allocating (few methods and terms: a linear scan is fastest).
