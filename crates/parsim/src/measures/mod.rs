@@ -2,11 +2,18 @@
 //! Table 6; `shared/notes/performance-measures.md`).
 //!
 //! Everything is computed by mergeable streaming accumulators ([`moments`]), so memory does not grow with
-//! replications and shards merge without their raw rows. Bias-eliminated coverage needs θ̄, known only at the
-//! end: [`summarise`] reads the store twice (the first pass gives θ̄ per group, the second counts intervals
-//! covering it); both passes are mergeable, a shard's second pass just needs the merged θ̄. Relative precision
-//! pairs each method with the reference on replications both completed: the first pass reads rows in
-//! (condition, replication) order and pairs each replication's estimates as they stream by.
+//! replications and shards merge without their raw rows ([`StudyAccumulator`]). Bias-eliminated coverage
+//! needs θ̄, known only at the end: rather than keep every estimate, [`summarise`] reads the store twice (the
+//! store makes a pass cheap): the first pass gives θ̄ per group, the second counts intervals covering it. Both
+//! passes merge across shards; a shard's second pass just needs the merged θ̄
+//! ([`accumulate_bias_eliminated`]). Relative precision pairs each method with the reference method on
+//! replications both completed: the first pass reads rows in (condition, replication) order and pairs each
+//! replication's estimates as they stream by.
+//!
+//! Units: relative bias, relative error in model SE, coverage, bias-eliminated coverage, rejection rate and
+//! relative precision are percentages; the other measures are in the units of the estimate.
+//! Confidence intervals and p-values are recomputed from (estimate, SE, df) at the chosen level: t with the
+//! stored df (Satterthwaite for mixed models, n − p or G − 1 for OLS), normal when df is NULL.
 
 mod accumulate;
 pub mod moments;
