@@ -111,11 +111,8 @@ impl Workspace {
             if var.val.elem != Elem::Float {
                 continue;
             }
-            if let Some((row, x)) = self.f[var.val.idx]
-                .iter()
-                .enumerate()
-                .find(|(_, x)| !x.is_finite())
-            {
+            if let Some(row) = first_non_finite(&self.f[var.val.idx]) {
+                let x = self.f[var.val.idx][row];
                 let message = format!(
                     "`{}` has a non-finite value ({x}) in row {row}, and a method uses this column",
                     var.name
@@ -375,8 +372,10 @@ impl Workspace {
         let result = match out.elem {
             Elem::Float => {
                 let mut o = std::mem::take(&mut self.f[out.idx]);
-                o.clear();
-                o.resize(n, 0.0);
+                if o.len() != n {
+                    o.clear();
+                    o.resize(n, 0.0);
+                }
                 let f = &self.f;
                 let fa = |k: usize| farg(&f[args[k].idx]);
                 let r = match dist {
@@ -409,8 +408,10 @@ impl Workspace {
             }
             Elem::Int => {
                 let mut o = std::mem::take(&mut self.i[out.idx]);
-                o.clear();
-                o.resize(n, 0);
+                if o.len() != n {
+                    o.clear();
+                    o.resize(n, 0);
+                }
                 let (f, i) = (&self.f, &self.i);
                 let fa = |k: usize| farg(&f[args[k].idx]);
                 let ia = |k: usize| iarg(&i[args[k].idx]);
@@ -429,6 +430,21 @@ impl Workspace {
             }
         };
         result.map_err(|e| random_error(dist, e))
+    }
+}
+
+/// Position of the first NaN or infinity. A branch-free scan of the exponent bits first (it vectorises),
+/// since almost every column is finite.
+fn first_non_finite(v: &[f64]) -> Option<usize> {
+    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
+    let any = v.chunks(512).any(|c| {
+        c.iter()
+            .fold(false, |acc, x| acc | (x.to_bits() & EXPONENT == EXPONENT))
+    });
+    if any {
+        v.iter().position(|x| !x.is_finite())
+    } else {
+        None
     }
 }
 
@@ -689,39 +705,46 @@ fn where_into<T: Copy>(
     Ok(())
 }
 
-fn gather_into<T: Copy>(
+fn gather_into<T: Copy + Default>(
     bufs: &mut [Vec<T>],
     src: usize,
     idx: &[i64],
     out: usize,
 ) -> Result<(), Fail> {
-    let n = bufs[src].len();
-    // One pass to validate (numpy allows negative indices from the end), then an unconditional gather.
-    let in_range = |j: i64| j >= 0 && (j as u64) < n as u64;
-    if let Some(k) = idx.iter().position(|&j| !in_range(j)) {
-        let wrapped = |j: i64| j < 0 && j.checked_add(n as i64).is_some_and(|w| w >= 0);
-        if let Some(k) = idx[k..]
-            .iter()
-            .position(|&j| !in_range(j) && !wrapped(j))
-            .map(|p| p + k)
-        {
-            return Err(format!(
-                "index {} (element {k} of the index) is out of range for a vector of length {n}",
-                idx[k]
-            ));
-        }
-    }
     let mut o = std::mem::take(&mut bufs[out]);
     o.clear();
     let s = &bufs[src];
-    o.extend(idx.iter().map(|&j| {
-        s[if j < 0 {
-            (j + n as i64) as usize
-        } else {
-            j as usize
-        }]
+    // Fast path: every index in 0..n (a negative index becomes a huge usize and misses).
+    let mut all_in_range = true;
+    o.extend(idx.iter().map(|&j| match s.get(j as usize) {
+        Some(&v) => v,
+        None => {
+            all_in_range = false;
+            T::default()
+        }
     }));
+    let result = if all_in_range {
+        Ok(())
+    } else {
+        gather_slow(s, idx, &mut o)
+    };
     bufs[out] = o;
+    result
+}
+
+/// numpy's negative indices count from the end; anything else outside the vector is an error.
+fn gather_slow<T: Copy>(s: &[T], idx: &[i64], o: &mut Vec<T>) -> Result<(), Fail> {
+    let n = s.len() as i64;
+    o.clear();
+    for (k, &j) in idx.iter().enumerate() {
+        let w = if j < 0 { j.wrapping_add(n) } else { j };
+        if w < 0 || w >= n {
+            return Err(format!(
+                "index {j} (element {k} of the index) is out of range for a vector of length {n}"
+            ));
+        }
+        o.push(s[w as usize]);
+    }
     Ok(())
 }
 

@@ -1,0 +1,117 @@
+//! The data language's overhead: evaluating the seed study's program for one replication against drawing
+//! the same random numbers directly with parsim-random (target: at most 1.2x).
+//!
+//! Run: `cargo bench -p parsim --bench lang`. After criterion's report, prints the ratio measured in the
+//! same run (best of several rounds, the two alternating so both see the same machine load).
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use criterion::{BatchSize, Criterion};
+use parsim::study::Study;
+use parsim_random::{default_rng, Arg, Generator};
+
+fn seed_study() -> Study {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../examples/seed-study.toml");
+    Study::load(&path).expect("examples/seed-study.toml loads")
+}
+
+/// The numbers the seed's gen_data draws, straight from the generator into preallocated buffers.
+struct Direct {
+    x: Vec<f64>,
+    g: Vec<i64>,
+    a: Vec<f64>,
+    b: Vec<f64>,
+    e: Vec<f64>,
+}
+
+impl Direct {
+    fn new() -> Self {
+        Direct {
+            x: vec![0.0; 5000],
+            g: vec![0; 5000],
+            a: vec![0.0; 5],
+            b: vec![0.0; 5],
+            e: vec![0.0; 5000],
+        }
+    }
+
+    fn draw(&mut self, rng: &mut Generator) {
+        rng.fill_normal(&mut self.x, Arg::Scalar(0.0), Arg::Scalar(1.0))
+            .unwrap();
+        rng.fill_integers(&mut self.g, Arg::Scalar(0), Arg::Scalar(5), false)
+            .unwrap();
+        rng.fill_normal(&mut self.a, Arg::Scalar(0.0), Arg::Scalar(1.0))
+            .unwrap();
+        rng.fill_normal(&mut self.b, Arg::Scalar(0.0), Arg::Scalar(0.25))
+            .unwrap();
+        rng.fill_normal(&mut self.e, Arg::Scalar(0.0), Arg::Scalar(1.0))
+            .unwrap();
+    }
+}
+
+fn bench(c: &mut Criterion) {
+    let study = seed_study();
+    let condition = study.conditions()[0].clone();
+    let mut ws = study.program.workspace();
+    let mut direct = Direct::new();
+    let mut group = c.benchmark_group("seed replication");
+    group.bench_function("parsim-random fills (baseline)", |bch| {
+        bch.iter_batched_ref(
+            || default_rng(7),
+            |rng| direct.draw(black_box(rng)),
+            BatchSize::SmallInput,
+        )
+    });
+    group.bench_function("data program", |bch| {
+        bch.iter_batched_ref(
+            || default_rng(7),
+            |rng| {
+                ws.generate(&study.program, &condition, black_box(rng))
+                    .unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    group.finish();
+}
+
+/// Best-of-rounds time per replication of `f`, generators made outside the timed region.
+fn time_per_replication(mut f: impl FnMut(&mut Generator), reps: usize) -> Duration {
+    let mut rngs: Vec<Generator> = (0..reps as u64).map(default_rng).collect();
+    let start = Instant::now();
+    for rng in &mut rngs {
+        f(rng);
+    }
+    start.elapsed() / reps as u32
+}
+
+fn ratio() {
+    let study = seed_study();
+    let condition = study.conditions()[0].clone();
+    let mut ws = study.program.workspace();
+    let mut direct = Direct::new();
+    let (mut best_direct, mut best_program) = (Duration::MAX, Duration::MAX);
+    for _ in 0..15 {
+        best_direct = best_direct.min(time_per_replication(|rng| direct.draw(rng), 400));
+        best_program = best_program.min(time_per_replication(
+            |rng| ws.generate(&study.program, &condition, rng).unwrap(),
+            400,
+        ));
+    }
+    black_box(&direct.x);
+    println!(
+        "seed replication: direct draws {:.1} us, data program {:.1} us, ratio {:.3} (target <= 1.2)",
+        best_direct.as_secs_f64() * 1e6,
+        best_program.as_secs_f64() * 1e6,
+        best_program.as_secs_f64() / best_direct.as_secs_f64()
+    );
+}
+
+fn main() {
+    let mut c = Criterion::default().configure_from_args();
+    bench(&mut c);
+    c.final_summary();
+    ratio();
+}
