@@ -124,6 +124,7 @@ impl Derivatives {
             self.hessian[i * k1 + i] = (self.g_plus[i] - 2.0 * g0 + self.g_minus[i]) / (hi * hi);
             self.crit_hessian[i * k + i] =
                 (self.crit_plus[i] - 2.0 * crit0 + self.crit_minus[i]) / (hi * hi);
+            self.crit_gradient[i] = (self.crit_plus[i] - self.crit_minus[i]) / (2.0 * hi);
             for j in 0..i {
                 let hj = self.h[j];
                 let (mut g_sum, mut crit_sum) = (0.0, 0.0);

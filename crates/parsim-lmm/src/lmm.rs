@@ -19,7 +19,7 @@ pub enum Inference {
 }
 
 /// Options of a mixed-model fit.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct LmmOptions {
     /// REML (true, lme4's default) or maximum likelihood.
     pub reml: bool,
@@ -177,7 +177,8 @@ impl Workspace {
 pub struct LmmFitter {
     formula: Formula,
     options: LmmOptions,
-    workspace: Option<Workspace>,
+    /// Boxed: the workspace is large and the fitter is moved around by callers.
+    workspace: Option<Box<Workspace>>,
     fit: LmmFit,
 }
 
@@ -196,8 +197,8 @@ impl LmmFitter {
     }
 
     /// The options in force.
-    pub fn options(&self) -> LmmOptions {
-        self.options
+    pub fn options(&self) -> &LmmOptions {
+        &self.options
     }
 
     /// The profiled criterion (REML criterion or deviance) at `theta` for the data set of the last
@@ -246,7 +247,7 @@ impl LmmFitter {
             self.workspace = None;
             let ws = Workspace::new(&self.formula, data)?;
             self.fit = LmmFit::default();
-            self.workspace = Some(ws);
+            self.workspace = Some(Box::new(ws));
         }
         let Some(ws) = self.workspace.as_mut() else {
             return Err(FitError::Numerical("no workspace".into()));

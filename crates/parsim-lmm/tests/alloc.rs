@@ -1,0 +1,74 @@
+//! The one-grouping-factor fast path allocates nothing per fit once warmed up: a counting global
+//! allocator (counting this thread's allocations only, so parallel tests do not interfere) around
+//! fits of two different data sets of the same shape, with REML/Satterthwaite as the study runner uses.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::path::PathBuf;
+
+use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
+}
+
+fn count() {
+    let _ = ALLOCATIONS.try_with(|c| c.set(c.get() + 1));
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        unsafe { System.alloc_zeroed(layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+fn allocations() -> usize {
+    ALLOCATIONS.with(Cell::get)
+}
+
+fn seed(k: usize) -> DataFrame {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join(format!("../../tests/data/lme4/data/seed{k}.csv"));
+    DataFrame::read_csv(&path).unwrap()
+}
+
+#[test]
+fn fast_path_fits_allocate_nothing_after_warm_up() {
+    let data = [seed(0), seed(1), seed(2)];
+    for formula in [
+        "response ~ X + (1 | group)",
+        "response ~ X + (1 + X | group)",
+    ] {
+        let formula = Formula::parse(formula).unwrap();
+        let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+        for d in &data {
+            fitter.fit(d).unwrap();
+        }
+        let before = allocations();
+        let mut criteria = 0.0;
+        for d in &data {
+            criteria += fitter.fit(d).unwrap().criterion;
+        }
+        let during = allocations() - before;
+        assert!(criteria.is_finite());
+        assert_eq!(during, 0, "{formula}: {during} allocations in 3 warm fits");
+    }
+}
