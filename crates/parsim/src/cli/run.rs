@@ -96,9 +96,8 @@ fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
             .unwrap_or_default();
         eprintln!("  {method}: {n} fits {}{example}", status.as_str());
     }
-    match parsim::run::summary_table(out) {
-        Ok(table) => println!("{table}"),
-        Err(e) => eprintln!("warning: could not summarise the results: {e}"),
+    if let Some(table) = &report.summary {
+        println!("{table}");
     }
 }
 

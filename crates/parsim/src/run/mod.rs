@@ -65,6 +65,9 @@ pub enum RunError {
         /// What is wrong.
         message: String,
     },
+    /// The performance measures could not be computed or written.
+    #[error("summary: {0}")]
+    Summary(String),
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -95,6 +98,8 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Workers used.
     pub jobs: usize,
+    /// The summary table (also written to `summary.csv` and `summary.md`), unless the run was interrupted.
+    pub summary: Option<String>,
 }
 
 /// SHA-256 of the study file's text, hex: identifies the study in a store.
@@ -250,6 +255,10 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             store.mark_finished()?;
         }
         store.export_csv(&options.out.join("results.csv"))?;
+        report.summary = Some(
+            crate::report::finish_run(&options.out, &store)
+                .map_err(|e| RunError::Summary(e.to_string()))?,
+        );
     }
     store.checkpoint()?;
     report.elapsed = started.elapsed();
@@ -277,44 +286,9 @@ fn write_study_copy(study: &Study, dir: &std::path::Path) -> Result<(), RunError
 #[cfg(test)]
 mod tests;
 
-/// The end-of-run table: per condition, method and estimand term, the replications used, the bias and the
-/// empirical SE.
-pub fn summary_table(dir: &std::path::Path) -> Result<String, StoreError> {
+/// Write `summary.csv` and `summary.md` into `dir` and return the summary table (every measure with its
+/// Monte Carlo SE), from the store in `dir`.
+pub fn summary_table(dir: &std::path::Path) -> Result<String, RunError> {
     let store = Store::open_existing(dir)?;
-    let conditions = store.conditions()?;
-    let mut groups: Vec<(usize, String, String, Vec<f64>, f64)> = Vec::new();
-    store.for_each_estimate(|e| {
-        let (Some(truth), true) = (e.truth, e.status.is_usable()) else {
-            return;
-        };
-        match groups.last_mut() {
-            Some(g) if g.0 == e.condition && g.1 == e.method && g.2 == e.term => {
-                g.3.push(e.estimate)
-            }
-            _ => groups.push((
-                e.condition,
-                e.method.clone(),
-                e.term.clone(),
-                vec![e.estimate],
-                truth,
-            )),
-        }
-    })?;
-    let mut out = format!(
-        "{:<24} {:<18} {:<14} {:>6} {:>12} {:>12}\n",
-        "condition", "method", "term", "n", "bias", "emp. SE"
-    );
-    for (c, method, term, xs, truth) in groups {
-        let n = xs.len() as f64;
-        let mean = xs.iter().sum::<f64>() / n;
-        let var = xs.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0);
-        let label = conditions.get(c).map(|c| c.label.as_str()).unwrap_or("?");
-        out.push_str(&format!(
-            "{label:<24} {method:<18} {term:<14} {:>6} {:>12.6} {:>12.6}\n",
-            xs.len(),
-            mean - truth,
-            var.sqrt()
-        ));
-    }
-    Ok(out)
+    crate::report::finish_run(dir, &store).map_err(|e| RunError::Summary(e.to_string()))
 }

@@ -13,18 +13,19 @@ use crate::study::{MethodSpec, ModelKind, Study};
 
 /// A method's reusable model workspace.
 enum Fitter {
-    Lmm(LmmFitter),
-    Ols(OlsFitter),
+    // Boxed: the workspaces are large and live as long as the worker; one indirection per fit is free.
+    Lmm(Box<LmmFitter>),
+    Ols(Box<OlsFitter>),
 }
 
 impl Fitter {
     fn new(method: &MethodSpec) -> Result<Fitter, String> {
         match method.model {
-            ModelKind::Lmm => LmmFitter::new(&method.formula, method.lmm.clone())
-                .map(Fitter::Lmm)
+            ModelKind::Lmm => LmmFitter::new(&method.formula, method.lmm)
+                .map(|f| Fitter::Lmm(Box::new(f)))
                 .map_err(|e| e.to_string()),
             ModelKind::Ols => OlsFitter::new(&method.formula, method.ols.clone())
-                .map(Fitter::Ols)
+                .map(|f| Fitter::Ols(Box::new(f)))
                 .map_err(|e| e.to_string()),
         }
     }
@@ -247,8 +248,10 @@ thread_local! {
 
 /// Guard that silences the panic hook for panics inside fits (they are stored as errors) for its lifetime.
 pub(super) struct QuietPanics {
-    previous: Option<Arc<dyn Fn(&panic::PanicHookInfo<'_>) + Send + Sync>>,
+    previous: Option<Arc<PanicHook>>,
 }
+
+type PanicHook = dyn Fn(&panic::PanicHookInfo<'_>) + Send + Sync;
 
 /// Install a panic hook that stays quiet inside fits and defers to the previous hook elsewhere.
 pub(super) fn quiet_panics_in_fits() -> QuietPanics {
