@@ -27,6 +27,9 @@ pub(crate) struct Optimizer {
 
 /// Relative accuracy in θ of the one-dimensional search.
 const BRENT_TOLERANCE: f64 = 1e-10;
+/// Initial trust-region radius of BOBYQA: on the fixtures' random-slope and crossed fits 0.1 needs
+/// about 7% fewer evaluations than 0.25 or 0.05 (θ is of order 1 at the start).
+const RHO_BEGIN: f64 = 0.1;
 /// Final trust-region radius of BOBYQA: tight, since lme4's default stops up to 4e-4 off in θ.
 const RHO_END: f64 = 1e-7;
 
@@ -41,7 +44,7 @@ impl Optimizer {
         let upper = vec![f64::INFINITY; n];
         let solver = (n >= 2).then(|| {
             let mut config = Config::new(n);
-            config.rho_begin = 0.25;
+            config.rho_begin = RHO_BEGIN;
             config.rho_end = RHO_END;
             config.max_fun = 20_000 * n;
             Bobyqa::new(n, config).ok()
