@@ -54,50 +54,64 @@ impl Store {
                     .collect()
             })
             .collect();
+        // In primary-key order, so SQLite streams the rows without sorting them.
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT e.condition, e.replication, e.method, e.term, e.kind, f.status, e.estimate, e.se, e.df, \
+                 e.ci_lower, e.ci_upper, e.p_value, e.truth \
+                 FROM estimates e JOIN fits f USING (condition, replication, method) \
+                 ORDER BY e.condition, e.replication, e.method, e.term",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut query = stmt.query([]).map_err(|e| self.err(e))?;
         let mut rows = 0u64;
-        let mut failure = None;
-        self.for_each_estimate(|e| {
-            if failure.is_some() {
-                return;
-            }
-            let mut line = e.condition.to_string();
-            if let Some(values) = factor_values.get(e.condition) {
-                for v in values {
-                    line.push(',');
-                    line.push_str(v);
-                }
-            }
-            let opt = |v: Option<f64>| v.map(number).unwrap_or_default();
-            let fields = [
-                e.replication.to_string(),
-                quote(&e.method),
-                quote(&e.term),
-                e.kind.as_str().to_string(),
-                e.status.as_str().to_string(),
-                number(e.estimate),
-                opt(e.se),
-                opt(e.df),
-                opt(e.ci_lower),
-                opt(e.ci_upper),
-                opt(e.p_value),
-                opt(e.truth),
-            ];
-            for f in fields {
-                line.push(',');
-                line.push_str(&f);
-            }
-            if let Err(err) = writeln!(out, "{line}") {
-                failure = Some(err);
-            }
+        let mut line = String::with_capacity(256);
+        while let Some(row) = query.next().map_err(|e| self.err(e))? {
+            csv_line(row, &factor_values, &mut line).map_err(|e| self.err(e))?;
+            out.write_all(line.as_bytes()).map_err(io)?;
             rows += 1;
-        })?;
-        if let Some(err) = failure {
-            return Err(io(err));
         }
         out.flush().map_err(io)?;
         drop(out);
         std::fs::rename(&tmp, path).map_err(io)?;
         Ok(rows)
+    }
+}
+
+/// One CSV line (with its newline) for an estimates row joined with its fit's status.
+fn csv_line(row: &rusqlite::Row<'_>, factor_values: &[Vec<String>], line: &mut String) -> rusqlite::Result<()> {
+    use std::fmt::Write as _;
+    line.clear();
+    let condition: i64 = row.get(0)?;
+    let _ = write!(line, "{condition}");
+    for v in usize::try_from(condition).ok().and_then(|c| factor_values.get(c)).into_iter().flatten() {
+        line.push(',');
+        line.push_str(v);
+    }
+    let _ = write!(line, ",{}", row.get::<_, i64>(1)?);
+    for i in 2..6 {
+        line.push(',');
+        line.push_str(&quote(row.get_ref(i)?.as_str().unwrap_or_default()));
+    }
+    for i in 6..13 {
+        line.push(',');
+        if let Some(v) = row.get::<_, Option<f64>>(i)? {
+            push_number(line, v);
+        } else if i == 6 {
+            line.push_str("NA");
+        }
+    }
+    line.push('\n');
+    Ok(())
+}
+
+fn push_number(line: &mut String, v: f64) {
+    use std::fmt::Write as _;
+    if v.is_finite() {
+        let _ = write!(line, "{v}");
+    } else {
+        line.push_str(&number(v));
     }
 }
 
