@@ -121,10 +121,11 @@ impl Blocked {
         let (m, p) = (self.m, self.p);
         let q0 = self.terms[0].q;
         self.s.copy_from_slice(&self.a22);
-        let mut ldl2 = if q0 == 1 {
-            self.first_term_scalar()
-        } else {
-            self.first_term_blocks()?
+        let mut ldl2 = match q0 {
+            1 => self.first_term_scalar(),
+            2 => self.first_term_fixed::<2>()?,
+            3 => self.first_term_fixed::<3>()?,
+            _ => self.first_term_blocks()?,
         };
         self.scale_rest();
         if !cholesky(&mut self.s, m, &mut self.scratch) {
@@ -168,6 +169,78 @@ impl Blocked {
             }
         }
         logdet + product.ln()
+    }
+
+    /// [`Blocked::first_term_blocks`] for a small fixed q₁: the q×q algebra on stack arrays, unrolled.
+    fn first_term_fixed<const Q: usize>(&mut self) -> Option<f64> {
+        let m = self.m;
+        // lam[j][i] = Λ[i][j] (column j), lower triangular.
+        let lam: [[f64; Q]; Q] =
+            std::array::from_fn(|j| std::array::from_fn(|i| self.lambda[j * Q + i]));
+        let mut logdet = 0.0;
+        let mut product = 1.0;
+        for level in 0..self.terms[0].nlevels {
+            let a: [[f64; Q]; Q] = std::array::from_fn(|j| {
+                std::array::from_fn(|i| self.a11[level * Q * Q + j * Q + i])
+            });
+            // t = AΛ, then L = chol(Λ′t + I), lower, l[j][i] = L[i][j].
+            let t: [[f64; Q]; Q] = std::array::from_fn(|j| {
+                std::array::from_fn(|i| (j..Q).map(|k| a[k][i] * lam[j][k]).sum())
+            });
+            let mut l: [[f64; Q]; Q] = std::array::from_fn(|j| {
+                std::array::from_fn(|i| {
+                    (i..Q).map(|k| lam[i][k] * t[j][k]).sum::<f64>()
+                        + if i == j { 1.0 } else { 0.0 }
+                })
+            });
+            for j in 0..Q {
+                let mut d = l[j][j];
+                for k in 0..j {
+                    d -= l[k][j] * l[k][j];
+                }
+                if d.is_nan() || d <= 0.0 {
+                    return None;
+                }
+                let d = d.sqrt();
+                l[j][j] = d;
+                product *= d * d;
+                for i in j + 1..Q {
+                    let mut v = l[j][i];
+                    for k in 0..j {
+                        v -= l[k][i] * l[k][j];
+                    }
+                    l[j][i] = v / d;
+                }
+            }
+            if level % LOG_CHUNK == LOG_CHUNK - 1 {
+                logdet += product.ln();
+                product = 1.0;
+            }
+            let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
+            let nnz = end - start;
+            for e in 0..nnz {
+                let base = (start + e) * Q;
+                let mut w = [0.0; Q];
+                for j in 0..Q {
+                    let mut v: f64 = (j..Q).map(|i| lam[j][i] * self.a21[base + i]).sum();
+                    for k in 0..j {
+                        v -= l[k][j] * w[k];
+                    }
+                    w[j] = v / l[j][j];
+                }
+                self.w[e * Q..(e + 1) * Q].copy_from_slice(&w);
+            }
+            let rows = &self.rows[start..end];
+            for e1 in 0..nnz {
+                let r1 = rows[e1] as usize;
+                let w1: [f64; Q] = std::array::from_fn(|j| self.w[e1 * Q + j]);
+                for e2 in 0..=e1 {
+                    let dot: f64 = (0..Q).map(|j| w1[j] * self.w[e2 * Q + j]).sum();
+                    self.s[rows[e2] as usize * m + r1] -= dot;
+                }
+            }
+        }
+        Some(logdet + product.ln())
     }
 
     /// First term with q₁ > 1: per level L = chol(Λ′AΛ + I), W = A₂₁ΛL⁻ᵀ. Returns log|L₁₁|².
