@@ -50,9 +50,12 @@ def main():
     parser.add_argument("--prep")
     parser.add_argument("--self-timed", action="store_true")
     parser.add_argument("--replications", type=int)
-    parser.add_argument("command", nargs=argparse.REMAINDER)
-    args = parser.parse_args()
-    command = args.command[1:] if args.command and args.command[0] == "--" else args.command
+    argv = sys.argv[1:]
+    if "--" not in argv:
+        parser.error("the command to measure follows --")
+    split = argv.index("--")
+    args = parser.parse_args(argv[:split])
+    command = argv[split + 1:]
     logs = os.path.join(os.path.dirname(os.path.abspath(args.results)), "logs")
     os.makedirs(logs, exist_ok=True)
     log = os.path.join(logs, f"{args.section}-{args.name}.log".replace("/", "_").replace(" ", "_"))
