@@ -712,24 +712,33 @@ fn gather_into<T: Copy + Default>(
     out: usize,
 ) -> Result<(), Fail> {
     let mut o = std::mem::take(&mut bufs[out]);
-    o.clear();
+    if o.len() != idx.len() {
+        o.clear();
+        o.resize(idx.len(), T::default());
+    }
     let s = &bufs[src];
-    // Fast path: every index in 0..n (a negative index becomes a huge usize and misses).
-    let mut all_in_range = true;
-    o.extend(idx.iter().map(|&j| match s.get(j as usize) {
-        Some(&v) => v,
-        None => {
-            all_in_range = false;
-            T::default()
-        }
-    }));
-    let result = if all_in_range {
+    let result = if gather_fast(s, idx, &mut o) {
         Ok(())
     } else {
         gather_slow(s, idx, &mut o)
     };
     bufs[out] = o;
     result
+}
+
+/// `out[k] = s[idx[k]]` when every index is in `0..s.len()` (returns false otherwise, `out` then
+/// unspecified). Branch-free: the index is clamped for the load and checked on the side.
+fn gather_fast<T: Copy>(s: &[T], idx: &[i64], out: &mut [T]) -> bool {
+    let Some(last) = s.len().checked_sub(1) else {
+        return idx.is_empty();
+    };
+    let n = s.len() as u64;
+    let mut bad = false;
+    for (o, &j) in out.iter_mut().zip(idx) {
+        bad |= j as u64 >= n;
+        *o = s[(j as usize).min(last)];
+    }
+    !bad
 }
 
 /// numpy's negative indices count from the end; anything else outside the vector is an error.
