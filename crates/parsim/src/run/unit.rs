@@ -21,7 +21,7 @@ enum Fitter {
 impl Fitter {
     fn new(method: &MethodSpec) -> Result<Fitter, String> {
         match method.model {
-            ModelKind::Lmm => LmmFitter::new(&method.formula, method.lmm)
+            ModelKind::Lmm => LmmFitter::new(&method.formula, method.lmm.clone())
                 .map(|f| Fitter::Lmm(Box::new(f)))
                 .map_err(|e| e.to_string()),
             ModelKind::Ols => OlsFitter::new(&method.formula, method.ols.clone())
