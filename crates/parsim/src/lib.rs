@@ -12,3 +12,5 @@ pub mod report;
 pub mod run;
 pub mod store;
 pub mod study;
+pub mod slurm;
+pub mod merge;

@@ -1,12 +1,116 @@
-//! `parsim merge` (being built; see the issue tracker).
+//! `parsim merge DIR`: merge the shard stores of a job array, report what is missing or failed.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use parsim::merge::{self, MergeError, MergeOptions, MergeReport, Survey};
 
 use super::{Failure, Outcome};
 
 /// Arguments of `parsim merge`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Results directory of a job array (holds shards/K/results.sqlite).
+    pub dir: PathBuf,
+    /// Number of array tasks, if DIR/slurm/array.json does not record it (default: highest shard + 1).
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tasks: Option<u64>,
+    /// Replications per condition, if DIR/slurm/array.json does not record it (default: the study file's).
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
+    pub replications: Option<u64>,
+    /// Do not print the summary table.
+    #[arg(long, short = 'q')]
+    pub quiet: bool,
+}
 
-/// Run `parsim merge`.
-pub fn execute(_args: Args) -> Outcome {
-    Err(Failure::failed("`parsim merge` is not built yet"))
+/// Run `parsim merge`: exit 0 when the study is complete, 1 when units are missing (the merge is kept).
+pub fn execute(args: Args) -> Outcome {
+    let options = MergeOptions {
+        tasks: args.tasks,
+        replications: args.replications,
+    };
+    merge_and_report(&args.dir, &options, args.quiet)
+}
+
+/// Merge `dir`, print what was merged, what failed and what is missing, and the summary when complete.
+pub fn merge_and_report(dir: &Path, options: &MergeOptions, quiet: bool) -> Outcome {
+    let report = merge::merge(dir, options).map_err(failure)?;
+    print_merge(&report);
+    let survey = &report.survey;
+    if !survey.is_complete() {
+        return Ok(ExitCode::from(super::EXIT_FAILURE));
+    }
+    if let (Some(table), false) = (&report.summary, quiet) {
+        println!("{table}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_merge(report: &MergeReport) {
+    let survey = &report.survey;
+    let merged = report.copied.len();
+    eprintln!(
+        "merged {merged} shard store{} into {}:",
+        if merged == 1 { "" } else { "s" },
+        parsim::store::Store::path_in(&survey.dir).display()
+    );
+    eprint!("{}", shard_lines(survey, Some(&report.copied)));
+    eprintln!(
+        "{}: {} of {} units; results.csv: {} rows",
+        if survey.is_complete() {
+            "complete"
+        } else {
+            "incomplete"
+        },
+        survey.units_done(),
+        survey.units(),
+        report.csv_rows
+    );
+    eprint!("{}", survey.describe_failures());
+    eprint!("{}", survey.describe_missing());
+}
+
+/// The study line and one line per task: units stored of those owned (and copied by this merge).
+pub fn shard_lines(survey: &Survey, copied: Option<&[(u64, u64)]>) -> String {
+    let id = &survey.identity;
+    let mut s = format!(
+        "  study {} (hash {:.12}, parsim {}): {} condition{} × {} replications = {} units in {} tasks\n",
+        id.name,
+        id.hash,
+        id.parsim_version,
+        survey.conditions.len(),
+        if survey.conditions.len() == 1 { "" } else { "s" },
+        survey.replications,
+        survey.units(),
+        survey.tasks
+    );
+    for shard in &survey.shards {
+        let head = format!(
+            "  task {} (shard {}/{})",
+            shard.task,
+            shard.task + 1,
+            survey.tasks
+        );
+        let line = match shard.stored {
+            None => format!("{head}: no store"),
+            Some(n) => {
+                let new = copied
+                    .and_then(|c| c.iter().find(|(k, _)| *k == shard.task))
+                    .map(|(_, n)| format!(", {n} new"))
+                    .unwrap_or_default();
+                format!("{head}: {n} of {} units stored{new}", shard.owned)
+            }
+        };
+        s.push_str(&line);
+        s.push('\n');
+    }
+    s
+}
+
+/// Turn a merge error into a message and exit code.
+pub fn failure(e: MergeError) -> Failure {
+    match e {
+        MergeError::Mismatch { .. } => Failure::invalid(e.to_string()),
+        _ => Failure::failed(e.to_string()),
+    }
 }

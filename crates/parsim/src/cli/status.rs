@@ -1,12 +1,62 @@
-//! `parsim status` (being built; see the issue tracker).
+//! `parsim status DIR`: units done per shard, failures per method, what is missing.
 
-use super::{Failure, Outcome};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use parsim::merge::{self, MergeOptions};
+use parsim::slurm::{self, JOBS_FILE, SLURM_DIR};
+
+use super::Outcome;
 
 /// Arguments of `parsim status`.
 #[derive(clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Results directory of a job array (holds shards/K/results.sqlite).
+    pub dir: PathBuf,
+    /// Number of array tasks, if DIR/slurm/array.json does not record it (default: highest shard + 1).
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tasks: Option<u64>,
+    /// Replications per condition, if DIR/slurm/array.json does not record it (default: the study file's).
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
+    pub replications: Option<u64>,
+}
 
-/// Run `parsim status`.
-pub fn execute(_args: Args) -> Outcome {
-    Err(Failure::failed("`parsim status` is not built yet"))
+/// Run `parsim status`: reads the stores, changes nothing.
+pub fn execute(args: Args) -> Outcome {
+    let options = MergeOptions {
+        tasks: args.tasks,
+        replications: args.replications,
+    };
+    let survey = merge::survey(&args.dir, &options).map_err(super::merge::failure)?;
+    print!("{}", super::merge::shard_lines(&survey, None));
+    println!(
+        "stored: {} of {} units ({:.1}%)",
+        survey.units_done(),
+        survey.units(),
+        100.0 * survey.units_done() as f64 / survey.units().max(1) as f64
+    );
+    match survey.merged {
+        Some(n) => println!(
+            "merged store: {n} units in {}",
+            parsim::store::Store::path_in(&args.dir).display()
+        ),
+        None => println!(
+            "merged store: none yet (parsim merge {})",
+            args.dir.display()
+        ),
+    }
+    if let Some(line) = last_job_line(&args.dir) {
+        println!("{line}");
+    }
+    print!("{}", survey.describe_failures());
+    print!("{}", survey.describe_missing());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What Slurm says about the last job submitted for this directory, when Slurm can be asked.
+fn last_job_line(dir: &std::path::Path) -> Option<String> {
+    let log = std::fs::read_to_string(dir.join(SLURM_DIR).join(JOBS_FILE)).ok()?;
+    let job = log.lines().last()?.split_whitespace().nth(1)?.to_string();
+    let counts = slurm::queue(&job).ok()?;
+    Some(format!("job {job} (last submitted): {counts}"))
 }
