@@ -88,6 +88,8 @@ if [ "${SKIP_BUILD:-0}" != 1 ] && ! cargo build --release -p parsim >&2; then
   exit 1
 fi
 event built
+[ "${SKIP_BUILD:-0}" = 1 ] && note parsim "binary $PARSIM, not built by this run (SKIP_BUILD=1)"
+[ -n "${BENCH_NOTE:-}" ] && note note "$BENCH_NOTE"
 
 # ------------------------------------------------------------------------------ 1. the seed's study
 say "1. the seed's study (500 replications, N = 5000, random intercept, REML)"
