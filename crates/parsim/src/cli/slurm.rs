@@ -70,11 +70,12 @@ pub fn execute(args: Args) -> Outcome {
     let script = plan.script_path();
     let per_task = plan.units.div_ceil(plan.tasks);
     eprintln!(
-        "wrote {}: {} tasks of about {per_task} units each ({} units: {} conditions × {} replications)",
+        "wrote {}: {} tasks of about {per_task} units each ({} units: {} condition{} × {} replications)",
         script.display(),
         plan.tasks,
         plan.units,
         study.conditions().len(),
+        if study.conditions().len() == 1 { "" } else { "s" },
         plan.replications
     );
     if !(args.submit || args.wait) {
