@@ -69,7 +69,12 @@ fn fits(c: &mut Criterion) {
     let mut group = c.benchmark_group("fit");
     group.measurement_time(Duration::from_secs(3));
     let mut summary = Vec::new();
-    for case in CASES {
+    // PARSIM_BENCH_CASE=seed0_rs runs one case only (e.g. under a profiler with --profile-time).
+    let only = std::env::var("PARSIM_BENCH_CASE").ok();
+    for case in CASES
+        .iter()
+        .filter(|c| only.as_deref().is_none_or(|o| c.name == o))
+    {
         let (data, formula) = load(case);
         let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
         group.bench_function(case.name, |b| {

@@ -101,17 +101,26 @@ fn sorted_ints(values: &[i64]) -> Vec<i64> {
 }
 
 #[inline]
-fn encode_with<T>(
+fn encode_with<T: PartialEq>(
     values: &[T],
     codes: &mut [u32],
     seen: &mut [bool],
     find: impl Fn(&T) -> Option<usize>,
 ) -> bool {
+    // Rows usually come in runs of one group: a value equal to the previous row's skips the search.
+    let mut last: Option<(&T, u32)> = None;
     for (code, value) in codes.iter_mut().zip(values) {
+        if let Some((previous, level)) = last {
+            if previous == value {
+                *code = level;
+                continue;
+            }
+        }
         match find(value) {
             Some(level) => {
                 *code = level as u32;
                 seen[level] = true;
+                last = Some((value, level as u32));
             }
             None => return false,
         }
