@@ -161,7 +161,7 @@ impl Workspace {
         }
         let p = structure.fixed.width();
         Ok(Workspace {
-            optimizer: Optimizer::new(&diagonal),
+            optimizer: Optimizer::new(&diagonal, structure.terms.len() == 1),
             derivatives: Derivatives::new(diagonal.len(), p),
             diagonal,
             beta: vec![0.0; p],
