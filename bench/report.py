@@ -343,8 +343,9 @@ def targets(res, cores):
     mcl = med("seed", f"lme4 mclapply ({cores} cores)")
     gen = med("floor", "generation only (no methods)")
 
-    def line(what, value, ok):
-        lines.append(f"| {what} | {value} | {'met' if ok else '**not met**'} |")
+    def line(what, value, ok, robust=True):
+        status = ("met" if robust else "met by the first measurement only") if ok else "**not met**"
+        lines.append(f"| {what} | {value} | {status} |")
 
     repeats = [m for m in (par, med("floor", "generation + fit, store on disk"),
                            med("scaling-replications", f"R=500 --jobs {cores}")) if m]
@@ -357,9 +358,11 @@ def targets(res, cores):
         return text
 
     if par and joblib:
-        line("seed study: ≥ 500× faster than statsmodels + joblib (issue 7)", seed_ratio(joblib), joblib / par >= 500)
+        line("seed study: ≥ 500× faster than statsmodels + joblib (issue 7)", seed_ratio(joblib), joblib / par >= 500,
+             joblib / slowest >= 500)
     if par and mcl:
-        line(f"seed study: ≥ 500× faster than lme4 mclapply (issue 7)", seed_ratio(mcl), mcl / par >= 500)
+        line(f"seed study: ≥ 500× faster than lme4 mclapply (issue 7)", seed_ratio(mcl), mcl / par >= 500,
+             mcl / slowest >= 500)
     pi, li = res.find("single", "insteval", "parsim"), res.find("single", "insteval", "lme4")
     if pi and li:
         ratio = seconds(li)[0] / seconds(pi)[0]
