@@ -334,3 +334,16 @@ fn a_changed_study_is_refused_unless_fresh() {
         .count();
     assert_eq!(aside, 1, "the old store is kept aside");
 }
+
+#[test]
+fn a_data_only_study_stores_its_replications() {
+    let dir = tempdir("data-only");
+    let text = study_text(5, "");
+    let start = text.find("[methods.ri]").unwrap();
+    let end = text.find("[estimands]").unwrap();
+    let study = write_study(&dir, &format!("{}{}", &text[..start], &text[end..]));
+    let out_dir = dir.join("out");
+    ok(&parsim(&["run", study.to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap()]));
+    assert_eq!(stored_replications(&out_dir), 10);
+    assert_eq!(rows(&out_dir), Vec::<String>::new(), "no fits, no estimates");
+}

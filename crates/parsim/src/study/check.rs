@@ -174,7 +174,13 @@ impl Study {
         }
         let mut diagnostics = Vec::new();
         let mut warnings = Vec::new();
-        for (k, e) in self.estimands.iter().enumerate() {
+        // A data-only study (no methods) has nothing to estimate; its estimands are only documentation.
+        let estimands = if self.methods.is_empty() {
+            &[][..]
+        } else {
+            &self.estimands[..]
+        };
+        for (k, e) in estimands.iter().enumerate() {
             let fitting: Vec<&str> = terms
                 .iter()
                 .filter(|m| m.terms.contains(&e.term))

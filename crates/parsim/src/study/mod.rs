@@ -358,11 +358,13 @@ fn section<'t, 'i>(
 fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
     r.check_keys(root, SECTIONS, "the study file");
     let end = r.source.len();
-    for required in ["study", "data", "methods"] {
+    // [methods] may be absent: a data-only study generates and stores its replications without fitting
+    // anything (to check a data program at scale, or to measure the cost of generation alone).
+    for required in ["study", "data"] {
         if Reader::get(root, required).is_none() {
             r.error(end..end, format!("missing section [{required}]"))
                 .notes
-                .push("a study needs [study], [data] and at least one [methods.NAME]; see docs/study-file.md".to_string());
+                .push("a study needs [study] and [data], and usually [methods.NAME]; see docs/study-file.md".to_string());
         }
     }
     let settings = section(r, root, "study").and_then(|t| study_settings(r, t, path));
