@@ -67,6 +67,11 @@ fn print_merge(report: &MergeReport) {
         report.csv_rows
     );
     eprint!("{}", survey.describe_failures());
+    if let Some((job, counts)) =
+        super::status::live_job(&survey.dir).filter(|(_, c)| c.active() > 0)
+    {
+        eprintln!("note: job {job} is not finished ({counts}): missing units may still come; merge again when it ends");
+    }
     eprint!("{}", survey.describe_missing());
 }
 

@@ -45,18 +45,18 @@ pub fn execute(args: Args) -> Outcome {
             args.dir.display()
         ),
     }
-    if let Some(line) = last_job_line(&args.dir) {
-        println!("{line}");
+    if let Some((job, counts)) = live_job(&args.dir) {
+        println!("job {job} (last submitted): {counts}");
     }
     print!("{}", survey.describe_failures());
     print!("{}", survey.describe_missing());
     Ok(ExitCode::SUCCESS)
 }
 
-/// What Slurm says about the last job submitted for this directory, when Slurm can be asked.
-fn last_job_line(dir: &std::path::Path) -> Option<String> {
+/// The last job submitted by parsim for `dir` and its unfinished tasks, when Slurm can be asked.
+pub fn live_job(dir: &std::path::Path) -> Option<(String, slurm::QueueCounts)> {
     let log = std::fs::read_to_string(dir.join(SLURM_DIR).join(JOBS_FILE)).ok()?;
     let job = log.lines().last()?.split_whitespace().nth(1)?.to_string();
     let counts = slurm::queue(&job).ok()?;
-    Some(format!("job {job} (last submitted): {counts}"))
+    Some((job, counts))
 }
