@@ -319,10 +319,35 @@ pub(crate) struct Encoded {
     /// codes[var] (empty for numeric variables).
     pub codes: Vec<Vec<u32>>,
     seen: Vec<bool>,
+    /// Variables no model-matrix column reads (e.g. a grouping factor, whose own codes and level
+    /// check are in [`GroupingFactor`]): not encoded here.
+    skip: Vec<bool>,
 }
 
 impl Encoded {
-    /// Encodes every categorical variable of `vars` in `data`; false when some level set changed.
+    /// Leaves out the grouping variables `grouping` that no column of `designs` reads.
+    pub fn without_groupings(designs: &[&Design], grouping: &[usize], nvars: usize) -> Encoded {
+        let mut skip = vec![false; nvars];
+        for &var in grouping {
+            skip[var] = true;
+        }
+        for part in designs
+            .iter()
+            .flat_map(|d| &d.columns)
+            .flat_map(|c| &c.parts)
+        {
+            if let Part::Level(var, _) = *part {
+                skip[var] = false;
+            }
+        }
+        Encoded {
+            skip,
+            ..Encoded::default()
+        }
+    }
+
+    /// Encodes every categorical variable of `vars` in `data` that a column reads; false when some
+    /// level set changed.
     pub fn encode(&mut self, vars: &VarTable, data: &dyn Columns) -> Result<bool, FitError> {
         let n = data.nrows();
         self.codes.resize_with(vars.kinds.len(), Vec::new);
@@ -334,6 +359,9 @@ impl Encoded {
                     len: col.len(),
                     nrows: n,
                 });
+            }
+            if self.skip.get(var).copied().unwrap_or(false) {
+                continue;
             }
             if let Kind::Categorical(levels) = kind {
                 self.codes[var].resize(n, 0);

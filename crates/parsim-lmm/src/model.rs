@@ -98,7 +98,15 @@ impl Structure {
         // lme4 orders terms by number of levels, largest first (stable).
         terms.sort_by_key(|t: &ReTerm| std::cmp::Reverse(factors[t.factor].nlevels()));
         make_unique(&mut terms);
-        let mut encoded = Encoded::default();
+        let designs: Vec<&Design> = std::iter::once(&fixed)
+            .chain(terms.iter().map(|t| &t.design))
+            .collect();
+        let grouping: Vec<usize> = formula
+            .random
+            .iter()
+            .flat_map(|r| r.grouping.iter().copied())
+            .collect();
+        let mut encoded = Encoded::without_groupings(&designs, &grouping, vars.names.len());
         encoded.encode(&vars, data)?;
         let fast = (terms.len() == 1)
             .then(|| fast_layout(&fixed, &terms[0].design))
@@ -486,7 +494,7 @@ fn fast_layout(fixed: &Design, effects: &Design) -> Option<FastLayout> {
     if k > FAST_MAX_COLUMNS - 1 {
         return None;
     }
-    let stride = 1 + k + k * (k + 1) / 2;
+    let stride = group_stride(k);
     Some(FastLayout {
         sources,
         z,
@@ -577,25 +585,59 @@ fn accumulate_dispatch(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: 
     }
 }
 
+/// Accumulator values per group for K value columns: n, Σu and the packed upper triangle of Σuu′.
+const fn group_stride(k: usize) -> usize {
+    1 + k + k * (k + 1) / 2
+}
+
 /// One pass over rows: per group, n, Σu and the packed upper triangle of Σuu′ (u = K value columns).
+/// Rows usually come in runs of one group: a run is summed in two local accumulators (even and
+/// odd rows, so consecutive additions do not wait on each other) and added to its group at the end.
 #[inline(never)]
 fn accumulate<const K: usize>(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
+    const MAX: usize = group_stride(FAST_MAX_COLUMNS - 1);
     let n = codes.len();
     let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
-    for (i, &code) in codes.iter().enumerate() {
+    let width = group_stride(K);
+    debug_assert!(width == stride && width <= MAX);
+    let add = |local: &mut [f64; MAX], i: usize| {
         let u: [f64; K] = std::array::from_fn(|k| cols[k][i]);
-        let base = code as usize * stride;
-        let a = &mut acc[base..base + stride];
-        a[0] += 1.0;
+        local[0] += 1.0;
         for k in 0..K {
-            a[1 + k] += u[k];
+            local[1 + k] += u[k];
         }
         let mut idx = 1 + K;
         for r in 0..K {
             for c in r..K {
-                a[idx] += u[r] * u[c];
+                local[idx] += u[r] * u[c];
                 idx += 1;
             }
         }
+    };
+    let mut start = 0;
+    while start < n {
+        let code = codes[start];
+        let mut end = start + 1;
+        while end < n && codes[end] == code {
+            end += 1;
+        }
+        let (mut even, mut odd) = ([0.0; MAX], [0.0; MAX]);
+        let mut i = start;
+        while i + 1 < end {
+            add(&mut even, i);
+            add(&mut odd, i + 1);
+            i += 2;
+        }
+        if i < end {
+            add(&mut even, i);
+        }
+        let base = code as usize * stride;
+        for (a, (e, o)) in acc[base..base + width]
+            .iter_mut()
+            .zip(even.iter().zip(&odd))
+        {
+            *a += e + o;
+        }
+        start = end;
     }
 }
