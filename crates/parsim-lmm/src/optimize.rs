@@ -1,8 +1,10 @@
 //! Minimising the profiled criterion over θ with lme4's bounds (diagonal elements ≥ 0) and start
 //! (θ = identity): BOBYQA for two or more parameters, and for one a bracketing search on a
 //! multiplicative grid followed by Brent's method, which reaches the optimum to ~1e-10 in θ in a
-//! few dozen evaluations. A boundary restart follows BOBYQA as lme4 does. Nothing allocates after
-//! construction.
+//! few dozen evaluations. When the criterion is cheap (one grouping factor, up to six θ elements)
+//! a damped Newton iteration on finite differences goes first: there BOBYQA's own work costs
+//! several times the criterion's; it hands over to BOBYQA near a bound or if it does not settle.
+//! A boundary restart follows BOBYQA as lme4 does. Nothing allocates after construction.
 
 use bobyqa::{Bobyqa, Config};
 
