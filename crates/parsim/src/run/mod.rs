@@ -255,6 +255,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             store.mark_finished()?;
         }
         store.export_csv(&options.out.join("results.csv"))?;
+    }
+    // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
+    if !report.interrupted && options.shard.is_none() {
         report.summary = Some(
             crate::report::finish_run(&options.out, &store)
                 .map_err(|e| RunError::Summary(e.to_string()))?,
