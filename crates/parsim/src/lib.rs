@@ -7,10 +7,10 @@
 pub mod diagnostic;
 pub mod lang;
 pub mod measures;
+pub mod merge;
 pub mod plot;
 pub mod report;
 pub mod run;
+pub mod slurm;
 pub mod store;
 pub mod study;
-pub mod slurm;
-pub mod merge;

@@ -343,7 +343,17 @@ fn a_data_only_study_stores_its_replications() {
     let end = text.find("[estimands]").unwrap();
     let study = write_study(&dir, &format!("{}{}", &text[..start], &text[end..]));
     let out_dir = dir.join("out");
-    ok(&parsim(&["run", study.to_str().unwrap(), "--quiet", "--out", out_dir.to_str().unwrap()]));
+    ok(&parsim(&[
+        "run",
+        study.to_str().unwrap(),
+        "--quiet",
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]));
     assert_eq!(stored_replications(&out_dir), 10);
-    assert_eq!(rows(&out_dir), Vec::<String>::new(), "no fits, no estimates");
+    assert_eq!(
+        rows(&out_dir),
+        Vec::<String>::new(),
+        "no fits, no estimates"
+    );
 }

@@ -80,12 +80,21 @@ impl Store {
 }
 
 /// One CSV line (with its newline) for an estimates row joined with its fit's status.
-fn csv_line(row: &rusqlite::Row<'_>, factor_values: &[Vec<String>], line: &mut String) -> rusqlite::Result<()> {
+fn csv_line(
+    row: &rusqlite::Row<'_>,
+    factor_values: &[Vec<String>],
+    line: &mut String,
+) -> rusqlite::Result<()> {
     use std::fmt::Write as _;
     line.clear();
     let condition: i64 = row.get(0)?;
     let _ = write!(line, "{condition}");
-    for v in usize::try_from(condition).ok().and_then(|c| factor_values.get(c)).into_iter().flatten() {
+    for v in usize::try_from(condition)
+        .ok()
+        .and_then(|c| factor_values.get(c))
+        .into_iter()
+        .flatten()
+    {
         line.push(',');
         line.push_str(v);
     }

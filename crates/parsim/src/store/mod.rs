@@ -515,7 +515,10 @@ fn write_replications(
         for f in &rep.fits {
             // The runner only produces indices of the study's methods, which the store was created with.
             let Some(method) = methods.get(f.method) else {
-                return Err(rusqlite::Error::InvalidParameterName(format!("method index {}", f.method)));
+                return Err(rusqlite::Error::InvalidParameterName(format!(
+                    "method index {}",
+                    f.method
+                )));
             };
             fit.execute(params![
                 c,
