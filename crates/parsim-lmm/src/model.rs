@@ -591,53 +591,26 @@ const fn group_stride(k: usize) -> usize {
 }
 
 /// One pass over rows: per group, n, Σu and the packed upper triangle of Σuu′ (u = K value columns).
-/// Rows usually come in runs of one group: a run is summed in two local accumulators (even and
-/// odd rows, so consecutive additions do not wait on each other) and added to its group at the end.
+/// (Summing runs of equal groups in local accumulators was tried: the seed data interleave their
+/// groups row by row, so runs are short and it was slower.)
 #[inline(never)]
 fn accumulate<const K: usize>(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
-    const MAX: usize = group_stride(FAST_MAX_COLUMNS - 1);
     let n = codes.len();
     let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
-    let width = group_stride(K);
-    debug_assert!(width == stride && width <= MAX);
-    let add = |local: &mut [f64; MAX], i: usize| {
+    for (i, &code) in codes.iter().enumerate() {
         let u: [f64; K] = std::array::from_fn(|k| cols[k][i]);
-        local[0] += 1.0;
+        let base = code as usize * stride;
+        let a = &mut acc[base..base + stride];
+        a[0] += 1.0;
         for k in 0..K {
-            local[1 + k] += u[k];
+            a[1 + k] += u[k];
         }
         let mut idx = 1 + K;
         for r in 0..K {
             for c in r..K {
-                local[idx] += u[r] * u[c];
+                a[idx] += u[r] * u[c];
                 idx += 1;
             }
         }
-    };
-    let mut start = 0;
-    while start < n {
-        let code = codes[start];
-        let mut end = start + 1;
-        while end < n && codes[end] == code {
-            end += 1;
-        }
-        let (mut even, mut odd) = ([0.0; MAX], [0.0; MAX]);
-        let mut i = start;
-        while i + 1 < end {
-            add(&mut even, i);
-            add(&mut odd, i + 1);
-            i += 2;
-        }
-        if i < end {
-            add(&mut even, i);
-        }
-        let base = code as usize * stride;
-        for (a, (e, o)) in acc[base..base + width]
-            .iter_mut()
-            .zip(even.iter().zip(&odd))
-        {
-            *a += e + o;
-        }
-        start = end;
     }
 }
