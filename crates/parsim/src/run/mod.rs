@@ -254,14 +254,21 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         if complete {
             store.mark_finished()?;
         }
-        store.export_csv(&options.out.join("results.csv"))?;
-    }
-    // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
-    if !report.interrupted && options.shard.is_none() {
-        report.summary = Some(
-            crate::report::finish_run(&options.out, &store)
-                .map_err(|e| RunError::Summary(e.to_string()))?,
-        );
+        // results.csv and the measures both only read the store: do them side by side.
+        let out = &options.out;
+        let (exported, summary) = std::thread::scope(|scope| {
+            let export = scope.spawn(|| {
+                Store::open_existing(out).and_then(|s| s.export_csv(&out.join("results.csv")))
+            });
+            // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
+            let summary = options.shard.is_none().then(|| {
+                crate::report::finish_run(out, &store).map_err(|e| RunError::Summary(e.to_string()))
+            });
+            (export.join(), summary)
+        });
+        exported
+            .map_err(|_| RunError::Summary("writing results.csv failed unexpectedly".into()))??;
+        report.summary = summary.transpose()?;
     }
     store.checkpoint()?;
     report.elapsed = started.elapsed();
