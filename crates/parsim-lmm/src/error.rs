@@ -81,7 +81,7 @@ pub enum FitError {
 }
 
 /// The closest of `candidates` to `name` by edit distance, if it is close enough to be a likely typo.
-pub(crate) fn did_you_mean(name: &str, candidates: &[String]) -> Option<String> {
+pub fn did_you_mean(name: &str, candidates: &[String]) -> Option<String> {
     let lower = name.to_lowercase();
     candidates
         .iter()

@@ -33,7 +33,7 @@ mod ols;
 mod optimize;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
-pub use error::{FitError, ModelError};
+pub use error::{did_you_mean, FitError, ModelError};
 pub use formula::{Formula, FormulaError};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
 pub use ols::{OlsFit, OlsFitter, OlsOptions};

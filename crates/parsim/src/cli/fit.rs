@@ -57,7 +57,7 @@ pub fn execute(args: Args) -> Outcome {
     let names = data.column_names();
     for name in formula.variables().iter().chain(&args.factors) {
         if !data.has_column(name) {
-            let hint = closest(name, &names)
+            let hint = parsim_lmm::did_you_mean(name, &names)
                 .map(|s| format!(" (did you mean '{s}'?)"))
                 .unwrap_or_default();
             return Err(Failure::invalid(format!(
@@ -99,32 +99,6 @@ pub fn execute(args: Args) -> Outcome {
     };
     print!("{output}");
     Ok(ExitCode::SUCCESS)
-}
-
-/// The closest column name to `name` (case-insensitive edit distance ≤ a third of its length).
-fn closest(name: &str, names: &[String]) -> Option<String> {
-    fn distance(a: &str, b: &str) -> usize {
-        let b: Vec<char> = b.chars().collect();
-        let mut row: Vec<usize> = (0..=b.len()).collect();
-        for (i, ca) in a.chars().enumerate() {
-            let mut diagonal = row[0];
-            row[0] = i + 1;
-            for (j, cb) in b.iter().enumerate() {
-                let above = row[j + 1];
-                row[j + 1] = (above + 1)
-                    .min(row[j] + 1)
-                    .min(diagonal + usize::from(ca != *cb));
-                diagonal = above;
-            }
-        }
-        row[b.len()]
-    }
-    names
-        .iter()
-        .map(|n| (distance(&name.to_lowercase(), &n.to_lowercase()), n))
-        .filter(|(d, n)| *d <= 2.max(n.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, n)| n.clone())
 }
 
 fn finite_or_null(x: f64) -> Value {
