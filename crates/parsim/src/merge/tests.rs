@@ -357,7 +357,8 @@ fn failed_fits_are_counted_per_task() {
         shard
             .execute(
                 "UPDATE fits SET status = 'not_converged', message = 'max evaluations' WHERE method = 'ri' \
-                 AND rowid IN (SELECT rowid FROM fits WHERE method = 'ri' LIMIT ?1)",
+                 AND (condition, replication) IN \
+                 (SELECT condition, replication FROM fits WHERE method = 'ri' LIMIT ?1)",
                 [n],
             )
             .unwrap();

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::store::{FitStatus, Store, StoreError, StoredCondition, StudyRecord};
+use crate::store::{FitStatus, Prepared, Store, StoreError, StoredCondition, StudyRecord};
 use crate::study::Study;
 
 pub use progress::ProgressMode;
@@ -169,10 +169,13 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         path: options.out.clone(),
         source,
     })?;
-    let mut store = Store::create_or_resume(&options.out, &record, options.fresh)?;
+    let prepared = Store::prepare(&options.out, &record, options.fresh)?;
     write_study_copy(study, &options.out)?;
 
-    let done = store.completed_units(replications, conditions)?;
+    let done = match &prepared {
+        Prepared::Existing(store) => store.completed_units(replications, conditions)?,
+        Prepared::New { .. } => vec![false; conditions * replications as usize],
+    };
     let shard = options.shard.unwrap_or(Shard::WHOLE);
     let mine: Vec<u64> = shard.units(conditions as u64 * replications).collect();
     let pending: Vec<u64> = mine
@@ -197,9 +200,12 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         report.units_already_stored,
     );
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
+    let recycled = writer::Recycled::default();
+    // The writer creates a new store while the workers compute the first replications.
     let writer = writer::spawn(
-        store,
+        prepared,
         rx,
+        recycled.clone(),
         progress,
         study.methods.iter().map(|m| m.name.clone()).collect(),
     );
@@ -216,7 +222,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     pool.scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
-            let (next, pending, stop) = (&next, &pending, &options.stop);
+            let (next, pending, stop, recycled) = (&next, &pending, &options.stop, &recycled);
             scope.spawn(move |_| {
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
                 let Ok(mut worker) = UnitWorker::new(study) else {
@@ -226,7 +232,12 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     let Some(&unit) = pending.get(i) else { break };
                     let (c, r) = ((unit / replications) as usize, unit % replications);
-                    let record = worker.run_unit(study, c, r);
+                    let mut record = recycled
+                        .lock()
+                        .ok()
+                        .and_then(|mut free| free.pop())
+                        .unwrap_or_default();
+                    worker.run_unit(study, c, r, &mut record);
                     if tx.send(record).is_err() {
                         break; // the writer failed; it reports why
                     }
@@ -239,7 +250,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     let outcome = writer
         .join()
         .unwrap_or_else(|_| Err(writer::WriterError::Panicked))?;
-    store = outcome.store;
+    let store = outcome.store;
     report.units_completed = outcome.completed;
     report.failures = outcome.failures;
     report.failure_examples = outcome.failure_examples;

@@ -36,7 +36,7 @@ pub struct UnitWorker {
     data: Workspace,
     fitters: Vec<Fitter>,
     /// Term names already handed out, per method, so rows share them instead of allocating new strings.
-    names: Vec<Vec<Arc<str>>>,
+    names: Vec<Names>,
 }
 
 impl UnitWorker {
@@ -49,102 +49,98 @@ impl UnitWorker {
             .collect::<Result<Vec<_>, _>>()?;
         Ok(UnitWorker {
             data: study.program.workspace(),
-            names: vec![Vec::new(); fitters.len()],
+            names: vec![Names::default(); fitters.len()],
             fitters,
         })
     }
 
-    /// Generate replication `r` of condition `c` and fit every method to it. Never fails: a data-generation
-    /// error, a fit error or a panic inside a fit become the fits' status and message.
-    pub fn run_unit(&mut self, study: &Study, c: usize, r: u64) -> ReplicationRecord {
+    /// Generate replication `r` of condition `c` and fit every method to it, into `record` (a record of
+    /// an earlier unit is reused: its vectors keep their capacity). Never fails: a data-generation error,
+    /// a fit error or a panic inside a fit become the fits' status and message.
+    pub fn run_unit(&mut self, study: &Study, c: usize, r: u64, record: &mut ReplicationRecord) {
         let started = Instant::now();
-        let mut fits = Vec::with_capacity(self.fitters.len());
+        record.condition = c;
+        record.replication = r;
+        record.fits.truncate(self.fitters.len());
+        while record.fits.len() < self.fitters.len() {
+            record.fits.push(FitRecord {
+                method: record.fits.len(),
+                status: FitStatus::Error,
+                message: None,
+                iterations: 0,
+                seconds: 0.0,
+                estimates: Vec::new(),
+            });
+        }
         match study.generate(&mut self.data, c, r) {
             Ok(()) => {
-                for m in 0..self.fitters.len() {
-                    fits.push(self.fit_method(study, m, c));
+                for (m, fit) in record.fits.iter_mut().enumerate() {
+                    self.fit_method(study, m, c, fit);
                 }
             }
             Err(message) => {
                 let message = format!("data generation failed: {message}");
-                for m in 0..self.fitters.len() {
-                    fits.push(error_fit(m, message.clone(), 0.0));
+                for (m, fit) in record.fits.iter_mut().enumerate() {
+                    set_error(fit, m, message.clone(), 0.0);
                 }
             }
         }
-        ReplicationRecord {
-            condition: c,
-            replication: r,
-            seconds: started.elapsed().as_secs_f64(),
-            fits,
-        }
+        record.seconds = started.elapsed().as_secs_f64();
     }
 
-    fn fit_method(&mut self, study: &Study, m: usize, c: usize) -> FitRecord {
+    fn fit_method(&mut self, study: &Study, m: usize, c: usize, record: &mut FitRecord) {
         let started = Instant::now();
         let data = self.data.data();
         let names = &mut self.names[m];
         let fitter = &mut self.fitters[m];
+        record.method = m;
+        record.estimates.clear();
         IN_FIT.with(|f| f.set(true));
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| match fitter {
             Fitter::Lmm(f) => f
                 .fit(&data)
-                .map(|fit| lmm_record(m, fit, study, c, names))
+                .map(|fit| lmm_record(fit, study, c, names, record))
                 .map_err(|e| e.to_string()),
             Fitter::Ols(f) => f
                 .fit(&data)
-                .map(|fit| coefficients_record(m, &fit.coefficients, study, c, names))
+                .map(|fit| coefficients_record(&fit.coefficients, study, c, names, record))
                 .map_err(|e| e.to_string()),
         }));
         IN_FIT.with(|f| f.set(false));
         let seconds = started.elapsed().as_secs_f64();
         match outcome {
-            Ok(Ok(mut record)) => {
-                record.seconds = seconds;
-                record
-            }
-            Ok(Err(message)) => error_fit(m, message, seconds),
+            Ok(Ok(())) => record.seconds = seconds,
+            Ok(Err(message)) => set_error(record, m, message, seconds),
             Err(payload) => {
                 // A panic leaves the workspace in an unknown state: rebuild it before the next unit.
                 if let Ok(fresh) = Fitter::new(&study.methods[m]) {
                     self.fitters[m] = fresh;
                 }
-                error_fit(
-                    m,
-                    format!(
-                        "internal error (panic) in the fit: {}",
-                        panic_message(&payload)
-                    ),
-                    seconds,
-                )
+                let message = format!(
+                    "internal error (panic) in the fit: {}",
+                    panic_message(&payload)
+                );
+                set_error(record, m, message, seconds);
             }
         }
     }
 }
 
-fn error_fit(method: usize, message: String, seconds: f64) -> FitRecord {
-    FitRecord {
-        method,
-        status: FitStatus::Error,
-        message: Some(message),
-        iterations: 0,
-        seconds,
-        estimates: Vec::new(),
-    }
+fn set_error(record: &mut FitRecord, method: usize, message: String, seconds: f64) {
+    record.method = method;
+    record.status = FitStatus::Error;
+    record.message = Some(message);
+    record.iterations = 0;
+    record.seconds = seconds;
+    record.estimates.clear();
 }
 
-fn lmm_record(
-    m: usize,
-    fit: &LmmFit,
-    study: &Study,
-    c: usize,
-    names: &mut Vec<Arc<str>>,
-) -> FitRecord {
-    let mut record = coefficients_record(m, &fit.coefficients, study, c, names);
+fn lmm_record(fit: &LmmFit, study: &Study, c: usize, names: &mut Names, record: &mut FitRecord) {
+    coefficients_record(&fit.coefficients, study, c, names, record);
     record.iterations = fit.evaluations as u64;
     let offset = fit.coefficients.len();
     for (i, vc) in fit.varcorr.iter().enumerate() {
-        let term = shared_name(names, offset + i, &variance_term(vc));
+        let term = names.variance(offset + i, vc);
         record.estimates.push(EstimateRecord {
             truth: study.truth(c, &term),
             term,
@@ -167,68 +163,80 @@ fn lmm_record(
     } else {
         (FitStatus::Ok, None)
     };
-    record
 }
 
 fn coefficients_record(
-    m: usize,
     coefficients: &[Coefficient],
     study: &Study,
     c: usize,
-    names: &mut Vec<Arc<str>>,
-) -> FitRecord {
-    let estimates = coefficients
-        .iter()
-        .enumerate()
-        .map(|(i, k)| {
-            let term = shared_name(names, i, &k.term);
-            EstimateRecord {
-                truth: study.truth(c, &term),
-                term,
-                kind: TermKind::Fixed,
-                estimate: k.estimate,
-                se: Some(k.se),
-                df: k.df.is_finite().then_some(k.df),
-                ci_lower: Some(k.ci_lower),
-                ci_upper: Some(k.ci_upper),
-                p_value: Some(k.p_value),
-            }
-        })
-        .collect();
-    FitRecord {
-        method: m,
-        status: FitStatus::Ok,
-        message: None,
-        iterations: 0,
-        seconds: 0.0,
-        estimates,
+    names: &mut Names,
+    record: &mut FitRecord,
+) {
+    for (i, k) in coefficients.iter().enumerate() {
+        let term = names.get(i, &k.term);
+        record.estimates.push(EstimateRecord {
+            truth: study.truth(c, &term),
+            term,
+            kind: TermKind::Fixed,
+            estimate: k.estimate,
+            se: Some(k.se),
+            df: k.df.is_finite().then_some(k.df),
+            ci_lower: Some(k.ci_lower),
+            ci_upper: Some(k.ci_upper),
+            p_value: Some(k.p_value),
+        });
     }
+    record.status = FitStatus::Ok;
+    record.message = None;
+    record.iterations = 0;
 }
 
-/// The stored name of a variance component, as broom.mixed names them: `sd__(Intercept)|group`,
-/// `cor__(Intercept).X|group`, and `sigma` for the residual SD.
-pub fn variance_term(vc: &VarComp) -> String {
-    match (&vc.term1, &vc.term2) {
-        (None, _) => "sigma".to_string(),
-        (Some(t1), None) => format!("sd__{t1}|{}", vc.group),
-        (Some(t1), Some(t2)) => format!("cor__{t1}.{t2}|{}", vc.group),
-    }
+/// Term names already handed out for one method, by position, so that rows share them instead of
+/// allocating a new string per replication.
+#[derive(Default, Clone)]
+struct Names {
+    slots: Vec<Arc<str>>,
+    scratch: String,
 }
 
-/// The name at `slot`, reusing the previous replication's `Arc` when the name is the same.
-fn shared_name(names: &mut Vec<Arc<str>>, slot: usize, name: &str) -> Arc<str> {
-    match names.get(slot) {
-        Some(n) if &**n == name => n.clone(),
-        _ => {
-            let n: Arc<str> = Arc::from(name);
-            if slot < names.len() {
-                names[slot] = n.clone();
-            } else {
-                names.push(n.clone());
+impl Names {
+    /// The name at `slot`, reusing the previous replication's `Arc` when the name is the same.
+    fn get(&mut self, slot: usize, name: &str) -> Arc<str> {
+        match self.slots.get(slot) {
+            Some(n) if &**n == name => n.clone(),
+            _ => {
+                let n: Arc<str> = Arc::from(name);
+                if slot < self.slots.len() {
+                    self.slots[slot] = n.clone();
+                } else {
+                    self.slots.push(n.clone());
+                }
+                n
             }
-            n
         }
     }
+
+    /// The stored name of variance component `vc` at `slot` (see [`write_variance_term`]).
+    fn variance(&mut self, slot: usize, vc: &VarComp) -> Arc<str> {
+        let mut scratch = std::mem::take(&mut self.scratch);
+        scratch.clear();
+        write_variance_term(&mut scratch, vc);
+        let name = self.get(slot, &scratch);
+        self.scratch = scratch;
+        name
+    }
+}
+
+/// Append the stored name of a variance component, as broom.mixed names them: `sd__(Intercept)|group`,
+/// `cor__(Intercept).X|group`, and `sigma` for the residual SD.
+fn write_variance_term(out: &mut String, vc: &VarComp) {
+    use std::fmt::Write;
+    // Writing into a String cannot fail.
+    let _ = match (&vc.term1, &vc.term2) {
+        (None, _) => write!(out, "sigma"),
+        (Some(t1), None) => write!(out, "sd__{t1}|{}", vc.group),
+        (Some(t1), Some(t2)) => write!(out, "cor__{t1}.{t2}|{}", vc.group),
+    };
 }
 
 fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {

@@ -2,11 +2,12 @@
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::progress::Progress;
-use crate::store::{FitStatus, ReplicationRecord, Store, StoreError};
+use crate::store::{FitStatus, Prepared, ReplicationRecord, Store, StoreError};
 
 /// Commit at least this often, so a crash loses little and progress reflects what is stored.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(500);
@@ -42,62 +43,91 @@ pub(super) struct WriterOutcome {
     pub failure_examples: Vec<(String, FitStatus, String)>,
 }
 
+/// Finished records go back to the workers through this list, so a run allocates no new records per
+/// replication once the first few are in circulation.
+pub(super) type Recycled = Arc<Mutex<Vec<ReplicationRecord>>>;
+
 pub(super) fn spawn(
-    store: Store,
+    store: Prepared,
     rx: Receiver<ReplicationRecord>,
+    recycled: Recycled,
     progress: Progress,
     methods: Vec<String>,
 ) -> JoinHandle<Result<WriterOutcome, WriterError>> {
     std::thread::Builder::new()
         .name("parsim-writer".into())
-        .spawn(move || write_all(store, rx, progress, methods))
+        .spawn(move || write_all(store, rx, recycled, progress, methods))
         .expect("spawning the writer thread") // only fails when the OS is out of threads at startup
 }
 
+/// Failure counts per (method, status), and the first message of each.
+#[derive(Default)]
+struct Failures {
+    counts: BTreeMap<(usize, FitStatus), u64>,
+    examples: BTreeMap<(usize, FitStatus), String>,
+}
+
+impl Failures {
+    fn record(&mut self, rep: &ReplicationRecord) {
+        for f in rep.fits.iter().filter(|f| f.status != FitStatus::Ok) {
+            *self.counts.entry((f.method, f.status)).or_default() += 1;
+            if let Some(msg) = &f.message {
+                self.examples
+                    .entry((f.method, f.status))
+                    .or_insert_with(|| msg.clone());
+            }
+        }
+    }
+
+    /// Fits whose estimates cannot be used (errors and non-convergence).
+    fn unusable(&self) -> u64 {
+        self.counts
+            .iter()
+            .filter(|((_, s), _)| !s.is_usable())
+            .map(|(_, n)| n)
+            .sum()
+    }
+}
+
 fn write_all(
-    mut store: Store,
+    store: Prepared,
     rx: Receiver<ReplicationRecord>,
+    recycled: Recycled,
     mut progress: Progress,
     methods: Vec<String>,
 ) -> Result<WriterOutcome, WriterError> {
-    let mut batch: Vec<ReplicationRecord> = Vec::with_capacity(MAX_BATCH);
+    // Each replication goes into the open transaction as it arrives; the transaction commits when it is
+    // MAX_BATCH_AGE old or MAX_BATCH long, and at the end.
+    let mut store = store.open()?;
+    let mut in_batch = 0usize;
     let mut oldest = Instant::now();
     let mut completed = 0u64;
-    let mut failures: BTreeMap<(usize, FitStatus), u64> = BTreeMap::new();
-    let mut examples: BTreeMap<(usize, FitStatus), String> = BTreeMap::new();
+    let mut failures = Failures::default();
     loop {
         let wait = MAX_BATCH_AGE.saturating_sub(oldest.elapsed());
         let closed = match rx.recv_timeout(wait) {
             Ok(rep) => {
-                if batch.is_empty() {
+                if in_batch == 0 {
+                    store.begin_batch()?;
                     oldest = Instant::now();
                 }
-                for f in rep.fits.iter().filter(|f| f.status != FitStatus::Ok) {
-                    *failures.entry((f.method, f.status)).or_default() += 1;
-                    if let Some(msg) = &f.message {
-                        examples
-                            .entry((f.method, f.status))
-                            .or_insert_with(|| msg.clone());
-                    }
+                store.write_replication(&rep)?;
+                in_batch += 1;
+                failures.record(&rep);
+                if let Ok(mut free) = recycled.lock() {
+                    free.push(rep);
                 }
-                batch.push(rep);
                 false
             }
             Err(RecvTimeoutError::Timeout) => false,
             Err(RecvTimeoutError::Disconnected) => true,
         };
-        let due =
-            batch.len() >= MAX_BATCH || (!batch.is_empty() && oldest.elapsed() >= MAX_BATCH_AGE);
-        if due || (closed && !batch.is_empty()) {
-            store.write_batch(&batch)?;
-            completed += batch.len() as u64;
-            let failed = failures
-                .iter()
-                .filter(|((_, s), _)| !s.is_usable())
-                .map(|(_, n)| n)
-                .sum();
-            progress.update(completed, failed);
-            batch.clear();
+        let due = in_batch >= MAX_BATCH || oldest.elapsed() >= MAX_BATCH_AGE || closed;
+        if in_batch > 0 && due {
+            store.commit_batch()?;
+            completed += in_batch as u64;
+            in_batch = 0;
+            progress.update(completed, failures.unusable());
         }
         if closed {
             break;
@@ -109,10 +139,12 @@ fn write_all(
         store,
         completed,
         failures: failures
+            .counts
             .into_iter()
             .map(|((m, s), n)| (name(m), s, n))
             .collect(),
-        failure_examples: examples
+        failure_examples: failures
+            .examples
             .into_iter()
             .map(|((m, s), msg)| (name(m), s, msg))
             .collect(),

@@ -192,7 +192,7 @@ pub struct FitRecord {
 }
 
 /// Everything one replication produced: written atomically.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReplicationRecord {
     /// Condition index.
     pub condition: usize,
@@ -202,6 +202,32 @@ pub struct ReplicationRecord {
     pub seconds: f64,
     /// One entry per method, in study order.
     pub fits: Vec<FitRecord>,
+}
+
+/// A store ready to be used by a run: see [`Store::prepare`].
+pub enum Prepared {
+    /// The store of the same study, holding what earlier runs completed.
+    Existing(Store),
+    /// No store yet: [`Prepared::open`] creates it.
+    New {
+        /// Where it goes.
+        path: PathBuf,
+        /// What it records.
+        study: StudyRecord,
+    },
+}
+
+impl Prepared {
+    /// The store, created if it is new.
+    pub fn open(self) -> Result<Store, StoreError> {
+        match self {
+            Prepared::Existing(store) => Ok(store),
+            Prepared::New { path, study } => {
+                Store::create_new(&path, &study)?;
+                Store::open_rw(&path)
+            }
+        }
+    }
 }
 
 /// An open results store.
@@ -224,6 +250,13 @@ impl Store {
         study: &StudyRecord,
         fresh: bool,
     ) -> Result<Store, StoreError> {
+        Store::prepare(dir, study, fresh)?.open()
+    }
+
+    /// The first half of [`Store::create_or_resume`]: every check, and the existing store opened, but a
+    /// new store not yet created, so that a run can create it while its first replications are computed
+    /// (creating a store waits for the disk).
+    pub fn prepare(dir: &Path, study: &StudyRecord, fresh: bool) -> Result<Prepared, StoreError> {
         fs::create_dir_all(dir).map_err(|source| StoreError::Io {
             path: dir.to_path_buf(),
             source,
@@ -236,7 +269,7 @@ impl Store {
                 drop(stored);
                 let store = Store::open_rw(&path)?;
                 store.check_study_rows(study)?;
-                return Ok(store);
+                return Ok(Prepared::Existing(store));
             }
             if !fresh {
                 return Err(StoreError::StudyChanged {
@@ -249,10 +282,54 @@ impl Store {
             }
             stored.set_aside()?;
         }
-        let mut store = Store::open_rw(&path)?;
-        store.initialise(study)?;
-        store.methods = store.methods()?;
-        Ok(store)
+        Ok(Prepared::New {
+            path,
+            study: study.clone(),
+        })
+    }
+
+    /// Build a new store beside `path` and move it into place: the store appears whole or not at all.
+    /// The scratch copy is written without syncing (a crash leaves only a `.partial` file, rebuilt next
+    /// time), then synced once before the rename; this saves the half dozen syncs of creating it in place.
+    fn create_new(path: &Path, study: &StudyRecord) -> Result<(), StoreError> {
+        let partial = path.with_extension("sqlite.partial");
+        let io = |path: &Path| {
+            let path = path.to_path_buf();
+            move |source| StoreError::Io { path, source }
+        };
+        for stale in [partial.clone(), wal_path(&partial)] {
+            if stale.exists() {
+                fs::remove_file(&stale).map_err(io(&stale))?;
+            }
+        }
+        let conn = Connection::open(&partial).map_err(|source| StoreError::Sqlite {
+            path: partial.clone(),
+            source,
+        })?;
+        // WAL mode is recorded in the file, so every later connection opens it in WAL mode.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")
+            .map_err(|source| StoreError::Sqlite {
+                path: partial.clone(),
+                source,
+            })?;
+        let scratch = Store {
+            conn,
+            path: partial.clone(),
+            methods: Vec::new(),
+        };
+        scratch.initialise(study)?;
+        // Closing the last connection folds the WAL into the file and removes it.
+        scratch
+            .conn
+            .close()
+            .map_err(|(_, source)| StoreError::Sqlite {
+                path: partial.clone(),
+                source,
+            })?;
+        fs::File::open(&partial)
+            .and_then(|f| f.sync_all())
+            .map_err(io(&partial))?;
+        fs::rename(&partial, path).map_err(io(path))
     }
 
     /// Open an existing store (for reading, merging, or summarising).
@@ -459,16 +536,33 @@ impl Store {
     /// Write complete replications in one transaction: each replication's fits, estimates and completion
     /// marker land together or not at all. Replications already stored are left as they are.
     pub fn write_batch(&mut self, batch: &[ReplicationRecord]) -> Result<(), StoreError> {
-        let tx = self.conn.transaction().map_err(|e| StoreError::Sqlite {
-            path: self.path.clone(),
-            source: e,
-        })?;
-        write_replications(&tx, &self.methods, batch)
-            .and_then(|()| tx.commit())
-            .map_err(|source| StoreError::Sqlite {
-                path: self.path.clone(),
-                source,
-            })
+        self.begin_batch()?;
+        let written = batch.iter().try_for_each(|rep| self.write_replication(rep));
+        match written {
+            Ok(()) => self.commit_batch(),
+            Err(e) => {
+                let _ = self.conn.execute_batch("ROLLBACK");
+                Err(e)
+            }
+        }
+    }
+
+    /// Open a transaction that replications are then written into one by one as they arrive (so writing
+    /// overlaps the work that produces them) and that lands whole at [`Store::commit_batch`]. A store
+    /// dropped with the transaction open rolls it back: a replication is all or nothing.
+    pub fn begin_batch(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))
+    }
+
+    /// Add one replication (its completion marker, fits and estimates) to the open batch; a replication
+    /// already stored (a duplicate unit from overlapping runs) is skipped whole.
+    pub fn write_replication(&mut self, rep: &ReplicationRecord) -> Result<(), StoreError> {
+        write_replication(&self.conn, &self.methods, rep).map_err(|e| self.err(e))
+    }
+
+    /// Make everything written since [`Store::begin_batch`] durable, together.
+    pub fn commit_batch(&mut self) -> Result<(), StoreError> {
+        self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
     /// Record the end of a run.
@@ -490,10 +584,14 @@ impl Store {
     }
 }
 
-fn write_replications(
-    tx: &rusqlite::Transaction<'_>,
+fn wal_path(path: &Path) -> PathBuf {
+    PathBuf::from(format!("{}-wal", path.display()))
+}
+
+fn write_replication(
+    tx: &Connection,
     methods: &[String],
-    batch: &[ReplicationRecord],
+    rep: &ReplicationRecord,
 ) -> rusqlite::Result<()> {
     let mut marker = tx.prepare_cached(
         "INSERT OR IGNORE INTO replications (condition, replication, seconds) VALUES (?1, ?2, ?3)",
@@ -506,45 +604,42 @@ fn write_replications(
         "INSERT INTO estimates (condition, replication, method, term, kind, estimate, se, df, ci_lower, \
          ci_upper, p_value, truth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?;
-    for rep in batch {
-        let (c, r) = (rep.condition as i64, rep.replication as i64);
-        // A replication already stored (a duplicate unit from overlapping runs) is skipped whole.
-        if marker.execute(params![c, r, rep.seconds])? == 0 {
-            continue;
-        }
-        for f in &rep.fits {
-            // The runner only produces indices of the study's methods, which the store was created with.
-            let Some(method) = methods.get(f.method) else {
-                return Err(rusqlite::Error::InvalidParameterName(format!(
-                    "method index {}",
-                    f.method
-                )));
-            };
-            fit.execute(params![
+    let (c, r) = (rep.condition as i64, rep.replication as i64);
+    if marker.execute(params![c, r, rep.seconds])? == 0 {
+        return Ok(());
+    }
+    for f in &rep.fits {
+        // The runner only produces indices of the study's methods, which the store was created with.
+        let Some(method) = methods.get(f.method) else {
+            return Err(rusqlite::Error::InvalidParameterName(format!(
+                "method index {}",
+                f.method
+            )));
+        };
+        fit.execute(params![
+            c,
+            r,
+            method,
+            f.status.as_str(),
+            f.message,
+            f.iterations as i64,
+            f.seconds
+        ])?;
+        for e in &f.estimates {
+            est.execute(params![
                 c,
                 r,
                 method,
-                f.status.as_str(),
-                f.message,
-                f.iterations as i64,
-                f.seconds
+                &*e.term,
+                e.kind.as_str(),
+                e.estimate,
+                e.se,
+                e.df,
+                e.ci_lower,
+                e.ci_upper,
+                e.p_value,
+                e.truth
             ])?;
-            for e in &f.estimates {
-                est.execute(params![
-                    c,
-                    r,
-                    method,
-                    &*e.term,
-                    e.kind.as_str(),
-                    e.estimate,
-                    e.se,
-                    e.df,
-                    e.ci_lower,
-                    e.ci_upper,
-                    e.p_value,
-                    e.truth
-                ])?;
-            }
         }
     }
     Ok(())
