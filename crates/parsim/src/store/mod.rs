@@ -307,7 +307,7 @@ impl Store {
             source,
         })?;
         // WAL mode is recorded in the file, so every later connection opens it in WAL mode.
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = OFF;")
+        conn.execute_batch("PRAGMA synchronous = OFF; PRAGMA journal_mode = WAL;")
             .map_err(|source| StoreError::Sqlite {
                 path: partial.clone(),
                 source,
