@@ -206,8 +206,8 @@ fn check_prints_the_design() {
     assert!(text.contains("conditions: 1"), "{text}");
     assert!(text.contains("truth: X = -0.5, (Intercept) = 10"), "{text}");
     assert!(
-        text.contains("1 conditions x 500 replications = 500 data sets, 1500 fits (3 methods)"),
+        text.contains("1 condition x 500 replications = 500 data sets, 1500 fits (3 methods)"),
         "{text}"
     );
-    assert!(text.contains("random_slope: lmm (REML, Satterthwaite t): response ~ X + (1 + X | group)  [terms: (Intercept), X]"), "{text}");
+    assert!(text.contains("random_slope: lmm (REML, Satterthwaite t): response ~ X + (1 + X | group)  [terms: (Intercept), X, sd__(Intercept)|group, sd__X|group, cor__(Intercept).X|group, sigma]"), "{text}");
 }

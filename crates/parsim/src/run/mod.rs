@@ -22,7 +22,7 @@ use crate::study::Study;
 
 pub use progress::ProgressMode;
 pub use shard::{Shard, ShardError};
-pub use unit::UnitWorker;
+pub use unit::{variance_term, UnitWorker};
 
 /// How to run a study.
 #[derive(Debug, Clone)]

@@ -227,8 +227,15 @@ impl Names {
     }
 }
 
-/// Append the stored name of a variance component, as broom.mixed names them: `sd__(Intercept)|group`,
+/// The stored name of a variance component, as broom.mixed names them: `sd__(Intercept)|group`,
 /// `cor__(Intercept).X|group`, and `sigma` for the residual SD.
+pub fn variance_term(vc: &VarComp) -> String {
+    let mut name = String::new();
+    write_variance_term(&mut name, vc);
+    name
+}
+
+/// [`variance_term`] appended to `out` (no allocation once `out` has grown).
 fn write_variance_term(out: &mut String, vc: &VarComp) {
     use std::fmt::Write;
     // Writing into a String cannot fail.

@@ -137,7 +137,8 @@ pub(super) fn truths(r: &mut Reader<'_>, study: &Study) -> Vec<Vec<f64>> {
 pub struct MethodTerms {
     /// The method's name.
     pub method: String,
-    /// Its fixed-effect terms (`(Intercept)`, `X`, ...).
+    /// Its terms: fixed effects (`(Intercept)`, `X`, ...), then a mixed model's variance components
+    /// (`sd__(Intercept)|group`, `sigma`, ...).
     pub terms: Vec<String>,
 }
 
@@ -227,10 +228,13 @@ impl Study {
         let mut diagnostics = Vec::new();
         for (k, m) in self.methods.iter().enumerate() {
             match m.formula.fixed_term_names(&data) {
-                Ok(terms) => out.push(MethodTerms {
-                    method: m.name.clone(),
-                    terms,
-                }),
+                Ok(mut terms) => {
+                    terms.extend(variance_terms(m, &data));
+                    out.push(MethodTerms {
+                        method: m.name.clone(),
+                        terms,
+                    })
+                }
                 Err(e) => {
                     let span = self.formula_span(k, 0..m.formula_text.len());
                     diagnostics.push(
@@ -248,6 +252,23 @@ impl Study {
     }
 }
 
+/// A mixed model's variance components, named as the store names them (`sd__(Intercept)|group`,
+/// `cor__(Intercept).X|group`, `sigma`), so that estimands can target them. The names come from a fit to
+/// replication 0 (they depend on lme4's ordering and naming of the grouping factors); when that fit fails,
+/// the runner will record the failure and there are no names to offer.
+fn variance_terms(method: &super::MethodSpec, data: &crate::lang::DataSet<'_>) -> Vec<String> {
+    if method.model != super::ModelKind::Lmm {
+        return Vec::new();
+    }
+    let Ok(mut fitter) = parsim_lmm::LmmFitter::new(&method.formula, method.lmm.clone()) else {
+        return Vec::new();
+    };
+    fitter
+        .fit(data)
+        .map(|fit| fit.varcorr.iter().map(crate::run::variance_term).collect())
+        .unwrap_or_default()
+}
+
 fn dedup(mut v: Vec<&str>) -> Vec<&str> {
     let mut seen = Vec::new();
     v.retain(|x| {
@@ -259,6 +280,11 @@ fn dedup(mut v: Vec<&str>) -> Vec<&str> {
         }
     });
     v
+}
+
+/// `1 method`, `3 methods`.
+fn plural(n: u64, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn fmt_value(x: f64) -> String {
@@ -386,12 +412,12 @@ impl fmt::Display for CheckReport<'_> {
         writeln!(f, "replications: {} per condition", s.replications)?;
         writeln!(
             f,
-            "units of work: {} conditions x {} replications = {} data sets, {} fits ({} methods)",
-            s.conditions.len(),
-            s.replications,
+            "units of work: {} x {} = {} data sets, {} fits ({})",
+            plural(s.conditions.len() as u64, "condition"),
+            plural(s.replications, "replication"),
             s.units(),
             s.units() * s.methods.len() as u64,
-            s.methods.len()
+            plural(s.methods.len() as u64, "method")
         )?;
         for w in &self.warnings {
             writeln!(f, "warning: {w}")?;

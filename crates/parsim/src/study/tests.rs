@@ -105,7 +105,7 @@ fn lengths_may_differ_between_conditions() {
     );
     assert!(
         text.contains(
-            "units of work: 6 conditions x 3 replications = 18 data sets, 18 fits (1 methods)"
+            "units of work: 6 conditions x 3 replications = 18 data sets, 18 fits (1 method)"
         ),
         "{text}"
     );
@@ -129,4 +129,51 @@ fn method_options_and_summary_are_read() {
             reference: Some("ols".into())
         }
     );
+}
+
+const MIXED: &str = r#"
+[study]
+replications = 2
+seed = 3
+
+[parameters]
+tau = 0.8
+
+[data]
+program = """
+g = integers(0, 8, size=400)
+y = 2 + normal(0, tau, 8)[g] + normal(size=400)
+"""
+
+[methods.ri]
+model = "lmm"
+formula = "y ~ 1 + (1 | g)"
+
+[estimands]
+"(Intercept)" = "2"
+"#;
+
+#[test]
+fn estimands_may_target_variance_components() {
+    let text = format!("{MIXED}\"sd__(Intercept)|g\" = \"tau\"\nsigma = 1\n");
+    let s = study(&text).unwrap();
+    let report = s.check().unwrap();
+    // Fixed effects first, then the variance components as the store names them.
+    assert_eq!(
+        report.terms[0].terms,
+        ["(Intercept)", "sd__(Intercept)|g", "sigma"].map(String::from)
+    );
+    assert_eq!(s.truth(0, "sd__(Intercept)|g"), Some(0.8));
+}
+
+#[test]
+fn a_misspelt_variance_component_is_refused_with_a_suggestion() {
+    let text = format!("{MIXED}\"sd__(Intercept)|G\" = \"tau\"\n");
+    let s = study(&text).unwrap();
+    let message = s.check().unwrap_err().to_string();
+    assert!(
+        message.contains("no method estimates the term `sd__(Intercept)|G`"),
+        "{message}"
+    );
+    assert!(message.contains("sd__(Intercept)|g"), "{message}");
 }
