@@ -388,6 +388,15 @@ def targets(res, cores):
     return ["## Targets\n", "| target | this run | |", "|---|---:|---|"] + lines + [""]
 
 
+def install_split(events):
+    """`(install and build N s, measurements M s)` from the script's events, when it recorded them."""
+    start, ready, end = events.get("start"), events.get("installed"), events.get("end")
+    if not (start and ready and end):
+        return ""
+    return (f" (installing the peers and building parsim, side by side: {ready['time'] - start['time']:.0f} s; "
+            f"measuring: {end['time'] - ready['time']:.0f} s)")
+
+
 def write(args):
     res = Results(args.results)
     cores = os.cpu_count()
@@ -397,7 +406,8 @@ def write(args):
            "Written by `bench/run.sh` (issue 7); every figure below was measured in one invocation on one machine, "
            "and every ratio divides two figures of that same invocation. Do not edit by hand: rerun the script.\n",
            f"- Date: {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime(start['time'] if start else time.time()))}"
-           + (f", {args.seconds} s for the whole script" if args.seconds else ""),
+           + (f", {args.seconds} s for the whole script" if args.seconds else "")
+           + install_split(res.events),
            f"- Machine: {cpu}, {cores} cores ({platform.system()} {platform.release()})"]
     if start and end:
         out.append(f"- Load average (1, 5, 15 min) at the start {', '.join(f'{x:.2f}' for x in start['load'])}; "

@@ -59,7 +59,7 @@ event start
 # ---------------------------------------------------------------------------------------------- install
 have_lme4() { command -v Rscript >/dev/null 2>&1 && Rscript -e 'suppressPackageStartupMessages(library(lme4))' >/dev/null 2>&1; }
 have_py() { [ -x "$PY" ] && "$PY" -c 'import numpy, pandas, statsmodels, joblib' >/dev/null 2>&1; }
-if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+install_peers() {
   if ! have_lme4; then
     say "installing R and lme4 (apt-get)"
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
@@ -72,14 +72,12 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
     { python3 -m venv "$VENV" && "$VENV/bin/pip" install -q numpy pandas statsmodels joblib; } \
       >>"$OUT/install.log" 2>&1 || echo "venv/pip failed (see $OUT/install.log)" >&2
   fi
-fi
-R_OK=0
-PY_OK=0
-if have_lme4; then R_OK=1; elif [ "$(id -u)" != 0 ]; then
-  note skip "R/lme4: not installed and not root (apt-get install r-base-core r-cran-lme4 needs root)"
-else note skip "R/lme4: not installed and apt-get failed (see bench/out/install.log)"; fi
-if have_py; then PY_OK=1; else
-  note skip "statsmodels/joblib: the venv could not be created or pip failed (see bench/out/install.log)"
+}
+# The peers install (network and disk) while parsim builds (CPU): a fresh machine saves minutes.
+INSTALLER=
+if [ "${SKIP_INSTALL:-0}" != 1 ]; then
+  install_peers &
+  INSTALLER=$!
 fi
 
 say "building parsim (cargo build --release -p parsim)"
@@ -89,6 +87,18 @@ if [ "${SKIP_BUILD:-0}" != 1 ] && ! cargo build --release -p parsim >&2; then
 fi
 event built
 [ "${SKIP_BUILD:-0}" = 1 ] && note parsim "binary $PARSIM, not built by this run (SKIP_BUILD=1)"
+[ -n "$INSTALLER" ] && wait "$INSTALLER"
+event installed
+
+R_OK=0
+PY_OK=0
+if have_lme4; then R_OK=1; elif [ "$(id -u)" != 0 ]; then
+  note skip "R/lme4: not installed and not root (apt-get install r-base-core r-cran-lme4 needs root)"
+else note skip "R/lme4: not installed and apt-get failed (see bench/out/install.log)"; fi
+if have_py; then PY_OK=1; else
+  note skip "statsmodels/joblib: the venv could not be created or pip failed (see bench/out/install.log)"
+fi
+
 [ -n "${BENCH_NOTE:-}" ] && note note "$BENCH_NOTE"
 
 # ------------------------------------------------------------------------------ 1. the seed's study
