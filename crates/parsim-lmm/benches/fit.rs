@@ -65,7 +65,24 @@ fn micros_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
     start.elapsed().as_secs_f64() * 1e6 / calls as f64
 }
 
+/// `PARSIM_BENCH_FITS=N`: only N warm fits per selected case, no statistics, for counting cycles
+/// per fit under `perf stat` (steadier than wall time on a shared machine).
+fn fixed_count(count: &str, only: Option<&str>) {
+    let count: u64 = count.parse().expect("PARSIM_BENCH_FITS: a number of fits");
+    for case in CASES.iter().filter(|c| only.is_none_or(|o| c.name == o)) {
+        let (data, formula) = load(case);
+        let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
+        for _ in 0..count {
+            black_box(fitter.fit(black_box(&data)).expect("fit").criterion);
+        }
+        println!("{}: {count} fits", case.name);
+    }
+}
+
 fn fits(c: &mut Criterion) {
+    if let Ok(count) = std::env::var("PARSIM_BENCH_FITS") {
+        return fixed_count(&count, std::env::var("PARSIM_BENCH_CASE").ok().as_deref());
+    }
     let mut group = c.benchmark_group("fit");
     group.measurement_time(Duration::from_secs(3));
     let mut summary = Vec::new();

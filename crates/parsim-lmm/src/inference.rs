@@ -8,11 +8,10 @@
 //! whose evaluation points also give the gradient and Hessian of the profiled criterion for the
 //! convergence check. All buffers are allocated once.
 
-use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
-
 use crate::blocked::{Blocked, Criteria};
 use crate::dense::{cholesky_small, symmetric_eigen};
 use crate::lmm::criterion;
+use crate::student_t;
 
 /// Eigenvalues of the varpar Hessian at or below this are dropped from the pseudo-inverse (lmerTest's tol).
 const EIGEN_TOLERANCE: f64 = 1e-8;
@@ -244,16 +243,9 @@ impl Derivatives {
 }
 
 /// t statistic, two-sided p-value and confidence half-width for an estimate with `df` degrees of
-/// freedom (normal reference when infinite).
+/// freedom (normal reference when infinite; NaN p-value and half-width when df is not positive).
 pub(crate) fn t_inference(estimate: f64, se: f64, df: f64, level: f64) -> (f64, f64, f64) {
     let t = estimate / se;
-    let upper = 0.5 + level / 2.0;
-    if df.is_infinite() && df > 0.0 {
-        let normal = Normal::standard();
-        return (t, 2.0 * normal.sf(t.abs()), normal.inverse_cdf(upper) * se);
-    }
-    match StudentsT::new(0.0, 1.0, df) {
-        Ok(dist) if df > 0.0 => (t, 2.0 * dist.sf(t.abs()), dist.inverse_cdf(upper) * se),
-        _ => (t, f64::NAN, f64::NAN),
-    }
+    let half = student_t::upper_quantile((1.0 - level) / 2.0, df) * se;
+    (t, student_t::two_sided_p(t, df), half)
 }

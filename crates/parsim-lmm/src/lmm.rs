@@ -239,21 +239,32 @@ impl LmmFitter {
 
     /// Fits the model to `data`.
     pub fn fit(&mut self, data: &dyn Columns) -> Result<&LmmFit, FitError> {
-        let reusable = match self.workspace.as_mut() {
+        let mut reusable = match self.workspace.as_mut() {
             Some(ws) => ws.structure.reencode(data)?,
             None => false,
         };
-        if !reusable {
-            self.workspace = None;
-            let ws = Workspace::new(&self.formula, data)?;
-            self.fit = LmmFit::default();
-            self.workspace = Some(Box::new(ws));
-        }
-        let Some(ws) = self.workspace.as_mut() else {
-            return Err(FitError::Numerical("no workspace".into()));
+        // The fast path may find a changed level set only while accumulating: then rebuild once.
+        let ws = loop {
+            if !reusable {
+                self.workspace = None;
+                let ws = Workspace::new(&self.formula, data)?;
+                self.fit = LmmFit::default();
+                self.workspace = Some(Box::new(ws));
+            }
+            let Some(ws) = self.workspace.as_mut() else {
+                return Err(FitError::Numerical("no workspace".into()));
+            };
+            ws.structure.validate()?;
+            if ws.structure.assemble(data)? {
+                break ws;
+            }
+            if !reusable {
+                return Err(FitError::Numerical(
+                    "the grouping factor's levels could not be encoded".into(),
+                ));
+            }
+            reusable = false;
         };
-        ws.structure.validate()?;
-        ws.structure.assemble(data)?;
         check_rank(ws)?;
         let (reml, n) = (self.options.reml, ws.structure.nobs());
         let fit = &mut self.fit;

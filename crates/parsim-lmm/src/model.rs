@@ -38,9 +38,14 @@ struct FastLayout {
     sources: Vec<Vec<Part>>,
     z: Vec<usize>,
     x: Vec<usize>,
-    /// Per-group accumulators, `stride` values per group.
+    /// Per-group accumulators, `stride` values per group: n, Σu and the packed upper triangle of
+    /// Σuu′ — or, when Z is the intercept alone (`linear`), only n and Σu, which is all A₁₁ and
+    /// A₂₁ then need; A₂₂'s Σuu′ then come from `products`, summed over all rows.
     acc: Vec<f64>,
     stride: usize,
+    linear: bool,
+    /// Σuu′ over all rows, packed upper triangle (when `linear`).
+    products: Vec<f64>,
     /// Materialized value columns (those that are not a plain float column), n per column.
     buffer: Vec<f64>,
 }
@@ -146,7 +151,12 @@ impl Structure {
         if data.nrows() != self.nobs {
             return Ok(false);
         }
-        for factor in &mut self.factors {
+        for (f, factor) in self.factors.iter_mut().enumerate() {
+            let fused = self.fast.is_some() && f == self.terms[0].factor;
+            if fused && factor.consecutive_ints(&self.vars.names, data).is_some() {
+                // Encoded inside the fast path's accumulation pass instead.
+                continue;
+            }
             if !factor.encode(&self.vars.names, data)? {
                 return Ok(false);
             }
@@ -193,13 +203,15 @@ impl Structure {
         Ok(())
     }
 
-    /// Fills the A blocks of [`Blocked`] from `data`.
-    pub fn assemble(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+    /// Fills the A blocks of [`Blocked`] from `data`. False when the grouping factor's level set
+    /// differs from the structure's (found by the fast path, which encodes the grouping factor while
+    /// accumulating): the structure must then be rebuilt.
+    pub fn assemble(&mut self, data: &dyn Columns) -> Result<bool, FitError> {
         self.check_response(data)?;
         if self.fast.is_some() {
             self.assemble_fast(data)
         } else {
-            self.assemble_general(data)
+            self.assemble_general(data).map(|()| true)
         }
     }
 
@@ -239,10 +251,10 @@ impl Structure {
     }
 
     /// The fast path: one pass over rows accumulating per-group cross-products of w = [1, u].
-    fn assemble_fast(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+    fn assemble_fast(&mut self, data: &dyn Columns) -> Result<bool, FitError> {
         let n = self.nobs;
         let Some(fast) = self.fast.as_mut() else {
-            return Ok(());
+            return Ok(true);
         };
         let nsrc = fast.sources.len();
         // Materialize the value columns that are not plain float columns.
@@ -277,14 +289,37 @@ impl Structure {
             _ if converted => &fast.buffer[nsrc * n..(nsrc + 1) * n],
             _ => return Err(ModelError::NonNumericResponse(self.vars.names[0].clone()).into()),
         };
-        let codes = &self.factors[self.terms[0].factor].codes;
+        let factor = &self.factors[self.terms[0].factor];
         fast.acc.fill(0.0);
-        accumulate_dispatch(&cols[..nsrc + 1], codes, &mut fast.acc, fast.stride);
-        if !fast.acc.iter().all(|v| v.is_finite()) {
+        let cols = &cols[..nsrc + 1];
+        let products = &mut fast.products;
+        match factor.consecutive_ints(&self.vars.names, data) {
+            Some((values, first)) => {
+                if values.len() != n {
+                    return Err(FitError::Length {
+                        column: factor.label.clone(),
+                        len: values.len(),
+                        nrows: n,
+                    });
+                }
+                let levels = Levels::Consecutive { values, first };
+                let all_present =
+                    accumulate_dispatch(cols, levels, fast.linear, &mut fast.acc, products)
+                        && fast.acc.chunks(fast.stride).all(|group| group[0] > 0.0);
+                if !all_present {
+                    return Ok(false);
+                }
+            }
+            None => {
+                let levels = Levels::Codes(&factor.codes);
+                accumulate_dispatch(cols, levels, fast.linear, &mut fast.acc, products);
+            }
+        }
+        if !fast.acc.iter().chain(&fast.products).all(|v| v.is_finite()) {
             return Err(self.non_finite_error(data));
         }
         fill_blocks_from_groups(fast, &mut self.blocked, nsrc + 1);
-        Ok(())
+        Ok(true)
     }
 
     /// The general path: materialize Z, X and y, find which levels of the later terms meet each level
@@ -494,13 +529,15 @@ fn fast_layout(fixed: &Design, effects: &Design) -> Option<FastLayout> {
     if k > FAST_MAX_COLUMNS - 1 {
         return None;
     }
-    let stride = group_stride(k);
+    let linear = z == [0];
     Some(FastLayout {
         sources,
         z,
         x,
         acc: Vec::new(),
-        stride,
+        stride: if linear { k + 1 } else { group_stride(k) },
+        linear,
+        products: vec![0.0; k * (k + 1) / 2],
         buffer: Vec::new(),
     })
 }
@@ -549,6 +586,18 @@ fn fill_blocks_from_groups(fast: &FastLayout, b: &mut Blocked, k: usize) {
     let m = p + 1;
     let y = k;
     b.a22.fill(0.0);
+    let column = |j: usize| if j < p { fast.x[j] } else { y };
+    if fast.linear {
+        // Products of two value columns: from the sums over all rows.
+        for j in 0..m {
+            for i in j..m {
+                let (wi, wj) = (column(i), column(j));
+                if wi != 0 && wj != 0 {
+                    b.a22[j * m + i] = fast.products[packed(wi, wj, k) - (1 + k)];
+                }
+            }
+        }
+    }
     for g in 0..b.terms[0].nlevels {
         let acc = &fast.acc[g * fast.stride..(g + 1) * fast.stride];
         let at = |a: usize, c: usize| acc[packed(a, c, k)];
@@ -564,24 +613,65 @@ fn fill_blocks_from_groups(fast: &FastLayout, b: &mut Blocked, k: usize) {
             b.a21[(g * m + p) * q + c] = at(y, fast.z[c]);
         }
         for j in 0..m {
-            let wj = if j < p { fast.x[j] } else { y };
             for i in j..m {
-                let wi = if i < p { fast.x[i] } else { y };
-                b.a22[j * m + i] += at(wi, wj);
+                let (wi, wj) = (column(i), column(j));
+                if !fast.linear || wi == 0 || wj == 0 {
+                    b.a22[j * m + i] += at(wi, wj);
+                }
             }
         }
     }
 }
 
-fn accumulate_dispatch(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
+/// The grouping factor's level of each row for the fast path's accumulation.
+#[derive(Clone, Copy)]
+enum Levels<'a> {
+    /// Codes computed beforehand.
+    Codes(&'a [u32]),
+    /// Integer values with consecutive levels from `first`: the level is the offset.
+    Consecutive { values: &'a [i64], first: i64 },
+}
+
+/// Accumulates the per-group sums of the value columns `cols` into `acc` (`group_stride` values
+/// per group; or, when `linear`, K + 1 per group and Σuu′ over all rows in `products`); false when
+/// a grouping value lies outside the known levels.
+fn accumulate_dispatch(
+    cols: &[&[f64]],
+    levels: Levels<'_>,
+    linear: bool,
+    acc: &mut [f64],
+    products: &mut [f64],
+) -> bool {
+    macro_rules! with_stride {
+        ($k:literal, $s:expr) => {
+            match levels {
+                Levels::Codes(codes) => {
+                    accumulate::<$k, { $s }>(cols, codes, acc, products);
+                    true
+                }
+                Levels::Consecutive { values, first } => {
+                    accumulate_consecutive::<$k, { $s }>(cols, values, first, acc, products)
+                }
+            }
+        };
+    }
+    macro_rules! with_k {
+        ($k:literal) => {
+            if linear {
+                with_stride!($k, $k + 1)
+            } else {
+                with_stride!($k, group_stride($k))
+            }
+        };
+    }
     match cols.len() {
-        1 => accumulate::<1>(cols, codes, acc, stride),
-        2 => accumulate::<2>(cols, codes, acc, stride),
-        3 => accumulate::<3>(cols, codes, acc, stride),
-        4 => accumulate::<4>(cols, codes, acc, stride),
-        5 => accumulate::<5>(cols, codes, acc, stride),
-        6 => accumulate::<6>(cols, codes, acc, stride),
-        _ => accumulate::<7>(cols, codes, acc, stride),
+        1 => with_k!(1),
+        2 => with_k!(2),
+        3 => with_k!(3),
+        4 => with_k!(4),
+        5 => with_k!(5),
+        6 => with_k!(6),
+        _ => with_k!(7),
     }
 }
 
@@ -590,27 +680,124 @@ const fn group_stride(k: usize) -> usize {
     1 + k + k * (k + 1) / 2
 }
 
-/// One pass over rows: per group, n, Σu and the packed upper triangle of Σuu′ (u = K value columns).
-/// (Summing runs of equal groups in local accumulators was tried: the seed data interleave their
-/// groups row by row, so runs are short and it was slower.)
-#[inline(never)]
-fn accumulate<const K: usize>(cols: &[&[f64]], codes: &[u32], acc: &mut [f64], stride: usize) {
-    let n = codes.len();
-    let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
-    for (i, &code) in codes.iter().enumerate() {
-        let u: [f64; K] = std::array::from_fn(|k| cols[k][i]);
-        let base = code as usize * stride;
-        let a = &mut acc[base..base + stride];
-        a[0] += 1.0;
-        for k in 0..K {
-            a[1 + k] += u[k];
+/// Adds one row's w = [1, u, packed uu′] (S = `group_stride(K)`) or w = [1, u] (S = K + 1) to the
+/// accumulator of its group `level`, as one addition over the stride so that it compiles to packed
+/// additions; with S = K + 1, adds uu′ to lane `lane` of the all-row `sums`. False if `level` is
+/// out of range (the caller clamps it, so never).
+#[inline(always)]
+fn add_row<const K: usize, const S: usize>(
+    acc: &mut [f64],
+    level: usize,
+    u: [f64; K],
+    sums: &mut [[f64; LANES]; MAX_PRODUCTS],
+    lane: usize,
+) -> bool {
+    let Some(Ok(a)) = acc
+        .get_mut(level * S..(level + 1) * S)
+        .map(<&mut [f64; S]>::try_from)
+    else {
+        return false;
+    };
+    let mut w = [0.0; S];
+    w[0] = 1.0;
+    w[1..=K].copy_from_slice(&u);
+    let mut idx = 1 + K;
+    for r in 0..K {
+        for c in r..K {
+            if S > K + 1 {
+                w[idx] = u[r] * u[c];
+            } else {
+                sums[idx - 1 - K][lane] += u[r] * u[c];
+            }
+            idx += 1;
         }
-        let mut idx = 1 + K;
-        for r in 0..K {
-            for c in r..K {
-                a[idx] += u[r] * u[c];
-                idx += 1;
+    }
+    for (a, w) in a.iter_mut().zip(&w) {
+        *a += w;
+    }
+    true
+}
+
+/// Largest number of value-column products (K = 7).
+const MAX_PRODUCTS: usize = (FAST_MAX_COLUMNS - 1) * FAST_MAX_COLUMNS / 2;
+
+/// Independent partial sums per product over all rows, so that the additions pipeline.
+const LANES: usize = 4;
+
+/// One pass over rows: per group, n, Σu and the packed upper triangle of Σuu′ (u = K value
+/// columns, S = `group_stride(K)` sums per group); or, with S = K + 1, per group n and Σu and the
+/// packed Σuu′ over all rows into `products`. `level(i)` gives row i's level, clamped into range,
+/// and whether the row's value lay outside the levels; returns whether any did. Rows of the same
+/// group are not summed in runs or in separate banks: both were tried and were slower on the seed
+/// data, whose groups interleave row by row (the pass is bound by instructions per row).
+#[inline(always)]
+fn accumulate_rows<const K: usize, const S: usize>(
+    cols: &[&[f64]],
+    n: usize,
+    level: impl Fn(usize) -> (usize, bool),
+    acc: &mut [f64],
+    products: &mut [f64],
+) -> bool {
+    debug_assert!(S == group_stride(K) || S == K + 1);
+    let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
+    let mut sums = [[0.0; LANES]; MAX_PRODUCTS];
+    let mut outside = false;
+    let whole = n - n % LANES;
+    for start in (0..whole).step_by(LANES) {
+        for lane in 0..LANES {
+            let i = start + lane;
+            let (l, out) = level(i);
+            outside |= out;
+            let u = std::array::from_fn(|k| cols[k][i]);
+            if !add_row::<K, S>(acc, l, u, &mut sums, lane) {
+                return true;
             }
         }
     }
+    for i in whole..n {
+        let (l, out) = level(i);
+        outside |= out;
+        let u = std::array::from_fn(|k| cols[k][i]);
+        if !add_row::<K, S>(acc, l, u, &mut sums, 0) {
+            return true;
+        }
+    }
+    if S == K + 1 {
+        for (p, lanes) in products.iter_mut().zip(&sums) {
+            *p = (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]);
+        }
+    }
+    outside
+}
+
+/// Per-group sums from precomputed level codes.
+#[inline(never)]
+fn accumulate<const K: usize, const S: usize>(
+    cols: &[&[f64]],
+    codes: &[u32],
+    acc: &mut [f64],
+    products: &mut [f64],
+) {
+    let level = |i: usize| (codes[i] as usize, false);
+    accumulate_rows::<K, S>(cols, codes.len(), level, acc, products);
+}
+
+/// Per-group sums, the level of a row being its integer value minus `first` (no codes pass).
+/// False when a value lies outside the `acc.len() / S` levels.
+#[inline(never)]
+fn accumulate_consecutive<const K: usize, const S: usize>(
+    cols: &[&[f64]],
+    values: &[i64],
+    first: i64,
+    acc: &mut [f64],
+    products: &mut [f64],
+) -> bool {
+    let Some(last) = (acc.len() / S).checked_sub(1) else {
+        return values.is_empty();
+    };
+    let level = |i: usize| {
+        let offset = values[i].wrapping_sub(first) as u64;
+        ((offset as usize).min(last), offset > last as u64)
+    };
+    !accumulate_rows::<K, S>(cols, values.len(), level, acc, products)
 }
