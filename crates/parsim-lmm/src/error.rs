@@ -80,32 +80,56 @@ pub enum FitError {
     Numerical(String),
 }
 
-/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a likely typo.
+/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a likely typo
+/// (see [`closest_name`]).
 pub fn did_you_mean(name: &str, candidates: &[String]) -> Option<String> {
-    let lower = name.to_lowercase();
-    candidates
-        .iter()
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
-        .filter(|(d, c)| *d <= 2.max(c.len() / 3))
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c.clone())
+    closest_name(name, candidates.iter().map(String::as_str)).map(str::to_string)
 }
 
+/// The candidate nearest to `name`, ignoring case, by optimal string alignment distance (Levenshtein plus
+/// adjacent transpositions), when within a third of `name`'s length (at least 1, at most 3 edits): the
+/// one rule behind every "did you mean" of parsim, for columns, keys, functions and methods alike.
+/// A candidate equal to `name` is not a suggestion.
+pub(crate) fn closest_name<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
+    let limit = (name.chars().count() / 3).clamp(1, 3);
+    let lower = name.to_lowercase();
+    candidates
+        .into_iter()
+        .filter(|c| *c != name)
+        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|(d, _)| *d <= limit)
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, c)| c)
+}
+
+/// Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours.
 fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != *cb));
-            diagonal = above;
+    let w = b.len() + 1;
+    let mut d = vec![0usize; (a.len() + 1) * w];
+    for i in 0..=a.len() {
+        d[i * w] = i;
+    }
+    for (j, cell) in d.iter_mut().enumerate().take(w) {
+        *cell = j;
+    }
+    for i in 1..=a.len() {
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[(i - 1) * w + j] + 1)
+                .min(d[i * w + j - 1] + 1)
+                .min(d[(i - 1) * w + j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[(i - 2) * w + j - 2] + 1);
+            }
+            d[i * w + j] = v;
         }
     }
-    row[b.len()]
+    d[a.len() * w + b.len()]
 }
 
 #[cfg(test)]
@@ -118,5 +142,8 @@ mod tests {
         assert_eq!(did_you_mean("respons", &names).as_deref(), Some("response"));
         assert_eq!(did_you_mean("Group", &names).as_deref(), Some("group"));
         assert_eq!(did_you_mean("temperature", &names), None);
+        // A swap of neighbours is one edit; an exact name is no suggestion.
+        assert_eq!(closest_name("gropu", ["group"]), Some("group"));
+        assert_eq!(closest_name("group", ["group"]), None);
     }
 }

@@ -109,43 +109,11 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> Stri
     String::from_utf8_lossy(out.get_ref()).into_owned()
 }
 
-/// The known name closest to `name`, when close enough to be a plausible typo.
+/// "did you mean `x`?" for the known name closest to `name`, when close enough to be a plausible typo
+/// (one rule for study files and data columns: [`parsim_lmm::did_you_mean`]).
 pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let limit = (name.chars().count() / 3).clamp(1, 3);
-    known
-        .into_iter()
-        .filter(|k| *k != name)
-        .map(|k| (edit_distance(&name.to_lowercase(), &k.to_lowercase()), k))
-        .filter(|(d, _)| *d <= limit)
-        .min_by_key(|(d, _)| *d)
-        .map(|(_, k)| format!("did you mean `{k}`?"))
-}
-
-/// Optimal string alignment distance (Levenshtein plus adjacent transpositions).
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let w = b.len() + 1;
-    let mut d = vec![0usize; (a.len() + 1) * w];
-    for i in 0..=a.len() {
-        d[i * w] = i;
-    }
-    for (j, cell) in d.iter_mut().enumerate().take(w) {
-        *cell = j;
-    }
-    for i in 1..=a.len() {
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            let mut v = (d[(i - 1) * w + j] + 1)
-                .min(d[i * w + j - 1] + 1)
-                .min(d[(i - 1) * w + j - 1] + cost);
-            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
-                v = v.min(d[(i - 2) * w + j - 2] + 1);
-            }
-            d[i * w + j] = v;
-        }
-    }
-    d[a.len() * w + b.len()]
+    let known: Vec<String> = known.into_iter().map(str::to_string).collect();
+    parsim_lmm::did_you_mean(name, &known).map(|k| format!("did you mean `{k}`?"))
 }
 
 #[cfg(test)]
