@@ -31,7 +31,7 @@ mod lmm;
 mod model;
 mod ols;
 mod optimize;
-mod student_t;
+pub mod student_t;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use error::{did_you_mean, FitError, ModelError};

@@ -19,7 +19,7 @@ const EXPANSION_ONLY_DF: f64 = 4000.0;
 const MAX_STEPS: usize = 20;
 
 /// Two-sided p-value of the statistic `t` on `df` degrees of freedom (normal reference for infinite df).
-pub(crate) fn two_sided_p(t: f64, df: f64) -> f64 {
+pub fn two_sided_p(t: f64, df: f64) -> f64 {
     if df.is_infinite() && df > 0.0 {
         return 2.0 * Normal::standard().sf(t.abs());
     }
@@ -93,7 +93,7 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
 
 /// The quantile q with P(T > q) = `alpha` (0 < alpha < 1) for Student's t on `df` > 0 degrees of
 /// freedom (the normal quantile for infinite df); NaN for arguments outside those ranges.
-pub(crate) fn upper_quantile(alpha: f64, df: f64) -> f64 {
+pub fn upper_quantile(alpha: f64, df: f64) -> f64 {
     if !(alpha > 0.0 && alpha < 1.0 && df > 0.0) {
         return f64::NAN;
     }

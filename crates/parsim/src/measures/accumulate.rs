@@ -2,7 +2,8 @@
 //! relative precision. Each is pushed one replication at a time and merged without the raw rows.
 
 use serde::{Deserialize, Serialize};
-use statrs::distribution::{ContinuousCDF, Normal, StudentsT};
+use parsim_lmm::student_t;
+use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::moments::{CoMoments, Moments, Proportion};
 use super::{MeasureKind, SettingsError, Value};
@@ -81,8 +82,7 @@ impl IntervalRule {
                 return q;
             }
         }
-        let q = StudentsT::new(0.0, 1.0, df)
-            .map_or(f64::NAN, |t| t.inverse_cdf(upper_tail(self.level)));
+        let q = student_t::upper_quantile((1.0 - self.level) / 2.0, df);
         self.cached = Some((df.to_bits(), q));
         q
     }
@@ -110,12 +110,11 @@ impl IntervalRule {
                 if t.is_nan() {
                     return None;
                 }
-                let tail = match r.df.filter(|d| !is_effectively_normal(*d)) {
-                    Some(df) if df > 0.0 => StudentsT::new(0.0, 1.0, df).ok()?.sf(t),
-                    Some(_) => return None,
-                    None => Normal::standard().sf(t),
-                };
-                Some(2.0 * tail)
+                match r.df.filter(|d| !is_effectively_normal(*d)) {
+                    Some(df) if df > 0.0 => Some(student_t::two_sided_p(t, df)),
+                    Some(_) => None,
+                    None => Some(2.0 * Normal::standard().sf(t)),
+                }
             }
             None => r.p_value.filter(|p| p.is_finite()),
         }
@@ -127,8 +126,8 @@ impl IntervalRule {
     }
 }
 
-/// Beyond this many degrees of freedom the t and normal quantiles agree to about 1e-7; statrs's t inverse is
-/// not defined at infinity, so use the normal there.
+/// Beyond this many degrees of freedom the t and normal quantiles agree to about 1e-7: use the normal there
+/// (and for infinite df, which is what a method reports for a normal reference).
 fn is_effectively_normal(df: f64) -> bool {
     df.is_infinite() && df > 0.0 || df > 1e7
 }
