@@ -1,8 +1,8 @@
 //! Per (condition, method, term) accumulators of every performance measure, and the pairwise accumulator of
 //! relative precision. Each is pushed one replication at a time and merged without the raw rows.
 
-use serde::{Deserialize, Serialize};
 use parsim_lmm::student_t;
+use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::moments::{CoMoments, Moments, Proportion};
