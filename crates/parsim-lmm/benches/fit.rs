@@ -1,6 +1,8 @@
 //! Microseconds per fit: the seed study's data set 0 (5000 rows, 5 groups) with a reused workspace for
 //! `response ~ X + (1 | group)` and `response ~ X + (1 + X | group)`, sleepstudy (random slopes, 180
-//! rows) and Penicillin (crossed, 144 rows). Besides criterion's report, a summary prints µs per fit
+//! rows) and Penicillin (crossed, 144 rows); OLS `response ~ X` on seed0, classical and with CR1
+//! standard errors clustered by group. The data set is read as a CSV into a `DataFrame`, so the
+//! group column is an integer column, as the study runner hands it over. Besides criterion's report, a summary prints µs per fit
 //! against the targets (15 µs and 60 µs for the two seed fits) and against a cold fit (a new
 //! fitter per data set) measured in the same run.
 
@@ -9,13 +11,58 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
+use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions, OlsFitter, OlsOptions};
+
+#[derive(Clone, Copy)]
+enum Model {
+    Lmm,
+    /// OLS, with CR1 standard errors clustered by this column when set.
+    Ols(Option<&'static str>),
+}
 
 struct Case {
     name: &'static str,
     file: &'static str,
     formula: &'static str,
+    model: Model,
     target_us: Option<f64>,
+}
+
+/// A reusable fitter of either kind; `fit` returns a number that depends on the whole fit.
+enum Fitter {
+    Lmm(Box<LmmFitter>),
+    Ols(Box<OlsFitter>),
+}
+
+impl Fitter {
+    fn new(case: &Case, formula: &Formula) -> Fitter {
+        match case.model {
+            Model::Lmm => Fitter::Lmm(Box::new(
+                LmmFitter::new(formula, LmmOptions::default()).expect("fitter"),
+            )),
+            Model::Ols(cluster) => {
+                let options = OlsOptions {
+                    cluster: cluster.map(String::from),
+                    ..OlsOptions::default()
+                };
+                Fitter::Ols(Box::new(OlsFitter::new(formula, options).expect("fitter")))
+            }
+        }
+    }
+
+    fn fit(&mut self, data: &DataFrame) -> f64 {
+        match self {
+            Fitter::Lmm(f) => f.fit(data).expect("fit").criterion,
+            Fitter::Ols(f) => f.fit(data).expect("fit").coefficients[0].ci_upper,
+        }
+    }
+
+    fn evaluations(&mut self, data: &DataFrame) -> usize {
+        match self {
+            Fitter::Lmm(f) => f.fit(data).expect("fit").evaluations,
+            Fitter::Ols(_) => 0,
+        }
+    }
 }
 
 const CASES: &[Case] = &[
@@ -23,24 +70,42 @@ const CASES: &[Case] = &[
         name: "seed0_ri",
         file: "seed0.csv",
         formula: "response ~ X + (1 | group)",
+        model: Model::Lmm,
         target_us: Some(15.0),
     },
     Case {
         name: "seed0_rs",
         file: "seed0.csv",
         formula: "response ~ X + (1 + X | group)",
+        model: Model::Lmm,
         target_us: Some(60.0),
     },
     Case {
         name: "sleepstudy",
         file: "sleepstudy.csv",
         formula: "Reaction ~ Days + (Days | Subject)",
+        model: Model::Lmm,
         target_us: None,
     },
     Case {
         name: "penicillin",
         file: "penicillin.csv",
         formula: "diameter ~ 1 + (1 | plate) + (1 | sample)",
+        model: Model::Lmm,
+        target_us: None,
+    },
+    Case {
+        name: "seed0_ols",
+        file: "seed0.csv",
+        formula: "response ~ X",
+        model: Model::Ols(None),
+        target_us: None,
+    },
+    Case {
+        name: "seed0_cr1",
+        file: "seed0.csv",
+        formula: "response ~ X",
+        model: Model::Ols(Some("group")),
         target_us: None,
     },
 ];
@@ -71,9 +136,9 @@ fn fixed_count(count: &str, only: Option<&str>) {
     let count: u64 = count.parse().expect("PARSIM_BENCH_FITS: a number of fits");
     for case in CASES.iter().filter(|c| only.is_none_or(|o| c.name == o)) {
         let (data, formula) = load(case);
-        let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
+        let mut fitter = Fitter::new(case, &formula);
         for _ in 0..count {
-            black_box(fitter.fit(black_box(&data)).expect("fit").criterion);
+            black_box(fitter.fit(black_box(&data)));
         }
         println!("{}: {count} fits", case.name);
     }
@@ -93,18 +158,17 @@ fn fits(c: &mut Criterion) {
         .filter(|c| only.as_deref().is_none_or(|o| c.name == o))
     {
         let (data, formula) = load(case);
-        let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
+        let mut fitter = Fitter::new(case, &formula);
         group.bench_function(case.name, |b| {
-            b.iter(|| black_box(fitter.fit(black_box(&data)).expect("fit").criterion))
+            b.iter(|| black_box(fitter.fit(black_box(&data))))
         });
         let warm = micros_per_call(Duration::from_millis(700), || {
-            black_box(fitter.fit(&data).expect("fit").criterion);
+            black_box(fitter.fit(&data));
         });
         let cold = micros_per_call(Duration::from_millis(700), || {
-            let mut fresh = LmmFitter::new(&formula, LmmOptions::default()).expect("fitter");
-            black_box(fresh.fit(&data).expect("fit").criterion);
+            black_box(Fitter::new(case, &formula).fit(&data));
         });
-        let evaluations = fitter.fit(&data).expect("fit").evaluations;
+        let evaluations = fitter.evaluations(&data);
         summary.push((case, warm, cold, evaluations));
     }
     group.finish();

@@ -1,9 +1,9 @@
 //! Ordinary least squares with the same formula language: classical standard errors with n − p
 //! degrees of freedom, or cluster-robust CR1 standard errors with G − 1 degrees of freedom.
 
-use crate::data::Columns;
+use crate::data::{ColumnRef, Columns};
 use crate::dense::{backward_solve, cholesky_small, forward_solve, inverse_from_cholesky};
-use crate::design::{self, Design, Encoded, LevelMap, VarTable};
+use crate::design::{self, Design, Encoded, LevelMap, Part, VarTable};
 use crate::error::{FitError, ModelError};
 use crate::formula::Formula;
 use crate::inference::t_inference;
@@ -46,14 +46,48 @@ pub struct OlsFit {
     pub vcov: Vec<f64>,
 }
 
-/// A reusable OLS workspace.
+/// A reusable OLS workspace: build once, fit many data sets of the same shape; a warm fit allocates
+/// nothing.
 pub struct OlsFitter {
     formula: Formula,
     options: OlsOptions,
-    shape: Option<(VarTable, Design, Encoded)>,
-    x: Vec<f64>,
+    shape: Option<Shape>,
+    cluster: Option<Cluster>,
+    /// The response when it is not a float column.
     y: Vec<f64>,
+    work: Work,
     fit: OlsFit,
+}
+
+/// What depends on the data's variables and levels.
+struct Shape {
+    vars: VarTable,
+    design: Design,
+    encoded: Encoded,
+    names: Vec<String>,
+}
+
+/// The cluster column's levels and per-row codes.
+struct Cluster {
+    levels: LevelMap,
+    codes: Vec<u32>,
+    seen: Vec<bool>,
+}
+
+/// Per-fit buffers, sized once per shape.
+#[derive(Default)]
+struct Work {
+    /// X column-major (n × p).
+    x: Vec<f64>,
+    xtx: Vec<f64>,
+    xty: Vec<f64>,
+    check: Vec<f64>,
+    l: Vec<f64>,
+    beta: Vec<f64>,
+    inverse: Vec<f64>,
+    column: Vec<f64>,
+    scores: Vec<f64>,
+    meat: Vec<f64>,
 }
 
 impl OlsFitter {
@@ -66,8 +100,9 @@ impl OlsFitter {
             formula: formula.clone(),
             options,
             shape: None,
-            x: Vec::new(),
+            cluster: None,
             y: Vec::new(),
+            work: Work::default(),
             fit: OlsFit::default(),
         })
     }
@@ -79,7 +114,7 @@ impl OlsFitter {
             return Err(ModelError::NoRows.into());
         }
         let reusable = match self.shape.as_mut() {
-            Some((vars, _, encoded)) => encoded.encode(vars, data)?,
+            Some(shape) => shape.encoded.encode(&shape.vars, data)?,
             None => false,
         };
         if !reusable {
@@ -87,103 +122,322 @@ impl OlsFitter {
             let design = Design::from_vars(&self.formula.fixed, &vars);
             let mut encoded = Encoded::default();
             encoded.encode(&vars, data)?;
-            self.shape = Some((vars, design, encoded));
+            let names = design.names();
+            self.shape = Some(Shape {
+                vars,
+                design,
+                encoded,
+                names,
+            });
             self.fit.coefficients.clear();
         }
-        let Some((vars, design, encoded)) = self.shape.as_ref() else {
+        let Some(shape) = self.shape.as_ref() else {
             return Err(FitError::Numerical("no design".into()));
         };
-        let p = design.width();
+        let p = shape.design.width();
         if p >= n {
             return Err(FitError::TooFewObservations(format!(
                 "{n} observations are too few for {p} coefficients"
             )));
         }
-        self.x.resize(n * p, 0.0);
-        let mut col = 0;
-        if design.intercept {
-            self.x[..n].fill(1.0);
-            col = 1;
-        }
-        for c in &design.columns {
-            design::fill_column(
-                &c.parts,
-                data,
-                vars,
-                encoded,
-                &mut self.x[col * n..(col + 1) * n],
-            );
-            col += 1;
-        }
-        let response = design::column(data, &vars.names[0])?;
-        self.y.clear();
-        self.y
-            .extend((0..n).map(|i| design::numeric_value(response, i)));
-        for (var, kind) in vars.kinds.iter().enumerate() {
-            if matches!(kind, design::Kind::Numeric) {
-                design::check_finite(&vars.names[var], design::column(data, &vars.names[var])?)?;
+        let work = &mut self.work;
+        fill_design(shape, data, n, &mut work.x);
+        let response = design::column(data, &shape.vars.names[0])?;
+        let y: &[f64] = match response {
+            ColumnRef::Float(v) if v.len() == n => v,
+            _ => {
+                self.y.clear();
+                self.y
+                    .extend((0..n).map(|i| design::numeric_value(response, i)));
+                &self.y
             }
+        };
+        work.size(p);
+        let intercept = shape.design.intercept;
+        let yy = cross_products(&work.x, y, n, p, intercept, &mut work.xtx, &mut work.xty);
+        if !(yy.is_finite() && work.xtx.iter().chain(&work.xty).all(|v| v.is_finite())) {
+            return Err(non_finite(&shape.vars, data));
         }
-        if self.y.iter().all(|&v| v == self.y[0]) {
-            return Err(FitError::ConstantResponse(vars.names[0].clone()));
+        if y.iter().all(|&v| v == y[0]) {
+            return Err(FitError::ConstantResponse(shape.vars.names[0].clone()));
         }
-        let names = design.names();
         let cluster = match &self.options.cluster {
-            Some(name) => {
-                let col = design::column(data, name)?;
-                let levels = LevelMap::from_column(col);
-                let mut codes = vec![0u32; n];
-                let mut seen = vec![false; levels.len()];
-                levels.encode(col, &mut codes, &mut seen);
-                Some((codes, levels.len()))
-            }
+            Some(name) => Some(encode_cluster(&mut self.cluster, name, data)?),
             None => None,
         };
         solve(
-            &self.x,
-            &self.y,
+            work,
+            y,
             n,
             p,
-            design.intercept,
-            &names,
+            shape,
             cluster,
-            &self.options,
+            self.options.ci_level,
             &mut self.fit,
         )?;
         Ok(&self.fit)
     }
 }
 
-/// Least squares through the normal equations, then classical or CR1 inference.
+impl Work {
+    /// Sizes the p-dependent buffers (allocates only when p grows).
+    fn size(&mut self, p: usize) {
+        for buffer in [
+            &mut self.xtx,
+            &mut self.check,
+            &mut self.l,
+            &mut self.inverse,
+            &mut self.meat,
+        ] {
+            buffer.resize(p * p, 0.0);
+        }
+        for buffer in [&mut self.xty, &mut self.beta, &mut self.column] {
+            buffer.resize(p, 0.0);
+        }
+    }
+}
+
+/// X column by column: the intercept, plain float columns copied, the others formed from their parts.
+fn fill_design(shape: &Shape, data: &dyn Columns, n: usize, x: &mut Vec<f64>) {
+    let p = shape.design.width();
+    x.resize(n * p, 0.0);
+    let mut col = 0;
+    if shape.design.intercept {
+        x[..n].fill(1.0);
+        col = 1;
+    }
+    for c in &shape.design.columns {
+        let out = &mut x[col * n..(col + 1) * n];
+        match c.parts.as_slice() {
+            [Part::Numeric(var)] => match data.column(&shape.vars.names[*var]) {
+                Some(ColumnRef::Float(v)) if v.len() == n => out.copy_from_slice(v),
+                _ => design::fill_column(&c.parts, data, &shape.vars, &shape.encoded, out),
+            },
+            parts => design::fill_column(parts, data, &shape.vars, &shape.encoded, out),
+        }
+        col += 1;
+    }
+}
+
+/// Most value columns (X's columns other than the intercept, and y) summed in one pass.
+const FUSED_MAX: usize = 8;
+/// Their products.
+const FUSED_PRODUCTS: usize = FUSED_MAX * (FUSED_MAX + 1) / 2;
+/// Independent partial sums per quantity in the one-pass kernel.
+const LANES: usize = 4;
+
+/// X′X (full), X′y, and returns y′y. X's first column is the intercept when `intercept`. Up to
+/// [`FUSED_MAX`] value columns, one pass over the rows reads each column once (the columns of a
+/// 5000-row data set together exceed L1, so separate dot products are bound by reloading them).
 #[allow(clippy::too_many_arguments)]
-fn solve(
+fn cross_products(
     x: &[f64],
     y: &[f64],
     n: usize,
     p: usize,
     intercept: bool,
-    names: &[String],
-    cluster: Option<(Vec<u32>, usize)>,
-    options: &OlsOptions,
-    fit: &mut OlsFit,
-) -> Result<(), FitError> {
-    let mut xtx = vec![0.0; p * p];
-    let mut xty = vec![0.0; p];
+    xtx: &mut [f64],
+    xty: &mut [f64],
+) -> f64 {
+    let first = usize::from(intercept);
+    let m = p - first + 1;
+    if m <= FUSED_MAX {
+        let mut cols: [&[f64]; FUSED_MAX] = [&[]; FUSED_MAX];
+        for (a, col) in cols[..m - 1].iter_mut().enumerate() {
+            *col = &x[(first + a) * n..(first + a + 1) * n];
+        }
+        cols[m - 1] = y;
+        let mut sums = [0.0; FUSED_MAX];
+        let mut products = [0.0; FUSED_PRODUCTS];
+        moments_dispatch(&cols[..m], &mut sums, &mut products);
+        // Value column a is X column first + a, or y for a = m − 1.
+        let mut set = |a: usize, b: usize, v: f64| match (a < m - 1, b < m - 1) {
+            (true, true) => {
+                xtx[(first + a) * p + first + b] = v;
+                xtx[(first + b) * p + first + a] = v;
+            }
+            (true, false) => xty[first + a] = v,
+            (false, true) => xty[first + b] = v,
+            (false, false) => {}
+        };
+        let mut idx = 0;
+        for a in 0..m {
+            for b in a..m {
+                set(a, b, products[idx]);
+                idx += 1;
+            }
+        }
+        if intercept {
+            xtx[0] = n as f64;
+            for a in 0..m - 1 {
+                xtx[1 + a] = sums[a];
+                xtx[(1 + a) * p] = sums[a];
+            }
+            xty[0] = sums[m - 1];
+        }
+        return products[idx - 1];
+    }
     for j in 0..p {
         let xj = &x[j * n..(j + 1) * n];
-        xty[j] = xj.iter().zip(y).map(|(a, b)| a * b).sum();
+        xty[j] = dot(xj, y);
         for i in j..p {
-            let v: f64 = xj
-                .iter()
-                .zip(&x[i * n..(i + 1) * n])
-                .map(|(a, b)| a * b)
-                .sum();
+            let v = dot(xj, &x[i * n..(i + 1) * n]);
             xtx[j * p + i] = v;
             xtx[i * p + j] = v;
         }
     }
-    let mut check = xtx.clone();
-    let aliased = aliased_columns(&mut check, p);
+    dot(y, y)
+}
+
+/// Σ aᵢbᵢ in eight independent partial sums (a sequential sum waits on each addition's latency).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    const LANES: usize = 8;
+    let mut lanes = [0.0; LANES];
+    let (a_chunks, b_chunks) = (a.chunks_exact(LANES), b.chunks_exact(LANES));
+    let tail: f64 = a_chunks
+        .remainder()
+        .iter()
+        .zip(b_chunks.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (ca, cb) in a_chunks.zip(b_chunks) {
+        for k in 0..LANES {
+            lanes[k] += ca[k] * cb[k];
+        }
+    }
+    let pairs = [
+        lanes[0] + lanes[4],
+        lanes[1] + lanes[5],
+        lanes[2] + lanes[6],
+        lanes[3] + lanes[7],
+    ];
+    (pairs[0] + pairs[2]) + (pairs[1] + pairs[3]) + tail
+}
+
+fn moments_dispatch(cols: &[&[f64]], sums: &mut [f64], products: &mut [f64]) {
+    match cols.len() {
+        1 => moments::<1>(cols, sums, products),
+        2 => moments::<2>(cols, sums, products),
+        3 => moments::<3>(cols, sums, products),
+        4 => moments::<4>(cols, sums, products),
+        5 => moments::<5>(cols, sums, products),
+        6 => moments::<6>(cols, sums, products),
+        7 => moments::<7>(cols, sums, products),
+        _ => moments::<8>(cols, sums, products),
+    }
+}
+
+/// Σu and the packed upper triangle of Σuu′ (by rows) of M columns, in one pass with [`LANES`]
+/// partial sums per quantity.
+#[inline(never)]
+fn moments<const M: usize>(cols: &[&[f64]], sums: &mut [f64], products: &mut [f64]) {
+    let n = cols.first().map_or(0, |c| c.len());
+    let cols: [&[f64]; M] = std::array::from_fn(|k| &cols[k][..n]);
+    let mut s = [[0.0; LANES]; M];
+    let mut pr = [[0.0; LANES]; FUSED_PRODUCTS];
+    let mut add = |i: usize, lane: usize| {
+        let u: [f64; M] = std::array::from_fn(|k| cols[k][i]);
+        let mut idx = 0;
+        for a in 0..M {
+            s[a][lane] += u[a];
+            for b in a..M {
+                pr[idx][lane] += u[a] * u[b];
+                idx += 1;
+            }
+        }
+    };
+    let whole = n - n % LANES;
+    for start in (0..whole).step_by(LANES) {
+        for lane in 0..LANES {
+            add(start + lane, lane);
+        }
+    }
+    for i in whole..n {
+        add(i, 0);
+    }
+    let fold = |l: &[f64; LANES]| (l[0] + l[1]) + (l[2] + l[3]);
+    for (out, l) in sums.iter_mut().zip(&s) {
+        *out = fold(l);
+    }
+    for (out, l) in products.iter_mut().zip(&pr) {
+        *out = fold(l);
+    }
+}
+
+/// The error for non-finite cross-products: the first non-finite value of a numeric column used.
+fn non_finite(vars: &VarTable, data: &dyn Columns) -> FitError {
+    for (var, kind) in vars.kinds.iter().enumerate() {
+        if matches!(kind, design::Kind::Numeric) {
+            if let Some(col) = data.column(&vars.names[var]) {
+                if let Err(e) = design::check_finite(&vars.names[var], col) {
+                    return e;
+                }
+            }
+        }
+    }
+    FitError::Numerical("the cross-products of the data overflowed".into())
+}
+
+/// Per-row cluster codes (levels rebuilt only when the cluster column's level set changes) and the
+/// number of clusters.
+fn encode_cluster<'a>(
+    slot: &'a mut Option<Cluster>,
+    name: &str,
+    data: &dyn Columns,
+) -> Result<(&'a [u32], usize), FitError> {
+    let col = design::column(data, name)?;
+    if col.len() != data.nrows() {
+        return Err(FitError::Length {
+            column: name.to_string(),
+            len: col.len(),
+            nrows: data.nrows(),
+        });
+    }
+    let current = match slot.as_mut() {
+        Some(c) => {
+            c.codes.resize(col.len(), 0);
+            c.levels.encode(col, &mut c.codes, &mut c.seen)
+        }
+        None => false,
+    };
+    if !current {
+        let levels = LevelMap::from_column(col);
+        let mut cluster = Cluster {
+            codes: vec![0; col.len()],
+            seen: vec![false; levels.len()],
+            levels,
+        };
+        if !cluster
+            .levels
+            .encode(col, &mut cluster.codes, &mut cluster.seen)
+        {
+            return Err(FitError::Numerical(format!(
+                "cluster column '{name}' could not be encoded"
+            )));
+        }
+        *slot = Some(cluster);
+    }
+    match slot.as_ref() {
+        Some(c) => Ok((&c.codes, c.levels.len())),
+        None => Err(FitError::Numerical("no cluster codes".into())),
+    }
+}
+
+/// Least squares through the normal equations, then classical or CR1 inference.
+#[allow(clippy::too_many_arguments)]
+fn solve(
+    work: &mut Work,
+    y: &[f64],
+    n: usize,
+    p: usize,
+    shape: &Shape,
+    cluster: Option<(&[u32], usize)>,
+    ci_level: f64,
+    fit: &mut OlsFit,
+) -> Result<(), FitError> {
+    let names = &shape.names;
+    work.check.copy_from_slice(&work.xtx);
+    let aliased = aliased_columns(&mut work.check, p);
     if !aliased.is_empty() {
         let list: Vec<&str> = aliased.iter().map(|&j| names[j].as_str()).collect();
         return Err(FitError::RankDeficient(format!(
@@ -191,91 +445,214 @@ fn solve(
             list.join(", ")
         )));
     }
-    let mut l = xtx.clone();
-    if !cholesky_small(&mut l, p) {
+    work.l.copy_from_slice(&work.xtx);
+    if !cholesky_small(&mut work.l, p) {
         return Err(FitError::RankDeficient(
             "X′X is not positive definite".into(),
         ));
     }
-    let mut beta = xty.clone();
-    forward_solve(&l, p, p, &mut beta);
-    backward_solve(&l, p, p, &mut beta);
-    let residuals: Vec<f64> = (0..n)
-        .map(|i| y[i] - (0..p).map(|j| x[j * n + i] * beta[j]).sum::<f64>())
-        .collect();
-    let rss: f64 = residuals.iter().map(|e| e * e).sum();
+    let beta = &mut work.beta;
+    beta.copy_from_slice(&work.xty);
+    forward_solve(&work.l, p, p, beta);
+    backward_solve(&work.l, p, p, beta);
+    let intercept = shape.design.intercept;
+    // The mean of y for R² (X′y's intercept entry is Σy).
+    let centre = if intercept {
+        work.xty[0] / n as f64
+    } else {
+        0.0
+    };
+    let codes = cluster.map(|(codes, _)| codes);
+    if let Some((_, g)) = cluster {
+        work.scores.clear();
+        work.scores.resize(g * p, 0.0);
+    }
+    let (rss, tss) = residual_pass(work, y, n, p, intercept, centre, codes);
     let df_residual = (n - p) as f64;
     let sigma2 = rss / df_residual;
-    let mut inverse = vec![0.0; p * p];
-    let mut column = vec![0.0; p];
-    inverse_from_cholesky(&l, p, p, &mut inverse, &mut column);
-    let (vcov, df, nclusters) = match cluster {
-        None => (
-            inverse.iter().map(|v| v * sigma2).collect::<Vec<_>>(),
-            df_residual,
-            None,
-        ),
-        Some((codes, g)) => {
-            // Scores per cluster s_g = X_g′e_g; meat = Σ s_g s_g′; CR1 factor G/(G−1)·(n−1)/(n−p).
-            let mut scores = vec![0.0; g * p];
-            for i in 0..n {
-                let c = codes[i] as usize;
-                for j in 0..p {
-                    scores[c * p + j] += x[j * n + i] * residuals[i];
-                }
+    inverse_from_cholesky(&work.l, p, p, &mut work.inverse, &mut work.column);
+    fit.vcov.resize(p * p, 0.0);
+    let (df, nclusters) = match cluster {
+        None => {
+            for (v, inv) in fit.vcov.iter_mut().zip(&work.inverse) {
+                *v = inv * sigma2;
             }
-            let mut meat = vec![0.0; p * p];
-            for c in 0..g {
-                let s = &scores[c * p..(c + 1) * p];
-                for j in 0..p {
-                    for i in 0..p {
-                        meat[j * p + i] += s[i] * s[j];
-                    }
-                }
-            }
-            let factor = g as f64 / (g as f64 - 1.0) * (n as f64 - 1.0) / df_residual;
-            let mut vcov = vec![0.0; p * p];
-            for j in 0..p {
-                for i in 0..p {
-                    let mut v = 0.0;
-                    for a in 0..p {
-                        for b in 0..p {
-                            v += inverse[a * p + i] * meat[b * p + a] * inverse[j * p + b];
-                        }
-                    }
-                    vcov[j * p + i] = factor * v;
-                }
-            }
-            (vcov, (g - 1) as f64, Some(g))
+            (df_residual, None)
+        }
+        Some((_, g)) => {
+            cr1(work, g, n, p, &mut fit.vcov);
+            ((g - 1) as f64, Some(g))
         }
     };
-    let mean = y.iter().sum::<f64>() / n as f64;
-    let tss: f64 = if intercept {
-        y.iter().map(|v| (v - mean) * (v - mean)).sum()
-    } else {
-        y.iter().map(|v| v * v).sum()
-    };
-    fit.coefficients = (0..p)
-        .map(|j| {
-            let se = vcov[j * p + j].sqrt();
-            let (t, p_value, half) = t_inference(beta[j], se, df, options.ci_level);
-            Coefficient {
-                term: names[j].clone(),
-                estimate: beta[j],
-                se,
-                df,
-                t,
-                p_value,
-                ci_lower: beta[j] - half,
-                ci_upper: beta[j] + half,
-            }
-        })
-        .collect();
+    if fit.coefficients.len() != p {
+        fit.coefficients = names
+            .iter()
+            .map(|name| Coefficient {
+                term: name.clone(),
+                estimate: 0.0,
+                se: 0.0,
+                df: 0.0,
+                t: 0.0,
+                p_value: 0.0,
+                ci_lower: 0.0,
+                ci_upper: 0.0,
+            })
+            .collect();
+    }
+    for (j, coef) in fit.coefficients.iter_mut().enumerate() {
+        let b = work.beta[j];
+        let se = fit.vcov[j * p + j].sqrt();
+        let (t, p_value, half) = t_inference(b, se, df, ci_level);
+        coef.estimate = b;
+        coef.se = se;
+        coef.df = df;
+        coef.t = t;
+        coef.p_value = p_value;
+        coef.ci_lower = b - half;
+        coef.ci_upper = b + half;
+    }
     fit.sigma = sigma2.sqrt();
     fit.nobs = n;
     fit.df_residual = df_residual;
     fit.r_squared = 1.0 - rss / tss;
     fit.nclusters = nclusters;
-    fit.vcov = vcov;
     Ok(())
+}
+
+/// The residuals' sum of squares and Σ(yᵢ − centre)², in one pass over the rows; with cluster
+/// codes, also each cluster's scores s_g = X_g′e_g into `work.scores` (zeroed by the caller).
+fn residual_pass(
+    work: &mut Work,
+    y: &[f64],
+    n: usize,
+    p: usize,
+    intercept: bool,
+    centre: f64,
+    codes: Option<&[u32]>,
+) -> (f64, f64) {
+    let first = usize::from(intercept);
+    let b0 = if intercept { work.beta[0] } else { 0.0 };
+    let m = p - first + 1;
+    if m <= FUSED_MAX {
+        let mut cols: [&[f64]; FUSED_MAX] = [&[]; FUSED_MAX];
+        for (a, col) in cols[..m - 1].iter_mut().enumerate() {
+            *col = &work.x[(first + a) * n..(first + a + 1) * n];
+        }
+        cols[m - 1] = y;
+        let pass = Residuals {
+            b0,
+            slopes: &work.beta[first..],
+            centre,
+            intercept,
+            codes,
+        };
+        return match m {
+            1 => pass.run::<1>(&cols, &mut work.scores),
+            2 => pass.run::<2>(&cols, &mut work.scores),
+            3 => pass.run::<3>(&cols, &mut work.scores),
+            4 => pass.run::<4>(&cols, &mut work.scores),
+            5 => pass.run::<5>(&cols, &mut work.scores),
+            6 => pass.run::<6>(&cols, &mut work.scores),
+            7 => pass.run::<7>(&cols, &mut work.scores),
+            _ => pass.run::<8>(&cols, &mut work.scores),
+        };
+    }
+    let mut rss = [0.0; LANES];
+    let mut tss = [0.0; LANES];
+    let (x, beta, scores) = (&work.x, &work.beta, &mut work.scores);
+    // lane = i mod LANES: independent partial sums.
+    for i in 0..n {
+        let lane = i % LANES;
+        let mut e = y[i] - b0;
+        for j in first..p {
+            e -= beta[j] * x[j * n + i];
+        }
+        rss[lane] += e * e;
+        tss[lane] += (y[i] - centre) * (y[i] - centre);
+        if let Some(codes) = codes {
+            let s = &mut scores[codes[i] as usize * p..][..p];
+            if intercept {
+                s[0] += e;
+            }
+            for j in first..p {
+                s[j] += x[j * n + i] * e;
+            }
+        }
+    }
+    let fold = |l: &[f64; LANES]| (l[0] + l[1]) + (l[2] + l[3]);
+    (fold(&rss), fold(&tss))
+}
+
+/// The one-pass residual kernel for M value columns (X's non-intercept columns, then y).
+struct Residuals<'a> {
+    b0: f64,
+    slopes: &'a [f64],
+    centre: f64,
+    intercept: bool,
+    codes: Option<&'a [u32]>,
+}
+
+impl Residuals<'_> {
+    /// (Σe², Σ(y − centre)²), and the cluster scores when there are codes.
+    #[inline(never)]
+    fn run<const M: usize>(&self, cols: &[&[f64]], scores: &mut [f64]) -> (f64, f64) {
+        let n = cols[M - 1].len();
+        let cols: [&[f64]; M] = std::array::from_fn(|k| &cols[k][..n]);
+        let slopes: [f64; M] =
+            std::array::from_fn(|k| if k + 1 < M { self.slopes[k] } else { 0.0 });
+        let p = M - 1 + usize::from(self.intercept);
+        let first = usize::from(self.intercept);
+        let mut rss = [0.0; LANES];
+        let mut tss = [0.0; LANES];
+        for i in 0..n {
+            let lane = i % LANES;
+            let u: [f64; M] = std::array::from_fn(|k| cols[k][i]);
+            let mut e = u[M - 1] - self.b0;
+            for a in 0..M - 1 {
+                e -= slopes[a] * u[a];
+            }
+            rss[lane] += e * e;
+            tss[lane] += (u[M - 1] - self.centre) * (u[M - 1] - self.centre);
+            if let Some(codes) = self.codes {
+                let Some(s) = scores.get_mut(codes[i] as usize * p..(codes[i] as usize + 1) * p)
+                else {
+                    continue;
+                };
+                if self.intercept {
+                    s[0] += e;
+                }
+                for a in 0..M - 1 {
+                    s[first + a] += u[a] * e;
+                }
+            }
+        }
+        let fold = |l: &[f64; LANES]| (l[0] + l[1]) + (l[2] + l[3]);
+        (fold(&rss), fold(&tss))
+    }
+}
+
+/// CR1 covariance from the cluster scores s_g = X_g′e_g: meat = Σ s_g s_g′, bread (X′X)⁻¹ on both
+/// sides, times G/(G−1)·(n−1)/(n−p).
+fn cr1(work: &mut Work, g: usize, n: usize, p: usize, vcov: &mut [f64]) {
+    work.meat.fill(0.0);
+    for s in work.scores.chunks_exact(p) {
+        for j in 0..p {
+            for i in 0..p {
+                work.meat[j * p + i] += s[i] * s[j];
+            }
+        }
+    }
+    let factor = g as f64 / (g as f64 - 1.0) * (n as f64 - 1.0) / (n - p) as f64;
+    let inverse = &work.inverse;
+    for j in 0..p {
+        for i in 0..p {
+            let mut v = 0.0;
+            for a in 0..p {
+                for b in 0..p {
+                    v += inverse[a * p + i] * work.meat[b * p + a] * inverse[j * p + b];
+                }
+            }
+            vcov[j * p + i] = factor * v;
+        }
+    }
 }

@@ -1,12 +1,13 @@
-//! The one-grouping-factor fast path allocates nothing per fit once warmed up: a counting global
-//! allocator (counting this thread's allocations only, so parallel tests do not interfere) around
-//! fits of two different data sets of the same shape, with REML/Satterthwaite as the study runner uses.
+//! The one-grouping-factor fast path and OLS (classical and CR1) allocate nothing per fit once
+//! warmed up: a counting global allocator (counting this thread's allocations only, so parallel
+//! tests do not interfere) around fits of data sets of the same shape, with REML/Satterthwaite as
+//! the study runner uses.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::path::PathBuf;
 
-use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
+use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions, OlsFitter, OlsOptions};
 
 struct Counting;
 
@@ -70,5 +71,32 @@ fn fast_path_fits_allocate_nothing_after_warm_up() {
         let during = allocations() - before;
         assert!(criteria.is_finite());
         assert_eq!(during, 0, "{formula}: {during} allocations in 3 warm fits");
+    }
+}
+
+#[test]
+fn ols_fits_allocate_nothing_after_warm_up() {
+    let data = [seed(0), seed(1), seed(2)];
+    let formula = Formula::parse("response ~ X").unwrap();
+    for cluster in [None, Some("group".to_string())] {
+        let options = OlsOptions {
+            cluster: cluster.clone(),
+            ..OlsOptions::default()
+        };
+        let mut fitter = OlsFitter::new(&formula, options).unwrap();
+        for d in &data {
+            fitter.fit(d).unwrap();
+        }
+        let before = allocations();
+        let mut slopes = 0.0;
+        for d in &data {
+            slopes += fitter.fit(d).unwrap().coefficients[1].estimate;
+        }
+        let during = allocations() - before;
+        assert!(slopes.is_finite());
+        assert_eq!(
+            during, 0,
+            "cluster {cluster:?}: {during} allocations in 3 warm fits"
+        );
     }
 }
