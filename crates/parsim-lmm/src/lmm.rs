@@ -148,8 +148,14 @@ struct Workspace {
 }
 
 impl Workspace {
-    fn new(formula: &Formula, data: &dyn Columns) -> Result<Workspace, FitError> {
-        let structure = Structure::build(formula, data)?;
+    /// The workspace of `formula` on `data`, without the fixed-effects columns `dropped` (indices
+    /// into the full model's columns, the intercept first).
+    fn new(
+        formula: &Formula,
+        data: &dyn Columns,
+        dropped: &[usize],
+    ) -> Result<Workspace, FitError> {
+        let structure = Structure::build(formula, data, dropped)?;
         let mut diagonal = Vec::new();
         for term in &structure.terms {
             let q = term.q();
@@ -179,6 +185,11 @@ pub struct LmmFitter {
     options: LmmOptions,
     /// Boxed: the workspace is large and the fitter is moved around by callers.
     workspace: Option<Box<Workspace>>,
+    /// For data sets whose fixed-effects matrix is rank deficient: the workspace without the aliased
+    /// columns (their indices), kept for the next data set that drops the same ones.
+    reduced: Option<(Vec<usize>, Box<Workspace>)>,
+    /// Whether the last fit used `reduced`.
+    used_reduced: bool,
     fit: LmmFit,
 }
 
@@ -192,6 +203,8 @@ impl LmmFitter {
             formula: formula.clone(),
             options,
             workspace: None,
+            reduced: None,
+            used_reduced: false,
             fit: LmmFit::default(),
         })
     }
@@ -205,7 +218,7 @@ impl LmmFitter {
     /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises.
     /// None before a fit, for a θ of the wrong length, or where the factorization fails.
     pub fn criterion_at(&mut self, theta: &[f64]) -> Option<f64> {
-        let ws = self.workspace.as_mut()?;
+        let ws = active(&mut self.workspace, &mut self.reduced, self.used_reduced)?;
         if theta.len() != ws.diagonal.len() {
             return None;
         }
@@ -218,7 +231,7 @@ impl LmmFitter {
     /// the optimum, for the data set of the last successful [`LmmFitter::fit`]: e.g. to compare with
     /// another program at its θ. `converged` then only reports the gradient check at that θ.
     pub fn results_at(&mut self, theta: &[f64]) -> Result<&LmmFit, FitError> {
-        let Some(ws) = self.workspace.as_mut() else {
+        let Some(ws) = active(&mut self.workspace, &mut self.reduced, self.used_reduced) else {
             return Err(FitError::Numerical(
                 "results_at needs a fitted data set".into(),
             ));
@@ -237,39 +250,118 @@ impl LmmFitter {
         Ok(&self.fit)
     }
 
-    /// Fits the model to `data`.
+    /// Fits the model to `data`. Columns of a rank-deficient fixed-effects matrix that are linear
+    /// combinations of earlier ones are dropped, as lme4 does, and named in the fit's messages.
     pub fn fit(&mut self, data: &dyn Columns) -> Result<&LmmFit, FitError> {
-        let mut reusable = match self.workspace.as_mut() {
-            Some(ws) => ws.structure.reencode(data)?,
-            None => false,
+        let rebuilt = prepare(&mut self.workspace, &self.formula, data, &[])?;
+        let Some(ws) = self.workspace.as_mut() else {
+            return Err(FitError::Numerical("no workspace".into()));
         };
-        // The fast path may find a changed level set only while accumulating: then rebuild once.
-        let ws = loop {
-            if !reusable {
-                self.workspace = None;
-                let ws = Workspace::new(&self.formula, data)?;
-                self.fit = LmmFit::default();
-                self.workspace = Some(Box::new(ws));
-            }
-            let Some(ws) = self.workspace.as_mut() else {
-                return Err(FitError::Numerical("no workspace".into()));
-            };
-            ws.structure.validate()?;
-            if ws.structure.assemble(data)? {
-                break ws;
-            }
-            if !reusable {
-                return Err(FitError::Numerical(
-                    "the grouping factor's levels could not be encoded".into(),
-                ));
-            }
-            reusable = false;
+        let aliased = aliased_of(ws);
+        if aliased.is_empty() {
+            let switched = rebuilt || self.used_reduced;
+            self.used_reduced = false;
+            return fit_in(ws, &self.options, &mut self.fit, switched, None);
+        }
+        // lme4 drops the aliased columns and says so. The full workspace stays for the next data
+        // set; the reduced one is kept for the next that drops the same columns.
+        let names = ws.structure.fixed_names();
+        let list: Vec<&str> = aliased.iter().map(|&j| names[j].as_str()).collect();
+        let message = format!(
+            "fixed-effect model matrix is rank deficient so dropping {} column(s) / coefficient(s): {}",
+            aliased.len(),
+            list.join(", ")
+        );
+        let mut slot = match self.reduced.take() {
+            Some((dropped, reduced)) if dropped == aliased => Some(reduced),
+            _ => None,
         };
-        check_rank(ws)?;
-        let (reml, n) = (self.options.reml, ws.structure.nobs());
-        let fit = &mut self.fit;
+        let rebuilt_reduced = prepare(&mut slot, &self.formula, data, &aliased)?;
+        let Some(mut reduced) = slot else {
+            return Err(FitError::Numerical("no workspace".into()));
+        };
+        if !aliased_of(&mut reduced).is_empty() {
+            return Err(rank_error(ws, &aliased));
+        }
+        let switched = rebuilt || rebuilt_reduced || !self.used_reduced;
+        self.used_reduced = true;
+        let (_, reduced) = self.reduced.insert((aliased, reduced));
+        fit_in(
+            reduced,
+            &self.options,
+            &mut self.fit,
+            switched,
+            Some(message),
+        )
+    }
+}
+
+/// The workspace in `slot` made ready for `data` (re-encoded, or rebuilt when its shape differs;
+/// validated and assembled). True when it was rebuilt.
+fn prepare(
+    slot: &mut Option<Box<Workspace>>,
+    formula: &Formula,
+    data: &dyn Columns,
+    dropped: &[usize],
+) -> Result<bool, FitError> {
+    let mut reusable = match slot.as_mut() {
+        Some(ws) => ws.structure.reencode(data)?,
+        None => false,
+    };
+    let mut rebuilt = false;
+    // The fast path may find a changed level set only while accumulating: then rebuild once.
+    loop {
+        if !reusable {
+            *slot = None;
+            *slot = Some(Box::new(Workspace::new(formula, data, dropped)?));
+            rebuilt = true;
+        }
+        let Some(ws) = slot.as_mut() else {
+            return Err(FitError::Numerical("no workspace".into()));
+        };
+        ws.structure.validate()?;
+        if ws.structure.assemble(data)? {
+            return Ok(rebuilt);
+        }
+        if !reusable {
+            return Err(FitError::Numerical(
+                "the grouping factor's levels could not be encoded".into(),
+            ));
+        }
+        reusable = false;
+    }
+}
+
+/// The workspace of the last fit.
+fn active<'a>(
+    workspace: &'a mut Option<Box<Workspace>>,
+    reduced: &'a mut Option<(Vec<usize>, Box<Workspace>)>,
+    used_reduced: bool,
+) -> Option<&'a mut Workspace> {
+    if used_reduced {
+        reduced.as_mut().map(|(_, ws)| &mut **ws)
+    } else {
+        workspace.as_deref_mut()
+    }
+}
+
+/// Optimizes θ in the assembled workspace `ws` and fills `fit` (reset first when the workspace is
+/// not the one of the previous fit, `switched`); `note` is added to the fit's messages.
+fn fit_in<'a>(
+    ws: &mut Workspace,
+    options: &LmmOptions,
+    fit: &'a mut LmmFit,
+    switched: bool,
+    note: Option<String>,
+) -> Result<&'a LmmFit, FitError> {
+    if switched {
+        *fit = LmmFit::default();
+    }
+    {
+        let (reml, n) = (options.reml, ws.structure.nobs());
         fit.theta.resize(ws.diagonal.len(), 0.0);
         fit.messages.clear();
+        fit.messages.extend(note);
         let blocked = &mut ws.structure.blocked;
         let minimum = ws
             .optimizer
@@ -280,25 +372,27 @@ impl LmmFitter {
             ));
         }
         fit.evaluations = minimum.evaluations;
-        fill_results(ws, &self.options, fit, minimum.budget_exhausted)?;
-        Ok(&self.fit)
+        fill_results(ws, options, fit, minimum.budget_exhausted)?;
     }
+    Ok(fit)
 }
 
-/// lme4 drops aliased fixed-effects columns; here they are named and the fit refused.
-fn check_rank(ws: &mut Workspace) -> Result<(), FitError> {
+/// The fixed-effects columns of the assembled workspace that are linear combinations of earlier
+/// ones (empty, without allocating, for a full-rank X).
+fn aliased_of(ws: &mut Workspace) -> Vec<usize> {
     let p = ws.structure.fixed.width();
     ws.structure.blocked.xtx(&mut ws.xtx);
-    let aliased = aliased_columns(&mut ws.xtx, p);
-    if aliased.is_empty() {
-        return Ok(());
-    }
+    aliased_columns(&mut ws.xtx, p)
+}
+
+/// The error when dropping the aliased columns did not give a full-rank X.
+fn rank_error(ws: &Workspace, aliased: &[usize]) -> FitError {
     let names = ws.structure.fixed_names();
     let list: Vec<&str> = aliased.iter().map(|&j| names[j].as_str()).collect();
-    Err(FitError::RankDeficient(format!(
+    FitError::RankDeficient(format!(
         "column(s) {} are linear combinations of earlier columns; remove them from the formula",
         list.join(", ")
-    )))
+    ))
 }
 
 /// Columns of X′X whose residual after projecting on the earlier (kept) columns is negligible.

@@ -68,13 +68,25 @@ pub(crate) struct Structure {
 
 impl Structure {
     /// Resolves `formula` against `data` and allocates everything a fit needs.
-    pub fn build(formula: &Formula, data: &dyn Columns) -> Result<Structure, FitError> {
+    /// `dropped`: fixed-effects columns to leave out (indices into the full model's columns, the
+    /// intercept first), the aliased columns of a rank-deficient X.
+    pub fn build(
+        formula: &Formula,
+        data: &dyn Columns,
+        dropped: &[usize],
+    ) -> Result<Structure, FitError> {
         let n = data.nrows();
         if n == 0 {
             return Err(ModelError::NoRows.into());
         }
         let vars = VarTable::resolve(formula, data)?;
-        let fixed = Design::from_vars(&formula.fixed, &vars);
+        let mut fixed = Design::from_vars(&formula.fixed, &vars);
+        let offset = usize::from(fixed.intercept);
+        let mut column = 0;
+        fixed.columns.retain(|_| {
+            column += 1;
+            !dropped.contains(&(column - 1 + offset))
+        });
         let mut factors: Vec<GroupingFactor> = Vec::new();
         let mut groupings: Vec<Vec<usize>> = Vec::new();
         let mut terms = Vec::new();
