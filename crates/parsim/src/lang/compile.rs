@@ -12,7 +12,7 @@ use super::{CompileError, ParameterDecl};
 use crate::diagnostic::did_you_mean;
 
 /// Element type of a slot.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Elem {
     /// 64-bit float.
     Float,
@@ -169,6 +169,10 @@ pub(crate) struct Compiled {
     pub spans: Vec<Span>,
     pub n_float: usize,
     pub n_int: usize,
+    /// Whether each float slot holds a scalar (by slot index).
+    pub scalar_f: Vec<bool>,
+    /// Whether each integer slot holds a scalar.
+    pub scalar_i: Vec<bool>,
     pub const_float: Vec<(usize, f64)>,
     pub const_int: Vec<(usize, i64)>,
     pub variables: Vec<Variable>,
@@ -194,6 +198,8 @@ impl<'p> Compiler<'p> {
                 spans: Vec::new(),
                 n_float: 0,
                 n_int: 0,
+                scalar_f: Vec::new(),
+                scalar_i: Vec::new(),
                 const_float: Vec::new(),
                 const_int: Vec::new(),
                 variables: Vec::new(),
@@ -209,12 +215,13 @@ impl<'p> Compiler<'p> {
     }
 
     fn slot(&mut self, elem: Elem, scalar: bool, is_static: bool) -> Val {
-        let counter = match elem {
-            Elem::Float => &mut self.out.n_float,
-            Elem::Int => &mut self.out.n_int,
+        let (counter, shapes) = match elem {
+            Elem::Float => (&mut self.out.n_float, &mut self.out.scalar_f),
+            Elem::Int => (&mut self.out.n_int, &mut self.out.scalar_i),
         };
         let idx = *counter;
         *counter += 1;
+        shapes.push(scalar);
         Val {
             elem,
             idx,

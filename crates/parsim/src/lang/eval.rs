@@ -4,9 +4,10 @@
 use parsim_lmm::{ColumnRef, Columns};
 use parsim_random::{Arg, Error as RandomError, Generator};
 
-use super::compile::{Elem, Instr, UnaryF, Val, Variable};
+use super::compile::{Elem, Instr, Val, Variable};
 use super::functions::Dist;
-use super::syntax::BinOp;
+use super::fuse::{Step, CHUNK};
+use super::kernel::{self, resize, Fail, Src};
 use super::{Program, RuntimeError};
 use crate::study::Condition;
 
@@ -16,14 +17,16 @@ pub const MAX_LENGTH: usize = 100_000_000;
 /// Per-worker buffers of a program, reused across replications.
 #[derive(Clone, Debug)]
 pub struct Workspace {
-    f: Vec<Vec<f64>>,
-    i: Vec<Vec<i64>>,
+    /// Float slots (one buffer per intermediate value).
+    pub(super) f: Vec<Vec<f64>>,
+    /// Integer slots.
+    pub(super) i: Vec<Vec<i64>>,
+    /// Chunk registers of fused runs (float, integer).
+    pub(super) rf: Vec<Vec<f64>>,
+    pub(super) ri: Vec<Vec<i64>>,
     variables: Vec<Variable>,
     rows_from: Option<usize>,
 }
-
-/// Why an instruction failed (turned into a [`RuntimeError`] with the instruction's line).
-type Fail = String;
 
 impl Workspace {
     pub(crate) fn new(program: &Program) -> Self {
@@ -37,9 +40,12 @@ impl Workspace {
         for &(k, v) in &code.const_int {
             i[k] = vec![v];
         }
+        let (nf, ni) = program.plan.regs;
         Workspace {
             f,
             i,
+            rf: vec![vec![0.0; CHUNK]; nf],
+            ri: vec![vec![0; CHUNK]; ni],
             variables: code.variables.clone(),
             rows_from: program.rows_from,
         }
@@ -101,14 +107,32 @@ impl Workspace {
         mut rng: Option<&mut Generator>,
     ) -> Result<(), RuntimeError> {
         let code = &program.code;
-        for (k, instr) in code.instrs.iter().enumerate() {
-            if let Err(message) = self.step(instr, param, rng.as_deref_mut()) {
-                return Err(program.runtime_error(code.spans[k].clone(), message));
+        let plan = &program.plan;
+        let (nf, ni) = plan.regs;
+        if self.rf.len() < nf || self.ri.len() < ni {
+            self.rf.resize(nf, vec![0.0; CHUNK]);
+            self.ri.resize(ni, vec![0; CHUNK]);
+        }
+        // False when a column a fused run was to check may hold a non-finite value.
+        let mut fused_clean = true;
+        for step in &plan.steps {
+            match step {
+                Step::Instr(k) => self.exec(program, *k, param, rng.as_deref_mut())?,
+                Step::Group(g) => match self.run_group(code, g, param) {
+                    Ok(clean) => fused_clean &= clean,
+                    Err(_) => {
+                        // Column at a time: the same values, or exactly that path's error.
+                        for k in g.range.clone() {
+                            self.exec(program, k, param, None)?;
+                        }
+                        fused_clean = false;
+                    }
+                },
             }
         }
-        for &k in &program.finite {
+        for (j, &k) in program.finite.iter().enumerate() {
             let var = &code.variables[k];
-            if var.val.elem != Elem::Float {
+            if var.val.elem != Elem::Float || (fused_clean && plan.covered[j]) {
                 continue;
             }
             if let Some(row) = first_non_finite(&self.f[var.val.idx]) {
@@ -121,6 +145,19 @@ impl Workspace {
             }
         }
         Ok(())
+    }
+
+    /// Evaluates instruction `k` column at a time.
+    fn exec(
+        &mut self,
+        program: &Program,
+        k: usize,
+        param: &mut dyn FnMut(usize) -> f64,
+        rng: Option<&mut Generator>,
+    ) -> Result<(), RuntimeError> {
+        let code = &program.code;
+        self.step(&code.instrs[k], param, rng)
+            .map_err(|message| program.runtime_error(code.spans[k].clone(), message))
     }
 
     /// The data set just generated.
@@ -170,7 +207,7 @@ impl Workspace {
         Ok(n)
     }
 
-    fn step(
+    pub(super) fn step(
         &mut self,
         instr: &Instr,
         param: &mut dyn FnMut(usize) -> f64,
@@ -180,45 +217,77 @@ impl Workspace {
             Instr::ParamF { param: p, out } => set_scalar(&mut self.f[out], param(p)),
             Instr::ParamI { param: p, out } => set_scalar(&mut self.i[out], param(p) as i64),
             Instr::ToFloat { a, out } => {
-                let mut o = std::mem::take(&mut self.f[out]);
-                o.clear();
-                o.extend(self.i[a].iter().map(|&x| x as f64));
+                let n = self.i[a].len();
+                let mut o = take_sized(&mut self.f, out, n);
+                kernel::to_float(Src::of(&self.i[a]), &mut o);
                 self.f[out] = o;
             }
             Instr::BinF { op, a, b, out } => {
-                let mut o = std::mem::take(&mut self.f[out]);
-                let r = bin_f(op, &self.f[a], &self.f[b], &mut o);
+                let n = broadcast(self.f[a].len(), self.f[b].len())?;
+                let mut o = take_sized(&mut self.f, out, n);
+                let r = kernel::bin_f(op, Src::of(&self.f[a]), Src::of(&self.f[b]), &mut o);
                 self.f[out] = o;
                 r?;
             }
             Instr::BinI { op, a, b, out } => {
-                let mut o = std::mem::take(&mut self.i[out]);
-                let r = bin_i(op, &self.i[a], &self.i[b], &mut o);
+                kernel::check_bin_i(op, Src::of(&self.i[b]))?;
+                let n = broadcast(self.i[a].len(), self.i[b].len())?;
+                let mut o = take_sized(&mut self.i, out, n);
+                let r = kernel::bin_i(op, Src::of(&self.i[a]), Src::of(&self.i[b]), &mut o);
                 self.i[out] = o;
                 r?;
             }
-            Instr::CmpF { op, a, b, out } => cmp(op, &self.f[a], &self.f[b], &mut self.i[out])?,
+            Instr::CmpF { op, a, b, out } => {
+                let n = broadcast(self.f[a].len(), self.f[b].len())?;
+                let o = &mut self.i[out];
+                resize(o, n);
+                kernel::cmp(op, Src::of(&self.f[a]), Src::of(&self.f[b]), o)?;
+            }
             Instr::CmpI { op, a, b, out } => {
-                let mut o = std::mem::take(&mut self.i[out]);
-                let r = cmp(op, &self.i[a], &self.i[b], &mut o);
+                let n = broadcast(self.i[a].len(), self.i[b].len())?;
+                let mut o = take_sized(&mut self.i, out, n);
+                let r = kernel::cmp(op, Src::of(&self.i[a]), Src::of(&self.i[b]), &mut o);
                 self.i[out] = o;
                 r?;
             }
             Instr::UnF { f, a, out } => {
-                let mut o = std::mem::take(&mut self.f[out]);
-                unary_f(f, &self.f[a], &mut o);
+                let n = self.f[a].len();
+                let mut o = take_sized(&mut self.f, out, n);
+                kernel::unary_f(f, Src::of(&self.f[a]), &mut o);
                 self.f[out] = o;
             }
-            Instr::NegI { a, out } => map_i(&mut self.i, a, out, i64::wrapping_neg),
-            Instr::AbsI { a, out } => map_i(&mut self.i, a, out, i64::wrapping_abs),
+            Instr::NegI { a, out } | Instr::AbsI { a, out } => {
+                let n = self.i[a].len();
+                let mut o = take_sized(&mut self.i, out, n);
+                let abs = matches!(instr, Instr::AbsI { .. });
+                kernel::unary_i(abs, Src::of(&self.i[a]), &mut o);
+                self.i[out] = o;
+            }
             Instr::Round { a, decimals, out } => {
                 let d = decimals.map_or(0, |k| self.int_scalar(k));
-                let mut o = std::mem::take(&mut self.f[out]);
-                round(&self.f[a], d, &mut o);
+                let n = self.f[a].len();
+                let mut o = take_sized(&mut self.f, out, n);
+                kernel::round(Src::of(&self.f[a]), d, &mut o);
                 self.f[out] = o;
             }
-            Instr::Where { cond, x, y, out } => self.select(cond, x, y, out)?,
-            Instr::Gather { src, idx, out } => self.gather(src, idx, out)?,
+            Instr::Where { cond, x, y, out } => {
+                let c = std::mem::take(&mut self.i[cond]);
+                let r = match out.elem {
+                    Elem::Float => where_into(&c, &mut self.f, x.idx, y.idx, out.idx),
+                    Elem::Int => where_into(&c, &mut self.i, x.idx, y.idx, out.idx),
+                };
+                self.i[cond] = c;
+                r?;
+            }
+            Instr::Gather { src, idx, out } => {
+                let ix = std::mem::take(&mut self.i[idx]);
+                let r = match src.elem {
+                    Elem::Float => gather_into(&mut self.f, src.idx, &ix, out.idx),
+                    Elem::Int => gather_into(&mut self.i, src.idx, &ix, out.idx),
+                };
+                self.i[idx] = ix;
+                r?;
+            }
             Instr::Draw {
                 dist,
                 ref args,
@@ -285,26 +354,6 @@ impl Workspace {
             }
         }
         Ok(())
-    }
-
-    fn select(&mut self, cond: usize, x: Val, y: Val, out: Val) -> Result<(), Fail> {
-        let c = std::mem::take(&mut self.i[cond]);
-        let r = match out.elem {
-            Elem::Float => where_into(&c, &mut self.f, x.idx, y.idx, out.idx),
-            Elem::Int => where_into(&c, &mut self.i, x.idx, y.idx, out.idx),
-        };
-        self.i[cond] = c;
-        r
-    }
-
-    fn gather(&mut self, src: Val, idx: usize, out: Val) -> Result<(), Fail> {
-        let ix = std::mem::take(&mut self.i[idx]);
-        let r = match src.elem {
-            Elem::Float => gather_into(&mut self.f, src.idx, &ix, out.idx),
-            Elem::Int => gather_into(&mut self.i, src.idx, &ix, out.idx),
-        };
-        self.i[idx] = ix;
-        r
     }
 
     fn arange(&mut self, start: Val, stop: Val, step: Val, out: Val) -> Result<(), Fail> {
@@ -433,15 +482,10 @@ impl Workspace {
     }
 }
 
-/// Position of the first NaN or infinity. A branch-free scan of the exponent bits first (it vectorises),
-/// since almost every column is finite.
+/// Position of the first NaN or infinity. A branch-free scan first (it vectorises), since almost every
+/// column is finite.
 fn first_non_finite(v: &[f64]) -> Option<usize> {
-    const EXPONENT: u64 = 0x7ff0_0000_0000_0000;
-    let any = v.chunks(512).any(|c| {
-        c.iter()
-            .fold(false, |acc, x| acc | (x.to_bits() & EXPONENT == EXPONENT))
-    });
-    if any {
+    if v.chunks(512).any(kernel::any_non_finite) {
         v.iter().position(|x| !x.is_finite())
     } else {
         None
@@ -503,191 +547,15 @@ fn broadcast(a: usize, b: usize) -> Result<usize, Fail> {
     }
 }
 
-/// Element-wise `f(a, b)` into `out`, broadcasting a length-1 operand.
-#[inline]
-fn zip2<A: Copy, B: Copy, O>(
-    a: &[A],
-    b: &[B],
-    out: &mut Vec<O>,
-    f: impl Fn(A, B) -> O,
-) -> Result<(), Fail> {
-    out.clear();
-    if a.len() == b.len() {
-        out.extend(a.iter().zip(b).map(|(&x, &y)| f(x, y)));
-    } else if a.len() == 1 {
-        let x = a[0];
-        out.extend(b.iter().map(|&y| f(x, y)));
-    } else if b.len() == 1 {
-        let y = b[0];
-        out.extend(a.iter().map(|&x| f(x, y)));
-    } else {
-        return Err(format!(
-            "vectors of different lengths: {} and {}",
-            a.len(),
-            b.len()
-        ));
-    }
-    Ok(())
+/// A slot's buffer taken out at length `n`, keeping its capacity.
+fn take_sized<T: Copy + Default>(bufs: &mut [Vec<T>], k: usize, n: usize) -> Vec<T> {
+    let mut o = std::mem::take(&mut bufs[k]);
+    resize(&mut o, n);
+    o
 }
 
-fn bin_f(op: BinOp, a: &[f64], b: &[f64], out: &mut Vec<f64>) -> Result<(), Fail> {
-    match op {
-        BinOp::Add => zip2(a, b, out, |x, y| x + y),
-        BinOp::Sub => zip2(a, b, out, |x, y| x - y),
-        BinOp::Mul => zip2(a, b, out, |x, y| x * y),
-        BinOp::Div => zip2(a, b, out, |x, y| x / y),
-        BinOp::FloorDiv => zip2(a, b, out, |x, y| divmod(x, y).0),
-        BinOp::Mod => zip2(a, b, out, |x, y| divmod(x, y).1),
-        BinOp::Pow => zip2(a, b, out, f64::powf),
-        BinOp::Min => zip2(a, b, out, |x, y| if x.is_nan() || x <= y { x } else { y }),
-        BinOp::Max => zip2(a, b, out, |x, y| if x.is_nan() || x >= y { x } else { y }),
-        _ => Err(format!("`{}` is not an arithmetic operator", op.symbol())),
-    }
-}
-
-/// numpy's `npy_divmod`: floor division and the remainder with the divisor's sign.
-fn divmod(a: f64, b: f64) -> (f64, f64) {
-    let mut m = a % b;
-    if b == 0.0 {
-        return (a / b, m);
-    }
-    let mut div = (a - m) / b;
-    if m != 0.0 {
-        if (b < 0.0) != (m < 0.0) {
-            m += b;
-            div -= 1.0;
-        }
-    } else {
-        m = 0.0f64.copysign(b);
-    }
-    let floordiv = if div != 0.0 {
-        let mut fd = div.floor();
-        if div - fd > 0.5 {
-            fd += 1.0;
-        }
-        fd
-    } else {
-        0.0f64.copysign(a / b)
-    };
-    (floordiv, m)
-}
-
-fn bin_i(op: BinOp, a: &[i64], b: &[i64], out: &mut Vec<i64>) -> Result<(), Fail> {
-    match op {
-        BinOp::Add => zip2(a, b, out, i64::wrapping_add),
-        BinOp::Sub => zip2(a, b, out, i64::wrapping_sub),
-        BinOp::Mul => zip2(a, b, out, i64::wrapping_mul),
-        BinOp::FloorDiv | BinOp::Mod => {
-            if b.contains(&0) {
-                return Err(format!(
-                    "integer {} by zero",
-                    if op == BinOp::Mod {
-                        "modulo"
-                    } else {
-                        "division"
-                    }
-                ));
-            }
-            if op == BinOp::Mod {
-                zip2(a, b, out, |x, y| {
-                    let r = x.wrapping_rem(y);
-                    if r != 0 && ((r < 0) != (y < 0)) {
-                        r + y
-                    } else {
-                        r
-                    }
-                })
-            } else {
-                zip2(a, b, out, |x, y| {
-                    let q = x.wrapping_div(y);
-                    if x.wrapping_rem(y) != 0 && ((x < 0) != (y < 0)) {
-                        q - 1
-                    } else {
-                        q
-                    }
-                })
-            }
-        }
-        BinOp::Pow => {
-            if b.iter().any(|&e| e < 0) {
-                return Err(
-                    "integers to negative integer powers are not allowed (write 2.0 ** -1)".into(),
-                );
-            }
-            zip2(a, b, out, |x, e| pow_wrapping(x, e as u64))
-        }
-        BinOp::Min => zip2(a, b, out, std::cmp::min),
-        BinOp::Max => zip2(a, b, out, std::cmp::max),
-        BinOp::And => zip2(a, b, out, |x, y| i64::from(x != 0 && y != 0)),
-        BinOp::Or => zip2(a, b, out, |x, y| i64::from(x != 0 || y != 0)),
-        _ => Err(format!("`{}` is not an integer operator", op.symbol())),
-    }
-}
-
-fn pow_wrapping(mut base: i64, mut e: u64) -> i64 {
-    let mut acc: i64 = 1;
-    while e > 0 {
-        if e & 1 == 1 {
-            acc = acc.wrapping_mul(base);
-        }
-        base = base.wrapping_mul(base);
-        e >>= 1;
-    }
-    acc
-}
-
-fn cmp<T: Copy + PartialOrd>(op: BinOp, a: &[T], b: &[T], out: &mut Vec<i64>) -> Result<(), Fail> {
-    match op {
-        BinOp::Eq => zip2(a, b, out, |x, y| i64::from(x == y)),
-        BinOp::Ne => zip2(a, b, out, |x, y| i64::from(x != y)),
-        BinOp::Lt => zip2(a, b, out, |x, y| i64::from(x < y)),
-        BinOp::Le => zip2(a, b, out, |x, y| i64::from(x <= y)),
-        BinOp::Gt => zip2(a, b, out, |x, y| i64::from(x > y)),
-        BinOp::Ge => zip2(a, b, out, |x, y| i64::from(x >= y)),
-        _ => Err(format!("`{}` is not a comparison", op.symbol())),
-    }
-}
-
-fn unary_f(f: UnaryF, a: &[f64], out: &mut Vec<f64>) {
-    out.clear();
-    let g: fn(f64) -> f64 = match f {
-        UnaryF::Neg => |x| -x,
-        UnaryF::Exp => f64::exp,
-        UnaryF::Log => f64::ln,
-        UnaryF::Log1p => f64::ln_1p,
-        UnaryF::Sqrt => f64::sqrt,
-        UnaryF::Abs => f64::abs,
-        // scipy.special.expit and logit.
-        UnaryF::Expit => |x| 1.0 / (1.0 + (-x).exp()),
-        UnaryF::Logit => |x| (x / (1.0 - x)).ln(),
-        UnaryF::Floor => f64::floor,
-    };
-    out.extend(a.iter().map(|&x| g(x)));
-}
-
-fn map_i(bufs: &mut [Vec<i64>], a: usize, out: usize, g: fn(i64) -> i64) {
-    let mut o = std::mem::take(&mut bufs[out]);
-    o.clear();
-    o.extend(bufs[a].iter().map(|&x| g(x)));
-    bufs[out] = o;
-}
-
-/// numpy's `round(x, decimals)`: scale, round half to even, unscale.
-fn round(a: &[f64], decimals: i64, out: &mut Vec<f64>) {
-    out.clear();
-    let d = decimals.clamp(-400, 400) as i32;
-    if d == 0 {
-        out.extend(a.iter().map(|x| x.round_ties_even()));
-    } else if d > 0 {
-        let f = 10f64.powi(d);
-        out.extend(a.iter().map(|x| (x * f).round_ties_even() / f));
-    } else {
-        let f = 10f64.powi(-d);
-        out.extend(a.iter().map(|x| (x / f).round_ties_even() * f));
-    }
-}
-
-fn where_into<T: Copy>(
+/// numpy's `where`, the condition and both values broadcast.
+fn where_into<T: Copy + Default>(
     c: &[i64],
     bufs: &mut [Vec<T>],
     x: usize,
@@ -695,66 +563,23 @@ fn where_into<T: Copy>(
     out: usize,
 ) -> Result<(), Fail> {
     let n = broadcast(broadcast(c.len(), bufs[x].len())?, bufs[y].len())?;
-    let mut o = std::mem::take(&mut bufs[out]);
-    o.clear();
-    let (xs, ys) = (&bufs[x], &bufs[y]);
-    let at = |v: &[T], k: usize| if v.len() == 1 { v[0] } else { v[k] };
-    let cond = |k: usize| if c.len() == 1 { c[0] } else { c[k] };
-    o.extend((0..n).map(|k| if cond(k) != 0 { at(xs, k) } else { at(ys, k) }));
+    let mut o = take_sized(bufs, out, n);
+    kernel::select(Src::of(c), Src::of(&bufs[x]), Src::of(&bufs[y]), &mut o);
     bufs[out] = o;
     Ok(())
 }
 
+/// `out = src[idx]`, numpy's negative indices allowed.
 fn gather_into<T: Copy + Default>(
     bufs: &mut [Vec<T>],
     src: usize,
     idx: &[i64],
     out: usize,
 ) -> Result<(), Fail> {
-    let mut o = std::mem::take(&mut bufs[out]);
-    if o.len() != idx.len() {
-        o.clear();
-        o.resize(idx.len(), T::default());
-    }
-    let s = &bufs[src];
-    let result = if gather_fast(s, idx, &mut o) {
-        Ok(())
-    } else {
-        gather_slow(s, idx, &mut o)
-    };
+    let mut o = take_sized(bufs, out, idx.len());
+    let r = kernel::gather_checked(&bufs[src], idx, &mut o);
     bufs[out] = o;
-    result
-}
-
-/// `out[k] = s[idx[k]]` when every index is in `0..s.len()` (returns false otherwise, `out` then
-/// unspecified). Branch-free: the index is clamped for the load and checked on the side.
-fn gather_fast<T: Copy>(s: &[T], idx: &[i64], out: &mut [T]) -> bool {
-    let Some(last) = s.len().checked_sub(1) else {
-        return idx.is_empty();
-    };
-    let n = s.len() as u64;
-    let mut bad = false;
-    for (o, &j) in out.iter_mut().zip(idx) {
-        bad |= j as u64 >= n;
-        *o = s[(j as usize).min(last)];
-    }
-    !bad
-}
-
-/// numpy's negative indices count from the end; anything else outside the vector is an error.
-fn gather_slow<T: Copy>(s: &[T], idx: &[i64], o: &mut Vec<T>) -> Result<(), Fail> {
-    let n = s.len() as i64;
-    o.clear();
-    for (k, &j) in idx.iter().enumerate() {
-        let w = if j < 0 { j.wrapping_add(n) } else { j };
-        if w < 0 || w >= n {
-            return Err(format!(
-                "index {j} (element {k} of the index) is out of range for a vector of length {n}"
-            ));
-        }
-        o.push(s[w as usize]);
-    }
-    Ok(())
+    r
 }
 
 /// numpy `repeat` (each element `n` times) or `tile` (the whole vector `n` times).

@@ -8,14 +8,18 @@
 //! ```
 //!
 //! A program is parsed and type-checked once ([`Program::compile`]) into a flat list of typed
-//! instructions; each worker evaluates it column at a time into a [`Workspace`] whose buffers are reused
-//! across replications. Random draws go through `parsim_random`'s fill methods in statement order and
-//! numpy's element order, so a program draws exactly what the equivalent numpy code draws.
+//! instructions; each worker evaluates it into a [`Workspace`] whose buffers are reused across
+//! replications. Draws fill a column at a time; runs of element-wise statements (arithmetic, gathers,
+//! functions, comparisons) are fused into one pass over the rows in cache-sized chunks. Random draws go
+//! through `parsim_random`'s fill methods in statement order and numpy's element order, so a program
+//! draws exactly what the equivalent numpy code draws.
 //! `docs/study-file.md` is the user's reference.
 
 mod compile;
 mod eval;
 mod functions;
+mod fuse;
+mod kernel;
 mod syntax;
 
 use std::ops::Range;
@@ -94,6 +98,10 @@ pub struct Program {
     rows_from: Option<usize>,
     /// For an expression program: its value.
     result: Option<compile::Val>,
+    /// Whether runs of element-wise instructions are fused into one pass.
+    fused: bool,
+    /// How the instructions are evaluated (rebuilt when `finite` or `fused` change).
+    plan: fuse::Plan,
 }
 
 /// What the program knows about a variable before running.
@@ -120,14 +128,7 @@ impl Program {
         for st in &statements {
             compiler.statement(st)?;
         }
-        Ok(Program {
-            source: source.to_string(),
-            params: parameters.to_vec(),
-            code: compiler.finish(),
-            finite: Vec::new(),
-            rows_from: None,
-            result: None,
-        })
+        Ok(Program::new(source, parameters, compiler.finish(), None))
     }
 
     /// Compiles one expression of parameters (an estimand's true value): no random draws, one number.
@@ -144,14 +145,48 @@ impl Program {
                 "an estimand must be a single number, not a vector",
             ));
         }
-        Ok(Program {
+        Ok(Program::new(
+            source,
+            parameters,
+            compiler.finish(),
+            Some(val),
+        ))
+    }
+
+    fn new(
+        source: &str,
+        parameters: &[ParameterDecl],
+        code: Compiled,
+        result: Option<compile::Val>,
+    ) -> Program {
+        let mut program = Program {
             source: source.to_string(),
             params: parameters.to_vec(),
-            code: compiler.finish(),
+            code,
             finite: Vec::new(),
             rows_from: None,
-            result: Some(val),
-        })
+            result,
+            fused: true,
+            plan: fuse::Plan::default(),
+        };
+        program.replan();
+        program
+    }
+
+    fn replan(&mut self) {
+        self.plan = if self.fused {
+            fuse::Plan::fused(&self.code, &self.finite, self.result)
+        } else {
+            fuse::Plan::unfused(&self.code, &self.finite)
+        };
+    }
+
+    /// Whether runs of element-wise statements are evaluated in one fused pass over the rows (the
+    /// default) or one column at a time. Both give the same values and errors; the switch exists for
+    /// tests and benchmarks that compare them.
+    pub fn set_fused(&mut self, fused: bool) {
+        self.fused = fused;
+        self.replan();
     }
 
     /// Evaluates an expression program ([`Program::compile_expression`]) for parameter values.
@@ -213,6 +248,7 @@ impl Program {
                 }
             }
         }
+        self.replan();
     }
 
     /// Declares which variable's length is the data set's number of rows (the first method's response).

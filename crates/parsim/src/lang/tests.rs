@@ -524,3 +524,100 @@ fn rebinding_a_name_keeps_the_last_definition() {
     assert_eq!(ints(&ws, "x"), vec![0, 10, 20]);
     assert_eq!(ints(&ws, "y"), vec![1, 11, 21]);
 }
+
+/// The program run fused (the default) and column at a time, with `require_finite` columns.
+fn both_ways(src: &str, finite: &[&str]) -> [Result<Workspace, RuntimeError>; 2] {
+    let mut p = Program::compile(src, &params(&[("N", true), ("s", false)])).expect("compiles");
+    p.require_finite(finite.iter().copied());
+    let mut plain = p.clone();
+    plain.set_fused(false);
+    [p, plain].map(|p| {
+        let mut ws = p.workspace();
+        ws.generate_with(&p, &[1500.0, 1.0], &mut default_rng(3))
+            .map(|()| ws)
+    })
+}
+
+#[test]
+fn the_seed_program_is_one_fused_pass() {
+    let src = "X = normal(0, 1, N)\ngroup = integers(0, 5, N)\na = normal(0, 1, 5)\nb = normal(0, 0.25, 5)\nnoise = normal(0, s, N)\nintercept = a[group]\nslope = b[group]\nresponse = 10 + intercept + (-0.5 + slope) * X + noise";
+    let mut p = Program::compile(src, &params(&[("N", true), ("s", false)])).unwrap();
+    p.require_finite(["response", "X", "group"]);
+    let groups: Vec<&fuse::Group> = p
+        .plan
+        .steps
+        .iter()
+        .filter_map(|s| match s {
+            fuse::Step::Group(g) => Some(g),
+            fuse::Step::Instr(_) => None,
+        })
+        .collect();
+    assert_eq!(groups.len(), 1, "{:?}", p.plan);
+    // Both gathers and all the arithmetic; the sums stay in chunk registers (three, reused).
+    assert_eq!(groups[0].ops.len(), 7);
+    assert_eq!(p.plan.regs, (3, 0));
+    // The two float columns a method uses are checked in the pass; `group` is an integer column.
+    assert_eq!(p.plan.covered, vec![true, true, false]);
+}
+
+#[test]
+fn fused_runs_report_non_finite_rows_in_any_chunk() {
+    let src = "x = arange(N) * 1.0\ny = 2.0 / (x - 1100.0) + 1.0";
+    let [fused, plain] = both_ways(src, &["y"]);
+    let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
+    assert_eq!(e, e2);
+    assert_eq!(
+        e.message,
+        "`y` has a non-finite value (inf) in row 1100, and a method uses this column"
+    );
+    // A non-finite operand read by the pass (not written by it) is found as well.
+    let src = "x = log(arange(N) - 1300.0)\ny = x * 2.0 + 1.0";
+    let [fused, plain] = both_ways(src, &["x"]);
+    let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
+    assert_eq!(e, e2);
+    assert_eq!(e.line, 1);
+    assert!(
+        e.message
+            .starts_with("`x` has a non-finite value (NaN) in row 0"),
+        "{}",
+        e.message
+    );
+}
+
+#[test]
+fn fused_runs_fall_back_for_negative_indices_and_broadcast_vectors() {
+    // Negative indices count from the end (numpy); a length-1 vector broadcasts.
+    let src = "v = arange(10.0, 13.0)\ng = arange(N) % 3 - 3\nw = v[g] * normal(1, 0, size=1)\nu = where(g == -1, w, 0.5)";
+    let [fused, plain] = both_ways(src, &["w"]);
+    let (fused, plain) = (fused.unwrap(), plain.unwrap());
+    let w = floats(&fused, "w");
+    assert_eq!(w.len(), 1500);
+    assert_eq!(&w[..4], &[10.0, 11.0, 12.0, 10.0]);
+    assert_eq!(w, floats(&plain, "w"));
+    assert_eq!(floats(&fused, "u"), floats(&plain, "u"));
+    assert_eq!(floats(&fused, "u")[1497..], [0.5, 0.5, 12.0]);
+    // Errors inside a fused run are the column-at-a-time errors, with their line.
+    for (src, line, message) in [
+        (
+            "g = integers(0, 7, N)\nv = normal(0, 1, 5)\nw = v[g] + 1.0",
+            3,
+            "is out of range for a vector of length 5",
+        ),
+        (
+            "k = arange(N) - 700\nq = (k * 2) // k",
+            2,
+            "integer division by zero",
+        ),
+        (
+            "x = normal(0, 1, N)\ny = (x + 1.0) * normal(0, 1, 3)",
+            2,
+            "vectors of different lengths: 1500 and 3",
+        ),
+    ] {
+        let [fused, plain] = both_ways(src, &[]);
+        let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
+        assert_eq!(e, e2, "{src}");
+        assert_eq!(e.line, line, "{src}");
+        assert!(e.message.ends_with(message), "{src}: {}", e.message);
+    }
+}
