@@ -807,9 +807,11 @@ fn accumulate_consecutive<const K: usize, const S: usize>(
     let Some(last) = (acc.len() / S).checked_sub(1) else {
         return values.is_empty();
     };
+    // A value outside the levels maps to one past the last, whose accumulator does not exist:
+    // the pass then stops and reports it.
     let level = |i: usize| {
         let offset = values[i].wrapping_sub(first) as u64;
-        ((offset as usize).min(last), offset > last as u64)
+        (offset.min(last as u64 + 1) as usize, false)
     };
     !accumulate_rows::<K, S>(cols, values.len(), level, acc, products)
 }
