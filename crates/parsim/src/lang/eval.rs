@@ -24,6 +24,9 @@ pub struct Workspace {
     /// Chunk registers of fused runs (float, integer).
     pub(super) rf: Vec<Vec<f64>>,
     pub(super) ri: Vec<Vec<i64>>,
+    /// For each integer slot, bounds its values are known to lie in (`integers(low, high)` draws), so
+    /// that gathers by it need not check each index.
+    pub(super) bounds: Vec<Option<(i64, i64)>>,
     variables: Vec<Variable>,
     rows_from: Option<usize>,
 }
@@ -46,6 +49,7 @@ impl Workspace {
             i,
             rf: vec![vec![0.0; CHUNK]; nf],
             ri: vec![vec![0; CHUNK]; ni],
+            bounds: vec![None; code.n_int],
             variables: code.variables.clone(),
             rows_from: program.rows_from,
         }
@@ -189,6 +193,11 @@ impl Workspace {
             + self.i.iter().map(Vec::capacity).sum::<usize>()
     }
 
+    /// Whether the values of integer slot `k` are known to be valid indices of a vector of length `n`.
+    fn in_bounds(&self, k: usize, n: usize) -> bool {
+        indices_fit(self.bounds[k], n)
+    }
+
     fn int_scalar(&self, k: usize) -> i64 {
         self.i[k].first().copied().unwrap_or(0)
     }
@@ -281,9 +290,10 @@ impl Workspace {
             }
             Instr::Gather { src, idx, out } => {
                 let ix = std::mem::take(&mut self.i[idx]);
+                let known = self.in_bounds(idx, self.len(src));
                 let r = match src.elem {
-                    Elem::Float => gather_into(&mut self.f, src.idx, &ix, out.idx),
-                    Elem::Int => gather_into(&mut self.i, src.idx, &ix, out.idx),
+                    Elem::Float => gather_into(&mut self.f, src.idx, &ix, known, out.idx),
+                    Elem::Int => gather_into(&mut self.i, src.idx, &ix, known, out.idx),
                 };
                 self.i[idx] = ix;
                 r?;
@@ -468,7 +478,14 @@ impl Workspace {
                     Dist::Integers => {
                         let closed =
                             endpoint.is_some_and(|k| i[k].first().is_some_and(|&e| e != 0));
-                        rng.fill_integers(&mut o, ia(0), ia(1), closed)
+                        let r = rng.fill_integers(&mut o, ia(0), ia(1), closed);
+                        self.bounds[out.idx] = match (r.is_ok(), ia(0), ia(1)) {
+                            (true, Arg::Scalar(low), Arg::Scalar(high)) => {
+                                Some((low, if closed { high } else { high - 1 }))
+                            }
+                            _ => None,
+                        };
+                        r
                     }
                     Dist::Binomial => rng.fill_binomial(&mut o, ia(0), fa(1)),
                     Dist::Poisson => rng.fill_poisson(&mut o, fa(0)),
@@ -547,6 +564,11 @@ fn broadcast(a: usize, b: usize) -> Result<usize, Fail> {
     }
 }
 
+/// Whether known bounds of an index's values make every index valid for a vector of length `n`.
+pub(super) fn indices_fit(bounds: Option<(i64, i64)>, n: usize) -> bool {
+    bounds.is_some_and(|(lo, hi)| lo >= 0 && usize::try_from(hi).is_ok_and(|hi| hi < n))
+}
+
 /// A slot's buffer taken out at length `n`, keeping its capacity.
 fn take_sized<T: Copy + Default>(bufs: &mut [Vec<T>], k: usize, n: usize) -> Vec<T> {
     let mut o = std::mem::take(&mut bufs[k]);
@@ -569,15 +591,21 @@ fn where_into<T: Copy + Default>(
     Ok(())
 }
 
-/// `out = src[idx]`, numpy's negative indices allowed.
+/// `out = src[idx]`, numpy's negative indices allowed (`known`: every index is in range).
 fn gather_into<T: Copy + Default>(
     bufs: &mut [Vec<T>],
     src: usize,
     idx: &[i64],
+    known: bool,
     out: usize,
 ) -> Result<(), Fail> {
     let mut o = take_sized(bufs, out, idx.len());
-    let r = kernel::gather_checked(&bufs[src], idx, &mut o);
+    let r = if known {
+        kernel::gather_in_range(&bufs[src], idx, &mut o);
+        Ok(())
+    } else {
+        kernel::gather_checked(&bufs[src], idx, &mut o)
+    };
     bufs[out] = o;
     r
 }

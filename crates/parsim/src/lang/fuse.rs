@@ -14,7 +14,7 @@ use std::collections::{HashMap, HashSet};
 use std::ops::Range;
 
 use super::compile::{Compiled, Elem, Instr, Val};
-use super::eval::Workspace;
+use super::eval::{indices_fit, Workspace};
 use super::kernel::{self, resize, Fail, Src};
 
 /// Rows per chunk: a register is 4 KiB, a run's registers and operand chunks fit in the L1 cache.
@@ -454,7 +454,14 @@ impl Workspace {
         rows: &Range<usize>,
         checked: &mut Option<(Loc, usize)>,
     ) -> Result<(), GiveUp> {
-        let Workspace { f, i, rf, ri, .. } = self;
+        let Workspace {
+            f,
+            i,
+            rf,
+            ri,
+            bounds: in_bounds,
+            ..
+        } = self;
         let mut fb = Bank { slots: f, regs: rf };
         let mut ib = Bank { slots: i, regs: ri };
         let arg = |k: usize| op.args[k];
@@ -539,7 +546,8 @@ impl Workspace {
                 let Src::Vec(idx) = ib.view().src(arg(0), rows) else {
                     return Err(GiveUp);
                 };
-                if !matches!(*checked, Some((loc, m)) if loc == arg(0) && m <= len) {
+                let known = matches!(arg(0), Loc::Rows(k) if indices_fit(in_bounds[k], len));
+                if !known && !matches!(*checked, Some((loc, m)) if loc == arg(0) && m <= len) {
                     if !kernel::indices_in_range(idx, len) {
                         return Err(GiveUp);
                     }

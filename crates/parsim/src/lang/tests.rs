@@ -621,3 +621,19 @@ fn fused_runs_fall_back_for_negative_indices_and_broadcast_vectors() {
         assert!(e.message.ends_with(message), "{src}: {}", e.message);
     }
 }
+
+#[test]
+fn gathers_by_drawn_integers_skip_the_index_check_only_when_the_bounds_fit() {
+    // integers(0, 4, endpoint=True) lies in 0..=4: valid indices of 5 effects, no scan needed.
+    let src = "g = integers(0, 4, N, endpoint=True)\nv = normal(0, 1, 5)\nw = v[g] * 2.0";
+    let [fused, plain] = both_ways(src, &[]);
+    let (fused, plain) = (fused.unwrap(), plain.unwrap());
+    assert_eq!(floats(&fused, "w"), floats(&plain, "w"));
+    assert!(ints(&fused, "g").contains(&4));
+    // The same index into 4 effects is out of range somewhere: the error, not a wrong value.
+    let src = "g = integers(0, 4, N, endpoint=True)\nv = normal(0, 1, 4)\nw = v[g] * 2.0";
+    let [fused, plain] = both_ways(src, &[]);
+    let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
+    assert_eq!(e, e2);
+    assert!(e.message.starts_with("index 4 (element"), "{}", e.message);
+}
