@@ -85,6 +85,34 @@ fn program() -> impl Strategy<Value = String> {
         })
 }
 
+/// Element-wise arithmetic of vectors and numbers, valid by construction: every case reaches the
+/// evaluator's fused runs (pairs of operations, gathers, comparisons, functions, integer division).
+fn arithmetic_program() -> impl Strategy<Value = String> {
+    let leaf = prop::sample::select(vec!["x", "y", "g", "0.5", "3", "s", "x[g]", "(-x)"])
+        .prop_map(str::to_string);
+    let expr = leaf.prop_recursive(4, 24, 2, |inner| {
+        prop_oneof![
+            4 => (
+                inner.clone(),
+                prop::sample::select(vec!["+", "-", "*", "/", "//", "<", "**"]),
+                inner.clone()
+            )
+                .prop_map(|(a, op, b)| format!("({a} {op} {b})")),
+            1 => inner.clone().prop_map(|a| format!("exp({a})")),
+            1 => (inner.clone(), inner).prop_map(|(a, b)| format!("where(g == 1, {a}, {b})")),
+        ]
+    });
+    prop::collection::vec((prop::sample::select(&["w", "y", "v"][..]), expr), 1..4).prop_map(
+        |stmts| {
+            let body: String = stmts
+                .into_iter()
+                .map(|(n, e)| format!("{n} = {e}\n"))
+                .collect();
+            format!("x = normal(0, 1, N)\ng = integers(0, 3, N)\ny = x * 2.0\n{body}")
+        },
+    )
+}
+
 fn decls() -> Vec<ParameterDecl> {
     vec![
         ParameterDecl {
@@ -199,6 +227,14 @@ proptest! {
 
     #[test]
     fn fusion_gives_the_same_values_and_errors(src in program(), long in any::<bool>()) {
+        fusion_changes_nothing(&src, if long { 1100.0 } else { 5.0 });
+    }
+
+    #[test]
+    fn fusion_of_arithmetic_gives_the_same_values_and_errors(
+        src in arithmetic_program(),
+        long in any::<bool>(),
+    ) {
         fusion_changes_nothing(&src, if long { 1100.0 } else { 5.0 });
     }
 

@@ -16,6 +16,7 @@ use std::ops::Range;
 use super::compile::{Compiled, Elem, Instr, Val};
 use super::eval::{indices_fit, Workspace};
 use super::kernel::{self, resize, Fail, Src};
+use super::syntax::BinOp;
 
 /// Rows per chunk: a register is 4 KiB, a run's registers and operand chunks fit in the L1 cache.
 pub(crate) const CHUNK: usize = 512;
@@ -48,9 +49,15 @@ pub(crate) enum Out {
 pub(crate) struct Op {
     /// Index of the instruction (its kind; its slots are replaced by `args` and `out`).
     instr: usize,
-    /// Element-wise operands, in [`elementwise_args`] order.
+    /// Element-wise operands, in [`elementwise_args`] order; for a pair (`first`), the first
+    /// operation's two operands and then the instruction's other operand.
     args: Vec<Loc>,
     out: Out,
+    /// A float operation merged into this one (its only reader): computed in the same loop, never
+    /// stored.
+    first: Option<BinOp>,
+    /// Whether the merged operation's result is this instruction's left operand.
+    first_left: bool,
 }
 
 /// A fused run of instructions.
@@ -272,13 +279,53 @@ impl Context<'_> {
                     }
                 }
             }
-            g.ops.push(Op {
+            let op = Op {
                 instr: j,
                 args,
                 out: out_loc,
-            });
+                first: None,
+                first_left: false,
+            };
+            match g.ops.last().and_then(|prev| self.pair(prev, &op)) {
+                Some(pair) => *g.ops.last_mut().expect("a previous operation") = pair,
+                None => g.ops.push(op),
+            }
         }
         g
+    }
+
+    /// `b` with `a` merged into it, when `a` is float arithmetic whose only reader is `b` (also float
+    /// arithmetic) and `b` does not write where `a` reads: one loop instead of two, the intermediate
+    /// never stored.
+    fn pair(&self, a: &Op, b: &Op) -> Option<Op> {
+        let Instr::BinF {
+            op: first, out: t, ..
+        } = self.code.instrs[a.instr]
+        else {
+            return None;
+        };
+        let Instr::BinF { op: then, .. } = self.code.instrs[b.instr] else {
+            return None;
+        };
+        let Out::Reg(r) = a.out else { return None };
+        let single_reader = self.readers.get(&(Elem::Float, t)).map_or(0, Vec::len) == 1;
+        let overwrites = matches!(b.out, Out::Reg(o) if a.args.contains(&Loc::Reg(o)));
+        if a.first.is_some()
+            || !kernel::pairs(first)
+            || !kernel::pairs(then)
+            || !single_reader
+            || overwrites
+        {
+            return None;
+        }
+        let k = b.args.iter().position(|&l| l == Loc::Reg(r))?;
+        Some(Op {
+            instr: b.instr,
+            args: vec![a.args[0], a.args[1], b.args[1 - k]],
+            out: b.out,
+            first: Some(first),
+            first_left: k == 0,
+        })
     }
 }
 
@@ -480,7 +527,14 @@ impl Workspace {
         }
         let done: Result<(), Fail> = match *instr {
             Instr::BinF { op: bop, .. } => on_chunk!(fb, |v, o| {
-                kernel::bin_f(bop, v.src(arg(0), rows), v.src(arg(1), rows), o)
+                let (x, y) = (v.src(arg(0), rows), v.src(arg(1), rows));
+                match op.first {
+                    None => kernel::bin_f(bop, x, y, o),
+                    Some(first) => {
+                        let z = v.src(arg(2), rows);
+                        kernel::bin_f2(first, x, y, bop, z, op.first_left, o)
+                    }
+                }
             }),
             Instr::BinI { op: bop, .. } => on_chunk!(ib, |v, o| {
                 let (x, y) = (v.src(arg(0), rows), v.src(arg(1), rows));

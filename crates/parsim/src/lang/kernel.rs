@@ -112,6 +112,94 @@ pub(crate) fn bin_f(op: BinOp, a: Src<f64>, b: Src<f64>, out: &mut [f64]) -> Res
     Ok(())
 }
 
+/// Whether [`bin_f2`] merges this operation with another.
+pub(crate) fn pairs(op: BinOp) -> bool {
+    matches!(op, BinOp::Add | BinOp::Sub | BinOp::Mul)
+}
+
+/// `out = then(first(a, b), c)`, or `then(c, first(a, b))` when `!first_left`: two operations of
+/// [`pairs`] in one loop, the intermediate rounded to a float as when stored, never stored.
+#[inline(always)]
+pub(crate) fn bin_f2(
+    first: BinOp,
+    a: Src<f64>,
+    b: Src<f64>,
+    then: BinOp,
+    c: Src<f64>,
+    first_left: bool,
+    out: &mut [f64],
+) -> Result<(), Fail> {
+    macro_rules! arith {
+        ($op:expr, |$f:ident| $body:expr) => {
+            match $op {
+                BinOp::Add => {
+                    let $f = |x: f64, y: f64| x + y;
+                    $body
+                }
+                BinOp::Sub => {
+                    let $f = |x: f64, y: f64| x - y;
+                    $body
+                }
+                BinOp::Mul => {
+                    let $f = |x: f64, y: f64| x * y;
+                    $body
+                }
+                _ => return Err(format!("`{}` is not merged", $op.symbol())),
+            }
+        };
+    }
+    arith!(first, |f| arith!(then, |g| if first_left {
+        map3(a, b, c, out, |x, y, z| g(f(x, y), z))
+    } else {
+        map3(a, b, c, out, |x, y, z| g(z, f(x, y)))
+    }));
+    Ok(())
+}
+
+/// `out[k] = f(a[k], b[k], c[k])`; the shapes of a vector operation's operands get their own loops.
+#[inline(always)]
+fn map3(a: Src<f64>, b: Src<f64>, c: Src<f64>, out: &mut [f64], f: impl Fn(f64, f64, f64) -> f64) {
+    use Src::{One, Vec as V};
+    match (a, b, c) {
+        (V(a), V(b), V(c)) => {
+            for (((o, &x), &y), &z) in out.iter_mut().zip(a).zip(b).zip(c) {
+                *o = f(x, y, z);
+            }
+        }
+        (V(a), One(y), V(c)) => {
+            for ((o, &x), &z) in out.iter_mut().zip(a).zip(c) {
+                *o = f(x, y, z);
+            }
+        }
+        (One(x), V(b), V(c)) => {
+            for ((o, &y), &z) in out.iter_mut().zip(b).zip(c) {
+                *o = f(x, y, z);
+            }
+        }
+        (V(a), V(b), One(z)) => {
+            for ((o, &x), &y) in out.iter_mut().zip(a).zip(b) {
+                *o = f(x, y, z);
+            }
+        }
+        (V(a), One(y), One(z)) => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x, y, z);
+            }
+        }
+        (One(x), V(b), One(z)) => {
+            for (o, &y) in out.iter_mut().zip(b) {
+                *o = f(x, y, z);
+            }
+        }
+        // Not the shapes of a vector operation: the first operation has a vector operand.
+        (a, b, c) => {
+            for (k, o) in out.iter_mut().enumerate() {
+                *o = f(a.at(k), b.at(k), c.at(k));
+            }
+        }
+    }
+}
+
 /// numpy's `npy_divmod`: floor division and the remainder with the divisor's sign.
 #[inline(always)]
 fn divmod(a: f64, b: f64) -> (f64, f64) {

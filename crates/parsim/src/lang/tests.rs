@@ -553,8 +553,9 @@ fn the_seed_program_is_one_fused_pass() {
         })
         .collect();
     assert_eq!(groups.len(), 1, "{:?}", p.plan);
-    // Both gathers and all the arithmetic; the sums stay in chunk registers (three, reused).
-    assert_eq!(groups[0].ops.len(), 7);
+    // Both gathers and all the arithmetic: the five operations run as three loops, since
+    // (-0.5 + slope) * X and (.. + ..) + noise are pairs; the sums stay in chunk registers (reused).
+    assert_eq!(groups[0].ops.len(), 5);
     assert_eq!(p.plan.regs, (3, 0));
     // The two float columns a method uses are checked in the pass; `group` is an integer column.
     assert_eq!(p.plan.covered, vec![true, true, false]);
@@ -636,4 +637,33 @@ fn gathers_by_drawn_integers_skip_the_index_check_only_when_the_bounds_fit() {
     let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
     assert_eq!(e, e2);
     assert!(e.message.starts_with("index 4 (element"), "{}", e.message);
+}
+
+#[test]
+fn merged_pairs_of_operations_keep_the_order_of_evaluation() {
+    let mut src = String::from("x = normal(0, 1, N) * 1e8\ny = normal(0, 1, N)\n");
+    let mut names = Vec::new();
+    for (i, first) in ["+", "-", "*"].iter().enumerate() {
+        for (j, then) in ["+", "-", "*"].iter().enumerate() {
+            // The merged operation on either side of the second, with vector and scalar operands.
+            src += &format!("p{i}{j} = (x {first} y) {then} 0.75\n");
+            src += &format!("q{i}{j} = 0.75 {then} (x {first} y)\n");
+            src += &format!("r{i}{j} = y {then} (2.5 {first} x)\n");
+            names.extend(["p", "q", "r"].map(|v| format!("{v}{i}{j}")));
+        }
+    }
+    let [fused, plain] = both_ways(&src, &[]);
+    let (fused, plain) = (fused.unwrap(), plain.unwrap());
+    for name in &names {
+        let (a, b) = (floats(&fused, name), floats(&plain, name));
+        assert_eq!(a.len(), 1500);
+        assert!(
+            a.iter().zip(&b).all(|(u, v)| u.to_bits() == v.to_bits()),
+            "{name}"
+        );
+    }
+    // Spot values against the formula evaluated here, in the same order.
+    let (x, y) = (floats(&plain, "x"), floats(&plain, "y"));
+    assert_eq!(floats(&fused, "q12")[7], 0.75 * (x[7] - y[7]));
+    assert_eq!(floats(&fused, "r21")[9], y[9] - (2.5 * x[9]));
 }
