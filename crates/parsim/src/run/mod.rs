@@ -17,7 +17,9 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
-use crate::store::{FitStatus, Prepared, Store, StoreError, StoredCondition, StudyRecord};
+use crate::store::{
+    FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord,
+};
 use crate::study::Study;
 
 pub use progress::ProgressMode;
@@ -225,22 +227,16 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             let (next, pending, stop, recycled) = (&next, &pending, &options.stop, &recycled);
             scope.spawn(move |_| {
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
-                let Ok(mut worker) = UnitWorker::new(study) else {
-                    return;
-                };
-                while !stop.load(Ordering::Relaxed) {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(&unit) = pending.get(i) else { break };
-                    let (c, r) = ((unit / replications) as usize, unit % replications);
-                    let mut record = recycled
-                        .lock()
-                        .ok()
-                        .and_then(|mut free| free.pop())
-                        .unwrap_or_default();
-                    worker.run_unit(study, c, r, &mut record);
-                    if tx.send(record).is_err() {
-                        break; // the writer failed; it reports why
-                    }
+                if let Ok(worker) = UnitWorker::new(study) {
+                    work(
+                        worker,
+                        study,
+                        replications,
+                        (next, pending),
+                        stop,
+                        &tx,
+                        recycled,
+                    );
                 }
             });
         }
@@ -284,6 +280,63 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     store.checkpoint()?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// Records a worker hands to the writer at once: one wake-up of the writer per few replications instead of
+/// one per replication.
+const RECORDS_PER_SEND: usize = 8;
+/// ... unless they have waited this long (slow fits): what is finished reaches the store promptly.
+const MAX_HOLD: Duration = Duration::from_millis(50);
+
+/// One worker's loop: take the next pending unit, run it, hand finished records to the writer in small
+/// groups, until the units run out, `stop` is set or the writer has failed.
+fn work(
+    mut worker: UnitWorker,
+    study: &Study,
+    replications: u64,
+    (next, pending): (&AtomicUsize, &[u64]),
+    stop: &AtomicBool,
+    tx: &mpsc::SyncSender<Vec<ReplicationRecord>>,
+    recycled: &writer::Recycled,
+) {
+    let fresh_group = || {
+        recycled
+            .lock()
+            .ok()
+            .and_then(|mut free| free.pop())
+            .unwrap_or_default()
+    };
+    // `group` keeps the records of earlier groups (and their capacity); the first `filled` are this group's.
+    let mut group: Vec<ReplicationRecord> = fresh_group();
+    let mut filled = 0;
+    let mut first = Instant::now();
+    while !stop.load(Ordering::Relaxed) {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(&unit) = pending.get(i) else { break };
+        let (c, r) = ((unit / replications) as usize, unit % replications);
+        if filled == group.len() {
+            group.push(ReplicationRecord::default());
+        }
+        if filled == 0 {
+            first = Instant::now();
+        }
+        worker.run_unit(study, c, r, &mut group[filled]);
+        filled += 1;
+        if filled == RECORDS_PER_SEND || first.elapsed() >= MAX_HOLD {
+            group.truncate(filled);
+            if tx
+                .send(std::mem::replace(&mut group, fresh_group()))
+                .is_err()
+            {
+                return; // the writer failed; it reports why
+            }
+            filled = 0;
+        }
+    }
+    if filled > 0 {
+        group.truncate(filled);
+        let _ = tx.send(group);
+    }
 }
 
 fn default_jobs() -> usize {

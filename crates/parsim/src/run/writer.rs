@@ -43,13 +43,13 @@ pub(super) struct WriterOutcome {
     pub failure_examples: Vec<(String, FitStatus, String)>,
 }
 
-/// Finished records go back to the workers through this list, so a run allocates no new records per
-/// replication once the first few are in circulation.
-pub(super) type Recycled = Arc<Mutex<Vec<ReplicationRecord>>>;
+/// Written groups of records go back to the workers through this list, so a run allocates no new records
+/// per replication once the first few groups are in circulation.
+pub(super) type Recycled = Arc<Mutex<Vec<Vec<ReplicationRecord>>>>;
 
 pub(super) fn spawn(
     store: Prepared,
-    rx: Receiver<ReplicationRecord>,
+    rx: Receiver<Vec<ReplicationRecord>>,
     recycled: Recycled,
     progress: Progress,
     methods: Vec<String>,
@@ -91,7 +91,7 @@ impl Failures {
 
 fn write_all(
     store: Prepared,
-    rx: Receiver<ReplicationRecord>,
+    rx: Receiver<Vec<ReplicationRecord>>,
     recycled: Recycled,
     mut progress: Progress,
     methods: Vec<String>,
@@ -106,16 +106,18 @@ fn write_all(
     loop {
         let wait = MAX_BATCH_AGE.saturating_sub(oldest.elapsed());
         let closed = match rx.recv_timeout(wait) {
-            Ok(rep) => {
+            Ok(group) => {
                 if in_batch == 0 {
                     store.begin_batch()?;
                     oldest = Instant::now();
                 }
-                store.write_replication(&rep)?;
-                in_batch += 1;
-                failures.record(&rep);
+                for rep in &group {
+                    store.write_replication(rep)?;
+                    failures.record(rep);
+                }
+                in_batch += group.len();
                 if let Ok(mut free) = recycled.lock() {
-                    free.push(rep);
+                    free.push(group);
                 }
                 false
             }

@@ -600,10 +600,6 @@ fn write_replication(
         "INSERT INTO fits (condition, replication, method, status, message, iterations, seconds) \
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
-    let mut est = tx.prepare_cached(
-        "INSERT INTO estimates (condition, replication, method, term, kind, estimate, se, df, ci_lower, \
-         ci_upper, p_value, truth) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-    )?;
     let (c, r) = (rep.condition as i64, rep.replication as i64);
     if marker.execute(params![c, r, rep.seconds])? == 0 {
         return Ok(());
@@ -625,23 +621,61 @@ fn write_replication(
             f.iterations as i64,
             f.seconds
         ])?;
-        for e in &f.estimates {
-            est.execute(params![
-                c,
-                r,
-                method,
-                &*e.term,
-                e.kind.as_str(),
-                e.estimate,
-                e.se,
-                e.df,
-                e.ci_lower,
-                e.ci_upper,
-                e.p_value,
-                e.truth
-            ])?;
+        for rows in f.estimates.chunks(ESTIMATES_PER_INSERT) {
+            insert_estimates(tx, c, r, method, rows)?;
         }
     }
+    Ok(())
+}
+
+/// Estimates written by one INSERT statement: a fit's rows go in a few multi-row statements, not one
+/// statement each (SQLite's per-statement overhead is a large part of the cost of a row).
+const ESTIMATES_PER_INSERT: usize = 8;
+
+/// `INSERT INTO estimates ... VALUES (...), (...)` for 1 to [`ESTIMATES_PER_INSERT`] rows, built once.
+fn estimates_insert_sql(rows: usize) -> &'static str {
+    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    let all = SQL.get_or_init(|| {
+        (1..=ESTIMATES_PER_INSERT)
+            .map(|k| {
+                let row = format!("({})", ["?"; ESTIMATE_COLUMNS].join(", "));
+                format!(
+                    "INSERT INTO estimates (condition, replication, method, term, kind, estimate, se, df, \
+                     ci_lower, ci_upper, p_value, truth) VALUES {}",
+                    vec![row; k].join(", ")
+                )
+            })
+            .collect()
+    });
+    &all[rows - 1]
+}
+
+const ESTIMATE_COLUMNS: usize = 12;
+
+fn insert_estimates(
+    tx: &Connection,
+    c: i64,
+    r: i64,
+    method: &str,
+    rows: &[EstimateRecord],
+) -> rusqlite::Result<()> {
+    let mut insert = tx.prepare_cached(estimates_insert_sql(rows.len()))?;
+    for (k, e) in rows.iter().enumerate() {
+        let at = k * ESTIMATE_COLUMNS;
+        insert.raw_bind_parameter(at + 1, c)?;
+        insert.raw_bind_parameter(at + 2, r)?;
+        insert.raw_bind_parameter(at + 3, method)?;
+        insert.raw_bind_parameter(at + 4, &*e.term)?;
+        insert.raw_bind_parameter(at + 5, e.kind.as_str())?;
+        insert.raw_bind_parameter(at + 6, e.estimate)?;
+        insert.raw_bind_parameter(at + 7, e.se)?;
+        insert.raw_bind_parameter(at + 8, e.df)?;
+        insert.raw_bind_parameter(at + 9, e.ci_lower)?;
+        insert.raw_bind_parameter(at + 10, e.ci_upper)?;
+        insert.raw_bind_parameter(at + 11, e.p_value)?;
+        insert.raw_bind_parameter(at + 12, e.truth)?;
+    }
+    insert.raw_execute()?;
     Ok(())
 }
 
