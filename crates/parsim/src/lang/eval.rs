@@ -27,6 +27,9 @@ pub struct Workspace {
     /// For each integer slot, bounds its values are known to lie in (`integers(low, high)` draws), so
     /// that gathers by it need not check each index.
     pub(super) bounds: Vec<Option<(i64, i64)>>,
+    /// For each float slot, whether its values are known to be finite (draws that cannot overflow), so
+    /// that the finite check of a column the methods use can be skipped.
+    pub(super) finite: Vec<bool>,
     variables: Vec<Variable>,
     rows_from: Option<usize>,
 }
@@ -50,6 +53,7 @@ impl Workspace {
             rf: vec![vec![0.0; CHUNK]; nf],
             ri: vec![vec![0; CHUNK]; ni],
             bounds: vec![None; code.n_int],
+            finite: vec![false; code.n_float],
             variables: code.variables.clone(),
             rows_from: program.rows_from,
         }
@@ -136,7 +140,8 @@ impl Workspace {
         }
         for (j, &k) in program.finite.iter().enumerate() {
             let var = &code.variables[k];
-            if var.val.elem != Elem::Float || (fused_clean && plan.covered[j]) {
+            let known = var.val.elem != Elem::Float || self.finite[var.val.idx];
+            if known || (fused_clean && plan.covered[j]) {
                 continue;
             }
             if let Some(row) = first_non_finite(&self.f[var.val.idx]) {
@@ -462,6 +467,7 @@ impl Workspace {
                         unreachable!("integer distributions")
                     }
                 };
+                self.finite[out.idx] = r.is_ok() && finite_draws(dist, fa);
                 self.f[out.idx] = o;
                 r
             }
@@ -506,6 +512,23 @@ fn first_non_finite(v: &[f64]) -> Option<usize> {
         v.iter().position(|x| !x.is_finite())
     } else {
         None
+    }
+}
+
+/// Whether a float draw's values are finite whatever the generator gives: `random` and `standard_normal`
+/// always (parsim-random's ziggurat gives |z| < 14: its tail is r + ln(2^53) / r), `normal(loc, scale)`
+/// when loc + 64 |scale| is, `uniform(low, high)` when high - low is (scalar parameters `arg(k)`).
+fn finite_draws<'a>(dist: Dist, arg: impl Fn(usize) -> Arg<'a, f64>) -> bool {
+    match dist {
+        Dist::Random | Dist::StandardNormal => true,
+        Dist::Normal | Dist::Uniform => match (arg(0), arg(1)) {
+            (Arg::Scalar(a), Arg::Scalar(b)) if dist == Dist::Normal => {
+                (a.abs() + 64.0 * b.abs()).is_finite()
+            }
+            (Arg::Scalar(a), Arg::Scalar(b)) => (b - a).is_finite(),
+            _ => false,
+        },
+        _ => false,
     }
 }
 

@@ -485,7 +485,9 @@ impl Workspace {
                 self.op(&code.instrs[op.instr], op, &rows, &mut checked)?;
             }
             for &k in &g.checks {
-                clean &= !kernel::any_non_finite(&self.f[k][rows.clone()]);
+                if !self.finite[k] {
+                    clean &= !kernel::any_non_finite(&self.f[k][rows.clone()]);
+                }
             }
         }
         Ok(clean)

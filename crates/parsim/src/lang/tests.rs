@@ -667,3 +667,26 @@ fn merged_pairs_of_operations_keep_the_order_of_evaluation() {
     assert_eq!(floats(&fused, "q12")[7], 0.75 * (x[7] - y[7]));
     assert_eq!(floats(&fused, "r21")[9], y[9] - (2.5 * x[9]));
 }
+
+#[test]
+fn only_draws_that_cannot_overflow_skip_the_finite_check() {
+    // normal(0, 1e308) overflows for |z| > 1.8: not known finite, so checked (read by a fused run).
+    let src = "x = normal(0, 1e308, N)\ny = x * 0.5";
+    let [fused, plain] = both_ways(src, &["x", "y"]);
+    let (e, e2) = (fused.unwrap_err(), plain.unwrap_err());
+    assert_eq!(e, e2);
+    assert_eq!(e.line, 1);
+    assert!(
+        e.message.starts_with("`x` has a non-finite value"),
+        "{}",
+        e.message
+    );
+    // uniform(-1e308, 1e308): high - low overflows, so its values are checked; both ways agree.
+    let src = "x = uniform(-1e308, 1e308, N)\ny = x * 0.5";
+    let [fused, plain] = both_ways(src, &["x", "y"]);
+    match (fused, plain) {
+        (Ok(a), Ok(b)) => assert_eq!(floats(&a, "y"), floats(&b, "y")),
+        (Err(a), Err(b)) => assert_eq!(a, b),
+        _ => panic!("fused and column-at-a-time runs disagree"),
+    }
+}
