@@ -2,8 +2,10 @@
 //! comparisons, element-wise functions, gathers, `where`) is evaluated in one pass over the rows, a chunk
 //! of [`CHUNK`] rows at a time: intermediate values live in chunk-sized registers that stay in the L1
 //! cache instead of full-length temporaries, and only the values a variable or a later instruction needs
-//! are written at full length. The finite check of the columns the methods use is done on each chunk
-//! while it is in the cache.
+//! are written at full length. A float operation whose only reader is the next one is merged into it
+//! (one loop, the intermediate never stored). The finite check of the columns the methods use is done
+//! on each chunk while it is in the cache. The pass is compiled three times (baseline, AVX2, AVX-512)
+//! and chosen at run time: the same IEEE operations (Rust never contracts to FMA), wider vectors.
 //!
 //! Every element gets the same operations in the same order as the column-at-a-time evaluation, so the
 //! bits are the same. Whenever the fused pass meets anything unusual (lengths that are not all equal, an
