@@ -261,21 +261,28 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         if complete {
             store.mark_finished()?;
         }
-        // results.csv and the measures both only read the store: do them side by side.
+        // results.csv and the measures only read the store: they run side by side, each on its own
+        // connection, while this thread folds the WAL into the database file (which waits for the disk).
         let out = &options.out;
-        let (exported, summary) = std::thread::scope(|scope| {
+        let (exported, summary, folded) = std::thread::scope(|scope| {
             let export = scope.spawn(|| {
                 Store::open_existing(out).and_then(|s| s.export_csv(&out.join("results.csv")))
             });
             // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
-            let summary = options.shard.is_none().then(|| {
-                crate::report::finish_run(out, &store).map_err(|e| RunError::Summary(e.to_string()))
-            });
-            (export.join(), summary)
+            let summary = options
+                .shard
+                .is_none()
+                .then(|| scope.spawn(|| summary_table(out)));
+            let folded = store.checkpoint_concurrently();
+            (export.join(), summary.map(|s| s.join()), folded)
         });
-        exported
-            .map_err(|_| RunError::Summary("writing results.csv failed unexpectedly".into()))??;
-        report.summary = summary.transpose()?;
+        let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
+        exported.map_err(|_| failed("writing results.csv"))??;
+        report.summary = summary
+            .map(|s| s.map_err(|_| failed("the summary")))
+            .transpose()?
+            .transpose()?;
+        folded?;
     }
     store.checkpoint()?;
     report.elapsed = started.elapsed();

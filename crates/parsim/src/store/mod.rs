@@ -576,6 +576,15 @@ impl Store {
         Ok(())
     }
 
+    /// Copy what the WAL holds into the database file and sync it, without waiting for readers: at the
+    /// end of a run, while results.csv and the summary read the store. [`Store::checkpoint`] then only
+    /// has to empty the WAL.
+    pub fn checkpoint_concurrently(&self) -> Result<(), StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(PASSIVE);")
+            .map_err(|e| self.err(e))
+    }
+
     /// Fold the WAL into the database file (at the end of a run, so the directory can be copied as is).
     pub fn checkpoint(&self) -> Result<(), StoreError> {
         self.conn
