@@ -284,24 +284,44 @@ impl Workspace {
                 kernel::round(Src::of(&self.f[a]), d, &mut o);
                 self.f[out] = o;
             }
+            // The output is taken out and every operand read in place: an operand may be the
+            // condition or the index itself (`where(c, c, 0)`, `g[g]`).
             Instr::Where { cond, x, y, out } => {
-                let c = std::mem::take(&mut self.i[cond]);
-                let r = match out.elem {
-                    Elem::Float => where_into(&c, &mut self.f, x.idx, y.idx, out.idx),
-                    Elem::Int => where_into(&c, &mut self.i, x.idx, y.idx, out.idx),
-                };
-                self.i[cond] = c;
-                r?;
+                let n = broadcast(broadcast(self.i[cond].len(), self.len(x))?, self.len(y))?;
+                match out.elem {
+                    Elem::Float => {
+                        let mut o = take_sized(&mut self.f, out.idx, n);
+                        let c = Src::of(&self.i[cond]);
+                        let (xs, ys) = (Src::of(&self.f[x.idx]), Src::of(&self.f[y.idx]));
+                        kernel::select(c, xs, ys, &mut o);
+                        self.f[out.idx] = o;
+                    }
+                    Elem::Int => {
+                        let mut o = take_sized(&mut self.i, out.idx, n);
+                        let c = Src::of(&self.i[cond]);
+                        let (xs, ys) = (Src::of(&self.i[x.idx]), Src::of(&self.i[y.idx]));
+                        kernel::select(c, xs, ys, &mut o);
+                        self.i[out.idx] = o;
+                    }
+                }
             }
             Instr::Gather { src, idx, out } => {
-                let ix = std::mem::take(&mut self.i[idx]);
                 let known = self.in_bounds(idx, self.len(src));
-                let r = match src.elem {
-                    Elem::Float => gather_into(&mut self.f, src.idx, &ix, known, out.idx),
-                    Elem::Int => gather_into(&mut self.i, src.idx, &ix, known, out.idx),
-                };
-                self.i[idx] = ix;
-                r?;
+                let n = self.i[idx].len();
+                match src.elem {
+                    Elem::Float => {
+                        let mut o = take_sized(&mut self.f, out.idx, n);
+                        let r = gather(&self.f[src.idx], &self.i[idx], known, &mut o);
+                        self.f[out.idx] = o;
+                        r?;
+                    }
+                    Elem::Int => {
+                        let mut o = take_sized(&mut self.i, out.idx, n);
+                        let r = gather(&self.i[src.idx], &self.i[idx], known, &mut o);
+                        self.i[out.idx] = o;
+                        r?;
+                    }
+                }
             }
             Instr::Draw {
                 dist,
@@ -599,38 +619,14 @@ fn take_sized<T: Copy + Default>(bufs: &mut [Vec<T>], k: usize, n: usize) -> Vec
     o
 }
 
-/// numpy's `where`, the condition and both values broadcast.
-fn where_into<T: Copy + Default>(
-    c: &[i64],
-    bufs: &mut [Vec<T>],
-    x: usize,
-    y: usize,
-    out: usize,
-) -> Result<(), Fail> {
-    let n = broadcast(broadcast(c.len(), bufs[x].len())?, bufs[y].len())?;
-    let mut o = take_sized(bufs, out, n);
-    kernel::select(Src::of(c), Src::of(&bufs[x]), Src::of(&bufs[y]), &mut o);
-    bufs[out] = o;
-    Ok(())
-}
-
 /// `out = src[idx]`, numpy's negative indices allowed (`known`: every index is in range).
-fn gather_into<T: Copy + Default>(
-    bufs: &mut [Vec<T>],
-    src: usize,
-    idx: &[i64],
-    known: bool,
-    out: usize,
-) -> Result<(), Fail> {
-    let mut o = take_sized(bufs, out, idx.len());
-    let r = if known {
-        kernel::gather_in_range(&bufs[src], idx, &mut o);
+fn gather<T: Copy + Default>(s: &[T], idx: &[i64], known: bool, out: &mut [T]) -> Result<(), Fail> {
+    if known {
+        kernel::gather_in_range(s, idx, out);
         Ok(())
     } else {
-        kernel::gather_checked(&bufs[src], idx, &mut o)
-    };
-    bufs[out] = o;
-    r
+        kernel::gather_checked(s, idx, out)
+    }
 }
 
 /// numpy `repeat` (each element `n` times) or `tile` (the whole vector `n` times).

@@ -690,3 +690,21 @@ fn only_draws_that_cannot_overflow_skip_the_finite_check() {
         _ => panic!("fused and column-at-a-time runs disagree"),
     }
 }
+
+#[test]
+fn an_operand_may_be_the_index_or_the_condition_itself() {
+    let src = "g = integers(0, 3, N)\nh = g[g]\nk = where(g, g, 7)\nf = (g * 1.0)[g]";
+    let [fused, plain] = both_ways(src, &[]);
+    let (fused, plain) = (fused.unwrap(), plain.unwrap());
+    let g = ints(&plain, "g");
+    let h: Vec<i64> = g.iter().map(|&j| g[j as usize]).collect();
+    let k: Vec<i64> = g.iter().map(|&j| if j != 0 { j } else { 7 }).collect();
+    for ws in [&fused, &plain] {
+        assert_eq!(ints(ws, "h"), h);
+        assert_eq!(ints(ws, "k"), k);
+        assert_eq!(
+            floats(ws, "f"),
+            h.iter().map(|&v| v as f64).collect::<Vec<_>>()
+        );
+    }
+}
