@@ -84,7 +84,9 @@ fn beta_fraction(a: f64, b: f64, x: f64) -> f64 {
         c = guard(1.0 + odd / c);
         let delta = d * c;
         h *= delta;
-        if (delta - 1.0).abs() < 1e-16 {
+        // Within one ulp of 1: the test `< 1e-16` accepted only delta == 1 exactly, so a fraction whose
+        // last factors alternate 1 ± 1 ulp ran on to the iteration cap.
+        if (delta - 1.0).abs() <= f64::EPSILON {
             break;
         }
     }
