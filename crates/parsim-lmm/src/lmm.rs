@@ -60,6 +60,22 @@ pub struct Coefficient {
     pub ci_upper: f64,
 }
 
+impl Coefficient {
+    /// A row for `term` whose numbers are set by the fit that fills it (workspaces are sized once).
+    pub(crate) fn unfilled(term: &str) -> Coefficient {
+        Coefficient {
+            term: term.to_string(),
+            estimate: 0.0,
+            se: 0.0,
+            df: 0.0,
+            t: 0.0,
+            p_value: 0.0,
+            ci_lower: 0.0,
+            ci_upper: 0.0,
+        }
+    }
+}
+
 /// One variance component row as lme4's `VarCorr` prints it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct VarComp {
@@ -482,16 +498,7 @@ fn fill_results(
         fit.coefficients = structure
             .fixed_names()
             .iter()
-            .map(|t| Coefficient {
-                term: t.clone(),
-                estimate: 0.0,
-                se: 0.0,
-                df: 0.0,
-                t: 0.0,
-                p_value: 0.0,
-                ci_lower: 0.0,
-                ci_upper: 0.0,
-            })
+            .map(|t| Coefficient::unfilled(t))
             .collect();
     }
     for (j, coef) in fit.coefficients.iter_mut().enumerate() {

@@ -485,19 +485,7 @@ fn solve(
         }
     };
     if fit.coefficients.len() != p {
-        fit.coefficients = names
-            .iter()
-            .map(|name| Coefficient {
-                term: name.clone(),
-                estimate: 0.0,
-                se: 0.0,
-                df: 0.0,
-                t: 0.0,
-                p_value: 0.0,
-                ci_lower: 0.0,
-                ci_upper: 0.0,
-            })
-            .collect();
+        fit.coefficients = names.iter().map(|n| Coefficient::unfilled(n)).collect();
     }
     for (j, coef) in fit.coefficients.iter_mut().enumerate() {
         let b = work.beta[j];

@@ -1,29 +1,11 @@
 //! After a warm-up replication, generating a data set allocates nothing: a counting global allocator
 //! watches the seed study's program over many replications.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use parsim::study::Study;
+use std::path::PathBuf;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod alloc_support;
+use alloc_support::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -39,12 +21,12 @@ fn generating_allocates_nothing_after_warm_up() {
         .expect("warm-up");
     // Generators are made outside the measured region (seeding is the runner's business).
     let mut generators: Vec<_> = (1..50).map(|r| study.generator(0, r)).collect();
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for rng in &mut generators {
         ws.generate(&study.program, condition, rng)
             .expect("generates");
     }
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = allocations();
     assert_eq!(
         after - before,
         0,

@@ -3,31 +3,13 @@
 //! heap allocation. A counting global allocator watches the seed study (random intercept, random slope
 //! and OLS) over many units.
 
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use parsim::run::UnitWorker;
 use parsim::store::{FitStatus, ReplicationRecord};
 use parsim::study::Study;
+use std::path::PathBuf;
 
-struct Counting;
-
-static ALLOCATIONS: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
+mod alloc_support;
+use alloc_support::{allocations, Counting};
 
 #[global_allocator]
 static GLOBAL: Counting = Counting;
@@ -39,11 +21,11 @@ fn a_unit_allocates_nothing_after_warm_up() {
     let mut worker = UnitWorker::new(&study).expect("the methods set up");
     let mut record = ReplicationRecord::default();
     worker.run_unit(&study, 0, 0, &mut record);
-    let before = ALLOCATIONS.load(Ordering::Relaxed);
+    let before = allocations();
     for r in 1..40 {
         worker.run_unit(&study, 0, r, &mut record);
     }
-    let after = ALLOCATIONS.load(Ordering::Relaxed);
+    let after = allocations();
     // The units really ran: three methods, each with estimates (a failed fit would allocate its message).
     assert_eq!(record.replication, 39);
     assert_eq!(record.fits.len(), 3);
