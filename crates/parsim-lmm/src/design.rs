@@ -168,7 +168,7 @@ pub(crate) struct VarTable {
 pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<'a>, ModelError> {
     data.column(name).ok_or_else(|| ModelError::UnknownColumn {
         name: name.to_string(),
-        suggestion: did_you_mean(name, &data.column_names()),
+        suggestion: did_you_mean(name, data.column_names()),
     })
 }
 

@@ -80,29 +80,23 @@ pub enum FitError {
     Numerical(String),
 }
 
-/// The closest of `candidates` to `name` by edit distance, if it is close enough to be a likely typo
-/// (see [`closest_name`]).
-pub fn did_you_mean(name: &str, candidates: &[String]) -> Option<String> {
-    closest_name(name, candidates.iter().map(String::as_str)).map(str::to_string)
-}
-
 /// The candidate nearest to `name`, ignoring case, by optimal string alignment distance (Levenshtein plus
 /// adjacent transpositions), when within a third of `name`'s length (at least 1, at most 3 edits): the
 /// one rule behind every "did you mean" of parsim, for columns, keys, functions and methods alike.
 /// A candidate equal to `name` is not a suggestion.
-pub(crate) fn closest_name<'a>(
+pub fn did_you_mean<S: AsRef<str>>(
     name: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+    candidates: impl IntoIterator<Item = S>,
+) -> Option<String> {
     let limit = (name.chars().count() / 3).clamp(1, 3);
     let lower = name.to_lowercase();
     candidates
         .into_iter()
-        .filter(|c| *c != name)
-        .map(|c| (edit_distance(&lower, &c.to_lowercase()), c))
+        .filter(|c| c.as_ref() != name)
+        .map(|c| (edit_distance(&lower, &c.as_ref().to_lowercase()), c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c.as_ref().to_string())
 }
 
 /// Optimal string alignment distance: insertions, deletions, substitutions and swaps of neighbours.
@@ -143,7 +137,7 @@ mod tests {
         assert_eq!(did_you_mean("Group", &names).as_deref(), Some("group"));
         assert_eq!(did_you_mean("temperature", &names), None);
         // A swap of neighbours is one edit; an exact name is no suggestion.
-        assert_eq!(closest_name("gropu", ["group"]), Some("group"));
-        assert_eq!(closest_name("group", ["group"]), None);
+        assert_eq!(did_you_mean("gropu", ["group"]).as_deref(), Some("group"));
+        assert_eq!(did_you_mean("group", ["group"]), None);
     }
 }

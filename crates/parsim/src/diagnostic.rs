@@ -112,8 +112,7 @@ pub fn render(file_name: &str, source: &str, diagnostics: &[Diagnostic]) -> Stri
 /// "did you mean `x`?" for the known name closest to `name`, when close enough to be a plausible typo
 /// (one rule for study files and data columns: [`parsim_lmm::did_you_mean`]).
 pub fn did_you_mean<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Option<String> {
-    let known: Vec<String> = known.into_iter().map(str::to_string).collect();
-    parsim_lmm::did_you_mean(name, &known).map(|k| format!("did you mean `{k}`?"))
+    parsim_lmm::did_you_mean(name, known).map(|k| format!("did you mean `{k}`?"))
 }
 
 #[cfg(test)]

@@ -14,3 +14,6 @@ pub mod run;
 pub mod slurm;
 pub mod store;
 pub mod study;
+
+#[cfg(test)]
+mod test_support;

@@ -8,38 +8,7 @@ use crate::slurm::{prepare, Resources, SlurmOptions};
 
 /// Two conditions, a mixed model and OLS: 2 × 10 = 20 units, small enough for debug builds.
 fn study_text(seed: u64) -> String {
-    format!(
-        r#"
-[study]
-name = "merge-unit"
-replications = 10
-seed = {seed}
-
-[parameters]
-N = [40, 70]
-n_groups = 5
-beta1 = -0.5
-
-[data]
-program = """
-X = normal(0, 1, N)
-group = integers(0, n_groups, N)
-u = normal(0, 1, n_groups)
-response = 1 + u[group] + beta1 * X + normal(0, 1, N)
-"""
-
-[methods.ri]
-model = "lmm"
-formula = "response ~ X + (1 | group)"
-
-[methods.ols]
-model = "ols"
-formula = "response ~ X"
-
-[estimands]
-X = "beta1"
-"#
-    )
+    crate::test_support::two_method_study("merge-unit", 10, seed)
 }
 
 fn study(seed: u64) -> Study {

@@ -4,36 +4,9 @@ use std::sync::Arc;
 
 use super::*;
 
-const STUDY: &str = r#"
-[study]
-name = "runner-unit"
-replications = 12
-seed = 7
-
-[parameters]
-N = [60, 90]
-n_groups = 6
-beta1 = -0.5
-
-[data]
-program = """
-X = normal(0, 1, N)
-group = integers(0, n_groups, N)
-u = normal(0, 1, n_groups)
-response = 1 + u[group] + beta1 * X + normal(0, 1, N)
-"""
-
-[methods.ri]
-model = "lmm"
-formula = "response ~ X + (1 | group)"
-
-[methods.ols]
-model = "ols"
-formula = "response ~ X"
-
-[estimands]
-X = "beta1"
-"#;
+fn study_text() -> String {
+    crate::test_support::two_method_study("runner-unit", 12, 7)
+}
 
 fn options(out: PathBuf, jobs: usize, shard: Option<Shard>) -> RunOptions {
     RunOptions {
@@ -77,7 +50,7 @@ fn tempdir(name: &str) -> PathBuf {
 
 #[test]
 fn same_rows_for_any_number_of_workers_and_shards() {
-    let study = Study::from_source(Path::new("unit.toml"), STUDY.to_string()).unwrap();
+    let study = Study::from_source(Path::new("unit.toml"), study_text()).unwrap();
     let one = tempdir("jobs1");
     let report = run(&study, &options(one.clone(), 1, None)).unwrap();
     assert_eq!(report.units_completed, 24);

@@ -297,7 +297,9 @@ impl Store {
             let path = path.to_path_buf();
             move |source| StoreError::Io { path, source }
         };
-        for stale in [partial.clone(), wal_path(&partial)] {
+        // A scratch copy left by a crash is rebuilt, with its side files: a stale journal beside a new
+        // file would be taken for a hot journal and rolled back into it.
+        for stale in ["", "-wal", "-shm", "-journal"].map(|suffix| side_file(&partial, suffix)) {
             if stale.exists() {
                 fs::remove_file(&stale).map_err(io(&stale))?;
             }
@@ -497,9 +499,9 @@ impl Store {
             source,
         })?;
         for suffix in ["-wal", "-shm"] {
-            let side = PathBuf::from(format!("{}{suffix}", path.display()));
+            let side = side_file(&path, suffix);
             if side.exists() {
-                let to = PathBuf::from(format!("{}{suffix}", aside.display()));
+                let to = side_file(&aside, suffix);
                 fs::rename(&side, &to).map_err(|source| StoreError::Io {
                     path: side.clone(),
                     source,
@@ -593,8 +595,9 @@ impl Store {
     }
 }
 
-fn wal_path(path: &Path) -> PathBuf {
-    PathBuf::from(format!("{}-wal", path.display()))
+/// SQLite's file beside `path` with `suffix` (`-wal`, `-shm`, `-journal`; `""` is `path` itself).
+fn side_file(path: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", path.display()))
 }
 
 fn write_replication(
