@@ -3,13 +3,16 @@
 //! reused buffer); `bench/random.sh` prints it beside numpy timed in the same run by
 //! `bench/numpy_random.py`. `replication` is one whole
 //! `gen_data` of the seed study: `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5
-//! group normals and 5000 noise normals, into buffers reused across replications.
+//! group normals and 5000 noise normals, into buffers reused across replications. `fill_5000` times a
+//! 5000-draw `normal(0, 1)` and `integers(0, 5)` fill on the blocked path (`fill_normal`,
+//! `fill_integers`) and on the old serial path (`fill_normal_serial`, `fill_integers_serial`), then prints
+//! both medians per fill and their ratio from a run that alternates the two paths.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use parsim_random::{default_rng, Arg};
+use parsim_random::{default_rng, Arg, Generator};
 
 /// Draws per iteration of the per-draw benchmarks (numpy's script uses the same size).
 const BATCH: usize = 10_000;
@@ -105,15 +108,21 @@ fn gen_data(seed: u64, ws: &mut Workspace) {
     rng.fill_normal(&mut ws.e, zero, one).unwrap();
 }
 
+impl Workspace {
+    fn new() -> Self {
+        Workspace {
+            x: vec![0.0; N_OBS],
+            g: vec![0; N_OBS],
+            a: [0.0; N_GROUPS],
+            b: [0.0; N_GROUPS],
+            e: vec![0.0; N_OBS],
+        }
+    }
+}
+
 fn replication(c: &mut Criterion) {
     let mut group = c.benchmark_group("replication");
-    let mut ws = Workspace {
-        x: vec![0.0; N_OBS],
-        g: vec![0; N_OBS],
-        a: [0.0; N_GROUPS],
-        b: [0.0; N_GROUPS],
-        e: vec![0.0; N_OBS],
-    };
+    let mut ws = Workspace::new();
     let mut seed = 0u64;
     group.bench_function("gen_data_n5000", |b| {
         b.iter(|| {
@@ -131,6 +140,112 @@ fn replication(c: &mut Criterion) {
     group.finish();
 }
 
+/// The draws of one `fill_5000` row.
+#[derive(Clone, Copy)]
+enum Draws {
+    Normal,
+    Integers,
+}
+
+/// The fill path: blocked (the public `fill_*`) or the old serial one.
+#[derive(Clone, Copy)]
+enum Path {
+    Blocked,
+    Serial,
+}
+
+/// One fill of `N_OBS` draws into the workspace's `x` (normal) or `g` (integers).
+fn fill(rng: &mut Generator, draws: Draws, path: Path, ws: &mut Workspace) {
+    let (zero, one) = (Arg::Scalar(0.0), Arg::Scalar(1.0));
+    let (low, high) = (0, N_GROUPS as i64);
+    match (draws, path) {
+        (Draws::Normal, Path::Blocked) => rng.fill_normal(&mut ws.x, zero, one),
+        (Draws::Normal, Path::Serial) => rng.fill_normal_serial(&mut ws.x, zero, one),
+        (Draws::Integers, Path::Blocked) => {
+            rng.fill_integers(&mut ws.g, low.into(), high.into(), false)
+        }
+        (Draws::Integers, Path::Serial) => rng.fill_integers_serial(&mut ws.g, low, high, false),
+    }
+    .unwrap();
+}
+
+/// The median of `samples` (sorted in place).
+fn median(samples: &mut [f64]) -> f64 {
+    samples.sort_by(f64::total_cmp);
+    samples[samples.len() / 2]
+}
+
+/// Seconds per fill, over `calls` fills.
+fn seconds_per_fill(
+    rng: &mut Generator,
+    draws: Draws,
+    path: Path,
+    ws: &mut Workspace,
+    calls: u32,
+) -> f64 {
+    let start = Instant::now();
+    for _ in 0..calls {
+        fill(rng, draws, path, ws);
+        black_box(&ws.x);
+        black_box(&ws.g);
+    }
+    start.elapsed().as_secs_f64() / f64::from(calls)
+}
+
+const FILL_ROWS: [(Draws, &str); 2] = [
+    (Draws::Normal, "normal(0, 1)"),
+    (Draws::Integers, "integers(0, 5)"),
+];
+
+fn fill_paths(c: &mut Criterion) {
+    let mut ws = Workspace::new();
+    let mut rng = default_rng(2024);
+    let mut group = c.benchmark_group("fill_5000");
+    for (draws, name) in FILL_ROWS {
+        for (path, label) in [(Path::Blocked, "blocked"), (Path::Serial, "serial")] {
+            group.bench_function(format!("{name}/{label}"), |b| {
+                b.iter(|| fill(&mut rng, draws, path, &mut ws))
+            });
+        }
+    }
+    group.finish();
+
+    // The ratio from one run that alternates the two paths, so that both see the same machine load.
+    const ROUNDS: usize = 400;
+    const CALLS: u32 = 20;
+    println!("\nfill of {N_OBS} draws, medians of {ROUNDS} alternating rounds of {CALLS} fills:");
+    println!(
+        "{:<16} {:>12} {:>12} {:>8}",
+        "draws", "serial µs", "blocked µs", "ratio"
+    );
+    for (draws, name) in FILL_ROWS {
+        let (mut blocked, mut serial) = (Vec::new(), Vec::new());
+        for _ in 0..ROUNDS {
+            blocked.push(seconds_per_fill(
+                &mut rng,
+                draws,
+                Path::Blocked,
+                &mut ws,
+                CALLS,
+            ));
+            serial.push(seconds_per_fill(
+                &mut rng,
+                draws,
+                Path::Serial,
+                &mut ws,
+                CALLS,
+            ));
+        }
+        let (b, s) = (median(&mut blocked), median(&mut serial));
+        println!(
+            "{name:<16} {:>12.2} {:>12.2} {:>7.2}x",
+            s * 1e6,
+            b * 1e6,
+            s / b
+        );
+    }
+}
+
 fn config() -> Criterion {
     Criterion::default()
         // Many short samples (about 5 ms each): on a shared machine some of them run undisturbed, and
@@ -143,6 +258,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = per_draw, replication
+    targets = per_draw, replication, fill_paths
 }
 criterion_main!(benches);

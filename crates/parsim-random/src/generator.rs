@@ -5,7 +5,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 use crate::distributions::{self as dist, BinomialCache};
-use crate::pcg64::Lcg;
+use crate::pcg64::{Lcg, Raw};
 use crate::{Error, Pcg64};
 
 /// A distribution parameter: one value for every draw, or one value per draw (numpy broadcasting in 1-D:
@@ -332,7 +332,13 @@ impl Generator {
 
     /// `standard_normal(size)`.
     pub fn fill_standard_normal(&mut self, out: &mut [f64]) {
-        fill0(&mut self.bit_generator, out, dist::standard_normal);
+        if out.len() >= dist::BLOCKED_MIN {
+            with_lcg(&mut self.bit_generator, |lcg| {
+                dist::fill_standard_normal_blocked(lcg, out, |_, z| z)
+            });
+        } else {
+            fill0(&mut self.bit_generator, out, dist::standard_normal);
+        }
     }
 
     /// `normal(loc, scale)`: `loc + scale * standard_normal()`, two roundings (no FMA), as numpy's x86_64
@@ -357,10 +363,48 @@ impl Generator {
             ],
             out.len(),
         )?;
+        if out.len() < dist::BLOCKED_MIN {
+            self.fill_normal_validated_serial(out, loc, scale);
+            return Ok(());
+        }
+        with_lcg(&mut self.bit_generator, |lcg| match (loc, scale) {
+            (Arg::Scalar(l), Arg::Scalar(s)) => {
+                dist::fill_standard_normal_blocked(lcg, out, |_, z| l + s * z)
+            }
+            _ => dist::fill_standard_normal_blocked(lcg, out, |i, z| loc.get(i) + scale.get(i) * z),
+        });
+        Ok(())
+    }
+
+    /// `normal(loc, scale, size)` drawn serially, one LCG step at a time: the same draws and final state
+    /// as [`Generator::fill_normal`], kept as the reference for tests and benchmarks.
+    #[doc(hidden)]
+    pub fn fill_normal_serial(
+        &mut self,
+        out: &mut [f64],
+        loc: Arg<'_, f64>,
+        scale: Arg<'_, f64>,
+    ) -> Result<(), Error> {
+        validate(
+            &[
+                param(loc, "loc", Constraint::None),
+                param(scale, "scale", Constraint::NonNegative),
+            ],
+            out.len(),
+        )?;
+        self.fill_normal_validated_serial(out, loc, scale);
+        Ok(())
+    }
+
+    fn fill_normal_validated_serial(
+        &mut self,
+        out: &mut [f64],
+        loc: Arg<'_, f64>,
+        scale: Arg<'_, f64>,
+    ) {
         fill2(&mut self.bit_generator, out, loc, scale, |rng, l, s| {
             l + s * dist::standard_normal(rng)
         });
-        Ok(())
     }
 
     /// `integers(low, high, endpoint=endpoint)` with numpy's default `dtype=int64`: [low, high), or
@@ -388,6 +432,36 @@ impl Generator {
             dist::fill_bounded_u64(&mut self.bit_generator, off, range, out);
             return Ok(());
         }
+        self.fill_integers_broadcast(out, low, high, endpoint)
+    }
+
+    /// `integers(low, high, size)` with scalar bounds drawn serially, one LCG step at a time: the same
+    /// draws and final state (half-word buffer included) as [`Generator::fill_integers`], kept as the
+    /// reference for tests and benchmarks.
+    #[doc(hidden)]
+    pub fn fill_integers_serial(
+        &mut self,
+        out: &mut [i64],
+        low: i64,
+        high: i64,
+        endpoint: bool,
+    ) -> Result<(), Error> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        let (off, range) = int_bounds(low, high, endpoint)?;
+        dist::fill_bounded_u64_serial(&mut self.bit_generator, off, range, out);
+        Ok(())
+    }
+
+    /// `integers` with a bound given per draw.
+    fn fill_integers_broadcast(
+        &mut self,
+        out: &mut [i64],
+        low: Arg<'_, i64>,
+        high: Arg<'_, i64>,
+        endpoint: bool,
+    ) -> Result<(), Error> {
         for i in 0..broadcast_len(&low, &high)? {
             int_bounds(low.get(i), high.get(i), endpoint)?;
         }

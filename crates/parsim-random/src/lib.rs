@@ -63,6 +63,7 @@
 //! `"lam < 0 or lam is NaN"`, `"low >= high"`, ...). Values numpy accepts are accepted, including NaN
 //! where numpy lets it through (e.g. `normal(0, NaN)` draws NaN).
 
+mod block;
 mod distributions;
 mod error;
 mod generator;

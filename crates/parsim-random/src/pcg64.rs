@@ -172,19 +172,7 @@ impl Pcg64 {
     /// `advance(delta)`: jumps the LCG ahead by `delta` steps (mod 2^128) in O(log delta) and, as numpy
     /// does, clears the half-word buffer.
     pub fn advance(&mut self, delta: u128) {
-        let (mut acc_mult, mut acc_plus) = (1u128, 0u128);
-        let (mut cur_mult, mut cur_plus) = (MULT, self.inc);
-        let mut d = delta;
-        while d > 0 {
-            if d & 1 == 1 {
-                acc_mult = acc_mult.wrapping_mul(cur_mult);
-                acc_plus = acc_plus.wrapping_mul(cur_mult).wrapping_add(cur_plus);
-            }
-            cur_plus = cur_mult.wrapping_add(1).wrapping_mul(cur_plus);
-            cur_mult = cur_mult.wrapping_mul(cur_mult);
-            d >>= 1;
-        }
-        self.state = acc_mult.wrapping_mul(self.state).wrapping_add(acc_plus);
+        self.state = jump(self.state, self.inc, delta);
         self.has_uint32 = false;
         self.uinteger = 0;
     }
@@ -204,9 +192,35 @@ impl Pcg64 {
     }
 }
 
+/// `delta` LCG steps as one affine map: `state -> mult * state + inc * sum`, returned as
+/// `(mult, sum)` = (MULT^delta, 1 + MULT + ... + MULT^(delta-1)) mod 2^128, by numpy's square-and-multiply
+/// (`pcg_advance_lcg_128` with `inc` factored out: the increment part is linear in `inc`).
+pub(crate) const fn jump_map(delta: u128) -> (u128, u128) {
+    let (mut acc_mult, mut acc_sum) = (1u128, 0u128);
+    let (mut cur_mult, mut cur_sum) = (MULT, 1u128);
+    let mut d = delta;
+    while d > 0 {
+        if d & 1 == 1 {
+            acc_mult = acc_mult.wrapping_mul(cur_mult);
+            acc_sum = acc_sum.wrapping_mul(cur_mult).wrapping_add(cur_sum);
+        }
+        cur_sum = cur_mult.wrapping_add(1).wrapping_mul(cur_sum);
+        cur_mult = cur_mult.wrapping_mul(cur_mult);
+        d >>= 1;
+    }
+    (acc_mult, acc_sum)
+}
+
+/// The LCG state `delta` steps after `state`.
+#[inline]
+pub(crate) fn jump(state: u128, inc: u128, delta: u128) -> u128 {
+    let (mult, sum) = jump_map(delta);
+    mult.wrapping_mul(state).wrapping_add(inc.wrapping_mul(sum))
+}
+
 /// XSL-RR output of an (already advanced) state.
 #[inline(always)]
-fn output(s: u128) -> u64 {
+pub(crate) fn output(s: u128) -> u64 {
     (((s >> 64) as u64) ^ (s as u64)).rotate_right((s >> 122) as u32)
 }
 
@@ -215,34 +229,41 @@ fn output(s: u128) -> u64 {
 /// loaded and stored around every draw (the cold paths receive and return it by value).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Lcg {
-    state: u128,
-    inc: u128,
+    pub(crate) state: u128,
+    pub(crate) inc: u128,
 }
 
-impl Lcg {
+/// A source of raw 64-bit outputs in stream order: the LCG itself, or outputs made ahead in a block
+/// ([`crate::block::Cursor`]). The samplers' rare paths are written once against it.
+pub(crate) trait Raw {
     /// The next 64-bit output.
-    #[inline(always)]
-    pub(crate) fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_mul(MULT).wrapping_add(self.inc);
-        output(self.state)
-    }
+    fn next_u64(&mut self) -> u64;
 
-    /// The next double in [0, 1).
+    /// The next double in [0, 1): the top 53 bits of a 64-bit output.
     #[inline(always)]
-    pub(crate) fn next_double(&mut self) -> f64 {
+    fn next_double(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / 9_007_199_254_740_992.0)
     }
 }
 
-/// A copy of a [`Pcg64`]'s state including the half-word buffer, for 32-bit draws in hot loops.
-#[derive(Clone, Copy, Debug)]
-pub(crate) struct HalfWords {
-    lcg: Lcg,
-    has_uint32: bool,
-    uinteger: u32,
+impl Raw for Lcg {
+    #[inline(always)]
+    fn next_u64(&mut self) -> u64 {
+        self.state = self.state.wrapping_mul(MULT).wrapping_add(self.inc);
+        output(self.state)
+    }
 }
 
-impl HalfWords {
+/// A copy of a [`Pcg64`]'s state including the half-word buffer, for 32-bit draws in hot loops; the
+/// raw outputs come from the LCG (`R = Lcg`) or from a block made ahead.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HalfWords<R = Lcg> {
+    pub(crate) lcg: R,
+    pub(crate) has_uint32: bool,
+    pub(crate) uinteger: u32,
+}
+
+impl<R: Raw> HalfWords<R> {
     /// numpy's `next_uint32`: the buffered high half, else the low half of a fresh output.
     #[inline(always)]
     pub(crate) fn next_u32(&mut self) -> u32 {
