@@ -4,9 +4,10 @@
 //! `bench/numpy_random.py`. `replication` is one whole
 //! `gen_data` of the seed study: `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5
 //! group normals and 5000 noise normals, into buffers reused across replications. `fill_5000` times a
-//! 5000-draw `normal(0, 1)` and `integers(0, 5)` fill on the blocked path (`fill_normal`,
-//! `fill_integers`) and on the old serial path (`fill_normal_serial`, `fill_integers_serial`), then prints
-//! both medians per fill and their ratio from a run that alternates the two paths.
+//! 5000-draw `normal(0, 1)` and `integers(0, 5)` fill as the public fills run on this CPU (`fill_normal`,
+//! `fill_integers`: blocks and AVX-512 kernels where the CPU has them) and on the old serial path
+//! (`fill_normal_serial`, `fill_integers_serial`), then prints the median time per fill of both and their
+//! ratio, from a run that alternates the two paths.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -147,11 +148,14 @@ enum Draws {
     Integers,
 }
 
-/// The fill path: blocked (the public `fill_*`) or the old serial one.
+/// The fill path.
 #[derive(Clone, Copy)]
 enum Path {
-    Blocked,
+    /// The old serial path (`fill_normal_serial`, `fill_integers_serial`).
     Serial,
+    /// The public fills as they run on this CPU: blocks and AVX-512 kernels where it has them, else the
+    /// serial path again.
+    Blocked,
 }
 
 /// One fill of `N_OBS` draws into the workspace's `x` (normal) or `g` (integers).

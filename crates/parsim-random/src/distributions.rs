@@ -9,7 +9,6 @@
 // `!(a <= b)` and friends are deliberate: they keep numpy's behaviour for NaN operands.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
-use crate::block::{Block, Cursor};
 use crate::pcg64::{HalfWords, Lcg, Raw};
 use crate::tables::{EXP_R, FE, FI, KE, KI, NOR_INV_R, NOR_R, WE, WI};
 use crate::Pcg64;
@@ -33,7 +32,7 @@ pub(crate) fn standard_normal(lcg: &mut Lcg) -> f64 {
 
 /// What the ziggurat's rare path needs from the output that sent a draw there.
 #[derive(Clone, Copy, Debug)]
-struct NormalRare {
+pub(crate) struct NormalRare {
     idx: usize,
     rabs: u64,
     x: f64,
@@ -42,7 +41,7 @@ struct NormalRare {
 /// The ziggurat's first test on one raw output: the draw if it lies inside its layer's rectangle
 /// (~99.3% of outputs), else the layer and candidate for [`normal_rare`].
 #[inline(always)]
-fn normal_layer(r: u64) -> Result<f64, NormalRare> {
+pub(crate) fn normal_layer(r: u64) -> Result<f64, NormalRare> {
     let idx = (r & 0xff) as usize;
     let r = r >> 8;
     let sign = r & 1;
@@ -69,7 +68,10 @@ fn standard_normal_unlikely(mut lcg: Lcg, rare: NormalRare) -> (Lcg, Option<f64>
 
 /// The ziggurat's tail (layer 0) and wedge tests; `None` means reject and draw a fresh u64.
 #[inline(always)]
-fn normal_rare(rng: &mut impl Raw, NormalRare { idx, rabs, x }: NormalRare) -> Option<f64> {
+pub(crate) fn normal_rare(
+    rng: &mut impl Raw,
+    NormalRare { idx, rabs, x }: NormalRare,
+) -> Option<f64> {
     if idx == 0 {
         loop {
             // log1p(-U) rather than log(1 - U): numpy >= 1.21, avoids log(0).
@@ -87,45 +89,6 @@ fn normal_rare(rng: &mut impl Raw, NormalRare { idx, rabs, x }: NormalRare) -> O
     }
     let fx = (FI[idx - 1] - FI[idx]) * rng.next_double() + FI[idx];
     (fx < (-0.5 * x * x).exp()).then_some(x)
-}
-
-/// `out[i] = f(i, z_i)` for standard normal draws `z_i` made from raw outputs made ahead in blocks:
-/// the same draws and final state as `standard_normal` called `out.len()` times on `lcg`.
-#[inline(always)]
-pub(crate) fn fill_standard_normal_blocked(
-    lcg: &mut Lcg,
-    out: &mut [f64],
-    mut f: impl FnMut(usize, f64) -> f64,
-) {
-    let mut block = Block::new(*lcg);
-    let mut pos = 0;
-    let n = out.len();
-    for (i, o) in out.iter_mut().enumerate() {
-        let z = loop {
-            // Every remaining draw needs at least one output.
-            match normal_layer(block.next_at(&mut pos, n - i)) {
-                Ok(x) => break x,
-                Err(rare) => {
-                    let accepted;
-                    (pos, accepted) = normal_rare_in_block(&mut block, pos, rare);
-                    if let Some(x) = accepted {
-                        break x;
-                    }
-                }
-            }
-        };
-        *o = f(i, z);
-    }
-    *lcg = block.lcg_after(pos);
-}
-
-/// The rare path reading on from position `pos` of a block; returns the position after its reads.
-#[cold]
-#[inline(never)]
-fn normal_rare_in_block(block: &mut Block, pos: usize, rare: NormalRare) -> (usize, Option<f64>) {
-    let mut cursor = Cursor { block, pos };
-    let accepted = normal_rare(&mut cursor, rare);
-    (cursor.pos, accepted)
 }
 
 /// `random_standard_exponential`: the 256-layer exponential ziggurat.
@@ -641,70 +604,16 @@ fn bounded_lemire_u32(rng: &mut HalfWords, range: u32) -> u32 {
 /// Lemire's rejection loop: draws again while the low word of `m` is below `threshold`
 /// (`(2^32 - excl) % excl`), returns the accepted product.
 #[inline(always)]
-fn lemire_u32_redraw(rng: &mut HalfWords<impl Raw>, mut m: u64, excl: u32, threshold: u32) -> u64 {
+pub(crate) fn lemire_u32_redraw(
+    rng: &mut HalfWords<impl Raw>,
+    mut m: u64,
+    excl: u32,
+    threshold: u32,
+) -> u64 {
     while (m as u32) < threshold {
         m = u64::from(rng.next_u32()) * u64::from(excl);
     }
     m
-}
-
-/// `random_bounded_uint64_fill` for `0 < range < 2^32 - 1` (numpy's 32-bit Lemire on half-words), on
-/// raw outputs made ahead in blocks: the same draws and final state, half-word buffer included, as the
-/// serial loop.
-fn fill_bounded_u32_blocked(words: &mut HalfWords, off: u64, range: u32, out: &mut [i64]) {
-    let excl = range + 1;
-    // numpy computes the threshold only when the low word is below `excl`; it is below `excl` itself,
-    // so "low word < threshold" is the same rejection test.
-    let threshold = (u32::MAX - range) % excl;
-    let mut block = Block::new(words.lcg);
-    let mut pos = 0;
-    let (mut has_uint32, mut uinteger) = (words.has_uint32, words.uinteger);
-    let n = out.len();
-    for (i, o) in out.iter_mut().enumerate() {
-        let word = if has_uint32 {
-            has_uint32 = false;
-            uinteger
-        } else {
-            // Two draws per output at most: at least half the remaining ones are still needed.
-            let r = block.next_at(&mut pos, (n - i).div_ceil(2));
-            has_uint32 = true;
-            uinteger = (r >> 32) as u32;
-            r as u32
-        };
-        let mut m = u64::from(word) * u64::from(excl);
-        if (m as u32) < threshold {
-            (m, pos, has_uint32, uinteger) =
-                lemire_redraw_in_block(&mut block, pos, has_uint32, uinteger, excl, threshold);
-        }
-        *o = off.wrapping_add(m >> 32) as i64;
-    }
-    *words = HalfWords {
-        lcg: block.lcg_after(pos),
-        has_uint32,
-        uinteger,
-    };
-}
-
-/// Lemire's rejection loop reading on from position `pos` of a block (odds of 1 in 2^32 / threshold per
-/// draw); returns the accepted product, the position and the half-word buffer.
-#[cold]
-#[inline(never)]
-fn lemire_redraw_in_block(
-    block: &mut Block,
-    pos: usize,
-    has_uint32: bool,
-    uinteger: u32,
-    excl: u32,
-    threshold: u32,
-) -> (u64, usize, bool, u32) {
-    let mut words = HalfWords {
-        lcg: Cursor { block, pos },
-        has_uint32,
-        uinteger,
-    };
-    // m = 0 is below any non-zero threshold, so the loop draws at least once.
-    let m = lemire_u32_redraw(&mut words, 0, excl, threshold);
-    (m, words.lcg.pos, words.has_uint32, words.uinteger)
 }
 
 /// Lemire's bounded 64-bit draw on [0, rng] for rng < 2^64 - 1.
@@ -747,19 +656,20 @@ fn bounded_u64_words(rng: &mut HalfWords, off: u64, range: u64) -> u64 {
     }
 }
 
-/// Fills shorter than this draw serially: a block's setup and the final jump cost more than the
-/// interleaved lanes save.
-pub(crate) const BLOCKED_MIN: usize = 64;
-
 /// `random_bounded_uint64_fill`: the same draws for one (off, range), with the range test hoisted out of
-/// the loop; long fills of small ranges read raw outputs made ahead in blocks.
+/// the loop; long fills of small ranges read raw outputs made ahead in blocks where the CPU has the
+/// kernels for it.
 pub(crate) fn fill_bounded_u64(rng: &mut Pcg64, off: u64, range: u64, out: &mut [i64]) {
     let mut words = rng.half_words();
-    if range != 0 && range < 0xFFFF_FFFF && out.len() >= BLOCKED_MIN {
-        fill_bounded_u32_blocked(&mut words, off, range as u32, out);
-    } else {
-        fill_bounded_u64_serial_words(&mut words, off, range, out);
+    #[cfg(parsim_avx512)]
+    if range != 0
+        && range < 0xFFFF_FFFF
+        && crate::block::fill_bounded_u32(&mut words, off, range as u32, out)
+    {
+        rng.set_half_words(words);
+        return;
     }
+    fill_bounded_u64_serial_words(&mut words, off, range, out);
     rng.set_half_words(words);
 }
 

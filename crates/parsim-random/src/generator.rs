@@ -332,13 +332,13 @@ impl Generator {
 
     /// `standard_normal(size)`.
     pub fn fill_standard_normal(&mut self, out: &mut [f64]) {
-        if out.len() >= dist::BLOCKED_MIN {
-            with_lcg(&mut self.bit_generator, |lcg| {
-                dist::fill_standard_normal_blocked(lcg, out, |_, z| z)
-            });
-        } else {
-            fill0(&mut self.bit_generator, out, dist::standard_normal);
+        #[cfg(parsim_avx512)]
+        if with_lcg(&mut self.bit_generator, |lcg| {
+            crate::block::fill_normal(lcg, out, None)
+        }) {
+            return;
         }
+        fill0(&mut self.bit_generator, out, dist::standard_normal);
     }
 
     /// `normal(loc, scale)`: `loc + scale * standard_normal()`, two roundings (no FMA), as numpy's x86_64
@@ -363,16 +363,15 @@ impl Generator {
             ],
             out.len(),
         )?;
-        if out.len() < dist::BLOCKED_MIN {
-            self.fill_normal_validated_serial(out, loc, scale);
-            return Ok(());
-        }
-        with_lcg(&mut self.bit_generator, |lcg| match (loc, scale) {
-            (Arg::Scalar(l), Arg::Scalar(s)) => {
-                dist::fill_standard_normal_blocked(lcg, out, |_, z| l + s * z)
+        #[cfg(parsim_avx512)]
+        if let (Arg::Scalar(loc), Arg::Scalar(scale)) = (loc, scale) {
+            if with_lcg(&mut self.bit_generator, |lcg| {
+                crate::block::fill_normal(lcg, out, Some((loc, scale)))
+            }) {
+                return Ok(());
             }
-            _ => dist::fill_standard_normal_blocked(lcg, out, |i, z| loc.get(i) + scale.get(i) * z),
-        });
+        }
+        self.fill_normal_validated_serial(out, loc, scale);
         Ok(())
     }
 

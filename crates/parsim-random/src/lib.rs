@@ -63,6 +63,9 @@
 //! `"lam < 0 or lam is NaN"`, `"low >= high"`, ...). Values numpy accepts are accepted, including NaN
 //! where numpy lets it through (e.g. `normal(0, NaN)` draws NaN).
 
+#[cfg(parsim_avx512)]
+mod avx512;
+#[cfg(parsim_avx512)]
 mod block;
 mod distributions;
 mod error;
@@ -75,6 +78,17 @@ pub use error::Error;
 pub use generator::{poisson_lam_max, Arg, Generator};
 pub use pcg64::Pcg64;
 pub use seed_sequence::{int_to_words, SeedSequence};
+
+/// Turns the AVX-512 kernels of the long fills off, or back on where the CPU has them (they are on by
+/// default), for tests and benchmarks that compare them with the portable code. The draws and the
+/// generator's state are the same either way; only the speed differs. The setting is process-wide.
+#[doc(hidden)]
+pub fn use_simd_kernels(enabled: bool) {
+    #[cfg(parsim_avx512)]
+    avx512::set_enabled(enabled);
+    #[cfg(not(parsim_avx512))]
+    let _ = enabled;
+}
 
 /// numpy's `np.random.default_rng(seed)` for a non-negative integer seed:
 /// `Generator(PCG64(SeedSequence(seed)))`.
