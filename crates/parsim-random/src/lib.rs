@@ -56,6 +56,12 @@
 //! glibc both sides use the same libm; elsewhere a rare last-bit difference in such a draw is possible.
 //! `normal` computes `loc + scale * z` with two roundings (no FMA), as numpy's x86_64 wheel does.
 //!
+//! On x86_64 CPUs with AVX-512 (F, DQ and IFMA), built with Rust 1.89 or newer, fills of 64 or more
+//! `normal`/`standard_normal` draws with scalar parameters and of `integers` with a range below
+//! 2^32 - 1 make their raw outputs ahead with 32 interleaved LCG lanes and test eight ziggurat or
+//! sixteen Lemire draws at once. They give the same draws and leave the generator in the same state
+//! (half-word buffer included) as the serial path other CPUs run, only faster.
+//!
 //! # Errors
 //!
 //! Parameters are validated as numpy validates them, before any draw, and an invalid one returns an
