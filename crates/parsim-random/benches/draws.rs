@@ -1,13 +1,13 @@
 //! Draw throughput of parsim-random, in numpy's terms. The `draws` group reports the time per draw
 //! (criterion's time per iteration is one draw, made by the fill forms in chunks of up to `BATCH` into a
 //! reused buffer); `bench/random.sh` prints it beside numpy timed in the same run by
-//! `bench/numpy_random.py`. `replication` is one whole
-//! `gen_data` of the seed study: `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5
-//! group normals and 5000 noise normals, into buffers reused across replications. `fill_5000` times a
-//! 5000-draw `normal(0, 1)` and `integers(0, 5)` fill as the public fills run on this CPU (`fill_normal`,
-//! `fill_integers`: blocks and AVX-512 kernels where the CPU has them) and on the old serial path
-//! (`fill_normal_serial`, `fill_integers_serial`), then prints the median time per fill of both and their
-//! ratio, from a run that alternates the two paths.
+//! `bench/numpy_random.py`. `replication/gen_data_n5000` is one whole `gen_data` of the seed study:
+//! `default_rng(seed)`, then N = 5000 normals X, 5000 `integers(0, 5)`, 5 + 5 group normals and 5000
+//! noise normals, into buffers reused across replications (`gen_data_n5000_serial`: the same on the old
+//! serial path). `fill_5000` times a 5000-draw `normal(0, 1)` and `integers(0, 5)` fill as the public
+//! fills run on this CPU (`fill_normal`, `fill_integers`: blocks and AVX-512 kernels where the CPU has
+//! them) and on the old serial path (`fill_normal_serial`, `fill_integers_serial`), then prints the
+//! median time per fill of both and their ratio, from a run that alternates the two paths.
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -92,21 +92,19 @@ struct Workspace {
     e: Vec<f64>,
 }
 
-/// The seed study's `gen_data(seed)`.
-fn gen_data(seed: u64, ws: &mut Workspace) {
+/// The seed study's `gen_data(seed)`, on the public fills or on the old serial path.
+fn gen_data(seed: u64, ws: &mut Workspace, path: Path) {
     let mut rng = default_rng(seed);
-    let (zero, one) = (Arg::Scalar(0.0), Arg::Scalar(1.0));
-    rng.fill_normal(&mut ws.x, zero, one).unwrap();
-    rng.fill_integers(
-        &mut ws.g,
-        Arg::Scalar(0),
-        Arg::Scalar(N_GROUPS as i64),
-        false,
-    )
-    .unwrap();
-    rng.fill_normal(&mut ws.a, zero, one).unwrap();
-    rng.fill_normal(&mut ws.b, zero, Arg::Scalar(0.25)).unwrap();
-    rng.fill_normal(&mut ws.e, zero, one).unwrap();
+    let zero = Arg::Scalar(0.0);
+    let normal = |rng: &mut Generator, out: &mut [f64], scale: f64| match path {
+        Path::Blocked => rng.fill_normal(out, zero, scale.into()),
+        Path::Serial => rng.fill_normal_serial(out, zero, scale.into()),
+    };
+    normal(&mut rng, &mut ws.x, 1.0).unwrap();
+    fill(&mut rng, Draws::Integers, path, ws);
+    normal(&mut rng, &mut ws.a, 1.0).unwrap();
+    normal(&mut rng, &mut ws.b, 0.25).unwrap();
+    normal(&mut rng, &mut ws.e, 1.0).unwrap();
 }
 
 impl Workspace {
@@ -125,13 +123,18 @@ fn replication(c: &mut Criterion) {
     let mut group = c.benchmark_group("replication");
     let mut ws = Workspace::new();
     let mut seed = 0u64;
-    group.bench_function("gen_data_n5000", |b| {
-        b.iter(|| {
-            seed += 1;
-            gen_data(black_box(seed), &mut ws);
-            black_box(&ws.e);
-        })
-    });
+    for (path, id) in [
+        (Path::Blocked, "gen_data_n5000"),
+        (Path::Serial, "gen_data_n5000_serial"),
+    ] {
+        group.bench_function(id, |b| {
+            b.iter(|| {
+                seed += 1;
+                gen_data(black_box(seed), &mut ws, path);
+                black_box(&ws.e);
+            })
+        });
+    }
     group.bench_function("default_rng", |b| {
         b.iter(|| {
             seed += 1;
