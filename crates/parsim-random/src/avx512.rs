@@ -1,15 +1,15 @@
-//! AVX-512 kernels of the blocked fills, used only where the CPU has AVX-512F, DQ and IFMA (checked at
-//! run time by [`available`]); every other x86_64 CPU runs the scalar code of [`crate::block`] and
-//! [`crate::distributions`], which the tests compare these kernels against bit for bit.
+//! AVX-512 kernels of the blocked fills ([`crate::block`]), used only where the CPU has AVX-512F, DQ and
+//! IFMA (checked at run time by [`available`]); every other CPU keeps the serial path, which the tests
+//! compare these kernels against bit for bit.
 //!
 //! * [`generate`] makes a block with 32 LCG lanes in four vectors. A 128-bit state is held as three
 //!   limbs of 52, 52 and 24 bits so that IFMA's 52-bit multiplies (`vpmadd52luq`/`vpmadd52huq`) give the
 //!   exact product mod 2^128.
 //! * [`fill_normal`] runs the ziggurat's first test on eight outputs at once (gathering the layer
-//!   tables) and falls back to the scalar draw for any group that contains a rare draw (~5.5% of
-//!   groups), so the rare paths read the block in stream order as before.
-//! * [`fill_bounded_u32`] draws sixteen 32-bit Lemire draws from eight outputs (low half first), with
-//!   the same fallback for a group with a rejection or a buffered half-word.
+//!   tables). In a group with a rare draw (~5.5% of groups) it keeps the draws before it and makes the
+//!   rare one the scalar way, so the rare paths read the block in stream order as before.
+//! * [`fill_bounded_u32`] makes sixteen 32-bit Lemire draws from eight outputs (low half first); a
+//!   group with a rejection, and a buffered half-word, go the scalar way.
 
 // Compiled only by Rust >= 1.89 (see build.rs), whatever the workspace's declared minimum.
 #![allow(clippy::incompatible_msrv)]
@@ -54,8 +54,9 @@ const fn limbs(v: u128) -> [u64; 3] {
     ]
 }
 
-/// Per lane `j` of vector `v` (lane `8 v + j`), the limbs of the map of `8 v + j + 1` steps: the lanes'
-/// first states after a block's start. `[v][limb][j]`, ready to load.
+/// Per lane `j` of vector `v` (lane `8 v + j`), the limbs of the map of `8 v + j + 1` steps (see
+/// `jump_map`), which gives the lanes' first states after a block's start: `[0][v][limb][j]` the
+/// multipliers, `[1][v][limb][j]` the factors of the increment, ready to load.
 const LANE_START: [[[[u64; 8]; 3]; VECTORS]; 2] = {
     let mut maps = [[[[0; 8]; 3]; VECTORS]; 2];
     let mut lane = 0;
@@ -135,11 +136,12 @@ impl Limbs {
     }
 }
 
-/// [`crate::block`]'s `generate` with 32 lanes: fills `buf` (whole rounds of [`LANES`]) with the
-/// outputs of the steps after `start`, returns the state after the last one.
+/// Fills `buf` (whole rounds of [`LANES`] outputs) with the outputs of the LCG steps after `start`
+/// (`buf[32 r + k]`, from lane `k` in round `r`, is step `32 r + k + 1`) and returns the state after
+/// the last one.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn generate(buf: &mut [u64], start: u128, inc: u128) -> u128 {
-    debug_assert!(!buf.is_empty() && buf.len() % LANES == 0);
+    assert!(!buf.is_empty() && buf.len() % LANES == 0);
     let (start_v, inc_v) = (Limbs::splat(start), Limbs::splat(inc));
     let zero = Limbs::splat(0);
     let mut lanes = [zero; VECTORS];
@@ -313,9 +315,10 @@ pub(crate) fn fill_bounded_u32(
                 continue;
             }
         }
-        for (j, o) in out.iter_mut().enumerate().take((i + 16).min(n)).skip(i) {
-            *o = scalar_draw(block, at, j);
+        let end = (i + 16).min(n);
+        for (j, o) in out[i..end].iter_mut().enumerate() {
+            *o = scalar_draw(block, at, i + j);
         }
-        i = (i + 16).min(n);
+        i = end;
     }
 }
