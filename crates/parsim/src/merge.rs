@@ -516,9 +516,9 @@ fn copy_units(conn: &Connection) -> rusqlite::Result<u64> {
          INSERT OR IGNORE INTO main.fits (condition, replication, method, status, message, iterations, seconds) \
              SELECT f.condition, f.replication, f.method, f.status, f.message, f.iterations, f.seconds \
              FROM shard.fits f JOIN new_units USING (condition, replication);
-         INSERT OR IGNORE INTO main.estimates (condition, replication, method, term, kind, estimate, se, df, \
-             ci_lower, ci_upper, p_value, truth) \
-             SELECT e.condition, e.replication, e.method, e.term, e.kind, e.estimate, e.se, e.df, \
+         INSERT OR IGNORE INTO main.estimates (condition, replication, method, term, position, kind, estimate, \
+             se, df, ci_lower, ci_upper, p_value, truth) \
+             SELECT e.condition, e.replication, e.method, e.term, e.position, e.kind, e.estimate, e.se, e.df, \
              e.ci_lower, e.ci_upper, e.p_value, e.truth \
              FROM shard.estimates e JOIN new_units USING (condition, replication);",
     )?;
@@ -527,7 +527,7 @@ fn copy_units(conn: &Connection) -> rusqlite::Result<u64> {
     Ok(copied as u64)
 }
 
-/// The merged store gets the shard's own schema (same parsim version, checked) and its design rows.
+/// The merged store gets the shard's own schema and format (same parsim version, checked) and its design rows.
 fn create_from_shard(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     let ddl: Vec<String> = {
         let mut stmt = tx.prepare(
@@ -540,6 +540,9 @@ fn create_from_shard(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
     for sql in ddl {
         tx.execute_batch(&sql)?;
     }
+    // The store format travels with the schema (PRAGMA takes no bound parameters; the value is an integer).
+    let format: i64 = tx.query_row("PRAGMA shard.user_version", [], |r| r.get(0))?;
+    tx.execute_batch(&format!("PRAGMA main.user_version = {format};"))?;
     tx.execute_batch(
         "INSERT INTO main.study SELECT * FROM shard.study;
          UPDATE main.study SET finished_at = NULL;

@@ -315,23 +315,25 @@ impl GroupIndex {
                 methods.push(m);
             }
         }
-        // One scan: which methods estimate which terms with a true value, and when each term was first
-        // written (model order).
+        // One scan: which methods estimate which terms with a true value, and where in each method's
+        // coefficient table. A term is listed where the first method (file order) that estimates it has
+        // it: model order, whatever order the replications were written or merged in.
         let mut statement = connection.prepare(
-            "SELECT method, term, MIN(rowid) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
+            "SELECT method, term, MIN(position) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
         )?;
         let found: Vec<(String, String, i64)> = statement
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        let mut first_written: Vec<(i64, &str)> = Vec::new();
-        for (_, term, rowid) in &found {
-            match first_written.iter_mut().find(|(_, t)| t == term) {
-                Some(entry) => entry.0 = entry.0.min(*rowid),
-                None => first_written.push((*rowid, term)),
+        let mut placed: Vec<((usize, i64), &str)> = Vec::new();
+        for (method, term, at) in &found {
+            let place = (position(&methods, method)?, *at);
+            match placed.iter_mut().find(|(_, t)| t == term) {
+                Some(entry) => entry.0 = entry.0.min(place),
+                None => placed.push((place, term)),
             }
         }
-        first_written.sort();
-        let terms: Vec<String> = first_written.iter().map(|(_, t)| t.to_string()).collect();
+        placed.sort();
+        let terms: Vec<String> = placed.iter().map(|(_, t)| t.to_string()).collect();
         let mut method_terms: Vec<(usize, usize)> = Vec::new();
         for (method, term, _) in &found {
             method_terms.push((position(&methods, method)?, position(&terms, term)?));

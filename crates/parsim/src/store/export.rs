@@ -79,16 +79,18 @@ impl Store {
     }
 }
 
-/// One CSV line (with its newline) for an estimates row joined with its fit's status.
+/// One CSV line (with its newline) for an estimates row joined with its fit's status. Numbers are written
+/// by itoa and zmij (shortest round-trip form, e.g. `0.25`, `1e-7`), fields straight into `line`: a line
+/// costs no allocation.
 fn csv_line(
     row: &rusqlite::Row<'_>,
     factor_values: &[Vec<String>],
     line: &mut String,
 ) -> rusqlite::Result<()> {
-    use std::fmt::Write as _;
+    let mut integer = itoa::Buffer::new();
     line.clear();
     let condition: i64 = row.get(0)?;
-    let _ = write!(line, "{condition}");
+    line.push_str(integer.format(condition));
     for v in usize::try_from(condition)
         .ok()
         .and_then(|c| factor_values.get(c))
@@ -98,33 +100,28 @@ fn csv_line(
         line.push(',');
         line.push_str(v);
     }
-    let _ = write!(line, ",{}", row.get::<_, i64>(1)?);
+    line.push(',');
+    line.push_str(integer.format(row.get::<_, i64>(1)?));
     for i in 2..6 {
         line.push(',');
-        line.push_str(&quote(row.get_ref(i)?.as_str().unwrap_or_default()));
+        push_quoted(line, row.get_ref(i)?.as_str().unwrap_or_default());
     }
+    let mut float = zmij::Buffer::new();
     for i in 6..13 {
         line.push(',');
-        if let Some(v) = row.get::<_, Option<f64>>(i)? {
-            push_number(line, v);
-        } else if i == 6 {
-            line.push_str("NA");
+        match row.get::<_, Option<f64>>(i)? {
+            Some(v) if v.is_finite() => line.push_str(float.format_finite(v)),
+            Some(v) => line.push_str(&number(v)),
+            None if i == 6 => line.push_str("NA"),
+            None => {}
         }
     }
     line.push('\n');
     Ok(())
 }
 
-fn push_number(line: &mut String, v: f64) {
-    use std::fmt::Write as _;
-    if v.is_finite() {
-        let _ = write!(line, "{v}");
-    } else {
-        line.push_str(&number(v));
-    }
-}
-
-/// Shortest round-trip form; NaN and infinities as R and pandas read them.
+/// Shortest round-trip form as Rust prints it (`500`, not `500.0`: for the design factors' values); NaN and
+/// infinities as R and pandas read them.
 pub(crate) fn number(v: f64) -> String {
     if v.is_nan() {
         "NA".to_string()
@@ -135,11 +132,13 @@ pub(crate) fn number(v: f64) -> String {
     }
 }
 
-/// Quote a CSV field when it holds a comma, a quote or a newline.
-pub(crate) fn quote(s: &str) -> String {
+/// Append a CSV field, quoted when it holds a comma, a quote or a newline.
+fn push_quoted(line: &mut String, s: &str) {
     if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
+        line.push('"');
+        line.push_str(&s.replace('"', "\"\""));
+        line.push('"');
     } else {
-        s.to_string()
+        line.push_str(s);
     }
 }

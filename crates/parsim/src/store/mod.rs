@@ -263,22 +263,28 @@ impl Store {
         })?;
         let path = Store::path_in(dir);
         if path.exists() {
-            let stored = Store::open_existing(dir)?;
-            let (stored_name, stored_hash) = stored.study_identity()?;
-            if stored_hash == study.hash {
-                drop(stored);
-                let store = Store::open_rw(&path)?;
-                store.check_study_rows(study)?;
-                return Ok(Prepared::Existing(store));
-            }
-            if !fresh {
-                return Err(StoreError::StudyChanged {
-                    dir: dir.to_path_buf(),
-                    stored_name,
-                    stored_hash,
-                    name: study.name.clone(),
-                    hash: study.hash.clone(),
-                });
+            let stored = Store::open_any(dir)?;
+            match stored.check_format() {
+                Err(e) if !fresh => return Err(e),
+                Err(_) => {} // set aside below
+                Ok(()) => {
+                    let (stored_name, stored_hash) = stored.study_identity()?;
+                    if stored_hash == study.hash {
+                        drop(stored);
+                        let store = Store::open_rw(&path)?;
+                        store.check_study_rows(study)?;
+                        return Ok(Prepared::Existing(store));
+                    }
+                    if !fresh {
+                        return Err(StoreError::StudyChanged {
+                            dir: dir.to_path_buf(),
+                            stored_name,
+                            stored_hash,
+                            name: study.name.clone(),
+                            hash: study.hash.clone(),
+                        });
+                    }
+                }
             }
             stored.set_aside()?;
         }
@@ -336,27 +342,46 @@ impl Store {
 
     /// Open an existing store (for reading, merging, or summarising).
     pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
+        let store = Store::open_any(dir)?;
+        store.check_format()?;
+        Ok(store)
+    }
+
+    /// Open the parsim store of `dir`, whatever its format.
+    fn open_any(dir: &Path) -> Result<Store, StoreError> {
         let path = Store::path_in(dir);
         if !path.is_file() {
             return Err(StoreError::Missing(dir.to_path_buf()));
         }
         let store = Store::open_rw(&path)?;
-        let has_study: bool = store
-            .conn
-            .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'study'",
-                [],
-                |row| row.get::<_, i64>(0),
-            )
-            .map_err(|e| store.err(e))?
-            > 0;
-        if !has_study {
+        if !store.table_exists("study")? {
             return Err(StoreError::Invalid {
                 path,
                 reason: "it has no `study` table".into(),
             });
         }
         Ok(store)
+    }
+
+    /// A store of another format (SQLite's `user_version`) is refused: its tables differ from this
+    /// version's.
+    fn check_format(&self) -> Result<(), StoreError> {
+        let format: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.err(e))?;
+        if format == schema::FORMAT {
+            return Ok(());
+        }
+        Err(StoreError::Invalid {
+            path: self.path.clone(),
+            reason: format!(
+                "it is in store format {format}, and this parsim reads format {}. Run the study into \
+                 another --out directory (or pass --fresh to set the old store aside), or use the \
+                 parsim version that wrote it",
+                schema::FORMAT
+            ),
+        })
     }
 
     fn open_rw(path: &Path) -> Result<Store, StoreError> {
@@ -633,8 +658,8 @@ fn write_replication(
             f.iterations as i64,
             f.seconds
         ])?;
-        for rows in f.estimates.chunks(ESTIMATES_PER_INSERT) {
-            insert_estimates(tx, c, r, method, rows)?;
+        for (k, rows) in f.estimates.chunks(ESTIMATES_PER_INSERT).enumerate() {
+            insert_estimates(tx, (c, r, method), k * ESTIMATES_PER_INSERT, rows)?;
         }
     }
     Ok(())
@@ -652,8 +677,8 @@ fn estimates_insert_sql(rows: usize) -> &'static str {
             .map(|k| {
                 let row = format!("({})", ["?"; ESTIMATE_COLUMNS].join(", "));
                 format!(
-                    "INSERT INTO estimates (condition, replication, method, term, kind, estimate, se, df, \
-                     ci_lower, ci_upper, p_value, truth) VALUES {}",
+                    "INSERT INTO estimates (condition, replication, method, term, position, kind, estimate, \
+                     se, df, ci_lower, ci_upper, p_value, truth) VALUES {}",
                     vec![row; k].join(", ")
                 )
             })
@@ -662,13 +687,13 @@ fn estimates_insert_sql(rows: usize) -> &'static str {
     &all[rows - 1]
 }
 
-const ESTIMATE_COLUMNS: usize = 12;
+const ESTIMATE_COLUMNS: usize = 13;
 
+/// Insert `rows`, the estimates of one fit (condition, replication, method) from the `first`-th on.
 fn insert_estimates(
     tx: &Connection,
-    c: i64,
-    r: i64,
-    method: &str,
+    (c, r, method): (i64, i64, &str),
+    first: usize,
     rows: &[EstimateRecord],
 ) -> rusqlite::Result<()> {
     let mut insert = tx.prepare_cached(estimates_insert_sql(rows.len()))?;
@@ -678,14 +703,15 @@ fn insert_estimates(
         insert.raw_bind_parameter(at + 2, r)?;
         insert.raw_bind_parameter(at + 3, method)?;
         insert.raw_bind_parameter(at + 4, &*e.term)?;
-        insert.raw_bind_parameter(at + 5, e.kind.as_str())?;
-        insert.raw_bind_parameter(at + 6, e.estimate)?;
-        insert.raw_bind_parameter(at + 7, e.se)?;
-        insert.raw_bind_parameter(at + 8, e.df)?;
-        insert.raw_bind_parameter(at + 9, e.ci_lower)?;
-        insert.raw_bind_parameter(at + 10, e.ci_upper)?;
-        insert.raw_bind_parameter(at + 11, e.p_value)?;
-        insert.raw_bind_parameter(at + 12, e.truth)?;
+        insert.raw_bind_parameter(at + 5, (first + k) as i64)?;
+        insert.raw_bind_parameter(at + 6, e.kind.as_str())?;
+        insert.raw_bind_parameter(at + 7, e.estimate)?;
+        insert.raw_bind_parameter(at + 8, e.se)?;
+        insert.raw_bind_parameter(at + 9, e.df)?;
+        insert.raw_bind_parameter(at + 10, e.ci_lower)?;
+        insert.raw_bind_parameter(at + 11, e.ci_upper)?;
+        insert.raw_bind_parameter(at + 12, e.p_value)?;
+        insert.raw_bind_parameter(at + 13, e.truth)?;
     }
     insert.raw_execute()?;
     Ok(())

@@ -1,9 +1,15 @@
 //! The store's schema. Documented for readers in pandas, R or the sqlite3 shell: see docs/results.md.
 
-/// Creates every table of a new store. `replications` and `fits` are `WITHOUT ROWID` (one B-tree ordered
-/// by their key instead of a table plus an index: half the work per insert); `estimates` keeps its rowid,
-/// whose order is the order the methods reported their terms in (the summary lists terms in that order).
+/// The store format this parsim writes and reads (SQLite's `user_version`). 2: `estimates` is keyed by
+/// its primary key alone and records each term's `position` in its method's coefficient table.
+pub(super) const FORMAT: i64 = 2;
+
+/// Creates every table of a new store. `replications`, `fits` and `estimates` are `WITHOUT ROWID`: one
+/// B-tree ordered by their key instead of a table plus an index, half the work per insert, and a scan in
+/// key order reads each row once. `estimates.position` keeps the methods' term order (the summary lists
+/// terms in that order) independent of the order replications were written in.
 pub(super) const CREATE: &str = "
+PRAGMA user_version = 2;
 CREATE TABLE study (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     name TEXT NOT NULL,
@@ -50,6 +56,7 @@ CREATE TABLE estimates (
     replication INTEGER NOT NULL,
     method TEXT NOT NULL,
     term TEXT NOT NULL,
+    position INTEGER NOT NULL,
     kind TEXT NOT NULL CHECK (kind IN ('fixed', 'variance')),
     estimate REAL,
     se REAL,
@@ -59,5 +66,5 @@ CREATE TABLE estimates (
     p_value REAL,
     truth REAL,
     PRIMARY KEY (condition, replication, method, term)
-);
+) WITHOUT ROWID;
 ";

@@ -105,7 +105,7 @@ fn writes_resumes_and_exports() {
     );
     assert_eq!(
         lines.next().unwrap(),
-        "0,10,0,m1,x,fixed,ok,0,0.1,,-0.196,0.196,0.5,0.5"
+        "0,10,0,m1,x,fixed,ok,0.0,0.1,,-0.196,0.196,0.5,0.5"
     );
 }
 
@@ -143,6 +143,35 @@ fn missing_store_is_a_clear_error() {
     let dir = tempdir("missing");
     let err = Store::open_existing(&dir).err().unwrap();
     assert!(err.to_string().contains("parsim run"), "{err}");
+}
+
+#[test]
+fn a_store_of_another_format_is_refused_clearly() {
+    let dir = tempdir("format");
+    let store = Store::create_or_resume(&dir, &study("a"), false).unwrap();
+    // What a store written before `estimates.position` existed reports.
+    store
+        .connection()
+        .execute_batch("PRAGMA user_version = 0;")
+        .unwrap();
+    drop(store);
+    let err = Store::create_or_resume(&dir, &study("a"), false)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.contains("store format 0") && err.contains("reads format 2") && err.contains("--fresh"),
+        "{err}"
+    );
+    // --fresh sets it aside (never deletes it) and starts a new store.
+    let store = Store::create_or_resume(&dir, &study("a"), true).unwrap();
+    assert!(store.completed_units(1, 1).unwrap().iter().all(|&d| !d));
+    let aside = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("results.2"))
+        .count();
+    assert_eq!(aside, 1);
 }
 
 fn tempdir(name: &str) -> std::path::PathBuf {

@@ -10,6 +10,7 @@ use rusqlite::{params, Connection};
 
 /// The schema the store promises (notes/api-store.md).
 pub const SCHEMA: &str = "
+PRAGMA user_version = 2;
 CREATE TABLE study (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, toml TEXT NOT NULL,
   hash TEXT NOT NULL, parsim_version TEXT NOT NULL, platform TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT);
@@ -18,9 +19,9 @@ CREATE TABLE factors (parameter TEXT PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE replications (condition INTEGER, replication INTEGER, seconds REAL, PRIMARY KEY (condition, replication));
 CREATE TABLE fits (condition INTEGER, replication INTEGER, method TEXT, status TEXT, message TEXT,
   iterations INTEGER, seconds REAL, PRIMARY KEY (condition, replication, method));
-CREATE TABLE estimates (condition INTEGER, replication INTEGER, method TEXT, term TEXT, kind TEXT,
-  estimate REAL, se REAL, df REAL, ci_lower REAL, ci_upper REAL, p_value REAL, truth REAL,
-  PRIMARY KEY (condition, replication, method, term));
+CREATE TABLE estimates (condition INTEGER, replication INTEGER, method TEXT, term TEXT, position INTEGER,
+  kind TEXT, estimate REAL, se REAL, df REAL, ci_lower REAL, ci_upper REAL, p_value REAL, truth REAL,
+  PRIMARY KEY (condition, replication, method, term)) WITHOUT ROWID;
 CREATE TABLE methods (method TEXT PRIMARY KEY, position INTEGER, model TEXT, formula TEXT);
 ";
 
@@ -197,7 +198,8 @@ pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
         }
         let r = &row.replicate;
         tx.execute(
-            "INSERT INTO estimates VALUES (?1, ?2, ?3, ?4, 'fixed', ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+            "INSERT INTO estimates VALUES (?1, ?2, ?3, ?4, (SELECT count(*) FROM estimates \
+             WHERE condition = ?1 AND replication = ?2 AND method = ?3), 'fixed', ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             params![
                 row.condition as i64,
                 row.replication as i64,
@@ -215,7 +217,8 @@ pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
         .expect("estimate");
         // A variance component without an estimand: must not appear in the summary.
         tx.execute(
-            "INSERT OR IGNORE INTO estimates VALUES (?1, ?2, ?3, 'sd__(Intercept)', 'variance', 1.0, NULL, NULL, NULL, NULL, NULL, NULL)",
+            "INSERT OR IGNORE INTO estimates VALUES (?1, ?2, ?3, 'sd__(Intercept)', (SELECT count(*) FROM estimates \
+             WHERE condition = ?1 AND replication = ?2 AND method = ?3), 'variance', 1.0, NULL, NULL, NULL, NULL, NULL, NULL)",
             params![row.condition as i64, row.replication as i64, row.method],
         )
         .expect("variance row");
