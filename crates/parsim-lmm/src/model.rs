@@ -790,6 +790,14 @@ fn accumulate<const K: usize, const S: usize>(
     acc: &mut [f64],
     products: &mut [f64],
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if S == K + 1 && acc.len() / S <= one_hot::MAX_GROUPS && one_hot::available() {
+        let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..codes.len()]);
+        // SAFETY: AVX2 is available, and every column has the `codes.len()` rows read. The codes
+        // are the factor's own, all in range.
+        unsafe { one_hot::accumulate::<K>(&cols, Levels::Codes(codes), acc, products) };
+        return;
+    }
     let level = |i: usize| (codes[i] as usize, false);
     accumulate_rows::<K, S>(cols, codes.len(), level, acc, products);
 }
@@ -817,21 +825,24 @@ fn accumulate_consecutive<const K: usize, const S: usize>(
     if S == K + 1 && last < one_hot::MAX_GROUPS && one_hot::available() {
         let n = values.len();
         let cols: [&[f64]; K] = std::array::from_fn(|k| &cols[k][..n]);
+        let levels = Levels::Consecutive { values, first };
         // SAFETY: AVX2 is available, and every column has the `values.len()` rows read.
-        return unsafe { one_hot::accumulate::<K>(&cols, values, first, acc, products) };
+        return unsafe { one_hot::accumulate::<K>(&cols, levels, acc, products) };
     }
     !accumulate_rows::<K, S>(cols, values.len(), level, acc, products)
 }
 
-/// The linear fast path's pass for a few consecutive integer levels with AVX2: instead of adding
-/// each row to its group's accumulator (a dependent load-add-store per row and column), compare four
-/// rows' levels with each group's value and add the values under the mask, so that every operation
-/// is a 4-wide one with no memory round trip. The work grows with the number of groups; up to
-/// [`one_hot::MAX_GROUPS`] it is below the scatter's (seed data, 5 groups: 13.0 against 15.2 µs per
-/// fit). An AVX-512 variant (8 rows per compare, masked additions) measured no faster per fit.
+/// The linear fast path's pass for a few levels (consecutive integers or codes) with AVX2: instead
+/// of adding each row to its group's accumulator (a dependent load-add-store per row and column),
+/// compare four rows' levels with each group's value and add the values under the mask, so that every
+/// operation is a 4-wide one with no memory round trip. The work grows with the number of groups; up
+/// to [`one_hot::MAX_GROUPS`] it is below the scatter's (seed data, 5 groups: 13.0 against 15.2 µs
+/// per fit). An AVX-512 variant (8 rows per compare, masked additions) measured no faster per fit.
+/// Its sums are in another order than the scatter's (see `one_hot::accumulate`), the same for
+/// integer and coded levels; CPUs without AVX2 take the scatter, which may differ in the last bits.
 #[cfg(target_arch = "x86_64")]
 mod one_hot {
-    use super::{LANES, MAX_PRODUCTS};
+    use super::{Levels, LANES, MAX_PRODUCTS};
     use std::arch::x86_64::*;
 
     /// Most groups for which the kernel is used.
@@ -858,23 +869,26 @@ mod one_hot {
         sums: [[f64; PARTIALS]; K],
     }
 
-    /// As `accumulate_consecutive` with S = K + 1: per group n and Σu into `acc` (K + 1 per group,
+    /// As `accumulate_consecutive` (or `accumulate` for codes) with S = K + 1: per group n and Σu
+    /// into `acc` (K + 1 per group,
     /// `acc.len() / (K + 1)` ≤ [`MAX_GROUPS`] groups), Σuu′ over all rows into `products` with the
     /// scalar pass's lanes (row i in lane i mod 4, the rows after the last multiple of 4 in lane 0)
     /// and reduction, so the products are the same to the bit. Within a group the rows are summed in
     /// 4 × 4 partial sums, then added pairwise. False when a value lies outside the levels.
     ///
     /// # Safety
-    /// AVX2 must be available, and every column must have `values.len()` elements.
+    /// AVX2 must be available, and every column must have as many elements as there are levels.
     #[target_feature(enable = "avx2")]
     pub unsafe fn accumulate<const K: usize>(
         cols: &[&[f64]; K],
-        values: &[i64],
-        first: i64,
+        levels: Levels<'_>,
         acc: &mut [f64],
         products: &mut [f64],
     ) -> bool {
-        let n = values.len();
+        let n = match levels {
+            Levels::Codes(codes) => codes.len(),
+            Levels::Consecutive { values, .. } => values.len(),
+        };
         let groups = acc.len() / (K + 1);
         debug_assert!(groups <= MAX_GROUPS && cols.iter().all(|c| c.len() == n));
         let whole = n - n % LANES;
@@ -884,12 +898,23 @@ mod one_hot {
         }; MAX_GROUPS];
         let mut cross = [_mm256_setzero_pd(); MAX_PRODUCTS];
         let load = |k: usize, i: usize| _mm256_loadu_pd(cols[k].as_ptr().add(i));
+        // Codes are widened block by block, so that both kinds of levels take the same pass.
+        let mut widened = [0i64; BLOCK];
         for start in (0..whole).step_by(BLOCK) {
             let end = (start + BLOCK).min(whole);
             let block: [&[f64]; K] = std::array::from_fn(|k| &cols[k][start..end]);
+            let (block_levels, first) = match levels {
+                Levels::Consecutive { values, first } => (&values[start..end], first),
+                Levels::Codes(codes) => {
+                    for (w, &c) in widened.iter_mut().zip(&codes[start..end]) {
+                        *w = i64::from(c);
+                    }
+                    (&widened[..end - start], 0)
+                }
+            };
             for (g, group) in state.iter_mut().enumerate().take(groups) {
                 let key = first.wrapping_add(g as i64);
-                group_block(&block, &values[start..end], key, group);
+                group_block(&block, block_levels, key, group);
             }
             for i in (start..end).step_by(LANES) {
                 let u: [__m256d; K] = std::array::from_fn(|k| load(k, i));
@@ -918,7 +943,10 @@ mod one_hot {
             _mm256_storeu_pd(l.as_mut_ptr(), *v);
         }
         for i in whole..n {
-            let offset = values[i].wrapping_sub(first) as u64;
+            let offset = match levels {
+                Levels::Codes(codes) => u64::from(codes[i]),
+                Levels::Consecutive { values, first } => values[i].wrapping_sub(first) as u64,
+            };
             if offset >= groups as u64 {
                 outside = true;
                 continue;
@@ -1016,7 +1044,7 @@ mod tests {
     /// The AVX2 kernel against the scalar pass: counts exact, the products to the bit (same lanes
     /// and order), group sums to rounding (partial sums instead of one running sum), for row counts
     /// that are and are not multiples of 4, 16 and the block, and with a value outside the levels
-    /// reported.
+    /// reported; with the levels as codes, the same to the bit.
     #[cfg(target_arch = "x86_64")]
     #[test]
     fn one_hot_kernel_matches_scatter() {
@@ -1035,8 +1063,9 @@ mod tests {
                 .collect();
             let cols: [&[f64]; K] = std::array::from_fn(|k| cols[k].as_slice());
             let run = |values: &[i64], acc: &mut [f64], products: &mut [f64]| {
+                let levels = Levels::Consecutive { values, first };
                 // SAFETY: AVX2 checked above; every column has n rows.
-                unsafe { one_hot::accumulate::<K>(&cols, values, first, acc, products) }
+                unsafe { one_hot::accumulate::<K>(&cols, levels, acc, products) }
             };
             let (mut acc, mut products) = (vec![0.0; groups * (K + 1)], vec![0.0; 6]);
             let (mut want_acc, mut want_products) = (acc.clone(), products.clone());
@@ -1049,6 +1078,19 @@ mod tests {
                 let close = (got - want).abs() <= 1e-13 * want.abs().max(1.0);
                 assert!(close, "n {n}: {got} vs {want}");
             }
+            // The same rows with the levels as codes: the same pass, to the bit.
+            let codes: Vec<u32> = values.iter().map(|&v| (v - first) as u32).collect();
+            let (mut coded_acc, mut coded_products) = (vec![0.0; acc.len()], vec![0.0; 6]);
+            // SAFETY: as above.
+            unsafe {
+                let levels = Levels::Codes(&codes);
+                one_hot::accumulate::<K>(&cols, levels, &mut coded_acc, &mut coded_products)
+            };
+            assert_eq!(
+                (&coded_acc, &coded_products),
+                (&acc, &products),
+                "n {n}: codes"
+            );
             if n > 0 {
                 let mut outside = values.clone();
                 outside[n - 1] = first + groups as i64;
