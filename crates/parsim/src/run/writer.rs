@@ -111,8 +111,8 @@ fn write_all(
                     store.begin_batch()?;
                     oldest = Instant::now();
                 }
+                store.write_replications(&group)?;
                 for rep in &group {
-                    store.write_replication(rep)?;
                     failures.record(rep);
                 }
                 in_batch += group.len();

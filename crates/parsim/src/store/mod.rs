@@ -6,6 +6,7 @@
 //! were generated; nothing upstream knows where the results go.
 
 mod export;
+mod insert;
 mod read;
 mod schema;
 mod time;
@@ -405,6 +406,9 @@ impl Store {
         .map_err(wrap)?;
         conn.busy_timeout(std::time::Duration::from_secs(60))
             .map_err(wrap)?;
+        // Room for every multi-row INSERT the writer uses (up to 16 row counts per table), so none is
+        // compiled twice.
+        conn.set_prepared_statement_cache_capacity(64);
         let mut store = Store {
             conn,
             path: path.to_path_buf(),
@@ -564,7 +568,7 @@ impl Store {
     /// marker land together or not at all. Replications already stored are left as they are.
     pub fn write_batch(&mut self, batch: &[ReplicationRecord]) -> Result<(), StoreError> {
         self.begin_batch()?;
-        let written = batch.iter().try_for_each(|rep| self.write_replication(rep));
+        let written = self.write_replications(batch);
         match written {
             Ok(()) => self.commit_batch(),
             Err(e) => {
@@ -581,10 +585,11 @@ impl Store {
         self.conn.execute_batch("BEGIN").map_err(|e| self.err(e))
     }
 
-    /// Add one replication (its completion marker, fits and estimates) to the open batch; a replication
-    /// already stored (a duplicate unit from overlapping runs) is skipped whole.
-    pub fn write_replication(&mut self, rep: &ReplicationRecord) -> Result<(), StoreError> {
-        write_replication(&self.conn, &self.methods, rep).map_err(|e| self.err(e))
+    /// Add replications (their completion markers, fits and estimates) to the open batch; a replication
+    /// already stored (a duplicate unit from overlapping runs) is skipped whole. Groups of up to 8
+    /// replications go in a few multi-row statements.
+    pub fn write_replications(&mut self, reps: &[ReplicationRecord]) -> Result<(), StoreError> {
+        insert::replications(&self.conn, &self.methods, reps).map_err(|e| self.err(e))
     }
 
     /// Make everything written since [`Store::begin_batch`] durable, together.
@@ -623,98 +628,6 @@ impl Store {
 /// SQLite's file beside `path` with `suffix` (`-wal`, `-shm`, `-journal`; `""` is `path` itself).
 fn side_file(path: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(format!("{}{suffix}", path.display()))
-}
-
-fn write_replication(
-    tx: &Connection,
-    methods: &[String],
-    rep: &ReplicationRecord,
-) -> rusqlite::Result<()> {
-    let mut marker = tx.prepare_cached(
-        "INSERT OR IGNORE INTO replications (condition, replication, seconds) VALUES (?1, ?2, ?3)",
-    )?;
-    let mut fit = tx.prepare_cached(
-        "INSERT INTO fits (condition, replication, method, status, message, iterations, seconds) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
-    )?;
-    let (c, r) = (rep.condition as i64, rep.replication as i64);
-    if marker.execute(params![c, r, rep.seconds])? == 0 {
-        return Ok(());
-    }
-    for f in &rep.fits {
-        // The runner only produces indices of the study's methods, which the store was created with.
-        let Some(method) = methods.get(f.method) else {
-            return Err(rusqlite::Error::InvalidParameterName(format!(
-                "method index {}",
-                f.method
-            )));
-        };
-        fit.execute(params![
-            c,
-            r,
-            method,
-            f.status.as_str(),
-            f.message,
-            f.iterations as i64,
-            f.seconds
-        ])?;
-        for (k, rows) in f.estimates.chunks(ESTIMATES_PER_INSERT).enumerate() {
-            insert_estimates(tx, (c, r, method), k * ESTIMATES_PER_INSERT, rows)?;
-        }
-    }
-    Ok(())
-}
-
-/// Estimates written by one INSERT statement: a fit's rows go in a few multi-row statements, not one
-/// statement each (SQLite's per-statement overhead is a large part of the cost of a row).
-const ESTIMATES_PER_INSERT: usize = 8;
-
-/// `INSERT INTO estimates ... VALUES (...), (...)` for 1 to [`ESTIMATES_PER_INSERT`] rows, built once.
-fn estimates_insert_sql(rows: usize) -> &'static str {
-    static SQL: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
-    let all = SQL.get_or_init(|| {
-        (1..=ESTIMATES_PER_INSERT)
-            .map(|k| {
-                let row = format!("({})", ["?"; ESTIMATE_COLUMNS].join(", "));
-                format!(
-                    "INSERT INTO estimates (condition, replication, method, term, position, kind, estimate, \
-                     se, df, ci_lower, ci_upper, p_value, truth) VALUES {}",
-                    vec![row; k].join(", ")
-                )
-            })
-            .collect()
-    });
-    &all[rows - 1]
-}
-
-const ESTIMATE_COLUMNS: usize = 13;
-
-/// Insert `rows`, the estimates of one fit (condition, replication, method) from the `first`-th on.
-fn insert_estimates(
-    tx: &Connection,
-    (c, r, method): (i64, i64, &str),
-    first: usize,
-    rows: &[EstimateRecord],
-) -> rusqlite::Result<()> {
-    let mut insert = tx.prepare_cached(estimates_insert_sql(rows.len()))?;
-    for (k, e) in rows.iter().enumerate() {
-        let at = k * ESTIMATE_COLUMNS;
-        insert.raw_bind_parameter(at + 1, c)?;
-        insert.raw_bind_parameter(at + 2, r)?;
-        insert.raw_bind_parameter(at + 3, method)?;
-        insert.raw_bind_parameter(at + 4, &*e.term)?;
-        insert.raw_bind_parameter(at + 5, (first + k) as i64)?;
-        insert.raw_bind_parameter(at + 6, e.kind.as_str())?;
-        insert.raw_bind_parameter(at + 7, e.estimate)?;
-        insert.raw_bind_parameter(at + 8, e.se)?;
-        insert.raw_bind_parameter(at + 9, e.df)?;
-        insert.raw_bind_parameter(at + 10, e.ci_lower)?;
-        insert.raw_bind_parameter(at + 11, e.ci_upper)?;
-        insert.raw_bind_parameter(at + 12, e.p_value)?;
-        insert.raw_bind_parameter(at + 13, e.truth)?;
-    }
-    insert.raw_execute()?;
-    Ok(())
 }
 
 /// Operating system, architecture and logical CPUs of this machine.

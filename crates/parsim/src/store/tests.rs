@@ -72,19 +72,22 @@ fn writes_resumes_and_exports() {
     store
         .write_batch(&[replication(0, 0), replication(1, 2)])
         .unwrap();
-    // Writing a replication twice keeps the first copy and does not fail.
-    store.write_batch(&[replication(0, 0)]).unwrap();
+    // Writing a replication twice keeps the first copy and does not fail; a new replication written
+    // beside it (in the same group of statements) is stored.
+    store
+        .write_batch(&[replication(0, 0), replication(0, 1)])
+        .unwrap();
     drop(store);
 
     let store = Store::create_or_resume(&dir, &s, false).unwrap();
     let done = store.completed_units(3, 2).unwrap();
-    assert_eq!(done, vec![true, false, false, false, false, true]);
+    assert_eq!(done, vec![true, true, false, false, false, true]);
     assert_eq!(store.methods().unwrap(), vec!["m1", "m2"]);
     assert_eq!(store.factors().unwrap(), vec!["N"]);
     assert_eq!(store.conditions().unwrap(), s.conditions);
     let mut rows = Vec::new();
     store.for_each_estimate(|e| rows.push(e.clone())).unwrap();
-    assert_eq!(rows.len(), 2);
+    assert_eq!(rows.len(), 3);
     assert_eq!(
         (rows[0].condition, rows[0].replication, rows[0].status),
         (0, 0, FitStatus::Ok)
@@ -96,7 +99,7 @@ fn writes_resumes_and_exports() {
         && c.condition == 1));
 
     let csv = dir.join("results.csv");
-    assert_eq!(store.export_csv(&csv).unwrap(), 2);
+    assert_eq!(store.export_csv(&csv).unwrap(), 3);
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     assert_eq!(
