@@ -263,16 +263,19 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         }
         // results.csv and the measures only read the store: they run side by side, each on its own
         // connection, while this thread folds the WAL into the database file (which waits for the disk).
+        // Their connections are opened first: opening one while the checkpoint runs can find the store
+        // busy, and SQLite's busy handler then sleeps for milliseconds.
         let out = &options.out;
+        let exporter = Store::open_existing(out)?;
+        // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
+        let summariser = options
+            .shard
+            .is_none()
+            .then(|| Store::open_existing(out))
+            .transpose()?;
         let (exported, summary, folded) = std::thread::scope(|scope| {
-            let export = scope.spawn(|| {
-                Store::open_existing(out).and_then(|s| s.export_csv(&out.join("results.csv")))
-            });
-            // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
-            let summary = options
-                .shard
-                .is_none()
-                .then(|| scope.spawn(|| summary_table(out)));
+            let export = scope.spawn(move || exporter.export_csv(&out.join("results.csv")));
+            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s)));
             let folded = store.checkpoint_concurrently();
             (export.join(), summary.map(|s| s.join()), folded)
         });
@@ -370,6 +373,10 @@ mod tests;
 /// Write `summary.csv` and `summary.md` into `dir` and return the summary table (every measure with its
 /// Monte Carlo SE), from the store in `dir`.
 pub fn summary_table(dir: &std::path::Path) -> Result<String, RunError> {
-    let store = Store::open_existing(dir)?;
-    crate::report::finish_run(dir, &store).map_err(|e| RunError::Summary(e.to_string()))
+    summarise_into(dir, &Store::open_existing(dir)?)
+}
+
+/// [`summary_table`] of the store open as `store`.
+fn summarise_into(dir: &std::path::Path, store: &Store) -> Result<String, RunError> {
+    crate::report::finish_run(dir, store).map_err(|e| RunError::Summary(e.to_string()))
 }
