@@ -447,7 +447,9 @@ fn cornish_fisher(z: f64, df: f64) -> f64 {
     let g2 = ((5.0 * z2 + 16.0) * z2 + 3.0) * z / 96.0;
     let g3 = (((3.0 * z2 + 19.0) * z2 + 17.0) * z2 - 15.0) * z / 384.0;
     let g4 = ((((79.0 * z2 + 776.0) * z2 + 1482.0) * z2 - 1920.0) * z2 - 945.0) * z / 92160.0;
-    z + (g1 + (g2 + (g3 + g4 / df) / df) / df) / df
+    // One division: four dependent ones by ν cost more than the rest of the expansion.
+    let r = 1.0 / df;
+    z + r * (g1 + r * (g2 + r * (g3 + r * g4)))
 }
 
 #[cfg(test)]
