@@ -203,14 +203,6 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     );
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
     let recycled = writer::Recycled::default();
-    // The writer creates a new store while the workers compute the first replications.
-    let writer = writer::spawn(
-        prepared,
-        rx,
-        recycled.clone(),
-        progress,
-        study.methods.iter().map(|m| m.name.clone()).collect(),
-    );
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(jobs)
         .thread_name(|i| format!("parsim-worker-{i}"))
@@ -221,7 +213,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         })?;
     let next = AtomicUsize::new(0);
     let hook = unit::quiet_panics_in_fits();
-    pool.scope(|scope| {
+    // The workers start first; this thread then writes what they finish (creating a new store while they
+    // compute the first replications) until the last of them is done.
+    let written = pool.in_place_scope(|scope| {
         for _ in 0..jobs {
             let tx = tx.clone();
             let (next, pending, stop, recycled) = (&next, &pending, &options.stop, &recycled);
@@ -240,12 +234,12 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
                 }
             });
         }
+        drop(tx);
+        let methods = study.methods.iter().map(|m| m.name.clone()).collect();
+        writer::write_all(prepared, rx, &recycled, progress, methods)
     });
-    drop(tx);
     drop(hook);
-    let outcome = writer
-        .join()
-        .unwrap_or_else(|_| Err(writer::WriterError::Panicked))?;
+    let outcome = written?;
     let store = outcome.store;
     report.units_completed = outcome.completed;
     report.failures = outcome.failures;

@@ -1,9 +1,9 @@
-//! The writer thread: receives finished replications, commits them in batches, updates progress.
+//! The writer: receives finished replications, commits them in batches, updates progress. It runs on the
+//! thread that started the run, while the workers compute.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::progress::Progress;
@@ -13,27 +13,6 @@ use crate::store::{FitStatus, Prepared, ReplicationRecord, Store, StoreError};
 const MAX_BATCH_AGE: Duration = Duration::from_millis(500);
 /// Commit when this many replications are waiting: large transactions amortise SQLite's per-commit cost.
 const MAX_BATCH: usize = 2048;
-
-/// Why the writer stopped.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum WriterError {
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error("the results writer thread panicked")]
-    Panicked,
-}
-
-impl From<WriterError> for super::RunError {
-    fn from(e: WriterError) -> Self {
-        match e {
-            WriterError::Store(s) => super::RunError::Store(s),
-            WriterError::Panicked => super::RunError::Pool {
-                jobs: 0,
-                message: e.to_string(),
-            },
-        }
-    }
-}
 
 /// What the writer did.
 pub(super) struct WriterOutcome {
@@ -46,19 +25,6 @@ pub(super) struct WriterOutcome {
 /// Written groups of records go back to the workers through this list, so a run allocates no new records
 /// per replication once the first few groups are in circulation.
 pub(super) type Recycled = Arc<Mutex<Vec<Vec<ReplicationRecord>>>>;
-
-pub(super) fn spawn(
-    store: Prepared,
-    rx: Receiver<Vec<ReplicationRecord>>,
-    recycled: Recycled,
-    progress: Progress,
-    methods: Vec<String>,
-) -> JoinHandle<Result<WriterOutcome, WriterError>> {
-    std::thread::Builder::new()
-        .name("parsim-writer".into())
-        .spawn(move || write_all(store, rx, recycled, progress, methods))
-        .expect("spawning the writer thread") // only fails when the OS is out of threads at startup
-}
 
 /// Failure counts per (method, status), and the first message of each.
 #[derive(Default)]
@@ -89,13 +55,15 @@ impl Failures {
     }
 }
 
-fn write_all(
+/// Create or open the store, then write the replications arriving on `rx` until every sender is gone.
+/// On an error the receiver is dropped, so the workers stop at their next send.
+pub(super) fn write_all(
     store: Prepared,
     rx: Receiver<Vec<ReplicationRecord>>,
-    recycled: Recycled,
+    recycled: &Recycled,
     mut progress: Progress,
     methods: Vec<String>,
-) -> Result<WriterOutcome, WriterError> {
+) -> Result<WriterOutcome, StoreError> {
     // Each replication goes into the open transaction as it arrives; the transaction commits when it is
     // MAX_BATCH_AGE old or MAX_BATCH long, and at the end.
     let mut store = store.open()?;
