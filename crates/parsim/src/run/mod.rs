@@ -3,7 +3,8 @@
 //! Each unit draws its data from its own stream (see [`Study::generator`]), so its results depend only on
 //! (condition, replication): the stored rows are the same for any number of workers, any shard split and
 //! any interruption and resumption. Workers build their workspaces (data buffers, model workspaces) once and
-//! reuse them for every unit; a single writer thread commits finished replications in batches.
+//! reuse them for every unit; the thread that started the run is the single writer, committing finished
+//! replications in batches while the workers compute.
 
 mod progress;
 mod shard;
