@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::progress::Progress;
@@ -24,7 +24,7 @@ pub(super) struct WriterOutcome {
 
 /// Written groups of records go back to the workers through this list, so a run allocates no new records
 /// per replication once the first few groups are in circulation.
-pub(super) type Recycled = Arc<Mutex<Vec<Vec<ReplicationRecord>>>>;
+pub(super) type Recycled = Mutex<Vec<Vec<ReplicationRecord>>>;
 
 /// Failure counts per (method, status), and the first message of each.
 #[derive(Default)]
