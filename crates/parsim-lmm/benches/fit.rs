@@ -8,7 +8,9 @@
 
 use std::hint::black_box;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod timing;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions, OlsFitter, OlsOptions};
@@ -119,15 +121,8 @@ fn load(case: &Case) -> (DataFrame, Formula) {
 }
 
 /// Mean µs per call of `f` over enough calls to fill `budget`.
-fn micros_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut calls = 0u64;
-    let start = Instant::now();
-    while start.elapsed() < budget {
-        f();
-        calls += 1;
-    }
-    start.elapsed().as_secs_f64() * 1e6 / calls as f64
+fn micros_per_call(budget: Duration, f: impl FnMut()) -> f64 {
+    timing::seconds_per_call(budget, f) * 1e6
 }
 
 /// `PARSIM_BENCH_FITS=N`: only N warm fits per selected case, no statistics, for counting cycles

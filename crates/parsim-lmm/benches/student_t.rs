@@ -6,7 +6,9 @@
 //! quantile is the 97.5 % point of a 95 % confidence interval.
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+mod timing;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use parsim_lmm::student_t::{
@@ -20,15 +22,8 @@ const ALPHA: f64 = 0.025;
 const ROUNDS: usize = 8;
 
 /// Mean ns per call of `f` over enough calls to fill `budget`.
-fn nanos_per_call(budget: Duration, mut f: impl FnMut()) -> f64 {
-    f();
-    let mut calls = 0u64;
-    let start = Instant::now();
-    while start.elapsed() < budget {
-        f();
-        calls += 1;
-    }
-    start.elapsed().as_secs_f64() * 1e9 / calls as f64
+fn nanos_per_call(budget: Duration, f: impl FnMut()) -> f64 {
+    timing::seconds_per_call(budget, f) * 1e9
 }
 
 /// One p-value per call, t cycling through [`TS`].

@@ -163,6 +163,17 @@ fn validate(params: &[Param<'_>], size: usize) -> Result<(), Error> {
         .try_for_each(|p| p.arg.check_len(p.name, size))
 }
 
+/// `normal`'s parameters: any `loc`, a non-negative `scale`, each a scalar or of length `size`.
+fn check_normal(size: usize, loc: Arg<'_, f64>, scale: Arg<'_, f64>) -> Result<(), Error> {
+    validate(
+        &[
+            param(loc, "loc", Constraint::None),
+            param(scale, "scale", Constraint::NonNegative),
+        ],
+        size,
+    )
+}
+
 /// Runs `f` on a copy of the generator's LCG state held in registers, then stores the state back.
 #[inline(always)]
 fn with_lcg<T>(rng: &mut Pcg64, f: impl FnOnce(&mut Lcg) -> T) -> T {
@@ -356,13 +367,7 @@ impl Generator {
         loc: Arg<'_, f64>,
         scale: Arg<'_, f64>,
     ) -> Result<(), Error> {
-        validate(
-            &[
-                param(loc, "loc", Constraint::None),
-                param(scale, "scale", Constraint::NonNegative),
-            ],
-            out.len(),
-        )?;
+        check_normal(out.len(), loc, scale)?;
         #[cfg(parsim_avx512)]
         if let (Arg::Scalar(loc), Arg::Scalar(scale)) = (loc, scale) {
             if with_lcg(&mut self.bit_generator, |lcg| {
@@ -384,13 +389,7 @@ impl Generator {
         loc: Arg<'_, f64>,
         scale: Arg<'_, f64>,
     ) -> Result<(), Error> {
-        validate(
-            &[
-                param(loc, "loc", Constraint::None),
-                param(scale, "scale", Constraint::NonNegative),
-            ],
-            out.len(),
-        )?;
+        check_normal(out.len(), loc, scale)?;
         self.fill_normal_validated_serial(out, loc, scale);
         Ok(())
     }
