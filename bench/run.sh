@@ -80,8 +80,13 @@ if [ "${SKIP_INSTALL:-0}" != 1 ]; then
   INSTALLER=$!
 fi
 
-say "building parsim (cargo build --release -p parsim)"
-if [ "${SKIP_BUILD:-0}" != 1 ] && ! cargo build --release -p parsim >&2; then
+# parsim and the two criterion benches of sections 2 and 3, in one build: the benches later run with
+# `cargo bench --profile release` over the same packages, so cargo finds every artifact built (the same
+# profile and the same packages, hence the same features) and compiles nothing while measuring.
+BENCH_PACKAGES=(-p parsim -p parsim-random -p parsim-lmm)
+say "building parsim and its benches (cargo build --release ${BENCH_PACKAGES[*]} --bin parsim --bench draws --bench fit)"
+if [ "${SKIP_BUILD:-0}" != 1 ] &&
+  ! cargo build --release "${BENCH_PACKAGES[@]}" --bin parsim --bench draws --bench fit >&2; then
   echo "parsim does not build; nothing to compare against" >&2
   exit 1
 fi
@@ -134,7 +139,7 @@ sed '/^\[methods\./,/^$/d; s/^\[estimands\]$/[methods.ols]\nmodel = "ols"\nformu
   "$BLOG" >"$OLS"
 parsim_run floor "generation + OLS (the cheapest method)" "$OLS" "$RUNS_PARSIM" --jobs "$CORES"
 # Drawing one replication's data alone, in-process (parsim-random's criterion bench, numpy's gen_data).
-if cargo bench -p parsim-random --bench draws -- --noplot replication/gen_data_n5000 \
+if cargo bench --profile release "${BENCH_PACKAGES[@]}" --bench draws -- --noplot replication/gen_data_n5000 \
   >"$OUT/logs/random_bench.txt" 2>&1; then
   python3 bench/report.py ingest-generation "$TARGET/criterion" >>"$RESULTS"
 else
@@ -152,7 +157,8 @@ fi
 
 # ------------------------------------------------------------------------------- 3. single fits
 say "3. single fits: parsim-lmm (criterion) vs lme4"
-if cargo bench -p parsim-lmm --bench fit -- --noplot >"$OUT/lmm_fit_bench.txt" 2>"$OUT/logs/lmm_fit_bench.err"; then
+if cargo bench --profile release "${BENCH_PACKAGES[@]}" --bench fit -- --noplot --warm-up-time 1 \
+  >"$OUT/lmm_fit_bench.txt" 2>"$OUT/logs/lmm_fit_bench.err"; then
   python3 bench/report.py ingest-criterion "$TARGET/criterion" "$OUT/lmm_fit_bench.txt" >>"$RESULTS"
 else
   note skip "cargo bench -p parsim-lmm --bench fit failed (see bench/out/logs/lmm_fit_bench.err)"
