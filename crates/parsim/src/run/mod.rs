@@ -214,6 +214,10 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         })?;
     let next = AtomicUsize::new(0);
     let hook = unit::quiet_panics_in_fits();
+    // The end-of-run readers are opened as soon as the store exists, while the workers compute: opening
+    // a connection takes a fraction of a millisecond that would otherwise come after the last replication.
+    let mut readers = None;
+    let open_readers = || Readers::open(&options.out, options.shard.is_none());
     // The workers start first; this thread then writes what they finish (creating a new store while they
     // compute the first replications) until the last of them is done.
     let written = pool.in_place_scope(|scope| {
@@ -237,7 +241,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         }
         drop(tx);
         let methods = study.methods.iter().map(|m| m.name.clone()).collect();
-        writer::write_all(prepared, rx, &recycled, progress, methods)
+        writer::write_all(prepared, rx, &recycled, progress, methods, || {
+            readers = Some(open_readers());
+        })
     });
     drop(hook);
     let outcome = written?;
@@ -248,7 +254,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     report.interrupted =
         options.stop.load(Ordering::Relaxed) && outcome.completed < pending.len() as u64;
 
-    if !report.interrupted {
+    let store = if report.interrupted {
+        store
+    } else {
         let complete = store
             .completed_units(replications, conditions)?
             .iter()
@@ -256,35 +264,62 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         if complete {
             store.mark_finished()?;
         }
-        // results.csv and the measures only read the store: they run side by side, each on its own
-        // connection, while this thread folds the WAL into the database file (which waits for the disk).
-        // Their connections are opened first: opening one while the checkpoint runs can find the store
-        // busy, and SQLite's busy handler then sleeps for milliseconds.
-        let out = &options.out;
-        let exporter = Store::open_existing(out)?;
-        // A shard's measures would describe a fraction of the units: `parsim merge` summarises the whole.
-        let summariser = options
-            .shard
-            .is_none()
-            .then(|| Store::open_existing(out))
-            .transpose()?;
-        let (exported, summary, folded) = std::thread::scope(|scope| {
-            let export = scope.spawn(move || exporter.export_csv(&out.join("results.csv")));
-            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s)));
-            let folded = store.checkpoint_concurrently();
-            (export.join(), summary.map(|s| s.join()), folded)
-        });
-        let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
-        exported.map_err(|_| failed("writing results.csv"))??;
-        report.summary = summary
-            .map(|s| s.map_err(|_| failed("the summary")))
-            .transpose()?
-            .transpose()?;
-        folded?;
-    }
+        let readers = readers.unwrap_or_else(open_readers)?;
+        let (store, summary) = readers.finish(store, &options.out)?;
+        report.summary = summary;
+        store
+    };
     store.checkpoint()?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// The connections that read the store at the end of a run: one writes results.csv, one the summary (not
+/// for a shard: its measures would describe a fraction of the units; `parsim merge` summarises the whole).
+struct Readers {
+    exporter: Store,
+    summariser: Option<Store>,
+}
+
+impl Readers {
+    fn open(out: &std::path::Path, summarise: bool) -> Result<Readers, RunError> {
+        Ok(Readers {
+            exporter: Store::open_existing(out)?,
+            summariser: summarise.then(|| Store::open_existing(out)).transpose()?,
+        })
+    }
+
+    /// Write results.csv on this thread while one thread writes the summary and another folds the WAL
+    /// into the database file (which waits for the disk); return the writer's store and the summary.
+    /// The export starts at once, on this thread, instead of after a new thread has started.
+    fn finish(
+        self,
+        store: Store,
+        out: &std::path::Path,
+    ) -> Result<(Store, Option<String>), RunError> {
+        let Readers {
+            exporter,
+            summariser,
+        } = self;
+        let (exported, summary, folded) = std::thread::scope(|scope| {
+            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s)));
+            let folded = scope.spawn(move || {
+                let folded = store.checkpoint_concurrently();
+                (store, folded)
+            });
+            let exported = exporter.export_csv(&out.join("results.csv"));
+            (exported, summary.map(|s| s.join()), folded.join())
+        });
+        let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
+        exported?;
+        let summary = summary
+            .map(|s| s.map_err(|_| failed("the summary")))
+            .transpose()?
+            .transpose()?;
+        let (store, folded) = folded.map_err(|_| failed("the checkpoint"))?;
+        folded?;
+        Ok((store, summary))
+    }
 }
 
 /// Records a worker hands to the writer at once: one wake-up of the writer per few replications instead of

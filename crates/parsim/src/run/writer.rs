@@ -55,18 +55,21 @@ impl Failures {
     }
 }
 
-/// Create or open the store, then write the replications arriving on `rx` until every sender is gone.
-/// On an error the receiver is dropped, so the workers stop at their next send.
+/// Create or open the store, call `opened` (the store now exists: the run opens its end-of-run readers
+/// there, while the workers compute), then write the replications arriving on `rx` until every sender
+/// is gone. On an error the receiver is dropped, so the workers stop at their next send.
 pub(super) fn write_all(
     store: Prepared,
     rx: Receiver<Vec<ReplicationRecord>>,
     recycled: &Recycled,
     mut progress: Progress,
     methods: Vec<String>,
+    opened: impl FnOnce(),
 ) -> Result<WriterOutcome, StoreError> {
     // Each replication goes into the open transaction as it arrives; the transaction commits when it is
     // MAX_BATCH_AGE old or MAX_BATCH long, and at the end.
     let mut store = store.open()?;
+    opened();
     let mut in_batch = 0usize;
     let mut oldest = Instant::now();
     let mut completed = 0u64;
