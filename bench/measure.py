@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Run a command several times and append one JSON line of measurements to a results file.
 
-Usage: measure.py RESULTS.jsonl --section S --name NAME --tool TOOL --runs K [--prep SHELL] [--self-timed]
-                  [--replications R] -- COMMAND...
+Usage: measure.py RESULTS.jsonl --section S --name NAME --tool TOOL --runs K [--warmup W] [--prep SHELL]
+                  [--self-timed] [--replications R] -- COMMAND...
 
+First W untimed runs (default 0: caches and the page cache warm, as hyperfine's --warmup), then K timed runs.
 Each run: `--prep` (untimed, e.g. removing the previous run's out dir), then COMMAND. Wall time comes from
 perf_counter around the child; peak RSS from the child's rusage (os.wait4: ru_maxrss, the figure
 `/usr/bin/time -v` prints as "Maximum resident set size", in KiB on Linux, here as MiB) at µs resolution rather
@@ -47,6 +48,7 @@ def main():
     parser.add_argument("--name", required=True)
     parser.add_argument("--tool", required=True)
     parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--warmup", type=int, default=0)
     parser.add_argument("--prep")
     parser.add_argument("--self-timed", action="store_true")
     parser.add_argument("--replications", type=int)
@@ -65,10 +67,12 @@ def main():
     if args.replications:
         record["replications"] = args.replications
     error = None
-    for _ in range(args.runs):
+    for run in range(args.warmup + args.runs):
         if args.prep:
             subprocess.run(args.prep, shell=True, check=True)
         code, wall, rss, stdout = run_once(command, log)
+        if code == 0 and run < args.warmup:
+            continue
         if code != 0:
             error = f"exit status {code} (log: {log})"
             break

@@ -217,8 +217,10 @@ def seed_section(res, cores, out):
             f"Against the slowest of them ({fmt_time(slowest)}) the ratios are: "
             + ", ".join(f"{name} {fmt_ratio(t / slowest)}" for name, t in peers) + ".")
     out.append(
-        "\nparsim: `parsim run examples/seed-study-blog.toml --quiet` into a fresh out dir each run, wall time of "
-        "the whole process (start-up, generation, fits, the SQLite store, results.csv). statsmodels and lme4: "
+        "\nparsim: `parsim run examples/seed-study-blog.toml --quiet` into a fresh out dir each run, after one "
+        "untimed warm-up run, wall time of the whole process (start-up, generation, fits, the SQLite store, "
+        "results.csv); every parsim row of this report is measured so. The build's files are synced to disk "
+        "before anything is measured. statsmodels and lme4: "
         "the time of the study loop itself as the blog timed it (bench/seed_blog.py, bench/seed_lme4.R), "
         "not counting the interpreter's start-up or imports, so the ratios favour the peers. lme4's data are "
         "drawn by R's generator with the blog's sizes and parameters (same model, different random numbers).\n")

@@ -50,7 +50,7 @@ parsim_run() {
   local section=$1 name=$2 study=$3 runs=$4
   shift 4
   local dir="$OUT/runs/$section-$name"
-  measure --section "$section" --name "$name" --tool parsim --runs "$runs" --prep "rm -rf '$dir'" \
+  measure --section "$section" --name "$name" --tool parsim --runs "$runs" --warmup 1 --prep "rm -rf '$dir'" \
     -- "$PARSIM" run "$study" --out "$dir" --quiet "$@"
 }
 
@@ -93,6 +93,9 @@ fi
 event built
 [ "${SKIP_BUILD:-0}" = 1 ] && note parsim "binary $PARSIM, not built by this run (SKIP_BUILD=1)"
 [ -n "$INSTALLER" ] && wait "$INSTALLER"
+# The build leaves a gigabyte or more of dirty pages; written back while measuring, they would slow
+# every fsync of parsim's store (ext4 commits them with the journal) and take CPU from every tool.
+sync
 event installed
 
 R_OK=0
@@ -148,7 +151,7 @@ fi
 parsim_run floor "generation + fit, store on disk" "$BLOG" "$RUNS_PARSIM" --jobs "$CORES"
 if [ -d /dev/shm ] && [ -w /dev/shm ]; then
   SHM=$(mktemp -d /dev/shm/parsim-bench.XXXXXX)
-  measure --section floor --name "generation + fit, store in memory (tmpfs)" --tool parsim --runs "$RUNS_PARSIM" \
+  measure --section floor --name "generation + fit, store in memory (tmpfs)" --tool parsim --runs "$RUNS_PARSIM" --warmup 1 \
     --prep "rm -rf '$SHM/run'" -- "$PARSIM" run "$BLOG" --out "$SHM/run" --quiet --jobs "$CORES"
   rm -rf "$SHM"
 else
@@ -173,7 +176,7 @@ if [ $R_OK = 1 ]; then
 fi
 INSTEVAL_FORMULA="y ~ 1 + service + (1 | s) + (1 | d) + (1 | dept)"
 if [ -s "$OUT/insteval.csv" ]; then
-  measure --section single --name insteval --tool parsim --runs "$RUNS_PARSIM" \
+  measure --section single --name insteval --tool parsim --runs "$RUNS_PARSIM" --warmup 1 \
     -- "$PARSIM" fit "$OUT/insteval.csv" --formula "$INSTEVAL_FORMULA" --format json
   if [ $R_OK = 1 ] && [ "$RUNS_INSTEVAL_R" -gt 0 ]; then
     if Rscript bench/single_fits.R tests/data/lme4/data "$OUT" insteval "$RUNS_INSTEVAL_R" \
