@@ -54,7 +54,10 @@ pub(crate) struct Blocked {
     pub a22: Vec<f64>,
     lambda: Vec<f64>,
     l11: Vec<f64>,
+    /// Per entry of A₂₁ (every level's), the vector whose outer products update S.
     w: Vec<f64>,
+    /// Per level of term 1, its next entry in the column-blocked update.
+    cursor: Vec<usize>,
     t: Vec<f64>,
     s: Vec<f64>,
     /// Whether every later term is scalar (diagonal scaling suffices).
@@ -69,7 +72,6 @@ impl Blocked {
     pub fn new(terms: Vec<TermLayout>, p: usize, row_ptr: Vec<usize>, rows: Vec<u32>) -> Blocked {
         let q0 = terms[0].q;
         let m = terms[1..].iter().map(|t| t.q * t.nlevels).sum::<usize>() + p + 1;
-        let max_nnz = row_ptr.windows(2).map(|w| w[1] - w[0]).max().unwrap_or(0);
         let ntemplate: usize = terms.iter().map(|t| t.q * t.q).sum();
         let scalar_rest = terms[1..].iter().all(|t| t.q == 1);
         Blocked {
@@ -78,7 +80,8 @@ impl Blocked {
             a22: vec![0.0; m * m],
             lambda: vec![0.0; ntemplate],
             l11: vec![0.0; terms[0].nlevels * q0 * q0],
-            w: vec![0.0; max_nnz * q0],
+            w: vec![0.0; rows.len() * q0],
+            cursor: vec![0; terms[0].nlevels],
             t: vec![0.0; q0 * q0 + m],
             s: vec![0.0; m * m],
             scratch: CholeskyScratch::new(m),
@@ -120,7 +123,10 @@ impl Blocked {
         self.set_lambda(theta);
         let (m, p) = (self.m, self.p);
         let q0 = self.terms[0].q;
-        self.s.copy_from_slice(&self.a22);
+        // The lower triangle only: nothing reads S above the diagonal (InstEval's S is 10 MB).
+        for j in 0..m {
+            self.s[j * m + j..(j + 1) * m].copy_from_slice(&self.a22[j * m + j..(j + 1) * m]);
+        }
         let mut ldl2 = match q0 {
             1 => self.first_term_scalar(),
             2 => self.first_term_fixed::<2>()?,
@@ -156,18 +162,16 @@ impl Blocked {
                 product = 1.0;
             }
             let scale = t2 / d;
-            let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
-            let rows = &self.rows[start..end];
-            let a = &self.a21[start..end];
-            for e1 in 0..rows.len() {
-                let c = scale * a[e1];
-                let column = &mut self.s[..];
-                let r1 = rows[e1] as usize;
-                for e2 in 0..=e1 {
-                    column[rows[e2] as usize * m + r1] -= c * a[e2];
-                }
+            let entries = self.row_ptr[level]..self.row_ptr[level + 1];
+            for (c, a) in self.w[entries.clone()].iter_mut().zip(&self.a21[entries]) {
+                *c = scale * a;
             }
         }
+        let (scaled, a) = (&self.w, &self.a21);
+        let (row_ptr, rows) = (&self.row_ptr, &self.rows);
+        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
+            scaled[e1] * a[e2]
+        });
         logdet + product.ln()
     }
 
@@ -228,18 +232,13 @@ impl Blocked {
                     }
                     w[j] = v / l[j][j];
                 }
-                self.w[e * Q..(e + 1) * Q].copy_from_slice(&w);
-            }
-            let rows = &self.rows[start..end];
-            for e1 in 0..nnz {
-                let r1 = rows[e1] as usize;
-                let w1: [f64; Q] = std::array::from_fn(|j| self.w[e1 * Q + j]);
-                for e2 in 0..=e1 {
-                    let dot: f64 = (0..Q).map(|j| w1[j] * self.w[e2 * Q + j]).sum();
-                    self.s[rows[e2] as usize * m + r1] -= dot;
-                }
+                self.w[(start + e) * Q..(start + e + 1) * Q].copy_from_slice(&w);
             }
         }
+        let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
+        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
+            (0..Q).map(|j| w[e1 * Q + j] * w[e2 * Q + j]).sum()
+        });
         Some(logdet + product.ln())
     }
 
@@ -262,23 +261,18 @@ impl Blocked {
             // w_e = L⁻¹ Λ₁′ a_e for every entry e (a_e: row e of A₂₁ for this level).
             for e in 0..nnz {
                 let a = &self.a21[(start + e) * q0..(start + e + 1) * q0];
-                let w = &mut self.w[e * q0..(e + 1) * q0];
+                let w = &mut self.w[(start + e) * q0..(start + e + 1) * q0];
                 for (j, wj) in w.iter_mut().enumerate() {
                     *wj = (j..q0).map(|i| lam0[j * q0 + i] * a[i]).sum();
                 }
                 forward_solve(l, q0, q0, w);
             }
-            let rows = &self.rows[start..end];
-            for e1 in 0..nnz {
-                let r1 = rows[e1] as usize;
-                let w1 = &self.w[e1 * q0..(e1 + 1) * q0];
-                for e2 in 0..=e1 {
-                    let w2 = &self.w[e2 * q0..(e2 + 1) * q0];
-                    let dot: f64 = w1.iter().zip(w2).map(|(a, b)| a * b).sum();
-                    self.s[rows[e2] as usize * m + r1] -= dot;
-                }
-            }
         }
+        let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
+        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
+            let (w1, w2) = (&w[e1 * q0..(e1 + 1) * q0], &w[e2 * q0..(e2 + 1) * q0]);
+            w1.iter().zip(w2).map(|(a, b)| a * b).sum()
+        });
         Some(logdet)
     }
 
@@ -357,6 +351,53 @@ impl Blocked {
     }
 }
 
+/// Bytes of S that one block of columns of [`lower_updates`] spans: within the L2 cache.
+const UPDATE_BLOCK_BYTES: usize = 512 * 1024;
+
+/// S ← S − Σ over the levels of term 1 of each level's symmetric rank update, on the lower triangle:
+/// for the entries e2 ≤ e1 of a level (global indices into A₂₁; a level's rows ascend), the entry in
+/// row `rows[e1]`, column `rows[e2]` less `product(e1, e2)`. Done a block of columns at a time, every
+/// level for each block: S may be far larger than the cache (10 MB for InstEval), and a level's updates
+/// are scattered over it. Every entry still receives its updates in level order, so the blocking
+/// changes no bit.
+fn lower_updates(
+    s: &mut [f64],
+    m: usize,
+    row_ptr: &[usize],
+    rows: &[u32],
+    cursor: &mut [usize],
+    product: impl Fn(usize, usize) -> f64,
+) {
+    let width = (UPDATE_BLOCK_BYTES / (8 * m)).max(1);
+    lower_updates_by(width, s, m, row_ptr, rows, cursor, product);
+}
+
+/// [`lower_updates`] `width` columns at a time.
+fn lower_updates_by(
+    width: usize,
+    s: &mut [f64],
+    m: usize,
+    row_ptr: &[usize],
+    rows: &[u32],
+    cursor: &mut [usize],
+    product: impl Fn(usize, usize) -> f64,
+) {
+    cursor.copy_from_slice(&row_ptr[..cursor.len()]);
+    for first in (0..m).step_by(width) {
+        let next = first + width;
+        for (level, at) in cursor.iter_mut().enumerate() {
+            let end = row_ptr[level + 1];
+            while *at < end && (rows[*at] as usize) < next {
+                let (e2, column) = (*at, rows[*at] as usize * m);
+                for e1 in e2..end {
+                    s[column + rows[e1] as usize] -= product(e1, e2);
+                }
+                *at += 1;
+            }
+        }
+    }
+}
+
 /// Values multiplied per logarithm in [`log_product`]: few logarithms, no overflow for any
 /// diagonal a Cholesky factor of a fit can have.
 const LOG_CHUNK: usize = 16;
@@ -412,6 +453,44 @@ fn scale_block(s: &mut [f64], m: usize, c: usize, q: usize, lam: &[f64], tmp: &m
         }
         for i in 0..q {
             s[j * m + c + i] = tmp[i];
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::lower_updates_by;
+
+    /// The blocking of the rank updates changes no bit: any block width gives the S of one block
+    /// spanning every column (each entry gets its updates in level order either way).
+    #[test]
+    fn rank_updates_do_not_depend_on_the_block_width() {
+        // 40 levels over a 23-row block, each meeting an ascending subset of rows (a few of them the
+        // same rows), with values whose products round differently in different orders.
+        let m = 23;
+        let (mut row_ptr, mut rows, mut values) = (vec![0], Vec::new(), Vec::new());
+        let mut x = 0.123_456_789_f64;
+        for level in 0..40usize {
+            for r in (0..m).filter(|r| (r * 7 + level * 3) % 5 < 2 || *r >= m - 3) {
+                rows.push(r as u32);
+                x = (x * 3.987_654_321).fract() + 0.1;
+                values.push(x * if level % 2 == 0 { 1e3 } else { 1e-3 });
+            }
+            row_ptr.push(rows.len());
+        }
+        let product = |e1: usize, e2: usize| values[e1] * values[e2];
+        let initial: Vec<f64> = (0..m * m).map(|k| (k as f64).sqrt()).collect();
+        let bits = |s: &[f64]| s.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
+        let updated = |width: usize| {
+            let mut s = initial.clone();
+            let mut cursor = vec![0; row_ptr.len() - 1];
+            lower_updates_by(width, &mut s, m, &row_ptr, &rows, &mut cursor, product);
+            bits(&s)
+        };
+        let whole = updated(m);
+        assert_ne!(whole, bits(&initial), "the updates change S");
+        for width in [1, 2, 3, 5, 8, 22] {
+            assert_eq!(updated(width), whole, "block width {width}");
         }
     }
 }
