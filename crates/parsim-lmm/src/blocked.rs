@@ -169,9 +169,15 @@ impl Blocked {
         }
         let (scaled, a) = (&self.w, &self.a21);
         let (row_ptr, rows) = (&self.row_ptr, &self.rows);
-        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
-            scaled[e1] * a[e2]
-        });
+        lower_updates(
+            block_width(m),
+            &mut self.s,
+            m,
+            row_ptr,
+            rows,
+            &mut self.cursor,
+            |e1, e2| scaled[e1] * a[e2],
+        );
         logdet + product.ln()
     }
 
@@ -236,9 +242,15 @@ impl Blocked {
             }
         }
         let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
-        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
-            (0..Q).map(|j| w[e1 * Q + j] * w[e2 * Q + j]).sum()
-        });
+        lower_updates(
+            block_width(m),
+            &mut self.s,
+            m,
+            row_ptr,
+            rows,
+            &mut self.cursor,
+            |e1, e2| (0..Q).map(|j| w[e1 * Q + j] * w[e2 * Q + j]).sum(),
+        );
         Some(logdet + product.ln())
     }
 
@@ -269,10 +281,18 @@ impl Blocked {
             }
         }
         let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
-        lower_updates(&mut self.s, m, row_ptr, rows, &mut self.cursor, |e1, e2| {
-            let (w1, w2) = (&w[e1 * q0..(e1 + 1) * q0], &w[e2 * q0..(e2 + 1) * q0]);
-            w1.iter().zip(w2).map(|(a, b)| a * b).sum()
-        });
+        lower_updates(
+            block_width(m),
+            &mut self.s,
+            m,
+            row_ptr,
+            rows,
+            &mut self.cursor,
+            |e1, e2| {
+                let (w1, w2) = (&w[e1 * q0..(e1 + 1) * q0], &w[e2 * q0..(e2 + 1) * q0]);
+                w1.iter().zip(w2).map(|(a, b)| a * b).sum()
+            },
+        );
         Some(logdet)
     }
 
@@ -354,26 +374,18 @@ impl Blocked {
 /// Bytes of S that one block of columns of [`lower_updates`] spans: within the L2 cache.
 const UPDATE_BLOCK_BYTES: usize = 512 * 1024;
 
+/// Columns of S (order `m`) per block of [`lower_updates`].
+fn block_width(m: usize) -> usize {
+    (UPDATE_BLOCK_BYTES / (8 * m)).max(1)
+}
+
 /// S ← S − Σ over the levels of term 1 of each level's symmetric rank update, on the lower triangle:
 /// for the entries e2 ≤ e1 of a level (global indices into A₂₁; a level's rows ascend), the entry in
-/// row `rows[e1]`, column `rows[e2]` less `product(e1, e2)`. Done a block of columns at a time, every
+/// row `rows[e1]`, column `rows[e2]` less `product(e1, e2)`. Done `width` columns at a time, every
 /// level for each block: S may be far larger than the cache (10 MB for InstEval), and a level's updates
 /// are scattered over it. Every entry still receives its updates in level order, so the blocking
 /// changes no bit.
 fn lower_updates(
-    s: &mut [f64],
-    m: usize,
-    row_ptr: &[usize],
-    rows: &[u32],
-    cursor: &mut [usize],
-    product: impl Fn(usize, usize) -> f64,
-) {
-    let width = (UPDATE_BLOCK_BYTES / (8 * m)).max(1);
-    lower_updates_by(width, s, m, row_ptr, rows, cursor, product);
-}
-
-/// [`lower_updates`] `width` columns at a time.
-fn lower_updates_by(
     width: usize,
     s: &mut [f64],
     m: usize,
@@ -459,7 +471,7 @@ fn scale_block(s: &mut [f64], m: usize, c: usize, q: usize, lam: &[f64], tmp: &m
 
 #[cfg(test)]
 mod tests {
-    use super::lower_updates_by;
+    use super::lower_updates;
 
     /// The blocking of the rank updates changes no bit: any block width gives the S of one block
     /// spanning every column (each entry gets its updates in level order either way).
@@ -484,7 +496,7 @@ mod tests {
         let updated = |width: usize| {
             let mut s = initial.clone();
             let mut cursor = vec![0; row_ptr.len() - 1];
-            lower_updates_by(width, &mut s, m, &row_ptr, &rows, &mut cursor, product);
+            lower_updates(width, &mut s, m, &row_ptr, &rows, &mut cursor, product);
             bits(&s)
         };
         let whole = updated(m);
