@@ -150,7 +150,6 @@ impl Blocked {
 
     /// Scalar first term (q₁ = 1): per level d = θ²a + 1, and WW′ = θ²aa′/d. Returns Σ log d.
     fn first_term_scalar(&mut self) -> f64 {
-        let m = self.m;
         let t2 = self.lambda[0] * self.lambda[0];
         let mut logdet = 0.0;
         let mut product = 1.0;
@@ -167,23 +166,12 @@ impl Blocked {
                 *c = scale * a;
             }
         }
-        let (scaled, a) = (&self.w, &self.a21);
-        let (row_ptr, rows) = (&self.row_ptr, &self.rows);
-        lower_updates(
-            block_width(m),
-            &mut self.s,
-            m,
-            row_ptr,
-            rows,
-            &mut self.cursor,
-            |e1, e2| scaled[e1] * a[e2],
-        );
+        self.rank_updates(|scaled, a, e1, e2| scaled[e1] * a[e2]);
         logdet + product.ln()
     }
 
     /// [`Blocked::first_term_blocks`] for a small fixed q₁: the q×q algebra on stack arrays, unrolled.
     fn first_term_fixed<const Q: usize>(&mut self) -> Option<f64> {
-        let m = self.m;
         // lam[j][i] = Λ[i][j] (column j), lower triangular.
         let lam: [[f64; Q]; Q] =
             std::array::from_fn(|j| std::array::from_fn(|i| self.lambda[j * Q + i]));
@@ -241,22 +229,12 @@ impl Blocked {
                 self.w[(start + e) * Q..(start + e + 1) * Q].copy_from_slice(&w);
             }
         }
-        let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
-        lower_updates(
-            block_width(m),
-            &mut self.s,
-            m,
-            row_ptr,
-            rows,
-            &mut self.cursor,
-            |e1, e2| (0..Q).map(|j| w[e1 * Q + j] * w[e2 * Q + j]).sum(),
-        );
+        self.rank_updates(|w, _, e1, e2| (0..Q).map(|j| w[e1 * Q + j] * w[e2 * Q + j]).sum());
         Some(logdet + product.ln())
     }
 
     /// First term with q₁ > 1: per level L = chol(Λ′AΛ + I), W = A₂₁ΛL⁻ᵀ. Returns log|L₁₁|².
     fn first_term_blocks(&mut self) -> Option<f64> {
-        let m = self.m;
         let q0 = self.terms[0].q;
         let lam0 = &self.lambda[..q0 * q0];
         let mut logdet = 0.0;
@@ -280,20 +258,30 @@ impl Blocked {
                 forward_solve(l, q0, q0, w);
             }
         }
-        let (row_ptr, rows, w) = (&self.row_ptr, &self.rows, &self.w);
-        lower_updates(
-            block_width(m),
-            &mut self.s,
+        self.rank_updates(|w, _, e1, e2| {
+            let (w1, w2) = (&w[e1 * q0..(e1 + 1) * q0], &w[e2 * q0..(e2 + 1) * q0]);
+            w1.iter().zip(w2).map(|(a, b)| a * b).sum()
+        });
+        Some(logdet)
+    }
+
+    /// S ← S − every level's rank update ([`lower_updates`]), the products taken from the entries'
+    /// vectors `w` and A₂₁'s entries.
+    fn rank_updates(&mut self, product: impl Fn(&[f64], &[f64], usize, usize) -> f64) {
+        let Blocked {
+            s,
             m,
             row_ptr,
             rows,
-            &mut self.cursor,
-            |e1, e2| {
-                let (w1, w2) = (&w[e1 * q0..(e1 + 1) * q0], &w[e2 * q0..(e2 + 1) * q0]);
-                w1.iter().zip(w2).map(|(a, b)| a * b).sum()
-            },
-        );
-        Some(logdet)
+            cursor,
+            w,
+            a21,
+            ..
+        } = self;
+        let (w, a21) = (&*w, &*a21);
+        lower_updates(block_width(*m), s, *m, row_ptr, rows, cursor, |e1, e2| {
+            product(w, a21, e1, e2)
+        });
     }
 
     /// S ← Λ₂′SΛ₂ + I on the random-effects rows of the dense block (lower triangle).
