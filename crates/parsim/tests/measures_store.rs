@@ -5,8 +5,8 @@ mod measures_support;
 
 use measures_support::{create_store, generate, study_toml, Row, METHODS};
 use parsim::measures::{
-    summarise_connection, IntervalRule, MeasureKind, PerformanceAccumulator, PrecisionAccumulator,
-    Summary, SummarySettings,
+    summarise_connection, summarise_keeping, IntervalRule, MeasureKind, PerformanceAccumulator,
+    PrecisionAccumulator, Summary, SummarySettings,
 };
 use parsim::report::{self, Format};
 
@@ -82,6 +82,33 @@ fn summary_of(
     let connection = create_store(&dir, &rows, &study_toml(summary_toml));
     let summary = summarise_connection(&connection, settings).expect("summary");
     (rows, summary, dir)
+}
+
+/// The second pass reads the rows the first kept, or (when there were more than it keeps, or none are
+/// kept) the store again: the summary is the same to the last bit either way.
+#[test]
+fn the_second_pass_gives_the_same_summary_from_kept_rows_or_from_the_store() {
+    let rows = generate(0, 200, 42);
+    let dir = temp_dir("kept-rows");
+    let connection = create_store(&dir, &rows, &study_toml(""));
+    // JSON, so that equal NaNs (a measure with no data) compare equal; floats in shortest round-trip form.
+    let summary = |kept_rows| {
+        let s = summarise_keeping(&connection, None, kept_rows).expect("summary");
+        serde_json::to_string(&s).expect("json")
+    };
+    let all = summary(usize::MAX);
+    assert!(all.contains("coverage"), "{all}");
+    assert_eq!(summary(0), all, "none kept: the store is read again");
+    assert_eq!(
+        summary(50),
+        all,
+        "more rows than kept: the store is read again"
+    );
+    assert_eq!(
+        serde_json::to_string(&summarise_connection(&connection, None).expect("summary"))
+            .expect("json"),
+        all
+    );
 }
 
 #[test]

@@ -29,7 +29,7 @@ pub use accumulate::{
 };
 pub use summarise::{
     accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
-    ConditionInfo, GroupId, StudyAccumulator, Summary, SummaryRow,
+    summarise_keeping, ConditionInfo, GroupId, StudyAccumulator, Summary, SummaryRow,
 };
 
 /// Errors of the measures: bad settings or an unreadable store.

@@ -1,10 +1,11 @@
 //! The performance measures of every (condition, method, term) of a results store.
 //!
-//! Two streaming passes over the store, in the order of the estimates' primary key (condition, replication):
-//! (1) every usable estimate into its group's accumulator, giving θ̄, while each replication's estimates are
-//! paired with the reference method's for relative precision; (2) the same rows again, counting intervals
-//! that cover θ̄ (bias-eliminated coverage). Memory holds one accumulator per group and one replication's
-//! rows, never the whole store.
+//! Two passes over the usable estimates, in the order of the estimates' primary key (condition,
+//! replication): (1) every usable estimate into its group's accumulator, giving θ̄, while each
+//! replication's estimates are paired with the reference method's for relative precision; (2) the same
+//! rows again, counting intervals that cover θ̄ (bias-eliminated coverage). The first pass streams them
+//! from the store and keeps them for the second, up to 2¹⁸ rows (about 26 MB); a larger store is
+//! streamed twice. Otherwise memory holds one accumulator per group and one replication's rows.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -104,11 +105,26 @@ pub fn summarise_connection(
     connection: &Connection,
     settings: Option<SummarySettings>,
 ) -> Result<Summary, MeasuresError> {
+    summarise_keeping(connection, settings, KEPT_ROWS)
+}
+
+/// Usable rows the first pass keeps in memory for the second (about 100 bytes each), which then need
+/// not read the store again; a store with more is read twice.
+const KEPT_ROWS: usize = 1 << 18;
+
+/// [`summarise_connection`] with the first pass keeping at most `kept_rows` rows for the second: both
+/// ways give the same summary, which tests check.
+#[doc(hidden)]
+pub fn summarise_keeping(
+    connection: &Connection,
+    settings: Option<SummarySettings>,
+    kept_rows: usize,
+) -> Result<Summary, MeasuresError> {
     let (study, settings) = study_settings(connection, settings)?;
     let index = GroupIndex::read(connection)?;
     let settings = index.resolve_reference(settings)?;
-    let mut accumulator = first_pass(connection, &index, &settings)?;
-    let second = second_pass(connection, &index, &settings, &accumulator)?;
+    let (mut accumulator, kept) = first_pass(connection, &index, &settings, kept_rows)?;
+    let second = second_pass(connection, &index, &settings, &accumulator, kept.as_deref())?;
     accumulator.merge(&second);
     Ok(Summary {
         study,
@@ -205,7 +221,7 @@ pub fn accumulate_connection(
 ) -> Result<StudyAccumulator, MeasuresError> {
     let index = GroupIndex::read(connection)?;
     let settings = index.resolve_reference(settings.clone())?;
-    first_pass(connection, &index, &settings)
+    Ok(first_pass(connection, &index, &settings, 0)?.0)
 }
 
 /// Second pass over a store (e.g. one shard): counts of intervals covering θ̄ of `merged`, the merged first
@@ -216,7 +232,7 @@ pub fn accumulate_bias_eliminated(
     merged: &StudyAccumulator,
 ) -> Result<StudyAccumulator, MeasuresError> {
     let index = GroupIndex::read(connection)?;
-    second_pass(connection, &index, settings, merged)
+    second_pass(connection, &index, settings, merged, None)
 }
 
 /// The study's name and the settings to use: those given, else the study's `[summary]`.
@@ -235,11 +251,17 @@ fn study_settings(
     Ok((study, settings))
 }
 
+/// A usable row kept for the second pass: its group and what the method reported.
+type Kept = (usize, Replicate);
+
+/// Every measure but bias-eliminated coverage; with the usable rows (at most `kept_rows`, else none)
+/// for the second pass.
 fn first_pass(
     connection: &Connection,
     index: &GroupIndex,
     settings: &SummarySettings,
-) -> Result<StudyAccumulator, MeasuresError> {
+    kept_rows: usize,
+) -> Result<(StudyAccumulator, Option<Vec<Kept>>), MeasuresError> {
     let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
     let mut groups = vec![PerformanceAccumulator::default(); index.len()];
     index.count_failed_fits(connection, &mut groups)?;
@@ -248,19 +270,28 @@ fn first_pass(
         .as_deref()
         .and_then(|r| index.methods.iter().position(|m| m == r));
     let mut pairing = Pairing::new(reference, index.len());
+    let mut kept = (kept_rows > 0).then(Vec::new);
     for_each_usable(connection, index, |at, r| {
         groups[at.group].push(r, &mut rule);
         pairing.push(at, r.estimate);
+        if kept.as_ref().is_some_and(|rows| rows.len() == kept_rows) {
+            kept = None;
+        } else if let Some(rows) = &mut kept {
+            rows.push((at.group, *r));
+        }
     })?;
     let precision = pairing.finish();
-    Ok(index.keyed(groups.into_iter().zip(precision)))
+    Ok((index.keyed(groups.into_iter().zip(precision)), kept))
 }
 
+/// Bias-eliminated coverage: the usable rows again (those `kept` by the first pass, else from the store)
+/// against θ̄ of `merged`.
 fn second_pass(
     connection: &Connection,
     index: &GroupIndex,
     settings: &SummarySettings,
     merged: &StudyAccumulator,
+    kept: Option<&[Kept]>,
 ) -> Result<StudyAccumulator, MeasuresError> {
     let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
     let means: Vec<f64> = index
@@ -274,9 +305,13 @@ fn second_pass(
         })
         .collect();
     let mut groups = vec![PerformanceAccumulator::default(); index.len()];
-    for_each_usable(connection, index, |at, r| {
-        groups[at.group].push_bias_eliminated(r, means[at.group], &mut rule)
-    })?;
+    let mut push = |group: usize, r: &Replicate| {
+        groups[group].push_bias_eliminated(r, means[group], &mut rule)
+    };
+    match kept {
+        Some(rows) => rows.iter().for_each(|(group, r)| push(*group, r)),
+        None => for_each_usable(connection, index, |at, r| push(at.group, r))?,
+    }
     Ok(index.keyed(
         groups
             .into_iter()
