@@ -4,9 +4,9 @@
 
 use std::sync::OnceLock;
 
-use rusqlite::{params, Connection, ErrorCode, Statement};
+use rusqlite::{params, Connection, ErrorCode, Statement, ToSql};
 
-use super::{EstimateRecord, FitRecord, ReplicationRecord};
+use super::{FitRecord, ReplicationRecord};
 
 /// Replications written by one group of statements (the runner's workers hand over up to this many).
 pub(super) const REPLICATIONS_PER_INSERT: usize = 8;
@@ -119,7 +119,11 @@ pub(super) fn replications(
     for group in reps.chunks(REPLICATIONS_PER_INSERT) {
         // A plain INSERT of the group's markers fails whole (SQLite undoes the statement) when one of them
         // is stored already; then the group goes one replication at a time, skipping those.
-        match MARKERS.rows(tx, group.len(), group.iter(), bind_marker) {
+        let marker = |s: &mut Statement<'_>, at, rep: &ReplicationRecord| {
+            let key = [rep.condition as i64, rep.replication as i64];
+            bind_row(s, at, &[&key[0], &key[1], &rep.seconds])
+        };
+        match MARKERS.rows(tx, group.len(), group.iter(), marker) {
             Err(e) if is_duplicate(&e) => {
                 for rep in group {
                     replication(tx, methods, rep)?;
@@ -168,7 +172,19 @@ fn fits_and_estimates(
         .flat_map(|rep| rep.fits.iter().map(move |fit| (rep, fit)));
     let count = reps.iter().map(|rep| rep.fits.len()).sum();
     FITS.rows(tx, count, fits, |s, at, (rep, fit)| {
-        bind_fit(s, at, rep, method_name(methods, fit)?, fit)
+        let key = [rep.condition as i64, rep.replication as i64];
+        let (method, status) = (method_name(methods, fit)?, fit.status.as_str());
+        let (message, iterations) = (fit.message.as_deref(), fit.iterations as i64);
+        let values: [&dyn ToSql; 7] = [
+            &key[0],
+            &key[1],
+            &method,
+            &status,
+            &message,
+            &iterations,
+            &fit.seconds,
+        ];
+        bind_row(s, at, &values)
     })?;
     let estimates = reps.iter().flat_map(|rep| {
         rep.fits.iter().flat_map(move |fit| {
@@ -182,7 +198,25 @@ fn fits_and_estimates(
         .map(|fit| fit.estimates.len())
         .sum();
     ESTIMATES.rows(tx, count, estimates, |s, at, (rep, fit, position, e)| {
-        bind_estimate(s, at, rep, method_name(methods, fit)?, position, e)
+        let key = [rep.condition as i64, rep.replication as i64];
+        let (method, position) = (method_name(methods, fit)?, position as i64);
+        let (term, kind) = (&*e.term, e.kind.as_str());
+        let values: [&dyn ToSql; 13] = [
+            &key[0],
+            &key[1],
+            &method,
+            &term,
+            &position,
+            &kind,
+            &e.estimate,
+            &e.se,
+            &e.df,
+            &e.ci_lower,
+            &e.ci_upper,
+            &e.p_value,
+            &e.truth,
+        ];
+        bind_row(s, at, &values)
     })
 }
 
@@ -193,47 +227,9 @@ fn method_name<'m>(methods: &'m [String], fit: &FitRecord) -> rusqlite::Result<&
     })
 }
 
-fn bind_marker(s: &mut Statement<'_>, at: usize, rep: &ReplicationRecord) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, rep.condition as i64)?;
-    s.raw_bind_parameter(at + 1, rep.replication as i64)?;
-    s.raw_bind_parameter(at + 2, rep.seconds)
-}
-
-fn bind_fit(
-    s: &mut Statement<'_>,
-    at: usize,
-    rep: &ReplicationRecord,
-    method: &str,
-    fit: &FitRecord,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, rep.condition as i64)?;
-    s.raw_bind_parameter(at + 1, rep.replication as i64)?;
-    s.raw_bind_parameter(at + 2, method)?;
-    s.raw_bind_parameter(at + 3, fit.status.as_str())?;
-    s.raw_bind_parameter(at + 4, fit.message.as_deref())?;
-    s.raw_bind_parameter(at + 5, fit.iterations as i64)?;
-    s.raw_bind_parameter(at + 6, fit.seconds)
-}
-
-fn bind_estimate(
-    s: &mut Statement<'_>,
-    at: usize,
-    rep: &ReplicationRecord,
-    method: &str,
-    position: usize,
-    e: &EstimateRecord,
-) -> rusqlite::Result<()> {
-    s.raw_bind_parameter(at, rep.condition as i64)?;
-    s.raw_bind_parameter(at + 1, rep.replication as i64)?;
-    s.raw_bind_parameter(at + 2, method)?;
-    s.raw_bind_parameter(at + 3, &*e.term)?;
-    s.raw_bind_parameter(at + 4, position as i64)?;
-    s.raw_bind_parameter(at + 5, e.kind.as_str())?;
-    s.raw_bind_parameter(at + 6, e.estimate)?;
-    s.raw_bind_parameter(at + 7, e.se)?;
-    s.raw_bind_parameter(at + 8, e.df)?;
-    s.raw_bind_parameter(at + 9, e.ci_lower)?;
-    s.raw_bind_parameter(at + 10, e.ci_upper)?;
-    s.raw_bind_parameter(at + 11, e.p_value)?;
-    s.raw_bind_parameter(at + 12, e.truth)
+/// Bind one row's values, in its table's column order, from parameter index `at` on.
+fn bind_row(s: &mut Statement<'_>, at: usize, values: &[&dyn ToSql]) -> rusqlite::Result<()> {
+    (at..)
+        .zip(values)
+        .try_for_each(|(k, v)| s.raw_bind_parameter(k, v))
 }

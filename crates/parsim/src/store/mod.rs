@@ -461,6 +461,9 @@ impl Store {
     fn initialise(&self, study: &StudyRecord) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         tx.execute_batch(schema::CREATE).map_err(|e| self.err(e))?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
+            .map_err(|e| self.err(e))?;
         tx.execute(
             "INSERT INTO study (id, name, toml, hash, parsim_version, platform, started_at) \
              VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6)",

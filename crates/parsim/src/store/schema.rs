@@ -8,8 +8,8 @@ pub(super) const FORMAT: i64 = 2;
 /// B-tree ordered by their key instead of a table plus an index, half the work per insert, and a scan in
 /// key order reads each row once. `estimates.position` keeps the methods' term order (the summary lists
 /// terms in that order) independent of the order replications were written in.
+/// The format is recorded by the caller, from [`FORMAT`].
 pub(super) const CREATE: &str = "
-PRAGMA user_version = 2;
 CREATE TABLE study (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     name TEXT NOT NULL,
