@@ -29,7 +29,8 @@ pub use accumulate::{
 };
 pub use summarise::{
     accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
-    summarise_keeping, ConditionInfo, GroupId, StudyAccumulator, Summary, SummaryRow,
+    summarise_keeping, summarise_written, ConditionInfo, GroupId, StudyAccumulator, Summary,
+    SummaryRow,
 };
 
 /// Errors of the measures: bad settings or an unreadable store.

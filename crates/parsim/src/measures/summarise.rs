@@ -7,12 +7,12 @@
 //! from the store and keeps them for the second, up to 2¹⁸ rows (about 26 MB); a larger store is
 //! streamed twice. Otherwise memory holds one accumulator per group and one replication's rows.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::store::Store;
+use crate::store::{Store, Written};
 
 use super::{
     IntervalRule, MeasuresError, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
@@ -108,6 +108,16 @@ pub fn summarise_connection(
     summarise_keeping(connection, settings, KEPT_ROWS)
 }
 
+/// [`summarise_connection`] with the fits and estimates taken from `written`, the rows the store in
+/// `connection` was written with ([`Written::finish`]ed), instead of read back: the same summary.
+pub fn summarise_written(
+    connection: &Connection,
+    written: &Written,
+    settings: Option<SummarySettings>,
+) -> Result<Summary, MeasuresError> {
+    summarise_rows(connection, written, settings, KEPT_ROWS)
+}
+
 /// Usable rows the first pass keeps in memory for the second (about 100 bytes each), which then need
 /// not read the store again; a store with more is read twice.
 const KEPT_ROWS: usize = 1 << 18;
@@ -120,11 +130,21 @@ pub fn summarise_keeping(
     settings: Option<SummarySettings>,
     kept_rows: usize,
 ) -> Result<Summary, MeasuresError> {
+    summarise_rows(connection, connection, settings, kept_rows)
+}
+
+/// The summary of the study in `connection`, whose fits and estimates `rows` gives.
+fn summarise_rows(
+    connection: &Connection,
+    rows: &impl Rows,
+    settings: Option<SummarySettings>,
+    kept_rows: usize,
+) -> Result<Summary, MeasuresError> {
     let (study, settings) = study_settings(connection, settings)?;
-    let index = GroupIndex::read(connection)?;
+    let index = GroupIndex::read(connection, rows)?;
     let settings = index.resolve_reference(settings)?;
-    let (mut accumulator, kept) = first_pass(connection, &index, &settings, kept_rows)?;
-    let second = second_pass(connection, &index, &settings, &accumulator, kept.as_deref())?;
+    let (mut accumulator, kept) = first_pass(rows, &index, &settings, kept_rows)?;
+    let second = second_pass(rows, &index, &settings, &accumulator, kept.as_deref())?;
     accumulator.merge(&second);
     Ok(Summary {
         study,
@@ -219,7 +239,7 @@ pub fn accumulate_connection(
     connection: &Connection,
     settings: &SummarySettings,
 ) -> Result<StudyAccumulator, MeasuresError> {
-    let index = GroupIndex::read(connection)?;
+    let index = GroupIndex::read(connection, connection)?;
     let settings = index.resolve_reference(settings.clone())?;
     Ok(first_pass(connection, &index, &settings, 0)?.0)
 }
@@ -231,7 +251,7 @@ pub fn accumulate_bias_eliminated(
     settings: &SummarySettings,
     merged: &StudyAccumulator,
 ) -> Result<StudyAccumulator, MeasuresError> {
-    let index = GroupIndex::read(connection)?;
+    let index = GroupIndex::read(connection, connection)?;
     second_pass(connection, &index, settings, merged, None)
 }
 
@@ -257,21 +277,21 @@ type Kept = (usize, Replicate);
 /// Every measure but bias-eliminated coverage; with the usable rows (at most `kept_rows`, else none)
 /// for the second pass.
 fn first_pass(
-    connection: &Connection,
+    rows: &impl Rows,
     index: &GroupIndex,
     settings: &SummarySettings,
     kept_rows: usize,
 ) -> Result<(StudyAccumulator, Option<Vec<Kept>>), MeasuresError> {
     let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
     let mut groups = vec![PerformanceAccumulator::default(); index.len()];
-    index.count_failed_fits(connection, &mut groups)?;
+    index.count_failed_fits(rows, &mut groups)?;
     let reference = settings
         .reference
         .as_deref()
         .and_then(|r| index.methods.iter().position(|m| m == r));
     let mut pairing = Pairing::new(reference, index.len());
     let mut kept = (kept_rows > 0).then(Vec::new);
-    for_each_usable(connection, index, |at, r| {
+    for_each_usable(rows, index, |at, r| {
         groups[at.group].push(r, &mut rule);
         pairing.push(at, r.estimate);
         if kept.as_ref().is_some_and(|rows| rows.len() == kept_rows) {
@@ -287,7 +307,7 @@ fn first_pass(
 /// Bias-eliminated coverage: the usable rows again (those `kept` by the first pass, else from the store)
 /// against θ̄ of `merged`.
 fn second_pass(
-    connection: &Connection,
+    rows: &impl Rows,
     index: &GroupIndex,
     settings: &SummarySettings,
     merged: &StudyAccumulator,
@@ -310,7 +330,7 @@ fn second_pass(
     };
     match kept {
         Some(rows) => rows.iter().for_each(|(group, r)| push(*group, r)),
-        None => for_each_usable(connection, index, |at, r| push(at.group, r))?,
+        None => for_each_usable(rows, index, |at, r| push(at.group, r))?,
     }
     Ok(index.keyed(
         groups
@@ -336,29 +356,21 @@ struct GroupIndex {
 
 impl GroupIndex {
     /// Groups: every method that has fits in a condition, for every term it estimates with a true value there.
-    fn read(connection: &Connection) -> Result<Self, MeasuresError> {
+    fn read(connection: &Connection, rows: &impl Rows) -> Result<Self, MeasuresError> {
         let mut methods: Vec<String> = strings(
             connection,
             "SELECT method FROM methods ORDER BY position, method",
         )?;
         // Methods missing from the `methods` table (should not happen) still get summarised.
-        for m in strings(
-            connection,
-            "SELECT DISTINCT method FROM fits ORDER BY method",
-        )? {
+        for m in rows.fit_methods()? {
             if !methods.contains(&m) {
                 methods.push(m);
             }
         }
-        // One scan: which methods estimate which terms with a true value, and where in each method's
-        // coefficient table. A term is listed where the first method (file order) that estimates it has
-        // it: model order, whatever order the replications were written or merged in.
-        let mut statement = connection.prepare(
-            "SELECT method, term, MIN(position) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
-        )?;
-        let found: Vec<(String, String, i64)> = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
+        // Which methods estimate which terms with a true value, and where in each method's coefficient
+        // table. A term is listed where the first method (file order) that estimates it has it: model
+        // order, whatever order the replications were written or merged in.
+        let found = rows.truth_terms()?;
         let mut placed: Vec<((usize, i64), &str)> = Vec::new();
         for (method, term, at) in &found {
             let place = (position(&methods, method)?, *at);
@@ -374,11 +386,9 @@ impl GroupIndex {
             method_terms.push((position(&methods, method)?, position(&terms, term)?));
         }
         let mut keys = Vec::new();
-        let mut statement = connection.prepare("SELECT DISTINCT condition, method FROM fits")?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let condition = usize_of(row.get(0)?)?;
-            let method = position(&methods, &row.get::<_, String>(1)?)?;
+        for (condition, method) in rows.fitted()? {
+            let condition = usize_of(condition)?;
+            let method = position(&methods, &method)?;
             for &(m, term) in &method_terms {
                 if m == method {
                     keys.push(GroupKey {
@@ -456,19 +466,14 @@ impl GroupIndex {
     /// Failed fits (not converged, error) count against every term of their (condition, method).
     fn count_failed_fits(
         &self,
-        connection: &Connection,
+        rows: &impl Rows,
         groups: &mut [PerformanceAccumulator],
     ) -> Result<(), MeasuresError> {
-        let sql = format!("SELECT condition, method, COUNT(*) FROM fits WHERE status NOT IN {USABLE} GROUP BY condition, method");
-        let mut statement = connection.prepare(&sql)?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let condition = usize_of(row.get(0)?)?;
-            let method: String = row.get(1)?;
-            let failed: i64 = row.get(2)?;
+        for (condition, method, failed) in rows.failed()? {
+            let condition = usize_of(condition)?;
             for (key, group) in self.keys.iter().zip(groups.iter_mut()) {
                 if key.condition == condition && self.methods[key.method] == method {
-                    group.failed += u64::try_from(failed).unwrap_or(0);
+                    group.failed += failed;
                 }
             }
         }
@@ -485,48 +490,196 @@ struct Located {
     term: usize,
 }
 
-/// Stream every estimate of a usable fit (status ok or singular) of a term with a true value, ordered by
-/// (condition, replication) — the order of the estimates' primary key, so SQLite need not sort.
+/// Every usable row (see [`Rows::for_each_usable`]) of a group, with where it belongs.
 fn for_each_usable(
-    connection: &Connection,
+    rows: &impl Rows,
     index: &GroupIndex,
     mut f: impl FnMut(&Located, &Replicate),
 ) -> Result<(), MeasuresError> {
-    let sql = format!(
-        "SELECT e.condition, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value,
-                e.truth, e.replication
-         FROM estimates e JOIN fits f
-           ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
-         WHERE e.truth IS NOT NULL AND f.status IN {USABLE}
-         ORDER BY e.condition, e.replication"
-    );
-    let mut statement = connection.prepare(&sql)?;
-    let mut rows = statement.query([])?;
-    while let Some(row) = rows.next()? {
-        let (method, term) = (text(row, 1)?, text(row, 2)?);
-        let Some((group, key)) = index.group(row.get(0)?, method, term) else {
-            continue;
+    rows.for_each_usable(&mut |row: Usable<'_>| {
+        let Some((group, key)) = index.group(row.condition, row.method, row.term) else {
+            return;
         };
         let at = Located {
             group,
             condition: key.condition,
-            replication: row.get(10)?,
+            replication: row.replication,
             method: key.method,
             term: key.term,
         };
-        let replicate = Replicate {
-            // SQLite stores NaN as NULL: a missing estimate is a failed one.
-            estimate: row.get::<_, Option<f64>>(3)?.unwrap_or(f64::NAN),
-            se: row.get(4)?,
-            df: row.get(5)?,
-            ci_lower: row.get(6)?,
-            ci_upper: row.get(7)?,
-            p_value: row.get(8)?,
-            truth: row.get(9)?,
-        };
-        f(&at, &replicate);
+        f(&at, &row.replicate);
+    })
+}
+
+/// One estimate of a usable fit of a term with a true value.
+struct Usable<'a> {
+    condition: i64,
+    replication: i64,
+    method: &'a str,
+    term: &'a str,
+    replicate: Replicate,
+}
+
+/// The fits and estimates a summary reads: from the store, or from the rows a run wrote to it.
+trait Rows {
+    /// The methods with fits, by name.
+    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError>;
+    /// (method, term, first position) of every term a method estimates with a true value.
+    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError>;
+    /// Every (condition, method) with fits.
+    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError>;
+    /// (condition, method, count) of the fits that failed (not converged, error).
+    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError>;
+    /// Every estimate of a usable fit (status ok or singular) of a term with a true value, ordered by
+    /// (condition, replication).
+    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError>;
+}
+
+impl Rows for Connection {
+    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError> {
+        strings(self, "SELECT DISTINCT method FROM fits ORDER BY method")
     }
-    Ok(())
+
+    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError> {
+        let mut statement = self.prepare(
+            "SELECT method, term, MIN(position) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
+        )?;
+        let found = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(found)
+    }
+
+    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError> {
+        let mut statement = self.prepare("SELECT DISTINCT condition, method FROM fits")?;
+        let fitted = statement
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<Result<_, _>>()?;
+        Ok(fitted)
+    }
+
+    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError> {
+        let sql = format!("SELECT condition, method, COUNT(*) FROM fits WHERE status NOT IN {USABLE} GROUP BY condition, method");
+        let mut statement = self.prepare(&sql)?;
+        let failed = statement
+            .query_map([], |r| {
+                let count: i64 = r.get(2)?;
+                Ok((r.get(0)?, r.get(1)?, u64::try_from(count).unwrap_or(0)))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(failed)
+    }
+
+    /// In the order of the estimates' primary key, so SQLite need not sort.
+    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError> {
+        let sql = format!(
+            "SELECT e.condition, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value,
+                    e.truth, e.replication
+             FROM estimates e JOIN fits f
+               ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
+             WHERE e.truth IS NOT NULL AND f.status IN {USABLE}
+             ORDER BY e.condition, e.replication"
+        );
+        let mut statement = self.prepare(&sql)?;
+        let mut rows = statement.query([])?;
+        while let Some(row) = rows.next()? {
+            let replicate = Replicate {
+                // SQLite stores NaN as NULL: a missing estimate is a failed one.
+                estimate: row.get::<_, Option<f64>>(3)?.unwrap_or(f64::NAN),
+                se: row.get(4)?,
+                df: row.get(5)?,
+                ci_lower: row.get(6)?,
+                ci_upper: row.get(7)?,
+                p_value: row.get(8)?,
+                truth: row.get(9)?,
+            };
+            f(Usable {
+                condition: row.get(0)?,
+                replication: row.get(10)?,
+                method: text(row, 1)?,
+                term: text(row, 2)?,
+                replicate,
+            });
+        }
+        Ok(())
+    }
+}
+
+/// The same rows as the store gives them: [`Written`] holds them in its key order, with its values.
+impl Rows for Written {
+    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError> {
+        let mut methods: Vec<String> = Vec::new();
+        for fit in self.fits() {
+            let name = self.method(fit.method);
+            if !methods.iter().any(|m| m == name) {
+                methods.push(name.to_string());
+            }
+        }
+        methods.sort();
+        Ok(methods)
+    }
+
+    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError> {
+        let mut found: BTreeMap<(&str, &str), i64> = BTreeMap::new();
+        for e in self.estimates().iter().filter(|e| e.truth().is_some()) {
+            let at = found
+                .entry((self.method(e.fit.method), &e.term))
+                .or_insert(e.position);
+            *at = (*at).min(e.position);
+        }
+        Ok(found
+            .into_iter()
+            .map(|((method, term), at)| (method.to_string(), term.to_string(), at))
+            .collect())
+    }
+
+    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError> {
+        let pairs: BTreeSet<(i64, usize)> = self
+            .fits()
+            .iter()
+            .map(|f| (f.condition, f.method))
+            .collect();
+        Ok(pairs
+            .into_iter()
+            .map(|(c, m)| (c, self.method(m).to_string()))
+            .collect())
+    }
+
+    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError> {
+        let mut failed: BTreeMap<(i64, usize), u64> = BTreeMap::new();
+        for fit in self.fits().iter().filter(|f| !f.status.is_usable()) {
+            *failed.entry((fit.condition, fit.method)).or_default() += 1;
+        }
+        Ok(failed
+            .into_iter()
+            .map(|((c, m), n)| (c, self.method(m).to_string(), n))
+            .collect())
+    }
+
+    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError> {
+        for e in self.estimates() {
+            let Some(truth) = e.truth().filter(|_| e.fit.status.is_usable()) else {
+                continue;
+            };
+            let [_, se, df, ci_lower, ci_upper, p_value, _] = e.values;
+            f(Usable {
+                condition: e.fit.condition,
+                replication: e.fit.replication,
+                method: self.method(e.fit.method),
+                term: &e.term,
+                replicate: Replicate {
+                    estimate: e.estimate(),
+                    se,
+                    df,
+                    ci_lower,
+                    ci_upper,
+                    p_value,
+                    truth,
+                },
+            });
+        }
+        Ok(())
+    }
 }
 
 /// Pairs each method's estimate with the reference method's of the same replication and term, for relative

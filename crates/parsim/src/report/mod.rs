@@ -11,7 +11,7 @@ use std::str::FromStr;
 use rusqlite::Connection;
 
 use crate::measures::{self, MeasureKind, MeasuresError, Summary, SummaryRow};
-use crate::store::Store;
+use crate::store::{Store, Written};
 
 pub use format::{format_number, format_value};
 
@@ -81,11 +81,28 @@ pub fn finish_run(dir: &Path, store: &Store) -> Result<String, ReportError> {
     finish_run_connection(dir, store.connection())
 }
 
+/// [`finish_run`] with the fits and estimates taken from `written`, the rows the store was written with
+/// ([`Written::finish`]ed), instead of read back: the same summary.
+pub fn finish_run_written(
+    dir: &Path,
+    store: &Store,
+    written: &Written,
+) -> Result<String, ReportError> {
+    written_run(
+        dir,
+        &measures::summarise_written(store.connection(), written, None)?,
+    )
+}
+
 /// [`finish_run`] on a bare SQLite connection holding a store.
 pub fn finish_run_connection(dir: &Path, connection: &Connection) -> Result<String, ReportError> {
-    let summary = measures::summarise_connection(connection, None)?;
-    write_summary_files(dir, &summary)?;
-    Ok(render(&summary, Format::Table, &MeasureKind::ALL))
+    written_run(dir, &measures::summarise_connection(connection, None)?)
+}
+
+/// Write a run's summary files and return its terminal table.
+fn written_run(dir: &Path, summary: &Summary) -> Result<String, ReportError> {
+    write_summary_files(dir, summary)?;
+    Ok(render(summary, Format::Table, &MeasureKind::ALL))
 }
 
 /// Write `summary.csv` and `summary.md` (every measure) into `dir`.

@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store::{
     FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord,
+    Written, KEPT_ROWS,
 };
 use crate::study::Study;
 
@@ -240,8 +241,11 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             });
         }
         drop(tx);
-        let methods = study.methods.iter().map(|m| m.name.clone()).collect();
-        writer::write_all(prepared, rx, &recycled, progress, methods, || {
+        let methods: Vec<String> = study.methods.iter().map(|m| m.name.clone()).collect();
+        // A new store holds just what this run writes: the end of the run can take it from memory.
+        let written = matches!(prepared, Prepared::New { .. })
+            .then(|| Written::new(methods.clone(), KEPT_ROWS));
+        writer::write_all(prepared, rx, &recycled, progress, methods, written, || {
             readers = Some(open_readers());
         })
     });
@@ -265,7 +269,8 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;
-        let (store, summary) = readers.finish(store, &options.out)?;
+        let written = outcome.written.and_then(Written::finish);
+        let (store, summary) = readers.finish(store, &options.out, written.as_ref())?;
         report.summary = summary;
         store
     };
@@ -291,23 +296,29 @@ impl Readers {
 
     /// Write results.csv on this thread while one thread writes the summary and another folds the WAL
     /// into the database file (which waits for the disk); return the writer's store and the summary.
-    /// The export starts at once, on this thread, instead of after a new thread has started.
+    /// The export starts at once, on this thread, instead of after a new thread has started. Both take
+    /// the fits and estimates from `written`, the rows the store holds, when the run kept them.
     fn finish(
         self,
         store: Store,
         out: &std::path::Path,
+        written: Option<&Written>,
     ) -> Result<(Store, Option<String>), RunError> {
         let Readers {
             exporter,
             summariser,
         } = self;
         let (exported, summary, folded) = std::thread::scope(|scope| {
-            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s)));
+            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s, written)));
             let folded = scope.spawn(move || {
                 let folded = store.checkpoint_concurrently();
                 (store, folded)
             });
-            let exported = exporter.export_csv(&out.join("results.csv"));
+            let csv = out.join("results.csv");
+            let exported = match written {
+                Some(written) => exporter.export_written_csv(&csv, written),
+                None => exporter.export_csv(&csv),
+            };
             (exported, summary.map(|s| s.join()), folded.join())
         });
         let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
@@ -403,10 +414,18 @@ mod tests;
 /// Write `summary.csv` and `summary.md` into `dir` and return the summary table (every measure with its
 /// Monte Carlo SE), from the store in `dir`.
 pub fn summary_table(dir: &std::path::Path) -> Result<String, RunError> {
-    summarise_into(dir, &Store::open_existing(dir)?)
+    summarise_into(dir, &Store::open_existing(dir)?, None)
 }
 
-/// [`summary_table`] of the store open as `store`.
-fn summarise_into(dir: &std::path::Path, store: &Store) -> Result<String, RunError> {
-    crate::report::finish_run(dir, store).map_err(|e| RunError::Summary(e.to_string()))
+/// [`summary_table`] of the store open as `store`, whose fits and estimates are `written` if given.
+fn summarise_into(
+    dir: &std::path::Path,
+    store: &Store,
+    written: Option<&Written>,
+) -> Result<String, RunError> {
+    match written {
+        Some(written) => crate::report::finish_run_written(dir, store, written),
+        None => crate::report::finish_run(dir, store),
+    }
+    .map_err(|e| RunError::Summary(e.to_string()))
 }

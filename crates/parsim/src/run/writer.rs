@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use super::progress::Progress;
-use crate::store::{FitStatus, Prepared, ReplicationRecord, Store, StoreError};
+use crate::store::{FitStatus, Prepared, ReplicationRecord, Store, StoreError, Written};
 
 /// Commit at least this often, so a crash loses little and progress reflects what is stored.
 const MAX_BATCH_AGE: Duration = Duration::from_millis(500);
@@ -20,6 +20,8 @@ pub(super) struct WriterOutcome {
     pub completed: u64,
     pub failures: Vec<(String, FitStatus, u64)>,
     pub failure_examples: Vec<(String, FitStatus, String)>,
+    /// The rows written, when kept (see [`write_all`]).
+    pub written: Option<Written>,
 }
 
 /// Written groups of records go back to the workers through this list, so a run allocates no new records
@@ -57,13 +59,15 @@ impl Failures {
 
 /// Create or open the store, call `opened` (the store now exists: the run opens its end-of-run readers
 /// there, while the workers compute), then write the replications arriving on `rx` until every sender
-/// is gone. On an error the receiver is dropped, so the workers stop at their next send.
+/// is gone, keeping their rows in `written` if given. On an error the receiver is dropped, so the
+/// workers stop at their next send.
 pub(super) fn write_all(
     store: Prepared,
     rx: Receiver<Vec<ReplicationRecord>>,
     recycled: &Recycled,
     mut progress: Progress,
     methods: Vec<String>,
+    mut written: Option<Written>,
     opened: impl FnOnce(),
 ) -> Result<WriterOutcome, StoreError> {
     // Each replication goes into the open transaction as it arrives; the transaction commits when it is
@@ -83,6 +87,9 @@ pub(super) fn write_all(
                     oldest = Instant::now();
                 }
                 store.write_replications(&group)?;
+                if let Some(written) = &mut written {
+                    written.record(&group);
+                }
                 for rep in &group {
                     failures.record(rep);
                 }
@@ -121,5 +128,6 @@ pub(super) fn write_all(
             .into_iter()
             .map(|((m, s), msg)| (name(m), s, msg))
             .collect(),
+        written,
     })
 }

@@ -4,13 +4,23 @@ use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
 
-use super::{Store, StoreError};
+use super::{Store, StoreError, Written, WrittenEstimate};
 
 impl Store {
     /// Write every estimate to `path` as CSV: condition, the design factors' values, replication, method,
     /// term, kind, status, estimate, se, df, ci_lower, ci_upper, p_value, truth. Written to a temporary file
     /// and renamed, so a reader never sees a partial file.
     pub fn export_csv(&self, path: &Path) -> Result<u64, StoreError> {
+        self.write_csv(path, None)
+    }
+
+    /// [`Store::export_csv`] with the estimates taken from `written`, the rows this store was written with
+    /// ([`Written::finish`]ed), instead of read back: the same file.
+    pub fn export_written_csv(&self, path: &Path, written: &Written) -> Result<u64, StoreError> {
+        self.write_csv(path, Some(written))
+    }
+
+    fn write_csv(&self, path: &Path, written: Option<&Written>) -> Result<u64, StoreError> {
         let io = |source| StoreError::Io {
             path: path.to_path_buf(),
             source,
@@ -54,6 +64,45 @@ impl Store {
                     .collect()
             })
             .collect();
+        let mut rows = 0u64;
+        let mut line = String::with_capacity(256);
+        let mut put = |row: &Line<'_>| {
+            csv_line(row, &factor_values, &mut line);
+            rows += 1;
+            out.write_all(line.as_bytes())
+        };
+        match written {
+            Some(written) => {
+                for e in written.estimates() {
+                    put(&written_line(written, e)).map_err(io)?;
+                }
+            }
+            None => self.stored_lines(&mut put, io)?,
+        }
+        out.flush().map_err(io)?;
+        drop(out);
+        std::fs::rename(&tmp, path).map_err(io)?;
+        Ok(rows)
+    }
+}
+
+/// One estimates row joined with its fit's status, as results.csv writes it.
+struct Line<'a> {
+    condition: i64,
+    replication: i64,
+    /// method, term, kind, status.
+    text: [&'a str; 4],
+    /// estimate, se, df, ci_lower, ci_upper, p_value, truth.
+    values: [Option<f64>; 7],
+}
+
+impl Store {
+    /// Every estimate, read from the store, to `put`; `io` names the file of a failed write.
+    fn stored_lines(
+        &self,
+        put: &mut impl FnMut(&Line<'_>) -> std::io::Result<()>,
+        io: impl Fn(std::io::Error) -> StoreError,
+    ) -> Result<(), StoreError> {
         // In primary-key order, so SQLite streams the rows without sorting them.
         let mut stmt = self
             .conn
@@ -65,33 +114,49 @@ impl Store {
             )
             .map_err(|e| self.err(e))?;
         let mut query = stmt.query([]).map_err(|e| self.err(e))?;
-        let mut rows = 0u64;
-        let mut line = String::with_capacity(256);
         while let Some(row) = query.next().map_err(|e| self.err(e))? {
-            csv_line(row, &factor_values, &mut line).map_err(|e| self.err(e))?;
-            out.write_all(line.as_bytes()).map_err(io)?;
-            rows += 1;
+            let line = stored_line(row).map_err(|e| self.err(e))?;
+            put(&line).map_err(&io)?;
         }
-        out.flush().map_err(io)?;
-        drop(out);
-        std::fs::rename(&tmp, path).map_err(io)?;
-        Ok(rows)
+        Ok(())
     }
 }
 
-/// One CSV line (with its newline) for an estimates row joined with its fit's status. Numbers are written
-/// by itoa and zmij (shortest round-trip form, e.g. `0.25`, `1e-7`), fields straight into `line`: a line
-/// costs no allocation.
-fn csv_line(
-    row: &rusqlite::Row<'_>,
-    factor_values: &[Vec<String>],
-    line: &mut String,
-) -> rusqlite::Result<()> {
+fn written_line<'a>(written: &'a Written, e: &'a WrittenEstimate) -> Line<'a> {
+    Line {
+        condition: e.fit.condition,
+        replication: e.fit.replication,
+        text: [
+            written.method(e.fit.method),
+            &e.term,
+            e.kind.as_str(),
+            e.fit.status.as_str(),
+        ],
+        values: e.values,
+    }
+}
+
+fn stored_line<'a>(row: &'a rusqlite::Row<'_>) -> rusqlite::Result<Line<'a>> {
+    let text = |i: usize| row.get_ref(i).map(|v| v.as_str().unwrap_or_default());
+    let mut values = [None; 7];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = row.get(6 + i)?;
+    }
+    Ok(Line {
+        condition: row.get(0)?,
+        replication: row.get(1)?,
+        text: [text(2)?, text(3)?, text(4)?, text(5)?],
+        values,
+    })
+}
+
+/// One CSV line (with its newline). Numbers are written by itoa and zmij (shortest round-trip form, e.g.
+/// `0.25`, `1e-7`), fields straight into `line`: a line costs no allocation.
+fn csv_line(row: &Line<'_>, factor_values: &[Vec<String>], line: &mut String) {
     let mut integer = itoa::Buffer::new();
     line.clear();
-    let condition: i64 = row.get(0)?;
-    line.push_str(integer.format(condition));
-    for v in usize::try_from(condition)
+    line.push_str(integer.format(row.condition));
+    for v in usize::try_from(row.condition)
         .ok()
         .and_then(|c| factor_values.get(c))
         .into_iter()
@@ -101,23 +166,22 @@ fn csv_line(
         line.push_str(v);
     }
     line.push(',');
-    line.push_str(integer.format(row.get::<_, i64>(1)?));
-    for i in 2..6 {
+    line.push_str(integer.format(row.replication));
+    for text in row.text {
         line.push(',');
-        push_quoted(line, row.get_ref(i)?.as_str().unwrap_or_default());
+        push_quoted(line, text);
     }
     let mut float = zmij::Buffer::new();
-    for i in 6..13 {
+    for (i, value) in row.values.iter().enumerate() {
         line.push(',');
-        match row.get::<_, Option<f64>>(i)? {
+        match *value {
             Some(v) if v.is_finite() => line.push_str(float.format_finite(v)),
             Some(v) => line.push_str(&number(v)),
-            None if i == 6 => line.push_str("NA"),
+            None if i == 0 => line.push_str("NA"),
             None => {}
         }
     }
     line.push('\n');
-    Ok(())
 }
 
 /// Shortest round-trip form as Rust prints it (`500`, not `500.0`: for the design factors' values); NaN and

@@ -10,6 +10,7 @@ mod insert;
 mod read;
 mod schema;
 mod time;
+mod written;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -18,6 +19,7 @@ use rusqlite::{params, Connection, OpenFlags};
 
 pub use read::{EstimateRow, FitCount, StoredCondition};
 pub use time::now_utc;
+pub use written::{Written, WrittenEstimate, WrittenFit, KEPT_ROWS};
 
 /// The file name of the store inside a results directory.
 pub const STORE_FILE: &str = "results.sqlite";

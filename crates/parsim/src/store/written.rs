@@ -1,0 +1,153 @@
+//! A run's own rows, kept in memory as the writer stores them: the end of a run that created its store
+//! writes results.csv and the summary from here instead of reading the store back, which cost more than
+//! the writing (SQLite decodes every record and seeks each estimate's fit). The rows are what the store
+//! holds, as reading it would give them: ordered by the tables' keys, NaN as missing and −0 as 0 (SQLite
+//! keeps neither). Tests compare both ways byte for byte.
+
+use std::sync::Arc;
+
+use super::{FitStatus, ReplicationRecord, TermKind};
+
+/// Rows kept at most (estimates plus fits, about 120 bytes each): a larger run reads its store back.
+pub const KEPT_ROWS: usize = 1 << 18;
+
+/// One `fits` row.
+#[derive(Debug, Clone, Copy)]
+pub struct WrittenFit {
+    /// Condition index.
+    pub condition: i64,
+    /// Replication index.
+    pub replication: i64,
+    /// The method's index in the study (file order).
+    pub method: usize,
+    /// Outcome.
+    pub status: FitStatus,
+}
+
+/// One `estimates` row, with its fit's status.
+#[derive(Debug, Clone)]
+pub struct WrittenEstimate {
+    /// The fit it belongs to.
+    pub fit: WrittenFit,
+    /// The term.
+    pub term: Arc<str>,
+    /// Its place in the method's coefficient table.
+    pub position: i64,
+    /// Fixed effect or variance component.
+    pub kind: TermKind,
+    /// estimate, se, df, ci_lower, ci_upper, p_value, truth, as the store returns them.
+    pub values: [Option<f64>; 7],
+}
+
+impl WrittenEstimate {
+    /// The estimate (NaN when missing, as the summary reads a NULL).
+    pub fn estimate(&self) -> f64 {
+        self.values[0].unwrap_or(f64::NAN)
+    }
+
+    /// The true value, when the study declares one.
+    pub fn truth(&self) -> Option<f64> {
+        self.values[6]
+    }
+}
+
+/// The rows a run wrote, while they are few enough to keep (see [`KEPT_ROWS`]).
+#[derive(Debug, Clone)]
+pub struct Written {
+    methods: Vec<String>,
+    fits: Vec<WrittenFit>,
+    estimates: Vec<WrittenEstimate>,
+    limit: usize,
+    overflowed: bool,
+}
+
+impl Written {
+    /// Nothing yet; `methods` are the study's, by index; at most `limit` rows are kept.
+    pub fn new(methods: Vec<String>, limit: usize) -> Self {
+        Written {
+            methods,
+            fits: Vec::new(),
+            estimates: Vec::new(),
+            limit,
+            overflowed: false,
+        }
+    }
+
+    /// Keep the rows of replications just written to the store (or give up keeping, past the limit).
+    pub fn record(&mut self, reps: &[ReplicationRecord]) {
+        if self.overflowed {
+            return;
+        }
+        for rep in reps {
+            for fit in &rep.fits {
+                let at = WrittenFit {
+                    condition: rep.condition as i64,
+                    replication: rep.replication as i64,
+                    method: fit.method,
+                    status: fit.status,
+                };
+                self.fits.push(at);
+                self.estimates
+                    .extend(fit.estimates.iter().enumerate().map(|(position, e)| {
+                        WrittenEstimate {
+                            fit: at,
+                            term: e.term.clone(),
+                            position: position as i64,
+                            kind: e.kind,
+                            values: [
+                                Some(e.estimate),
+                                e.se,
+                                e.df,
+                                e.ci_lower,
+                                e.ci_upper,
+                                e.p_value,
+                                e.truth,
+                            ]
+                            .map(stored),
+                        }
+                    }));
+            }
+        }
+        if self.fits.len() + self.estimates.len() > self.limit {
+            *self = Written {
+                overflowed: true,
+                ..Written::new(std::mem::take(&mut self.methods), self.limit)
+            };
+        }
+    }
+
+    /// The rows in the store's key order, or `None` if there were too many to keep.
+    pub fn finish(mut self) -> Option<Written> {
+        if self.overflowed {
+            return None;
+        }
+        let methods = std::mem::take(&mut self.methods);
+        let name = |m: usize| methods.get(m).map_or("", String::as_str);
+        let key = |f: &WrittenFit| (f.condition, f.replication, name(f.method));
+        self.fits.sort_by(|a, b| key(a).cmp(&key(b)));
+        self.estimates
+            .sort_by(|a, b| (key(&a.fit), &*a.term).cmp(&(key(&b.fit), &*b.term)));
+        self.methods = methods;
+        Some(self)
+    }
+
+    /// A method's name.
+    pub fn method(&self, index: usize) -> &str {
+        self.methods.get(index).map_or("", String::as_str)
+    }
+
+    /// Every fit, in key order once [`Written::finish`]ed.
+    pub fn fits(&self) -> &[WrittenFit] {
+        &self.fits
+    }
+
+    /// Every estimate, in key order once [`Written::finish`]ed.
+    pub fn estimates(&self) -> &[WrittenEstimate] {
+        &self.estimates
+    }
+}
+
+/// A value as the store gives it back: SQLite stores NaN as NULL, and −0 (integral) as the integer 0.
+fn stored(value: Option<f64>) -> Option<f64> {
+    value.filter(|v| !v.is_nan()).map(|v| v + 0.0)
+}
