@@ -115,7 +115,8 @@ pub fn summarise_written(
     written: &Written,
     settings: Option<SummarySettings>,
 ) -> Result<Summary, MeasuresError> {
-    summarise_rows(connection, written, settings, KEPT_ROWS)
+    // Nothing to keep for the second pass: it goes through `written` again.
+    summarise_rows(connection, written, settings, 0)
 }
 
 /// Usable rows the first pass keeps in memory for the second (about 100 bytes each), which then need
@@ -624,8 +625,8 @@ impl Rows for Written {
         for e in self.estimates().iter().filter(|e| e.truth().is_some()) {
             let at = found
                 .entry((self.method(e.fit.method), &e.term))
-                .or_insert(e.position);
-            *at = (*at).min(e.position);
+                .or_insert(e.position.into());
+            *at = (*at).min(e.position.into());
         }
         Ok(found
             .into_iter()
@@ -634,25 +635,25 @@ impl Rows for Written {
     }
 
     fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError> {
-        let pairs: BTreeSet<(i64, usize)> = self
+        let pairs: BTreeSet<(u32, u16)> = self
             .fits()
             .iter()
             .map(|f| (f.condition, f.method))
             .collect();
         Ok(pairs
             .into_iter()
-            .map(|(c, m)| (c, self.method(m).to_string()))
+            .map(|(c, m)| (i64::from(c), self.method(m).to_string()))
             .collect())
     }
 
     fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError> {
-        let mut failed: BTreeMap<(i64, usize), u64> = BTreeMap::new();
+        let mut failed: BTreeMap<(u32, u16), u64> = BTreeMap::new();
         for fit in self.fits().iter().filter(|f| !f.status.is_usable()) {
             *failed.entry((fit.condition, fit.method)).or_default() += 1;
         }
         Ok(failed
             .into_iter()
-            .map(|((c, m), n)| (c, self.method(m).to_string(), n))
+            .map(|((c, m), n)| (i64::from(c), self.method(m).to_string(), n))
             .collect())
     }
 
@@ -661,9 +662,9 @@ impl Rows for Written {
             let Some(truth) = e.truth().filter(|_| e.fit.status.is_usable()) else {
                 continue;
             };
-            let [_, se, df, ci_lower, ci_upper, p_value, _] = e.values;
+            let [_, se, df, ci_lower, ci_upper, p_value, _] = e.values();
             f(Usable {
-                condition: e.fit.condition,
+                condition: i64::from(e.fit.condition),
                 replication: e.fit.replication,
                 method: self.method(e.fit.method),
                 term: &e.term,

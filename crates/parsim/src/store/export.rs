@@ -124,7 +124,7 @@ impl Store {
 
 fn written_line<'a>(written: &'a Written, e: &'a WrittenEstimate) -> Line<'a> {
     Line {
-        condition: e.fit.condition,
+        condition: i64::from(e.fit.condition),
         replication: e.fit.replication,
         text: [
             written.method(e.fit.method),
@@ -132,7 +132,7 @@ fn written_line<'a>(written: &'a Written, e: &'a WrittenEstimate) -> Line<'a> {
             e.kind.as_str(),
             e.fit.status.as_str(),
         ],
-        values: e.values,
+        values: e.values(),
     }
 }
 

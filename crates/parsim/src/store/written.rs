@@ -11,15 +11,15 @@ use super::{FitStatus, ReplicationRecord, TermKind};
 /// Rows kept at most (estimates plus fits, about 120 bytes each): a larger run reads its store back.
 pub const KEPT_ROWS: usize = 1 << 18;
 
-/// One `fits` row.
+/// One `fits` row (in 16 bytes: a run keeps many).
 #[derive(Debug, Clone, Copy)]
 pub struct WrittenFit {
-    /// Condition index.
-    pub condition: i64,
     /// Replication index.
     pub replication: i64,
+    /// Condition index.
+    pub condition: u32,
     /// The method's index in the study (file order).
-    pub method: usize,
+    pub method: u16,
     /// Outcome.
     pub status: FitStatus,
 }
@@ -32,22 +32,28 @@ pub struct WrittenEstimate {
     /// The term.
     pub term: Arc<str>,
     /// Its place in the method's coefficient table.
-    pub position: i64,
+    pub position: u32,
     /// Fixed effect or variance component.
     pub kind: TermKind,
-    /// estimate, se, df, ci_lower, ci_upper, p_value, truth, as the store returns them.
-    pub values: [Option<f64>; 7],
+    /// estimate, se, df, ci_lower, ci_upper, p_value, truth, as the store returns them; NaN for a
+    /// missing value (NULL), which is what the store makes of a NaN.
+    values: [f64; 7],
 }
 
 impl WrittenEstimate {
+    /// estimate, se, df, ci_lower, ci_upper, p_value, truth, as the store returns them.
+    pub fn values(&self) -> [Option<f64>; 7] {
+        self.values.map(|v| (!v.is_nan()).then_some(v))
+    }
+
     /// The estimate (NaN when missing, as the summary reads a NULL).
     pub fn estimate(&self) -> f64 {
-        self.values[0].unwrap_or(f64::NAN)
+        self.values[0]
     }
 
     /// The true value, when the study declares one.
     pub fn truth(&self) -> Option<f64> {
-        self.values[6]
+        self.values()[6]
     }
 }
 
@@ -80,10 +86,14 @@ impl Written {
         }
         for rep in reps {
             for fit in &rep.fits {
+                let (Ok(condition), Ok(method)) = (rep.condition.try_into(), fit.method.try_into())
+                else {
+                    return self.give_up(); // beyond the compact fields: the store is read instead
+                };
                 let at = WrittenFit {
-                    condition: rep.condition as i64,
                     replication: rep.replication as i64,
-                    method: fit.method,
+                    condition,
+                    method,
                     status: fit.status,
                 };
                 self.fits.push(at);
@@ -92,7 +102,7 @@ impl Written {
                         WrittenEstimate {
                             fit: at,
                             term: e.term.clone(),
-                            position: position as i64,
+                            position: position as u32,
                             kind: e.kind,
                             values: [
                                 Some(e.estimate),
@@ -109,11 +119,16 @@ impl Written {
             }
         }
         if self.fits.len() + self.estimates.len() > self.limit {
-            *self = Written {
-                overflowed: true,
-                ..Written::new(std::mem::take(&mut self.methods), self.limit)
-            };
+            self.give_up();
         }
+    }
+
+    /// Keep nothing more, and free what was kept.
+    fn give_up(&mut self) {
+        *self = Written {
+            overflowed: true,
+            ..Written::new(std::mem::take(&mut self.methods), self.limit)
+        };
     }
 
     /// The rows in the store's key order, or `None` if there were too many to keep.
@@ -122,7 +137,7 @@ impl Written {
             return None;
         }
         let methods = std::mem::take(&mut self.methods);
-        let name = |m: usize| methods.get(m).map_or("", String::as_str);
+        let name = |m: u16| methods.get(usize::from(m)).map_or("", String::as_str);
         let key = |f: &WrittenFit| (f.condition, f.replication, name(f.method));
         self.fits.sort_by(|a, b| key(a).cmp(&key(b)));
         self.estimates
@@ -132,8 +147,10 @@ impl Written {
     }
 
     /// A method's name.
-    pub fn method(&self, index: usize) -> &str {
-        self.methods.get(index).map_or("", String::as_str)
+    pub fn method(&self, index: u16) -> &str {
+        self.methods
+            .get(usize::from(index))
+            .map_or("", String::as_str)
     }
 
     /// Every fit, in key order once [`Written::finish`]ed.
@@ -147,7 +164,8 @@ impl Written {
     }
 }
 
-/// A value as the store gives it back: SQLite stores NaN as NULL, and −0 (integral) as the integer 0.
-fn stored(value: Option<f64>) -> Option<f64> {
-    value.filter(|v| !v.is_nan()).map(|v| v + 0.0)
+/// A value as the store gives it back, NaN for NULL: SQLite stores NaN as NULL, and −0 (integral) as
+/// the integer 0.
+fn stored(value: Option<f64>) -> f64 {
+    value.map_or(f64::NAN, |v| v + 0.0)
 }
