@@ -261,11 +261,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     let store = if report.interrupted {
         store
     } else {
-        let complete = store
-            .completed_units(replications, conditions)?
-            .iter()
-            .all(|&d| d);
-        if complete {
+        // Every unit of the study is stored: those stored before, and this run's (never the same ones).
+        let stored_before = done.iter().filter(|&&d| d).count() as u64;
+        if stored_before + outcome.completed == done.len() as u64 {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;

@@ -42,6 +42,16 @@ fn rows(dir: &Path) -> Vec<String> {
     out
 }
 
+/// Whether the store records the study as finished (every unit stored).
+fn finished(dir: &Path) -> bool {
+    let store = Store::open_existing(dir).unwrap();
+    let at: Option<String> = store
+        .connection()
+        .query_row("SELECT finished_at FROM study", [], |r| r.get(0))
+        .unwrap();
+    at.is_some()
+}
+
 fn tempdir(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("parsim-run-{name}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
@@ -63,7 +73,9 @@ fn same_rows_for_any_number_of_workers_and_shards() {
             &options(sharded.clone(), 2, Some(Shard { index: k, count: 3 })),
         )
         .unwrap();
+        assert_eq!(finished(&sharded), k == 3, "after shard {k} of 3");
     }
+    assert!(finished(&one) && finished(&two));
     let reference = rows(&one);
     // 24 replications x (2 fixed + sd + sigma for the LMM, 2 fixed for OLS)
     assert_eq!(reference.len(), 24 * 6);
