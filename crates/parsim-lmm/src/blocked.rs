@@ -58,6 +58,8 @@ pub(crate) struct Blocked {
     w: Vec<f64>,
     /// Per level of term 1, its next entry in the column-blocked update.
     cursor: Vec<usize>,
+    /// Where the rank updates are cut in two halves run side by side, for large S.
+    split: Option<Split>,
     t: Vec<f64>,
     s: Vec<f64>,
     /// Whether every later term is scalar (diagonal scaling suffices).
@@ -82,6 +84,7 @@ impl Blocked {
             l11: vec![0.0; terms[0].nlevels * q0 * q0],
             w: vec![0.0; rows.len() * q0],
             cursor: vec![0; terms[0].nlevels],
+            split: Split::balanced(m, &row_ptr, &rows),
             t: vec![0.0; q0 * q0 + m],
             s: vec![0.0; m * m],
             scratch: CholeskyScratch::new(m),
@@ -267,21 +270,39 @@ impl Blocked {
 
     /// S ← S − every level's rank update ([`lower_updates`]), the products taken from the entries'
     /// vectors `w` and A₂₁'s entries.
-    fn rank_updates(&mut self, product: impl Fn(&[f64], &[f64], usize, usize) -> f64) {
+    fn rank_updates(&mut self, product: impl Fn(&[f64], &[f64], usize, usize) -> f64 + Sync) {
         let Blocked {
             s,
             m,
             row_ptr,
             rows,
             cursor,
+            split,
             w,
             a21,
             ..
         } = self;
-        let (w, a21) = (&*w, &*a21);
-        lower_updates(block_width(*m), s, *m, row_ptr, rows, cursor, |e1, e2| {
-            product(w, a21, e1, e2)
-        });
+        let (m, w, a21) = (*m, &*w, &*a21);
+        let product = |e1: usize, e2: usize| product(w, a21, e1, e2);
+        let width = block_width(m);
+        let levels = cursor.len();
+        cursor.copy_from_slice(&row_ptr[..levels]);
+        match split {
+            None => lower_updates(width, s, 0..m, m, row_ptr, rows, cursor, product),
+            Some(split) => {
+                // Disjoint columns of S, each entry's updates still in level order: the same bits.
+                let (left, right) = s.split_at_mut(split.column * m);
+                let (first, second) = (0..split.column, split.column..m);
+                rayon::join(
+                    || lower_updates(width, left, first, m, row_ptr, rows, cursor, product),
+                    || {
+                        let cursor = &mut split.cursor;
+                        cursor.copy_from_slice(&split.start);
+                        lower_updates(width, right, second, m, row_ptr, rows, cursor, product)
+                    },
+                );
+            }
+        }
     }
 
     /// S ← Λ₂′SΛ₂ + I on the random-effects rows of the dense block (lower triangle).
@@ -367,33 +388,88 @@ fn block_width(m: usize) -> usize {
     (UPDATE_BLOCK_BYTES / (8 * m)).max(1)
 }
 
-/// S ← S − Σ over the levels of term 1 of each level's symmetric rank update, on the lower triangle:
-/// for the entries e2 ≤ e1 of a level (global indices into A₂₁; a level's rows ascend), the entry in
-/// row `rows[e1]`, column `rows[e2]` less `product(e1, e2)`. Done `width` columns at a time, every
-/// level for each block: S may be far larger than the cache (10 MB for InstEval), and a level's updates
-/// are scattered over it. Every entry still receives its updates in level order, so the blocking
-/// changes no bit.
+/// S ← S − Σ over the levels of term 1 of each level's symmetric rank update, on the lower triangle
+/// of the columns `columns` of S (held in `s`, from the first of them on): for the entries e2 ≤ e1 of
+/// a level (global indices into A₂₁; a level's rows ascend) with `rows[e2]` among the columns, the
+/// entry in row `rows[e1]`, column `rows[e2]` less `product(e1, e2)`. `cursor[level]` starts at the
+/// level's first entry in those columns. Done `width` columns at a time, every level for each block:
+/// S may be far larger than the cache (10 MB for InstEval), and a level's updates are scattered over
+/// it. Every entry still receives its updates in level order, so the blocking changes no bit.
+#[allow(clippy::too_many_arguments)]
 fn lower_updates(
     width: usize,
     s: &mut [f64],
+    columns: std::ops::Range<usize>,
     m: usize,
     row_ptr: &[usize],
     rows: &[u32],
     cursor: &mut [usize],
     product: impl Fn(usize, usize) -> f64,
 ) {
-    cursor.copy_from_slice(&row_ptr[..cursor.len()]);
-    for first in (0..m).step_by(width) {
-        let next = first + width;
+    let offset = columns.start * m;
+    for first in columns.clone().step_by(width) {
+        let next = (first + width).min(columns.end);
         for (level, at) in cursor.iter_mut().enumerate() {
             let end = row_ptr[level + 1];
             while *at < end && (rows[*at] as usize) < next {
-                let (e2, column) = (*at, rows[*at] as usize * m);
+                let (e2, column) = (*at, rows[*at] as usize * m - offset);
                 for e1 in e2..end {
                     s[column + rows[e1] as usize] -= product(e1, e2);
                 }
                 *at += 1;
             }
+        }
+    }
+}
+
+/// Rank updates (pairs of entries of a level) per evaluation above which they are cut in two.
+const SPLIT_UPDATES: usize = 1 << 18;
+
+/// The rank updates cut at a column of S into two halves of about equal work, which run side by side.
+struct Split {
+    /// The first column of the second half.
+    column: usize,
+    /// Per level, its first entry in the second half's columns.
+    start: Vec<usize>,
+    /// The second half's cursor (the first half uses the workspace's).
+    cursor: Vec<usize>,
+}
+
+impl Split {
+    /// The cut for a sparsity pattern, or `None` when the updates are too few to share.
+    fn balanced(m: usize, row_ptr: &[usize], rows: &[u32]) -> Option<Split> {
+        // Work of a column: the updates whose e2 lies in it.
+        let mut work = vec![0usize; m];
+        for level in row_ptr.windows(2) {
+            for e2 in level[0]..level[1] {
+                work[rows[e2] as usize] += level[1] - e2;
+            }
+        }
+        let total: usize = work.iter().sum();
+        if total < SPLIT_UPDATES {
+            return None;
+        }
+        let mut done = 0;
+        let column = work.iter().position(|&w| {
+            done += w;
+            2 * done >= total
+        })? + 1;
+        Some(Split::at(column, row_ptr, rows))
+    }
+
+    /// The cut before column `column`.
+    fn at(column: usize, row_ptr: &[usize], rows: &[u32]) -> Split {
+        let start: Vec<usize> = row_ptr
+            .windows(2)
+            .map(|level| {
+                let entries = &rows[level[0]..level[1]];
+                level[0] + entries.partition_point(|&r| (r as usize) < column)
+            })
+            .collect();
+        Split {
+            column,
+            cursor: start.clone(),
+            start,
         }
     }
 }
@@ -459,7 +535,7 @@ fn scale_block(s: &mut [f64], m: usize, c: usize, q: usize, lam: &[f64], tmp: &m
 
 #[cfg(test)]
 mod tests {
-    use super::lower_updates;
+    use super::{lower_updates, Split};
 
     /// The blocking of the rank updates changes no bit: any block width gives the S of one block
     /// spanning every column (each entry gets its updates in level order either way).
@@ -483,8 +559,17 @@ mod tests {
         let bits = |s: &[f64]| s.iter().map(|v| v.to_bits()).collect::<Vec<u64>>();
         let updated = |width: usize| {
             let mut s = initial.clone();
-            let mut cursor = vec![0; row_ptr.len() - 1];
-            lower_updates(width, &mut s, m, &row_ptr, &rows, &mut cursor, product);
+            let mut cursor = row_ptr[..row_ptr.len() - 1].to_vec();
+            lower_updates(
+                width,
+                &mut s,
+                0..m,
+                m,
+                &row_ptr,
+                &rows,
+                &mut cursor,
+                product,
+            );
             bits(&s)
         };
         let whole = updated(m);
@@ -492,5 +577,42 @@ mod tests {
         for width in [1, 2, 3, 5, 8, 22] {
             assert_eq!(updated(width), whole, "block width {width}");
         }
+        // Cut in two at any column, as `Blocked::rank_updates` does for a large S: the same bits.
+        for column in 0..=m {
+            let split = Split::at(column, &row_ptr, &rows);
+            let mut s = initial.clone();
+            let (left, right) = s.split_at_mut(column * m);
+            let mut cursor = row_ptr[..row_ptr.len() - 1].to_vec();
+            lower_updates(5, left, 0..column, m, &row_ptr, &rows, &mut cursor, product);
+            let mut cursor = split.start.clone();
+            lower_updates(
+                5,
+                right,
+                column..m,
+                m,
+                &row_ptr,
+                &rows,
+                &mut cursor,
+                product,
+            );
+            assert_eq!(bits(&s), whole, "cut at column {column}");
+        }
+    }
+
+    #[test]
+    fn large_updates_are_cut_where_the_work_halves() {
+        // 3000 levels meeting the same 30 of 400 rows: 465 updates each, most in the first columns.
+        let m = 400;
+        let pattern: Vec<u32> = (0..30).map(|k| k * k / 3 + k).collect();
+        let rows: Vec<u32> = (0..3000).flat_map(|_| pattern.iter().copied()).collect();
+        let row_ptr: Vec<usize> = (0..=3000).map(|l| l * pattern.len()).collect();
+        let split = Split::balanced(m, &row_ptr, &rows).expect("large enough to cut");
+        // Updates whose e2 is pattern entry k: 30 - k; the first k with Σ ≥ half of 465 is 8.
+        assert_eq!(split.column, pattern[8] as usize + 1);
+        assert_eq!(split.start[0], 9);
+        assert!(
+            Split::balanced(m, &row_ptr[..10], &rows).is_none(),
+            "9 levels: too few"
+        );
     }
 }
