@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 
 use crate::store::{
     FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord,
-    Written, KEPT_ROWS,
+    Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::Study;
 
@@ -244,7 +244,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         let methods: Vec<String> = study.methods.iter().map(|m| m.name.clone()).collect();
         // A new store holds just what this run writes: the end of the run can take it from memory.
         let written = matches!(prepared, Prepared::New { .. })
-            .then(|| Written::new(methods.clone(), KEPT_ROWS));
+            .then(|| Written::new(methods.clone(), MAX_WRITTEN_ROWS));
         writer::write_all(prepared, rx, &recycled, progress, methods, written, || {
             readers = Some(open_readers());
         })

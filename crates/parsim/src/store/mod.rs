@@ -19,7 +19,7 @@ use rusqlite::{params, Connection, OpenFlags};
 
 pub use read::{EstimateRow, FitCount, StoredCondition};
 pub use time::now_utc;
-pub use written::{Written, WrittenEstimate, WrittenFit, KEPT_ROWS};
+pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};
 
 /// The file name of the store inside a results directory.
 pub const STORE_FILE: &str = "results.sqlite";

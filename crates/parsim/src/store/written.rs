@@ -9,7 +9,7 @@ use std::sync::Arc;
 use super::{FitStatus, ReplicationRecord, TermKind};
 
 /// Rows kept at most (estimates plus fits, about 120 bytes each): a larger run reads its store back.
-pub const KEPT_ROWS: usize = 1 << 18;
+pub const MAX_WRITTEN_ROWS: usize = 1 << 18;
 
 /// One `fits` row (in 16 bytes: a run keeps many).
 #[derive(Debug, Clone, Copy)]
@@ -57,7 +57,7 @@ impl WrittenEstimate {
     }
 }
 
-/// The rows a run wrote, while they are few enough to keep (see [`KEPT_ROWS`]).
+/// The rows a run wrote, while they are few enough to keep (see [`MAX_WRITTEN_ROWS`]).
 #[derive(Debug, Clone)]
 pub struct Written {
     methods: Vec<String>,
