@@ -8,7 +8,8 @@ use std::sync::Arc;
 
 use super::{FitStatus, ReplicationRecord, TermKind};
 
-/// Rows kept at most (estimates plus fits, about 120 bytes each): a larger run reads its store back.
+/// Rows kept at most (estimates plus fits; 96 and 16 bytes each, so at most about 25 MB): a larger run
+/// reads its store back.
 pub const MAX_WRITTEN_ROWS: usize = 1 << 18;
 
 /// One `fits` row (in 16 bytes: a run keeps many).
@@ -53,7 +54,7 @@ impl WrittenEstimate {
 
     /// The true value, when the study declares one.
     pub fn truth(&self) -> Option<f64> {
-        self.values()[6]
+        Some(self.values[6]).filter(|t| !t.is_nan())
     }
 }
 
