@@ -27,6 +27,7 @@ use serde::Serialize;
 pub use accumulate::{
     IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator, Replicate,
 };
+pub(crate) use summarise::replicate_at;
 pub use summarise::{
     accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
     summarise_keeping, summarise_written, ConditionInfo, GroupId, StudyAccumulator, Summary,

@@ -584,16 +584,7 @@ impl Rows for Connection {
         let mut statement = self.prepare(&sql)?;
         let mut rows = statement.query([])?;
         while let Some(row) = rows.next()? {
-            let replicate = Replicate {
-                // SQLite stores NaN as NULL: a missing estimate is a failed one.
-                estimate: row.get::<_, Option<f64>>(3)?.unwrap_or(f64::NAN),
-                se: row.get(4)?,
-                df: row.get(5)?,
-                ci_lower: row.get(6)?,
-                ci_upper: row.get(7)?,
-                p_value: row.get(8)?,
-                truth: row.get(9)?,
-            };
+            let replicate = replicate_at(row, 3)?;
             f(Usable {
                 condition: row.get(0)?,
                 replication: row.get(10)?,
@@ -606,18 +597,25 @@ impl Rows for Connection {
     }
 }
 
+/// The replicate in a row's seven columns estimate, se, df, ci_lower, ci_upper, p_value and truth (not
+/// NULL), from column `first` on. SQLite stores NaN as NULL: a missing estimate is a failed one (NaN).
+pub(crate) fn replicate_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Replicate> {
+    Ok(Replicate {
+        estimate: row.get::<_, Option<f64>>(first)?.unwrap_or(f64::NAN),
+        se: row.get(first + 1)?,
+        df: row.get(first + 2)?,
+        ci_lower: row.get(first + 3)?,
+        ci_upper: row.get(first + 4)?,
+        p_value: row.get(first + 5)?,
+        truth: row.get(first + 6)?,
+    })
+}
+
 /// The same rows as the store gives them: [`Written`] holds them in its key order, with its values.
 impl Rows for Written {
     fn fit_methods(&self) -> Result<Vec<String>, MeasuresError> {
-        let mut methods: Vec<String> = Vec::new();
-        for fit in self.fits() {
-            let name = self.method(fit.method);
-            if !methods.iter().any(|m| m == name) {
-                methods.push(name.to_string());
-            }
-        }
-        methods.sort();
-        Ok(methods)
+        let names: BTreeSet<&str> = self.fits().iter().map(|f| self.method(f.method)).collect();
+        Ok(names.into_iter().map(String::from).collect())
     }
 
     fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError> {

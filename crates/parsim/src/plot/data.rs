@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection};
 
-use crate::measures::Replicate;
+use crate::measures::{replicate_at, Replicate};
 
 /// Every usable replicate (fit ok or singular, finite estimate) of one (condition, method, term), in
 /// replication order.
@@ -21,15 +21,7 @@ pub fn usable_replicates(
          ORDER BY e.replication",
     )?;
     let rows = statement.query_map(params![condition as i64, method, term], |r| {
-        Ok(Replicate {
-            estimate: r.get(0)?,
-            se: r.get(1)?,
-            df: r.get(2)?,
-            ci_lower: r.get(3)?,
-            ci_upper: r.get(4)?,
-            p_value: r.get(5)?,
-            truth: r.get(6)?,
-        })
+        replicate_at(r, 0)
     })?;
     rows.filter(|r| r.as_ref().map_or(true, |r| r.estimate.is_finite()))
         .collect()

@@ -222,6 +222,7 @@ fn fits_and_estimates(
         let (condition, replication) = (rep.condition as i64, rep.replication as i64);
         let (method, position) = (method_name(methods, fit)?, position as i64);
         let (term, kind) = (&*e.term, e.kind.as_str());
+        let [estimate, se, df, ci_lower, ci_upper, p_value, truth] = e.values();
         bind_row!(
             s,
             at,
@@ -231,13 +232,13 @@ fn fits_and_estimates(
             term,
             position,
             kind,
-            e.estimate,
-            e.se,
-            e.df,
-            e.ci_lower,
-            e.ci_upper,
-            e.p_value,
-            e.truth,
+            estimate,
+            se,
+            df,
+            ci_lower,
+            ci_upper,
+            p_value,
+            truth,
         )
     })
 }

@@ -177,6 +177,22 @@ pub struct EstimateRecord {
     pub truth: Option<f64>,
 }
 
+impl EstimateRecord {
+    /// The value columns of its `estimates` row, in the table's order: estimate, se, df, ci_lower,
+    /// ci_upper, p_value, truth.
+    pub fn values(&self) -> [Option<f64>; 7] {
+        [
+            Some(self.estimate),
+            self.se,
+            self.df,
+            self.ci_lower,
+            self.ci_upper,
+            self.p_value,
+            self.truth,
+        ]
+    }
+}
+
 /// One method's fit in one replication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitRecord {

@@ -105,16 +105,7 @@ impl Written {
                             term: e.term.clone(),
                             position: position as u32,
                             kind: e.kind,
-                            values: [
-                                Some(e.estimate),
-                                e.se,
-                                e.df,
-                                e.ci_lower,
-                                e.ci_upper,
-                                e.p_value,
-                                e.truth,
-                            ]
-                            .map(stored),
+                            values: e.values().map(stored),
                         }
                     }));
             }
