@@ -8,6 +8,7 @@ pub mod diagnostic;
 pub mod lang;
 pub mod measures;
 pub mod merge;
+pub mod method;
 pub mod plot;
 pub mod report;
 pub mod run;

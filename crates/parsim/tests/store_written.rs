@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use parsim::measures::{summarise_connection, summarise_written};
 use parsim::store::{
-    EstimateRecord, FitRecord, FitStatus, ReplicationRecord, Store, StoredCondition, StudyRecord,
+    Estimate, FitRecord, FitStatus, ReplicationRecord, Store, StoredCondition, StudyRecord,
     TermKind, Written,
 };
 
@@ -46,7 +46,7 @@ impl Values {
 }
 
 /// Model order `x`, `(Intercept)`, `sigma`, `b,c` (quoted in CSV); `sigma` has no true value.
-fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<EstimateRecord> {
+fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<Estimate> {
     let terms = [
         ("x", TermKind::Fixed, Some(-0.5)),
         ("(Intercept)", TermKind::Fixed, Some(10.0)),
@@ -59,7 +59,7 @@ fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<Est
             let estimate = truth.unwrap_or(1.0) + values.next() / (condition + 1) as f64;
             let se = 0.3 + 0.1 * values.next();
             let odd = |k: u64| replication % k == 0;
-            EstimateRecord {
+            Estimate {
                 term: Arc::from(term),
                 kind,
                 estimate: match term {

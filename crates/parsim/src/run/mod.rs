@@ -26,7 +26,7 @@ use crate::study::Study;
 
 pub use progress::ProgressMode;
 pub use shard::{Shard, ShardError};
-pub use unit::{variance_term, UnitWorker};
+pub use unit::UnitWorker;
 
 /// How to run a study.
 #[derive(Debug, Clone)]
@@ -141,8 +141,8 @@ pub fn study_record(study: &Study) -> StudyRecord {
             .map(|m| {
                 (
                     m.name.clone(),
-                    m.model.as_str().to_string(),
-                    m.formula_text.clone(),
+                    m.spec.model().to_string(),
+                    m.spec.formula().unwrap_or_default().to_string(),
                 )
             })
             .collect(),

@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
+pub use crate::method::{Estimate, FitStatus, TermKind};
 pub use read::{EstimateRow, FitCount, StoredCondition};
 pub use time::now_utc;
 pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};
@@ -94,105 +95,6 @@ pub struct StudyRecord {
     pub methods: Vec<(String, String, String)>,
 }
 
-/// Status of one fit of one method to one replication's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FitStatus {
-    /// Converged to an interior optimum.
-    Ok,
-    /// Converged, with a variance component on the boundary (lme4's isSingular).
-    Singular,
-    /// The optimizer stopped short of a verified optimum; estimates are stored but not used by the measures.
-    NotConverged,
-    /// The fit failed (an error or a panic); nothing but the message is stored.
-    Error,
-}
-
-impl FitStatus {
-    /// The word stored in the `status` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FitStatus::Ok => "ok",
-            FitStatus::Singular => "singular",
-            FitStatus::NotConverged => "not_converged",
-            FitStatus::Error => "error",
-        }
-    }
-
-    /// Parse the stored word.
-    pub fn parse(s: &str) -> Option<FitStatus> {
-        Some(match s {
-            "ok" => FitStatus::Ok,
-            "singular" => FitStatus::Singular,
-            "not_converged" => FitStatus::NotConverged,
-            "error" => FitStatus::Error,
-            _ => return None,
-        })
-    }
-
-    /// Whether the measures use this fit's estimates (SimDesign and rsimsum use converged fits only).
-    pub fn is_usable(self) -> bool {
-        matches!(self, FitStatus::Ok | FitStatus::Singular)
-    }
-}
-
-/// Whether an estimate is a fixed-effect coefficient or a variance component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TermKind {
-    /// A fixed-effect (or OLS) coefficient: estimate, SE, df, CI, p-value.
-    Fixed,
-    /// A variance component (SD, correlation or residual SD): estimate only.
-    Variance,
-}
-
-impl TermKind {
-    /// The word stored in the `kind` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TermKind::Fixed => "fixed",
-            TermKind::Variance => "variance",
-        }
-    }
-}
-
-/// One estimate of one term by one method in one replication, as written by the runner.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EstimateRecord {
-    /// The term, e.g. `X`, `(Intercept)`, `sd__(Intercept)|group`, `sigma`.
-    pub term: std::sync::Arc<str>,
-    /// Fixed effect or variance component.
-    pub kind: TermKind,
-    /// The estimate.
-    pub estimate: f64,
-    /// Model-based standard error.
-    pub se: Option<f64>,
-    /// Degrees of freedom of the reference t distribution; `None` means normal.
-    pub df: Option<f64>,
-    /// Lower confidence limit at the study's level.
-    pub ci_lower: Option<f64>,
-    /// Upper confidence limit at the study's level.
-    pub ci_upper: Option<f64>,
-    /// Two-sided p-value of H0: term = 0.
-    pub p_value: Option<f64>,
-    /// The estimand's true value in this condition, when the study declares one.
-    pub truth: Option<f64>,
-}
-
-impl EstimateRecord {
-    /// The value columns of its `estimates` row, in the table's order: estimate, se, df, ci_lower,
-    /// ci_upper, p_value, truth.
-    pub fn values(&self) -> [Option<f64>; 7] {
-        [
-            Some(self.estimate),
-            self.se,
-            self.df,
-            self.ci_lower,
-            self.ci_upper,
-            self.p_value,
-            self.truth,
-        ]
-    }
-}
-
 /// One method's fit in one replication.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FitRecord {
@@ -207,7 +109,7 @@ pub struct FitRecord {
     /// Wall time of the fit in seconds.
     pub seconds: f64,
     /// The estimates (empty for an error).
-    pub estimates: Vec<EstimateRecord>,
+    pub estimates: Vec<Estimate>,
 }
 
 /// Everything one replication produced: written atomically.

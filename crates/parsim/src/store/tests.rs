@@ -28,7 +28,7 @@ fn study(toml: &str) -> StudyRecord {
 }
 
 fn replication(c: usize, r: u64) -> ReplicationRecord {
-    let est = |v: f64| EstimateRecord {
+    let est = |v: f64| Estimate {
         term: Arc::from("x"),
         kind: TermKind::Fixed,
         estimate: v,
