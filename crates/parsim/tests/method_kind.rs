@@ -10,7 +10,7 @@ use parsim::method::{
     ColumnRole, ColumnUse, Context, Estimates, FitFailure, Method, MethodKind, MethodSpec,
     MethodTable, Outcome, Registry, TermKind,
 };
-use parsim::run::{run, ProgressMode, RunOptions};
+use parsim::run::{run, RunOptions};
 use parsim::store::Store;
 use parsim::study::Study;
 use parsim_lmm::{student_t, ColumnRef, Columns};
@@ -172,7 +172,6 @@ fn options(out: &Path) -> RunOptions {
         replications: None,
         shard: None,
         fresh: false,
-        progress: ProgressMode::Quiet,
         stop: Arc::new(AtomicBool::new(false)),
     }
 }

@@ -3,7 +3,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::*;
-use crate::run::{run, ProgressMode, RunOptions, Shard};
+use crate::run::{run, RunOptions, Shard};
 use crate::slurm::{prepare, Resources, SlurmOptions};
 
 /// Two conditions, a mixed model and OLS: 2 × 10 = 20 units, small enough for debug builds.
@@ -29,7 +29,6 @@ fn run_into(study: &Study, out: PathBuf, shard: Option<Shard>) {
         replications: None,
         shard,
         fresh: false,
-        progress: ProgressMode::Quiet,
         stop: Arc::new(AtomicBool::new(false)),
     };
     run(study, &options).unwrap();
@@ -208,7 +207,6 @@ fn rerun_command_uses_the_batch_script_and_the_recorded_split() {
                 count: 4,
             }),
             fresh: false,
-            progress: ProgressMode::Quiet,
             stop: Arc::new(AtomicBool::new(false)),
         };
         run(&six, &options).unwrap();

@@ -6,7 +6,6 @@
 //! reuse them for every unit; the thread that started the run is the single writer, committing finished
 //! replications in batches while the workers compute.
 
-mod progress;
 mod shard;
 mod unit;
 mod writer;
@@ -24,7 +23,6 @@ use crate::store::{
 };
 use crate::study::Study;
 
-pub use progress::ProgressMode;
 pub use shard::{Shard, ShardError};
 pub use unit::UnitWorker;
 
@@ -41,8 +39,6 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Set an existing store of a different study aside instead of refusing.
     pub fresh: bool,
-    /// How to show progress.
-    pub progress: ProgressMode,
     /// Set (e.g. by a Ctrl-C handler) to stop after the units in flight; what is complete is kept.
     pub stop: Arc<AtomicBool>,
 }
@@ -163,8 +159,55 @@ pub fn condition_label(values: &[(String, f64)], factors: &[String]) -> String {
     }
 }
 
+impl RunOptions {
+    /// Every core, the study's replications, all units, into `out`, never stopped.
+    pub fn new(out: impl Into<PathBuf>) -> RunOptions {
+        RunOptions {
+            jobs: None,
+            out: out.into(),
+            replications: None,
+            shard: None,
+            fresh: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What a run tells its caller while it runs: the CLI draws a progress bar from it. Called on the thread
+/// that called [`run_observed`] (the writer's), so an observer need not be `Send`.
+pub trait Observer {
+    /// The workers start: `pending` units to compute, `stored` already in the store.
+    fn started(&mut self, _pending: u64, _stored: u64) {}
+    /// `done` of the pending units are stored, and `failures` fits so far cannot be used (errors and
+    /// fits that did not converge).
+    fn progress(&mut self, _done: u64, _failures: u64) {}
+    /// The workers are done; this run stored `done` units.
+    fn finished(&mut self, _done: u64) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Whether the current thread is inside a method's fit. A panic there is caught and stored as the fit's
+/// error, so a host's panic hook may stay quiet about it; the library itself never touches the hook.
+pub fn in_method_fit() -> bool {
+    unit::in_fit()
+}
+
 /// Run `study` with `options`: create or resume the store, run the pending units, export `results.csv`.
 pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
+    run_observed(study, options, &mut Silent)
+}
+
+/// [`run`], telling `observer` how it goes.
+pub fn run_observed(
+    study: &Study,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let replications = options.replications.unwrap_or(study.replications);
     let conditions = study.conditions().len();
@@ -198,11 +241,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     // failure to store 500 times.
     UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?;
 
-    let progress = progress::Progress::new(
-        options.progress,
-        pending.len() as u64,
-        report.units_already_stored,
-    );
+    observer.started(pending.len() as u64, report.units_already_stored);
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
     let recycled = writer::Recycled::default();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -214,7 +253,6 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             message: e.to_string(),
         })?;
     let next = AtomicUsize::new(0);
-    let hook = unit::quiet_panics_in_fits();
     // The end-of-run readers are opened as soon as the store exists, while the workers compute: opening
     // a connection takes a fraction of a millisecond that would otherwise come after the last replication.
     let mut readers = None;
@@ -245,11 +283,10 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         // A new store holds just what this run writes: the end of the run can take it from memory.
         let written = matches!(prepared, Prepared::New { .. })
             .then(|| Written::new(methods.clone(), MAX_WRITTEN_ROWS));
-        writer::write_all(prepared, rx, &recycled, progress, methods, written, || {
+        writer::write_all(prepared, rx, &recycled, observer, methods, written, || {
             readers = Some(open_readers());
         })
     });
-    drop(hook);
     let outcome = written?;
     let store = outcome.store;
     report.units_completed = outcome.completed;

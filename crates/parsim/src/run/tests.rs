@@ -15,7 +15,6 @@ fn options(out: PathBuf, jobs: usize, shard: Option<Shard>) -> RunOptions {
         replications: None,
         shard,
         fresh: false,
-        progress: ProgressMode::Quiet,
         stop: Arc::new(AtomicBool::new(false)),
     }
 }

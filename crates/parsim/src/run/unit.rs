@@ -2,7 +2,6 @@
 
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::Arc;
 use std::time::Instant;
 
 use crate::lang::Workspace;
@@ -134,37 +133,11 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 }
 
 thread_local! {
-    /// Set while a method's fit runs: its panics are caught and stored, so the hook stays quiet.
+    /// Set while a method's fit runs: its panics are caught and stored (see [`super::in_method_fit`]).
     static IN_FIT: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Guard that silences the panic hook for panics inside fits (they are stored as errors) for its lifetime.
-pub(super) struct QuietPanics {
-    previous: Option<Arc<PanicHook>>,
-}
-
-type PanicHook = dyn Fn(&panic::PanicHookInfo<'_>) + Send + Sync;
-
-/// Install a panic hook that stays quiet inside fits and defers to the previous hook elsewhere.
-pub(super) fn quiet_panics_in_fits() -> QuietPanics {
-    let previous: Arc<dyn Fn(&panic::PanicHookInfo<'_>) + Send + Sync> =
-        Arc::from(panic::take_hook());
-    let chained = previous.clone();
-    panic::set_hook(Box::new(move |info| {
-        if !IN_FIT.with(|f| f.get()) {
-            chained(info);
-        }
-    }));
-    QuietPanics {
-        previous: Some(previous),
-    }
-}
-
-impl Drop for QuietPanics {
-    fn drop(&mut self) {
-        if let Some(previous) = self.previous.take() {
-            let _ = panic::take_hook();
-            panic::set_hook(Box::new(move |info| previous(info)));
-        }
-    }
+/// Whether this thread is inside a method's fit.
+pub(super) fn in_fit() -> bool {
+    IN_FIT.with(|f| f.get())
 }
