@@ -10,6 +10,7 @@ pub mod measures;
 pub mod merge;
 pub mod method;
 pub mod plot;
+mod reader;
 pub mod report;
 pub mod run;
 pub mod slurm;

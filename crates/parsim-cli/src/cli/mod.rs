@@ -10,6 +10,7 @@ pub mod merge;
 pub mod plot;
 pub mod progress;
 pub mod run;
+pub mod shards;
 pub mod slurm;
 pub mod status;
 pub mod summary;

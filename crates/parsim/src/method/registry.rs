@@ -7,7 +7,7 @@ use toml::de::DeTable;
 use super::table::{choice, MethodTable};
 use super::{LmmKind, MethodKind, OlsKind, StudyMethod};
 use crate::diagnostic::did_you_mean;
-use crate::study::reader::Reader;
+use crate::reader::Reader;
 
 /// The kinds of method a study may use, by the name in `model = "..."`.
 #[derive(Clone)]

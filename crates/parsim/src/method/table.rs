@@ -7,7 +7,7 @@ use std::ops::Range;
 use toml::de::DeTable;
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::study::reader::{Reader, StringMap, Value};
+use crate::reader::{Reader, StringMap, Value};
 
 /// A string value of the study file with its place in the file.
 #[derive(Clone, Debug)]

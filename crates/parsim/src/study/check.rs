@@ -6,7 +6,7 @@ use std::fmt;
 use super::{Study, StudyError};
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::method::{ColumnRole, ColumnUse, Context};
-use crate::study::reader::Reader;
+use crate::reader::Reader;
 
 /// Every column a method reads must be a vector variable of the program.
 pub(super) fn method_columns(r: &mut Reader<'_>, study: &Study) {
@@ -116,7 +116,7 @@ impl Study {
         let mut terms = Vec::new();
         for c in &self.conditions {
             let mut rng = self.generator(c.index, 0);
-            if let Err(e) = ws.generate(&self.program, c, &mut rng) {
+            if let Err(e) = ws.generate(&self.program, &c.values, &mut rng) {
                 let span = self.program_map.map(self.program.source(), e.span.clone());
                 let d = Diagnostic::new(&self.source, span, e.message).with_note(format!(
                     "while generating replication 0 of condition {}",

@@ -4,7 +4,6 @@
 //! `docs/study-file.md` is the user's reference for every key.
 
 mod check;
-pub(crate) mod reader;
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +13,7 @@ use toml::de::DeTable;
 use crate::diagnostic::{self, did_you_mean, Diagnostic};
 use crate::lang::{self, ParameterDecl, Program, RuntimeError};
 use crate::method::{table::choice, Registry, StudyMethod};
-use reader::{number, type_name, Number, Reader, StringMap};
+use crate::reader::{number, type_name, Number, Reader, StringMap};
 
 pub use check::{CheckReport, MethodTerms};
 
@@ -302,7 +301,7 @@ impl Study {
         };
         let mut rng = self.generator(condition, replication);
         workspace
-            .generate(&self.program, c, &mut rng)
+            .generate(&self.program, &c.values, &mut rng)
             .map_err(|e| self.render_runtime_error(&e, condition, replication))
     }
 
