@@ -12,8 +12,9 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::run::Shard;
 use crate::slurm::{self, shard_dir, SlurmError, SCRIPT_FILE, SHARDS_DIR, SLURM_DIR};
-use crate::store::{FitStatus, Store, StoreError, StoredCondition, STORE_FILE};
+use crate::store::{FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet, STORE_FILE};
 use crate::study::Study;
 
 /// How to read a results directory whose split is not recorded in `DIR/slurm/array.json`.
@@ -127,8 +128,8 @@ pub struct FailedFits {
 pub struct MissingTask {
     /// The array task id K that owns them.
     pub task: u64,
-    /// The missing units (`condition * replications + replication`), increasing.
-    pub units: Vec<u64>,
+    /// The missing units, in (condition, replication) order.
+    pub units: Vec<Unit>,
 }
 
 /// The state of a results directory's shards: what is stored, what failed, what is missing.
@@ -146,8 +147,8 @@ pub struct Survey {
     pub conditions: Vec<StoredCondition>,
     /// One entry per task 0..M (and any further shard directory found).
     pub shards: Vec<ShardState>,
-    /// Per unit: stored in some shard or in the merged store.
-    pub done: Vec<bool>,
+    /// The units of the design stored in some shard or in the merged store.
+    pub done: UnitSet,
     /// Units in the merged store, if there is one.
     pub merged: Option<u64>,
     /// Failing fits per method and status.
@@ -212,15 +213,15 @@ fn survey_stores(
         .or(manifest.map(|m| m.tasks))
         .unwrap_or(highest)
         .max(1);
-    let units = conditions.len() as u64 * replications;
+    let within = |set: UnitSet| set.within(conditions.len(), replications);
     let mut done = match merged {
-        Some(store) => store.completed_units(replications, conditions.len())?,
-        None => vec![false; units as usize],
+        Some(store) => within(store.completed_units()?),
+        None => UnitSet::new(),
     };
     let mut states = Vec::new();
     let mut failures: Vec<FailedFits> = Vec::new();
     for k in 0..tasks.max(highest) {
-        let owned = units_owned(k, tasks, units);
+        let owned = units_owned(k, tasks, conditions.len(), replications);
         let dir_k = shard_dir(dir, k);
         let Some((_, store)) = shards.iter().find(|(t, _)| *t == k) else {
             states.push(ShardState {
@@ -231,11 +232,9 @@ fn survey_stores(
             });
             continue;
         };
-        let shard_done = store.completed_units(replications, conditions.len())?;
-        let stored = shard_done.iter().filter(|&&d| d).count() as u64;
-        for (d, s) in done.iter_mut().zip(&shard_done) {
-            *d |= *s;
-        }
+        let shard_done = within(store.completed_units()?);
+        let stored = shard_done.len();
+        done.extend_from(&shard_done);
         states.push(ShardState {
             task: k,
             dir: dir_k,
@@ -257,13 +256,17 @@ fn survey_stores(
     })
 }
 
-/// Units `u < units` with `u % tasks == task`.
-fn units_owned(task: u64, tasks: u64, units: u64) -> u64 {
-    if task >= units {
-        0
-    } else {
-        (units - task).div_ceil(tasks)
-    }
+/// Units of the design that array task `task` of `tasks` owns (none for a task beyond the array).
+fn units_owned(task: u64, tasks: u64, conditions: usize, replications: u64) -> u64 {
+    owner(task, tasks).map_or(0, |shard| shard.owned(conditions, replications))
+}
+
+/// The shard that array task `task` of `tasks` runs.
+fn owner(task: u64, tasks: u64) -> Option<Shard> {
+    (task < tasks).then_some(Shard {
+        index: task + 1,
+        count: tasks,
+    })
 }
 
 /// Numbered directories under `DIR/shards`, and whether each holds a store.
@@ -442,7 +445,7 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
         let source = Store::path_in(&shard.dir);
         copied.push((shard.task, absorb(&conn, &source).map_err(wrap)?));
     }
-    let complete = before.done.iter().all(|&d| d);
+    let complete = before.is_complete();
     let finished = if complete {
         Some(crate::store::now_utc())
     } else {
@@ -461,7 +464,9 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
     let csv_rows = store.export_csv(&dir.join("results.csv"))?;
     write_study_copy(dir, &store.study_toml()?)?;
     let mut after = before;
-    after.done = store.completed_units(after.replications, after.conditions.len())?;
+    after.done = store
+        .completed_units()?
+        .within(after.conditions.len(), after.replications);
     after.merged = Some(store.replications_done()?);
     drop(store);
     // Measures of a partial study would mislead: the summary waits for the last unit.
@@ -566,27 +571,28 @@ fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
 impl Survey {
     /// Units of the study: conditions × replications.
     pub fn units(&self) -> u64 {
-        self.done.len() as u64
+        self.conditions.len() as u64 * self.replications
     }
 
     /// Units stored (in a shard or the merged store).
     pub fn units_done(&self) -> u64 {
-        self.done.iter().filter(|&&d| d).count() as u64
+        self.done.len()
     }
 
     /// Whether every unit is stored.
     pub fn is_complete(&self) -> bool {
-        self.done.iter().all(|&d| d)
+        self.units_done() == self.units()
     }
 
-    /// The missing units grouped by the task that owns them (unit u belongs to task u mod M).
+    /// The missing units grouped by the task that owns them (see [`Shard`]).
     pub fn missing(&self) -> Vec<MissingTask> {
-        let mut by_task: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for (u, _) in self.done.iter().enumerate().filter(|(_, &d)| !d) {
-            by_task
-                .entry(u as u64 % self.tasks)
-                .or_default()
-                .push(u as u64);
+        let mut by_task: BTreeMap<u64, Vec<Unit>> = BTreeMap::new();
+        let design = Shard::WHOLE.units(self.conditions.len(), self.replications);
+        for unit in design.filter(|&u| !self.done.contains(u)) {
+            let task = (0..self.tasks)
+                .find(|&k| owner(k, self.tasks).is_some_and(|s| s.owns(unit)))
+                .unwrap_or(0);
+            by_task.entry(task).or_default().push(unit);
         }
         by_task
             .into_iter()
@@ -677,13 +683,13 @@ impl Survey {
     }
 
     /// Missing units of one task, one line per condition (at most [`CONDITION_LINES`], then a count).
-    fn describe_units(&self, units: &[u64]) -> String {
-        let mut per_condition: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for &u in units {
+    fn describe_units(&self, units: &[Unit]) -> String {
+        let mut per_condition: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+        for u in units {
             per_condition
-                .entry(u / self.replications)
+                .entry(u.condition)
                 .or_default()
-                .push(u % self.replications);
+                .push(u.replication);
         }
         let mut s = String::new();
         for (i, (c, reps)) in per_condition.iter().enumerate() {
@@ -695,10 +701,7 @@ impl Survey {
                 );
                 break;
             }
-            let label = self
-                .conditions
-                .get(*c as usize)
-                .map_or("?", |c| c.label.as_str());
+            let label = self.conditions.get(*c).map_or("?", |c| c.label.as_str());
             let _ = writeln!(
                 s,
                 "    condition {c} ({label}): replication{} {}",

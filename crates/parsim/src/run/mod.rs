@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::store::{
-    FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord,
-    Written, MAX_WRITTEN_ROWS,
+    FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord, Unit,
+    UnitSet, Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::Study;
 
@@ -220,20 +220,19 @@ pub fn run_observed(
     write_study_copy(study, &options.out)?;
 
     let done = match &prepared {
-        Prepared::Existing(store) => store.completed_units(replications, conditions)?,
-        Prepared::New { .. } => vec![false; conditions * replications as usize],
+        Prepared::Existing(store) => store.completed_units()?,
+        Prepared::New { .. } => UnitSet::new(),
     };
     let shard = options.shard.unwrap_or(Shard::WHOLE);
-    let mine: Vec<u64> = shard.units(conditions as u64 * replications).collect();
-    let pending: Vec<u64> = mine
-        .iter()
-        .copied()
-        .filter(|&u| !done[u as usize])
+    let mine = shard.owned(conditions, replications);
+    let pending: Vec<Unit> = shard
+        .units(conditions, replications)
+        .filter(|&u| !done.contains(u))
         .collect();
     let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
     let mut report = RunReport {
-        units_total: mine.len() as u64,
-        units_already_stored: (mine.len() - pending.len()) as u64,
+        units_total: mine,
+        units_already_stored: mine - pending.len() as u64,
         jobs,
         ..RunReport::default()
     };
@@ -266,15 +265,7 @@ pub fn run_observed(
             scope.spawn(move |_| {
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
                 if let Ok(worker) = UnitWorker::new(study) {
-                    work(
-                        worker,
-                        study,
-                        replications,
-                        (next, pending),
-                        stop,
-                        &tx,
-                        recycled,
-                    );
+                    work(worker, study, (next, pending), stop, &tx, recycled);
                 }
             });
         }
@@ -299,8 +290,8 @@ pub fn run_observed(
         store
     } else {
         // Every unit of the study is stored: those stored before, and this run's (never the same ones).
-        let stored_before = done.iter().filter(|&&d| d).count() as u64;
-        if stored_before + outcome.completed == done.len() as u64 {
+        let stored_before = done.within(conditions, replications).len();
+        if stored_before + outcome.completed == conditions as u64 * replications {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;
@@ -379,8 +370,7 @@ const MAX_HOLD: Duration = Duration::from_millis(50);
 fn work(
     mut worker: UnitWorker,
     study: &Study,
-    replications: u64,
-    (next, pending): (&AtomicUsize, &[u64]),
+    (next, pending): (&AtomicUsize, &[Unit]),
     stop: &AtomicBool,
     tx: &mpsc::SyncSender<Vec<ReplicationRecord>>,
     recycled: &writer::Recycled,
@@ -399,14 +389,13 @@ fn work(
     while !stop.load(Ordering::Relaxed) {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(&unit) = pending.get(i) else { break };
-        let (c, r) = ((unit / replications) as usize, unit % replications);
         if filled == group.len() {
             group.push(ReplicationRecord::default());
         }
         if filled == 0 {
             first = Instant::now();
         }
-        worker.run_unit(study, c, r, &mut group[filled]);
+        worker.run_unit(study, unit.condition, unit.replication, &mut group[filled]);
         filled += 1;
         if filled == RECORDS_PER_SEND || first.elapsed() >= MAX_HOLD {
             group.truncate(filled);

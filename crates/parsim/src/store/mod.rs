@@ -10,6 +10,7 @@ mod insert;
 mod read;
 mod schema;
 mod time;
+mod units;
 mod written;
 
 use std::fs;
@@ -20,6 +21,7 @@ use rusqlite::{params, Connection, OpenFlags};
 pub use crate::method::{Estimate, FitStatus, TermKind};
 pub use read::{EstimateRow, FitCount, StoredCondition};
 pub use time::now_utc;
+pub use units::{Unit, UnitSet};
 pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};
 
 /// The file name of the store inside a results directory.
@@ -463,14 +465,9 @@ impl Store {
         Ok(())
     }
 
-    /// Which units are already stored: a bitmap indexed by `condition * replications + replication`
-    /// (replications at or beyond `replications` are ignored).
-    pub fn completed_units(
-        &self,
-        replications: u64,
-        conditions: usize,
-    ) -> Result<Vec<bool>, StoreError> {
-        let mut done = vec![false; conditions * replications as usize];
+    /// Every unit the store holds (whatever the study's current design: the caller decides which count).
+    pub fn completed_units(&self) -> Result<UnitSet, StoreError> {
+        let mut done = UnitSet::new();
         let mut stmt = self
             .conn
             .prepare("SELECT condition, replication FROM replications")
@@ -480,9 +477,13 @@ impl Store {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (c, r) = row.map_err(|e| self.err(e))?;
-            if (c as usize) < conditions && (r as u64) < replications {
-                done[c as usize * replications as usize + r as usize] = true;
-            }
+            let (Ok(c), Ok(r)) = (usize::try_from(c), u64::try_from(r)) else {
+                return Err(StoreError::Invalid {
+                    path: self.path.clone(),
+                    reason: format!("a negative unit ({c}, {r}) in `replications`"),
+                });
+            };
+            done.insert(Unit::new(c, r));
         }
         Ok(done)
     }
