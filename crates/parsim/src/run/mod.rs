@@ -138,7 +138,7 @@ pub fn study_record(study: &Study) -> StudyRecord {
                 (
                     m.name.clone(),
                     m.spec.model().to_string(),
-                    m.spec.formula().unwrap_or_default().to_string(),
+                    m.spec.formula().map(String::from),
                 )
             })
             .collect(),

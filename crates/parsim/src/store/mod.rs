@@ -93,8 +93,8 @@ pub struct StudyRecord {
     pub conditions: Vec<StoredCondition>,
     /// Names of the design factors (parameters with several values), in file order.
     pub factors: Vec<String>,
-    /// The methods: (name, model, formula), in file order.
-    pub methods: Vec<(String, String, String)>,
+    /// The methods: (name, model, formula if it has one), in file order.
+    pub methods: Vec<(String, String, Option<String>)>,
 }
 
 /// One method's fit in one replication.
@@ -283,16 +283,51 @@ impl Store {
                 reason: "it has no `study` table".into(),
             });
         }
+        if store.format()? == schema::FORMAT_2 {
+            return store.upgrade_from_2();
+        }
         Ok(store)
+    }
+
+    /// The store's format number (SQLite's `user_version`).
+    fn format(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Turn a format-2 store (written by the previous release) into format 3 in place, after keeping a
+    /// copy of it beside as `results.format2.sqlite`: nothing stored is lost, and the old file can be
+    /// read by the release that wrote it. The upgrade is one transaction: a crash leaves format 2.
+    fn upgrade_from_2(self) -> Result<Store, StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))?;
+        let kept = unused_name(&self.path, "format2");
+        // VACUUM INTO writes a complete, consistent copy (the WAL included) as a new file.
+        self.conn
+            .execute("VACUUM INTO ?1", [kept.to_string_lossy()])
+            .map_err(|e| self.err(e))?;
+        fs::File::open(&kept)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| StoreError::Io {
+                path: kept.clone(),
+                source,
+            })?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute_batch(&schema::upgrade_from_2())
+            .map_err(|e| self.err(e))?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(self)
     }
 
     /// A store of another format (SQLite's `user_version`) is refused: its tables differ from this
     /// version's.
     fn check_format(&self) -> Result<(), StoreError> {
-        let format: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| self.err(e))?;
+        let format = self.format()?;
         if format == schema::FORMAT {
             return Ok(());
         }
@@ -382,7 +417,8 @@ impl Store {
 
     fn initialise(&self, study: &StudyRecord) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute_batch(schema::CREATE).map_err(|e| self.err(e))?;
+        tx.execute_batch(&schema::create())
+            .map_err(|e| self.err(e))?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
             .map_err(|e| self.err(e))?;
@@ -547,6 +583,23 @@ impl Store {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(|e| self.err(e))
     }
+}
+
+/// `results.TAG.sqlite` beside the store at `path`, or `results.TAG-2.sqlite` (and so on) if that exists:
+/// a name that nothing holds yet.
+fn unused_name(path: &Path, tag: &str) -> PathBuf {
+    let named = |n: u32| {
+        let name = if n == 1 {
+            format!("results.{tag}.sqlite")
+        } else {
+            format!("results.{tag}-{n}.sqlite")
+        };
+        path.with_file_name(name)
+    };
+    (1..)
+        .map(named)
+        .find(|p| !p.exists() && !side_file(p, "-wal").exists())
+        .unwrap_or_else(|| named(0))
 }
 
 /// SQLite's file beside `path` with `suffix` (`-wal`, `-shm`, `-journal`; `""` is `path` itself).

@@ -164,7 +164,7 @@ fn a_store_of_another_format_is_refused_clearly() {
         .unwrap()
         .to_string();
     assert!(
-        err.contains("store format 0") && err.contains("reads format 2") && err.contains("--fresh"),
+        err.contains("store format 0") && err.contains("reads format 3") && err.contains("--fresh"),
         "{err}"
     );
     // --fresh sets it aside (never deletes it) and starts a new store.

@@ -10,7 +10,7 @@ use rusqlite::{params, Connection};
 
 /// The schema the store promises (notes/api-store.md).
 pub const SCHEMA: &str = "
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 CREATE TABLE study (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, toml TEXT NOT NULL,
   hash TEXT NOT NULL, parsim_version TEXT NOT NULL, platform TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT);
