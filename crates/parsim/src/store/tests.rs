@@ -21,8 +21,8 @@ fn study(toml: &str) -> StudyRecord {
         ],
         factors: vec!["N".into()],
         methods: vec![
-            ("m1".into(), "lmm".into(), "y ~ x + (1 | g)".into()),
-            ("m2".into(), "ols".into(), "y ~ x".into()),
+            ("m1".into(), "lmm".into(), Some("y ~ x + (1 | g)".into())),
+            ("m2".into(), "ols".into(), Some("y ~ x".into())),
         ],
     }
 }
