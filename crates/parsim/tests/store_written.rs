@@ -27,7 +27,7 @@ fn study() -> StudyRecord {
         factors: vec!["N".into()],
         methods: METHODS
             .iter()
-            .map(|m| (m.to_string(), "ols".into(), "y ~ x".into()))
+            .map(|m| (m.to_string(), "ols".into(), Some("y ~ x".into())))
             .collect(),
     }
 }
