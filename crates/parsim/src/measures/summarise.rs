@@ -267,7 +267,7 @@ fn study_settings(
         })?;
     let settings = match settings {
         Some(s) => s,
-        None => SummarySettings::from_study_toml(&toml)?,
+        None => SummarySettings::from_study_toml(&toml).map_err(SettingsError::from)?,
     };
     Ok((study, settings))
 }

@@ -47,15 +47,47 @@ pub struct Parameter {
     pub integer: bool,
 }
 
-/// `[summary]`: settings of the performance measures.
-#[derive(Clone, Debug, PartialEq)]
+/// `[summary]`: settings of the performance measures (the study's, or the command line's overrides).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SummarySettings {
     /// Confidence level of the intervals whose coverage is measured (default 0.95).
     pub level: f64,
     /// Significance level for power / type I error (default 0.05).
     pub alpha: f64,
-    /// Method that relative measures (relative precision) compare against.
+    /// Method that relative measures (relative precision) compare against; `None` = the first method.
     pub reference: Option<String>,
+}
+
+impl SummarySettings {
+    /// The `[summary]` table of a study file's text (defaults for what is absent), read by the rules of
+    /// [`Study::load`]. Nothing else of the file is checked: a stored study's methods may be of kinds this
+    /// process has not registered.
+    pub fn from_study_toml(source: &str) -> Result<SummarySettings, StudyError> {
+        let path = Path::new("study.toml");
+        let parsed = parse_toml(path, source)?;
+        let mut r = Reader::new(source);
+        let settings = match Reader::get(parsed.get_ref(), "summary") {
+            Some(v) => r
+                .table(v, "[summary]")
+                .and_then(|t| summary(&mut r, t))
+                .map(|(s, _)| s),
+            None => Some(SummarySettings::default()),
+        };
+        match settings {
+            Some(s) if r.diagnostics.is_empty() => Ok(s),
+            _ => Err(StudyError::invalid(path, source, r.diagnostics)),
+        }
+    }
+}
+
+/// The TOML document of a study file, or the error that names where it is not TOML.
+fn parse_toml<'s>(path: &Path, source: &'s str) -> Result<toml::Spanned<DeTable<'s>>, StudyError> {
+    DeTable::parse(source).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let message = format!("invalid TOML: {}", e.message().trim_end());
+        let d = Diagnostic::new(source, span, message);
+        StudyError::invalid(path, source, vec![d])
+    })
 }
 
 impl Default for SummarySettings {
@@ -212,15 +244,7 @@ impl Study {
         source: String,
         registry: &Registry,
     ) -> Result<Study, StudyError> {
-        let parsed = match DeTable::parse(&source) {
-            Ok(t) => t,
-            Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let message = format!("invalid TOML: {}", e.message().trim_end());
-                let d = Diagnostic::new(&source, span, message);
-                return Err(StudyError::invalid(path, &source, vec![d]));
-            }
-        };
+        let parsed = parse_toml(path, &source)?;
         let mut r = Reader::new(&source);
         let built = build(&mut r, path, parsed.get_ref(), registry);
         match built {
