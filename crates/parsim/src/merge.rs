@@ -461,7 +461,7 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
     drop(conn);
 
     let store = Store::open_existing(dir)?;
-    let csv_rows = store.export_csv(&dir.join("results.csv"))?;
+    let csv_rows = crate::store::export_csv(&store, &dir.join("results.csv"))?;
     write_study_copy(dir, &store.study_toml()?)?;
     let mut after = before;
     after.done = store

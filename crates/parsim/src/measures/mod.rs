@@ -25,13 +25,11 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use accumulate::{
-    IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator, Replicate,
+    IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
 };
-pub(crate) use summarise::replicate_at;
 pub use summarise::{
-    accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
-    summarise_keeping, summarise_written, ConditionInfo, GroupId, StudyAccumulator, Summary,
-    SummaryRow,
+    accumulate, accumulate_bias_eliminated, summarise, summarise_keeping, ConditionInfo, GroupId,
+    StudyAccumulator, Summary, SummaryRow,
 };
 
 /// Errors of the measures: bad settings or an unreadable store.
@@ -42,7 +40,7 @@ pub enum MeasuresError {
     Settings(#[from] SettingsError),
     /// The store could not be read.
     #[error("cannot read the results store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[from] crate::store::StoreError),
     /// The store holds something that does not follow the schema.
     #[error("the results store is malformed: {0}")]
     Malformed(String),
@@ -75,6 +73,7 @@ pub enum SettingsError {
     UnknownMeasure(String),
 }
 
+pub use crate::store::Replicate;
 pub use crate::study::SummarySettings;
 
 impl SummarySettings {

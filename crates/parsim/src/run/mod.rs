@@ -18,8 +18,8 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::store::{
-    FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord, Unit,
-    UnitSet, Written, MAX_WRITTEN_ROWS,
+    export_csv, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
+    StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::Study;
 
@@ -341,10 +341,7 @@ impl Readers {
                 (store, folded)
             });
             let csv = out.join("results.csv");
-            let exported = match written {
-                Some(written) => exporter.export_written_csv(&csv, written),
-                None => exporter.export_csv(&csv),
-            };
+            let exported = with_results(&exporter, written, |results| export_csv(results, &csv));
             (exported, summary.map(|s| s.join()), folded.join())
         });
         let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
@@ -447,9 +444,21 @@ fn summarise_into(
     store: &Store,
     written: Option<&Written>,
 ) -> Result<String, RunError> {
-    match written {
-        Some(written) => crate::report::finish_run_written(dir, store, written),
-        None => crate::report::finish_run(dir, store),
-    }
+    with_results(store, written, |results| {
+        crate::report::finish_run(dir, results)
+    })
     .map_err(|e| RunError::Summary(e.to_string()))
+}
+
+/// `f` of the results in `store`: the rows this run `written` to it when it kept them (the same rows,
+/// without reading them back), else the store's own.
+fn with_results<T>(
+    store: &Store,
+    written: Option<&Written>,
+    f: impl FnOnce(&dyn Results) -> T,
+) -> T {
+    match written {
+        Some(written) => f(&Kept::new(store, written)),
+        None => f(store),
+    }
 }

@@ -8,6 +8,7 @@
 mod export;
 mod insert;
 mod read;
+mod results;
 mod schema;
 mod time;
 mod units;
@@ -19,7 +20,9 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OpenFlags};
 
 pub use crate::method::{Estimate, FitStatus, TermKind};
+pub use export::export_csv;
 pub use read::{EstimateRow, FitCount, StoredCondition};
+pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
 pub use time::now_utc;
 pub use units::{Unit, UnitSet};
 pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};

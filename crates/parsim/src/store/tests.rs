@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use super::*;
+use crate::store::export_csv;
 
 fn study(toml: &str) -> StudyRecord {
     StudyRecord {
@@ -100,7 +101,7 @@ fn writes_resumes_and_exports() {
         && c.condition == 1));
 
     let csv = dir.join("results.csv");
-    assert_eq!(store.export_csv(&csv).unwrap(), 3);
+    assert_eq!(export_csv(&store, &csv).unwrap(), 3);
     let text = std::fs::read_to_string(&csv).unwrap();
     let mut lines = text.lines();
     assert_eq!(

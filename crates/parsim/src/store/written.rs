@@ -16,7 +16,7 @@ pub const MAX_WRITTEN_ROWS: usize = 1 << 18;
 #[derive(Debug, Clone, Copy)]
 pub struct WrittenFit {
     /// Replication index.
-    pub replication: i64,
+    pub replication: u64,
     /// Condition index.
     pub condition: u32,
     /// The method's index in the study (file order).
@@ -92,7 +92,7 @@ impl Written {
                     return self.give_up(); // beyond the compact fields: the store is read instead
                 };
                 let at = WrittenFit {
-                    replication: rep.replication as i64,
+                    replication: rep.replication,
                     condition,
                     method,
                     status: fit.status,
