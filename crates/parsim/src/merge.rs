@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
-
 use crate::run::Shard;
 use crate::slurm::{self, shard_dir, SlurmError, SCRIPT_FILE, SHARDS_DIR, SLURM_DIR};
-use crate::store::{FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet, STORE_FILE};
+use crate::store::{
+    FailedFitCount, FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet, STORE_FILE,
+};
 use crate::study::Study;
 
 /// How to read a results directory whose split is not recorded in `DIR/slurm/array.json`.
@@ -35,15 +35,6 @@ pub enum MergeError {
     /// The recorded job array plan is unreadable.
     #[error(transparent)]
     Slurm(#[from] SlurmError),
-    /// SQLite failed while merging.
-    #[error("merging into {path}: {source}")]
-    Sqlite {
-        /// The merged store.
-        path: PathBuf,
-        /// What SQLite said.
-        #[source]
-        source: rusqlite::Error,
-    },
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -84,16 +75,7 @@ pub enum MergeError {
     },
 }
 
-/// Which study a store holds and which parsim wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// Study name.
-    pub name: String,
-    /// SHA-256 of the study file's text.
-    pub hash: String,
-    /// The parsim version that created the store.
-    pub parsim_version: String,
-}
+pub use crate::store::Identity;
 
 /// One task's shard as found on disk.
 #[derive(Debug, Clone)]
@@ -301,23 +283,7 @@ fn shard_dirs(dir: &Path) -> Result<Vec<(u64, bool)>, MergeError> {
 }
 
 fn identity_of(store: &Store) -> Result<Identity, MergeError> {
-    store
-        .connection()
-        .query_row(
-            "SELECT name, hash, parsim_version FROM study WHERE id = 1",
-            [],
-            |r| {
-                Ok(Identity {
-                    name: r.get(0)?,
-                    hash: r.get(1)?,
-                    parsim_version: r.get(2)?,
-                })
-            },
-        )
-        .map_err(|source| MergeError::Sqlite {
-            path: store.path().to_path_buf(),
-            source,
-        })
+    Ok(store.identity()?)
 }
 
 /// All stores (and the recorded plan) must name one study hash and one parsim version.
@@ -384,27 +350,13 @@ fn add_failures(
     task: u64,
     store: &Store,
 ) -> Result<(), MergeError> {
-    let sql = "SELECT f.method, f.status, count(*), min(f.message) FROM fits f JOIN methods m USING (method) \
-               WHERE f.status IN ('not_converged', 'error') GROUP BY f.method, f.status ORDER BY m.position, f.status";
-    let wrap = |source| MergeError::Sqlite {
-        path: store.path().to_path_buf(),
-        source,
-    };
-    let mut stmt = store.connection().prepare(sql).map_err(wrap)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .map_err(wrap)?;
-    for row in rows {
-        let (method, status, count, message) = row.map_err(wrap)?;
-        let status = FitStatus::parse(&status).unwrap_or(FitStatus::Error);
-        let count = count as u64;
+    for failed in store.failed_fits()? {
+        let FailedFitCount {
+            method,
+            status,
+            count,
+            example: message,
+        } = failed;
         match failures
             .iter_mut()
             .find(|f| f.method == method && f.status == status)
@@ -430,35 +382,14 @@ fn add_failures(
 /// when every unit is stored, `summary.csv` and `summary.md`.
 pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeError> {
     let before = survey(dir, options)?;
-    let target = Store::path_in(dir);
-    let wrap = |source| MergeError::Sqlite {
-        path: target.clone(),
-        source,
-    };
-    let conn = Connection::open(&target).map_err(wrap)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(wrap)?;
-    conn.busy_timeout(std::time::Duration::from_secs(60))
-        .map_err(wrap)?;
+    let target = Store::merge_target(dir)?;
     let mut copied = Vec::new();
     for shard in before.shards.iter().filter(|s| s.stored.is_some()) {
-        let source = Store::path_in(&shard.dir);
-        copied.push((shard.task, absorb(&conn, &source).map_err(wrap)?));
+        copied.push((shard.task, target.absorb(&Store::path_in(&shard.dir))?));
     }
-    let complete = before.is_complete();
-    let finished = if complete {
-        Some(crate::store::now_utc())
-    } else {
-        None
-    };
-    conn.execute(
-        "UPDATE study SET finished_at = ?1 WHERE id = 1",
-        params![finished],
-    )
-    .map_err(wrap)?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .map_err(wrap)?;
-    drop(conn);
+    target.set_finished(before.is_complete())?;
+    target.checkpoint()?;
+    drop(target);
 
     let store = Store::open_existing(dir)?;
     let csv_rows = crate::store::export_csv(&store, &dir.join("results.csv"))?;
@@ -481,80 +412,6 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
         csv_rows,
         summary,
     })
-}
-
-/// Copy into the store open on `conn` every unit the store at `source` marked complete and `conn` lacks, in
-/// one transaction; create the merged store's tables and design rows from `source` if it has none yet.
-/// Returns the number of units copied.
-fn absorb(conn: &Connection, source: &Path) -> rusqlite::Result<u64> {
-    conn.execute("ATTACH DATABASE ?1 AS shard", [source.to_string_lossy()])?;
-    let result = copy_units(conn);
-    let detached = conn.execute_batch("DETACH DATABASE shard");
-    let copied = result?;
-    detached?;
-    Ok(copied)
-}
-
-/// The body of [`absorb`], with the shard attached as `shard`.
-fn copy_units(conn: &Connection) -> rusqlite::Result<u64> {
-    let tx = conn.unchecked_transaction()?;
-    let has_study: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'study'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if has_study.is_none() {
-        create_from_shard(&tx)?;
-    }
-    tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS new_units (condition INTEGER, replication INTEGER, \
-             PRIMARY KEY (condition, replication));
-         DELETE FROM new_units;
-         INSERT INTO new_units SELECT s.condition, s.replication FROM shard.replications s \
-             WHERE NOT EXISTS (SELECT 1 FROM main.replications m \
-                               WHERE m.condition = s.condition AND m.replication = s.replication);
-         INSERT OR IGNORE INTO main.replications (condition, replication, seconds) \
-             SELECT s.condition, s.replication, s.seconds FROM shard.replications s \
-             JOIN new_units USING (condition, replication);
-         INSERT OR IGNORE INTO main.fits (condition, replication, method, status, message, iterations, seconds) \
-             SELECT f.condition, f.replication, f.method, f.status, f.message, f.iterations, f.seconds \
-             FROM shard.fits f JOIN new_units USING (condition, replication);
-         INSERT OR IGNORE INTO main.estimates (condition, replication, method, term, position, kind, estimate, \
-             se, df, ci_lower, ci_upper, p_value, truth) \
-             SELECT e.condition, e.replication, e.method, e.term, e.position, e.kind, e.estimate, e.se, e.df, \
-             e.ci_lower, e.ci_upper, e.p_value, e.truth \
-             FROM shard.estimates e JOIN new_units USING (condition, replication);",
-    )?;
-    let copied: i64 = tx.query_row("SELECT count(*) FROM new_units", [], |r| r.get(0))?;
-    tx.commit()?;
-    Ok(copied as u64)
-}
-
-/// The merged store gets the shard's own schema and format (same parsim version, checked) and its design rows.
-fn create_from_shard(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let ddl: Vec<String> = {
-        let mut stmt = tx.prepare(
-            "SELECT sql FROM shard.sqlite_master WHERE type IN ('table', 'index') AND sql IS NOT NULL \
-             AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid",
-        )?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for sql in ddl {
-        tx.execute_batch(&sql)?;
-    }
-    // The store format travels with the schema (PRAGMA takes no bound parameters; the value is an integer).
-    let format: i64 = tx.query_row("PRAGMA shard.user_version", [], |r| r.get(0))?;
-    tx.execute_batch(&format!("PRAGMA main.user_version = {format};"))?;
-    tx.execute_batch(
-        "INSERT INTO main.study SELECT * FROM shard.study;
-         UPDATE main.study SET finished_at = NULL;
-         INSERT INTO main.conditions SELECT * FROM shard.conditions;
-         INSERT INTO main.factors SELECT * FROM shard.factors;
-         INSERT INTO main.methods SELECT * FROM shard.methods;",
-    )
 }
 
 fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {

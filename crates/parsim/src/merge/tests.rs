@@ -5,6 +5,7 @@ use std::sync::Arc;
 use super::*;
 use crate::run::{run, RunOptions, Shard};
 use crate::slurm::{prepare, Resources, SlurmOptions};
+use rusqlite::Connection;
 
 /// Two conditions, a mixed model and OLS: 2 × 10 = 20 units, small enough for debug builds.
 fn study_text(seed: u64) -> String {

@@ -7,6 +7,7 @@
 
 mod export;
 mod insert;
+mod merge;
 mod read;
 mod results;
 mod schema;
@@ -21,6 +22,7 @@ use rusqlite::{params, Connection, OpenFlags};
 
 pub use crate::method::{Estimate, FitStatus, TermKind};
 pub use export::export_csv;
+pub use merge::{FailedFitCount, Identity};
 pub use read::{EstimateRow, FitCount, StoredCondition};
 pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
 pub use time::now_utc;
@@ -404,8 +406,9 @@ impl Store {
         &self.path
     }
 
-    /// The underlying connection, for queries this API does not cover.
-    pub fn connection(&self) -> &rusqlite::Connection {
+    /// The underlying connection, for tests that look at the tables themselves.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &rusqlite::Connection {
         &self.conn
     }
 

@@ -301,7 +301,7 @@ fn values_at(row: &Row<'_>, first: usize) -> rusqlite::Result<[Option<f64>; 7]> 
 
 impl Store {
     /// Rows of `sql`, each made by `f`.
-    fn rows<T>(
+    pub(super) fn rows<T>(
         &self,
         sql: &str,
         f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
