@@ -11,7 +11,7 @@ use parsim::method::{
     MethodTable, Outcome, Registry, TermKind,
 };
 use parsim::run::{run, RunOptions};
-use parsim::store::Store;
+use parsim::store::{Results, Store};
 use parsim::study::Study;
 use parsim_lmm::{student_t, ColumnRef, Columns};
 
@@ -194,7 +194,7 @@ fn a_registered_kind_runs_beside_a_built_in_one() {
     let mut workspace = study.program.workspace();
     let mut checked = 0;
     store
-        .for_each_estimate(|e| {
+        .for_each_line(&mut |e| {
             if e.method != "average" {
                 return;
             }
@@ -207,9 +207,9 @@ fn a_registered_kind_runs_beside_a_built_in_one() {
             };
             let (mean, se) = mean_and_se(y);
             // The same arithmetic on the same numbers: equal to the last bit.
-            assert_eq!(e.estimate, mean);
-            assert_eq!(e.se, Some(se));
-            assert_eq!(e.truth, Some([0.0, 0.5][e.condition]));
+            assert_eq!(e.estimate(), mean);
+            assert_eq!(e.se(), Some(se));
+            assert_eq!(e.truth(), Some([0.0, 0.5][e.condition]));
             checked += 1;
         })
         .unwrap();
@@ -218,12 +218,12 @@ fn a_registered_kind_runs_beside_a_built_in_one() {
     // The mean of y equals OLS's intercept of y ~ 1 and its SE (the same estimator), to rounding.
     let mut pairs = std::collections::HashMap::new();
     store
-        .for_each_estimate(|e| {
+        .for_each_line(&mut |e| {
             let key = (e.condition, e.replication);
             let slot = pairs.entry(key).or_insert([f64::NAN; 4]);
             let at = if e.method == "average" { 0 } else { 2 };
-            slot[at] = e.estimate;
-            slot[at + 1] = e.se.unwrap_or(f64::NAN);
+            slot[at] = e.estimate();
+            slot[at + 1] = e.se().unwrap_or(f64::NAN);
         })
         .unwrap();
     for ([mean, se, intercept, ols_se], key) in pairs.values().zip(pairs.keys()) {

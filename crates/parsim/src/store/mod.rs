@@ -23,11 +23,11 @@ use rusqlite::{params, Connection, OpenFlags};
 pub use crate::method::{Estimate, FitStatus, TermKind};
 pub use export::export_csv;
 pub use merge::{FailedFitCount, Identity};
-pub use read::{EstimateRow, FitCount, StoredCondition};
+pub use read::{FitCount, StoredCondition};
 pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
 pub use time::now_utc;
 pub use units::{Unit, UnitSet};
-pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};
+pub use written::{Written, MAX_WRITTEN_ROWS};
 
 /// The file name of the store inside a results directory.
 pub const STORE_FILE: &str = "results.sqlite";

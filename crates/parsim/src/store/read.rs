@@ -2,8 +2,8 @@
 
 use rusqlite::Row;
 
-use super::results::{kind_of, status_of, EstimateLine, Replicate, Results, StoredStudy, Usable};
-use super::{FitStatus, Store, StoreError, TermKind};
+use super::results::{EstimateLine, Replicate, Results, StoredStudy, Usable};
+use super::{FitStatus, Store, StoreError};
 
 /// A condition of the design grid as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,37 +70,6 @@ fn parse_parameters(json: &str) -> Result<Vec<(String, f64)>, String> {
     serde_json::from_str::<Ordered>(json)
         .map(|o| o.0)
         .map_err(|e| e.to_string())
-}
-
-/// One stored estimate with its fit's status.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EstimateRow {
-    /// Condition index.
-    pub condition: usize,
-    /// Replication index.
-    pub replication: u64,
-    /// Method name.
-    pub method: String,
-    /// Term name.
-    pub term: String,
-    /// Fixed effect or variance component.
-    pub kind: TermKind,
-    /// Status of the fit that produced it.
-    pub status: FitStatus,
-    /// The estimate (NaN if stored as NULL).
-    pub estimate: f64,
-    /// Model-based standard error.
-    pub se: Option<f64>,
-    /// Degrees of freedom (`None`: normal reference).
-    pub df: Option<f64>,
-    /// Lower confidence limit.
-    pub ci_lower: Option<f64>,
-    /// Upper confidence limit.
-    pub ci_upper: Option<f64>,
-    /// p-value of H0: term = 0.
-    pub p_value: Option<f64>,
-    /// True value, when the study declares an estimand for the term.
-    pub truth: Option<f64>,
 }
 
 /// How many fits of a method in a condition ended with a status.
@@ -173,27 +142,6 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    /// Every estimate with its fit's status, ordered by (condition, method position, term, replication).
-    pub fn for_each_estimate(&self, mut f: impl FnMut(&EstimateRow)) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT e.condition, e.replication, e.method, e.term, e.kind, f.status, e.estimate, e.se, e.df, \
-                 e.ci_lower, e.ci_upper, e.p_value, e.truth \
-                 FROM estimates e \
-                 JOIN fits f USING (condition, replication, method) \
-                 JOIN methods m USING (method) \
-                 ORDER BY e.condition, m.position, e.term, e.replication",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let est = estimate_row(row).map_err(|e| self.err(e))?;
-            f(&est);
-        }
-        Ok(())
-    }
-
     /// Counts of fits per (condition, method, status).
     pub fn fit_counts(&self) -> Result<Vec<FitCount>, StoreError> {
         let mut stmt = self
@@ -239,26 +187,6 @@ impl Store {
             .map(|n| n as u64)
             .map_err(|e| self.err(e))
     }
-}
-
-fn estimate_row(row: &Row<'_>) -> rusqlite::Result<EstimateRow> {
-    let kind: String = row.get(4)?;
-    let status: String = row.get(5)?;
-    Ok(EstimateRow {
-        condition: row.get::<_, i64>(0)? as usize,
-        replication: row.get::<_, i64>(1)? as u64,
-        method: row.get(2)?,
-        term: row.get(3)?,
-        kind: kind_of(&kind),
-        status: status_of(&status),
-        estimate: row.get::<_, Option<f64>>(6)?.unwrap_or(f64::NAN),
-        se: row.get(7)?,
-        df: row.get(8)?,
-        ci_lower: row.get(9)?,
-        ci_upper: row.get(10)?,
-        p_value: row.get(11)?,
-        truth: row.get(12)?,
-    })
 }
 
 /// The statuses whose estimates the measures use, as an SQL list: `('ok', 'singular')`.

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{FitStatus, Store, StoreError, StoredCondition, TermKind, Written};
+use super::{FitStatus, Store, StoreError, StoredCondition, Written};
 
 /// One replication's numbers for one term of a usable fit (status ok or singular) with a true value.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -75,6 +75,28 @@ pub struct EstimateLine<'a> {
     pub status: &'a str,
     /// estimate, se, df, ci_lower, ci_upper, p_value, truth (`None` where the store holds NULL).
     pub values: [Option<f64>; 7],
+}
+
+impl EstimateLine<'_> {
+    /// The fit's status (an unknown word counts as an error).
+    pub fn fit_status(&self) -> FitStatus {
+        status_of(self.status)
+    }
+
+    /// The estimate (NaN where the store holds NULL).
+    pub fn estimate(&self) -> f64 {
+        self.values[0].unwrap_or(f64::NAN)
+    }
+
+    /// The model-based standard error.
+    pub fn se(&self) -> Option<f64> {
+        self.values[1]
+    }
+
+    /// The estimand's true value.
+    pub fn truth(&self) -> Option<f64> {
+        self.values[6]
+    }
 }
 
 /// The study a results source belongs to, as it was stored.
@@ -216,11 +238,6 @@ impl Results for Kept<'_> {
         }
         Ok(())
     }
-}
-
-/// The kind stored for a term (`fixed` for anything but a variance component).
-pub(super) fn kind_of(word: &str) -> TermKind {
-    TermKind::parse(word).unwrap_or(TermKind::Fixed)
 }
 
 /// The status stored for a fit (an unknown word counts as an error: its estimates are not used).
