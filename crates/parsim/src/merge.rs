@@ -381,6 +381,8 @@ fn add_failures(
 /// Merge the shard stores of `dir` into `dir/results.sqlite`; then write `results.csv` and `study.toml`, and,
 /// when every unit is stored, `summary.csv` and `summary.md`.
 pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeError> {
+    // One writer per directory: a run or another merge into `dir` is refused while this one writes.
+    let _lock = crate::store::DirLock::acquire(dir)?;
     let before = survey(dir, options)?;
     let target = Store::merge_target(dir)?;
     let mut copied = Vec::new();

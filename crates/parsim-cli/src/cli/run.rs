@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use parsim::run::{self, RunOptions, RunReport, Shard};
+use parsim::run::{self, RunError, RunOptions, RunReport, Shard};
+use parsim::store::StoreError;
 use parsim::study::Study;
 
 use super::progress::{Progress, ProgressMode};
@@ -60,8 +61,11 @@ pub fn execute(args: Args) -> Outcome {
     } else {
         ProgressMode::Auto
     });
-    let report = run::run_observed(&study, &options, &mut progress)
-        .map_err(|e| Failure::failed(e.to_string()))?;
+    let report = run::run_observed(&study, &options, &mut progress).map_err(|e| match e {
+        // Another writer holds the directory: the user's choice of --out, not a failure of the run.
+        RunError::Store(StoreError::Busy { .. }) => Failure::invalid(e.to_string()),
+        _ => Failure::failed(e.to_string()),
+    })?;
     if report.interrupted {
         eprintln!(
             "interrupted: {} of {} replications stored in {}.\nResume with: {}",

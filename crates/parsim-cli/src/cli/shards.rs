@@ -1,6 +1,7 @@
 //! What the shards of a job array hold, as `parsim merge` and `parsim status` print it.
 
 use parsim::merge::{MergeError, Survey};
+use parsim::store::StoreError;
 use parsim::slurm::{self, JOBS_FILE, SLURM_DIR};
 
 use super::Failure;
@@ -45,7 +46,9 @@ pub fn shard_lines(survey: &Survey, copied: Option<&[(u64, u64)]>) -> String {
 /// Turn a merge error into a message and exit code.
 pub fn failure(e: MergeError) -> Failure {
     match e {
-        MergeError::Mismatch { .. } => Failure::invalid(e.to_string()),
+        MergeError::Mismatch { .. } | MergeError::Store(StoreError::Busy { .. }) => {
+            Failure::invalid(e.to_string())
+        }
         _ => Failure::failed(e.to_string()),
     }
 }

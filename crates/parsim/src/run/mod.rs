@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::store::{
-    export_csv, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
+    export_csv, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
     StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::Study;
@@ -212,10 +212,8 @@ pub fn run_observed(
     let replications = options.replications.unwrap_or(study.replications);
     let conditions = study.conditions().len();
     let record = study_record(study);
-    std::fs::create_dir_all(&options.out).map_err(|source| RunError::Io {
-        path: options.out.clone(),
-        source,
-    })?;
+    // One writer per directory, from the first file touched to the last; a second is refused at once.
+    let _lock = DirLock::acquire(&options.out)?;
     let prepared = Store::prepare(&options.out, &record, options.fresh)?;
     write_study_copy(study, &options.out)?;
 

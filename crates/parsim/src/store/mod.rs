@@ -7,6 +7,7 @@
 
 mod export;
 mod insert;
+mod lock;
 mod merge;
 mod read;
 mod results;
@@ -22,6 +23,7 @@ use rusqlite::{params, Connection, OpenFlags};
 
 pub use crate::method::{Estimate, FitStatus, TermKind};
 pub use export::export_csv;
+pub use lock::{DirLock, LOCK_FILE};
 pub use merge::{FailedFitCount, Identity};
 pub use read::{FitCount, StoredCondition};
 pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
@@ -69,6 +71,16 @@ pub enum StoreError {
         name: String,
         /// Hash of the study being run.
         hash: String,
+    },
+    /// Another process writes the directory (a run, a merge): one writer at a time.
+    #[error(
+        "{dir} is being written by another parsim ({holder}); wait for it to finish, or use another --out directory"
+    )]
+    Busy {
+        /// The results directory.
+        dir: PathBuf,
+        /// Who holds its lock, as it recorded itself.
+        holder: String,
     },
     /// There is no store in the directory.
     #[error(
@@ -191,7 +203,18 @@ impl Store {
         })?;
         let path = Store::path_in(dir);
         if path.exists() {
-            let stored = Store::open_any(dir)?;
+            let stored = match Store::open_any(dir) {
+                Ok(stored) => stored,
+                // A store that cannot be read (empty, damaged, not parsim's) is set aside whole.
+                Err(StoreError::Invalid { .. } | StoreError::Sqlite { .. }) if fresh => {
+                    set_aside_files(&path)?;
+                    return Ok(Prepared::New {
+                        path,
+                        study: study.clone(),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             match stored.check_format() {
                 Err(e) if !fresh => return Err(e),
                 Err(_) => {} // set aside below
@@ -488,23 +511,7 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let path = self.path.clone();
         drop(self.conn);
-        let stamp = time::compact_stamp();
-        let aside = path.with_file_name(format!("results.{stamp}.sqlite"));
-        fs::rename(&path, &aside).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for suffix in ["-wal", "-shm"] {
-            let side = side_file(&path, suffix);
-            if side.exists() {
-                let to = side_file(&aside, suffix);
-                fs::rename(&side, &to).map_err(|source| StoreError::Io {
-                    path: side.clone(),
-                    source,
-                })?;
-            }
-        }
-        Ok(())
+        set_aside_files(&path)
     }
 
     /// Every unit the store holds (whatever the study's current design: the caller decides which count).
@@ -589,6 +596,26 @@ impl Store {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(|e| self.err(e))
     }
+}
+
+/// Rename the store file at `path` and its WAL files aside as `results.<timestamp>.sqlite` (a name
+/// nothing holds yet: two set-asides in one second keep both); never delete.
+fn set_aside_files(path: &Path) -> Result<(), StoreError> {
+    let aside = unused_name(path, &time::compact_stamp());
+    let rename = |from: &Path, to: &Path| {
+        fs::rename(from, to).map_err(|source| StoreError::Io {
+            path: from.to_path_buf(),
+            source,
+        })
+    };
+    rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = side_file(path, suffix);
+        if side.exists() {
+            rename(&side, &side_file(&aside, suffix))?;
+        }
+    }
+    Ok(())
 }
 
 /// `results.TAG.sqlite` beside the store at `path`, or `results.TAG-2.sqlite` (and so on) if that exists:
