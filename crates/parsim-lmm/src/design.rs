@@ -9,6 +9,17 @@ use crate::data::{ColumnRef, Columns};
 use crate::error::{did_you_mean, FitError, ModelError};
 use crate::formula::{Formula, TermList};
 
+// The formula is the bottom layer: it knows no data. What needs the data's columns to be answered
+// (the column names of the fixed part, which depend on factor levels) is implemented here.
+impl Formula {
+    /// Names of the fixed-effects columns as lme4 names them: `(Intercept)`, `X`, `recipeB`, `recipeB:temp`.
+    /// Categorical columns need the data to know their levels.
+    pub fn fixed_term_names(&self, data: &dyn Columns) -> Result<Vec<String>, ModelError> {
+        let design = Design::build(self, &self.fixed, data)?;
+        Ok(design.names())
+    }
+}
+
 /// Sorted distinct values of a categorical column: its levels.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum LevelMap {

@@ -138,16 +138,6 @@ impl Formula {
         &self.names[id]
     }
 
-    /// Names of the fixed-effects columns as lme4 names them: `(Intercept)`, `X`, `recipeB`, `recipeB:temp`.
-    /// Categorical columns need the data to know their levels.
-    pub fn fixed_term_names(
-        &self,
-        data: &dyn crate::Columns,
-    ) -> Result<Vec<String>, crate::ModelError> {
-        let design = crate::design::Design::build(self, &self.fixed, data)?;
-        Ok(design.names())
-    }
-
     /// The label of grouping factor `grouping` (`g`, `a:b`).
     pub(crate) fn grouping_label(&self, grouping: &[usize]) -> String {
         grouping
