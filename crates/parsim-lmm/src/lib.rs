@@ -26,6 +26,7 @@ mod dense;
 mod design;
 mod error;
 mod formula;
+mod frame;
 mod inference;
 mod lmm;
 mod model;
@@ -34,6 +35,7 @@ mod optimize;
 pub mod student_t;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
+pub use design::Contrast;
 pub use error::{did_you_mean, FitError, ModelError};
 pub use formula::{Formula, FormulaError};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};

@@ -1,0 +1,439 @@
+//! The model frame, as R's `model.frame()`: the values of every formula variable that is not a data
+//! column as it is (`I(x^2)`, `log(y)`, `scale(x)`, the columns of `poly(x, k)`), the response
+//! less its offsets, `factor(x)` as a categorical alias of `x`, and the prior weights.
+//!
+//! A [`FrameView`] shows the data with these added under their R names, so that the rest of the
+//! model building reads a computed variable exactly as it reads a column. Formulas of plain columns
+//! without offsets or weights do not use a frame at all: their fits read the data directly.
+
+use crate::data::{ColumnRef, Columns};
+use crate::error::{FitError, ModelError};
+use crate::formula::{Arith, ArithOp, Formula, Func, Source};
+
+/// Computed columns and weights of one data set, rebuilt per fit into buffers kept across fits.
+#[derive(Debug, Default)]
+pub(crate) struct ModelFrame {
+    /// (name, values): computed variables, the columns of `poly()` (`poly(x, 2)1`, ...), and the
+    /// response when it is computed or has offsets.
+    computed: Vec<(String, Vec<f64>)>,
+    /// (label, column): `factor(x)` reads the column `x`, as a categorical variable.
+    aliases: Vec<(String, String)>,
+    /// Prior weights, one per row, when asked for.
+    weights: Option<Vec<f64>>,
+    /// Σ log wᵢ: lme4's criterion subtracts it (the weights' log-determinant).
+    log_det_weights: f64,
+}
+
+/// The data with a frame's computed columns and aliases in front of them.
+pub(crate) struct FrameView<'a> {
+    frame: &'a ModelFrame,
+    data: &'a dyn Columns,
+}
+
+impl Columns for FrameView<'_> {
+    fn nrows(&self) -> usize {
+        self.data.nrows()
+    }
+
+    fn column(&self, name: &str) -> Option<ColumnRef<'_>> {
+        if let Some((_, values)) = self.frame.computed.iter().find(|(n, _)| n == name) {
+            return Some(ColumnRef::Float(values));
+        }
+        match self.frame.aliases.iter().find(|(label, _)| label == name) {
+            Some((_, column)) => self.data.column(column),
+            None => self.data.column(name),
+        }
+    }
+
+    fn is_factor(&self, name: &str) -> bool {
+        self.frame.aliases.iter().any(|(label, _)| label == name) || self.data.is_factor(name)
+    }
+
+    fn column_names(&self) -> Vec<String> {
+        self.data.column_names()
+    }
+}
+
+/// The names of the columns of `poly(...)` labelled `label`: `label1`, `label2`, ... as R's
+/// model.matrix names a matrix variable's columns.
+pub(crate) fn matrix_column_names(label: &str, degree: usize) -> Vec<String> {
+    (1..=degree).map(|j| format!("{label}{j}")).collect()
+}
+
+impl ModelFrame {
+    /// The data seen through this frame.
+    pub fn view<'a>(&'a self, data: &'a dyn Columns) -> FrameView<'a> {
+        FrameView { frame: self, data }
+    }
+
+    /// The prior weights of the last update.
+    pub fn weights(&self) -> Option<&[f64]> {
+        self.weights.as_deref()
+    }
+
+    /// Σ log wᵢ of the last update (0 without weights).
+    pub fn log_det_weights(&self) -> f64 {
+        self.log_det_weights
+    }
+
+    /// Computes the frame of `formula` on `data`, with the prior weights of column `weights`.
+    pub fn update(
+        &mut self,
+        formula: &Formula,
+        data: &dyn Columns,
+        weights: Option<&str>,
+    ) -> Result<(), FitError> {
+        let n = data.nrows();
+        let labels = formula.labels();
+        let mut used = 0;
+        self.aliases.clear();
+        for (var, source) in formula.sources.iter().enumerate() {
+            let label = &labels[var];
+            match source {
+                Source::Column(name) if var == 0 && !formula.offsets.is_empty() => {
+                    let values = self.slot(&mut used, label);
+                    numeric(data, name, n, values)?;
+                }
+                Source::Column(_) => {}
+                Source::Factor(column) => self.aliases.push((label.clone(), column.clone())),
+                Source::Value(arith) => {
+                    let values = self.slot(&mut used, label);
+                    evaluate(arith, data, n, values)?;
+                    check_finite(label, values)?;
+                }
+                Source::Poly { arg, degree, raw } => {
+                    let mut x = Vec::new();
+                    evaluate(arg, data, n, &mut x)?;
+                    check_finite(label, &x)?;
+                    let columns = if *raw {
+                        raw_powers(&x, *degree)
+                    } else {
+                        orthogonal_poly(&x, *degree).map_err(|message| FitError::Transform {
+                            term: label.clone(),
+                            message,
+                        })?
+                    };
+                    for (name, values) in
+                        matrix_column_names(label, *degree).into_iter().zip(columns)
+                    {
+                        *self.slot(&mut used, &name) = values;
+                    }
+                }
+            }
+        }
+        if !formula.offsets.is_empty() {
+            // The response (computed above, first slot) less every offset: the model of y − offset.
+            let mut offset = Vec::new();
+            for arith in &formula.offsets {
+                evaluate(arith, data, n, &mut offset)?;
+                check_finite("offset", &offset)?;
+                let response = &mut self.computed[0].1;
+                for (r, o) in response.iter_mut().zip(&offset) {
+                    *r -= o;
+                }
+            }
+        }
+        self.computed.truncate(used);
+        self.update_weights(data, weights)
+    }
+
+    /// The computed column `name` (reusing the buffer at position `used`), zero-length.
+    fn slot(&mut self, used: &mut usize, name: &str) -> &mut Vec<f64> {
+        if *used == self.computed.len() {
+            self.computed.push((String::new(), Vec::new()));
+        }
+        let slot = &mut self.computed[*used];
+        if slot.0 != name {
+            slot.0 = name.to_string();
+        }
+        slot.1.clear();
+        *used += 1;
+        &mut slot.1
+    }
+
+    fn update_weights(
+        &mut self,
+        data: &dyn Columns,
+        weights: Option<&str>,
+    ) -> Result<(), FitError> {
+        let Some(name) = weights else {
+            self.weights = None;
+            self.log_det_weights = 0.0;
+            return Ok(());
+        };
+        let w = self.weights.get_or_insert_with(Vec::new);
+        w.clear();
+        numeric(data, name, data.nrows(), w)?;
+        if let Some(row) = w.iter().position(|v| !(v.is_finite() && *v > 0.0)) {
+            return Err(FitError::BadWeight {
+                column: name.to_string(),
+                row: row + 1,
+                value: w[row],
+            });
+        }
+        self.log_det_weights = w.iter().map(|v| v.ln()).sum();
+        Ok(())
+    }
+}
+
+/// The numeric column `name` of `data` as f64 into `out`.
+fn numeric(data: &dyn Columns, name: &str, n: usize, out: &mut Vec<f64>) -> Result<(), FitError> {
+    let column = crate::design::column(data, name)?;
+    if column.len() != n {
+        return Err(FitError::Length {
+            column: name.to_string(),
+            len: column.len(),
+            nrows: n,
+        });
+    }
+    out.clear();
+    match column {
+        ColumnRef::Float(v) => out.extend_from_slice(v),
+        ColumnRef::Int(v) => out.extend(v.iter().map(|&x| x as f64)),
+        ColumnRef::Text(_) => return Err(ModelError::NonNumericColumn(name.to_string()).into()),
+    }
+    Ok(())
+}
+
+fn check_finite(label: &str, values: &[f64]) -> Result<(), FitError> {
+    match values.iter().position(|v| !v.is_finite()) {
+        Some(row) => Err(FitError::NonFinite {
+            column: label.to_string(),
+            row: row + 1,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The values of `arith` on every row of `data` into `out`.
+fn evaluate(
+    arith: &Arith,
+    data: &dyn Columns,
+    n: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), FitError> {
+    match arith {
+        Arith::Column(name) => numeric(data, name, n, out)?,
+        Arith::Number(v) => {
+            out.clear();
+            out.resize(n, *v);
+        }
+        Arith::Neg(a) => {
+            evaluate(a, data, n, out)?;
+            for v in out.iter_mut() {
+                *v = -*v;
+            }
+        }
+        Arith::Binary(op, a, b) => {
+            evaluate(a, data, n, out)?;
+            let mut right = Vec::new();
+            evaluate(b, data, n, &mut right)?;
+            for (l, &r) in out.iter_mut().zip(&right) {
+                *l = match op {
+                    ArithOp::Add => *l + r,
+                    ArithOp::Sub => *l - r,
+                    ArithOp::Mul => *l * r,
+                    ArithOp::Div => *l / r,
+                    ArithOp::Pow => r_pow(*l, r),
+                };
+            }
+        }
+        Arith::Call(func, a) => {
+            evaluate(a, data, n, out)?;
+            match func {
+                Func::Identity => {}
+                Func::Log => out.iter_mut().for_each(|v| *v = v.ln()),
+                Func::Exp => out.iter_mut().for_each(|v| *v = v.exp()),
+                Func::Sqrt => out.iter_mut().for_each(|v| *v = v.sqrt()),
+                Func::Abs => out.iter_mut().for_each(|v| *v = v.abs()),
+                Func::Scale => scale(out),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// x^y as R computes it: x·x for y = 2, 1 for x = 1 or y = 0, else the C library's pow.
+fn r_pow(x: f64, y: f64) -> f64 {
+    if x == 1.0 || y == 0.0 {
+        1.0
+    } else if y == 2.0 {
+        x * x
+    } else {
+        x.powf(y)
+    }
+}
+
+/// Σ of `values`, compensated (Neumaier): R sums in long double, and a compensated double sum
+/// rounds to the same double in all but pathological cases.
+fn sum(values: impl Iterator<Item = f64>) -> f64 {
+    let (mut s, mut c) = (0.0f64, 0.0f64);
+    for v in values {
+        let t = s + v;
+        c += if s.abs() >= v.abs() {
+            (s - t) + v
+        } else {
+            (v - t) + s
+        };
+        s = t;
+    }
+    s + c
+}
+
+/// R's `mean()`: the sum over n, then corrected by the mean of the deviations from it.
+fn mean(x: &[f64]) -> f64 {
+    let n = x.len() as f64;
+    let m = sum(x.iter().copied()) / n;
+    m + sum(x.iter().map(|v| v - m)) / n
+}
+
+/// R's `scale(x)`: x − x̄ over the standard deviation with n − 1 (√(Σ(x − x̄)²/(n − 1))).
+fn scale(x: &mut [f64]) {
+    let n = x.len();
+    // scale() centres with colMeans: the (long double) sum over n, without mean()'s correction.
+    let centre = sum(x.iter().copied()) / n as f64;
+    for v in x.iter_mut() {
+        *v -= centre;
+    }
+    let sd = (sum(x.iter().map(|v| v * v)) / (n.max(2) - 1) as f64).sqrt();
+    for v in x.iter_mut() {
+        *v /= sd;
+    }
+}
+
+/// `poly(x, degree, raw = TRUE)`: x, x², ..., x^degree.
+fn raw_powers(x: &[f64], degree: usize) -> Vec<Vec<f64>> {
+    (1..=degree)
+        .map(|d| x.iter().map(|&v| r_pow(v, d as f64)).collect())
+        .collect()
+}
+
+/// R's `poly(x, degree)`: orthonormal polynomials from the QR decomposition (Householder, as
+/// LINPACK's dqrdc2 that R's `qr()` uses) of the Vandermonde matrix of the centred x, columns
+/// 0..=degree; column j of the result is Q's column j scaled by R's diagonal entry and normalized
+/// to length 1 (the constant column dropped). Needs more distinct values than the degree.
+fn orthogonal_poly(x: &[f64], degree: usize) -> Result<Vec<Vec<f64>>, String> {
+    let n = x.len();
+    let mut distinct: Vec<f64> = x.to_vec();
+    distinct.sort_unstable_by(f64::total_cmp);
+    distinct.dedup();
+    if degree >= distinct.len() {
+        return Err(format!(
+            "the degree must be less than the number of distinct values ({})",
+            distinct.len()
+        ));
+    }
+    let centre = mean(x);
+    let k = degree + 1;
+    // Column-major n × k: (x − x̄)^j.
+    let mut a = vec![0.0; n * k];
+    for (i, &v) in x.iter().enumerate() {
+        let c = v - centre;
+        for j in 0..k {
+            a[j * n + i] = r_pow(c, j as f64);
+        }
+    }
+    let qraux = householder_qr(&mut a, n, k);
+    // Z = Q · diag(R): apply the reflections to the columns diag(R)eⱼ, last reflection first.
+    let mut z = vec![0.0; n * k];
+    for j in 0..k {
+        z[j * n + j] = a[j * n + j];
+    }
+    for col in 0..k {
+        let y = &mut z[col * n..(col + 1) * n];
+        for j in (0..k.min(n - 1)).rev() {
+            apply_reflection(&mut a, n, j, qraux[j], y);
+        }
+    }
+    let mut out = Vec::with_capacity(degree);
+    for j in 1..k {
+        let column = &z[j * n..(j + 1) * n];
+        let norm = sum(column.iter().map(|v| v * v)).sqrt();
+        out.push(column.iter().map(|v| v / norm).collect());
+    }
+    Ok(out)
+}
+
+/// Householder QR in place, as LINPACK's dqrdc2 without pivoting (the centred Vandermonde matrix
+/// of distinct points beyond the degree has full rank): returns qraux; R's diagonal is stored on
+/// a's diagonal, the reflections' vectors below it (their first entries in qraux).
+fn householder_qr(a: &mut [f64], n: usize, k: usize) -> Vec<f64> {
+    let mut qraux = vec![0.0; k];
+    for l in 0..k.min(n - 1) {
+        let col = &a[l * n + l..(l + 1) * n];
+        let mut norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
+        if norm == 0.0 {
+            continue;
+        }
+        if a[l * n + l] != 0.0 {
+            norm = norm.copysign(a[l * n + l]);
+        }
+        for v in &mut a[l * n + l..(l + 1) * n] {
+            *v /= norm;
+        }
+        a[l * n + l] += 1.0;
+        let pivot = a[l * n + l];
+        for j in l + 1..k {
+            let t = -(l..n).map(|i| a[l * n + i] * a[j * n + i]).sum::<f64>() / pivot;
+            for i in l..n {
+                a[j * n + i] += t * a[l * n + i];
+            }
+        }
+        qraux[l] = pivot;
+        a[l * n + l] = -norm;
+    }
+    qraux
+}
+
+/// y ← H_j y for the reflection j of [`householder_qr`] (qraux its first entry).
+fn apply_reflection(a: &mut [f64], n: usize, j: usize, qraux: f64, y: &mut [f64]) {
+    if qraux == 0.0 {
+        return;
+    }
+    let diagonal = a[j * n + j];
+    a[j * n + j] = qraux;
+    let t = -(j..n).map(|i| a[j * n + i] * y[i]).sum::<f64>() / qraux;
+    for i in j..n {
+        y[i] += t * a[j * n + i];
+    }
+    a[j * n + j] = diagonal;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Orthonormal columns, orthogonal to the constant, spanning the powers of x: what R's poly
+    /// guarantees, to rounding.
+    #[test]
+    fn poly_columns_are_orthonormal() {
+        let x: Vec<f64> = (0..20)
+            .map(|i| (i as f64 * 0.37).sin() * 3.0 + 1.0)
+            .collect();
+        let columns = orthogonal_poly(&x, 3).unwrap();
+        for a in 0..3 {
+            assert!(columns[a].iter().sum::<f64>().abs() < 1e-13);
+            for b in 0..3 {
+                let dot: f64 = columns[a].iter().zip(&columns[b]).map(|(u, v)| u * v).sum();
+                let want = if a == b { 1.0 } else { 0.0 };
+                assert!((dot - want).abs() < 1e-13, "{a} {b}: {dot}");
+            }
+        }
+        // The first column is the centred x, normalized, with R's sign (increasing in x).
+        let c = mean(&x);
+        let norm = x.iter().map(|v| (v - c) * (v - c)).sum::<f64>().sqrt();
+        for (p, v) in columns[0].iter().zip(&x) {
+            assert!((p - (v - c) / norm).abs() < 1e-14);
+        }
+        assert!(orthogonal_poly(&[1.0, 2.0, 1.0], 2).is_err());
+    }
+
+    #[test]
+    fn scale_uses_n_minus_1() {
+        let mut x = vec![1.0, 2.0, 3.0, 4.0];
+        scale(&mut x);
+        // sd of 1..4 is √(5/3).
+        let sd = (5.0f64 / 3.0).sqrt();
+        assert_eq!(x, [-1.5 / sd, -0.5 / sd, 0.5 / sd, 1.5 / sd]);
+    }
+}
