@@ -130,6 +130,8 @@ pub struct Formula {
     pub(crate) offsets: Vec<Arith>,
     /// The data columns the formula reads, in order of first appearance.
     columns: Vec<String>,
+    /// Every variable a data column as it is, and no offset (asked once per fit: kept).
+    plain: bool,
 }
 
 impl fmt::Display for Formula {
@@ -161,7 +163,13 @@ impl Formula {
             intercept: set.intercept.unwrap_or(true),
             terms,
         };
+        let plain = builder.offsets.is_empty()
+            && builder
+                .sources
+                .iter()
+                .all(|s| matches!(s, Source::Column(_)));
         Ok(Formula {
+            plain,
             text: text.to_string(),
             fixed,
             random: builder.random,
@@ -209,7 +217,7 @@ impl Formula {
     /// Whether every variable is a data column as it is and there is no offset: then the data
     /// need no model frame.
     pub(crate) fn is_plain(&self) -> bool {
-        self.offsets.is_empty() && self.sources.iter().all(|s| matches!(s, Source::Column(_)))
+        self.plain
     }
 
     /// The name of variable `id`.
@@ -239,12 +247,29 @@ enum Token {
     Close,
 }
 
+/// Deepest nesting of parentheses accepted: the parser recurses once per level, and a formula
+/// nested deeper than this is no model anyone writes (the limit keeps the stack safe).
+const MAX_DEPTH: usize = 100;
+
 fn lex(text: &str) -> Result<Vec<(Token, usize, usize)>, FormulaError> {
     let bytes = text.as_bytes();
     let mut tokens = Vec::new();
     let mut i = 0;
+    let mut depth = 0usize;
     while i < bytes.len() {
         let c = bytes[i];
+        if c == b'(' {
+            depth += 1;
+            if depth > MAX_DEPTH {
+                return Err(FormulaError::new(
+                    format!("parentheses nested deeper than {MAX_DEPTH} levels"),
+                    i,
+                    1,
+                ));
+            }
+        } else if c == b')' {
+            depth = depth.saturating_sub(1);
+        }
         let single = match c {
             b'~' => Some(Token::Tilde),
             b'+' => Some(Token::Plus),
