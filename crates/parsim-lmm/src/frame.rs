@@ -264,9 +264,9 @@ fn r_pow(x: f64, y: f64) -> f64 {
     }
 }
 
-/// Σ of `values`, compensated (Neumaier): R sums in long double, and a compensated double sum
-/// rounds to the same double in all but pathological cases.
-fn sum(values: impl Iterator<Item = f64>) -> f64 {
+/// Σ of `values` as an unevaluated sum hi + lo (Neumaier's compensated summation): R sums in long
+/// double, whose result, rounded, is hi in all but pathological cases.
+fn sum_parts(values: impl Iterator<Item = f64>) -> (f64, f64) {
     let (mut s, mut c) = (0.0f64, 0.0f64);
     for v in values {
         let t = s + v;
@@ -277,21 +277,31 @@ fn sum(values: impl Iterator<Item = f64>) -> f64 {
         };
         s = t;
     }
-    s + c
+    let hi = s + c;
+    (hi, c - (hi - s))
 }
 
-/// R's `mean()`: the sum over n, then corrected by the mean of the deviations from it.
+/// Σ of `values`, compensated (see [`sum_parts`]).
+fn sum(values: impl Iterator<Item = f64>) -> f64 {
+    sum_parts(values).0
+}
+
+/// The mean, correctly rounded but in rare ties: R's `mean()` (a long double sum over n, corrected
+/// by the mean deviation from it) and `colMeans()` (a long double sum over n) both round a value
+/// within a long double's precision of the exact mean.
 fn mean(x: &[f64]) -> f64 {
     let n = x.len() as f64;
-    let m = sum(x.iter().copied()) / n;
-    m + sum(x.iter().map(|v| v - m)) / n
+    let (hi, lo) = sum_parts(x.iter().copied());
+    let q = hi / n;
+    // hi − q·n exactly (a fused multiply-add), plus the low part: the remainder of the division.
+    let remainder = (-q).mul_add(n, hi) + lo;
+    q + remainder / n
 }
 
 /// R's `scale(x)`: x − x̄ over the standard deviation with n − 1 (√(Σ(x − x̄)²/(n − 1))).
 fn scale(x: &mut [f64]) {
     let n = x.len();
-    // scale() centres with colMeans: the (long double) sum over n, without mean()'s correction.
-    let centre = sum(x.iter().copied()) / n as f64;
+    let centre = mean(x);
     for v in x.iter_mut() {
         *v -= centre;
     }
@@ -368,8 +378,10 @@ fn householder_qr(a: &mut [f64], n: usize, k: usize) -> Vec<f64> {
         if a[l * n + l] != 0.0 {
             norm = norm.copysign(a[l * n + l]);
         }
+        // dqrdc2 scales by the reciprocal (BLAS dscal), not by dividing: a different rounding.
+        let reciprocal = 1.0 / norm;
         for v in &mut a[l * n + l..(l + 1) * n] {
-            *v /= norm;
+            *v *= reciprocal;
         }
         a[l * n + l] += 1.0;
         let pivot = a[l * n + l];
@@ -427,6 +439,82 @@ mod tests {
         }
         assert!(orthogonal_poly(&[1.0, 2.0, 1.0], 2).is_err());
     }
+
+    /// Units in the last place between two doubles of the same sign (0 when equal).
+    fn ulps(a: f64, b: f64) -> u64 {
+        if a == b {
+            return 0;
+        }
+        if a.signum() != b.signum() {
+            return u64::MAX;
+        }
+        (a.abs().to_bits() as i64 - b.abs().to_bits() as i64).unsigned_abs()
+    }
+
+    /// poly() and scale() against R's own columns (`tests/data/lme4_formula/data/transforms.json`,
+    /// written by its make.R with 17 digits): ChickWeight's Time (degree 3), sleepstudy's Days
+    /// (degree 4), the generated schools' x (degree 5). The QR steps are dqrdc2's and the BLAS's
+    /// (reference BLAS 3.11, sequential sums, dnrm2 unscaled in the normal range) in their order;
+    /// R's long double sums (mean, colSums) are matched by compensated sums, which round alike but
+    /// in rare ties: 1 ulp is allowed, though on these data every value is equal to the bit. The numbers are strings, parsed by Rust's correctly
+    /// rounding parser (serde_json's default float parsing is not correctly rounded). Entries near zero relative to their column (below 1e-12 of
+    /// its largest) are compared absolutely.
+    #[test]
+    fn poly_and_scale_match_r_to_a_few_ulps() {
+        let path = concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../tests/data/lme4_formula/data/transforms.json"
+        );
+        let text = std::fs::read_to_string(path).unwrap();
+        let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let floats = |v: &serde_json::Value| -> Vec<f64> {
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().parse::<f64>().unwrap())
+                .collect()
+        };
+        let (mut worst, mut differing, mut compared) = (0, 0, 0);
+        for case in json["cases"].as_array().unwrap() {
+            let name = case["name"].as_str().unwrap();
+            let x = floats(&case["x"]);
+            let degree = case["degree"].as_u64().unwrap() as usize;
+            let ours = orthogonal_poly(&x, degree).unwrap();
+            let mut scaled = x.clone();
+            scale(&mut scaled);
+            let want: Vec<Vec<f64>> = case["poly"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(floats)
+                .collect();
+            let want_scaled = floats(&case["scale"]);
+            let columns = ours.iter().zip(&want).chain([(&scaled, &want_scaled)]);
+            for (j, (got, want)) in columns.enumerate() {
+                let largest = want.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+                for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+                    if w.abs() < 1e-12 * largest {
+                        assert!(
+                            (g - w).abs() < 1e-14 * largest,
+                            "{name}[{j}][{i}]: {g} vs {w}"
+                        );
+                        continue;
+                    }
+                    let d = ulps(g, w);
+                    differing += usize::from(d > 0);
+                    compared += 1;
+                    worst = worst.max(d);
+                    assert!(d <= MAX_ULPS, "{name}[{j}][{i}]: {g} vs R {w} ({d} ulps)");
+                }
+            }
+        }
+        eprintln!(
+            "poly and scale against R: {differing} of {compared} values differ, by at most {worst} ulps"
+        );
+    }
+
+    /// The most ulps allowed between our poly()/scale() and R's (see the test above).
+    const MAX_ULPS: u64 = 1;
 
     #[test]
     fn scale_uses_n_minus_1() {

@@ -185,3 +185,21 @@ for (case in cases) {
   writeLines(toJSON(out, auto_unbox = TRUE, null = "null", digits = NA, pretty = TRUE),
              paste0(case$name, ".json"))
 }
+
+# --- poly() and scale() columns themselves, for a check of their construction to the last bits --
+# Written by hand with 17 significant digits, so that every double reads back exactly (jsonlite
+# keeps 15), as strings: a JSON reader need not round numbers correctly (serde_json by default
+# does not), a string parser does.
+exact <- function(v) paste0("[", paste0('"', sprintf("%.17g", v), '"', collapse = ","), "]")
+transforms <- list(
+  list(name = "chick_time", x = chick$Time, degree = 3L),
+  list(name = "sleep_days", x = sleep$Days, degree = 4L),
+  list(name = "schools_x", x = schools$x, degree = 5L))
+entries <- vapply(transforms, function(t) {
+  p <- poly(t$x, t$degree)
+  sprintf('{"name":"%s","degree":%d,"x":%s,"poly":[%s],"scale":%s}', t$name, t$degree, exact(t$x),
+          paste(vapply(seq_len(t$degree), function(j) exact(p[, j]), ""), collapse = ","),
+          exact(scale(t$x)[, 1]))
+}, "")
+writeLines(sprintf('{"R":"%s","cases":[%s]}', R.version.string, paste(entries, collapse = ",")),
+           "data/transforms.json")
