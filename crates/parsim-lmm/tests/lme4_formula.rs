@@ -17,7 +17,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use parsim_lmm::{
-    Contrast, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions, OlsFitter, OlsOptions,
+    ColumnRef, Columns, Contrast, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions, OlsFitter,
+    OlsOptions,
 };
 use serde_json::Value;
 
@@ -301,6 +302,7 @@ cases!(check_lmm:
 cases!(check_lm:
     lm_sleep_poly,
     lm_chick_factor,
+    lm_chick_poly_by_factor,
     lm_schools_weights,
     lm_schools_no_intercept,
 );
@@ -316,5 +318,67 @@ fn every_fixture_is_checked() {
         })
         .collect();
     names.sort();
-    assert_eq!(names.len(), 20, "{names:?}");
+    assert_eq!(names.len(), 21, "{names:?}");
+}
+
+/// A fitter reused over data sets gives each the fit a new fitter gives it: the model frame's
+/// buffers (computed columns, the response less its offset, weights) and the workspace follow
+/// the data. Two data sets that differ in y, x, z, pos and w alternate, for the one-factor fast path
+/// (computed columns read in place), the general path (two terms), OLS, and weighted fits.
+#[test]
+fn reused_fitters_follow_the_data() {
+    let path = dir().join("data/schools.csv");
+    let first = DataFrame::read_csv(&path).unwrap();
+    // The second data set: y, x, z, pos and w changed (the factors' levels kept).
+    let float = |name: &str| -> Vec<f64> {
+        match first.column(name) {
+            Some(ColumnRef::Float(v)) => v.to_vec(),
+            other => panic!("{name}: {other:?}"),
+        }
+    };
+    let (y, x, z, w) = (float("y"), float("x"), float("z"), float("w"));
+    let second = first
+        .clone()
+        .with_float(
+            "y",
+            y.iter()
+                .zip(&x)
+                .map(|(y, x)| 1.3 * y + 0.2 * x * x)
+                .collect(),
+        )
+        .with_float("x", x.iter().map(|x| x + 0.1).collect())
+        .with_float("z", z.iter().rev().copied().collect())
+        .with_float("pos", y.iter().map(|y| (0.3 * y).exp()).collect())
+        .with_float("w", w.iter().rev().copied().collect());
+    let lmm_cases = [
+        ("y ~ poly(x, 2) + offset(z) + (scale(x) | district)", None),
+        ("log(pos) ~ I(x^2) + a + (1 | district/school)", None),
+        ("y ~ x + offset(z) + (1 | district)", Some("w")),
+    ];
+    for (formula, weights) in lmm_cases {
+        let formula = Formula::parse(formula).unwrap();
+        let options = LmmOptions {
+            weights: weights.map(String::from),
+            ..LmmOptions::default()
+        };
+        let mut reused = LmmFitter::new(&formula, options.clone()).unwrap();
+        for data in [&first, &second, &first, &second] {
+            let fresh = LmmFitter::new(&formula, options.clone())
+                .unwrap()
+                .fit(data)
+                .unwrap()
+                .clone();
+            assert_eq!(reused.fit(data).unwrap(), &fresh, "{formula}");
+        }
+    }
+    let formula = Formula::parse("y ~ poly(x, 3) * b + offset(z)").unwrap();
+    let options = OlsOptions {
+        weights: Some("w".into()),
+        ..OlsOptions::default()
+    };
+    let mut reused = OlsFitter::new(&formula, options.clone()).unwrap();
+    for data in [&first, &second, &first] {
+        let mut fresh = OlsFitter::new(&formula, options.clone()).unwrap();
+        assert_eq!(reused.fit(data).unwrap(), fresh.fit(data).unwrap());
+    }
 }

@@ -97,6 +97,8 @@ cases <- list(
        formula = "log(Reaction) ~ poly(Days, 2) + I(Days^3)"),
   list(name = "lm_chick_factor", data = "chickweight", model = "lm",
        formula = "weight ~ factor(Diet)/Time"),
+  list(name = "lm_chick_poly_by_factor", data = "chickweight", model = "lm",
+       formula = "weight ~ poly(Time, 2) * factor(Diet)"),
   list(name = "lm_schools_weights", data = "schools", model = "lm", weights = "w",
        formula = "y ~ (a + b + x)^2 + offset(z) + scale(z)", contrasts = list(a = "sum")),
   list(name = "lm_schools_no_intercept", data = "schools", model = "lm", weights = "w",
