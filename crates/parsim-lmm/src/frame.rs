@@ -22,6 +22,18 @@ pub(crate) struct ModelFrame {
     weights: Option<Vec<f64>>,
     /// Σ log wᵢ: lme4's criterion subtracts it (the weights' log-determinant).
     log_det_weights: f64,
+    /// Buffers for intermediate values, kept so that a warm update allocates nothing.
+    spare: Vec<Vec<f64>>,
+    poly: PolyScratch,
+}
+
+/// The working storage of [`orthogonal_poly`].
+#[derive(Debug, Default)]
+struct PolyScratch {
+    distinct: Vec<f64>,
+    a: Vec<f64>,
+    z: Vec<f64>,
+    qraux: Vec<f64>,
 }
 
 /// The data with a frame's computed columns and aliases in front of them.
@@ -54,6 +66,36 @@ impl Columns for FrameView<'_> {
     }
 }
 
+/// The computed column at position `used` (reused), named `label`, or `label` followed by `j` for
+/// column j of a matrix variable; emptied. Renamed only when its name differs, so that a warm
+/// update allocates no string.
+fn slot<'a>(
+    computed: &'a mut Vec<(String, Vec<f64>)>,
+    used: &mut usize,
+    label: &str,
+    j: Option<usize>,
+) -> &'a mut Vec<f64> {
+    if *used == computed.len() {
+        computed.push((String::new(), Vec::new()));
+    }
+    let (name, values) = &mut computed[*used];
+    let same = match j {
+        None => name == label,
+        Some(j) => name
+            .strip_prefix(label)
+            .is_some_and(|rest| rest.parse::<usize>().ok() == Some(j)),
+    };
+    if !same {
+        *name = match j {
+            None => label.to_string(),
+            Some(j) => format!("{label}{j}"),
+        };
+    }
+    values.clear();
+    *used += 1;
+    values
+}
+
 /// The names of the columns of `poly(...)` labelled `label`: `label1`, `label2`, ... as R's
 /// model.matrix names a matrix variable's columns.
 pub(crate) fn matrix_column_names(label: &str, degree: usize) -> Vec<String> {
@@ -77,6 +119,7 @@ impl ModelFrame {
     }
 
     /// Computes the frame of `formula` on `data`, with the prior weights of column `weights`.
+    /// Once warmed up on data of the same size, it allocates nothing.
     pub fn update(
         &mut self,
         formula: &Formula,
@@ -85,70 +128,74 @@ impl ModelFrame {
     ) -> Result<(), FitError> {
         let n = data.nrows();
         let labels = formula.labels();
+        let factors = formula
+            .sources
+            .iter()
+            .filter(|s| matches!(s, Source::Factor(_)))
+            .count();
+        // The aliases depend on the formula alone: made on the first update.
+        if self.aliases.len() != factors {
+            self.aliases.clear();
+            for (var, source) in formula.sources.iter().enumerate() {
+                if let Source::Factor(column) = source {
+                    self.aliases.push((labels[var].clone(), column.clone()));
+                }
+            }
+        }
         let mut used = 0;
-        self.aliases.clear();
         for (var, source) in formula.sources.iter().enumerate() {
             let label = &labels[var];
             match source {
                 Source::Column(name) if var == 0 && !formula.offsets.is_empty() => {
-                    let values = self.slot(&mut used, label);
+                    let values = slot(&mut self.computed, &mut used, label, None);
                     numeric(data, name, n, values)?;
                 }
-                Source::Column(_) => {}
-                Source::Factor(column) => self.aliases.push((label.clone(), column.clone())),
+                Source::Column(_) | Source::Factor(_) => {}
                 Source::Value(arith) => {
-                    let values = self.slot(&mut used, label);
-                    evaluate(arith, data, n, values)?;
+                    let values = slot(&mut self.computed, &mut used, label, None);
+                    evaluate(arith, data, n, values, &mut self.spare)?;
                     check_finite(label, values)?;
                 }
                 Source::Poly { arg, degree, raw } => {
-                    let mut x = Vec::new();
-                    evaluate(arg, data, n, &mut x)?;
+                    let mut x = self.spare.pop().unwrap_or_default();
+                    evaluate(arg, data, n, &mut x, &mut self.spare)?;
                     check_finite(label, &x)?;
-                    let columns = if *raw {
-                        raw_powers(&x, *degree)
-                    } else {
-                        orthogonal_poly(&x, *degree).map_err(|message| FitError::Transform {
-                            term: label.clone(),
-                            message,
-                        })?
-                    };
-                    for (name, values) in
-                        matrix_column_names(label, *degree).into_iter().zip(columns)
-                    {
-                        *self.slot(&mut used, &name) = values;
+                    let first = used;
+                    for j in 1..=*degree {
+                        slot(&mut self.computed, &mut used, label, Some(j));
                     }
+                    let columns = &mut self.computed[first..used];
+                    if *raw {
+                        for (d, (_, column)) in columns.iter_mut().enumerate() {
+                            column.extend(x.iter().map(|&v| r_pow(v, (d + 1) as f64)));
+                        }
+                    } else {
+                        orthogonal_poly(&x, *degree, &mut self.poly, columns).map_err(
+                            |message| FitError::Transform {
+                                term: label.clone(),
+                                message,
+                            },
+                        )?;
+                    }
+                    self.spare.push(x);
                 }
             }
         }
         if !formula.offsets.is_empty() {
             // The response (computed above, first slot) less every offset: the model of y − offset.
-            let mut offset = Vec::new();
+            let mut offset = self.spare.pop().unwrap_or_default();
             for arith in &formula.offsets {
-                evaluate(arith, data, n, &mut offset)?;
+                evaluate(arith, data, n, &mut offset, &mut self.spare)?;
                 check_finite("offset", &offset)?;
                 let response = &mut self.computed[0].1;
                 for (r, o) in response.iter_mut().zip(&offset) {
                     *r -= o;
                 }
             }
+            self.spare.push(offset);
         }
         self.computed.truncate(used);
         self.update_weights(data, weights)
-    }
-
-    /// The computed column `name` (reusing the buffer at position `used`), zero-length.
-    fn slot(&mut self, used: &mut usize, name: &str) -> &mut Vec<f64> {
-        if *used == self.computed.len() {
-            self.computed.push((String::new(), Vec::new()));
-        }
-        let slot = &mut self.computed[*used];
-        if slot.0 != name {
-            slot.0 = name.to_string();
-        }
-        slot.1.clear();
-        *used += 1;
-        &mut slot.1
     }
 
     fn update_weights(
@@ -211,6 +258,7 @@ fn evaluate(
     data: &dyn Columns,
     n: usize,
     out: &mut Vec<f64>,
+    spare: &mut Vec<Vec<f64>>,
 ) -> Result<(), FitError> {
     match arith {
         Arith::Column(name) => numeric(data, name, n, out)?,
@@ -219,15 +267,15 @@ fn evaluate(
             out.resize(n, *v);
         }
         Arith::Neg(a) => {
-            evaluate(a, data, n, out)?;
+            evaluate(a, data, n, out, spare)?;
             for v in out.iter_mut() {
                 *v = -*v;
             }
         }
         Arith::Binary(op, a, b) => {
-            evaluate(a, data, n, out)?;
-            let mut right = Vec::new();
-            evaluate(b, data, n, &mut right)?;
+            evaluate(a, data, n, out, spare)?;
+            let mut right = spare.pop().unwrap_or_default();
+            evaluate(b, data, n, &mut right, spare)?;
             for (l, &r) in out.iter_mut().zip(&right) {
                 *l = match op {
                     ArithOp::Add => *l + r,
@@ -237,9 +285,10 @@ fn evaluate(
                     ArithOp::Pow => r_pow(*l, r),
                 };
             }
+            spare.push(right);
         }
         Arith::Call(func, a) => {
-            evaluate(a, data, n, out)?;
+            evaluate(a, data, n, out, spare)?;
             match func {
                 Func::Identity => {}
                 Func::Log => out.iter_mut().for_each(|v| *v = v.ln()),
@@ -311,20 +360,20 @@ fn scale(x: &mut [f64]) {
     }
 }
 
-/// `poly(x, degree, raw = TRUE)`: x, x², ..., x^degree.
-fn raw_powers(x: &[f64], degree: usize) -> Vec<Vec<f64>> {
-    (1..=degree)
-        .map(|d| x.iter().map(|&v| r_pow(v, d as f64)).collect())
-        .collect()
-}
-
 /// R's `poly(x, degree)`: orthonormal polynomials from the QR decomposition (Householder, as
 /// LINPACK's dqrdc2 that R's `qr()` uses) of the Vandermonde matrix of the centred x, columns
 /// 0..=degree; column j of the result is Q's column j scaled by R's diagonal entry and normalized
 /// to length 1 (the constant column dropped). Needs more distinct values than the degree.
-fn orthogonal_poly(x: &[f64], degree: usize) -> Result<Vec<Vec<f64>>, String> {
+fn orthogonal_poly(
+    x: &[f64],
+    degree: usize,
+    work: &mut PolyScratch,
+    columns: &mut [(String, Vec<f64>)],
+) -> Result<(), String> {
     let n = x.len();
-    let mut distinct: Vec<f64> = x.to_vec();
+    let distinct = &mut work.distinct;
+    distinct.clear();
+    distinct.extend_from_slice(x);
     distinct.sort_unstable_by(f64::total_cmp);
     distinct.dedup();
     if degree >= distinct.len() {
@@ -336,39 +385,43 @@ fn orthogonal_poly(x: &[f64], degree: usize) -> Result<Vec<Vec<f64>>, String> {
     let centre = mean(x);
     let k = degree + 1;
     // Column-major n × k: (x − x̄)^j.
-    let mut a = vec![0.0; n * k];
+    let a = &mut work.a;
+    a.clear();
+    a.resize(n * k, 0.0);
     for (i, &v) in x.iter().enumerate() {
         let c = v - centre;
         for j in 0..k {
             a[j * n + i] = r_pow(c, j as f64);
         }
     }
-    let qraux = householder_qr(&mut a, n, k);
+    householder_qr(a, n, k, &mut work.qraux);
     // Z = Q · diag(R): apply the reflections to the columns diag(R)eⱼ, last reflection first.
-    let mut z = vec![0.0; n * k];
+    let z = &mut work.z;
+    z.clear();
+    z.resize(n * k, 0.0);
     for j in 0..k {
         z[j * n + j] = a[j * n + j];
     }
     for col in 0..k {
         let y = &mut z[col * n..(col + 1) * n];
         for j in (0..k.min(n - 1)).rev() {
-            apply_reflection(&mut a, n, j, qraux[j], y);
+            apply_reflection(a, n, j, work.qraux[j], y);
         }
     }
-    let mut out = Vec::with_capacity(degree);
-    for j in 1..k {
-        let column = &z[j * n..(j + 1) * n];
+    for (j, (_, out)) in columns.iter_mut().enumerate().take(degree) {
+        let column = &z[(j + 1) * n..(j + 2) * n];
         let norm = sum(column.iter().map(|v| v * v)).sqrt();
-        out.push(column.iter().map(|v| v / norm).collect());
+        out.extend(column.iter().map(|v| v / norm));
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Householder QR in place, as LINPACK's dqrdc2 without pivoting (the centred Vandermonde matrix
-/// of distinct points beyond the degree has full rank): returns qraux; R's diagonal is stored on
-/// a's diagonal, the reflections' vectors below it (their first entries in qraux).
-fn householder_qr(a: &mut [f64], n: usize, k: usize) -> Vec<f64> {
-    let mut qraux = vec![0.0; k];
+/// of distinct points beyond the degree has full rank): fills qraux; R's diagonal is stored on
+/// a's diagonal, the reflections' vectors below it (their first entries in `qraux`).
+fn householder_qr(a: &mut [f64], n: usize, k: usize, qraux: &mut Vec<f64>) {
+    qraux.clear();
+    qraux.resize(k, 0.0);
     for l in 0..k.min(n - 1) {
         let col = &a[l * n + l..(l + 1) * n];
         let mut norm = col.iter().map(|v| v * v).sum::<f64>().sqrt();
@@ -394,7 +447,6 @@ fn householder_qr(a: &mut [f64], n: usize, k: usize) -> Vec<f64> {
         qraux[l] = pivot;
         a[l * n + l] = -norm;
     }
-    qraux
 }
 
 /// y ← H_j y for the reflection j of [`householder_qr`] (qraux its first entry).
@@ -415,6 +467,13 @@ fn apply_reflection(a: &mut [f64], n: usize, j: usize, qraux: f64, y: &mut [f64]
 mod tests {
     use super::*;
 
+    /// The columns of poly(x, degree).
+    fn poly_columns(x: &[f64], degree: usize) -> Result<Vec<Vec<f64>>, String> {
+        let mut columns = vec![(String::new(), Vec::new()); degree];
+        orthogonal_poly(x, degree, &mut PolyScratch::default(), &mut columns)?;
+        Ok(columns.into_iter().map(|(_, c)| c).collect())
+    }
+
     /// Orthonormal columns, orthogonal to the constant, spanning the powers of x: what R's poly
     /// guarantees, to rounding.
     #[test]
@@ -422,7 +481,7 @@ mod tests {
         let x: Vec<f64> = (0..20)
             .map(|i| (i as f64 * 0.37).sin() * 3.0 + 1.0)
             .collect();
-        let columns = orthogonal_poly(&x, 3).unwrap();
+        let columns = poly_columns(&x, 3).unwrap();
         for a in 0..3 {
             assert!(columns[a].iter().sum::<f64>().abs() < 1e-13);
             for b in 0..3 {
@@ -437,7 +496,7 @@ mod tests {
         for (p, v) in columns[0].iter().zip(&x) {
             assert!((p - (v - c) / norm).abs() < 1e-14);
         }
-        assert!(orthogonal_poly(&[1.0, 2.0, 1.0], 2).is_err());
+        assert!(poly_columns(&[1.0, 2.0, 1.0], 2).is_err());
     }
 
     /// Units in the last place between two doubles of the same sign (0 when equal).
@@ -479,7 +538,7 @@ mod tests {
             let name = case["name"].as_str().unwrap();
             let x = floats(&case["x"]);
             let degree = case["degree"].as_u64().unwrap() as usize;
-            let ours = orthogonal_poly(&x, degree).unwrap();
+            let ours = poly_columns(&x, degree).unwrap();
             let mut scaled = x.clone();
             scale(&mut scaled);
             let want: Vec<Vec<f64>> = case["poly"]
