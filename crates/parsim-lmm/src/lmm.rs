@@ -496,6 +496,7 @@ fn fill_results(
     fit: &mut LmmFit,
     budget_exhausted: bool,
 ) -> Result<(), FitError> {
+    let log_det_weights = ws.log_det_weights;
     let structure = &mut ws.structure;
     let (n, p) = (structure.nobs(), structure.fixed.width());
     let reml = options.reml;
@@ -507,7 +508,7 @@ fn fill_results(
     let dof = if reml { (n - p) as f64 } else { n as f64 };
     let sigma2 = c.r2 / dof;
     let sigma = sigma2.sqrt();
-    fit.criterion = criterion(c, reml, n, p) - ws.log_det_weights;
+    fit.criterion = criterion(c, reml, n, p) - log_det_weights;
     fit.reml = reml;
     fit.sigma = sigma;
     fit.nobs = n;
