@@ -303,6 +303,19 @@ impl Design {
     /// empty term), else indicator columns for all levels; without an intercept, the first factor
     /// gets all levels. A matrix variable contributes each of its columns.
     pub fn from_vars(list: &TermList, vars: &VarTable) -> Design {
+        Design::coded(list, vars, true)
+    }
+
+    /// As [`Design::from_vars`] for the left-hand side of a random-effects term: lme4 applies the
+    /// `contrasts` option to the fixed effects only, so factors here always get treatment
+    /// contrasts.
+    pub fn random_effects(list: &TermList, vars: &VarTable) -> Design {
+        Design::coded(list, vars, false)
+    }
+
+    /// The columns of `list`, with the variables' chosen contrasts when `contrasts`, else with
+    /// treatment contrasts.
+    fn coded(list: &TermList, vars: &VarTable, contrasts: bool) -> Design {
         let mut columns = Vec::new();
         let mut first_factor_full = !list.intercept;
         for (index, term) in list.terms.iter().enumerate() {
@@ -327,7 +340,7 @@ impl Design {
                             var,
                             if full {
                                 Coding::Levels(0, k)
-                            } else if vars.sum_contrasts[var] {
+                            } else if contrasts && vars.sum_contrasts[var] {
                                 Coding::Sum(k)
                             } else {
                                 Coding::Levels(1, k)

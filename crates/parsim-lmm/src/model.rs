@@ -111,7 +111,7 @@ impl Structure {
                     factors.len() - 1
                 }
             };
-            let design = Design::from_vars(&random.effects, &vars);
+            let design = Design::random_effects(&random.effects, &vars);
             terms.push(ReTerm {
                 design,
                 factor,

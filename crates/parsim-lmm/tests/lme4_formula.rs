@@ -297,6 +297,7 @@ cases!(check_lmm:
     schools_weights_reml,
     schools_weights_ml,
     schools_weights_sum,
+    schools_sum_random,
 );
 
 cases!(check_lm:
@@ -318,7 +319,7 @@ fn every_fixture_is_checked() {
         })
         .collect();
     names.sort();
-    assert_eq!(names.len(), 21, "{names:?}");
+    assert_eq!(names.len(), 22, "{names:?}");
 }
 
 /// A fitter reused over data sets gives each the fit a new fitter gives it: the model frame's

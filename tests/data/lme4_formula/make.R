@@ -93,6 +93,8 @@ cases <- list(
        formula = "y ~ x + (x | district) + (1 | district:school)"),
   list(name = "schools_weights_sum", data = "schools", REML = TRUE, weights = "w",
        formula = "y ~ x * a + b + (1 | district/school)", contrasts = list(a = "sum", b = "sum")),
+  list(name = "schools_sum_random", data = "schools", REML = TRUE,
+       formula = "y ~ x + b + (b | district)", contrasts = list(b = "sum")),
   list(name = "lm_sleep_poly", data = "sleepstudy", model = "lm",
        formula = "log(Reaction) ~ poly(Days, 2) + I(Days^3)"),
   list(name = "lm_chick_factor", data = "chickweight", model = "lm",
