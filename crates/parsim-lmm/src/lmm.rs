@@ -260,7 +260,8 @@ impl LmmFitter {
     }
 
     /// The profiled criterion (REML criterion or deviance) at `theta` for the data set of the last
-    /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises.
+    /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises
+    /// (with prior weights, lme4's: less Σ log wᵢ, a constant the optimizer does without).
     /// None before a fit, for a θ of the wrong length, or where the factorization fails.
     pub fn criterion_at(&mut self, theta: &[f64]) -> Option<f64> {
         let ws = active(&mut self.workspace, &mut self.reduced, self.used_reduced)?;
