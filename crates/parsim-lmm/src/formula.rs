@@ -1,8 +1,16 @@
 //! lme4 model formulas: `y ~ x + f + a:b + a*b + (1 + x | g) + (x || g) + (1 | a/b) + (1 | a:b)`.
 //!
+//! With R's operators and functions: `(a + b)^2`, `a %in% b`, `- x`, `- 1`, `+ 0`, `I(x^2)`,
+//! `log()`, `exp()`, `sqrt()`, `abs()`, `scale()`, `poly(x, k)`, `poly(x, k, raw = TRUE)`,
+//! `factor(x)`, `offset(z)`, and a numeric expression as the response (`log(y) ~ ...`).
+//!
 //! Parsing produces a [`Formula`]: the response, the fixed part as R's `terms()` would order it
 //! (intercept flag, then terms by degree in order of appearance) and the random part expanded as
-//! lme4's `findbars` does (`||` split into uncorrelated terms, `a/b` into `a` and `b:a`).
+//! lme4's `findbars` does (`||` split into uncorrelated terms, `a/b` into `a` and `b:a`, `a/b/c`
+//! into `a`, `b:a` and `c:(b:a)`). Each variable is labelled as R's `deparse()` writes it (the
+//! names of the model's columns derive from the labels) and carries how to compute it from the
+//! data (`Source`, evaluated by the model frame). This module knows no data: it is the bottom
+//! layer of the model building.
 
 use std::fmt;
 
