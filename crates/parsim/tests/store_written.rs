@@ -58,7 +58,7 @@ fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<Est
         .map(|&(term, kind, truth)| {
             let estimate = truth.unwrap_or(1.0) + values.next() / (condition + 1) as f64;
             let se = 0.3 + 0.1 * values.next();
-            let odd = |k: u64| replication % k == 0;
+            let odd = |k: u64| replication.is_multiple_of(k);
             Estimate {
                 term: Arc::from(term),
                 kind,

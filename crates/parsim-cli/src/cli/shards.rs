@@ -1,8 +1,8 @@
 //! What the shards of a job array hold, as `parsim merge` and `parsim status` print it.
 
 use parsim::merge::{MergeError, Survey};
-use parsim::store::StoreError;
 use parsim::slurm::{self, JOBS_FILE, SLURM_DIR};
+use parsim::store::StoreError;
 
 use super::Failure;
 
