@@ -395,3 +395,45 @@ fn the_binary_exits_2_and_shows_the_caret() {
     assert_eq!(out.status.code(), Some(1));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A study name is a name, never a path: `results/<name>` must stay inside `results/`.
+#[test]
+fn a_study_name_that_is_a_path_is_refused_and_nothing_is_written() {
+    for (name, says) in [
+        ("/some/dir", "has characters other than"),
+        ("../../x", "starts with `.`"),
+        ("a/b", "has characters other than"),
+        (".hidden", "starts with `.`"),
+        ("", "is empty"),
+        ("tab\there", "has characters other than"),
+    ] {
+        let text = GOOD.replace("name = \"t\"", &format!("name = {name:?}"));
+        let found = errors(&text);
+        assert!(
+            found
+                .iter()
+                .any(|d| d.message.contains(says) && d.line == 2),
+            "{name:?}: {found:?}"
+        );
+    }
+    assert!(load(&GOOD.replace("name = \"t\"", "name = \"seed-v2.1_a\"")).is_ok());
+
+    // `parsim run` refuses before it creates anything.
+    let dir = std::env::temp_dir().join(format!("parsim-name-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("work")).unwrap();
+    let study = dir.join("work/study.toml");
+    std::fs::write(
+        &study,
+        GOOD.replace("name = \"t\"", "name = \"../escaped\""),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_parsim"))
+        .current_dir(dir.join("work"))
+        .args(["run", "study.toml", "--quiet"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!dir.join("escaped").exists() && !dir.join("work/results").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}

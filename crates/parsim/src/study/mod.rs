@@ -471,8 +471,30 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
         .file_stem()
         .map_or("study".to_string(), |s| s.to_string_lossy().into_owned());
     let name = match Reader::get(t, "name") {
-        Some(v) => r.string(v, "`name`"),
-        None => Some(default_name),
+        Some(v) => r
+            .string(v, "`name`")
+            .and_then(|name| match name_problem(&name) {
+                None => Some(name),
+                Some(why) => {
+                    r.error(v.span(), format!("the study name {name:?} {why}"))
+                        .notes
+                        .push(NAME_RULE.into());
+                    None
+                }
+            }),
+        None => match name_problem(&default_name) {
+            None => Some(default_name),
+            Some(why) => {
+                let span = study_header_span(r.source);
+                let message = format!(
+                    "the study file's name {default_name:?} {why}, so it cannot name the study"
+                );
+                r.error(span, message).notes.push(format!(
+                    "give the study a name in [study]: name = \"...\"; {NAME_RULE}"
+                ));
+                None
+            }
+        },
     };
     let replications = match Reader::get(t, "replications") {
         Some(v) => r.integer(v, "`replications`").and_then(|n| {
@@ -535,6 +557,26 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
         streams: streams?,
         common_random_numbers: crn?,
     })
+}
+
+/// What a study name may be: it names the results directory `results/<name>`, so it must never be a path.
+const NAME_RULE: &str =
+    "a study name has letters, digits, `.`, `_` and `-` only, and does not start with `.`";
+
+/// Why `name` cannot name a study (it would be a path, or hidden), if it cannot.
+fn name_problem(name: &str) -> Option<&'static str> {
+    if name.is_empty() {
+        Some("is empty")
+    } else if name.starts_with('.') {
+        Some("starts with `.`")
+    } else if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+    {
+        Some("has characters other than letters, digits, `.`, `_` and `-`")
+    } else {
+        None
+    }
 }
 
 /// The span of the `[study]` header line (for keys missing from it).
