@@ -82,6 +82,23 @@ pub enum CsvError {
         /// The file.
         path: String,
     },
+    /// A numeric column holds a value that is not a number (and is not `NA`).
+    #[error(
+        "{path}:{line}: column '{column}' holds numbers but row {row} has {value:?}; write NA for a \
+         missing value, or pass --factor {column} if the column is categorical"
+    )]
+    NotANumber {
+        /// The file.
+        path: String,
+        /// 1-based line of the file.
+        line: usize,
+        /// 1-based data row.
+        row: usize,
+        /// The column.
+        column: String,
+        /// The value found.
+        value: String,
+    },
     /// A line has the wrong number of fields, or a quote is not closed.
     #[error("{path}:{line}: {message}")]
     Malformed {
@@ -109,18 +126,72 @@ fn is_missing(field: &str) -> bool {
     field.is_empty() || field == "NA"
 }
 
+/// A column most of whose values are numbers must hold nothing but numbers and missing values: its
+/// first value that is not a number is reported with its row. (A column of mostly text is categorical.)
+fn check_numeric(
+    name: &str,
+    values: &[String],
+    lines: &[usize],
+    origin: &str,
+) -> Result<(), CsvError> {
+    let present = values.iter().filter(|v| !is_missing(v));
+    let numeric = present
+        .clone()
+        .filter(|v| v.trim().parse::<f64>().is_ok())
+        .count();
+    let total = present.count();
+    if numeric == total || 2 * numeric <= total {
+        return Ok(());
+    }
+    let Some(at) = values
+        .iter()
+        .position(|v| !is_missing(v) && v.trim().parse::<f64>().is_err())
+    else {
+        return Ok(());
+    };
+    Err(CsvError::NotANumber {
+        path: origin.to_string(),
+        line: lines.get(at).copied().unwrap_or(at + 2),
+        row: at + 1,
+        column: name.to_string(),
+        value: values[at].clone(),
+    })
+}
+
 impl DataFrame {
     /// Reads a CSV file with a header line (RFC 4180 quoting, `,` separator).
     pub fn read_csv(path: &Path) -> Result<DataFrame, CsvError> {
+        DataFrame::read_csv_with_factors(path, &[])
+    }
+
+    /// [`DataFrame::read_csv`] with the columns `factors` categorical: they may mix numbers and text.
+    pub fn read_csv_with_factors(path: &Path, factors: &[String]) -> Result<DataFrame, CsvError> {
         let text = std::fs::read_to_string(path).map_err(|source| CsvError::Io {
             path: path.display().to_string(),
             source,
         })?;
-        DataFrame::parse_csv(&text, &path.display().to_string())
+        let mut frame =
+            DataFrame::parse_csv_with_factors(&text, &path.display().to_string(), factors)?;
+        for name in factors {
+            frame.set_factor(name);
+        }
+        Ok(frame)
     }
 
     /// Parses CSV text; `origin` names the source in error messages.
     pub fn parse_csv(text: &str, origin: &str) -> Result<DataFrame, CsvError> {
+        DataFrame::parse_csv_with_factors(text, origin, &[])
+    }
+
+    /// [`DataFrame::parse_csv`] with the columns `factors` categorical. A UTF-8 byte-order mark is
+    /// skipped; a header that names a column twice is an error, and so is a column of numbers with one
+    /// value that is not a number (a typo would otherwise make it a factor with a level per value).
+    pub fn parse_csv_with_factors(
+        text: &str,
+        origin: &str,
+        factors: &[String],
+    ) -> Result<DataFrame, CsvError> {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let records = split_records(text).map_err(|(line, message)| CsvError::Malformed {
             path: origin.to_string(),
             line,
@@ -135,7 +206,21 @@ impl DataFrame {
             });
         };
         let ncol = header.len();
+        for (k, name) in header.iter().enumerate() {
+            if let Some(first) = header[..k].iter().position(|h| h == name) {
+                return Err(CsvError::Malformed {
+                    path: origin.to_string(),
+                    line: 1,
+                    message: format!(
+                        "the header names column '{name}' twice (fields {} and {}): rename one",
+                        first + 1,
+                        k + 1
+                    ),
+                });
+            }
+        }
         let mut raw: Vec<Vec<String>> = vec![Vec::new(); ncol];
+        let mut lines = Vec::new();
         for (line, record) in records {
             if record.len() != ncol {
                 return Err(CsvError::Malformed {
@@ -147,6 +232,7 @@ impl DataFrame {
             for (column, field) in raw.iter_mut().zip(record) {
                 column.push(field);
             }
+            lines.push(line);
         }
         let nrows = raw.first().map_or(0, Vec::len);
         let mut frame = DataFrame {
@@ -154,6 +240,9 @@ impl DataFrame {
             ..DataFrame::default()
         };
         for (name, values) in header.into_iter().zip(raw) {
+            if !factors.contains(&name) {
+                check_numeric(&name, &values, &lines, origin)?;
+            }
             frame.push_column(name, values);
         }
         Ok(frame)

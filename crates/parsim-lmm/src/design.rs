@@ -6,7 +6,7 @@
 //! levels stay the same.
 
 use crate::data::{ColumnRef, Columns};
-use crate::error::{did_you_mean, FitError, ModelError};
+use crate::error::{column_suggestion, FitError, ModelError};
 use crate::formula::{Formula, Source, TermList};
 use crate::frame::{matrix_column_names, ModelFrame};
 use std::collections::BTreeMap;
@@ -218,7 +218,7 @@ pub(crate) struct VarTable {
 pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<'a>, ModelError> {
     data.column(name).ok_or_else(|| ModelError::UnknownColumn {
         name: name.to_string(),
-        suggestion: did_you_mean(name, data.column_names()),
+        suggestion: column_suggestion(name, data.column_names()),
     })
 }
 

@@ -4,7 +4,7 @@
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
 pub enum ModelError {
     /// A formula column is not in the data.
-    #[error("unknown column '{name}'{}", suggestion.as_ref().map(|s| format!(" (did you mean '{s}'?)")).unwrap_or_default())]
+    #[error("unknown column '{name}'{}", suggestion_note(name, suggestion.as_deref()))]
     UnknownColumn {
         /// The name in the formula.
         name: String,
@@ -105,6 +105,33 @@ pub enum FitError {
     /// The criterion could not be evaluated anywhere (numerical breakdown).
     #[error("the fit failed numerically: {0}")]
     Numerical(String),
+}
+
+/// The note after an unknown column: a column that differs only in white space is named as such (a
+/// header written `y, x` has a column ` x`), any other near miss as a suggestion.
+fn suggestion_note(name: &str, suggestion: Option<&str>) -> String {
+    match suggestion {
+        Some(s) if s.trim() == name.trim() => {
+            format!(" (the data have '{s}', which differs from it only in white space)")
+        }
+        Some(s) => format!(" (did you mean '{s}'?)"),
+        None => String::new(),
+    }
+}
+
+/// The column of `columns` called `name` but for white space around it, else the nearest by
+/// [`did_you_mean`].
+pub(crate) fn column_suggestion(name: &str, columns: Vec<String>) -> Option<String> {
+    match columns.iter().find(|c| c.trim() == name.trim()) {
+        Some(c) => Some(c.clone()),
+        None => did_you_mean(name, columns),
+    }
+}
+
+/// What to say after "unknown column 'NAME'" given the data's `columns`: the column that differs only in
+/// white space, or a near miss, or nothing (with a leading space when not empty).
+pub fn unknown_column_note(name: &str, columns: Vec<String>) -> String {
+    suggestion_note(name, column_suggestion(name, columns).as_deref())
 }
 
 /// The candidate nearest to `name`, ignoring case, by optimal string alignment distance (Levenshtein plus

@@ -38,7 +38,7 @@ pub mod student_t;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use design::Contrast;
-pub use error::{did_you_mean, FitError, ModelError};
+pub use error::{did_you_mean, unknown_column_note, FitError, ModelError};
 pub use formula::{Formula, FormulaError};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
 pub use ols::{OlsFit, OlsFitter, OlsOptions};

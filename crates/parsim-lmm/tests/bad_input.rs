@@ -352,3 +352,46 @@ proptest! {
         }
     }
 }
+
+/// The CSV reader of `parsim fit` never answers silently wrong: a byte-order mark is skipped, a column
+/// named twice or a typo in a numeric column is an error naming where, and a header name that differs
+/// only in white space is called that.
+#[test]
+fn csv_input_that_would_mislead_is_an_error_or_read_as_meant() {
+    use parsim_lmm::{CsvError, DataFrame};
+    let bom = DataFrame::parse_csv("\u{feff}y,x\n1,2\n3,4\n", "bom.csv").expect("a BOM is skipped");
+    assert!(bom.has_column("y"));
+
+    let dup = DataFrame::parse_csv("y,x,x\n1,2,3\n", "dup.csv").unwrap_err();
+    assert!(
+        dup.to_string()
+            .contains("dup.csv:1: the header names column 'x' twice (fields 2 and 3)"),
+        "{dup}"
+    );
+
+    let typo = DataFrame::parse_csv("y,x\n1,2\n2,abc\n3,4\n4,NA\n", "typo.csv").unwrap_err();
+    assert!(
+        matches!(&typo, CsvError::NotANumber { line: 3, row: 2, column, value, .. }
+            if column == "x" && value == "abc"),
+        "{typo}"
+    );
+    assert!(typo.to_string().contains("--factor x"), "{typo}");
+    // Declared categorical, the same column is read as text levels.
+    let factor =
+        DataFrame::parse_csv_with_factors("y,x\n1,2\n2,abc\n3,4\n", "f.csv", &["x".into()]);
+    assert!(factor.is_ok());
+    // A column of mostly text is categorical, numbers among its levels included.
+    assert!(DataFrame::parse_csv("y,g\n1,a\n2,b\n3,7\n", "g.csv").is_ok());
+
+    let spaced = DataFrame::parse_csv("y, x\n1,2\n2,1\n3,4\n", "sp.csv").unwrap();
+    let formula = Formula::parse("y ~ x").unwrap();
+    let err = OlsFitter::new(&formula, OlsOptions::default())
+        .unwrap()
+        .fit(&spaced)
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("the data have ' x', which differs from it only in white space"),
+        "{err}"
+    );
+}

@@ -53,21 +53,17 @@ pub fn execute(args: Args) -> Outcome {
         ))
     })?;
     let origin = args.data.display().to_string();
-    let mut data = DataFrame::read_csv(&args.data).map_err(|e| Failure::invalid(e.to_string()))?;
+    let data = DataFrame::read_csv_with_factors(&args.data, &args.factors)
+        .map_err(|e| Failure::invalid(e.to_string()))?;
     let names = data.column_names();
     for name in formula.variables().iter().chain(&args.factors) {
         if !data.has_column(name) {
-            let hint = parsim_lmm::did_you_mean(name, &names)
-                .map(|s| format!(" (did you mean '{s}'?)"))
-                .unwrap_or_default();
+            let hint = parsim_lmm::unknown_column_note(name, names.clone());
             return Err(Failure::invalid(format!(
                 "{origin}: no column '{name}'{hint}; the columns are: {}",
                 names.join(", ")
             )));
         }
-    }
-    for name in &args.factors {
-        data.set_factor(name);
     }
     let (data, dropped) = data.complete_cases(&formula.variables());
     if data.nrows() == 0 {
