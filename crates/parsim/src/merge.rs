@@ -112,7 +112,7 @@ pub struct ShardState {
 pub struct FailedFits {
     /// The method.
     pub method: String,
-    /// `not_converged` or `error`.
+    /// `not_converged`, `error` or `timeout`.
     pub status: FitStatus,
     /// How many, over all shards.
     pub count: u64,
@@ -382,7 +382,7 @@ fn add_failures(
     store: &Store,
 ) -> Result<(), MergeError> {
     let sql = "SELECT f.method, f.status, count(*), min(f.message) FROM fits f JOIN methods m USING (method) \
-               WHERE f.status IN ('not_converged', 'error') GROUP BY f.method, f.status ORDER BY m.position, f.status";
+               WHERE f.status IN ('not_converged', 'error', 'timeout') GROUP BY f.method, f.status ORDER BY m.position, f.status";
     let wrap = |source| MergeError::Sqlite {
         path: store.path().to_path_buf(),
         source,

@@ -45,7 +45,7 @@ CREATE TABLE fits (
     condition INTEGER NOT NULL,
     replication INTEGER NOT NULL,
     method TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'not_converged', 'error')),
+    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'not_converged', 'error', 'timeout')),
     message TEXT,
     iterations INTEGER,
     seconds REAL,

@@ -311,6 +311,15 @@ impl Study {
     }
 }
 
+/// The directory of the study file, absolute, which the methods' file names are relative to.
+fn study_directory(path: &Path) -> std::path::PathBuf {
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
 /// A section that must be present, as a table.
 fn section<'t, 'i>(
     r: &mut Reader<'_>,
@@ -363,7 +372,7 @@ fn build(
     // The methods' intervals are at the summary's level; a wrong level is reported above.
     let level = summary.as_ref().map_or(0.95, |(s, _)| s.level);
     let methods = section(r, root, "methods")
-        .map(|t| registry.methods(r, t, level))
+        .map(|t| registry.methods(r, t, level, &study_directory(path)))
         .unwrap_or_default();
     let estimands = match Reader::get(root, "estimands") {
         Some(v) => r
