@@ -27,8 +27,12 @@ use super::{
 /// The worker side of the protocol for `model = "python"`, run as `python3 -c <source>`.
 pub const PYTHON_WORKER: &str = include_str!("worker.py");
 
-/// The worker side of the protocol for `model = "r"`, run as `Rscript -e <source>`.
+/// The worker side of the protocol for `model = "r"`. Rscript truncates a long `-e` argument, so the
+/// source travels in the environment variable [`R_WORKER_VARIABLE`] and `-e` evaluates it.
 pub const R_WORKER: &str = include_str!("worker.R");
+
+/// The environment variable that carries [`R_WORKER`] to Rscript.
+const R_WORKER_VARIABLE: &str = "PARSIM_R_WORKER";
 
 /// How long a worker may take to start (interpreter, imports, `setup()`) when the method's `timeout`
 /// is shorter: importing statsmodels alone takes seconds on a cold disk.
@@ -86,8 +90,10 @@ struct ExternalSpec {
     name: String,
     /// The interpreter or the program.
     program: PathBuf,
-    /// Its arguments (the worker's source for Python and R).
+    /// Its arguments (the worker's source for Python).
     args: Vec<String>,
+    /// Environment variables to add (the worker's source for R).
+    env: Vec<(String, String)>,
     /// The user's file (Python and R), absolute.
     file: Option<PathBuf>,
     /// The function in it.
@@ -122,25 +128,33 @@ impl MethodKind for ExternalKind {
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
         let directory = table.directory().to_path_buf();
         let timeout = timeout(table);
+        let mut env = Vec::new();
         let (program, args, file, function) = match self.language {
             Language::Command => {
                 let (program, args) = command(table, &directory)?;
                 (program, args, None, String::new())
             }
             Language::Python | Language::R => {
-                let (interpreter_key, default, source, example) = if self.language == Language::Python {
-                    ("python", "python3", PYTHON_WORKER, "file = \"welch.py\"")
-                } else {
-                    ("rscript", "Rscript", R_WORKER, "file = \"analysis.R\"")
-                };
+                let (interpreter_key, default, source, example) =
+                    if self.language == Language::Python {
+                        ("python", "python3", PYTHON_WORKER, "file = \"welch.py\"")
+                    } else {
+                        ("rscript", "Rscript", R_WORKER, "file = \"analysis.R\"")
+                    };
                 let file = user_file(table, &directory, example);
                 let function = function(table);
                 let program = match table.located(interpreter_key) {
                     Some(p) => program_path(table, &p, &directory)?,
                     None => PathBuf::from(default),
                 };
-                let flag = if self.language == Language::Python { "-c" } else { "-e" };
-                (program, vec![flag.to_string(), source.to_string()], Some(file?), function?)
+                let args = if self.language == Language::Python {
+                    vec!["-c".to_string(), source.to_string()]
+                } else {
+                    env.push((R_WORKER_VARIABLE.to_string(), source.to_string()));
+                    let run = format!("eval(parse(text = Sys.getenv(\"{R_WORKER_VARIABLE}\")))");
+                    vec!["-e".to_string(), run]
+                };
+                (program, args, Some(file?), function?)
             }
         };
         let timeout = timeout?;
@@ -153,17 +167,24 @@ impl MethodKind for ExternalKind {
             },
             |f| format!("{}, {}()", relative(f, &directory), function),
         );
-        let limit = timeout.map_or(String::new(), |t| format!(", timeout {} s", t.as_secs_f64()));
+        let limit = timeout.map_or(String::new(), |t| {
+            format!(", timeout {} s", t.as_secs_f64())
+        });
         let description = format!("{} ({shown}{limit})", self.name());
         // Messages about the method as a whole (a script that fails on the first data set) point at
         // its file or command.
-        let at = table.span_of(if self.language == Language::Command { "command" } else { "file" });
+        let at = table.span_of(if self.language == Language::Command {
+            "command"
+        } else {
+            "file"
+        });
         table.point_at(at);
         Some(Arc::new(ExternalSpec {
             language: self.language,
             name: table.name().to_string(),
             program,
             args,
+            env,
             file,
             function,
             directory,
@@ -185,7 +206,10 @@ fn timeout(table: &mut MethodTable<'_, '_>) -> Option<Option<Duration>> {
         Ok(d) if seconds > 0.0 => Some(Some(d)),
         _ => {
             table
-                .error_at("timeout", format!("`timeout` must be a positive number of seconds, got {seconds}"))
+                .error_at(
+                    "timeout",
+                    format!("`timeout` must be a positive number of seconds, got {seconds}"),
+                )
                 .notes
                 .push("e.g. timeout = 30".into());
             None
@@ -197,16 +221,25 @@ fn timeout(table: &mut MethodTable<'_, '_>) -> Option<Option<Duration>> {
 fn user_file(table: &mut MethodTable<'_, '_>, directory: &Path, example: &str) -> Option<PathBuf> {
     let Some(file) = table.located("file") else {
         if !table.has("file") {
-            table.missing("file", &format!("e.g. {example} (relative to the study file)"));
+            table.missing(
+                "file",
+                &format!("e.g. {example} (relative to the study file)"),
+            );
         }
         return None;
     };
     let path = directory.join(&file.text);
     if !path.is_file() {
         table
-            .error(file.whole(), format!("cannot find the file `{}`", file.text))
+            .error(
+                file.whole(),
+                format!("cannot find the file `{}`", file.text),
+            )
             .notes
-            .push(format!("looked for {} (file names are relative to the study file)", path.display()));
+            .push(format!(
+                "looked for {} (file names are relative to the study file)",
+                path.display()
+            ));
         return None;
     }
     if path.to_str().is_none() {
@@ -227,7 +260,13 @@ fn function(table: &mut MethodTable<'_, '_>) -> Option<String> {
         .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || c == '.')
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '.');
     if !valid {
-        table.error(name.whole(), format!("`function` must be a function's name, got \"{}\"", name.text));
+        table.error(
+            name.whole(),
+            format!(
+                "`function` must be a function's name, got \"{}\"",
+                name.text
+            ),
+        );
         return None;
     }
     Some(name.text)
@@ -235,7 +274,11 @@ fn function(table: &mut MethodTable<'_, '_>) -> Option<String> {
 
 /// An interpreter or program: a bare name is looked up on PATH when the process starts; a path (with a
 /// `/`) is relative to the study file and must exist.
-fn program_path(table: &mut MethodTable<'_, '_>, program: &Located, directory: &Path) -> Option<PathBuf> {
+fn program_path(
+    table: &mut MethodTable<'_, '_>,
+    program: &Located,
+    directory: &Path,
+) -> Option<PathBuf> {
     if program.text.is_empty() {
         table.error(program.whole(), "the program's name is empty");
         return None;
@@ -247,9 +290,15 @@ fn program_path(table: &mut MethodTable<'_, '_>, program: &Located, directory: &
     let path = directory.join(&program.text);
     if !path.is_file() {
         table
-            .error(program.whole(), format!("cannot find the program `{}`", program.text))
+            .error(
+                program.whole(),
+                format!("cannot find the program `{}`", program.text),
+            )
             .notes
-            .push(format!("looked for {} (paths are relative to the study file)", path.display()));
+            .push(format!(
+                "looked for {} (paths are relative to the study file)",
+                path.display()
+            ));
         return None;
     }
     Some(path)
@@ -259,12 +308,18 @@ fn program_path(table: &mut MethodTable<'_, '_>, program: &Located, directory: &
 fn command(table: &mut MethodTable<'_, '_>, directory: &Path) -> Option<(PathBuf, Vec<String>)> {
     let Some(words) = table.strings("command") else {
         if !table.has("command") {
-            table.missing("command", "e.g. command = [\"./my-method\", \"--fast\"] (relative to the study file)");
+            table.missing(
+                "command",
+                "e.g. command = [\"./my-method\", \"--fast\"] (relative to the study file)",
+            );
         }
         return None;
     };
     let Some((first, rest)) = words.split_first() else {
-        table.error_at("command", "`command` is empty: it needs at least the program");
+        table.error_at(
+            "command",
+            "`command` is empty: it needs at least the program",
+        );
         return None;
     };
     let program = program_path(table, first, directory)?;
@@ -273,7 +328,10 @@ fn command(table: &mut MethodTable<'_, '_>, directory: &Path) -> Option<(PathBuf
 
 /// `path` relative to `directory` when it is inside it, for messages.
 fn relative(path: &Path, directory: &Path) -> String {
-    path.strip_prefix(directory).unwrap_or(path).display().to_string()
+    path.strip_prefix(directory)
+        .unwrap_or(path)
+        .display()
+        .to_string()
 }
 
 impl MethodSpec for ExternalSpec {
@@ -327,12 +385,18 @@ impl ExternalMethod {
     /// Start the process and exchange hello and ready.
     fn start(&mut self) -> Result<(), String> {
         let spec = &self.spec;
-        let mut process = Process::spawn(&spec.program, &spec.args, &spec.directory)
+        let mut process = Process::spawn(&spec.program, &spec.args, &spec.env, &spec.directory)
             .map_err(|e| format!("cannot start `{}`: {e}", spec.program.display()))?;
         let file = spec.file.as_deref().and_then(Path::to_str).unwrap_or("");
         protocol::hello(&mut self.request, &spec.name, file, &spec.function).map_err(|e| e.0)?;
-        let limit = spec.timeout.map_or(STARTUP_TIMEOUT, |t| t.max(STARTUP_TIMEOUT));
-        let answer = process.exchange(&self.request, &mut self.reply, Some((Instant::now() + limit, limit)));
+        let limit = spec
+            .timeout
+            .map_or(STARTUP_TIMEOUT, |t| t.max(STARTUP_TIMEOUT));
+        let answer = process.exchange(
+            &self.request,
+            &mut self.reply,
+            Some((Instant::now() + limit, limit)),
+        );
         let failure = match answer {
             Ok(()) => match protocol::reply(&self.reply) {
                 Ok(Reply::Ready) => {
@@ -340,10 +404,14 @@ impl ExternalMethod {
                     return Ok(());
                 }
                 Ok(Reply::Error(message)) => message.to_string(),
-                Ok(Reply::Outcome(_)) => "the worker answered the hello frame with an outcome".into(),
+                Ok(Reply::Outcome(_)) => {
+                    "the worker answered the hello frame with an outcome".into()
+                }
                 Err(e) => format!("the worker's answer to the hello frame is malformed: {e}"),
             },
-            Err(ExchangeError::Timeout(t)) => format!("the worker was not ready within {} s", t.as_secs_f64()),
+            Err(ExchangeError::Timeout(t)) => {
+                format!("the worker was not ready within {} s", t.as_secs_f64())
+            }
             Err(e) => e.to_string(),
         };
         Err(format!(
@@ -364,7 +432,8 @@ impl ExternalMethod {
             self.start().map_err(FitFailure)?;
         }
         let unit = unit(context);
-        protocol::fit(&mut self.request, &unit, context.parameters, data).map_err(|e| FitFailure(e.0))?;
+        protocol::fit(&mut self.request, &unit, context.parameters, data)
+            .map_err(|e| FitFailure(e.0))?;
         let Some(process) = self.process.as_mut() else {
             return Err(FitFailure::new("the worker process is not running"));
         };
@@ -434,7 +503,11 @@ impl Method for ExternalMethod {
 
     /// The terms of a fit of the data set; a fit that does not end well (an exception, a timeout, a
     /// malformed result) is an error here, so that `parsim check` reports it before a run.
-    fn terms(&mut self, data: &dyn Columns, context: &mut Context<'_>) -> Result<Vec<String>, FitFailure> {
+    fn terms(
+        &mut self,
+        data: &dyn Columns,
+        context: &mut Context<'_>,
+    ) -> Result<Vec<String>, FitFailure> {
         let (mut rows, mut names) = (Vec::new(), super::TermNames::default());
         let outcome = self.fit(data, context, &mut Estimates::new(&mut rows, &mut names))?;
         if outcome.status == FitStatus::Timeout {
@@ -472,11 +545,19 @@ struct Broken(String);
 /// Put an outcome frame's rows into `estimates`, with t (or normal) intervals and p-values computed
 /// from a standard error where the method gave none. The inner `Err` is the method's own failure (an
 /// exception, a malformed result): the worker is fine.
-fn report(reply: &[u8], level: f64, estimates: &mut Estimates<'_>) -> Result<Result<Outcome, FitFailure>, Broken> {
+fn report(
+    reply: &[u8],
+    level: f64,
+    estimates: &mut Estimates<'_>,
+) -> Result<Result<Outcome, FitFailure>, Broken> {
     let frame = match protocol::reply(reply) {
         Ok(Reply::Outcome(frame)) => frame,
         Ok(Reply::Error(message)) => return Ok(Err(FitFailure(message.to_string()))),
-        Ok(Reply::Ready) => return Err(Broken("the worker answered a fit with a ready frame".into())),
+        Ok(Reply::Ready) => {
+            return Err(Broken(
+                "the worker answered a fit with a ready frame".into(),
+            ))
+        }
         Err(e) => return Err(Broken(format!("the worker's reply is malformed: {e}"))),
     };
     let status = match frame.status {
@@ -503,7 +584,11 @@ fn report(reply: &[u8], level: f64, estimates: &mut Estimates<'_>) -> Result<Res
 }
 
 /// One returned row as an estimate; an error says what is wrong with it.
-fn add_row(row: &protocol::Row<'_>, level: f64, estimates: &mut Estimates<'_>) -> Result<(), String> {
+fn add_row(
+    row: &protocol::Row<'_>,
+    level: f64,
+    estimates: &mut Estimates<'_>,
+) -> Result<(), String> {
     let term = row.term;
     if term.is_empty() {
         return Err("a returned estimate has an empty term name".into());
@@ -515,15 +600,27 @@ fn add_row(row: &protocol::Row<'_>, level: f64, estimates: &mut Estimates<'_>) -
     let se = row.get(mask::SE, 1);
     let df = row.get(mask::DF, 2);
     if !estimate.is_finite() {
-        return Err(format!("the estimate of `{term}` is {estimate}, not a finite number"));
+        return Err(format!(
+            "the estimate of `{term}` is {estimate}, not a finite number"
+        ));
     }
     if se.is_some_and(|s| !(s.is_finite() && s >= 0.0)) {
-        return Err(format!("the standard error of `{term}` is {}, not a finite number >= 0", row.values[1]));
+        return Err(format!(
+            "the standard error of `{term}` is {}, not a finite number >= 0",
+            row.values[1]
+        ));
     }
     if df.is_some_and(|d| d.is_nan() || d <= 0.0) {
-        return Err(format!("the df of `{term}` is {}, not a number > 0", row.values[2]));
+        return Err(format!(
+            "the df of `{term}` is {}, not a number > 0",
+            row.values[2]
+        ));
     }
-    let kind = if row.mask & mask::VARIANCE != 0 { TermKind::Variance } else { TermKind::Fixed };
+    let kind = if row.mask & mask::VARIANCE != 0 {
+        TermKind::Variance
+    } else {
+        TermKind::Fixed
+    };
     let e = estimates.push(term, kind, estimate);
     e.se = se;
     e.df = df.filter(|d| d.is_finite());

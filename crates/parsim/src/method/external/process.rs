@@ -15,6 +15,10 @@ use std::time::{Duration, Instant};
 
 use super::protocol::MAX_FRAME;
 
+/// How long a child that closed its stdout may take to exit on its own before it is killed: its exit
+/// status goes into the fit's message, which must not depend on the machine's load.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
 /// How much of the child's standard error is kept for messages (its last bytes).
 const STDERR_TAIL: usize = 4096;
 
@@ -48,16 +52,18 @@ pub struct Process {
 }
 
 impl Process {
-    /// Start `program` with `args` in `directory`, its stdin and stdout piped for frames and its
-    /// standard error kept for messages.
+    /// Start `program` with `args` and the extra environment variables `env` in `directory`, its stdin
+    /// and stdout piped for frames and its standard error kept for messages.
     pub fn spawn(
         program: &Path,
         args: &[impl AsRef<OsStr>],
+        env: &[(String, String)],
         directory: &Path,
     ) -> io::Result<Process> {
         let mut command = Command::new(program);
         command
             .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .current_dir(directory)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -106,6 +112,10 @@ impl Process {
         reply: &mut Vec<u8>,
         deadline: Option<(Instant, Duration)>,
     ) -> Result<(), ExchangeError> {
+        // Only what the child writes during this exchange is quoted in its messages, so that a
+        // message does not depend on which units the same process served before.
+        self.drain_stderr();
+        self.tail.clear();
         let mut written = 0;
         let mut header = [0u8; 4];
         let mut have_header = 0;
@@ -232,7 +242,7 @@ impl Process {
             Ok(Some(status)) => Ok(status),
             // It may be exiting on its own (it closed its stdout): give it a moment, then kill it.
             _ => {
-                let until = Instant::now() + Duration::from_millis(200);
+                let until = Instant::now() + EXIT_GRACE;
                 loop {
                     match self.child.try_wait() {
                         Ok(Some(status)) => break Ok(status),

@@ -123,7 +123,12 @@ fn len32(n: usize) -> u32 {
 pub struct FrameError(pub String);
 
 /// The hello frame: protocol version, method name, file (empty when there is none), function.
-pub fn hello(buf: &mut Vec<u8>, method: &str, file: &str, function: &str) -> Result<(), FrameError> {
+pub fn hello(
+    buf: &mut Vec<u8>,
+    method: &str,
+    file: &str,
+    function: &str,
+) -> Result<(), FrameError> {
     let mut w = FrameWriter::new(buf, message::HELLO);
     w.u32(VERSION).str(method).str(file).str(function);
     w.finish()
@@ -389,7 +394,9 @@ pub fn reply(payload: &[u8]) -> Result<Reply<'_>, FrameError> {
         }
     };
     if !c.is_done() {
-        return Err(FrameError("the reply has bytes after its last field".into()));
+        return Err(FrameError(
+            "the reply has bytes after its last field".into(),
+        ));
     }
     Ok(out)
 }
@@ -419,7 +426,10 @@ mod tests {
         let Reply::Outcome(o) = reply(&buf[4..]).unwrap() else {
             panic!("an outcome")
         };
-        assert_eq!((o.status, o.message, o.count), ("not_converged", "ConvergenceWarning: x", 2));
+        assert_eq!(
+            (o.status, o.message, o.count),
+            ("not_converged", "ConvergenceWarning: x", 2)
+        );
         let rows: Vec<Row<'_>> = o.rows().collect::<Result<_, _>>().unwrap();
         assert_eq!(rows[0].term, "X");
         assert_eq!(rows[0].get(mask::SE, 1), Some(0.25));
@@ -448,7 +458,14 @@ mod tests {
             panic!("an outcome")
         };
         let rows: Vec<_> = o.rows().collect();
-        assert!(rows[0].as_ref().unwrap_err().0.contains("after its last row"));
-        assert!(reply(b"Z").unwrap_err().0.contains("unknown message type 0x5a"));
+        assert!(rows[0]
+            .as_ref()
+            .unwrap_err()
+            .0
+            .contains("after its last row"));
+        assert!(reply(b"Z")
+            .unwrap_err()
+            .0
+            .contains("unknown message type 0x5a"));
     }
 }

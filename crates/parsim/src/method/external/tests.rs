@@ -42,7 +42,10 @@ fn intervals_and_p_values_come_from_the_se_as_the_built_ins_compute_them() {
         (Some(-7.0), Some(7.0), Some(0.5))
     );
     // Without an SE there is no inference to compute.
-    assert_eq!((rows[3].se, rows[3].ci_lower, rows[3].p_value), (None, None, None));
+    assert_eq!(
+        (rows[3].se, rows[3].ci_lower, rows[3].p_value),
+        (None, None, None)
+    );
 }
 
 #[test]
@@ -52,8 +55,14 @@ fn a_bad_row_is_the_fits_error() {
     let cases = [
         (row("", 0, [1.0; 6]), "empty term name"),
         (row("x", 0, [f64::NAN; 6]), "the estimate of `x` is NaN"),
-        (row("x", mask::SE, [1.0, -1.0, 0.0, 0.0, 0.0, 0.0]), "standard error of `x` is -1"),
-        (row("x", mask::DF, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]), "the df of `x` is 0"),
+        (
+            row("x", mask::SE, [1.0, -1.0, 0.0, 0.0, 0.0, 0.0]),
+            "standard error of `x` is -1",
+        ),
+        (
+            row("x", mask::DF, [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]),
+            "the df of `x` is 0",
+        ),
     ];
     for (r, expected) in cases {
         let err = add_row(&r, 0.95, &mut estimates).unwrap_err();

@@ -62,6 +62,8 @@ local({
   }
   describe <- function(e, calls) {
     call <- conditionCall(e)
+    # The worker calls the user's function as user_function: show it under its own name.
+    if (is.call(call) && identical(call[[1]], as.name("user_function"))) call[[1]] <- as.name(function_name)
     where <- if (is.null(call)) "" else paste0(" in ", paste(deparse(call), collapse = " "))
     paste0("Error", where, ": ", conditionMessage(e), calls_of(calls))
   }
