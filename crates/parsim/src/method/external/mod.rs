@@ -20,8 +20,8 @@ use parsim_lmm::{student_t, Columns};
 use self::process::{ExchangeError, Process};
 use self::protocol::{mask, Reply};
 use super::{
-    ColumnUse, Context, Estimates, FitFailure, FitStatus, Located, Method, MethodKind, MethodSpec,
-    MethodTable, Outcome, TermKind,
+    ColumnRole, ColumnUse, Context, Estimates, FitFailure, FitStatus, Located, Method, MethodKind,
+    MethodSpec, MethodTable, Outcome, TermKind,
 };
 
 /// The worker side of the protocol for `model = "python"`, run as `python3 -c <source>`.
@@ -102,6 +102,10 @@ struct ExternalSpec {
     directory: PathBuf,
     /// The longest a fit may take.
     timeout: Option<Duration>,
+    /// The columns sent to the worker, with their places in the study file (empty: every column).
+    columns: Vec<ColumnUse>,
+    /// Their names, as the fit frame filters them.
+    column_names: Vec<String>,
     /// The confidence level of intervals computed from a standard error.
     level: f64,
     /// For `parsim check`.
@@ -119,15 +123,16 @@ impl MethodKind for ExternalKind {
 
     fn keys(&self) -> &[&str] {
         match self.language {
-            Language::Python => &["file", "function", "python", "timeout"],
-            Language::R => &["file", "function", "rscript", "timeout"],
-            Language::Command => &["command", "timeout"],
+            Language::Python => &["file", "function", "python", "timeout", "columns"],
+            Language::R => &["file", "function", "rscript", "timeout", "columns"],
+            Language::Command => &["command", "timeout", "columns"],
         }
     }
 
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
         let directory = table.directory().to_path_buf();
         let timeout = timeout(table);
+        let columns = columns(table);
         let mut env = Vec::new();
         let (program, args, file, function) = match self.language {
             Language::Command => {
@@ -157,7 +162,7 @@ impl MethodKind for ExternalKind {
                 (program, args, Some(file?), function?)
             }
         };
-        let timeout = timeout?;
+        let (timeout, columns) = (timeout?, columns?);
         let shown = file.as_ref().map_or_else(
             || {
                 std::iter::once(program.display().to_string())
@@ -189,6 +194,8 @@ impl MethodKind for ExternalKind {
             function,
             directory,
             timeout,
+            column_names: columns.iter().map(|c| c.name.clone()).collect(),
+            columns,
             level: table.level(),
             description,
         }))
@@ -215,6 +222,32 @@ fn timeout(table: &mut MethodTable<'_, '_>) -> Option<Option<Duration>> {
             None
         }
     }
+}
+
+/// `columns`: the columns to send (default: all), each checked against the data program like a
+/// formula's variables. `None` when wrong (reported).
+fn columns(table: &mut MethodTable<'_, '_>) -> Option<Vec<ColumnUse>> {
+    if !table.has("columns") {
+        return Some(Vec::new());
+    }
+    let names = table.strings("columns")?;
+    if names.is_empty() {
+        table
+            .error_at("columns", "`columns` is empty")
+            .notes
+            .push("leave it out to send every column, or name the ones the method reads".into());
+        return None;
+    }
+    Some(
+        names
+            .into_iter()
+            .map(|name| ColumnUse {
+                span: name.whole(),
+                name: name.text,
+                role: ColumnRole::Variable,
+            })
+            .collect(),
+    )
 }
 
 /// `file`, which must name an existing file, relative to the study file's directory.
@@ -351,9 +384,9 @@ impl MethodSpec for ExternalSpec {
         self.description.clone()
     }
 
-    /// None declared: the method receives every column of the data set.
+    /// The columns named in `columns`; none when the method receives every column of the data set.
     fn columns(&self) -> Vec<ColumnUse> {
-        Vec::new()
+        self.columns.clone()
     }
 
     /// Starts the worker process and waits until it is ready (its `setup()` done), so that a script
@@ -397,13 +430,22 @@ impl ExternalMethod {
             &mut self.reply,
             Some((Instant::now() + limit, limit)),
         );
+        // The worker's own error (a script that fails to load) says everything; otherwise how the
+        // process ended and what it wrote to its standard error do.
         let failure = match answer {
             Ok(()) => match protocol::reply(&self.reply) {
                 Ok(Reply::Ready) => {
                     self.process = Some(process);
                     return Ok(());
                 }
-                Ok(Reply::Error(message)) => message.to_string(),
+                Ok(Reply::Error(message)) => {
+                    let message = message.to_string();
+                    process.kill_now();
+                    return Err(format!(
+                        "the {} worker could not start: {message}",
+                        spec.model()
+                    ));
+                }
                 Ok(Reply::Outcome(_)) => {
                     "the worker answered the hello frame with an outcome".into()
                 }
@@ -412,6 +454,7 @@ impl ExternalMethod {
             Err(ExchangeError::Timeout(t)) => {
                 format!("the worker was not ready within {} s", t.as_secs_f64())
             }
+            Err(ExchangeError::Ended) => "the worker process ended while starting".into(),
             Err(e) => e.to_string(),
         };
         Err(format!(
@@ -432,8 +475,14 @@ impl ExternalMethod {
             self.start().map_err(FitFailure)?;
         }
         let unit = unit(context);
-        protocol::fit(&mut self.request, &unit, context.parameters, data)
-            .map_err(|e| FitFailure(e.0))?;
+        protocol::fit(
+            &mut self.request,
+            &unit,
+            context.parameters,
+            data,
+            &self.spec.column_names,
+        )
+        .map_err(|e| FitFailure(e.0))?;
         let Some(process) = self.process.as_mut() else {
             return Err(FitFailure::new("the worker process is not running"));
         };

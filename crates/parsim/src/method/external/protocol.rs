@@ -92,6 +92,16 @@ impl<'a> FrameWriter<'a> {
         self
     }
 
+    /// Append `n` eight-byte words: the buffer grows once and the copy runs as one loop over fixed-size
+    /// chunks, which compiles to a plain copy (a push per value would check the capacity each time).
+    fn words(&mut self, words: impl Iterator<Item = [u8; 8]>, n: usize) {
+        let at = self.buf.len();
+        self.buf.resize(at + 8 * n, 0);
+        for (chunk, word) in self.buf[at..].chunks_exact_mut(8).zip(words) {
+            chunk.copy_from_slice(&word);
+        }
+    }
+
     /// Append a string (u32 byte length, then its bytes).
     pub fn str(&mut self, s: &str) -> &mut Self {
         self.u32(len32(s.len()));
@@ -154,12 +164,14 @@ pub struct Unit {
     pub integer_seed: i64,
 }
 
-/// The fit frame: the unit, the condition's parameters and every column of the data set.
+/// The fit frame: the unit, the condition's parameters and the data set's columns (those named in
+/// `only`, or all when it is empty), in the data set's order.
 pub fn fit(
     buf: &mut Vec<u8>,
     unit: &Unit,
     parameters: &[(String, f64)],
     data: &dyn Columns,
+    only: &[String],
 ) -> Result<(), FrameError> {
     let mut w = FrameWriter::new(buf, message::FIT);
     w.u64(unit.seed)
@@ -183,6 +195,9 @@ pub fn fit(
     let mut count = 0u32;
     let mut short = None;
     data.for_each_column(&mut |name, values| {
+        if !only.is_empty() && !only.iter().any(|c| c == name) {
+            return;
+        }
         if values.len() != rows {
             short.get_or_insert_with(|| name.to_string());
             return;
@@ -192,15 +207,11 @@ pub fn fit(
         match values {
             ColumnRef::Float(v) => {
                 w.u8(column::FLOAT);
-                for x in v {
-                    w.buf.extend_from_slice(&x.to_le_bytes());
-                }
+                w.words(v.iter().map(|x| x.to_le_bytes()), v.len());
             }
             ColumnRef::Int(v) => {
                 w.u8(column::INT);
-                for x in v {
-                    w.buf.extend_from_slice(&x.to_le_bytes());
-                }
+                w.words(v.iter().map(|x| x.to_le_bytes()), v.len());
             }
             ColumnRef::Text(v) => {
                 w.u8(column::TEXT);

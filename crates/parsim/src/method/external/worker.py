@@ -30,20 +30,38 @@ def text(s):
     return struct.pack("<I", len(b)) + b
 
 
-def read_frame(inp):
-    head = inp.read(4)
-    if len(head) < 4:
-        return None
-    (n,) = struct.unpack("<I", head)
-    body = inp.read(n)
-    return body if len(body) == n else None
+class Frames:
+    """Reads frames into one reused buffer: a fresh 240 kB bytes object per data set would cost more
+    (page faults) than the rest of the call. The columns are copied out of it, so nothing the user's
+    code keeps refers to the buffer."""
+
+    def __init__(self, inp):
+        self.inp = inp
+        self.buffer = bytearray(1 << 16)
+
+    def read(self):
+        head = self.inp.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = struct.unpack("<I", head)
+        if n > len(self.buffer):
+            self.buffer = bytearray(max(n, 2 * len(self.buffer)))
+        view = memoryview(self.buffer)[:n]
+        got = 0
+        while got < n:
+            k = self.inp.readinto(view[got:])
+            if not k:
+                return None
+            got += k
+        return view
 
 
 def describe(exc):
     """The exception's own line, then the traceback's last frames in the user's code."""
     head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-    # The worker's own frames are "<string>" (it runs from -c): only the user's frames are shown.
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename != "<string>"]
+    # The worker's own frames are "<string>" (it runs from -c), importlib's "<frozen ...>": only the
+    # user's frames are shown.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
     if not frames:
         return head
     lines = "".join(traceback.format_list(frames[-6:])).rstrip()
@@ -68,7 +86,7 @@ class Worker:
         fields = []
         for _ in range(3):
             (n,) = struct.unpack_from("<I", body, at)
-            fields.append(body[at + 4 : at + 4 + n].decode())
+            fields.append(str(body[at + 4 : at + 4 + n], "utf-8"))
             at += 4 + n
         _name, path, function = fields
         if version != VERSION:
@@ -110,7 +128,7 @@ class Worker:
         condition = {}
         for _ in range(count):
             (n,) = struct.unpack_from("<I", body, at)
-            name = body[at + 4 : at + 4 + n].decode()
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
             at += 4 + n
             (condition[name],) = struct.unpack_from("<d", body, at)
             at += 8
@@ -119,7 +137,7 @@ class Worker:
         columns = {}
         for _ in range(ncols):
             (n,) = struct.unpack_from("<I", body, at)
-            name = body[at + 4 : at + 4 + n].decode()
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
             at += 4 + n
             kind = body[at]
             at += 1
@@ -127,14 +145,13 @@ class Worker:
                 values = []
                 for _ in range(rows):
                     (n,) = struct.unpack_from("<I", body, at)
-                    values.append(body[at + 4 : at + 4 + n].decode())
+                    values.append(str(body[at + 4 : at + 4 + n], "utf-8"))
                     at += 4 + n
                 columns[name] = np.array(values, dtype=object)
             else:
                 dtype = "<f8" if kind == 0 else "<i8"
-                column = np.frombuffer(body, dtype=dtype, count=rows, offset=at)
-                # pandas copies the columns into its own blocks; a plain dict gets writable copies.
-                columns[name] = column if self.pd else column.copy()
+                # Copied out of the reused frame buffer (and so writable).
+                columns[name] = np.frombuffer(body, dtype=dtype, count=rows, offset=at).copy()
                 at += 8 * rows
         data = self.pd.DataFrame(columns) if self.pd else columns
         self.bits.state = {
@@ -244,8 +261,8 @@ def main():
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    inp = sys.stdin.buffer
-    body = read_frame(inp)
+    frames = Frames(sys.stdin.buffer)
+    body = frames.read()
     if body is None or body[:1] != b"H":
         return
     try:
@@ -265,7 +282,7 @@ def main():
     if reply[4:5] != b"R":
         return
     while True:
-        body = read_frame(inp)
+        body = frames.read()
         if body is None:
             return
         if body[:1] == b"F":
@@ -274,7 +291,7 @@ def main():
             except Exception as exc:  # noqa: BLE001 - a frame the worker cannot read
                 reply = frame(b"E", text(f"the worker could not read the data set: {exc!r}"))
         else:
-            reply = frame(b"E", text(f"unexpected message type {body[:1]!r}"))
+            reply = frame(b"E", text(f"unexpected message type {bytes(body[:1])!r}"))
         out.write(reply)
         out.flush()
 
