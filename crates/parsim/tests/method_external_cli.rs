@@ -254,14 +254,14 @@ fn estimates(out_dir: &Path) -> Vec<String> {
     let mut rows: Vec<String> = stmt
         .query_map([], |r| {
             Ok(format!(
-                "{} {} {} {} {} {} {}",
+                "{} {} {} {} {} {:?} {:?}",
                 r.get::<_, i64>(0)?,
                 r.get::<_, i64>(1)?,
                 r.get::<_, String>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, f64>(4)?.to_bits(),
-                format!("{:?}", r.get::<_, Option<f64>>(5)?.map(f64::to_bits)),
-                format!("{:?}", r.get::<_, Option<f64>>(6)?.map(f64::to_bits))
+                r.get::<_, Option<f64>>(5)?.map(f64::to_bits),
+                r.get::<_, Option<f64>>(6)?.map(f64::to_bits)
             ))
         })
         .unwrap()

@@ -27,11 +27,11 @@ fn intervals_and_p_values_come_from_the_se_as_the_built_ins_compute_them() {
     let bare = row("bare", 0, [2.0, 0.0, 0.0, 0.0, 0.0, 0.0]);
     add_row(&bare, 0.95, &mut estimates).unwrap();
     let rows = estimates.rows();
-    // qt(0.975, 10) = 2.228138851986274 and 2 * pt(-2, 10) = 0.07338803477074241 (R 4.2).
+    // qt(0.975, 10) = 2.228138851986274 and 2 * pt(-2, 10) = 0.0733880347707424 (R 4.2).
     assert_eq!(rows[0].df, Some(10.0));
     assert!((rows[0].ci_upper.unwrap() - (1.0 + 0.5 * 2.228138851986274)).abs() < 1e-13);
     assert!((rows[0].ci_lower.unwrap() - (1.0 - 0.5 * 2.228138851986274)).abs() < 1e-13);
-    assert!((rows[0].p_value.unwrap() - 0.07338803477074241).abs() < 1e-14);
+    assert!((rows[0].p_value.unwrap() - 0.0733880347707424).abs() < 1e-14);
     // qnorm(0.95) = 1.6448536269514722 and 2 * pnorm(-2) = 0.04550026389635842.
     assert_eq!(rows[1].df, None);
     assert!((rows[1].ci_upper.unwrap() - (1.0 + 0.5 * 1.6448536269514722)).abs() < 1e-13);
