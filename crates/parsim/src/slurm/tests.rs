@@ -178,6 +178,15 @@ fn default_replications_and_resources() {
         !script.contains("--partition") && !script.contains("--time") && !script.contains("--mem")
     );
     assert!(script.contains("--replications 10"));
+    // The tasks read the frozen copy, but resolve the methods' file names (a Python method's `file`)
+    // beside the study file that was submitted.
+    let directory = crate::study::study_directory(&study().path);
+    assert!(directory.is_absolute());
+    let export = format!(
+        "export PARSIM_STUDY_DIR={}\n",
+        super::script::quote(&directory)
+    );
+    assert!(script.contains(&export), "{script}");
 }
 
 #[test]

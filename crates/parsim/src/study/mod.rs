@@ -311,8 +311,16 @@ impl Study {
     }
 }
 
-/// The directory of the study file, absolute, which the methods' file names are relative to.
-fn study_directory(path: &Path) -> std::path::PathBuf {
+/// The environment variable that overrides the directory a study's file names are relative to: set by
+/// the Slurm script, whose tasks read a copy of the study file kept in the results directory.
+pub const STUDY_DIR_VARIABLE: &str = "PARSIM_STUDY_DIR";
+
+/// The directory of the study file, absolute, which the methods' file names are relative to (or
+/// [`STUDY_DIR_VARIABLE`] when set).
+pub(crate) fn study_directory(path: &Path) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os(STUDY_DIR_VARIABLE).filter(|d| !d.is_empty()) {
+        return std::path::PathBuf::from(dir);
+    }
     let parent = path
         .parent()
         .filter(|p| !p.as_os_str().is_empty())

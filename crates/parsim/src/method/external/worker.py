@@ -261,7 +261,12 @@ def main():
     out = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    frames = Frames(sys.stdin.buffer)
+    # Likewise the frames come in on a private copy of fd 0, and the user's code reads an empty stdin.
+    frames = Frames(os.fdopen(os.dup(0), "rb"))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(os.devnull)
     body = frames.read()
     if body is None or body[:1] != b"H":
         return
