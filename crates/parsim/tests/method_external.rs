@@ -12,7 +12,7 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use parsim::method::{stream_key, FitStatus};
-use parsim::run::{run, ProgressMode, RunOptions};
+use parsim::run::{run, ProgressMode, RunOptions, Shard};
 use parsim::store::Store;
 use parsim::study::Study;
 use parsim_random::{default_rng_from, SeedSequence};
@@ -395,10 +395,28 @@ fn a_failing_python_method_costs_only_its_own_fits() {
     }
     assert!(seen.iter().all(|&n| n > 0), "every bucket occurs: {seen:?}");
 
-    // Restarts and timeouts do not make the rows depend on the number of workers.
+    // Restarts and timeouts do not make the rows depend on the number of workers, nor on a split into
+    // shards (each a run of its own, as Slurm's array tasks are).
     let one = dir.join("one");
     run_with(&study, &one, 1);
     assert_eq!(rows(&one), rows(&out));
+    let mut sharded = Vec::new();
+    for index in 1..=2 {
+        let shard = dir.join(format!("shard-{index}"));
+        let options = RunOptions {
+            jobs: Some(2),
+            out: shard.clone(),
+            replications: None,
+            shard: Some(Shard { index, count: 2 }),
+            fresh: true,
+            progress: ProgressMode::Quiet,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        run(&study, &options).unwrap_or_else(|e| panic!("{e}"));
+        sharded.extend(rows(&shard));
+    }
+    sharded.sort();
+    assert_eq!(sharded, rows(&out));
 }
 
 #[test]

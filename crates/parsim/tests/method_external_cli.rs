@@ -115,6 +115,40 @@ fn check_reports_a_broken_script_with_its_traceback_and_exit_2() {
             assert!(stderr.contains(e), "{name}: expected {e:?} in {all}");
         }
     }
+    // The same for R: a parse error with its place, a wrong return, an error with its call stack.
+    let r_cases = [
+        (
+            "r-syntax",
+            "analyse <- function(data, condition, seed) {\n  x <- (1 +\n}\n",
+            &["method.R failed to load: ", "method.R:3:1: unexpected '}'"][..],
+        ),
+        (
+            "r-return",
+            "analyse <- function(data, condition, seed) \"nope\"\n",
+            &["analyse() returned a character; return a named numeric vector"],
+        ),
+        (
+            "r-error",
+            "analyse <- function(data, condition, seed) { f <- function() stop(\"deep\"); f() }\n",
+            &["Error in f(): deep\nCalls: analyse -> f"],
+        ),
+    ];
+    for (name, source, expected) in r_cases {
+        let dir = tempdir(name);
+        std::fs::write(dir.join("method.R"), source).unwrap();
+        let path = dir.join("study.toml");
+        std::fs::write(
+            &path,
+            study(2, "[methods.mine]\nmodel = \"r\"\nfile = \"method.R\"\n"),
+        )
+        .unwrap();
+        let out = parsim(&["check", path.to_str().unwrap()]);
+        let all = text(&out);
+        assert_eq!(out.status.code(), Some(2), "{name}: {all}");
+        for e in expected {
+            assert!(all.contains(e), "{name}: expected {e:?} in {all}");
+        }
+    }
     // A good script passes, and check lists its terms.
     let out = check_python(
         "good",
