@@ -72,7 +72,8 @@ fn two_runs_started_together_never_lose_or_mix_results() {
                 Some(2) => {
                     refused += 1;
                     assert!(
-                        said.contains("is being written by another parsim (process "),
+                        said.contains("is being written by another parsim (")
+                            && said.contains("wait for it to finish"),
                         "round {round}: {said}"
                     );
                 }

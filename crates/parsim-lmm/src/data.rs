@@ -46,6 +46,16 @@ pub trait Columns {
     fn column_names(&self) -> Vec<String> {
         Vec::new()
     }
+    /// Calls `visit` with every column, in order (a method that hands the whole data set to another
+    /// process). The default goes through [`Columns::column_names`]; implementations that can list
+    /// their columns without allocating should override it.
+    fn for_each_column(&self, visit: &mut dyn FnMut(&str, ColumnRef<'_>)) {
+        for name in self.column_names() {
+            if let Some(column) = self.column(&name) {
+                visit(&name, column);
+            }
+        }
+    }
 }
 
 /// Owned values of one [`DataFrame`] column.

@@ -95,7 +95,7 @@ pub struct ShardState {
 pub struct FailedFits {
     /// The method.
     pub method: String,
-    /// `not_converged` or `error`.
+    /// `not_converged`, `error` or `timeout`.
     pub status: FitStatus,
     /// How many, over all shards.
     pub count: u64,

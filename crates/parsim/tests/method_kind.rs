@@ -267,8 +267,9 @@ fn the_new_kinds_table_is_checked_like_any_other() {
     // Without the kind registered, `mean` is not a model.
     let err = Study::from_source(Path::new("mean.toml"), STUDY.into()).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("`model` must be one of \"lmm\", \"ols\", got \"mean\""),
+        err.to_string().contains(
+            "`model` must be one of \"lmm\", \"ols\", \"python\", \"r\", \"command\", got \"mean\""
+        ),
         "{err}"
     );
 }

@@ -797,4 +797,14 @@ impl Columns for DataSet<'_> {
     fn column(&self, name: &str) -> Option<ColumnRef<'_>> {
         self.columns().find(|(n, _)| *n == name).map(|(_, c)| c)
     }
+
+    fn column_names(&self) -> Vec<String> {
+        self.columns().map(|(n, _)| n.to_string()).collect()
+    }
+
+    fn for_each_column(&self, visit: &mut dyn FnMut(&str, ColumnRef<'_>)) {
+        for (name, column) in self.columns() {
+            visit(name, column);
+        }
+    }
 }

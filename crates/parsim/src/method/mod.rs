@@ -12,6 +12,8 @@
 //! is registered in a [`Registry`] and needs nothing else (see `tests/method_kind.rs`).
 
 mod builtin;
+#[cfg(unix)]
+mod external;
 mod registry;
 pub(crate) mod table;
 
@@ -23,6 +25,8 @@ use parsim_lmm::Columns;
 use parsim_random::{default_rng_from, Generator, SeedSequence};
 
 pub use builtin::{variance_term, LmmKind, OlsKind};
+#[cfg(unix)]
+pub use external::ExternalKind;
 pub use registry::Registry;
 pub use table::{Located, MethodTable};
 
@@ -38,15 +42,19 @@ pub enum FitStatus {
     NotConverged,
     /// The fit failed (an error or a panic); nothing but the message is stored.
     Error,
+    /// The fit did not finish within the method's `timeout` (a method run in a worker process, which
+    /// is stopped and restarted); nothing but the message is stored.
+    Timeout,
 }
 
 impl FitStatus {
     /// Every status, in the order the store sorts them.
-    pub const ALL: [FitStatus; 4] = [
+    pub const ALL: [FitStatus; 5] = [
         FitStatus::Ok,
         FitStatus::Singular,
         FitStatus::NotConverged,
         FitStatus::Error,
+        FitStatus::Timeout,
     ];
 
     /// The word stored in the `status` column.
@@ -56,6 +64,7 @@ impl FitStatus {
             FitStatus::Singular => "singular",
             FitStatus::NotConverged => "not_converged",
             FitStatus::Error => "error",
+            FitStatus::Timeout => "timeout",
         }
     }
 
@@ -234,6 +243,16 @@ impl<'a> Context<'a> {
             .iter()
             .find(|(n, _)| n == name)
             .map(|(_, v)| *v)
+    }
+
+    /// The study's seed (the first argument of the method's `SeedSequence`).
+    pub fn seed(&self) -> u64 {
+        self.stream.seed
+    }
+
+    /// The method's stream key (the third spawn key of its `SeedSequence`; see [`stream_key`]).
+    pub fn stream_key(&self) -> u64 {
+        self.stream.key
     }
 
     /// The method's own random stream for this unit (for bootstrap intervals and other random steps):

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use toml::de::DeTable;
 
 use super::table::{choice, MethodTable};
-use super::{LmmKind, MethodKind, OlsKind, StudyMethod};
+use super::{ExternalKind, LmmKind, MethodKind, OlsKind, StudyMethod};
 use crate::diagnostic::did_you_mean;
 use crate::reader::Reader;
 
@@ -28,9 +28,15 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The built-in kinds: `lmm` and `ols`.
+    /// The built-in kinds: `lmm` and `ols`, and the kinds that run your own code: `python`, `r` and
+    /// `command` (see docs/methods.md).
     pub fn builtin() -> Registry {
-        Registry::empty().with(LmmKind).with(OlsKind)
+        Registry::empty()
+            .with(LmmKind)
+            .with(OlsKind)
+            .with(ExternalKind::python())
+            .with(ExternalKind::r())
+            .with(ExternalKind::command())
     }
 
     /// No kinds at all.
@@ -66,6 +72,7 @@ impl Registry {
         r: &mut Reader<'_>,
         methods: &DeTable<'_>,
         level: f64,
+        directory: &std::path::Path,
     ) -> Vec<StudyMethod> {
         let mut out = Vec::new();
         for (key, v) in r.entries(methods) {
@@ -78,7 +85,7 @@ impl Registry {
                 continue;
             };
             self.check_keys(r, t, kind.as_ref(), &section);
-            let mut table = MethodTable::new(r, t, name.clone(), key.span(), level);
+            let mut table = MethodTable::new(r, t, name.clone(), key.span(), level, directory);
             if let Some(spec) = kind.configure(&mut table) {
                 let span = table.span.clone();
                 out.push(StudyMethod::new(name, spec, span));

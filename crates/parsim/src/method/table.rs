@@ -3,8 +3,9 @@
 //! point its own messages (a formula's syntax error) at the right character.
 
 use std::ops::Range;
+use std::path::Path;
 
-use toml::de::DeTable;
+use toml::de::{DeTable, DeValue};
 
 use crate::diagnostic::{did_you_mean, Diagnostic};
 use crate::reader::{Reader, StringMap, Value};
@@ -58,6 +59,7 @@ pub struct MethodTable<'r, 's> {
     name: String,
     key_span: Range<usize>,
     level: f64,
+    directory: &'r Path,
     /// Where messages about the method as a whole point (see [`MethodTable::point_at`]).
     pub(crate) span: Range<usize>,
 }
@@ -69,6 +71,7 @@ impl<'r, 's> MethodTable<'r, 's> {
         name: String,
         key_span: Range<usize>,
         level: f64,
+        directory: &'r Path,
     ) -> Self {
         MethodTable {
             reader,
@@ -77,6 +80,7 @@ impl<'r, 's> MethodTable<'r, 's> {
             span: key_span.clone(),
             key_span,
             level,
+            directory,
         }
     }
 
@@ -101,6 +105,13 @@ impl<'r, 's> MethodTable<'r, 's> {
         self.level
     }
 
+    /// The directory of the study file, as an absolute path: what file names in the table are relative
+    /// to (resolved when the study is loaded, so a run started elsewhere, such as a Slurm task, finds
+    /// the same files).
+    pub fn directory(&self) -> &Path {
+        self.directory
+    }
+
     /// Whether the table has `key`.
     pub fn has(&self, key: &str) -> bool {
         self.value(key).is_some()
@@ -122,6 +133,24 @@ impl<'r, 's> MethodTable<'r, 's> {
         let text = self.reader.string(v, &format!("`{key}`"))?;
         let map = StringMap::new(self.reader.source, v.span(), &text);
         Some(Located::new(text, map))
+    }
+
+    /// The strings of the array at `key`, each with its place in the file, if present (a lone string
+    /// is an array of one; anything else is reported).
+    pub fn strings(&mut self, key: &str) -> Option<Vec<Located>> {
+        let v = self.value(key)?;
+        let what = format!("`{key}`");
+        let items = match v.get_ref() {
+            DeValue::Array(items) => items.iter().collect(),
+            _ => vec![v],
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            let text = self.reader.string(item, &what)?;
+            let map = StringMap::new(self.reader.source, item.span(), &text);
+            out.push(Located::new(text, map));
+        }
+        Some(out)
     }
 
     /// The boolean at `key`, if present.

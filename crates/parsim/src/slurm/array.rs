@@ -58,6 +58,9 @@ pub struct ArrayPlan {
     pub binary: PathBuf,
     /// The study file the tasks read (the frozen copy in `DIR/slurm/`).
     pub study: PathBuf,
+    /// The directory of the submitted study file, which the file names in its methods (a Python
+    /// method's `file`) are relative to: the tasks read the copy, but resolve those names here.
+    pub study_directory: PathBuf,
     /// The results directory.
     pub out: PathBuf,
     /// The study's name.
@@ -163,6 +166,7 @@ pub fn prepare(study: &Study, options: &SlurmOptions) -> Result<ArrayPlan, Slurm
     let plan = ArrayPlan {
         binary,
         study: out.join(SLURM_DIR).join(STUDY_FILE),
+        study_directory: crate::study::study_directory(&study.path),
         out: out.clone(),
         study_name: study.name.clone(),
         study_hash: study_hash(&study.source),

@@ -80,6 +80,13 @@ pub fn sbatch_script(plan: &ArrayPlan) -> String {
         s,
         "echo \"parsim task $task (shard $((task + 1))/{m}) on $(hostname) at $(date -u +%FT%TZ)\""
     );
+    // The tasks read the frozen copy of the study; the methods' files stay beside the original.
+    let _ = writeln!(
+        s,
+        "export {}={}",
+        crate::study::STUDY_DIR_VARIABLE,
+        quote(&plan.study_directory)
+    );
     let mut run = format!(
         "exec {} run {} --shard \"$((task + 1))/{m}\" --jobs \"${{SLURM_CPUS_PER_TASK:-1}}\" --out {}/\"$task\" --quiet",
         quote(&plan.binary),

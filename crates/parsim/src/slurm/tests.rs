@@ -6,7 +6,7 @@ use crate::study::Study;
 
 const STUDY: &str = r#"
 [study]
-name = "slurm unit"
+name = "slurm-unit"
 replications = 10
 seed = 1
 
@@ -73,7 +73,7 @@ fn script_asks_for_the_resources_and_runs_one_shard_per_task() {
     let script = std::fs::read_to_string(plan.script_path()).unwrap();
     for line in [
         "#!/bin/bash",
-        "#SBATCH --job-name=parsim-slurm_unit",
+        "#SBATCH --job-name=parsim-slurm-unit",
         "#SBATCH --array=0-3",
         "#SBATCH --cpus-per-task=3",
         "#SBATCH --partition=short",
@@ -178,6 +178,15 @@ fn default_replications_and_resources() {
         !script.contains("--partition") && !script.contains("--time") && !script.contains("--mem")
     );
     assert!(script.contains("--replications 10"));
+    // The tasks read the frozen copy, but resolve the methods' file names (a Python method's `file`)
+    // beside the study file that was submitted.
+    let directory = crate::study::study_directory(&study().path);
+    assert!(directory.is_absolute());
+    let export = format!(
+        "export PARSIM_STUDY_DIR={}\n",
+        super::script::quote(&directory)
+    );
+    assert!(script.contains(&export), "{script}");
 }
 
 #[test]
@@ -220,7 +229,7 @@ fn a_directory_with_shards_of_another_split_is_refused() {
         Study::from_source(Path::new("o.toml"), STUDY.replace("seed = 1", "seed = 2")).unwrap();
     let err = prepare(&other, &options(&dir, 5, None)).unwrap_err();
     assert!(
-        err.to_string().contains("another study (slurm unit, hash"),
+        err.to_string().contains("another study (slurm-unit, hash"),
         "{err}"
     );
 }

@@ -41,9 +41,14 @@ impl DirLock {
             Err(TryLockError::WouldBlock) => {
                 let mut holder = String::new();
                 let _ = file.read_to_string(&mut holder);
+                // The holder writes who it is just after taking the lock: it may not have yet.
+                let holder = match holder.trim() {
+                    "" => "a process that has just started".to_string(),
+                    who => who.to_string(),
+                };
                 return Err(StoreError::Busy {
                     dir: dir.to_path_buf(),
-                    holder: holder.trim().to_string(),
+                    holder,
                 });
             }
             Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),

@@ -334,6 +334,23 @@ impl Study {
     }
 }
 
+/// The environment variable that overrides the directory a study's file names are relative to: set by
+/// the Slurm script, whose tasks read a copy of the study file kept in the results directory.
+pub const STUDY_DIR_VARIABLE: &str = "PARSIM_STUDY_DIR";
+
+/// The directory of the study file, absolute, which the methods' file names are relative to (or
+/// [`STUDY_DIR_VARIABLE`] when set).
+pub(crate) fn study_directory(path: &Path) -> std::path::PathBuf {
+    if let Some(dir) = std::env::var_os(STUDY_DIR_VARIABLE).filter(|d| !d.is_empty()) {
+        return std::path::PathBuf::from(dir);
+    }
+    let parent = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::path::absolute(parent).unwrap_or_else(|_| parent.to_path_buf())
+}
+
 /// A section that must be present, as a table.
 fn section<'t, 'i>(
     r: &mut Reader<'_>,
@@ -386,7 +403,7 @@ fn build(
     // The methods' intervals are at the summary's level; a wrong level is reported above.
     let level = summary.as_ref().map_or(0.95, |(s, _)| s.level);
     let methods = section(r, root, "methods")
-        .map(|t| registry.methods(r, t, level))
+        .map(|t| registry.methods(r, t, level, &study_directory(path)))
         .unwrap_or_default();
     let estimands = match Reader::get(root, "estimands") {
         Some(v) => r

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# The overhead of a method written in Python (issue 20): the seed study's data sets (5,000 rows, 6 columns)
+# with a Python method that returns the mean of `response`, against the same study with the built-in
+# equivalent (OLS of `response ~ 1`) and with no method at all. One worker (--jobs 1), so that the figures
+# are per call, not shared between cores.
+#
+#   bench/methods.sh        builds parsim in release if needed, runs each study RUNS times (default 5)
+#
+# Per-call figures, each the median over the runs:
+#   fit time      the mean of the stored `seconds` of the method's fits: parsim encodes the data set,
+#                 the worker decodes it, calls analyse(), and parsim reads the estimate back
+#   overhead      (wall time of the study with the method - wall time of the data-only study) / units:
+#                 everything the method adds to a replication, start-up of the worker included
+# Environment: RUNS (5), REPLICATIONS (2000), PYTHON (python3; needs numpy), PARSIM (target/release/parsim).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+RUNS=${RUNS:-5}
+REPLICATIONS=${REPLICATIONS:-2000}
+PYTHON=${PYTHON:-python3}
+PARSIM=${PARSIM:-target/release/parsim}
+OUT=bench/out/methods
+mkdir -p "$OUT"
+rm -f "$OUT/runs.txt"
+# A path to the interpreter is made absolute (the study file's directory is what it would be relative
+# to); its symlink is kept, since a venv's python finds its venv through it.
+case "$PYTHON" in */*) PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")" ;; esac
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p parsim
+
+cat >"$OUT/mean.py" <<'EOF'
+import numpy as np
+
+
+def analyse(data, condition, rng):
+    return {"mean": float(np.mean(data["response"]))}
+EOF
+
+# The seed study's parameters and data program, with one method table (or none).
+"$PYTHON" - "$OUT" "$REPLICATIONS" "$PYTHON" <<'EOF'
+import sys
+out, replications, python = sys.argv[1], sys.argv[2], sys.argv[3]
+src = open("examples/seed-study.toml").read()
+head = src[: src.index("[methods.")].replace("replications = 500", f"replications = {replications}")
+methods = {
+    "none": "",
+    "builtin": '[methods.mean]\nmodel = "ols"\nformula = "response ~ 1"\n',
+    "python": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n',
+    "python-columns": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n'
+    'columns = ["response"]\n',
+}
+for name, table in methods.items():
+    open(f"{out}/{name}.toml", "w").write(head + table)
+EOF
+
+for run in $(seq "$RUNS"); do
+  for study in none builtin python python-columns; do
+    rm -rf "$OUT/results-$study"
+    start=$(date +%s.%N)
+    "$PARSIM" run "$OUT/$study.toml" --jobs 1 --quiet --out "$OUT/results-$study"
+    end=$(date +%s.%N)
+    "$PYTHON" - "$OUT/results-$study/results.sqlite" "$study" "$start" "$end" >>"$OUT/runs.txt" <<'EOF'
+import sqlite3, sys
+db, study, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+conn = sqlite3.connect(db)
+fit = conn.execute("SELECT avg(seconds) FROM fits").fetchone()[0]
+units = conn.execute("SELECT count(*) FROM replications").fetchone()[0]
+print(study, units, end - start, fit if fit is not None else "nan")
+EOF
+  done
+done
+
+"$PYTHON" - "$OUT/runs.txt" "$RUNS" <<'EOF'
+import statistics, sys
+lines = [l.split() for l in open(sys.argv[1])][-4 * int(sys.argv[2]):]
+wall, fit, units = {}, {}, {}
+for study, n, w, f in lines:
+    wall.setdefault(study, []).append(float(w))
+    fit.setdefault(study, []).append(float(f))
+    units[study] = int(n)
+base = statistics.median(wall["none"])
+print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'overhead per call':>20}")
+for study in ("none", "builtin", "python", "python-columns"):
+    w = statistics.median(wall[study])
+    f = statistics.median(fit[study]) * 1e6
+    over = (w - base) / units[study] * 1e6
+    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{over:>17.1f} us")
+print(f"({units['none']} data sets of 5,000 rows; medians of {sys.argv[2]} runs; 1 worker)")
+EOF
+rm -f "$OUT/runs.txt"

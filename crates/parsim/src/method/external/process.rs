@@ -1,0 +1,325 @@
+//! A worker process: a child whose stdin and stdout carry frames, with a deadline on every exchange.
+//!
+//! One thread drives all three pipes with poll(2) on non-blocking descriptors: the request is written
+//! while the reply (and the child's standard error) is read, so a child that stops reading cannot block
+//! parsim, and a deadline covers the whole exchange, writing included.
+
+use std::collections::VecDeque;
+use std::ffi::OsStr;
+use std::io::{self, Read, Write};
+use std::os::unix::io::AsRawFd;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::Path;
+use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use super::protocol::MAX_FRAME;
+
+/// How long a child that closed its stdout may take to exit on its own before it is killed: its exit
+/// status goes into the fit's message, which must not depend on the machine's load.
+const EXIT_GRACE: Duration = Duration::from_secs(2);
+
+/// The pipe size asked for on Linux (its default `pipe-max-size`).
+#[cfg(target_os = "linux")]
+const PIPE_SIZE: libc::c_int = 1 << 20;
+
+/// How much of the child's standard error is kept for messages (its last bytes).
+const STDERR_TAIL: usize = 4096;
+
+/// Why an exchange with the worker ended without a reply.
+#[derive(Debug, thiserror::Error)]
+pub enum ExchangeError {
+    /// No complete reply before the deadline.
+    #[error("no reply within {0:?}")]
+    Timeout(Duration),
+    /// The child closed its stdout (it exited or crashed).
+    #[error("the worker process ended")]
+    Ended,
+    /// The child wrote something that is not a frame.
+    #[error("{0}")]
+    Garbage(String),
+    /// The pipes failed.
+    #[error("{0}")]
+    Io(#[from] io::Error),
+}
+
+/// A running worker process.
+pub struct Process {
+    child: Child,
+    stdin: ChildStdin,
+    stdout: ChildStdout,
+    stderr: Option<ChildStderr>,
+    /// The last [`STDERR_TAIL`] bytes the child wrote to its standard error.
+    tail: VecDeque<u8>,
+    /// Bytes of standard error read but not yet kept (reused).
+    scratch: Vec<u8>,
+}
+
+impl Process {
+    /// Start `program` with `args` and the extra environment variables `env` in `directory`, its stdin
+    /// and stdout piped for frames and its standard error kept for messages.
+    pub fn spawn(
+        program: &Path,
+        args: &[impl AsRef<OsStr>],
+        env: &[(String, String)],
+        directory: &Path,
+    ) -> io::Result<Process> {
+        let mut command = Command::new(program);
+        command
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .current_dir(directory)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            // Its own process group: a Ctrl-C at the terminal stops parsim, which finishes its
+            // in-flight units and then ends the workers; it must not kill them under a running fit.
+            .process_group(0);
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe and touches no memory of the parent. The child is
+        // killed when the thread that started it ends, which is the parsim worker that owns it (or
+        // the whole process, when parsim is killed): no orphan outlives a SIGKILL of parsim.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        let mut child = command.spawn()?;
+        let (Some(stdin), Some(stdout), Some(stderr)) =
+            (child.stdin.take(), child.stdout.take(), child.stderr.take())
+        else {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(io::Error::other("the child's pipes were not set up"));
+        };
+        for fd in [stdin.as_raw_fd(), stdout.as_raw_fd(), stderr.as_raw_fd()] {
+            set_nonblocking(fd)?;
+        }
+        // A data set of 5,000 rows and 6 columns is 240 kB: through the default 64 kB pipe it would
+        // take a dozen wake-ups of both processes. A larger pipe (best effort: the system may cap it)
+        // takes it in one write.
+        #[cfg(target_os = "linux")]
+        for fd in [stdin.as_raw_fd(), stdout.as_raw_fd()] {
+            // SAFETY: fcntl on a descriptor this process owns, with an integer argument.
+            unsafe { libc::fcntl(fd, libc::F_SETPIPE_SZ, PIPE_SIZE) };
+        }
+        Ok(Process {
+            child,
+            stdin,
+            stdout,
+            stderr: Some(stderr),
+            tail: VecDeque::with_capacity(STDERR_TAIL),
+            scratch: vec![0; 8192],
+        })
+    }
+
+    /// Write the frame `request` and read one reply frame's payload into `reply`, all before
+    /// `deadline` (none: no limit).
+    pub fn exchange(
+        &mut self,
+        request: &[u8],
+        reply: &mut Vec<u8>,
+        deadline: Option<(Instant, Duration)>,
+    ) -> Result<(), ExchangeError> {
+        // Only what the child writes during this exchange is quoted in its messages, so that a
+        // message does not depend on which units the same process served before.
+        self.drain_stderr();
+        self.tail.clear();
+        let mut written = 0;
+        let mut header = [0u8; 4];
+        let mut have_header = 0;
+        let mut body = 0;
+        reply.clear();
+        loop {
+            let mut fds = [
+                pollfd(self.stdout.as_raw_fd(), libc::POLLIN),
+                pollfd(self.stdin.as_raw_fd(), libc::POLLOUT),
+                pollfd(
+                    self.stderr.as_ref().map_or(-1, |e| e.as_raw_fd()),
+                    libc::POLLIN,
+                ),
+            ];
+            if written == request.len() {
+                fds[1].fd = -1;
+            }
+            let wait = match deadline {
+                None => -1,
+                Some((at, limit)) => {
+                    let left = at.saturating_duration_since(Instant::now());
+                    if left.is_zero() {
+                        return Err(ExchangeError::Timeout(limit));
+                    }
+                    // Rounded up, so that a wake-up is never before the deadline.
+                    i32::try_from(left.as_micros().div_ceil(1000)).unwrap_or(i32::MAX)
+                }
+            };
+            // SAFETY: `fds` is a valid array of three pollfd for the duration of the call.
+            let ready = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, wait) };
+            if ready < 0 {
+                let e = io::Error::last_os_error();
+                if e.kind() == io::ErrorKind::Interrupted {
+                    continue;
+                }
+                return Err(e.into());
+            }
+            if fds[2].revents != 0 {
+                self.drain_stderr();
+            }
+            if fds[1].revents != 0 && written < request.len() {
+                match self.stdin.write(&request[written..]) {
+                    Ok(n) => written += n,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    // The child closed its stdin (it is exiting): its stdout says the rest.
+                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => written = request.len(),
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            if fds[0].revents == 0 {
+                continue;
+            }
+            let target: &mut [u8] = if have_header < 4 {
+                &mut header[have_header..]
+            } else {
+                &mut reply[body..]
+            };
+            match self.stdout.read(target) {
+                Ok(0) => return Err(ExchangeError::Ended),
+                Ok(n) if have_header < 4 => {
+                    have_header += n;
+                    if have_header == 4 {
+                        let len = u32::from_le_bytes(header) as usize;
+                        if len == 0 || len > MAX_FRAME {
+                            return Err(ExchangeError::Garbage(format!(
+                                "the worker wrote {:?} where a frame's length belongs (does \
+                                 something print to standard output?)",
+                                String::from_utf8_lossy(&header)
+                            )));
+                        }
+                        reply.resize(len, 0);
+                    }
+                }
+                Ok(n) => body += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
+            if have_header == 4 && body == reply.len() && written == request.len() {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Read what the child has written to its standard error, keeping the last bytes.
+    fn drain_stderr(&mut self) {
+        let Some(stderr) = self.stderr.as_mut() else {
+            return;
+        };
+        loop {
+            match stderr.read(&mut self.scratch) {
+                Ok(0) => {
+                    self.stderr = None;
+                    return;
+                }
+                Ok(n) => {
+                    let over = (self.tail.len() + n).saturating_sub(STDERR_TAIL);
+                    self.tail.drain(..over.min(self.tail.len()));
+                    let keep = &self.scratch[n.saturating_sub(STDERR_TAIL)..n];
+                    self.tail.extend(keep);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // WouldBlock: all read for now. Any other error: nothing more to learn from it.
+                Err(_) => return,
+            }
+        }
+    }
+
+    /// The last lines the child wrote to its standard error (at most `lines`), trimmed; empty when it
+    /// wrote nothing.
+    pub fn stderr_tail(&mut self, lines: usize) -> String {
+        self.drain_stderr();
+        let (a, b) = self.tail.as_slices();
+        let text = String::from_utf8_lossy(&[a, b].concat()).into_owned();
+        let all: Vec<&str> = text.trim_end().lines().collect();
+        all[all.len().saturating_sub(lines)..].join("\n")
+    }
+
+    /// Kill the child (if it still runs) and say how it ended: `exit status 3`, `killed by signal 9
+    /// (SIGKILL)`.
+    pub fn kill(&mut self) -> String {
+        let status = match self.child.try_wait() {
+            Ok(Some(status)) => Ok(status),
+            // It may be exiting on its own (it closed its stdout): give it a moment, then kill it.
+            _ => {
+                let until = Instant::now() + EXIT_GRACE;
+                loop {
+                    match self.child.try_wait() {
+                        Ok(Some(status)) => break Ok(status),
+                        Ok(None) if Instant::now() < until => {
+                            std::thread::sleep(Duration::from_millis(2))
+                        }
+                        _ => {
+                            let _ = self.child.kill();
+                            break self.child.wait();
+                        }
+                    }
+                }
+            }
+        };
+        match status {
+            Ok(s) => match (s.code(), s.signal()) {
+                (Some(code), _) => format!("exit status {code}"),
+                (None, Some(signal)) => format!("killed by signal {signal}{}", signal_name(signal)),
+                _ => s.to_string(),
+            },
+            Err(e) => format!("unknown exit ({e})"),
+        }
+    }
+
+    /// Kill the child without waiting for it to exit on its own.
+    pub fn kill_now(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        // A worker is between fits when it is dropped: nothing of value runs in it.
+        self.kill_now();
+    }
+}
+
+fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
+    libc::pollfd {
+        fd,
+        events,
+        revents: 0,
+    }
+}
+
+fn set_nonblocking(fd: i32) -> io::Result<()> {
+    // SAFETY: fcntl on a descriptor this process owns, with integer arguments only.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags < 0 || libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn signal_name(signal: i32) -> &'static str {
+    match signal {
+        libc::SIGKILL => " (SIGKILL)",
+        libc::SIGSEGV => " (SIGSEGV)",
+        libc::SIGABRT => " (SIGABRT)",
+        libc::SIGTERM => " (SIGTERM)",
+        libc::SIGBUS => " (SIGBUS)",
+        libc::SIGFPE => " (SIGFPE)",
+        _ => "",
+    }
+}

@@ -1,0 +1,330 @@
+# parsim's worker for `model = "python"` methods: the worker side of the protocol in docs/methods.md.
+# parsim runs it as `python3 -c <this source>` (it is inside the parsim binary; nothing to install), sends
+# a hello frame naming the user's file and function, then one fit frame per data set.
+import os
+import struct
+import sys
+import traceback
+import warnings
+
+STATUSES = ("ok", "singular", "not_converged")
+FIELDS = ("se", "df", "ci_lower", "ci_upper", "p_value")
+KEYS = ("term", "estimate") + FIELDS + ("status", "kind")
+# Mask bits of a result row (see protocol.rs): which of se, df, ci_lower, ci_upper, p_value are given.
+BITS = (1, 2, 4, 8, 16)
+VARIANCE = 32
+VERSION = 1
+
+
+class Malformed(Exception):
+    """The user's function returned something that is not a result."""
+
+
+def frame(kind, *parts):
+    payload = kind + b"".join(parts)
+    return struct.pack("<I", len(payload)) + payload
+
+
+def text(s):
+    b = s.encode("utf-8", "replace")
+    return struct.pack("<I", len(b)) + b
+
+
+class Frames:
+    """Reads frames into one reused buffer: a fresh 240 kB bytes object per data set would cost more
+    (page faults) than the rest of the call. The columns are copied out of it, so nothing the user's
+    code keeps refers to the buffer."""
+
+    def __init__(self, inp):
+        self.inp = inp
+        self.buffer = bytearray(1 << 16)
+
+    def read(self):
+        head = self.inp.read(4)
+        if len(head) < 4:
+            return None
+        (n,) = struct.unpack("<I", head)
+        if n > len(self.buffer):
+            self.buffer = bytearray(max(n, 2 * len(self.buffer)))
+        view = memoryview(self.buffer)[:n]
+        got = 0
+        while got < n:
+            k = self.inp.readinto(view[got:])
+            if not k:
+                return None
+            got += k
+        return view
+
+
+def describe(exc):
+    """The exception's own line, then the traceback's last frames in the user's code."""
+    head = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+    # The worker's own frames are "<string>" (it runs from -c), importlib's "<frozen ...>": only the
+    # user's frames are shown.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith("<")]
+    if not frames:
+        return head
+    lines = "".join(traceback.format_list(frames[-6:])).rstrip()
+    return head + "\nTraceback (most recent call last):\n" + lines
+
+
+class Worker:
+    def __init__(self, np, pd):
+        self.np = np
+        self.pd = pd
+        # One generator, put at each unit's state: numpy's default_rng(SeedSequence(seed, spawn_key=
+        # (condition, replication, key))) is this PCG64 state, which parsim computes; building a new
+        # SeedSequence per fit would cost some 35 microseconds.
+        self.bits = np.random.PCG64(np.random.SeedSequence(0))
+        self.rng = np.random.Generator(self.bits)
+        self.function = None
+        # pandas' public constructor spends some 50 microseconds per data set inferring what parsim
+        # already knows (1-D float or int columns of one length); its internal _from_arrays with the
+        # column names kept from the last data set does the same in a third of that. It is used only
+        # when it works: any failure (another pandas) falls back to the public constructor for good.
+        self.fast_frames = pd is not None and hasattr(pd.DataFrame, "_from_arrays")
+        self.names = None
+
+    def hello(self, body):
+        at = 1
+        (version,) = struct.unpack_from("<I", body, at)
+        at += 4
+        fields = []
+        for _ in range(3):
+            (n,) = struct.unpack_from("<I", body, at)
+            fields.append(str(body[at + 4 : at + 4 + n], "utf-8"))
+            at += 4 + n
+        _name, path, function = fields
+        if version != VERSION:
+            return frame(b"E", text(f"the worker speaks protocol {VERSION}, parsim sent {version}"))
+        import importlib.util
+
+        directory = os.path.dirname(path)
+        if directory not in sys.path:
+            sys.path.insert(0, directory)
+        module_name = os.path.splitext(os.path.basename(path))[0]
+        try:
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[module_name] = module
+            spec.loader.exec_module(module)
+        except BaseException as exc:  # noqa: BLE001 - any failure of the user's file is reported
+            return frame(b"E", text(f"{os.path.basename(path)} failed to load: " + describe(exc)))
+        fn = getattr(module, function, None)
+        if not callable(fn):
+            what = "defines no function" if fn is None else "has a non-function"
+            return frame(b"E", text(f"{os.path.basename(path)} {what} `{function}`"))
+        self.function = fn
+        setup = getattr(module, "setup", None)
+        if callable(setup):
+            try:
+                setup()
+            except BaseException as exc:  # noqa: BLE001
+                return frame(b"E", text("setup() failed: " + describe(exc)))
+        pandas = self.pd.__version__ if self.pd else "absent (data is a dict of numpy arrays)"
+        about = f"python {sys.version.split()[0]}, numpy {self.np.__version__}, pandas {pandas}"
+        return frame(b"R", text(about))
+
+    def fit(self, body):
+        np = self.np
+        seed, cond, rep, key, s_hi, s_lo, i_hi, i_lo, _iseed = struct.unpack_from("<9Q", body, 1)
+        at = 73
+        (count,) = struct.unpack_from("<I", body, at)
+        at += 4
+        condition = {}
+        for _ in range(count):
+            (n,) = struct.unpack_from("<I", body, at)
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
+            at += 4 + n
+            (condition[name],) = struct.unpack_from("<d", body, at)
+            at += 8
+        rows, ncols = struct.unpack_from("<QI", body, at)
+        at += 12
+        columns = {}
+        has_text = False
+        for _ in range(ncols):
+            (n,) = struct.unpack_from("<I", body, at)
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
+            at += 4 + n
+            kind = body[at]
+            at += 1
+            if kind == 2:
+                has_text = True
+                values = []
+                for _ in range(rows):
+                    (n,) = struct.unpack_from("<I", body, at)
+                    values.append(str(body[at + 4 : at + 4 + n], "utf-8"))
+                    at += 4 + n
+                columns[name] = np.array(values, dtype=object)
+            else:
+                dtype = "<f8" if kind == 0 else "<i8"
+                # Copied out of the reused frame buffer (and so writable).
+                columns[name] = np.frombuffer(body, dtype=dtype, count=rows, offset=at).copy()
+                at += 8 * rows
+        data = self.data_frame(columns, rows, has_text) if self.pd else columns
+        self.bits.state = {
+            "bit_generator": "PCG64",
+            "state": {"state": (s_hi << 64) | s_lo, "inc": (i_hi << 64) | i_lo},
+            "has_uint32": 0,
+            "uinteger": 0,
+        }
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                result = self.function(data, condition, self.rng)
+        except BaseException as exc:  # noqa: BLE001 - the user's failure is the fit's error
+            return frame(b"E", text(describe(exc)))
+        try:
+            return self.outcome(result, caught)
+        except Malformed as exc:
+            return frame(b"E", text(f"{self.function.__name__}() returned {exc}"))
+
+    def data_frame(self, columns, rows, has_text):
+        pd = self.pd
+        if self.fast_frames and not has_text:
+            names = tuple(columns)
+            if names != self.names:
+                self.names, self.columns_index = names, pd.Index(list(names))
+            try:
+                # Fresh index objects per data set (shallow copies): the user may rename them.
+                return pd.DataFrame._from_arrays(
+                    list(columns.values()),
+                    columns=self.columns_index.copy(),
+                    index=pd.RangeIndex(rows),
+                    verify_integrity=False,
+                )
+            except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
+                self.fast_frames = False
+        return pd.DataFrame(columns)
+
+    def outcome(self, result, caught):
+        status = 0
+        notes = []
+        for w in caught:
+            note = f"{w.category.__name__}: {w.message}"
+            if note not in notes:
+                notes.append(note)
+            if any(c.__name__ == "ConvergenceWarning" for c in w.category.__mro__):
+                status = 2
+        parts = []
+        rows = self.rows(result)
+        for row in rows:
+            term = row.get("term")
+            if not isinstance(term, str):
+                raise Malformed(f"a row whose term is {term!r}, not a string")
+            unknown = [k for k in row if k not in KEYS]
+            if unknown:
+                raise Malformed(
+                    f"a row for `{term}` with the key(s) {', '.join(map(str, unknown))}; "
+                    f"a row may have {', '.join(KEYS)}"
+                )
+            estimate = self.number(row.get("estimate"), "estimate", term)
+            if estimate is None:
+                raise Malformed(f"a row for `{term}` without an estimate")
+            mask = 0
+            values = [estimate]
+            for field, bit in zip(FIELDS, BITS):
+                v = self.number(row.get(field), field, term)
+                if v is not None:
+                    mask |= bit
+                values.append(0.0 if v is None else v)
+            kind = row.get("kind")
+            if kind == "variance":
+                mask |= VARIANCE
+            elif kind not in (None, "fixed") and not self.missing(kind):
+                raise Malformed(f"kind {kind!r} for `{term}`; it must be \"fixed\" or \"variance\"")
+            row_status = row.get("status")
+            if row_status is not None and not self.missing(row_status):
+                if row_status not in STATUSES:
+                    raise Malformed(
+                        f"status {row_status!r} for `{term}`; it must be one of {', '.join(STATUSES)}"
+                    )
+                status = max(status, STATUSES.index(row_status))
+            parts.append(text(term))
+            parts.append(struct.pack("<B6d", mask, *values))
+        head = text(STATUSES[status]) + text("; ".join(notes)) + struct.pack("<I", len(rows))
+        return frame(b"O", head, *parts)
+
+    def rows(self, result):
+        if self.pd is not None and isinstance(result, self.pd.DataFrame):
+            result = result.to_dict("records")
+        if isinstance(result, dict):
+            rows = []
+            for term, value in result.items():
+                if isinstance(value, (tuple, list)):
+                    if not 1 <= len(value) <= 3:
+                        raise Malformed(
+                            f"{len(value)} values for `{term}`; give estimate, (estimate, se) "
+                            "or (estimate, se, df)"
+                        )
+                    rows.append(dict(zip(("estimate", "se", "df"), value), term=term))
+                else:
+                    rows.append({"term": term, "estimate": value})
+            return rows
+        if isinstance(result, (list, tuple)) and all(isinstance(r, dict) for r in result):
+            return result
+        raise Malformed(
+            f"a {type(result).__name__}; return a dict term -> estimate (or (estimate, se) or "
+            "(estimate, se, df)), a DataFrame or a list of dicts with term and estimate"
+        )
+
+    def missing(self, v):
+        return isinstance(v, float) and v != v
+
+    def number(self, v, field, term):
+        if v is None:
+            return None
+        if isinstance(v, (str, bytes)) or not hasattr(v, "__float__"):
+            raise Malformed(f"{v!r} as the {field} of `{term}`, not a number")
+        x = float(v)
+        # NaN in an optional column (a DataFrame row without a df, say) means "not given".
+        return None if x != x and field != "estimate" else x
+
+
+def main():
+    # Frames go to a private copy of fd 1; fd 1 itself and sys.stdout then point at stderr, so that
+    # print() in the user's code (and C libraries writing to fd 1) cannot corrupt the protocol.
+    out = os.fdopen(os.dup(1), "wb")
+    os.dup2(2, 1)
+    sys.stdout = sys.stderr
+    # Likewise the frames come in on a private copy of fd 0, and the user's code reads an empty stdin.
+    frames = Frames(os.fdopen(os.dup(0), "rb"))
+    null = os.open(os.devnull, os.O_RDONLY)
+    os.dup2(null, 0)
+    os.close(null)
+    sys.stdin = open(os.devnull)
+    body = frames.read()
+    if body is None or body[:1] != b"H":
+        return
+    try:
+        import numpy as np
+    except ImportError:
+        out.write(frame(b"E", text(f"numpy is not installed for {sys.executable} (pip install numpy)")))
+        out.flush()
+        return
+    try:
+        import pandas as pd
+    except ImportError:
+        pd = None
+    worker = Worker(np, pd)
+    reply = worker.hello(body)
+    out.write(reply)
+    out.flush()
+    if reply[4:5] != b"R":
+        return
+    while True:
+        body = frames.read()
+        if body is None:
+            return
+        if body[:1] == b"F":
+            try:
+                reply = worker.fit(body)
+            except Exception as exc:  # noqa: BLE001 - a frame the worker cannot read
+                reply = frame(b"E", text(f"the worker could not read the data set: {exc!r}"))
+        else:
+            reply = frame(b"E", text(f"unexpected message type {bytes(body[:1])!r}"))
+        out.write(reply)
+        out.flush()
+
+
+main()

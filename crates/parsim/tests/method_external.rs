@@ -1,0 +1,674 @@
+//! Methods written in Python and R, run by real interpreters in worker processes: results equal to the same
+//! analysis run by hand on the generated data sets, the unit's stream equal to numpy's, every kind of
+//! misbehaviour stored with its status while the run completes, and identical rows for any number of
+//! workers. Needs python3 with numpy and Rscript on PATH (.ci/run installs them); the GEE test also needs
+//! statsmodels, in target/method-venv (or PARSIM_TEST_PYTHON), and is skipped with a message without it.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use parsim::method::{stream_key, FitStatus};
+use parsim::run::{run, RunOptions, Shard};
+use parsim::store::{Results, Store};
+use parsim::study::Study;
+use parsim_random::{default_rng_from, SeedSequence};
+
+const SEED: u64 = 7;
+
+fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/methods")
+}
+
+fn script(name: &str) -> String {
+    scripts().join(name).display().to_string()
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("parsim-ext-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// A study of `replications` per condition (mu = 0 and 1, n = 25) with the given methods' tables.
+fn study_text(replications: u64, methods: &str) -> String {
+    format!(
+        r#"
+[study]
+name = "external"
+replications = {replications}
+seed = {SEED}
+
+[parameters]
+mu = [0.0, 1.0]
+n = 25
+
+[data]
+program = """
+x = normal(0.0, 1.0, n)
+y = mu + 0.5 * x + normal(0.0, 1.0, n)
+"""
+
+{methods}
+"#
+    )
+}
+
+fn load(dir: &Path, text: &str) -> Study {
+    let path = dir.join("study.toml");
+    std::fs::write(&path, text).unwrap();
+    Study::load(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// A stored estimate, owned (the tests key maps by unit, method and term).
+#[derive(Debug, Clone, PartialEq)]
+struct Estimate {
+    condition: usize,
+    replication: u64,
+    method: String,
+    term: String,
+    status: FitStatus,
+    estimate: f64,
+    se: Option<f64>,
+    df: Option<f64>,
+    ci_lower: Option<f64>,
+    ci_upper: Option<f64>,
+    p_value: Option<f64>,
+    truth: Option<f64>,
+}
+
+/// Every stored estimate of `store`.
+fn estimates(store: &Store) -> Vec<Estimate> {
+    let mut out = Vec::new();
+    store
+        .for_each_line(&mut |e| {
+            let [_, se, df, ci_lower, ci_upper, p_value, truth] = e.values;
+            out.push(Estimate {
+                condition: e.condition,
+                replication: e.replication,
+                method: e.method.to_string(),
+                term: e.term.to_string(),
+                status: e.fit_status(),
+                estimate: e.estimate(),
+                se,
+                df,
+                ci_lower,
+                ci_upper,
+                p_value,
+                truth,
+            })
+        })
+        .unwrap();
+    out
+}
+
+fn run_with(study: &Study, out: &Path, jobs: usize) {
+    let options = RunOptions {
+        jobs: Some(jobs),
+        out: out.to_path_buf(),
+        replications: None,
+        shard: None,
+        fresh: true,
+        stop: Arc::new(AtomicBool::new(false)),
+    };
+    let done = run(study, &options).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(done.units_completed, study.units());
+}
+
+/// Every stored fit and estimate as text (numbers by their bits), sorted: what must not depend on how
+/// the study was run.
+fn rows(out: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    let mut rows = Vec::new();
+    let mut stmt = conn
+        .prepare(
+            "SELECT condition, replication, method, term, kind, estimate, se, df, ci_lower, ci_upper, \
+             p_value FROM estimates",
+        )
+        .unwrap();
+    let mut q = stmt.query([]).unwrap();
+    while let Some(r) = q.next().unwrap() {
+        let mut line = format!(
+            "{} {} {} {} {}",
+            r.get::<_, i64>(0).unwrap(),
+            r.get::<_, i64>(1).unwrap(),
+            r.get::<_, String>(2).unwrap(),
+            r.get::<_, String>(3).unwrap(),
+            r.get::<_, String>(4).unwrap()
+        );
+        for i in 5..11 {
+            let v: Option<f64> = r.get(i).unwrap();
+            line.push_str(&format!(" {:?}", v.map(f64::to_bits)));
+        }
+        rows.push(line);
+    }
+    let mut stmt = conn
+        .prepare("SELECT condition, replication, method, status, message FROM fits")
+        .unwrap();
+    let mut q = stmt.query([]).unwrap();
+    while let Some(r) = q.next().unwrap() {
+        rows.push(format!(
+            "fit {} {} {} {} {:?}",
+            r.get::<_, i64>(0).unwrap(),
+            r.get::<_, i64>(1).unwrap(),
+            r.get::<_, String>(2).unwrap(),
+            r.get::<_, String>(3).unwrap(),
+            r.get::<_, Option<String>>(4).unwrap()
+        ));
+    }
+    rows.sort();
+    rows
+}
+
+/// Each fit's status and message, by (condition, replication, method).
+fn fits(out: &Path) -> BTreeMap<(u64, u64, String), (FitStatus, Option<String>)> {
+    let conn = rusqlite::Connection::open(out.join("results.sqlite")).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT condition, replication, method, status, message FROM fits")
+        .unwrap();
+    let mut q = stmt.query([]).unwrap();
+    let mut out = BTreeMap::new();
+    while let Some(r) = q.next().unwrap() {
+        let status = FitStatus::parse(&r.get::<_, String>(3).unwrap()).unwrap();
+        out.insert(
+            (
+                r.get::<_, i64>(0).unwrap() as u64,
+                r.get::<_, i64>(1).unwrap() as u64,
+                r.get::<_, String>(2).unwrap(),
+            ),
+            (status, r.get::<_, Option<String>>(4).unwrap()),
+        );
+    }
+    out
+}
+
+/// The unit's stream for a method, built in Rust: what the worker must reproduce.
+fn stream(condition: u64, replication: u64, method: &str) -> parsim_random::Generator {
+    default_rng_from(&SeedSequence::with_spawn_key(
+        SEED,
+        &[condition, replication, stream_key(method)],
+    ))
+}
+
+/// Write each unit's data set as `parsim data` does, into `dir`; returns (condition, replication, path).
+fn write_data_sets(
+    study: &Study,
+    dir: &Path,
+    units: &[(usize, u64)],
+) -> Vec<(usize, u64, PathBuf)> {
+    let mut ws = study.program.workspace();
+    units
+        .iter()
+        .map(|&(c, r)| {
+            study.generate(&mut ws, c, r).unwrap();
+            let path = dir.join(format!("data-{c}-{r}.csv"));
+            let mut file = std::fs::File::create(&path).unwrap();
+            ws.data().write_csv(&mut file).unwrap();
+            (c, r, path)
+        })
+        .collect()
+}
+
+/// Run `program args` with `input` on its stdin; its stdout.
+fn run_by_hand(program: &str, args: &[&str], input: &str) -> String {
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {program}: {e}"));
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{program} {args:?} failed");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn a_python_method_equals_the_same_analysis_by_hand_and_its_stream_is_numpys() {
+    let dir = tempdir("python");
+    let methods = format!(
+        "[methods.boot]\nmodel = \"python\"\nfile = \"{}\"\n\n[methods.ols]\nmodel = \"ols\"\nformula = \"y ~ 1\"\n\n[estimands]\nmean = \"mu\"\n",
+        script("boot.py")
+    );
+    let study = load(&dir, &study_text(12, &methods));
+    let report = study.check().unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        report.to_string().contains("[terms: mean, shift, draw]"),
+        "{report}"
+    );
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+
+    // Stored: every unit, both methods, all ok.
+    let fits = fits(&out);
+    assert_eq!(fits.len(), 2 * 24);
+    assert!(
+        fits.values()
+            .all(|(s, m)| *s == FitStatus::Ok && m.is_none()),
+        "{fits:?}"
+    );
+
+    let store = Store::open_existing(&out).unwrap();
+    let mut stored = BTreeMap::new();
+    let mut intercepts = BTreeMap::new();
+    for e in estimates(&store) {
+        let key = (e.condition as u64, e.replication, e.term.clone());
+        if e.method == "boot" {
+            stored.insert(key, e.clone());
+        } else if e.term == "(Intercept)" {
+            intercepts.insert((e.condition as u64, e.replication), (e.estimate, e.se));
+        }
+    }
+    assert_eq!(stored.len(), 3 * 24);
+
+    // The first draw after the bootstrap is the stream's 21st use; its first use is checked exactly by
+    // redoing the analysis by hand below. Here: the worker's stream is the one Rust builds.
+    let units: Vec<(usize, u64)> = (0..2).flat_map(|c| (0..12).map(move |r| (c, r))).collect();
+    let data = write_data_sets(&study, &dir, &units);
+    let input: String = data
+        .iter()
+        .map(|(c, r, path)| format!("{c} {r} mu={} {}\n", [0.0, 1.0][*c], path.display()))
+        .collect();
+    let by_hand = run_by_hand(
+        "python3",
+        &[
+            &script("by_hand.py"),
+            &script("boot.py"),
+            "analyse",
+            "boot",
+            &SEED.to_string(),
+        ],
+        &input,
+    );
+    let mut compared = 0;
+    for line in by_hand.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let key = (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[2].to_string(),
+        );
+        let e = &stored[&key];
+        // The same numbers through the same numpy code: equal to the last bit (the CSV's floats are
+        // shortest round-trip, so the data sets are the same bits too).
+        assert_eq!(e.estimate.to_bits().to_string(), f[3], "{line}: {e:?}");
+        let se = e.se.map_or("none".to_string(), |s| s.to_bits().to_string());
+        assert_eq!(se, f[4], "{line}: {e:?}");
+        compared += 1;
+    }
+    assert_eq!(compared, 3 * 24);
+
+    // The tail probability as the built-in methods compute it from the level.
+    let alpha = (1.0 - 0.95) / 2.0;
+    for ((c, r, term), e) in &stored {
+        match term.as_str() {
+            // An SE with a df: a t interval and p-value on that df at the study's 95%.
+            "shift" => {
+                let (se, df) = (e.se.unwrap(), e.df.unwrap());
+                assert_eq!(df, 24.0);
+                let q = parsim_lmm::student_t::upper_quantile(alpha, 24.0);
+                assert_eq!(e.ci_upper, Some(e.estimate + q * se));
+                let p = parsim_lmm::student_t::two_sided_p(e.estimate / se, 24.0);
+                assert_eq!(e.p_value, Some(p));
+                assert_eq!(e.truth, None);
+            }
+            // An SE without a df: normal.
+            "mean" => {
+                assert_eq!(e.df, None);
+                let q = parsim_lmm::student_t::upper_quantile(alpha, f64::INFINITY);
+                assert!((q - 1.959963984540054).abs() < 1e-14);
+                assert_eq!(e.ci_lower, Some(e.estimate - q * e.se.unwrap()));
+                assert_eq!(e.truth, Some([0.0, 1.0][*c as usize]));
+                // Beside the built-in method, on the same data set: the mean is OLS's intercept of
+                // y ~ 1, up to the rounding of two different summations (25 values of size ~1).
+                let (intercept, _) = intercepts[&(*c, *r)];
+                assert!((e.estimate - intercept).abs() < 1e-14, "{c} {r}");
+            }
+            "draw" => assert_eq!((e.se, e.ci_lower, e.p_value), (None, None, None)),
+            other => panic!("unexpected term {other}"),
+        }
+    }
+
+    // One worker gives the very same rows as two.
+    let one = dir.join("one");
+    run_with(&study, &one, 1);
+    assert_eq!(rows(&one), rows(&out));
+}
+
+#[test]
+fn the_python_workers_generator_is_the_units_stream() {
+    // rng.random() as the first use of the stream in Python equals Context::rng()'s in Rust, to the bit.
+    let dir = tempdir("stream");
+    std::fs::write(
+        dir.join("first.py"),
+        "def analyse(data, condition, rng):\n    return {'u': rng.random(), 'v': float(rng.standard_normal())}\n",
+    )
+    .unwrap();
+    let study = load(
+        &dir,
+        &study_text(
+            5,
+            "[methods.first]\nmodel = \"python\"\nfile = \"first.py\"\n",
+        ),
+    );
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+    let store = Store::open_existing(&out).unwrap();
+    let mut n = 0;
+    for e in estimates(&store) {
+        let mut rng = stream(e.condition as u64, e.replication, "first");
+        let u = rng.random();
+        let v = rng.standard_normal();
+        let expected = if e.term == "u" { u } else { v };
+        assert_eq!(e.estimate.to_bits(), expected.to_bits(), "{e:?}");
+        n += 1;
+    }
+    assert_eq!(n, 20);
+}
+
+#[test]
+fn a_failing_python_method_costs_only_its_own_fits() {
+    let dir = tempdir("flaky");
+    let methods = format!(
+        "[methods.flaky]\nmodel = \"python\"\nfile = \"{}\"\ntimeout = 3\n\n[methods.ols]\nmodel = \"ols\"\nformula = \"y ~ x\"\n",
+        script("flaky.py")
+    );
+    let study = load(&dir, &study_text(12, &methods));
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+    let fits = fits(&out);
+    let mut seen = [0; 6];
+    for c in 0..2u64 {
+        for r in 0..12u64 {
+            let bucket = (stream(c, r, "flaky").random() * 6.0) as usize;
+            seen[bucket] += 1;
+            let (status, message) = &fits[&(c, r, "flaky".to_string())];
+            let message = message.clone().unwrap_or_default();
+            let expected = match bucket {
+                0 => (FitStatus::Ok, ""),
+                1 => (FitStatus::Error, "ValueError: bucket one (25 rows)"),
+                2 => (
+                    FitStatus::Error,
+                    "the worker process ended during the fit (exit status 3)",
+                ),
+                3 => (FitStatus::Timeout, "no result within the timeout of 3 s"),
+                4 => (FitStatus::Error, "analyse() returned a str; return a dict"),
+                _ => (
+                    FitStatus::NotConverged,
+                    "ConvergenceWarning: iteration limit reached",
+                ),
+            };
+            assert_eq!(
+                *status, expected.0,
+                "unit {c}/{r}, bucket {bucket}: {message}"
+            );
+            assert!(message.starts_with(expected.1), "unit {c}/{r}: {message}");
+            match bucket {
+                // The exception's traceback points into the user's file, at the raise.
+                1 => assert!(
+                    message.contains("flaky.py\", line 20, in analyse"),
+                    "{message}"
+                ),
+                // A crash quotes what the process wrote to its standard error during the fit.
+                2 => assert!(
+                    message.ends_with("its standard error ended with:\nbucket 2"),
+                    "{message}"
+                ),
+                _ => {}
+            }
+            // The built-in method beside it is untouched.
+            assert_eq!(fits[&(c, r, "ols".to_string())].0, FitStatus::Ok);
+        }
+    }
+    assert!(seen.iter().all(|&n| n > 0), "every bucket occurs: {seen:?}");
+
+    // Restarts and timeouts do not make the rows depend on the number of workers, nor on a split into
+    // shards (each a run of its own, as Slurm's array tasks are).
+    let one = dir.join("one");
+    run_with(&study, &one, 1);
+    assert_eq!(rows(&one), rows(&out));
+    let mut sharded = Vec::new();
+    for index in 1..=2 {
+        let shard = dir.join(format!("shard-{index}"));
+        let options = RunOptions {
+            jobs: Some(2),
+            out: shard.clone(),
+            replications: None,
+            shard: Some(Shard { index, count: 2 }),
+            fresh: true,
+            stop: Arc::new(AtomicBool::new(false)),
+        };
+        run(&study, &options).unwrap_or_else(|e| panic!("{e}"));
+        sharded.extend(rows(&shard));
+    }
+    sharded.sort();
+    assert_eq!(sharded, rows(&out));
+}
+
+#[test]
+fn an_r_method_equals_the_same_analysis_by_hand() {
+    let dir = tempdir("r");
+    let methods = format!(
+        "[methods.lm]\nmodel = \"r\"\nfile = \"{}\"\n\n[methods.ols]\nmodel = \"ols\"\nformula = \"y ~ x\"\n",
+        script("lm.R")
+    );
+    let study = load(&dir, &study_text(6, &methods));
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+    let store = Store::open_existing(&out).unwrap();
+    let mut stored = BTreeMap::new();
+    for e in estimates(&store) {
+        stored.insert(
+            (
+                e.condition as u64,
+                e.replication,
+                e.method.clone(),
+                e.term.clone(),
+            ),
+            e.clone(),
+        );
+    }
+    assert_eq!(stored.len(), 12 * (4 + 2));
+
+    let units: Vec<(usize, u64)> = (0..2).flat_map(|c| (0..6).map(move |r| (c, r))).collect();
+    let data = write_data_sets(&study, &dir, &units);
+    let mut input = String::new();
+    for (c, r, path) in &data {
+        // The integer seed is the stream's first integers(0, 2**31 - 1), as docs/methods.md says.
+        let seed = stream(*c as u64, *r, "lm")
+            .integers(0, i64::from(i32::MAX), false)
+            .unwrap();
+        let e = &stored[&(*c as u64, *r, "lm".to_string(), "seed".to_string())];
+        assert_eq!(e.estimate, seed as f64);
+        input.push_str(&format!("{c} {r} {seed} {}\n", path.display()));
+    }
+    let by_hand = run_by_hand("Rscript", &[&script("by_hand.R"), &script("lm.R")], &input);
+    let mut compared = 0;
+    for line in by_hand.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let (Ok(c), Ok(r)) = (f[0].parse::<u64>(), f[1].parse::<u64>()) else {
+            continue; // the method's own cat() output
+        };
+        let e = &stored[&(c, r, "lm".to_string(), f[2].to_string())];
+        let estimate: f64 = f[3].parse().unwrap();
+        // R parses the CSV's decimals with its own strtod, which may miss the double by an ulp; lm on
+        // 25 rows moves that to ~1e-15 relative. The draw and the seed are exact.
+        let tolerance = if f[2] == "draw" || f[2] == "seed" {
+            0.0
+        } else {
+            1e-12 * estimate.abs().max(1.0)
+        };
+        assert!((e.estimate - estimate).abs() <= tolerance, "{line}: {e:?}");
+        if let Ok(se) = f[4].parse::<f64>() {
+            assert!((e.se.unwrap() - se).abs() <= 1e-12 * se, "{line}: {e:?}");
+        }
+        // lm's coefficients are OLS's, on the same data set.
+        if let Some(ols) = stored.get(&(c, r, "ols".to_string(), f[2].to_string())) {
+            assert!((ols.estimate - e.estimate).abs() < 1e-12, "{line}");
+            assert_eq!(ols.df, e.df);
+        }
+        compared += 1;
+    }
+    assert_eq!(compared, 12 * 4);
+}
+
+#[test]
+fn a_failing_r_method_costs_only_its_own_fits() {
+    let dir = tempdir("rflaky");
+    let methods = format!(
+        "[methods.flaky]\nmodel = \"r\"\nfile = \"{}\"\ntimeout = 3\n\n[methods.ols]\nmodel = \"ols\"\nformula = \"y ~ x\"\n",
+        script("flaky.R")
+    );
+    let study = load(&dir, &study_text(8, &methods));
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+    let fits = fits(&out);
+    let mut seen = [0; 5];
+    for c in 0..2u64 {
+        for r in 0..8u64 {
+            let seed = stream(c, r, "flaky")
+                .integers(0, i64::from(i32::MAX), false)
+                .unwrap();
+            let bucket = (seed % 5) as usize;
+            seen[bucket] += 1;
+            let (status, message) = &fits[&(c, r, "flaky".to_string())];
+            let message = message.clone().unwrap_or_default();
+            let expected = match bucket {
+                0 => (FitStatus::Ok, ""),
+                1 => (
+                    FitStatus::Error,
+                    "Error in analyse(data, condition, seed): bucket one",
+                ),
+                2 => (
+                    FitStatus::Error,
+                    "the worker process ended during the fit (exit status 4)",
+                ),
+                3 => (FitStatus::Timeout, "no result within the timeout of 3 s"),
+                _ => (
+                    FitStatus::NotConverged,
+                    "warning: the algorithm did not converge",
+                ),
+            };
+            assert_eq!(
+                *status, expected.0,
+                "unit {c}/{r}, bucket {bucket}: {message}"
+            );
+            assert!(message.starts_with(expected.1), "unit {c}/{r}: {message}");
+            assert_eq!(fits[&(c, r, "ols".to_string())].0, FitStatus::Ok);
+        }
+    }
+    assert!(
+        seen[1] + seen[2] + seen[3] > 0,
+        "some failures occur: {seen:?}"
+    );
+}
+
+/// The python with statsmodels: PARSIM_TEST_PYTHON, else the venv .ci/run makes in target/method-venv.
+fn statsmodels_python() -> Option<PathBuf> {
+    let python = std::env::var_os("PARSIM_TEST_PYTHON")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/method-venv/bin/python")
+        });
+    let works = Command::new(&python)
+        .args(["-c", "import statsmodels, pandas"])
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    works.then_some(python)
+}
+
+#[test]
+fn the_gee_example_matches_statsmodels_by_hand() {
+    let Some(python) = statsmodels_python() else {
+        eprintln!(
+            "SKIPPED the_gee_example_matches_statsmodels_by_hand: no python with statsmodels and pandas \
+             (make one with `python3 -m venv target/method-venv && target/method-venv/bin/pip install \
+             numpy pandas statsmodels`, as .ci/run does, or set PARSIM_TEST_PYTHON)"
+        );
+        return;
+    };
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let dir = tempdir("gee");
+    let text = std::fs::read_to_string(examples.join("crt-gee.toml"))
+        .unwrap()
+        .replace("replications = 500", "replications = 4")
+        .replace(
+            "file = \"gee.py\"",
+            &format!(
+                "file = \"{}\"\npython = \"{}\"",
+                examples.join("gee.py").display(),
+                python.display()
+            ),
+        );
+    let path = dir.join("crt-gee.toml");
+    std::fs::write(&path, text).unwrap();
+    let study = Study::load(&path).unwrap_or_else(|e| panic!("{e}"));
+    let out = dir.join("out");
+    run_with(&study, &out, 2);
+    let fits = fits(&out);
+    assert!(fits.values().all(|(s, _)| *s == FitStatus::Ok), "{fits:?}");
+
+    // statsmodels by hand on the data sets, reading the CSV as pandas would.
+    let units: Vec<(usize, u64)> = (0..2).flat_map(|c| (0..4).map(move |r| (c, r))).collect();
+    let data = write_data_sets(&study, &dir, &units);
+    let program = format!(
+        "import sys, importlib.util, struct, pandas as pd\n\
+         spec = importlib.util.spec_from_file_location('gee', r'{}')\n\
+         gee = importlib.util.module_from_spec(spec); spec.loader.exec_module(gee)\n\
+         for line in sys.stdin:\n\
+         \x20   c, r, path = line.split()\n\
+         \x20   d = pd.read_csv(path)\n\
+         \x20   for method, f in (('gee', gee.analyse), ('gee_mancl', gee.analyse_bias_reduced)):\n\
+         \x20       for term, (est, se) in f(d, {{}}, None).items():\n\
+         \x20           print(c, r, method, term, repr(float(est)), repr(float(se)))\n",
+        examples.join("gee.py").display()
+    );
+    let input: String = data
+        .iter()
+        .map(|(c, r, p)| format!("{c} {r} {}\n", p.display()))
+        .collect();
+    let by_hand = run_by_hand(python.to_str().unwrap(), &["-c", &program], &input);
+    let store = Store::open_existing(&out).unwrap();
+    let mut stored = BTreeMap::new();
+    for e in estimates(&store) {
+        stored.insert(
+            (
+                e.condition as u64,
+                e.replication,
+                e.method.clone(),
+                e.term.clone(),
+            ),
+            e.clone(),
+        );
+    }
+    let mut compared = 0;
+    for line in by_hand.lines() {
+        let f: Vec<&str> = line.split_whitespace().collect();
+        let key = (
+            f[0].parse().unwrap(),
+            f[1].parse().unwrap(),
+            f[2].to_string(),
+            f[3].to_string(),
+        );
+        let e = &stored[&key];
+        // pandas parses the shortest round-trip decimals exactly, so statsmodels sees the same bits
+        // and computes the same numbers.
+        assert_eq!(e.estimate, f[4].parse::<f64>().unwrap(), "{line}");
+        assert_eq!(e.se, Some(f[5].parse::<f64>().unwrap()), "{line}");
+        // No df: a normal interval, as GEE's z.
+        assert_eq!(e.df, None);
+        compared += 1;
+    }
+    assert_eq!(compared, 8 * 2 * 2);
+}
