@@ -392,7 +392,8 @@ fn the_binary_exits_2_and_shows_the_caret() {
         .args(["check", "no/such/file.toml"])
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1));
+    // A missing file is input to fix, like an invalid one (the exit-code contract in the README).
+    assert_eq!(out.status.code(), Some(2));
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -435,5 +436,57 @@ fn a_study_name_that_is_a_path_is_refused_and_nothing_is_written() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(!dir.join("escaped").exists() && !dir.join("work/results").exists());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Input the user must fix exits 2 with where the problem is: a study file that is not UTF-8 (its
+/// line and column), one that does not exist, and a run too large for the machine (before any file).
+#[test]
+fn unreadable_files_and_impossible_runs_exit_2_with_their_place() {
+    let dir = std::env::temp_dir().join(format!("parsim-input-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let latin1 = dir.join("latin1.toml");
+    let mut bytes = GOOD.replace("name = \"t\"", "name = \"caf?\"").into_bytes();
+    let at = bytes.iter().position(|&b| b == b'?').unwrap();
+    bytes[at] = 0xe9; // é in Latin-1: not UTF-8
+    std::fs::write(&latin1, bytes).unwrap();
+    let parsim = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_parsim"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = parsim(&["check", latin1.to_str().unwrap()]);
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(
+        said.contains("latin1.toml:2:12") && said.contains("not UTF-8"),
+        "{said}"
+    );
+
+    let out = parsim(&["check", dir.join("missing.toml").to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("missing.toml"));
+
+    let good = dir.join("good.toml");
+    std::fs::write(&good, GOOD).unwrap();
+    let results = dir.join("results");
+    let too_many = [
+        "run",
+        good.to_str().unwrap(),
+        "--out",
+        results.to_str().unwrap(),
+    ];
+    for replications in ["0", "1099511627777", "18446744073709551615"] {
+        let out = parsim(&[&too_many[..], &["--replications", replications]].concat());
+        assert_eq!(out.status.code(), Some(2), "--replications {replications}");
+    }
+    // A trillion units would need terabytes for their list alone: refused with the estimate.
+    let out = parsim(&[&too_many[..], &["--replications", "1000000000000"]].concat());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{said}");
+    assert!(said.contains("MB available"), "{said}");
+    assert!(!results.exists(), "nothing is written for a refused run");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -430,7 +430,7 @@ fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
 impl Survey {
     /// Units of the study: conditions × replications.
     pub fn units(&self) -> u64 {
-        self.conditions.len() as u64 * self.replications
+        (self.conditions.len() as u64).saturating_mul(self.replications)
     }
 
     /// Units stored (in a shard or the merged store).

@@ -64,10 +64,11 @@ impl Failure {
 /// Result of a subcommand.
 pub type Outcome = Result<ExitCode, Failure>;
 
-/// Load a study file; an unreadable file exits 1, an invalid one 2 with its rendered diagnostics.
+/// Load a study file; a missing, unreadable or invalid one is the user's to fix: exit 2, with the
+/// rendered diagnostics of an invalid one.
 pub fn load_study(path: &std::path::Path) -> Result<parsim::study::Study, Failure> {
     parsim::study::Study::load(path).map_err(|e| match e {
-        parsim::study::StudyError::Io { .. } => Failure::failed(e.to_string()),
+        parsim::study::StudyError::Io { .. } => Failure::invalid(e.to_string()),
         parsim::study::StudyError::Invalid { rendered, .. } => Failure::invalid(rendered),
     })
 }

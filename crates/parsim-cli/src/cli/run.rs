@@ -24,7 +24,7 @@ pub struct Args {
     #[arg(long, short = 'o', value_name = "DIR")]
     out: Option<PathBuf>,
     /// Replications per condition, overriding the study file.
-    #[arg(long, value_name = "R")]
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..=MAX_REPLICATIONS))]
     replications: Option<u64>,
     /// Run only shard K of M (a balanced, deterministic 1/M of the units), e.g. 2/4.
     #[arg(long, value_name = "K/M")]
@@ -36,6 +36,10 @@ pub struct Args {
     #[arg(long, short = 'q')]
     quiet: bool,
 }
+
+/// The most replications per condition a run may ask for (2⁴⁰, a trillion): beyond any study, and far
+/// from the counts where conditions × replications would overflow.
+const MAX_REPLICATIONS: u64 = 1 << 40;
 
 /// Run `parsim run`.
 pub fn execute(args: Args) -> Outcome {
@@ -63,7 +67,9 @@ pub fn execute(args: Args) -> Outcome {
     });
     let report = run::run_observed(&study, &options, &mut progress).map_err(|e| match e {
         // Another writer holds the directory: the user's choice of --out, not a failure of the run.
-        RunError::Store(StoreError::Busy { .. }) => Failure::invalid(e.to_string()),
+        RunError::Store(StoreError::Busy { .. }) | RunError::TooLarge { .. } => {
+            Failure::invalid(e.to_string())
+        }
         _ => Failure::failed(e.to_string()),
     })?;
     if report.interrupted {

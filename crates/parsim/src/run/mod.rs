@@ -68,6 +68,20 @@ pub enum RunError {
     /// The performance measures could not be computed or written.
     #[error("summary: {0}")]
     Summary(String),
+    /// The run would need more memory than the machine has for its list of units.
+    #[error(
+        "this run has {units} units (conditions × replications) to compute; listing them needs about \
+         {needed_mb} MB, and the machine has {available_mb} MB available. Run fewer replications (--replications), \
+         or split the run into shards (--shard K/M) or a job array (parsim slurm)"
+    )]
+    TooLarge {
+        /// Units to compute.
+        units: u64,
+        /// Memory their list needs, in MB.
+        needed_mb: u64,
+        /// Memory the machine has available, in MB.
+        available_mb: u64,
+    },
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -212,6 +226,9 @@ pub fn run_observed(
     let replications = options.replications.unwrap_or(study.replications);
     let conditions = study.conditions().len();
     let record = study_record(study);
+    // Before anything is written: a run too large for the machine is refused whole.
+    let shard = options.shard.unwrap_or(Shard::WHOLE);
+    check_memory(shard.owned(conditions, replications))?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
     let prepared = Store::prepare(&options.out, &record, options.fresh)?;
@@ -221,7 +238,6 @@ pub fn run_observed(
         Prepared::Existing(store) => store.completed_units()?,
         Prepared::New { .. } => UnitSet::new(),
     };
-    let shard = options.shard.unwrap_or(Shard::WHOLE);
     let mine = shard.owned(conditions, replications);
     let pending: Vec<Unit> = shard
         .units(conditions, replications)
@@ -289,7 +305,7 @@ pub fn run_observed(
     } else {
         // Every unit of the study is stored: those stored before, and this run's (never the same ones).
         let stored_before = done.within(conditions, replications).len();
-        if stored_before + outcome.completed == conditions as u64 * replications {
+        if stored_before + outcome.completed == (conditions as u64).saturating_mul(replications) {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;
@@ -407,6 +423,28 @@ fn work(
         group.truncate(filled);
         let _ = tx.send(group);
     }
+}
+
+/// Refuse, before it starts, a run whose list of pending units would not fit in the memory available
+/// (checked where the operating system says how much there is).
+fn check_memory(pending: u64) -> Result<(), RunError> {
+    let needed = pending.saturating_mul(std::mem::size_of::<Unit>() as u64);
+    match available_memory() {
+        Some(available) if needed > available / 2 => Err(RunError::TooLarge {
+            units: pending,
+            needed_mb: needed / 1_000_000,
+            available_mb: available / 1_000_000,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// The memory available to new allocations, in bytes (Linux's MemAvailable), if known.
+fn available_memory() -> Option<u64> {
+    let info = std::fs::read_to_string("/proc/meminfo").ok()?;
+    let line = info.lines().find(|l| l.starts_with("MemAvailable:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    kb.checked_mul(1024)
 }
 
 fn default_jobs() -> usize {

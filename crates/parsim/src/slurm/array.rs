@@ -134,7 +134,7 @@ pub fn shard_dir(out: &Path, task: u64) -> PathBuf {
 pub fn prepare(study: &Study, options: &SlurmOptions) -> Result<ArrayPlan, SlurmError> {
     let replications = options.replications.unwrap_or(study.replications);
     let conditions = study.conditions().len() as u64;
-    let units = conditions * replications;
+    let units = conditions.saturating_mul(replications);
     if options.tasks == 0 {
         return Err(SlurmError::Invalid("--tasks must be at least 1".into()));
     }

@@ -80,6 +80,27 @@ impl SummarySettings {
     }
 }
 
+/// The text of a study file; a file that is not UTF-8 is an invalid study, located at its first byte
+/// that cannot be read.
+fn read_text(path: &Path) -> Result<String, StudyError> {
+    let bytes = std::fs::read(path).map_err(|source| StudyError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        let byte = e.as_bytes().get(at).copied().unwrap_or(0);
+        // The text up to the bad byte locates it (line and column); the rest is shown as read.
+        let shown = String::from_utf8_lossy(e.as_bytes()).into_owned();
+        let message = format!(
+            "the study file is not UTF-8 text: byte 0x{byte:02x} cannot be read as a character"
+        );
+        let d = Diagnostic::new(&shown, at..at + 1, message)
+            .with_note("save the file as UTF-8 (the encoding of TOML files)");
+        StudyError::invalid(path, &shown, vec![d])
+    })
+}
+
 /// The TOML document of a study file, or the error that names where it is not TOML.
 fn parse_toml<'s>(path: &Path, source: &'s str) -> Result<toml::Spanned<DeTable<'s>>, StudyError> {
     DeTable::parse(source).map_err(|e| {
@@ -226,10 +247,7 @@ impl Study {
 
     /// Reads and validates a study file whose methods are of the kinds in `registry`.
     pub fn load_with(path: &Path, registry: &Registry) -> Result<Study, StudyError> {
-        let source = std::fs::read_to_string(path).map_err(|source| StudyError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        let source = read_text(path)?;
         Study::from_source_with(path, source, registry)
     }
 
@@ -289,7 +307,7 @@ impl Study {
 
     /// Units of work: conditions × replications (data sets), each fitted by every method.
     pub fn units(&self) -> u64 {
-        self.conditions.len() as u64 * self.replications
+        (self.conditions.len() as u64).saturating_mul(self.replications)
     }
 
     /// Renders a data-generation error with the study file's line, column and caret, naming the condition
