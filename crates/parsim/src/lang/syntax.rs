@@ -10,6 +10,9 @@ pub type Span = Range<usize>;
 
 /// Deepest nesting of expressions accepted (keeps recursion bounded on hostile input).
 const MAX_DEPTH: usize = 100;
+/// Binary operators in one statement or expression at most: a chain `a + b + ...` nests its tree one level
+/// per operator, and compiling and dropping the tree recurse through it.
+const MAX_OPERATORS: usize = 1000;
 
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Tok {
@@ -335,6 +338,7 @@ pub(crate) fn parse_program(src: &str) -> Result<Vec<Statement>, CompileError> {
         tokens,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     let mut statements = Vec::new();
     loop {
@@ -356,6 +360,7 @@ pub(crate) fn parse_expression(src: &str) -> Result<Expr, CompileError> {
         tokens,
         pos: 0,
         depth: 0,
+        operators: 0,
     };
     while p.peek() == &Tok::Newline {
         p.pos += 1;
@@ -374,6 +379,8 @@ struct Parser {
     tokens: Vec<Token>,
     pos: usize,
     depth: usize,
+    /// Binary operators parsed in the current statement (see [`MAX_OPERATORS`]).
+    operators: usize,
 }
 
 impl Parser {
@@ -414,6 +421,7 @@ impl Parser {
     }
 
     fn statement(&mut self) -> Result<Statement, CompileError> {
+        self.operators = 0;
         let (name, name_span) = match self.peek().clone() {
             Tok::Ident(name) => (name, self.bump().span),
             _ => return Err(self.unexpected("a statement `name = expression`")),
@@ -453,6 +461,19 @@ impl Parser {
         e
     }
 
+    /// One more binary operator in this statement, or an error past [`MAX_OPERATORS`].
+    fn count_operator(&mut self) -> Result<(), CompileError> {
+        self.operators += 1;
+        if self.operators > MAX_OPERATORS {
+            return Err(CompileError::new(
+                self.span(),
+                format!("more than {MAX_OPERATORS} operators in one statement"),
+            )
+            .with_help("split the expression over several statements"));
+        }
+        Ok(())
+    }
+
     fn binary(op: BinOp, a: Expr, b: Expr) -> Expr {
         let span = a.span.start..b.span.end;
         Expr {
@@ -466,6 +487,7 @@ impl Parser {
         while self.peek() == &Tok::Pipe {
             self.bump();
             let rhs = self.and()?;
+            self.count_operator()?;
             e = Self::binary(BinOp::Or, e, rhs);
         }
         Ok(e)
@@ -476,6 +498,7 @@ impl Parser {
         while self.peek() == &Tok::Amp {
             self.bump();
             let rhs = self.comparison()?;
+            self.count_operator()?;
             e = Self::binary(BinOp::And, e, rhs);
         }
         Ok(e)
@@ -519,6 +542,7 @@ impl Parser {
             };
             self.bump();
             let rhs = self.multiplicative()?;
+            self.count_operator()?;
             e = Self::binary(op, e, rhs);
         }
     }
@@ -535,6 +559,7 @@ impl Parser {
             };
             self.bump();
             let rhs = self.unary()?;
+            self.count_operator()?;
             e = Self::binary(op, e, rhs);
         }
     }
@@ -584,7 +609,15 @@ impl Parser {
 
     fn postfix(&mut self) -> Result<Expr, CompileError> {
         let mut e = self.primary()?;
-        loop {
+        // Each index or call nests the expression one level deeper (`X[0][0]...`): the compiler walks
+        // the nesting recursively, so it is bounded like parentheses are.
+        for nesting in 0.. {
+            if nesting > MAX_DEPTH {
+                return Err(CompileError::new(
+                    self.span(),
+                    format!("indexing or calls nested more than {MAX_DEPTH} deep"),
+                ));
+            }
             match self.peek() {
                 Tok::LBracket => {
                     self.bump();
@@ -619,6 +652,7 @@ impl Parser {
                 _ => return Ok(e),
             }
         }
+        Ok(e)
     }
 
     fn arguments(&mut self) -> Result<(Vec<CallArg>, usize), CompileError> {
@@ -766,5 +800,21 @@ mod tests {
             parse_program(&deep).unwrap_err().message,
             "expression nested too deeply"
         );
+    }
+
+    #[test]
+    fn nesting_and_operator_chains_are_bounded_instead_of_overflowing_the_stack() {
+        let message = |src: String| parse_program(&src).unwrap_err().message;
+        let deep_index = format!("y = X{}\n", "[0]".repeat(20_000));
+        assert!(message(deep_index).contains("nested more than 100 deep"));
+        let chain = format!("y = X{}\n", " + X".repeat(50_000));
+        assert!(message(chain).contains("more than 1000 operators"));
+        let parens = format!("y = {}X{}\n", "(".repeat(20_000), ")".repeat(20_000));
+        assert!(message(parens).contains("nested too deeply"));
+        let negations = format!("y = {}X\n", "-".repeat(20_000));
+        assert!(message(negations).contains("nested too deeply"));
+        // Right at the limits, a program still parses (and compiles: see the study tests).
+        assert!(parse_program(&format!("y = X{}\n", " * X".repeat(1000))).is_ok());
+        assert!(parse_expression(&format!("X{}", " + X".repeat(1000))).is_ok());
     }
 }
