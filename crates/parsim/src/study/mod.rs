@@ -430,6 +430,7 @@ fn build(
             .unwrap_or_default(),
         None => Vec::new(),
     };
+    check_design_size(r, root, &parameters);
     let (settings, (mut program, program_map), (summary, reference_span)) =
         (settings?, program?, summary?);
     let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
@@ -797,6 +798,36 @@ fn summary(
         reference_span = Some(v.span());
     }
     Some((s, reference_span))
+}
+
+/// The most conditions a design may have: each holds every parameter's value, so a quarter of a million
+/// conditions of ten parameters take about 100 MB before anything runs.
+pub const MAX_CONDITIONS: u64 = 250_000;
+
+/// A design grid larger than [`MAX_CONDITIONS`] is refused at `[parameters]`, with its size.
+fn check_design_size(r: &mut Reader<'_>, root: &DeTable<'_>, parameters: &[Parameter]) {
+    let size = parameters
+        .iter()
+        .try_fold(1u64, |n, p| n.checked_mul(p.values.len() as u64));
+    if size.is_some_and(|n| n <= MAX_CONDITIONS) {
+        return;
+    }
+    let levels: Vec<String> = parameters
+        .iter()
+        .filter(|p| p.values.len() > 1)
+        .map(|p| format!("{} ({})", p.name, p.values.len()))
+        .collect();
+    let figure = size.map_or("more than 2^64".to_string(), |n| n.to_string());
+    let span = Reader::get(root, "parameters").map_or(0..0, |v| v.span());
+    r.error(
+        span,
+        format!("the design has {figure} conditions, more than the {MAX_CONDITIONS} a study may have"),
+    )
+    .notes
+    .push(format!(
+        "the factors' levels multiply: {}; run the design in parts (several study files), or use fewer levels",
+        levels.join(" × ")
+    ));
 }
 
 /// The design grid: the first parameter varies slowest.

@@ -179,3 +179,34 @@ fn a_misspelt_variance_component_is_refused_with_a_suggestion() {
     );
     assert!(message.contains("sd__(Intercept)|g"), "{message}");
 }
+
+#[test]
+fn a_design_too_large_to_hold_is_refused_with_its_size() {
+    let factors = |n: usize| -> String {
+        (0..n)
+            .map(|i| {
+                format!(
+                    "f{i} = [{}]\n",
+                    (0..50)
+                        .map(|j| j.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            })
+            .collect()
+    };
+    // BASE's own factors make 6 conditions: 50^10 × 6 is counted, 50^12 × 6 overflows.
+    for (n, figure) in [(10, "585937500000000000"), (12, "more than 2^64")] {
+        let text = BASE.replace("[parameters]\n", &format!("[parameters]\n{}", factors(n)));
+        let err = study(&text).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "the design has {figure} conditions, more than the 250000"
+            )),
+            "{n} factors: {err}"
+        );
+    }
+    // 2 factors of 50 levels (2,500 × 6 = 15,000 conditions) are allowed.
+    let text = BASE.replace("[parameters]\n", &format!("[parameters]\n{}", factors(2)));
+    assert_eq!(study(&text).unwrap().conditions().len(), 15_000);
+}
