@@ -24,7 +24,7 @@ rm -f "$OUT/runs.txt"
 # A path to the interpreter is made absolute (the study file's directory is what it would be relative
 # to); its symlink is kept, since a venv's python finds its venv through it.
 case "$PYTHON" in */*) PYTHON="$(cd "$(dirname "$PYTHON")" && pwd)/$(basename "$PYTHON")" ;; esac
-[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p parsim
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q --bin parsim
 
 cat >"$OUT/mean.py" <<'EOF'
 import numpy as np
