@@ -58,6 +58,12 @@ fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
     // Summarising the old store upgrades it and keeps the original beside it, untouched.
     let summary = parsim(&["summary", d, "--format", "csv"]);
     assert!(String::from_utf8_lossy(&summary.stdout).contains("mixed"));
+    // The store holds 6 of the study file's 10 replications per condition, and the summary says so.
+    let said = String::from_utf8_lossy(&summary.stderr);
+    assert!(
+        said.contains("12 replications are stored of the 20 the study file asks for"),
+        "{said}"
+    );
     assert_eq!(store_facts(&dir.join("results.format2.sqlite")), (2, 12));
     assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 12));
 

@@ -47,7 +47,35 @@ pub fn execute(args: Args) -> Outcome {
     let settings = settings(&store, args.level, args.alpha, args.reference)?;
     let summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
     print!("{}", report::render(&summary, args.format, &measures));
+    warn_if_unfinished(&store, &args.dir);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Measures of a study that is not finished describe fewer replications than it asked for: say how
+/// many are stored, of how many, and how to complete it.
+fn warn_if_unfinished(store: &Store, dir: &std::path::Path) {
+    let finished = store.is_finished().unwrap_or(true);
+    let stored = store.replications_done().unwrap_or(0);
+    let conditions = store.conditions().map(|c| c.len() as u64).unwrap_or(0);
+    let asked = store
+        .study()
+        .ok()
+        .and_then(|s| s.toml.parse::<toml::Table>().ok())
+        .and_then(|t| t.get("study")?.get("replications")?.as_integer())
+        .and_then(|r| u64::try_from(r).ok())
+        .map(|r| r.saturating_mul(conditions));
+    let of = asked.map_or(String::new(), |n| {
+        format!(" of the {n} the study file asks for")
+    });
+    if !finished {
+        eprintln!(
+            "note: the run into {} did not finish: {stored} replications are stored{of}, and these \
+             measures describe them. Run the same command again to complete it.",
+            dir.display()
+        );
+    } else if asked.is_some_and(|n| stored < n) {
+        eprintln!("note: {stored} replications are stored{of} (the run asked for fewer).");
+    }
 }
 
 /// The study's `[summary]` settings with command-line overrides.

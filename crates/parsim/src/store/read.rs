@@ -239,6 +239,17 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
+    /// Whether every unit of the study was stored (a run or a merge recorded it finished).
+    pub fn is_finished(&self) -> Result<bool, StoreError> {
+        self.conn
+            .query_row(
+                "SELECT finished_at IS NOT NULL FROM study WHERE id = 1",
+                [],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))
+    }
+
     /// The study's name and file.
     pub fn study(&self) -> Result<StoredStudy, StoreError> {
         self.conn
