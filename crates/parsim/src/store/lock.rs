@@ -36,22 +36,33 @@ impl DirLock {
             .truncate(false)
             .open(&path)
             .map_err(io(&path))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(TryLockError::WouldBlock) => {
-                let mut holder = String::new();
-                let _ = file.read_to_string(&mut holder);
-                // The holder writes who it is just after taking the lock: it may not have yet.
-                let holder = match holder.trim() {
-                    "" => "a process that has just started".to_string(),
-                    who => who.to_string(),
-                };
-                return Err(StoreError::Busy {
-                    dir: dir.to_path_buf(),
-                    holder,
-                });
+        // A lock this process let go of can look held for a moment: a child process that another
+        // thread is starting shares the open file until it executes its program. So a lock held by
+        // "this process" is retried briefly; any other holder is refused at once.
+        let me = format!("process {} ", std::process::id());
+        for attempt in 0.. {
+            match file.try_lock() {
+                Ok(()) => break,
+                Err(TryLockError::WouldBlock) => {
+                    let mut holder = String::new();
+                    let _ = file.seek(SeekFrom::Start(0));
+                    let _ = file.read_to_string(&mut holder);
+                    if holder.starts_with(&me) && attempt < 50 {
+                        std::thread::sleep(std::time::Duration::from_millis(20));
+                        continue;
+                    }
+                    // The holder writes who it is just after taking the lock: it may not have yet.
+                    let holder = match holder.trim() {
+                        "" => "a process that has just started".to_string(),
+                        who => who.to_string(),
+                    };
+                    return Err(StoreError::Busy {
+                        dir: dir.to_path_buf(),
+                        holder,
+                    });
+                }
+                Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
             }
-            Err(TryLockError::Error(source)) => return Err(StoreError::Io { path, source }),
         }
         // Who holds it, for the message of the next writer that tries.
         let me = format!(
