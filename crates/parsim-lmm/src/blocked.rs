@@ -40,6 +40,22 @@ pub(crate) struct Criteria {
     pub r2: f64,
 }
 
+impl Criteria {
+    /// The profiled criterion (REML criterion or deviance) of `n` observations and `p` fixed
+    /// effects. Here, beside the factorization, so that the fitter and the post-fit derivatives
+    /// both use it without depending on each other.
+    pub fn criterion(self, reml: bool, n: usize, p: usize) -> f64 {
+        let two_pi = 2.0 * std::f64::consts::PI;
+        if reml {
+            let d = (n - p) as f64;
+            self.ldl2 + self.ldrx2 + d * (1.0 + (two_pi * self.r2 / d).ln())
+        } else {
+            let n = n as f64;
+            self.ldl2 + n * (1.0 + (two_pi * self.r2 / n).ln())
+        }
+    }
+}
+
 /// The A blocks of one data set and the workspace of the factorization.
 pub(crate) struct Blocked {
     pub terms: Vec<TermLayout>,

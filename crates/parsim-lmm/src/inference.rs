@@ -10,7 +10,6 @@
 
 use crate::blocked::{Blocked, Criteria};
 use crate::dense::{cholesky_small, symmetric_eigen};
-use crate::lmm::criterion;
 use crate::student_t;
 
 /// Eigenvalues of the varpar Hessian at or below this are dropped from the pseudo-inverse (lmerTest's tol).
@@ -96,7 +95,7 @@ impl Derivatives {
         let sigma2 = sigma * sigma;
         let g_of = |c: Criteria| c.ldl2 + if reml { c.ldrx2 } else { 0.0 } + c.r2 / sigma2;
         let center = blocked.evaluate(theta).unwrap_or_default();
-        let (g0, crit0) = (g_of(center), criterion(center, reml, n, p));
+        let (g0, crit0) = (g_of(center), center.criterion(reml, n, p));
         blocked.xvx_inverse(&mut self.c_center, &mut self.column);
         for i in 0..k {
             self.h[i] = step(theta[i]);
@@ -110,7 +109,7 @@ impl Derivatives {
                     &mut self.c_minus
                 };
                 blocked.xvx_inverse(&mut target[i * p * p..(i + 1) * p * p], &mut self.column);
-                let (g, crit) = (g_of(c), criterion(c, reml, n, p));
+                let (g, crit) = (g_of(c), c.criterion(reml, n, p));
                 if forward {
                     (self.g_plus[i], self.crit_plus[i], self.r2_plus[i]) = (g, crit, c.r2);
                 } else {
@@ -138,7 +137,7 @@ impl Derivatives {
                     self.point[j] += sj * hj;
                     let c = blocked.evaluate(&self.point).unwrap_or_default();
                     g_sum += sign * g_of(c);
-                    crit_sum += sign * criterion(c, reml, n, p);
+                    crit_sum += sign * c.criterion(reml, n, p);
                 }
                 let (gh, ch) = (g_sum / (4.0 * hi * hj), crit_sum / (4.0 * hi * hj));
                 self.hessian[j * k1 + i] = gh;

@@ -1,6 +1,6 @@
 //! The mixed-model fitter: profiled REML/ML criterion, optimisation, post-fit checks, results.
 
-use crate::blocked::{Blocked, Criteria};
+use crate::blocked::Blocked;
 use crate::data::Columns;
 use crate::error::{FitError, ModelError};
 use crate::formula::Formula;
@@ -130,23 +130,11 @@ pub struct LmmFit {
     pub max_scaled_gradient: f64,
 }
 
-/// The profiled criterion (REML criterion or deviance) from the factorization's quantities.
-pub(crate) fn criterion(c: Criteria, reml: bool, n: usize, p: usize) -> f64 {
-    let two_pi = 2.0 * std::f64::consts::PI;
-    if reml {
-        let d = (n - p) as f64;
-        c.ldl2 + c.ldrx2 + d * (1.0 + (two_pi * c.r2 / d).ln())
-    } else {
-        let n = n as f64;
-        c.ldl2 + n * (1.0 + (two_pi * c.r2 / n).ln())
-    }
-}
-
 /// Criterion at θ, +∞ where the factorization fails.
 fn objective(blocked: &mut Blocked, theta: &[f64], reml: bool, n: usize) -> f64 {
     let p = blocked.p;
     match blocked.evaluate(theta) {
-        Some(c) if c.r2 > 0.0 => criterion(c, reml, n, p),
+        Some(c) if c.r2 > 0.0 => c.criterion(reml, n, p),
         _ => f64::INFINITY,
     }
 }
@@ -460,7 +448,7 @@ fn fill_results(
     let dof = if reml { (n - p) as f64 } else { n as f64 };
     let sigma2 = c.r2 / dof;
     let sigma = sigma2.sqrt();
-    fit.criterion = criterion(c, reml, n, p);
+    fit.criterion = c.criterion(reml, n, p);
     fit.reml = reml;
     fit.sigma = sigma;
     fit.nobs = n;
