@@ -3,7 +3,10 @@
 //! lmerTest's deviance dev(θ, σ) = log|V| + log|X′V⁻¹X| + r²/σ² + (n − p) log(2πσ²) (REML) from
 //! its analytic second derivatives. Random designs with one grouping factor (random slope) and
 //! crossed factors, at θ̂ of data whose random effects are much larger than the residual (θ of
-//! order 100) and much smaller (θ near 0.05), where finite differences of Var(β̂) failed.
+//! order 100) or comparable, where finite differences of Var(β̂) failed at large θ.
+
+// Index loops follow the matrix algebra.
+#![allow(clippy::needless_range_loop)]
 
 use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
 
@@ -259,7 +262,10 @@ fn check(seed: u64, groups: usize, per: usize, items: usize, sd_re: f64, sd_res:
         let (b0, b1) = slopes[g];
         let y = 1.0 + 0.5 * x + sd_re * (b0 + b1 * x + item_effects[it]) + sd_res * rng.normal();
         csv.push_str(&format!("{y},{x},g{g},i{it}\n"));
-        (xs.push(x), ys.push(y), gs.push(g), its.push(it));
+        xs.push(x);
+        ys.push(y);
+        gs.push(g);
+        its.push(it);
     }
     let formula = if items > 0 {
         "y ~ x + (1 + x | g) + (1 | it)"
