@@ -250,10 +250,28 @@ impl Derivatives {
     }
 
     /// max |H⁻¹g| of the profiled criterion over θ elements not on their bound (lme4's scaled
-    /// gradient check); infinite when that Hessian is not positive definite.
-    pub fn max_scaled_gradient(&mut self, diagonal: &[bool], theta: &[f64]) -> f64 {
+    /// gradient check); infinite when that Hessian is not positive definite. A singular fit
+    /// (a template diagonal below `singular_below`) whose Hessian over the elements off the bound is
+    /// not positive definite is checked again without the elements near it: at a correlation of
+    /// ±(1 − 1e-9) the criterion is flat to rounding across that element, which says nothing
+    /// against the optimum (lme4 keeps such a fit and calls it singular).
+    pub fn max_scaled_gradient(
+        &mut self,
+        diagonal: &[bool],
+        theta: &[f64],
+        singular_below: f64,
+    ) -> f64 {
+        let at_bound = self.scaled_gradient_over(|i| !(diagonal[i] && theta[i] <= 0.0));
+        let near = (0..self.k).any(|i| diagonal[i] && theta[i] > 0.0 && theta[i] < singular_below);
+        if at_bound.is_finite() || !near {
+            return at_bound;
+        }
+        self.scaled_gradient_over(|i| !(diagonal[i] && theta[i] < singular_below))
+    }
+
+    /// max |H⁻¹g| over the θ elements for which `free` holds.
+    fn scaled_gradient_over(&mut self, free: impl Fn(usize) -> bool) -> f64 {
         let k = self.k;
-        let free = |i: usize| !(diagonal[i] && theta[i] <= 0.0);
         let mut m = 0;
         for j in (0..k).filter(|&j| free(j)) {
             for (r, i) in (0..k).filter(|&i| free(i)).enumerate() {

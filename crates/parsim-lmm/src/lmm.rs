@@ -130,6 +130,9 @@ pub struct LmmFit {
     pub max_scaled_gradient: f64,
 }
 
+/// lme4's isSingular tolerance: a template diagonal below this is on the boundary.
+const SINGULAR_BELOW: f64 = 1e-4;
+
 /// Criterion at θ, +∞ where the factorization fails.
 fn objective(blocked: &mut Blocked, theta: &[f64], reml: bool, n: usize) -> f64 {
     let p = blocked.p;
@@ -469,8 +472,8 @@ fn fill_results(
         .theta
         .iter()
         .zip(&ws.diagonal)
-        .any(|(t, &d)| d && *t < 1e-4);
-    fit.max_scaled_gradient = derivs.max_scaled_gradient(&ws.diagonal, &fit.theta);
+        .any(|(t, &d)| d && *t < SINGULAR_BELOW);
+    fit.max_scaled_gradient = derivs.max_scaled_gradient(&ws.diagonal, &fit.theta, SINGULAR_BELOW);
     fit.converged = !budget_exhausted && fit.max_scaled_gradient < 1e-3;
     if budget_exhausted {
         fit.messages
@@ -587,7 +590,8 @@ fn fill_varcorr(structure: &Structure, theta: &[f64], sigma: f64, out: &mut Vec<
             for i in j + 1..q {
                 let c = cov(i, j);
                 out[row].variance = c;
-                out[row].sd_or_cor = c / (cov(i, i) * cov(j, j)).sqrt();
+                // Clamped: at the boundary rounding can put |c| a few ulps above the product.
+                out[row].sd_or_cor = (c / (cov(i, i) * cov(j, j)).sqrt()).clamp(-1.0, 1.0);
                 row += 1;
             }
         }

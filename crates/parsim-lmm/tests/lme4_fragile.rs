@@ -92,3 +92,38 @@ fn boundary_slope() {
 fn crossed_small() {
     check("crossed_small");
 }
+
+/// A random-slope fit whose correlation is 1 − 5e-10 (θ₃ = 1e-9, just off the boundary, as a
+/// stored fit of issue 18 had): singular, converged, and its estimates kept (lme4's at θ₃ = 0, to
+/// the fixture tolerances).
+#[test]
+fn boundary_slope_just_off_the_bound_is_singular_and_kept() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lme4_fragile");
+    let want = read_json(dir.join("boundary_slope.json"));
+    let data = DataFrame::read_csv(&dir.join("boundary_slope.csv")).unwrap();
+    let formula = Formula::parse(want["formula"].as_str().unwrap()).unwrap();
+    let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+    fitter.fit(&data).unwrap();
+    let mut theta = reference_theta(&want);
+    assert_eq!(theta[2], 0.0, "lme4's optimum is on the boundary");
+    theta[2] = 1e-9;
+    let fit = fitter.results_at(&theta).unwrap().clone();
+    assert!(fit.singular && fit.converged, "{:?}", fit.messages);
+    let correlation = fit.varcorr[2].sd_or_cor;
+    assert!(
+        (1.0 - correlation) < 1e-8 && correlation <= 1.0,
+        "{correlation}"
+    );
+    for (coef, w) in fit
+        .coefficients
+        .iter()
+        .zip(want["fixef"].as_array().unwrap())
+    {
+        let estimate = w["estimate"].as_f64().unwrap();
+        assert!(
+            (coef.estimate - estimate).abs() <= 1e-6 * estimate.abs(),
+            "{}",
+            coef.term
+        );
+    }
+}
