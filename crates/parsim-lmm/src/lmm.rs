@@ -130,6 +130,9 @@ pub struct LmmFit {
     pub max_scaled_gradient: f64,
 }
 
+/// Restarts of the optimizer for a fit that fails the gradient check, at most.
+const MAX_RESTARTS: usize = 3;
+
 /// lme4's isSingular tolerance: a template diagonal below this is on the boundary.
 const SINGULAR_BELOW: f64 = 1e-4;
 
@@ -368,7 +371,7 @@ fn fit_in<'a>(
         let (reml, n) = (options.reml, ws.structure.nobs());
         fit.theta.resize(ws.diagonal.len(), 0.0);
         fit.messages.clear();
-        fit.messages.extend(note);
+        fit.messages.extend(note.clone());
         let blocked = &mut ws.structure.blocked;
         let minimum = ws
             .optimizer
@@ -380,6 +383,28 @@ fn fit_in<'a>(
         }
         fit.evaluations = minimum.evaluations;
         fill_results(ws, options, fit, minimum.budget_exhausted)?;
+        // A fit that fails the gradient check restarts from its best point (a fit that passes
+        // costs nothing more); each restart that lowers the criterion is checked again.
+        for _ in 0..MAX_RESTARTS {
+            if fit.converged {
+                break;
+            }
+            let blocked = &mut ws.structure.blocked;
+            let objective = |theta: &[f64]| objective(blocked, theta, reml, n);
+            let Some(again) = ws
+                .optimizer
+                .restart(objective, &mut fit.theta, fit.criterion)
+            else {
+                break;
+            };
+            fit.evaluations += again.evaluations;
+            if again.value >= fit.criterion {
+                break;
+            }
+            fit.messages.clear();
+            fit.messages.extend(note.clone());
+            fill_results(ws, options, fit, again.budget_exhausted)?;
+        }
     }
     Ok(fit)
 }

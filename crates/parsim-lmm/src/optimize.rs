@@ -29,7 +29,7 @@ pub(crate) struct Optimizer {
     upper: Vec<f64>,
     solver: Option<Bobyqa>,
     start: Vec<f64>,
-    /// The best point before a restart.
+    /// The point before a restart.
     best: Vec<f64>,
 }
 
@@ -37,10 +37,6 @@ pub(crate) struct Optimizer {
 const BOUNDARY_NEAR: f64 = 1e-4;
 /// Inward values tried for an element near its bound.
 const BOUNDARY_PROBES: [f64; 2] = [1e-3, 1e-2];
-/// Restarts of BOBYQA from its best point, at most.
-const MAX_RESTARTS: usize = 3;
-/// A restart that lowers the criterion by less than this (relative) ends the restarts.
-const RESTART_GAIN: f64 = 1e-12;
 
 /// Relative accuracy in θ of the one-dimensional search. Tighter is not more accurate: near the
 /// optimum the criterion's rounding noise (~1e-14 relative) exceeds its variation over steps below
@@ -143,30 +139,39 @@ impl Optimizer {
                 }
             }
         }
-        // Restarts from the best point: BOBYQA's model, built from the start's scale, can stop
-        // short where θ is large or badly scaled (a random slope with θ ≈ 100 stopped 3.3e-7
-        // above the optimum). A restart rebuilds it about the optimum; it ends when one gains
-        // nothing measurable.
-        for _ in 0..MAX_RESTARTS {
-            let saved_value = value;
-            self.best.copy_from_slice(theta);
-            let again = solver.minimize(&mut f, theta, &self.lower, &self.upper);
-            evaluations += again.n_eval;
-            if again.f < value {
-                value = again.f;
-                budget_exhausted = !converged(again.status);
-            } else {
-                theta.copy_from_slice(&self.best);
-            }
-            if saved_value - value <= RESTART_GAIN * saved_value.abs().max(1.0) {
-                break;
-            }
-        }
         Minimum {
             value,
             evaluations,
             budget_exhausted,
         }
+    }
+
+    /// BOBYQA again from `theta`, whose criterion is `value`, for a fit that failed the post-fit
+    /// gradient check: BOBYQA's model, built at the start's scale, can stop short where θ is large
+    /// or badly scaled (a random slope with θ ≈ 100 stopped 3.3e-7 above the optimum); a restart
+    /// rebuilds it about the best point. `theta` is left unchanged unless the restart lowers the
+    /// criterion. None for a single θ (Brent's search has no model to rebuild).
+    pub fn restart(
+        &mut self,
+        mut f: impl FnMut(&[f64]) -> f64,
+        theta: &mut [f64],
+        value: f64,
+    ) -> Option<Minimum> {
+        let solver = self.solver.as_mut()?;
+        self.best.copy_from_slice(theta);
+        let again = solver.minimize(&mut f, theta, &self.lower, &self.upper);
+        let improved = again.f < value;
+        if !improved {
+            theta.copy_from_slice(&self.best);
+        }
+        Some(Minimum {
+            value: again.f.min(value),
+            evaluations: again.n_eval,
+            budget_exhausted: !matches!(
+                again.status,
+                bobyqa::Status::Converged | bobyqa::Status::FtolReached
+            ),
+        })
     }
 }
 
