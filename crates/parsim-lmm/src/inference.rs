@@ -46,6 +46,10 @@ pub(crate) struct Derivatives {
     hessian: Vec<f64>,
     /// Gradient and Hessian of the profiled criterion.
     crit_gradient: Vec<f64>,
+    /// The Newton step −H⁻¹g over the elements of the last gradient check (zero elsewhere), and
+    /// the decrease of the criterion its quadratic model predicts, ½g′H⁻¹g.
+    newton: Vec<f64>,
+    predicted: f64,
     crit_hessian: Vec<f64>,
     /// A = 2H⁺.
     a: Vec<f64>,
@@ -77,6 +81,8 @@ impl Derivatives {
             column: vec![0.0; p.max(k1)],
             hessian: vec![0.0; k1 * k1],
             crit_gradient: vec![0.0; k],
+            newton: vec![0.0; k],
+            predicted: 0.0,
             crit_hessian: vec![0.0; k * k],
             a: vec![0.0; k1 * k1],
             eigen_values: vec![0.0; k1],
@@ -269,9 +275,17 @@ impl Derivatives {
         self.scaled_gradient_over(|i| !(diagonal[i] && theta[i] < singular_below))
     }
 
+    /// The Newton step of the last gradient check and the decrease it predicts (zero step and
+    /// decrease when that Hessian was not positive definite).
+    pub fn newton_step(&self) -> (&[f64], f64) {
+        (&self.newton, self.predicted)
+    }
+
     /// max |H⁻¹g| over the θ elements for which `free` holds.
     fn scaled_gradient_over(&mut self, free: impl Fn(usize) -> bool) -> f64 {
         let k = self.k;
+        self.newton.fill(0.0);
+        self.predicted = 0.0;
         let mut m = 0;
         for j in (0..k).filter(|&j| free(j)) {
             for (r, i) in (0..k).filter(|&i| free(i)).enumerate() {
@@ -294,6 +308,10 @@ impl Derivatives {
         }
         crate::dense::forward_solve(&self.scratch, m, m, &mut self.column[..m]);
         crate::dense::backward_solve(&self.scratch, m, m, &mut self.column[..m]);
+        for (r, i) in (0..k).filter(|&i| free(i)).enumerate() {
+            self.newton[i] = -self.column[r];
+            self.predicted += 0.5 * self.crit_gradient[i] * self.column[r];
+        }
         self.column[..m]
             .iter()
             .fold(0.0, |acc: f64, x| acc.max(x.abs()))

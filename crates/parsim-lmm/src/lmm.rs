@@ -133,6 +133,9 @@ pub struct LmmFit {
 /// Restarts of the optimizer for a fit that fails the gradient check, at most.
 const MAX_RESTARTS: usize = 3;
 
+/// A converged fit whose quadratic model predicts a larger decrease than this takes the Newton step.
+const POLISH_ABOVE: f64 = 1e-8;
+
 /// lme4's isSingular tolerance: a template diagonal below this is on the boundary.
 const SINGULAR_BELOW: f64 = 1e-4;
 
@@ -154,6 +157,8 @@ struct Workspace {
     diagonal: Vec<bool>,
     beta: Vec<f64>,
     column: Vec<f64>,
+    /// A trial θ.
+    point: Vec<f64>,
     xtx: Vec<f64>,
 }
 
@@ -176,11 +181,13 @@ impl Workspace {
             }
         }
         let p = structure.fixed.width();
+        let k = diagonal.len();
         Ok(Workspace {
             optimizer: Optimizer::new(&diagonal, structure.terms.len() == 1),
             derivatives: Derivatives::new(diagonal.len(), p),
             diagonal,
             beta: vec![0.0; p],
+            point: vec![0.0; k],
             column: vec![0.0; p],
             xtx: vec![0.0; p * p],
             structure,
@@ -386,8 +393,32 @@ fn fit_in<'a>(
         // A fit that fails the gradient check restarts from its best point (a fit that passes
         // costs nothing more); each restart that lowers the criterion is checked again.
         for _ in 0..MAX_RESTARTS {
-            if fit.converged {
+            let (step, predicted) = ws.derivatives.newton_step();
+            if fit.converged && predicted <= POLISH_ABOVE {
                 break;
+            }
+            if fit.converged {
+                // The gradient check passed but the quadratic model still predicts a measurable
+                // decrease (Oxboys: 3e-8, θ 1e-5 off): take the Newton step, kept if it helps.
+                let blocked = &mut ws.structure.blocked;
+                for (i, x) in ws.point.iter_mut().enumerate() {
+                    let lower = if ws.diagonal[i] {
+                        0.0
+                    } else {
+                        f64::NEG_INFINITY
+                    };
+                    *x = (fit.theta[i] + step[i]).max(lower);
+                }
+                let value = objective(blocked, &ws.point, reml, n);
+                fit.evaluations += 1;
+                if value >= fit.criterion {
+                    break;
+                }
+                fit.theta.copy_from_slice(&ws.point);
+                fit.messages.clear();
+                fit.messages.extend(note.clone());
+                fill_results(ws, options, fit, minimum.budget_exhausted)?;
+                continue;
             }
             let blocked = &mut ws.structure.blocked;
             let objective = |theta: &[f64]| objective(blocked, theta, reml, n);
