@@ -83,7 +83,7 @@ fi
 # parsim and the two criterion benches of sections 2 and 3, in one build: the benches later run with
 # `cargo bench --profile release` over the same packages, so cargo finds every artifact built (the same
 # profile and the same packages, hence the same features) and compiles nothing while measuring.
-BENCH_PACKAGES=(-p parsim -p parsim-random -p parsim-lmm)
+BENCH_PACKAGES=(-p parsim -p parsim-cli -p parsim-random -p parsim-lmm)
 say "building parsim and its benches (cargo build --release ${BENCH_PACKAGES[*]} --bin parsim --bench draws --bench fit)"
 if [ "${SKIP_BUILD:-0}" != 1 ] &&
   ! cargo build --release "${BENCH_PACKAGES[@]}" --bin parsim --bench draws --bench fit >&2; then

@@ -7,7 +7,51 @@
 
 use crate::data::{ColumnRef, Columns};
 use crate::error::{did_you_mean, FitError, ModelError};
-use crate::formula::{Formula, TermList};
+use crate::formula::{Formula, Source, TermList};
+use crate::frame::{matrix_column_names, ModelFrame};
+use std::collections::BTreeMap;
+
+// The formula is the bottom layer: it knows no data. What needs the data's columns to be answered
+// (the column names of the fixed part, which depend on factor levels) is implemented here.
+impl Formula {
+    /// Names of the fixed-effects columns as lme4 names them: `(Intercept)`, `X`, `recipeB`, `recipeB:temp`.
+    /// Categorical columns need the data to know their levels.
+    /// Computed variables (`poly()`, `I()`) are formed from the data; a failure to form one is a
+    /// [`ModelError::Frame`].
+    pub fn fixed_term_names(&self, data: &dyn Columns) -> Result<Vec<String>, ModelError> {
+        self.fixed_term_names_with(data, &BTreeMap::new())
+    }
+
+    /// As [`Formula::fixed_term_names`], with contrasts per categorical variable (see
+    /// [`Contrast`]).
+    pub fn fixed_term_names_with(
+        &self,
+        data: &dyn Columns,
+        contrasts: &BTreeMap<String, Contrast>,
+    ) -> Result<Vec<String>, ModelError> {
+        let mut frame = ModelFrame::default();
+        if !self.is_plain() {
+            frame.update(self, data, None).map_err(|e| match e {
+                crate::FitError::Model(m) => m,
+                other => ModelError::Frame(other.to_string()),
+            })?;
+        }
+        let view = frame.view(data);
+        let data: &dyn Columns = if self.is_plain() { data } else { &view };
+        let vars = VarTable::resolve(self, data, contrasts)?;
+        Ok(Design::from_vars(&self.fixed, &vars).names())
+    }
+}
+
+/// How a categorical variable's levels are coded when the model has its margin (R's `contrasts`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Contrast {
+    /// `contr.treatment` (R's default): one indicator per level but the first, named `xB`, `xC`.
+    #[default]
+    Treatment,
+    /// `contr.sum`: level j's indicator minus the last level's, for j = 1..K−1, named `x1`, `x2`, ...
+    Sum,
+}
 
 /// Sorted distinct values of a categorical column: its levels.
 #[derive(Clone, Debug, PartialEq)]
@@ -150,18 +194,24 @@ fn encode_with<T: PartialEq>(
     true
 }
 
-/// How a variable enters the model: as a number or through its levels.
+/// How a variable enters the model: as a number, through its levels, or as several numeric
+/// columns (`poly(x, k)`: the variables of its columns, which follow the formula's variables).
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum Kind {
     Numeric,
     Categorical(LevelMap),
+    Matrix(Vec<usize>),
 }
 
-/// The kind of every formula variable, resolved against one data set.
+/// The kind of every formula variable, resolved against one data set (a model frame's view when
+/// the formula computes variables): the formula's variables by their R labels, then the columns
+/// of its matrix variables.
 #[derive(Clone, Debug)]
 pub(crate) struct VarTable {
     pub kinds: Vec<Kind>,
     pub names: Vec<String>,
+    /// Per variable: sum-to-zero contrasts instead of treatment contrasts.
+    pub sum_contrasts: Vec<bool>,
 }
 
 /// The column `name` of `data`, or an unknown-column error with a suggestion.
@@ -173,11 +223,25 @@ pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<
 }
 
 impl VarTable {
-    /// Resolves every variable of `formula` in `data`: text or `--factor` columns are categorical.
-    pub fn resolve(formula: &Formula, data: &dyn Columns) -> Result<VarTable, ModelError> {
-        let names = formula.variables();
+    /// Resolves every variable of `formula` in `data`: text, `--factor` and `factor(x)` columns are
+    /// categorical; `contrasts` names the categorical variables (by label) coded otherwise than
+    /// by treatment contrasts.
+    pub fn resolve(
+        formula: &Formula,
+        data: &dyn Columns,
+        contrasts: &BTreeMap<String, Contrast>,
+    ) -> Result<VarTable, ModelError> {
+        let mut names: Vec<String> = formula.labels().to_vec();
         let mut kinds = Vec::with_capacity(names.len());
-        for name in &names {
+        let mut matrix_columns = Vec::new();
+        for (var, source) in formula.sources.iter().enumerate() {
+            if let Source::Poly { degree, .. } = source {
+                let first = names.len() + matrix_columns.len();
+                matrix_columns.extend(matrix_column_names(&names[var], *degree));
+                kinds.push(Kind::Matrix((first..first + degree).collect()));
+                continue;
+            }
+            let name = &names[var];
             let col = column(data, name)?;
             let categorical = matches!(col, ColumnRef::Text(_)) || data.is_factor(name);
             kinds.push(if categorical {
@@ -189,7 +253,24 @@ impl VarTable {
         if !matches!(kinds[0], Kind::Numeric) {
             return Err(ModelError::NonNumericResponse(names[0].clone()));
         }
-        Ok(VarTable { kinds, names })
+        for name in matrix_columns {
+            column(data, &name)?;
+            names.push(name);
+            kinds.push(Kind::Numeric);
+        }
+        let mut sum_contrasts = vec![false; names.len()];
+        for (name, contrast) in contrasts {
+            let var = names.iter().position(|n| n == name);
+            match var.map(|v| (v, &kinds[v])) {
+                Some((v, Kind::Categorical(_))) => sum_contrasts[v] = *contrast == Contrast::Sum,
+                _ => return Err(ModelError::UnknownContrast(name.clone())),
+            }
+        }
+        Ok(VarTable {
+            kinds,
+            names,
+            sum_contrasts,
+        })
     }
 }
 
@@ -198,6 +279,8 @@ impl VarTable {
 pub(crate) enum Part {
     Numeric(usize),
     Level(usize, u32),
+    /// Sum-to-zero contrast j of a factor with `last` + 1 levels: 1 at level j, −1 at the last.
+    Sum(usize, u32, u32),
 }
 
 /// One model-matrix column: the product of its parts.
@@ -215,29 +298,34 @@ pub(crate) struct Design {
 }
 
 impl Design {
-    /// Model-matrix columns of `list` with R's coding rule: a factor in a term gets treatment
-    /// contrasts when the term without it is in the model (the intercept counting as the empty term),
-    /// else indicator columns for all levels; without an intercept, the first factor gets all levels.
-    pub fn build(
-        formula: &Formula,
-        list: &TermList,
-        data: &dyn Columns,
-    ) -> Result<Design, ModelError> {
-        let vars = VarTable::resolve(formula, data)?;
-        Ok(Design::from_vars(list, &vars))
+    /// Model-matrix columns of `list` with R's coding rule: a factor in a term gets contrasts
+    /// (treatment or sum) when the term without it is in the model (the intercept counting as the
+    /// empty term), else indicator columns for all levels; without an intercept, the first factor
+    /// gets all levels. A matrix variable contributes each of its columns.
+    pub fn from_vars(list: &TermList, vars: &VarTable) -> Design {
+        Design::coded(list, vars, true)
     }
 
-    /// As [`Design::build`], with the variables already resolved.
-    pub fn from_vars(list: &TermList, vars: &VarTable) -> Design {
+    /// As [`Design::from_vars`] for the left-hand side of a random-effects term: lme4 applies the
+    /// `contrasts` option to the fixed effects only, so factors here always get treatment
+    /// contrasts.
+    pub fn random_effects(list: &TermList, vars: &VarTable) -> Design {
+        Design::coded(list, vars, false)
+    }
+
+    /// The columns of `list`, with the variables' chosen contrasts when `contrasts`, else with
+    /// treatment contrasts.
+    fn coded(list: &TermList, vars: &VarTable, contrasts: bool) -> Design {
         let mut columns = Vec::new();
         let mut first_factor_full = !list.intercept;
         for (index, term) in list.terms.iter().enumerate() {
             let earlier = &list.terms[..index];
             // Per variable of the term: the levels it contributes (None for a numeric variable).
-            let mut codings: Vec<(usize, Option<(u32, u32)>)> = Vec::new();
+            let mut codings: Vec<(usize, Coding)> = Vec::new();
             for &var in term {
                 match &vars.kinds[var] {
-                    Kind::Numeric => codings.push((var, None)),
+                    Kind::Numeric => codings.push((var, Coding::Numeric)),
+                    Kind::Matrix(columns) => codings.push((var, Coding::Matrix(columns))),
                     Kind::Categorical(levels) => {
                         let rest: Vec<usize> = term.iter().copied().filter(|&v| v != var).collect();
                         let margin_present = rest.is_empty() || earlier.contains(&rest);
@@ -247,26 +335,35 @@ impl Design {
                         } else {
                             !margin_present
                         };
-                        codings.push((var, Some((u32::from(!full), levels.len() as u32))));
+                        let k = levels.len() as u32;
+                        codings.push((
+                            var,
+                            if full {
+                                Coding::Levels(0, k)
+                            } else if contrasts && vars.sum_contrasts[var] {
+                                Coding::Sum(k)
+                            } else {
+                                Coding::Levels(1, k)
+                            },
+                        ));
                     }
                 }
             }
             // Kronecker order: the first variable varies fastest, as R's model.matrix.
             let mut combos: Vec<Vec<Part>> = vec![Vec::new()];
-            for &(var, coding) in &codings {
-                let mut next = Vec::new();
-                match coding {
-                    None => {
-                        for c in &combos {
-                            next.push([c.as_slice(), &[Part::Numeric(var)]].concat());
-                        }
+            for (var, coding) in &codings {
+                let parts: Vec<Part> = match coding {
+                    Coding::Numeric => vec![Part::Numeric(*var)],
+                    Coding::Matrix(columns) => columns.iter().map(|&c| Part::Numeric(c)).collect(),
+                    Coding::Levels(start, end) => {
+                        (*start..*end).map(|l| Part::Level(*var, l)).collect()
                     }
-                    Some((start, end)) => {
-                        for level in start..end {
-                            for c in &combos {
-                                next.push([c.as_slice(), &[Part::Level(var, level)]].concat());
-                            }
-                        }
+                    Coding::Sum(k) => (0..k - 1).map(|l| Part::Sum(*var, l, k - 1)).collect(),
+                };
+                let mut next = Vec::new();
+                for part in parts {
+                    for c in &combos {
+                        next.push([c.as_slice(), &[part]].concat());
                     }
                 }
                 combos = next;
@@ -301,6 +398,16 @@ impl Design {
     }
 }
 
+/// How one variable of a term enters its columns.
+enum Coding<'a> {
+    Numeric,
+    Matrix(&'a [usize]),
+    /// Indicators of the levels start..end.
+    Levels(u32, u32),
+    /// Sum-to-zero contrasts of k levels.
+    Sum(u32),
+}
+
 fn part_name(part: &Part, vars: &VarTable) -> String {
     match *part {
         Part::Numeric(var) => vars.names[var].clone(),
@@ -308,8 +415,9 @@ fn part_name(part: &Part, vars: &VarTable) -> String {
             Kind::Categorical(levels) => {
                 format!("{}{}", vars.names[var], levels.label(level as usize))
             }
-            Kind::Numeric => vars.names[var].clone(),
+            _ => vars.names[var].clone(),
         },
+        Part::Sum(var, level, _) => format!("{}{}", vars.names[var], level + 1),
     }
 }
 
@@ -358,7 +466,7 @@ impl Encoded {
             .flat_map(|d| &d.columns)
             .flat_map(|c| &c.parts)
         {
-            if let Part::Level(var, _) = *part {
+            if let Part::Level(var, _) | Part::Sum(var, ..) = *part {
                 skip[var] = false;
             }
         }
@@ -374,6 +482,10 @@ impl Encoded {
         let n = data.nrows();
         self.codes.resize_with(vars.kinds.len(), Vec::new);
         for (var, kind) in vars.kinds.iter().enumerate() {
+            if matches!(kind, Kind::Matrix(_)) {
+                // Its columns are variables of their own.
+                continue;
+            }
             let col = column(data, &vars.names[var])?;
             if col.len() != n {
                 return Err(FitError::Length {
@@ -420,6 +532,15 @@ pub(crate) fn fill_column(
             Part::Level(var, level) => {
                 for (o, &code) in out.iter_mut().zip(&encoded.codes[var]) {
                     if code != level {
+                        *o = 0.0;
+                    }
+                }
+            }
+            Part::Sum(var, level, last) => {
+                for (o, &code) in out.iter_mut().zip(&encoded.codes[var]) {
+                    if code == last {
+                        *o = -*o;
+                    } else if code != level {
                         *o = 0.0;
                     }
                 }
@@ -641,7 +762,7 @@ mod tests {
     #[test]
     fn interaction_grouping_factor_counts_combinations() {
         let f = Formula::parse("y ~ 1 + (1 | recipe:f)").unwrap();
-        let vars = VarTable::resolve(&f, &frame()).unwrap();
+        let vars = VarTable::resolve(&f, &frame(), &BTreeMap::new()).unwrap();
         let g = GroupingFactor::new(
             "recipe:f".into(),
             &f.random[0].grouping,

@@ -23,6 +23,15 @@ pub enum ModelError {
     /// A column has no rows.
     #[error("the data have no rows")]
     NoRows,
+    /// A text column is used where numbers are needed (inside `I()`, a function, weights).
+    #[error("column '{0}' is not numeric: it cannot be used in arithmetic or as weights")]
+    NonNumericColumn(String),
+    /// A computed variable of the formula (`poly()`, `I()`, ...) cannot be formed on these data.
+    #[error("{0}")]
+    Frame(String),
+    /// Contrasts were asked for a variable that is not a categorical variable of the formula.
+    #[error("contrasts for '{0}': the formula has no categorical variable of that name")]
+    UnknownContrast(String),
 }
 
 /// Why a fit could not be done. Messages name the column or term concerned.
@@ -74,6 +83,24 @@ pub enum FitError {
         len: usize,
         /// Rows of the table.
         nrows: usize,
+    },
+    /// A formula function cannot be computed on these data (e.g. `poly(x, 3)` of x with 3 values).
+    #[error("{term}: {message}")]
+    Transform {
+        /// The variable as R labels it (`poly(x, 3)`).
+        term: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// A prior weight is not a positive finite number.
+    #[error("weights column '{column}' has the value {value} in row {row}: weights must be positive and finite")]
+    BadWeight {
+        /// The weights column.
+        column: String,
+        /// 1-based row.
+        row: usize,
+        /// The value.
+        value: f64,
     },
     /// The criterion could not be evaluated anywhere (numerical breakdown).
     #[error("the fit failed numerically: {0}")]

@@ -1,7 +1,9 @@
 //! Linear mixed models with lme4 formulas, matching lme4, fast; OLS beside them.
 //!
 //! The pipeline follows lme4's modules and MixedModels.jl's types:
-//! [`Formula`] (lme4 syntax) → model structure (`model`: fixed-effects columns, random-effects terms
+//! [`Formula`] (lme4 and R syntax: `I()`, `log()`, `poly()`, `factor()`, `offset()`, `(a + b)^2`,
+//! `%in%`, nested grouping factors) → model frame (`frame`: the computed variables, the response
+//! less its offsets, prior weights) → model structure (`model`: fixed-effects columns, random-effects terms
 //! with their relative covariance templates Λ, the blocks of A = [Z X y]′[Z X y]) → profiled
 //! deviance of θ (`blocked`: blocked Cholesky) → bounded optimizer (`optimize`: BOBYQA, Brent in
 //! one dimension) → fitted model ([`LmmFit`]) with post-fit checks and lmerTest's Satterthwaite
@@ -26,6 +28,7 @@ mod dense;
 mod design;
 mod error;
 mod formula;
+mod frame;
 mod inference;
 mod lmm;
 mod model;
@@ -34,6 +37,7 @@ mod optimize;
 pub mod student_t;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
+pub use design::Contrast;
 pub use error::{did_you_mean, FitError, ModelError};
 pub use formula::{Formula, FormulaError};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};

@@ -2,11 +2,14 @@
 
 use crate::blocked::Blocked;
 use crate::data::Columns;
+use crate::design::Contrast;
 use crate::error::{FitError, ModelError};
 use crate::formula::Formula;
+use crate::frame::ModelFrame;
 use crate::inference::{t_inference, Derivatives};
 use crate::model::Structure;
 use crate::optimize::Optimizer;
+use std::collections::BTreeMap;
 
 /// How fixed-effect t statistics are referred to a distribution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -27,6 +30,12 @@ pub struct LmmOptions {
     pub inference: Inference,
     /// Confidence level of the intervals (0.95).
     pub ci_level: f64,
+    /// Column of prior weights (lme4's `weights =`): observation i has residual variance σ²/wᵢ.
+    /// Weights must be positive; the criterion includes −Σ log wᵢ, as lme4's.
+    pub weights: Option<String>,
+    /// Coding of categorical variables (by formula label: `Diet`, `factor(Diet)`) other than
+    /// treatment contrasts, as R's `contrasts = list(Diet = "contr.sum")`.
+    pub contrasts: BTreeMap<String, Contrast>,
 }
 
 impl Default for LmmOptions {
@@ -35,6 +44,8 @@ impl Default for LmmOptions {
             reml: true,
             inference: Inference::Satterthwaite,
             ci_level: 0.95,
+            weights: None,
+            contrasts: BTreeMap::new(),
         }
     }
 }
@@ -160,17 +171,22 @@ struct Workspace {
     /// A trial θ.
     point: Vec<f64>,
     xtx: Vec<f64>,
+    /// Σ log wᵢ of the prior weights of the assembled data (0 without weights): lme4's criterion
+    /// is the unweighted one of the √w-scaled data minus this.
+    log_det_weights: f64,
 }
 
 impl Workspace {
     /// The workspace of `formula` on `data`, without the fixed-effects columns `dropped` (indices
     /// into the full model's columns, the intercept first).
-    fn new(
-        formula: &Formula,
-        data: &dyn Columns,
-        dropped: &[usize],
-    ) -> Result<Workspace, FitError> {
-        let structure = Structure::build(formula, data, dropped)?;
+    fn new(formula: &Formula, data: &Data<'_>, dropped: &[usize]) -> Result<Workspace, FitError> {
+        let structure = Structure::build(
+            formula,
+            data.columns,
+            dropped,
+            data.contrasts,
+            data.weights.is_some(),
+        )?;
         let mut diagonal = Vec::new();
         for term in &structure.terms {
             let q = term.q();
@@ -190,9 +206,19 @@ impl Workspace {
             point: vec![0.0; k],
             column: vec![0.0; p],
             xtx: vec![0.0; p * p],
+            log_det_weights: 0.0,
             structure,
         })
     }
+}
+
+/// One data set as a fit sees it: the columns (through the model frame when the formula computes
+/// variables), the contrasts, and the prior weights with Σ log w.
+struct Data<'a> {
+    columns: &'a dyn Columns,
+    contrasts: &'a BTreeMap<String, Contrast>,
+    weights: Option<&'a [f64]>,
+    log_det_weights: f64,
 }
 
 /// A reusable mixed-model workspace: build once per worker, fit many data sets of the same shape.
@@ -207,6 +233,8 @@ pub struct LmmFitter {
     reduced: Option<(Vec<usize>, Box<Workspace>)>,
     /// Whether the last fit used `reduced`.
     used_reduced: bool,
+    /// Computed variables, offsets and weights of the data set (unused for plain formulas).
+    frame: ModelFrame,
     fit: LmmFit,
 }
 
@@ -222,6 +250,7 @@ impl LmmFitter {
             workspace: None,
             reduced: None,
             used_reduced: false,
+            frame: ModelFrame::default(),
             fit: LmmFit::default(),
         })
     }
@@ -232,7 +261,8 @@ impl LmmFitter {
     }
 
     /// The profiled criterion (REML criterion or deviance) at `theta` for the data set of the last
-    /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises.
+    /// successful [`LmmFitter::fit`]: the deviance function of θ that the optimizer minimises
+    /// (with prior weights, lme4's: less Σ log wᵢ, a constant the optimizer does without).
     /// None before a fit, for a θ of the wrong length, or where the factorization fails.
     pub fn criterion_at(&mut self, theta: &[f64]) -> Option<f64> {
         let ws = active(&mut self.workspace, &mut self.reduced, self.used_reduced)?;
@@ -241,7 +271,7 @@ impl LmmFitter {
         }
         let n = ws.structure.nobs();
         let value = objective(&mut ws.structure.blocked, theta, self.options.reml, n);
-        value.is_finite().then_some(value)
+        value.is_finite().then_some(value - ws.log_det_weights)
     }
 
     /// The full results (estimates, SEs, df, variance components...) at a given `theta` instead of
@@ -270,7 +300,24 @@ impl LmmFitter {
     /// Fits the model to `data`. Columns of a rank-deficient fixed-effects matrix that are linear
     /// combinations of earlier ones are dropped, as lme4 does, and named in the fit's messages.
     pub fn fit(&mut self, data: &dyn Columns) -> Result<&LmmFit, FitError> {
-        let rebuilt = prepare(&mut self.workspace, &self.formula, data, &[])?;
+        // Plain formulas read the data directly; others through the model frame.
+        let plain = self.formula.is_plain() && self.options.weights.is_none();
+        if !plain {
+            self.frame
+                .update(&self.formula, data, self.options.weights.as_deref())?;
+        }
+        let view = self.frame.view(data);
+        let data = Data {
+            columns: if plain { data } else { &view },
+            contrasts: &self.options.contrasts,
+            weights: self.frame.weights().filter(|_| !plain),
+            log_det_weights: if plain {
+                0.0
+            } else {
+                self.frame.log_det_weights()
+            },
+        };
+        let rebuilt = prepare(&mut self.workspace, &self.formula, &data, &[])?;
         let Some(ws) = self.workspace.as_mut() else {
             return Err(FitError::Numerical("no workspace".into()));
         };
@@ -293,7 +340,7 @@ impl LmmFitter {
             Some((dropped, reduced)) if dropped == aliased => Some(reduced),
             _ => None,
         };
-        let rebuilt_reduced = prepare(&mut slot, &self.formula, data, &aliased)?;
+        let rebuilt_reduced = prepare(&mut slot, &self.formula, &data, &aliased)?;
         let Some(mut reduced) = slot else {
             return Err(FitError::Numerical("no workspace".into()));
         };
@@ -318,11 +365,11 @@ impl LmmFitter {
 fn prepare(
     slot: &mut Option<Box<Workspace>>,
     formula: &Formula,
-    data: &dyn Columns,
+    data: &Data<'_>,
     dropped: &[usize],
 ) -> Result<bool, FitError> {
     let mut reusable = match slot.as_mut() {
-        Some(ws) => ws.structure.reencode(data)?,
+        Some(ws) => ws.structure.reencode(data.columns)?,
         None => false,
     };
     let mut rebuilt = false;
@@ -337,7 +384,8 @@ fn prepare(
             return Err(FitError::Numerical("no workspace".into()));
         };
         ws.structure.validate()?;
-        if ws.structure.assemble(data)? {
+        ws.log_det_weights = data.log_det_weights;
+        if ws.structure.assemble(data.columns, data.weights)? {
             return Ok(rebuilt);
         }
         if !reusable {
@@ -496,6 +544,7 @@ fn fill_results(
     fit: &mut LmmFit,
     budget_exhausted: bool,
 ) -> Result<(), FitError> {
+    let log_det_weights = ws.log_det_weights;
     let structure = &mut ws.structure;
     let (n, p) = (structure.nobs(), structure.fixed.width());
     let reml = options.reml;
@@ -507,7 +556,7 @@ fn fill_results(
     let dof = if reml { (n - p) as f64 } else { n as f64 };
     let sigma2 = c.r2 / dof;
     let sigma = sigma2.sqrt();
-    fit.criterion = c.criterion(reml, n, p);
+    fit.criterion = c.criterion(reml, n, p) - log_det_weights;
     fit.reml = reml;
     fit.sigma = sigma;
     fit.nobs = n;

@@ -6,9 +6,10 @@
 
 use crate::blocked::{Blocked, TermLayout};
 use crate::data::{ColumnRef, Columns};
-use crate::design::{self, Design, Encoded, GroupingFactor, Kind, Part, VarTable};
+use crate::design::{self, Contrast, Design, Encoded, GroupingFactor, Kind, Part, VarTable};
 use crate::error::{FitError, ModelError};
 use crate::formula::Formula;
+use std::collections::BTreeMap;
 
 /// A random-effects term with its grouping factor.
 #[derive(Clone, Debug)]
@@ -64,22 +65,28 @@ pub(crate) struct Structure {
     x: Vec<f64>,
     y: Vec<f64>,
     nobs: usize,
+    /// Prior weights scale the rows of Z, X and y by √w (the general path only).
+    weighted: bool,
 }
 
 impl Structure {
     /// Resolves `formula` against `data` and allocates everything a fit needs.
     /// `dropped`: fixed-effects columns to leave out (indices into the full model's columns, the
-    /// intercept first), the aliased columns of a rank-deficient X.
+    /// intercept first), the aliased columns of a rank-deficient X. `contrasts`: per categorical
+    /// variable (by label), its coding when not treatment contrasts. `weighted`: the fits will have
+    /// prior weights ([`Structure::assemble`]).
     pub fn build(
         formula: &Formula,
         data: &dyn Columns,
         dropped: &[usize],
+        contrasts: &BTreeMap<String, Contrast>,
+        weighted: bool,
     ) -> Result<Structure, FitError> {
         let n = data.nrows();
         if n == 0 {
             return Err(ModelError::NoRows.into());
         }
-        let vars = VarTable::resolve(formula, data)?;
+        let vars = VarTable::resolve(formula, data, contrasts)?;
         let mut fixed = Design::from_vars(&formula.fixed, &vars);
         let offset = usize::from(fixed.intercept);
         let mut column = 0;
@@ -94,9 +101,8 @@ impl Structure {
             let factor = match groupings.iter().position(|g| *g == random.grouping) {
                 Some(f) => f,
                 None => {
-                    let label = formula.grouping_label(&random.grouping);
                     factors.push(GroupingFactor::new(
-                        label,
+                        random.label.clone(),
                         &random.grouping,
                         &vars.names,
                         data,
@@ -105,7 +111,7 @@ impl Structure {
                     factors.len() - 1
                 }
             };
-            let design = Design::from_vars(&random.effects, &vars);
+            let design = Design::random_effects(&random.effects, &vars);
             terms.push(ReTerm {
                 design,
                 factor,
@@ -125,7 +131,8 @@ impl Structure {
             .collect();
         let mut encoded = Encoded::without_groupings(&designs, &grouping, vars.names.len());
         encoded.encode(&vars, data)?;
-        let fast = (terms.len() == 1)
+        // The fast path sums per group with unit weights; weighted fits take the general one.
+        let fast = (terms.len() == 1 && !weighted)
             .then(|| fast_layout(&fixed, &terms[0].design))
             .flatten();
         let blocked = match &fast {
@@ -149,6 +156,7 @@ impl Structure {
             x: Vec::new(),
             y: Vec::new(),
             nobs: n,
+            weighted,
         };
         if let Some(fast) = structure.fast.as_mut() {
             fast.acc = vec![0.0; structure.blocked.terms[0].nlevels * fast.stride];
@@ -215,15 +223,25 @@ impl Structure {
         Ok(())
     }
 
-    /// Fills the A blocks of [`Blocked`] from `data`. False when the grouping factor's level set
-    /// differs from the structure's (found by the fast path, which encodes the grouping factor while
-    /// accumulating): the structure must then be rebuilt.
-    pub fn assemble(&mut self, data: &dyn Columns) -> Result<bool, FitError> {
+    /// Fills the A blocks of [`Blocked`] from `data`, with the prior `weights` (one per row) of a
+    /// structure built as weighted. False when the grouping factor's level set differs from the
+    /// structure's (found by the fast path, which encodes the grouping factor while accumulating):
+    /// the structure must then be rebuilt.
+    pub fn assemble(
+        &mut self,
+        data: &dyn Columns,
+        weights: Option<&[f64]>,
+    ) -> Result<bool, FitError> {
         self.check_response(data)?;
+        if weights.is_some() != self.weighted {
+            return Err(FitError::Numerical(
+                "the structure was built for another weighting".into(),
+            ));
+        }
         if self.fast.is_some() {
             self.assemble_fast(data)
         } else {
-            self.assemble_general(data).map(|()| true)
+            self.assemble_general(data, weights).map(|()| true)
         }
     }
 
@@ -336,7 +354,11 @@ impl Structure {
 
     /// The general path: materialize Z, X and y, find which levels of the later terms meet each level
     /// of the first term (the symbolic structure), then accumulate A.
-    fn assemble_general(&mut self, data: &dyn Columns) -> Result<(), FitError> {
+    fn assemble_general(
+        &mut self,
+        data: &dyn Columns,
+        weights: Option<&[f64]>,
+    ) -> Result<(), FitError> {
         let n = self.nobs;
         let p = self.fixed.width();
         self.x.resize(n * p, 0.0);
@@ -387,6 +409,21 @@ impl Structure {
             .all(|v| v.is_finite());
         if !finite {
             return Err(self.non_finite_error(data));
+        }
+        if let Some(w) = weights {
+            // W^{1/2} on every row of Z, X and y: A becomes [Z X y]′W[Z X y], as lme4's weighted fit.
+            for (i, &wi) in w.iter().enumerate().take(n) {
+                let s = wi.sqrt();
+                self.y[i] *= s;
+                for column in self.x.chunks_exact_mut(n) {
+                    column[i] *= s;
+                }
+                for z in &mut self.z {
+                    for column in z.chunks_exact_mut(n) {
+                        column[i] *= s;
+                    }
+                }
+            }
         }
         let layouts = layouts(&self.terms, &self.factors);
         let (row_ptr, rows) = self.symbolic(&layouts, p);

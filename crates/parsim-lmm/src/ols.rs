@@ -3,11 +3,13 @@
 
 use crate::data::{ColumnRef, Columns};
 use crate::dense::{backward_solve, cholesky_small, forward_solve, inverse_from_cholesky};
-use crate::design::{self, Design, Encoded, LevelMap, Part, VarTable};
+use crate::design::{self, Contrast, Design, Encoded, LevelMap, Part, VarTable};
 use crate::error::{FitError, ModelError};
 use crate::formula::Formula;
+use crate::frame::ModelFrame;
 use crate::inference::t_inference;
 use crate::lmm::{aliased_columns, Coefficient};
+use std::collections::BTreeMap;
 
 /// Options of an OLS fit.
 #[derive(Clone, Debug, PartialEq)]
@@ -16,6 +18,11 @@ pub struct OlsOptions {
     pub cluster: Option<String>,
     /// Confidence level of the intervals (0.95).
     pub ci_level: f64,
+    /// Column of prior weights (R's `lm(weights =)`): weighted least squares, observation i with
+    /// residual variance σ²/wᵢ. Weights must be positive.
+    pub weights: Option<String>,
+    /// Coding of categorical variables (by formula label) other than treatment contrasts.
+    pub contrasts: BTreeMap<String, Contrast>,
 }
 
 impl Default for OlsOptions {
@@ -23,6 +30,8 @@ impl Default for OlsOptions {
         OlsOptions {
             cluster: None,
             ci_level: 0.95,
+            weights: None,
+            contrasts: BTreeMap::new(),
         }
     }
 }
@@ -55,6 +64,10 @@ pub struct OlsFitter {
     cluster: Option<Cluster>,
     /// The response when it is not a float column.
     y: Vec<f64>,
+    /// √w·y of a weighted fit.
+    weighted_y: Vec<f64>,
+    /// Computed variables, offsets and weights of the data set (unused for plain formulas).
+    frame: ModelFrame,
     work: Work,
     fit: OlsFit,
 }
@@ -102,6 +115,8 @@ impl OlsFitter {
             shape: None,
             cluster: None,
             y: Vec::new(),
+            weighted_y: Vec::new(),
+            frame: ModelFrame::default(),
             work: Work::default(),
             fit: OlsFit::default(),
         })
@@ -113,12 +128,21 @@ impl OlsFitter {
         if n == 0 {
             return Err(ModelError::NoRows.into());
         }
+        // Plain formulas read the data directly; others through the model frame.
+        let plain = self.formula.is_plain() && self.options.weights.is_none();
+        if !plain {
+            self.frame
+                .update(&self.formula, data, self.options.weights.as_deref())?;
+        }
+        let view = self.frame.view(data);
+        let data: &dyn Columns = if plain { data } else { &view };
+        let weights = self.frame.weights().filter(|_| !plain);
         let reusable = match self.shape.as_mut() {
             Some(shape) => shape.encoded.encode(&shape.vars, data)?,
             None => false,
         };
         if !reusable {
-            let vars = VarTable::resolve(&self.formula, data)?;
+            let vars = VarTable::resolve(&self.formula, data, &self.options.contrasts)?;
             let design = Design::from_vars(&self.formula.fixed, &vars);
             let mut encoded = Encoded::default();
             encoded.encode(&vars, data)?;
@@ -153,12 +177,29 @@ impl OlsFitter {
             }
         };
         work.size(p);
-        let intercept = shape.design.intercept;
+        let raw_y = y;
+        let y: &[f64] = match weights {
+            Some(w) => {
+                // Weighted least squares as least squares of W^{1/2}X and W^{1/2}y.
+                for column in work.x.chunks_exact_mut(n) {
+                    for (x, wi) in column.iter_mut().zip(w) {
+                        *x *= wi.sqrt();
+                    }
+                }
+                self.weighted_y.clear();
+                self.weighted_y
+                    .extend(y.iter().zip(w).map(|(v, wi)| v * wi.sqrt()));
+                &self.weighted_y
+            }
+            None => y,
+        };
+        // The kernels' intercept shortcut assumes a column of ones, which √w is not.
+        let intercept = shape.design.intercept && weights.is_none();
         let yy = cross_products(&work.x, y, n, p, intercept, &mut work.xtx, &mut work.xty);
         if !(yy.is_finite() && work.xtx.iter().chain(&work.xty).all(|v| v.is_finite())) {
             return Err(non_finite(&shape.vars, data));
         }
-        if y.iter().all(|&v| v == y[0]) {
+        if raw_y.iter().all(|&v| v == raw_y[0]) {
             return Err(FitError::ConstantResponse(shape.vars.names[0].clone()));
         }
         let cluster = match &self.options.cluster {
@@ -171,6 +212,7 @@ impl OlsFitter {
             n,
             p,
             shape,
+            weights,
             cluster,
             self.options.ci_level,
             &mut self.fit,
@@ -431,6 +473,7 @@ fn solve(
     n: usize,
     p: usize,
     shape: &Shape,
+    weights: Option<&[f64]>,
     cluster: Option<(&[u32], usize)>,
     ci_level: f64,
     fit: &mut OlsFit,
@@ -455,7 +498,7 @@ fn solve(
     beta.copy_from_slice(&work.xty);
     forward_solve(&work.l, p, p, beta);
     backward_solve(&work.l, p, p, beta);
-    let intercept = shape.design.intercept;
+    let intercept = shape.design.intercept && weights.is_none();
     // The mean of y for R² (X′y's intercept entry is Σy).
     let centre = if intercept {
         work.xty[0] / n as f64
@@ -468,6 +511,18 @@ fn solve(
         work.scores.resize(g * p, 0.0);
     }
     let (rss, tss) = residual_pass(work, y, n, p, intercept, centre, codes);
+    // R's weighted R² centres y at its weighted mean ȳ_w = Σwy/Σw: Σw(y − ȳ_w)² = Σ(√w·y − √w·ȳ_w)².
+    let tss = match weights {
+        Some(w) if shape.design.intercept => {
+            let total: f64 = w.iter().sum();
+            let mean = y.iter().zip(w).map(|(v, wi)| v * wi.sqrt()).sum::<f64>() / total;
+            y.iter()
+                .zip(w)
+                .map(|(v, wi)| (v - wi.sqrt() * mean).powi(2))
+                .sum()
+        }
+        _ => tss,
+    };
     let df_residual = (n - p) as f64;
     let sigma2 = rss / df_residual;
     inverse_from_cholesky(&work.l, p, p, &mut work.inverse, &mut work.column);

@@ -1,5 +1,5 @@
-//! The one-grouping-factor fast path and OLS (classical and CR1) allocate nothing per fit once
-//! warmed up: a counting global allocator (counting this thread's allocations only, so parallel
+//! The one-grouping-factor fast path, OLS (classical and CR1) and the model frame of computed
+//! variables, offsets and weights allocate nothing per fit once warmed up: a counting global allocator (counting this thread's allocations only, so parallel
 //! tests do not interfere) around fits of data sets of the same shape, with REML/Satterthwaite as
 //! the study runner uses.
 
@@ -72,6 +72,46 @@ fn fast_path_fits_allocate_nothing_after_warm_up() {
         assert!(criteria.is_finite());
         assert_eq!(during, 0, "{formula}: {during} allocations in 3 warm fits");
     }
+}
+
+/// Computed variables, offsets and weights: the model frame reuses its buffers too.
+#[test]
+fn model_frame_allocates_nothing_after_warm_up() {
+    let data = [seed(0), seed(1), seed(2)];
+    let formula = "response ~ poly(X, 2) + I(X^3/2 + 1) + offset(0.1 * X) + (1 + scale(X) | group)";
+    let formula = Formula::parse(formula).unwrap();
+    let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+    for d in &data {
+        fitter.fit(d).unwrap();
+    }
+    let before = allocations();
+    for d in &data {
+        assert!(fitter.fit(d).unwrap().criterion.is_finite());
+    }
+    let during = allocations() - before;
+    assert_eq!(during, 0, "{during} allocations in 3 warm fits");
+    let formula = Formula::parse("response ~ log(abs(X) + 1) * factor(group) + offset(X)").unwrap();
+    let options = OlsOptions {
+        weights: Some("X2".into()),
+        ..OlsOptions::default()
+    };
+    let data = data.map(|d| {
+        let x: Vec<f64> = match parsim_lmm::Columns::column(&d, "X") {
+            Some(parsim_lmm::ColumnRef::Float(v)) => v.iter().map(|x| 1.0 + x * x).collect(),
+            other => panic!("X: {other:?}"),
+        };
+        d.with_float("X2", x)
+    });
+    let mut fitter = OlsFitter::new(&formula, options).unwrap();
+    for d in &data {
+        fitter.fit(d).unwrap();
+    }
+    let before = allocations();
+    for d in &data {
+        assert!(fitter.fit(d).unwrap().sigma.is_finite());
+    }
+    let during = allocations() - before;
+    assert_eq!(during, 0, "OLS: {during} allocations in 3 warm fits");
 }
 
 #[test]

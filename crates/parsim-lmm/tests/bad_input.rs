@@ -1,7 +1,8 @@
 //! Bad input gets a clear error naming the column or term, never a panic.
 
 use parsim_lmm::{
-    DataFrame, FitError, Formula, LmmFitter, LmmOptions, ModelError, OlsFitter, OlsOptions,
+    Contrast, DataFrame, FitError, Formula, LmmFitter, LmmOptions, ModelError, OlsFitter,
+    OlsOptions,
 };
 use proptest::prelude::*;
 
@@ -185,11 +186,147 @@ fn model_kind_mismatch_is_refused() {
     );
 }
 
+#[test]
+fn formula_functions_fit_and_their_failures_are_named() {
+    // The old parser said "unexpected character '^'" here: I() is now part of the language.
+    let data = frame();
+    let formula = Formula::parse("y ~ x + I(x^2) + (1 | g)").unwrap();
+    let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+    let fit = fitter.fit(&data).unwrap();
+    assert_eq!(fit.coefficients[2].term, "I(x^2)");
+    // x has 12 distinct values: degree 12 is one too many, as R's poly() says.
+    let err = lmm_error("y ~ poly(x, 12) + (1 | g)", &data);
+    assert!(
+        matches!(&err, FitError::Transform { term, .. } if term == "poly(x, 12)"),
+        "{err}"
+    );
+    // log(0) = −∞ (x = sin(0) in row 1) names the variable and the row.
+    let err = lmm_error("y ~ log(x) + (1 | g)", &data);
+    assert_eq!(
+        err,
+        FitError::NonFinite {
+            column: "log(x)".into(),
+            row: 1
+        }
+    );
+    let err = lmm_error("y ~ I(label * 2) + (1 | g)", &data);
+    assert_eq!(
+        err,
+        FitError::Model(ModelError::NonNumericColumn("label".into()))
+    );
+    let weighted = |weights: &str, contrasts: &[(&str, Contrast)]| {
+        let options = LmmOptions {
+            weights: Some(weights.into()),
+            contrasts: contrasts.iter().map(|(n, c)| (n.to_string(), *c)).collect(),
+            ..LmmOptions::default()
+        };
+        let formula = Formula::parse("y ~ x + label + (1 | g)").unwrap();
+        LmmFitter::new(&formula, options)
+            .unwrap()
+            .fit(&data)
+            .cloned()
+    };
+    let err = weighted("x", &[]).unwrap_err();
+    assert!(
+        matches!(&err, FitError::BadWeight { column, row: 1, value } if column == "x" && *value == 0.0),
+        "{err}"
+    );
+    let err = weighted("one", &[("lable", Contrast::Sum)]).unwrap_err();
+    assert_eq!(
+        err,
+        FitError::Model(ModelError::UnknownContrast("lable".into()))
+    );
+    // Unit weights give the unweighted fit (Σ log w = 0), through the general path instead of
+    // the one-factor fast path: equal to rounding (1e-9 relative; sums in another order).
+    let ones = DataFrame::default()
+        .with_float("w", vec![1.0; 12])
+        .with_float(
+            "y",
+            (0..12)
+                .map(|i| 1.0 + (i as f64 * 0.9).cos() + (i / 4) as f64)
+                .collect(),
+        )
+        .with_float("x", (0..12).map(|i| (i as f64 * 0.7).sin()).collect())
+        .with_int("g", (0..12).map(|i| i / 4).collect());
+    let formula = Formula::parse("y ~ x + (1 | g)").unwrap();
+    let plain = LmmFitter::new(&formula, LmmOptions::default())
+        .unwrap()
+        .fit(&ones)
+        .unwrap()
+        .clone();
+    let options = LmmOptions {
+        weights: Some("w".into()),
+        ..LmmOptions::default()
+    };
+    let unit = LmmFitter::new(&formula, options)
+        .unwrap()
+        .fit(&ones)
+        .unwrap()
+        .clone();
+    assert!((plain.criterion - unit.criterion).abs() < 1e-9 * plain.criterion.abs());
+    for (a, b) in plain.coefficients.iter().zip(&unit.coefficients) {
+        assert!((a.estimate - b.estimate).abs() < 1e-9 * a.estimate.abs().max(1.0));
+    }
+}
+
+#[test]
+fn unsupported_formula_parts_point_at_themselves() {
+    for (text, at, says) in [
+        ("y ~ x + spline(x)", 8, "spline() is not supported"),
+        ("y ~ I(x %% 2)", 8, "%% is not supported"),
+        ("y ~ poly(x, k)", 12, "degree of poly()"),
+        ("y ~ (x + g)^x", 12, "power of a formula term"),
+        ("y ~ .", 4, "'.'"),
+    ] {
+        let err = Formula::parse(text).unwrap_err();
+        assert_eq!(err.offset, at, "{text}: {err}");
+        assert!(err.message.contains(says), "{text}: {err}");
+    }
+    let deep = format!("y ~ {}x{}", "(".repeat(1000), ")".repeat(1000));
+    assert!(Formula::parse(&deep).is_err());
+}
+
 /// Token soup for formulas: names of the test frame, unknown names, operators, numbers, brackets.
 fn token() -> impl Strategy<Value = &'static str> {
     prop::sample::select(vec![
-        "y", "x", "x2", "g", "label", "one", "zz", "~", "+", "-", "*", ":", "/", "|", "||", "(",
-        ")", "0", "1", "2", " ", "`x`", "$", "é",
+        "y",
+        "x",
+        "x2",
+        "g",
+        "label",
+        "one",
+        "zz",
+        "~",
+        "+",
+        "-",
+        "*",
+        ":",
+        "/",
+        "|",
+        "||",
+        "(",
+        ")",
+        "0",
+        "1",
+        "2",
+        " ",
+        "`x`",
+        "$",
+        "é",
+        "I(",
+        "log(",
+        "poly(",
+        "factor(",
+        "offset(",
+        "scale(",
+        "sqrt(",
+        ",",
+        "^",
+        "%in%",
+        "raw = TRUE",
+        "=",
+        "1e-3",
+        "-1",
     ])
 }
 

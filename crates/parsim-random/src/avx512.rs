@@ -141,7 +141,7 @@ impl Limbs {
 /// the last one.
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(crate) fn generate(buf: &mut [u64], start: u128, inc: u128) -> u128 {
-    assert!(!buf.is_empty() && buf.len() % LANES == 0);
+    assert!(!buf.is_empty() && buf.len().is_multiple_of(LANES));
     let (start_v, inc_v) = (Limbs::splat(start), Limbs::splat(inc));
     let zero = Limbs::splat(0);
     let mut lanes = [zero; VECTORS];

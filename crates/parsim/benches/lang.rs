@@ -75,7 +75,7 @@ fn bench(c: &mut Criterion) {
         bch.iter_batched_ref(
             || default_rng(7),
             |rng| {
-                ws.generate(&study.program, &condition, black_box(rng))
+                ws.generate(&study.program, &condition.values, black_box(rng))
                     .unwrap()
             },
             BatchSize::SmallInput,
@@ -111,7 +111,7 @@ impl Generate {
     fn run(&mut self, rng: &mut Generator) {
         let condition = &self.study.conditions()[0];
         self.ws
-            .generate(&self.study.program, condition, rng)
+            .generate(&self.study.program, &condition.values, rng)
             .unwrap();
     }
 }

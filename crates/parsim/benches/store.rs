@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use parsim::run::{study_record, summary_table, UnitWorker};
-use parsim::store::{ReplicationRecord, Store};
+use parsim::store::{export_csv, ReplicationRecord, Store};
 use parsim::study::Study;
 
 const ROUNDS: usize = 15;
@@ -39,9 +39,7 @@ fn main() {
         store.write_batch(&records).expect("records written");
         write.push(t.elapsed());
         let t = Instant::now();
-        store
-            .export_csv(&dir.join("results.csv"))
-            .expect("results.csv");
+        export_csv(&store, &dir.join("results.csv")).expect("results.csv");
         export.push(t.elapsed());
         let t = Instant::now();
         summary_table(&dir).expect("summary");

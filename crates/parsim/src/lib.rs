@@ -1,14 +1,18 @@
 //! parsim: parallel Monte Carlo simulation studies of statistical methods.
 //!
 //! The data flow, one module per stage:
-//! `study` (the TOML file) → `lang` (the data program) → methods (`parsim-lmm`) →
-//! `run` (workers, streams) → `store` (SQLite) → `measures` → `report` / `plot`.
+//! `study` (the TOML file) → `lang` (the data program) → `method` (the method contract; the built-in
+//! models come from `parsim-lmm`) → `run` (workers, streams) → `store` (SQLite, every SQL statement) →
+//! `measures` → `report` / `plot`. The `parsim` binary is the `parsim-cli` crate over this library;
+//! `docs/architecture.md` is the map.
 
 pub mod diagnostic;
 pub mod lang;
 pub mod measures;
 pub mod merge;
+pub mod method;
 pub mod plot;
+mod reader;
 pub mod report;
 pub mod run;
 pub mod slurm;

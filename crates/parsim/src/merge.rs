@@ -10,10 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use rusqlite::{params, Connection, OptionalExtension};
-
+use crate::run::Shard;
 use crate::slurm::{self, shard_dir, SlurmError, SCRIPT_FILE, SHARDS_DIR, SLURM_DIR};
-use crate::store::{FitStatus, Store, StoreError, StoredCondition, STORE_FILE};
+use crate::store::{
+    FailedFitCount, FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet, STORE_FILE,
+};
 use crate::study::Study;
 
 /// How to read a results directory whose split is not recorded in `DIR/slurm/array.json`.
@@ -34,15 +35,6 @@ pub enum MergeError {
     /// The recorded job array plan is unreadable.
     #[error(transparent)]
     Slurm(#[from] SlurmError),
-    /// SQLite failed while merging.
-    #[error("merging into {path}: {source}")]
-    Sqlite {
-        /// The merged store.
-        path: PathBuf,
-        /// What SQLite said.
-        #[source]
-        source: rusqlite::Error,
-    },
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -83,16 +75,7 @@ pub enum MergeError {
     },
 }
 
-/// Which study a store holds and which parsim wrote it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Identity {
-    /// Study name.
-    pub name: String,
-    /// SHA-256 of the study file's text.
-    pub hash: String,
-    /// The parsim version that created the store.
-    pub parsim_version: String,
-}
+pub use crate::store::Identity;
 
 /// One task's shard as found on disk.
 #[derive(Debug, Clone)]
@@ -127,8 +110,8 @@ pub struct FailedFits {
 pub struct MissingTask {
     /// The array task id K that owns them.
     pub task: u64,
-    /// The missing units (`condition * replications + replication`), increasing.
-    pub units: Vec<u64>,
+    /// The missing units, in (condition, replication) order.
+    pub units: Vec<Unit>,
 }
 
 /// The state of a results directory's shards: what is stored, what failed, what is missing.
@@ -146,8 +129,8 @@ pub struct Survey {
     pub conditions: Vec<StoredCondition>,
     /// One entry per task 0..M (and any further shard directory found).
     pub shards: Vec<ShardState>,
-    /// Per unit: stored in some shard or in the merged store.
-    pub done: Vec<bool>,
+    /// The units of the design stored in some shard or in the merged store.
+    pub done: UnitSet,
     /// Units in the merged store, if there is one.
     pub merged: Option<u64>,
     /// Failing fits per method and status.
@@ -212,15 +195,15 @@ fn survey_stores(
         .or(manifest.map(|m| m.tasks))
         .unwrap_or(highest)
         .max(1);
-    let units = conditions.len() as u64 * replications;
+    let within = |set: UnitSet| set.within(conditions.len(), replications);
     let mut done = match merged {
-        Some(store) => store.completed_units(replications, conditions.len())?,
-        None => vec![false; units as usize],
+        Some(store) => within(store.completed_units()?),
+        None => UnitSet::new(),
     };
     let mut states = Vec::new();
     let mut failures: Vec<FailedFits> = Vec::new();
     for k in 0..tasks.max(highest) {
-        let owned = units_owned(k, tasks, units);
+        let owned = units_owned(k, tasks, conditions.len(), replications);
         let dir_k = shard_dir(dir, k);
         let Some((_, store)) = shards.iter().find(|(t, _)| *t == k) else {
             states.push(ShardState {
@@ -231,11 +214,9 @@ fn survey_stores(
             });
             continue;
         };
-        let shard_done = store.completed_units(replications, conditions.len())?;
-        let stored = shard_done.iter().filter(|&&d| d).count() as u64;
-        for (d, s) in done.iter_mut().zip(&shard_done) {
-            *d |= *s;
-        }
+        let shard_done = within(store.completed_units()?);
+        let stored = shard_done.len();
+        done.extend_from(&shard_done);
         states.push(ShardState {
             task: k,
             dir: dir_k,
@@ -257,13 +238,17 @@ fn survey_stores(
     })
 }
 
-/// Units `u < units` with `u % tasks == task`.
-fn units_owned(task: u64, tasks: u64, units: u64) -> u64 {
-    if task >= units {
-        0
-    } else {
-        (units - task).div_ceil(tasks)
-    }
+/// Units of the design that array task `task` of `tasks` owns (none for a task beyond the array).
+fn units_owned(task: u64, tasks: u64, conditions: usize, replications: u64) -> u64 {
+    owner(task, tasks).map_or(0, |shard| shard.owned(conditions, replications))
+}
+
+/// The shard that array task `task` of `tasks` runs.
+fn owner(task: u64, tasks: u64) -> Option<Shard> {
+    (task < tasks).then_some(Shard {
+        index: task + 1,
+        count: tasks,
+    })
 }
 
 /// Numbered directories under `DIR/shards`, and whether each holds a store.
@@ -298,23 +283,7 @@ fn shard_dirs(dir: &Path) -> Result<Vec<(u64, bool)>, MergeError> {
 }
 
 fn identity_of(store: &Store) -> Result<Identity, MergeError> {
-    store
-        .connection()
-        .query_row(
-            "SELECT name, hash, parsim_version FROM study WHERE id = 1",
-            [],
-            |r| {
-                Ok(Identity {
-                    name: r.get(0)?,
-                    hash: r.get(1)?,
-                    parsim_version: r.get(2)?,
-                })
-            },
-        )
-        .map_err(|source| MergeError::Sqlite {
-            path: store.path().to_path_buf(),
-            source,
-        })
+    Ok(store.identity()?)
 }
 
 /// All stores (and the recorded plan) must name one study hash and one parsim version.
@@ -381,27 +350,13 @@ fn add_failures(
     task: u64,
     store: &Store,
 ) -> Result<(), MergeError> {
-    let sql = "SELECT f.method, f.status, count(*), min(f.message) FROM fits f JOIN methods m USING (method) \
-               WHERE f.status IN ('not_converged', 'error') GROUP BY f.method, f.status ORDER BY m.position, f.status";
-    let wrap = |source| MergeError::Sqlite {
-        path: store.path().to_path_buf(),
-        source,
-    };
-    let mut stmt = store.connection().prepare(sql).map_err(wrap)?;
-    let rows = stmt
-        .query_map([], |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, Option<String>>(3)?,
-            ))
-        })
-        .map_err(wrap)?;
-    for row in rows {
-        let (method, status, count, message) = row.map_err(wrap)?;
-        let status = FitStatus::parse(&status).unwrap_or(FitStatus::Error);
-        let count = count as u64;
+    for failed in store.failed_fits()? {
+        let FailedFitCount {
+            method,
+            status,
+            count,
+            example: message,
+        } = failed;
         match failures
             .iter_mut()
             .find(|f| f.method == method && f.status == status)
@@ -426,42 +381,25 @@ fn add_failures(
 /// Merge the shard stores of `dir` into `dir/results.sqlite`; then write `results.csv` and `study.toml`, and,
 /// when every unit is stored, `summary.csv` and `summary.md`.
 pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeError> {
+    // One writer per directory: a run or another merge into `dir` is refused while this one writes.
+    let _lock = crate::store::DirLock::acquire(dir)?;
     let before = survey(dir, options)?;
-    let target = Store::path_in(dir);
-    let wrap = |source| MergeError::Sqlite {
-        path: target.clone(),
-        source,
-    };
-    let conn = Connection::open(&target).map_err(wrap)?;
-    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;")
-        .map_err(wrap)?;
-    conn.busy_timeout(std::time::Duration::from_secs(60))
-        .map_err(wrap)?;
+    let target = Store::merge_target(dir)?;
     let mut copied = Vec::new();
     for shard in before.shards.iter().filter(|s| s.stored.is_some()) {
-        let source = Store::path_in(&shard.dir);
-        copied.push((shard.task, absorb(&conn, &source).map_err(wrap)?));
+        copied.push((shard.task, target.absorb(&Store::path_in(&shard.dir))?));
     }
-    let complete = before.done.iter().all(|&d| d);
-    let finished = if complete {
-        Some(crate::store::now_utc())
-    } else {
-        None
-    };
-    conn.execute(
-        "UPDATE study SET finished_at = ?1 WHERE id = 1",
-        params![finished],
-    )
-    .map_err(wrap)?;
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
-        .map_err(wrap)?;
-    drop(conn);
+    target.set_finished(before.is_complete())?;
+    target.checkpoint()?;
+    drop(target);
 
     let store = Store::open_existing(dir)?;
-    let csv_rows = store.export_csv(&dir.join("results.csv"))?;
+    let csv_rows = crate::store::export_csv(&store, &dir.join("results.csv"))?;
     write_study_copy(dir, &store.study_toml()?)?;
     let mut after = before;
-    after.done = store.completed_units(after.replications, after.conditions.len())?;
+    after.done = store
+        .completed_units()?
+        .within(after.conditions.len(), after.replications);
     after.merged = Some(store.replications_done()?);
     drop(store);
     // Measures of a partial study would mislead: the summary waits for the last unit.
@@ -478,80 +416,6 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
     })
 }
 
-/// Copy into the store open on `conn` every unit the store at `source` marked complete and `conn` lacks, in
-/// one transaction; create the merged store's tables and design rows from `source` if it has none yet.
-/// Returns the number of units copied.
-fn absorb(conn: &Connection, source: &Path) -> rusqlite::Result<u64> {
-    conn.execute("ATTACH DATABASE ?1 AS shard", [source.to_string_lossy()])?;
-    let result = copy_units(conn);
-    let detached = conn.execute_batch("DETACH DATABASE shard");
-    let copied = result?;
-    detached?;
-    Ok(copied)
-}
-
-/// The body of [`absorb`], with the shard attached as `shard`.
-fn copy_units(conn: &Connection) -> rusqlite::Result<u64> {
-    let tx = conn.unchecked_transaction()?;
-    let has_study: Option<i64> = tx
-        .query_row(
-            "SELECT 1 FROM main.sqlite_master WHERE type = 'table' AND name = 'study'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
-    if has_study.is_none() {
-        create_from_shard(&tx)?;
-    }
-    tx.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS new_units (condition INTEGER, replication INTEGER, \
-             PRIMARY KEY (condition, replication));
-         DELETE FROM new_units;
-         INSERT INTO new_units SELECT s.condition, s.replication FROM shard.replications s \
-             WHERE NOT EXISTS (SELECT 1 FROM main.replications m \
-                               WHERE m.condition = s.condition AND m.replication = s.replication);
-         INSERT OR IGNORE INTO main.replications (condition, replication, seconds) \
-             SELECT s.condition, s.replication, s.seconds FROM shard.replications s \
-             JOIN new_units USING (condition, replication);
-         INSERT OR IGNORE INTO main.fits (condition, replication, method, status, message, iterations, seconds) \
-             SELECT f.condition, f.replication, f.method, f.status, f.message, f.iterations, f.seconds \
-             FROM shard.fits f JOIN new_units USING (condition, replication);
-         INSERT OR IGNORE INTO main.estimates (condition, replication, method, term, position, kind, estimate, \
-             se, df, ci_lower, ci_upper, p_value, truth) \
-             SELECT e.condition, e.replication, e.method, e.term, e.position, e.kind, e.estimate, e.se, e.df, \
-             e.ci_lower, e.ci_upper, e.p_value, e.truth \
-             FROM shard.estimates e JOIN new_units USING (condition, replication);",
-    )?;
-    let copied: i64 = tx.query_row("SELECT count(*) FROM new_units", [], |r| r.get(0))?;
-    tx.commit()?;
-    Ok(copied as u64)
-}
-
-/// The merged store gets the shard's own schema and format (same parsim version, checked) and its design rows.
-fn create_from_shard(tx: &rusqlite::Transaction<'_>) -> rusqlite::Result<()> {
-    let ddl: Vec<String> = {
-        let mut stmt = tx.prepare(
-            "SELECT sql FROM shard.sqlite_master WHERE type IN ('table', 'index') AND sql IS NOT NULL \
-             AND name NOT LIKE 'sqlite_%' ORDER BY type DESC, rowid",
-        )?;
-        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-        rows.collect::<Result<_, _>>()?
-    };
-    for sql in ddl {
-        tx.execute_batch(&sql)?;
-    }
-    // The store format travels with the schema (PRAGMA takes no bound parameters; the value is an integer).
-    let format: i64 = tx.query_row("PRAGMA shard.user_version", [], |r| r.get(0))?;
-    tx.execute_batch(&format!("PRAGMA main.user_version = {format};"))?;
-    tx.execute_batch(
-        "INSERT INTO main.study SELECT * FROM shard.study;
-         UPDATE main.study SET finished_at = NULL;
-         INSERT INTO main.conditions SELECT * FROM shard.conditions;
-         INSERT INTO main.factors SELECT * FROM shard.factors;
-         INSERT INTO main.methods SELECT * FROM shard.methods;",
-    )
-}
-
 fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
     let path = dir.join("study.toml");
     if std::fs::read_to_string(&path).is_ok_and(|text| text == toml) {
@@ -566,27 +430,28 @@ fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
 impl Survey {
     /// Units of the study: conditions × replications.
     pub fn units(&self) -> u64 {
-        self.done.len() as u64
+        self.conditions.len() as u64 * self.replications
     }
 
     /// Units stored (in a shard or the merged store).
     pub fn units_done(&self) -> u64 {
-        self.done.iter().filter(|&&d| d).count() as u64
+        self.done.len()
     }
 
     /// Whether every unit is stored.
     pub fn is_complete(&self) -> bool {
-        self.done.iter().all(|&d| d)
+        self.units_done() == self.units()
     }
 
-    /// The missing units grouped by the task that owns them (unit u belongs to task u mod M).
+    /// The missing units grouped by the task that owns them (see [`Shard`]).
     pub fn missing(&self) -> Vec<MissingTask> {
-        let mut by_task: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for (u, _) in self.done.iter().enumerate().filter(|(_, &d)| !d) {
-            by_task
-                .entry(u as u64 % self.tasks)
-                .or_default()
-                .push(u as u64);
+        let mut by_task: BTreeMap<u64, Vec<Unit>> = BTreeMap::new();
+        let design = Shard::WHOLE.units(self.conditions.len(), self.replications);
+        for unit in design.filter(|&u| !self.done.contains(u)) {
+            let task = (0..self.tasks)
+                .find(|&k| owner(k, self.tasks).is_some_and(|s| s.owns(unit)))
+                .unwrap_or(0);
+            by_task.entry(task).or_default().push(unit);
         }
         by_task
             .into_iter()
@@ -677,13 +542,13 @@ impl Survey {
     }
 
     /// Missing units of one task, one line per condition (at most [`CONDITION_LINES`], then a count).
-    fn describe_units(&self, units: &[u64]) -> String {
-        let mut per_condition: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
-        for &u in units {
+    fn describe_units(&self, units: &[Unit]) -> String {
+        let mut per_condition: BTreeMap<usize, Vec<u64>> = BTreeMap::new();
+        for u in units {
             per_condition
-                .entry(u / self.replications)
+                .entry(u.condition)
                 .or_default()
-                .push(u % self.replications);
+                .push(u.replication);
         }
         let mut s = String::new();
         for (i, (c, reps)) in per_condition.iter().enumerate() {
@@ -695,10 +560,7 @@ impl Survey {
                 );
                 break;
             }
-            let label = self
-                .conditions
-                .get(*c as usize)
-                .map_or("?", |c| c.label.as_str());
+            let label = self.conditions.get(*c).map_or("?", |c| c.label.as_str());
             let _ = writeln!(
                 s,
                 "    condition {c} ({label}): replication{} {}",

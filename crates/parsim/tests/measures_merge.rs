@@ -6,8 +6,8 @@ mod measures_support;
 use measures_support::{create_store, generate, study_toml};
 use parsim::measures::moments::{CoMoments, Moments};
 use parsim::measures::{
-    accumulate_bias_eliminated, accumulate_connection, summarise_connection, IntervalRule,
-    MeasureKind, PerformanceAccumulator, PrecisionAccumulator, Replicate, SummarySettings,
+    accumulate, accumulate_bias_eliminated, summarise, IntervalRule, MeasureKind,
+    PerformanceAccumulator, PrecisionAccumulator, Replicate, SummarySettings,
 };
 use proptest::prelude::*;
 
@@ -197,14 +197,14 @@ fn shard_stores_merge_to_the_single_store_summary() {
     let whole = create_store(&base.join("whole"), &rows, &toml);
     let shard_a = create_store(&base.join("a"), &a_rows, &toml);
     let shard_b = create_store(&base.join("b"), &b_rows, &toml);
-    let single = summarise_connection(&whole, None).expect("single summary");
+    let single = summarise(&whole, None).expect("single summary");
 
     let settings = SummarySettings {
         reference: Some("naive".into()),
         ..SummarySettings::default()
     };
-    let mut merged = accumulate_connection(&shard_a, &settings).expect("shard a");
-    merged.merge(&accumulate_connection(&shard_b, &settings).expect("shard b"));
+    let mut merged = accumulate(&shard_a, &settings).expect("shard a");
+    merged.merge(&accumulate(&shard_b, &settings).expect("shard b"));
     // Each shard's second pass counts intervals covering the merged θ̄.
     let second_a = accumulate_bias_eliminated(&shard_a, &settings, &merged).expect("second a");
     let second_b = accumulate_bias_eliminated(&shard_b, &settings, &merged).expect("second b");

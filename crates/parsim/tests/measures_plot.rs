@@ -3,8 +3,8 @@
 mod measures_support;
 
 use measures_support::{create_single_condition_store, create_store, generate, study_toml};
-use parsim::measures::summarise_connection;
-use parsim::plot::{plot_all_connection, ImageFormat};
+use parsim::measures::summarise;
+use parsim::plot::{plot_all, ImageFormat};
 
 fn temp_dir(name: &str) -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("parsim-plot-{}-{name}", std::process::id()));
@@ -16,10 +16,10 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
 fn every_figure_is_written_in_both_formats() {
     let dir = temp_dir("figures");
     let connection = create_store(&dir, &generate(0, 150, 3), &study_toml(""));
-    let summary = summarise_connection(&connection, None).expect("summary");
+    let summary = summarise(&connection, None).expect("summary");
     for format in [ImageFormat::Svg, ImageFormat::Png] {
         let out = dir.join(format!("plots-{format:?}"));
-        let written = plot_all_connection(&connection, &summary, &out, format).expect("figures");
+        let written = plot_all(&connection, &summary, &out, format).expect("figures");
         let names: Vec<String> = written
             .iter()
             .map(|p| {
@@ -67,10 +67,10 @@ fn every_figure_is_written_in_both_formats() {
 fn one_condition_gives_no_nested_loop_and_unsuffixed_zip_plots() {
     let dir = temp_dir("single");
     let connection = create_single_condition_store(&dir, 120);
-    let summary = summarise_connection(&connection, None).expect("summary");
+    let summary = summarise(&connection, None).expect("summary");
     assert!(summary.factors.is_empty());
-    let written = plot_all_connection(&connection, &summary, &dir.join("plots"), ImageFormat::Png)
-        .expect("figures");
+    let written =
+        plot_all(&connection, &summary, &dir.join("plots"), ImageFormat::Png).expect("figures");
     let mut names: Vec<String> = written
         .iter()
         .map(|p| {

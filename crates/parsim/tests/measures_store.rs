@@ -5,7 +5,7 @@ mod measures_support;
 
 use measures_support::{create_store, generate, study_toml, Row, METHODS};
 use parsim::measures::{
-    summarise_connection, summarise_keeping, IntervalRule, MeasureKind, PerformanceAccumulator,
+    summarise, summarise_keeping, IntervalRule, MeasureKind, PerformanceAccumulator,
     PrecisionAccumulator, Summary, SummarySettings,
 };
 use parsim::report::{self, Format};
@@ -80,7 +80,7 @@ fn summary_of(
     let rows = generate(0, 200, 42);
     let dir = temp_dir(name);
     let connection = create_store(&dir, &rows, &study_toml(summary_toml));
-    let summary = summarise_connection(&connection, settings).expect("summary");
+    let summary = summarise(&connection, settings).expect("summary");
     (rows, summary, dir)
 }
 
@@ -105,8 +105,7 @@ fn the_second_pass_gives_the_same_summary_from_kept_rows_or_from_the_store() {
         "more rows than kept: the store is read again"
     );
     assert_eq!(
-        serde_json::to_string(&summarise_connection(&connection, None).expect("summary"))
-            .expect("json"),
+        serde_json::to_string(&summarise(&connection, None).expect("summary")).expect("json"),
         all
     );
 }
@@ -226,14 +225,14 @@ fn settings_come_from_the_study_and_can_be_overridden() {
     };
     let rows = generate(0, 5, 1);
     let connection = create_store(&temp_dir("unknown-ref"), &rows, &study_toml(""));
-    let error = summarise_connection(&connection, Some(unknown)).expect_err("unknown reference");
+    let error = summarise(&connection, Some(unknown)).expect_err("unknown reference");
     assert!(
         error.to_string().contains("nope") && error.to_string().contains("good, naive, biased"),
         "{error}"
     );
     let bad = study_toml("[summary]\nlevel = 95\n");
     let connection = create_store(&temp_dir("bad-level"), &rows, &bad);
-    let error = summarise_connection(&connection, None).expect_err("level 95");
+    let error = summarise(&connection, None).expect_err("level 95");
     assert!(error.to_string().contains("level"), "{error}");
 }
 
@@ -271,8 +270,8 @@ fn every_format_renders_and_finish_run_writes_files() {
         "{markdown}"
     );
 
-    let connection = rusqlite::Connection::open(dir.join("results.sqlite")).expect("reopen");
-    let printed = report::finish_run_connection(&dir, &connection).expect("finish run");
+    let store = parsim::store::Store::open_existing(&dir).expect("reopen");
+    let printed = report::finish_run(&dir, &store).expect("finish run");
     assert!(printed.contains("Performance of synthetic"));
     let written_csv = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
     assert_eq!(written_csv.lines().count(), 25);
@@ -295,7 +294,7 @@ fn a_method_that_failed_every_fit_is_reported_with_no_estimates() {
         .collect();
     // One fit row per replication remains for the failed method (the generator wrote one per term).
     let connection = create_store(&temp_dir("all-failed"), &rows, &study_toml(""));
-    let summary = summarise_connection(&connection, None).expect("summary");
+    let summary = summarise(&connection, None).expect("summary");
     let row = summary
         .rows
         .iter()

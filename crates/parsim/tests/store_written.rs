@@ -5,10 +5,10 @@
 
 use std::sync::Arc;
 
-use parsim::measures::{summarise_connection, summarise_written};
+use parsim::measures::summarise;
 use parsim::store::{
-    EstimateRecord, FitRecord, FitStatus, ReplicationRecord, Store, StoredCondition, StudyRecord,
-    TermKind, Written,
+    export_csv, Estimate, FitRecord, FitStatus, Kept, ReplicationRecord, Store, StoredCondition,
+    StudyRecord, TermKind, Written,
 };
 
 const METHODS: [&str; 3] = ["zeta", "alpha", "mid"];
@@ -27,7 +27,7 @@ fn study() -> StudyRecord {
         factors: vec!["N".into()],
         methods: METHODS
             .iter()
-            .map(|m| (m.to_string(), "ols".into(), "y ~ x".into()))
+            .map(|m| (m.to_string(), "ols".into(), Some("y ~ x".into())))
             .collect(),
     }
 }
@@ -46,7 +46,7 @@ impl Values {
 }
 
 /// Model order `x`, `(Intercept)`, `sigma`, `b,c` (quoted in CSV); `sigma` has no true value.
-fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<EstimateRecord> {
+fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<Estimate> {
     let terms = [
         ("x", TermKind::Fixed, Some(-0.5)),
         ("(Intercept)", TermKind::Fixed, Some(10.0)),
@@ -58,8 +58,8 @@ fn estimates(values: &mut Values, condition: usize, replication: u64) -> Vec<Est
         .map(|&(term, kind, truth)| {
             let estimate = truth.unwrap_or(1.0) + values.next() / (condition + 1) as f64;
             let se = 0.3 + 0.1 * values.next();
-            let odd = |k: u64| replication % k == 0;
-            EstimateRecord {
+            let odd = |k: u64| replication.is_multiple_of(k);
+            Estimate {
                 term: Arc::from(term),
                 kind,
                 estimate: match term {
@@ -151,9 +151,9 @@ fn results_csv_from_the_written_rows_is_the_exported_file() {
     let (store, written) = written_store(&dir, usize::MAX);
     let written = written.finish().expect("kept");
     let (read, kept) = (dir.join("read.csv"), dir.join("kept.csv"));
-    let rows = store.export_csv(&read).expect("export");
+    let rows = export_csv(&store, &read).expect("export");
     assert_eq!(
-        store.export_written_csv(&kept, &written).expect("export"),
+        export_csv(&Kept::new(&store, &written), &kept).expect("export"),
         rows
     );
     let (read, kept) = (
@@ -183,8 +183,8 @@ fn the_summary_of_the_written_rows_is_the_stored_summary() {
     let written = written.finish().expect("kept");
     // JSON, so that equal NaNs (a measure with no data) compare equal; floats in shortest round-trip form.
     let json = |s| serde_json::to_string(&s).expect("json");
-    let read = json(summarise_connection(store.connection(), None).expect("summary"));
-    let kept = json(summarise_written(store.connection(), &written, None).expect("summary"));
+    let read = json(summarise(&store, None).expect("summary"));
+    let kept = json(summarise(&Kept::new(&store, &written), None).expect("summary"));
     assert!(
         read.contains("relative_precision") && read.contains("\"failed\":"),
         "{read}"

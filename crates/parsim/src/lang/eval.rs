@@ -9,7 +9,6 @@ use super::functions::Dist;
 use super::fuse::{Step, CHUNK};
 use super::kernel::{self, resize, Fail, Src};
 use super::{Program, RuntimeError};
-use crate::study::Condition;
 
 /// Longest vector a program may create (keeps a typo such as `size = N * N * N` from exhausting memory).
 pub const MAX_LENGTH: usize = 100_000_000;
@@ -59,17 +58,17 @@ impl Workspace {
         }
     }
 
-    /// Evaluates the program for one condition (its parameter values, in the program's parameter order)
-    /// with the given generator, into the reused buffers.
+    /// Evaluates the program for one condition (its named parameter values, in the program's parameter
+    /// order) with the given generator, into the reused buffers.
     pub fn generate(
         &mut self,
         program: &Program,
-        condition: &Condition,
+        parameters: &[(String, f64)],
         rng: &mut Generator,
     ) -> Result<(), RuntimeError> {
         self.run(
             program,
-            &mut |k| condition.values.get(k).map_or(f64::NAN, |v| v.1),
+            &mut |k| parameters.get(k).map_or(f64::NAN, |v| v.1),
             Some(rng),
         )
     }

@@ -6,26 +6,7 @@ use serde::{Deserialize, Serialize};
 use statrs::distribution::{ContinuousCDF, Normal};
 
 use super::moments::{CoMoments, Moments, Proportion};
-use super::{MeasureKind, SettingsError, Value};
-
-/// One replication's result for one term, as a method reported it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Replicate {
-    /// The estimate θ̂ᵢ (non-finite means the method produced no usable estimate).
-    pub estimate: f64,
-    /// Model-based standard error, when the method gives one.
-    pub se: Option<f64>,
-    /// Degrees of freedom of the t reference distribution; `None` = normal (z).
-    pub df: Option<f64>,
-    /// Interval the method reported at the study's level; used only when there is no usable SE.
-    pub ci_lower: Option<f64>,
-    /// Upper end of the reported interval; see `ci_lower`.
-    pub ci_upper: Option<f64>,
-    /// Reported p-value of H0: term = 0; used only when there is no usable SE.
-    pub p_value: Option<f64>,
-    /// The true value θ of the estimand.
-    pub truth: f64,
-}
+use super::{MeasureKind, Replicate, SettingsError, Value};
 
 impl Replicate {
     fn usable_se(&self) -> Option<f64> {

@@ -25,13 +25,11 @@ use std::str::FromStr;
 use serde::Serialize;
 
 pub use accumulate::{
-    IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator, Replicate,
+    IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
 };
-pub(crate) use summarise::replicate_at;
 pub use summarise::{
-    accumulate_bias_eliminated, accumulate_connection, summarise, summarise_connection,
-    summarise_keeping, summarise_written, ConditionInfo, GroupId, StudyAccumulator, Summary,
-    SummaryRow,
+    accumulate, accumulate_bias_eliminated, summarise, summarise_keeping, ConditionInfo, GroupId,
+    StudyAccumulator, Summary, SummaryRow,
 };
 
 /// Errors of the measures: bad settings or an unreadable store.
@@ -42,7 +40,7 @@ pub enum MeasuresError {
     Settings(#[from] SettingsError),
     /// The store could not be read.
     #[error("cannot read the results store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[from] crate::store::StoreError),
     /// The store holds something that does not follow the schema.
     #[error("the results store is malformed: {0}")]
     Malformed(String),
@@ -59,12 +57,9 @@ pub enum SettingsError {
         /// The value given.
         value: f64,
     },
-    /// A `[summary]` key has the wrong type or is unknown.
-    #[error("[summary] {0}")]
-    Key(String),
-    /// The study's TOML does not parse.
-    #[error("the stored study file is not valid TOML: {0}")]
-    Toml(String),
+    /// The stored study's `[summary]` is invalid (read by the rules of the study file).
+    #[error("the stored study file: {0}")]
+    Study(#[from] crate::study::StudyError),
     /// The reference method is not a method of the study.
     #[error("unknown reference method `{name}`; the methods are: {methods}")]
     UnknownReference {
@@ -78,72 +73,14 @@ pub enum SettingsError {
     UnknownMeasure(String),
 }
 
-/// How to summarise: the `[summary]` table of a study (`level = 0.95`, `alpha = 0.05`, `reference = "method"`).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SummarySettings {
-    /// Confidence level of the intervals whose coverage is measured.
-    pub level: f64,
-    /// Significance level of the test of H0: term = 0.
-    pub alpha: f64,
-    /// Method the others' precision is compared against; `None` = the first method.
-    pub reference: Option<String>,
-}
-
-impl Default for SummarySettings {
-    fn default() -> Self {
-        SummarySettings {
-            level: 0.95,
-            alpha: 0.05,
-            reference: None,
-        }
-    }
-}
+pub use crate::store::Replicate;
+pub use crate::study::SummarySettings;
 
 impl SummarySettings {
-    /// The `[summary]` table of a study file's TOML (defaults for what is absent). Only that table is read.
-    pub fn from_study_toml(source: &str) -> Result<Self, SettingsError> {
-        let table: toml::Table = source
-            .parse()
-            .map_err(|e: toml::de::Error| SettingsError::Toml(e.to_string()))?;
-        let mut settings = SummarySettings::default();
-        let Some(summary) = table.get("summary") else {
-            return Ok(settings);
-        };
-        let summary = summary
-            .as_table()
-            .ok_or_else(|| SettingsError::Key("must be a table".into()))?;
-        for (key, value) in summary {
-            match key.as_str() {
-                "level" => settings.level = probability(key, value)?,
-                "alpha" => settings.alpha = probability(key, value)?,
-                "reference" => {
-                    let name = value.as_str().ok_or_else(|| {
-                        SettingsError::Key("`reference` must be a method name".into())
-                    })?;
-                    settings.reference = Some(name.to_string());
-                }
-                other => {
-                    return Err(SettingsError::Key(format!(
-                        "unknown key `{other}`; expected level, alpha or reference"
-                    )))
-                }
-            }
-        }
-        settings.validate()?;
-        Ok(settings)
-    }
-
     /// Check level and alpha are probabilities.
     pub fn validate(&self) -> Result<(), SettingsError> {
         IntervalRule::new(self.level, self.alpha).map(|_| ())
     }
-}
-
-fn probability(key: &str, value: &toml::Value) -> Result<f64, SettingsError> {
-    value
-        .as_float()
-        .or_else(|| value.as_integer().map(|i| i as f64))
-        .ok_or_else(|| SettingsError::Key(format!("`{key}` must be a number such as 0.95")))
 }
 
 /// A measure's estimate and its Monte Carlo SE; NaN when not available (too few replications, no SEs, ...).

@@ -4,23 +4,20 @@
 //! replication): (1) every usable estimate into its group's accumulator, giving θ̄, while each
 //! replication's estimates are paired with the reference method's for relative precision; (2) the same
 //! rows again, counting intervals that cover θ̄ (bias-eliminated coverage). The first pass streams them
-//! from the store and keeps them for the second, up to 2¹⁸ rows (about 26 MB); a larger store is
-//! streamed twice. Otherwise memory holds one accumulator per group and one replication's rows.
+//! from the results ([`Results`]: the store, or the rows a run just wrote) and keeps them for the second,
+//! up to 2¹⁸ rows (about 26 MB); larger results are streamed twice. Otherwise memory holds one
+//! accumulator per group and one replication's rows.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, HashMap};
 
-use rusqlite::Connection;
 use serde::{Deserialize, Serialize};
 
-use crate::store::{Store, Written};
+use crate::store::{Results, StoredCondition, Usable};
 
 use super::{
     IntervalRule, MeasuresError, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
     Replicate, SettingsError, SummarySettings,
 };
-
-/// Fit statuses whose estimates are used; `not_converged` and `error` count as failed.
-const USABLE: &str = "('ok', 'singular')";
 
 /// One condition of the design.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -91,70 +88,61 @@ impl Summary {
     }
 }
 
-/// Summarise a results store. `settings` override the study's `[summary]`; pass `None` to use the study's own.
+/// Summarise a study's results (a store, or the rows a run wrote: see [`Results`]). `settings` override
+/// the study's `[summary]`; pass `None` to use the study's own.
 pub fn summarise(
-    store: &Store,
+    results: &dyn Results,
     settings: Option<SummarySettings>,
 ) -> Result<Summary, MeasuresError> {
-    summarise_connection(store.connection(), settings)
-}
-
-/// Summarise the store in `connection` (schema of `notes/api-store.md`). `settings` override the study's
-/// `[summary]`; pass `None` to use the study's own.
-pub fn summarise_connection(
-    connection: &Connection,
-    settings: Option<SummarySettings>,
-) -> Result<Summary, MeasuresError> {
-    summarise_keeping(connection, settings, KEPT_ROWS)
-}
-
-/// [`summarise_connection`] with the fits and estimates taken from `written`, the rows the store in
-/// `connection` was written with ([`Written::finish`]ed), instead of read back: the same summary.
-pub fn summarise_written(
-    connection: &Connection,
-    written: &Written,
-    settings: Option<SummarySettings>,
-) -> Result<Summary, MeasuresError> {
-    // Nothing to keep for the second pass: it goes through `written` again.
-    summarise_rows(connection, written, settings, 0)
+    summarise_keeping(results, settings, KEPT_ROWS)
 }
 
 /// Usable rows the first pass keeps in memory for the second (about 100 bytes each), which then need
-/// not read the store again; a store with more is read twice.
+/// not read the results again; larger results are read twice.
 const KEPT_ROWS: usize = 1 << 18;
 
-/// [`summarise_connection`] with the first pass keeping at most `kept_rows` rows for the second: both
-/// ways give the same summary, which tests check.
+/// [`summarise`] with the first pass keeping at most `kept_rows` rows for the second: both ways give
+/// the same summary, which tests check.
 #[doc(hidden)]
 pub fn summarise_keeping(
-    connection: &Connection,
+    results: &dyn Results,
     settings: Option<SummarySettings>,
     kept_rows: usize,
 ) -> Result<Summary, MeasuresError> {
-    summarise_rows(connection, connection, settings, kept_rows)
-}
-
-/// The summary of the study in `connection`, whose fits and estimates `rows` gives.
-fn summarise_rows(
-    connection: &Connection,
-    rows: &impl Rows,
-    settings: Option<SummarySettings>,
-    kept_rows: usize,
-) -> Result<Summary, MeasuresError> {
-    let (study, settings) = study_settings(connection, settings)?;
-    let index = GroupIndex::read(connection, rows)?;
+    let (study, settings) = study_settings(results, settings)?;
+    let index = GroupIndex::read(results)?;
     let settings = index.resolve_reference(settings)?;
-    let (mut accumulator, kept) = first_pass(rows, &index, &settings, kept_rows)?;
-    let second = second_pass(rows, &index, &settings, &accumulator, kept.as_deref())?;
+    let (mut accumulator, kept) = first_pass(results, &index, &settings, kept_rows)?;
+    let second = second_pass(results, &index, &settings, &accumulator, kept.as_deref())?;
     accumulator.merge(&second);
     Ok(Summary {
         study,
         rows: accumulator.rows(&index.methods),
         settings,
-        factors: read_factors(connection)?,
-        conditions: read_conditions(connection)?,
+        factors: results.factors()?,
+        conditions: results
+            .conditions()?
+            .into_iter()
+            .map(condition_info)
+            .collect(),
         methods: index.methods,
     })
+}
+
+/// A condition of the store as the summary reports it: its parameters by name (the order and the
+/// finite values the summary has always listed).
+fn condition_info(c: StoredCondition) -> ConditionInfo {
+    let mut parameters: Vec<(String, f64)> = c
+        .parameters
+        .into_iter()
+        .filter(|(_, v)| !v.is_nan())
+        .collect();
+    parameters.sort_by(|a, b| a.0.cmp(&b.0));
+    ConditionInfo {
+        index: c.index,
+        label: c.label,
+        parameters,
+    }
 }
 
 /// One (condition, method, term).
@@ -170,7 +158,7 @@ pub struct GroupId {
 
 /// The mergeable state of a summary: per (condition, method, term), the single-method accumulator and the
 /// pairs with the reference method. Shards of a study are summarised without their raw rows meeting:
-/// [`accumulate_connection`] on each shard, [`StudyAccumulator::merge`], then each shard's
+/// [`accumulate`] on each shard, [`StudyAccumulator::merge`], then each shard's
 /// [`accumulate_bias_eliminated`] against the merged θ̄, merged in as well.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct StudyAccumulator {
@@ -236,40 +224,37 @@ impl StudyAccumulator {
 
 /// First pass over a store (e.g. one shard): every measure but bias-eliminated coverage, mergeable.
 /// `settings.reference` `None` means the first method.
-pub fn accumulate_connection(
-    connection: &Connection,
+pub fn accumulate(
+    results: &dyn Results,
     settings: &SummarySettings,
 ) -> Result<StudyAccumulator, MeasuresError> {
-    let index = GroupIndex::read(connection, connection)?;
+    let index = GroupIndex::read(results)?;
     let settings = index.resolve_reference(settings.clone())?;
-    Ok(first_pass(connection, &index, &settings, 0)?.0)
+    Ok(first_pass(results, &index, &settings, 0)?.0)
 }
 
 /// Second pass over a store (e.g. one shard): counts of intervals covering θ̄ of `merged`, the merged first
 /// passes of every shard. Merge the result into `merged`.
 pub fn accumulate_bias_eliminated(
-    connection: &Connection,
+    results: &dyn Results,
     settings: &SummarySettings,
     merged: &StudyAccumulator,
 ) -> Result<StudyAccumulator, MeasuresError> {
-    let index = GroupIndex::read(connection, connection)?;
-    second_pass(connection, &index, settings, merged, None)
+    let index = GroupIndex::read(results)?;
+    second_pass(results, &index, settings, merged, None)
 }
 
 /// The study's name and the settings to use: those given, else the study's `[summary]`.
 fn study_settings(
-    connection: &Connection,
+    results: &dyn Results,
     settings: Option<SummarySettings>,
 ) -> Result<(String, SummarySettings), MeasuresError> {
-    let (study, toml) =
-        connection.query_row("SELECT name, toml FROM study WHERE id = 1", [], |r| {
-            Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
-        })?;
+    let study = results.study()?;
     let settings = match settings {
         Some(s) => s,
-        None => SummarySettings::from_study_toml(&toml)?,
+        None => SummarySettings::from_study_toml(&study.toml).map_err(SettingsError::from)?,
     };
-    Ok((study, settings))
+    Ok((study.name, settings))
 }
 
 /// A usable row kept for the second pass: its group and what the method reported.
@@ -278,7 +263,7 @@ type Kept = (usize, Replicate);
 /// Every measure but bias-eliminated coverage; with the usable rows (at most `kept_rows`, else none)
 /// for the second pass.
 fn first_pass(
-    rows: &impl Rows,
+    rows: &dyn Results,
     index: &GroupIndex,
     settings: &SummarySettings,
     kept_rows: usize,
@@ -308,7 +293,7 @@ fn first_pass(
 /// Bias-eliminated coverage: the usable rows again (those `kept` by the first pass, else from the store)
 /// against θ̄ of `merged`.
 fn second_pass(
-    rows: &impl Rows,
+    rows: &dyn Results,
     index: &GroupIndex,
     settings: &SummarySettings,
     merged: &StudyAccumulator,
@@ -357,11 +342,8 @@ struct GroupIndex {
 
 impl GroupIndex {
     /// Groups: every method that has fits in a condition, for every term it estimates with a true value there.
-    fn read(connection: &Connection, rows: &impl Rows) -> Result<Self, MeasuresError> {
-        let mut methods: Vec<String> = strings(
-            connection,
-            "SELECT method FROM methods ORDER BY position, method",
-        )?;
+    fn read(rows: &dyn Results) -> Result<Self, MeasuresError> {
+        let mut methods: Vec<String> = rows.methods()?;
         // Methods missing from the `methods` table (should not happen) still get summarised.
         for m in rows.fit_methods()? {
             if !methods.contains(&m) {
@@ -372,7 +354,7 @@ impl GroupIndex {
         // table. A term is listed where the first method (file order) that estimates it has it: model
         // order, whatever order the replications were written or merged in.
         let found = rows.truth_terms()?;
-        let mut placed: Vec<((usize, i64), &str)> = Vec::new();
+        let mut placed: Vec<((usize, u32), &str)> = Vec::new();
         for (method, term, at) in &found {
             let place = (position(&methods, method)?, *at);
             match placed.iter_mut().find(|(_, t)| t == term) {
@@ -388,7 +370,6 @@ impl GroupIndex {
         }
         let mut keys = Vec::new();
         for (condition, method) in rows.fitted()? {
-            let condition = usize_of(condition)?;
             let method = position(&methods, &method)?;
             for &(m, term) in &method_terms {
                 if m == method {
@@ -443,9 +424,9 @@ impl GroupIndex {
     }
 
     /// The group of a row, found without allocating (few methods and terms: a linear scan is fastest).
-    fn group(&self, condition: i64, method: &str, term: &str) -> Option<(usize, GroupKey)> {
+    fn group(&self, condition: usize, method: &str, term: &str) -> Option<(usize, GroupKey)> {
         let key = GroupKey {
-            condition: usize::try_from(condition).ok()?,
+            condition,
             method: self.methods.iter().position(|m| m == method)?,
             term: self.terms.iter().position(|t| t == term)?,
         };
@@ -467,11 +448,10 @@ impl GroupIndex {
     /// Failed fits (not converged, error) count against every term of their (condition, method).
     fn count_failed_fits(
         &self,
-        rows: &impl Rows,
+        rows: &dyn Results,
         groups: &mut [PerformanceAccumulator],
     ) -> Result<(), MeasuresError> {
         for (condition, method, failed) in rows.failed()? {
-            let condition = usize_of(condition)?;
             for (key, group) in self.keys.iter().zip(groups.iter_mut()) {
                 if key.condition == condition && self.methods[key.method] == method {
                     group.failed += failed;
@@ -486,14 +466,14 @@ impl GroupIndex {
 struct Located {
     group: usize,
     condition: usize,
-    replication: i64,
+    replication: u64,
     method: usize,
     term: usize,
 }
 
-/// Every usable row (see [`Rows::for_each_usable`]) of a group, with where it belongs.
+/// Every usable row (see [`Results::for_each_usable`]) of a group, with where it belongs.
 fn for_each_usable(
-    rows: &impl Rows,
+    rows: &dyn Results,
     index: &GroupIndex,
     mut f: impl FnMut(&Located, &Replicate),
 ) -> Result<(), MeasuresError> {
@@ -509,176 +489,8 @@ fn for_each_usable(
             term: key.term,
         };
         f(&at, &row.replicate);
-    })
-}
-
-/// One estimate of a usable fit of a term with a true value.
-struct Usable<'a> {
-    condition: i64,
-    replication: i64,
-    method: &'a str,
-    term: &'a str,
-    replicate: Replicate,
-}
-
-/// The fits and estimates a summary reads: from the store, or from the rows a run wrote to it.
-trait Rows {
-    /// The methods with fits, by name.
-    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError>;
-    /// (method, term, first position) of every term a method estimates with a true value.
-    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError>;
-    /// Every (condition, method) with fits.
-    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError>;
-    /// (condition, method, count) of the fits that failed (not converged, error).
-    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError>;
-    /// Every estimate of a usable fit (status ok or singular) of a term with a true value, ordered by
-    /// (condition, replication).
-    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError>;
-}
-
-impl Rows for Connection {
-    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError> {
-        strings(self, "SELECT DISTINCT method FROM fits ORDER BY method")
-    }
-
-    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError> {
-        let mut statement = self.prepare(
-            "SELECT method, term, MIN(position) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
-        )?;
-        let found = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(found)
-    }
-
-    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError> {
-        let mut statement = self.prepare("SELECT DISTINCT condition, method FROM fits")?;
-        let fitted = statement
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<Result<_, _>>()?;
-        Ok(fitted)
-    }
-
-    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError> {
-        let sql = format!("SELECT condition, method, COUNT(*) FROM fits WHERE status NOT IN {USABLE} GROUP BY condition, method");
-        let mut statement = self.prepare(&sql)?;
-        let failed = statement
-            .query_map([], |r| {
-                let count: i64 = r.get(2)?;
-                Ok((r.get(0)?, r.get(1)?, u64::try_from(count).unwrap_or(0)))
-            })?
-            .collect::<Result<_, _>>()?;
-        Ok(failed)
-    }
-
-    /// In the order of the estimates' primary key, so SQLite need not sort.
-    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError> {
-        let sql = format!(
-            "SELECT e.condition, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value,
-                    e.truth, e.replication
-             FROM estimates e JOIN fits f
-               ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
-             WHERE e.truth IS NOT NULL AND f.status IN {USABLE}
-             ORDER BY e.condition, e.replication"
-        );
-        let mut statement = self.prepare(&sql)?;
-        let mut rows = statement.query([])?;
-        while let Some(row) = rows.next()? {
-            let replicate = replicate_at(row, 3)?;
-            f(Usable {
-                condition: row.get(0)?,
-                replication: row.get(10)?,
-                method: text(row, 1)?,
-                term: text(row, 2)?,
-                replicate,
-            });
-        }
-        Ok(())
-    }
-}
-
-/// The replicate in a row's seven columns estimate, se, df, ci_lower, ci_upper, p_value and truth (not
-/// NULL), from column `first` on. SQLite stores NaN as NULL: a missing estimate is a failed one (NaN).
-pub(crate) fn replicate_at(row: &rusqlite::Row<'_>, first: usize) -> rusqlite::Result<Replicate> {
-    Ok(Replicate {
-        estimate: row.get::<_, Option<f64>>(first)?.unwrap_or(f64::NAN),
-        se: row.get(first + 1)?,
-        df: row.get(first + 2)?,
-        ci_lower: row.get(first + 3)?,
-        ci_upper: row.get(first + 4)?,
-        p_value: row.get(first + 5)?,
-        truth: row.get(first + 6)?,
-    })
-}
-
-/// The same rows as the store gives them: [`Written`] holds them in its key order, with its values.
-impl Rows for Written {
-    fn fit_methods(&self) -> Result<Vec<String>, MeasuresError> {
-        let names: BTreeSet<&str> = self.fits().iter().map(|f| self.method(f.method)).collect();
-        Ok(names.into_iter().map(String::from).collect())
-    }
-
-    fn truth_terms(&self) -> Result<Vec<(String, String, i64)>, MeasuresError> {
-        let mut found: BTreeMap<(&str, &str), i64> = BTreeMap::new();
-        for e in self.estimates().iter().filter(|e| e.truth().is_some()) {
-            let at = found
-                .entry((self.method(e.fit.method), &e.term))
-                .or_insert(e.position.into());
-            *at = (*at).min(e.position.into());
-        }
-        Ok(found
-            .into_iter()
-            .map(|((method, term), at)| (method.to_string(), term.to_string(), at))
-            .collect())
-    }
-
-    fn fitted(&self) -> Result<Vec<(i64, String)>, MeasuresError> {
-        let pairs: BTreeSet<(u32, u16)> = self
-            .fits()
-            .iter()
-            .map(|f| (f.condition, f.method))
-            .collect();
-        Ok(pairs
-            .into_iter()
-            .map(|(c, m)| (i64::from(c), self.method(m).to_string()))
-            .collect())
-    }
-
-    fn failed(&self) -> Result<Vec<(i64, String, u64)>, MeasuresError> {
-        let mut failed: BTreeMap<(u32, u16), u64> = BTreeMap::new();
-        for fit in self.fits().iter().filter(|f| !f.status.is_usable()) {
-            *failed.entry((fit.condition, fit.method)).or_default() += 1;
-        }
-        Ok(failed
-            .into_iter()
-            .map(|((c, m), n)| (i64::from(c), self.method(m).to_string(), n))
-            .collect())
-    }
-
-    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), MeasuresError> {
-        for e in self.estimates() {
-            let Some(truth) = e.truth().filter(|_| e.fit.status.is_usable()) else {
-                continue;
-            };
-            let [_, se, df, ci_lower, ci_upper, p_value, _] = e.values();
-            f(Usable {
-                condition: i64::from(e.fit.condition),
-                replication: e.fit.replication,
-                method: self.method(e.fit.method),
-                term: &e.term,
-                replicate: Replicate {
-                    estimate: e.estimate(),
-                    se,
-                    df,
-                    ci_lower,
-                    ci_upper,
-                    p_value,
-                    truth,
-                },
-            });
-        }
-        Ok(())
-    }
+    })?;
+    Ok(())
 }
 
 /// Pairs each method's estimate with the reference method's of the same replication and term, for relative
@@ -686,7 +498,7 @@ impl Rows for Written {
 /// terms, a handful) are buffered at a time, in a buffer reused across replications.
 struct Pairing {
     reference: Option<usize>,
-    replication: Option<(usize, i64)>,
+    replication: Option<(usize, u64)>,
     /// (group, method, term, estimate) of the current replication.
     buffer: Vec<(usize, usize, usize, f64)>,
     precision: Vec<PrecisionAccumulator>,
@@ -735,62 +547,10 @@ impl Pairing {
     }
 }
 
-fn read_factors(connection: &Connection) -> Result<Vec<String>, MeasuresError> {
-    strings(
-        connection,
-        "SELECT parameter FROM factors ORDER BY position",
-    )
-}
-
-fn read_conditions(connection: &Connection) -> Result<Vec<ConditionInfo>, MeasuresError> {
-    let mut statement = connection
-        .prepare("SELECT condition, label, parameters FROM conditions ORDER BY condition")?;
-    let mut rows = statement.query([])?;
-    let mut conditions = Vec::new();
-    while let Some(row) = rows.next()? {
-        let index = usize_of(row.get(0)?)?;
-        let json: String = row.get(2)?;
-        let object: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&json)
-            .map_err(|e| {
-                MeasuresError::Malformed(format!("parameters of condition {index}: {e}"))
-            })?;
-        let parameters = object
-            .into_iter()
-            .filter_map(|(k, v)| v.as_f64().map(|v| (k, v)))
-            .collect();
-        conditions.push(ConditionInfo {
-            index,
-            label: row.get(1)?,
-            parameters,
-        });
-    }
-    Ok(conditions)
-}
-
-/// A text column borrowed from the row (no allocation per row).
-fn text<'a>(row: &'a rusqlite::Row<'_>, column: usize) -> Result<&'a str, MeasuresError> {
-    row.get_ref(column)?
-        .as_str()
-        .map_err(|e| MeasuresError::Malformed(format!("column {column}: {e}")))
-}
-
-fn strings(connection: &Connection, sql: &str) -> Result<Vec<String>, MeasuresError> {
-    let mut statement = connection.prepare(sql)?;
-    let names = statement
-        .query_map([], |r| r.get::<_, String>(0))?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(names)
-}
-
 fn position(names: &[String], name: &str) -> Result<usize, MeasuresError> {
     names.iter().position(|n| n == name).ok_or_else(|| {
         MeasuresError::Malformed(format!(
             "`{name}` appears in estimates but not in its table"
         ))
     })
-}
-
-fn usize_of(value: i64) -> Result<usize, MeasuresError> {
-    usize::try_from(value)
-        .map_err(|_| MeasuresError::Malformed(format!("negative condition index {value}")))
 }

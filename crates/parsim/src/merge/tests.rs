@@ -3,8 +3,9 @@ use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use super::*;
-use crate::run::{run, ProgressMode, RunOptions, Shard};
+use crate::run::{run, RunOptions, Shard};
 use crate::slurm::{prepare, Resources, SlurmOptions};
+use rusqlite::Connection;
 
 /// Two conditions, a mixed model and OLS: 2 × 10 = 20 units, small enough for debug builds.
 fn study_text(seed: u64) -> String {
@@ -29,7 +30,6 @@ fn run_into(study: &Study, out: PathBuf, shard: Option<Shard>) {
         replications: None,
         shard,
         fresh: false,
-        progress: ProgressMode::Quiet,
         stop: Arc::new(AtomicBool::new(false)),
     };
     run(study, &options).unwrap();
@@ -144,23 +144,24 @@ fn missing_task_is_reported_with_its_units_and_rerun_completes_the_study() {
     let report = merge(&dir, &options).unwrap();
     let survey = &report.survey;
     assert!(!survey.is_complete());
-    // Units u = 10 c + r with u % 4 == 1: condition 0 replications 1, 5, 9; condition 1 replications 3, 7.
+    // Units (c, r) with (c + r) % 4 == 1: condition 0 replications 1, 5, 9; condition 1 replications 0, 4, 8.
+    let units = [(0, 1), (0, 5), (0, 9), (1, 0), (1, 4), (1, 8)];
     assert_eq!(
         survey.missing(),
         vec![MissingTask {
             task: 1,
-            units: vec![1, 5, 9, 13, 17]
+            units: units.iter().map(|&(c, r)| Unit::new(c, r)).collect()
         }]
     );
     let text = survey.describe_missing();
-    assert!(text.contains("missing: 5 of 20 units"), "{text}");
+    assert!(text.contains("missing: 6 of 20 units"), "{text}");
     assert!(text.contains("task 1 (shard 2/4; no store"), "{text}");
     assert!(
         text.contains("condition 0 (N=40): replications 1-9 (every 4th)"),
         "{text}"
     );
     assert!(
-        text.contains("condition 1 (N=70): replications 3, 7"),
+        text.contains("condition 1 (N=70): replications 0-8 (every 4th)"),
         "{text}"
     );
     // Without a batch script, the rerun is a `parsim run --shard`.
@@ -171,14 +172,14 @@ fn missing_task_is_reported_with_its_units_and_rerun_completes_the_study() {
     );
     assert_eq!(
         rows(&dir).len(),
-        15 * 8,
-        "the merged store holds the 15 stored units"
+        14 * 8,
+        "the merged store holds the 14 stored units"
     );
 
     run_task(&study, &dir, 1, 4);
     let report = merge(&dir, &options).unwrap();
     assert!(report.survey.is_complete());
-    assert_eq!(report.copied, vec![(0, 0), (1, 5), (2, 0), (3, 0)]);
+    assert_eq!(report.copied, vec![(0, 0), (1, 6), (2, 0), (3, 0)]);
     assert_eq!(rows(&dir), reference);
 }
 
@@ -208,7 +209,6 @@ fn rerun_command_uses_the_batch_script_and_the_recorded_split() {
                 count: 4,
             }),
             fresh: false,
-            progress: ProgressMode::Quiet,
             stop: Arc::new(AtomicBool::new(false)),
         };
         run(&six, &options).unwrap();
@@ -301,7 +301,7 @@ fn only_units_with_a_completion_marker_are_copied() {
         report.survey.missing(),
         vec![MissingTask {
             task: 0,
-            units: vec![14]
+            units: vec![Unit::new(1, 4)]
         }]
     );
     let conn = Connection::open(dir.join(STORE_FILE)).unwrap();

@@ -1,32 +1,5 @@
 //! Raw rows for the figures that show every replication (distribution of estimates, zip plot).
 
-use rusqlite::{params, Connection};
-
-use crate::measures::{replicate_at, Replicate};
-
-/// Every usable replicate (fit ok or singular, finite estimate) of one (condition, method, term), in
-/// replication order.
-pub fn usable_replicates(
-    connection: &Connection,
-    condition: usize,
-    method: &str,
-    term: &str,
-) -> Result<Vec<Replicate>, rusqlite::Error> {
-    let mut statement = connection.prepare_cached(
-        "SELECT e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value, e.truth
-         FROM estimates e JOIN fits f
-           ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
-         WHERE e.condition = ?1 AND e.method = ?2 AND e.term = ?3 AND f.status IN ('ok', 'singular')
-           AND e.estimate IS NOT NULL AND e.truth IS NOT NULL
-         ORDER BY e.replication",
-    )?;
-    let rows = statement.query_map(params![condition as i64, method, term], |r| {
-        replicate_at(r, 0)
-    })?;
-    rows.filter(|r| r.as_ref().map_or(true, |r| r.estimate.is_finite()))
-        .collect()
-}
-
 /// Quantile of sorted values, linear interpolation between order statistics (R's type 7).
 pub fn quantile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {

@@ -5,12 +5,12 @@ use std::path::Path;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor;
-use rusqlite::Connection;
 
-use super::data::{padded_range, quantile, usable_replicates};
+use super::data::{padded_range, quantile};
 use super::{method_colour, ImageFormat, FAMILY};
 use crate::measures::{IntervalRule, MeasureKind, Replicate, Summary};
 use crate::report::format_number;
+use crate::store::{Store, StoreError};
 
 const TITLE: u32 = 24;
 const LABEL: u32 = 17;
@@ -138,11 +138,7 @@ struct EstimatePanel {
 
 impl Estimates {
     /// Read the estimates of `term` for every condition and method of the summary.
-    pub fn read(
-        connection: &Connection,
-        summary: &Summary,
-        term: &str,
-    ) -> Result<Self, rusqlite::Error> {
+    pub fn read(store: &Store, summary: &Summary, term: &str) -> Result<Self, StoreError> {
         let mut panels = Vec::new();
         for condition in &summary.conditions {
             let rows: Vec<_> = summary
@@ -155,11 +151,11 @@ impl Estimates {
             }
             let mut methods = Vec::new();
             for row in &rows {
-                let mut values: Vec<f64> =
-                    usable_replicates(connection, condition.index, &row.method, term)?
-                        .iter()
-                        .map(|r| r.estimate)
-                        .collect();
+                let mut values: Vec<f64> = store
+                    .usable_replicates(condition.index, &row.method, term)?
+                    .iter()
+                    .map(|r| r.estimate)
+                    .collect();
                 values.sort_by(f64::total_cmp);
                 let index = summary
                     .methods
@@ -519,11 +515,11 @@ pub struct Zip {
 impl Zip {
     /// Read the intervals of `term` in one condition for every method.
     pub fn read(
-        connection: &Connection,
+        store: &Store,
         summary: &Summary,
         condition: usize,
         term: &str,
-    ) -> Result<Self, rusqlite::Error> {
+    ) -> Result<Self, StoreError> {
         let mut rule = IntervalRule::new(summary.settings.level, summary.settings.alpha)
             .unwrap_or_else(|_| IntervalRule::new(0.95, 0.05).expect("0.95 and 0.05 are valid"));
         let mut methods = Vec::new();
@@ -534,7 +530,7 @@ impl Zip {
             .filter(|r| r.condition == condition && r.term == term)
         {
             truth = row.measures.truth;
-            let replicates = usable_replicates(connection, condition, &row.method, term)?;
+            let replicates = store.usable_replicates(condition, &row.method, term)?;
             let ranked = rank_intervals(&replicates, &mut rule);
             if ranked.is_empty() {
                 continue;

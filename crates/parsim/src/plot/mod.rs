@@ -16,10 +16,9 @@ use std::sync::OnceLock;
 
 use plotters::prelude::*;
 use plotters::style::FontStyle;
-use rusqlite::Connection;
 
 use crate::measures::{MeasureKind, MeasuresError, Summary};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 
 /// DejaVu Sans (fonts-dejavu-core; its license, in `assets/DejaVu-LICENSE`, permits redistribution).
 static FONT: &[u8] = include_bytes!("../../assets/DejaVuSans.ttf");
@@ -34,7 +33,7 @@ pub enum PlotError {
     Measures(#[from] MeasuresError),
     /// The store could not be read.
     #[error("cannot read the results store: {0}")]
-    Store(#[from] rusqlite::Error),
+    Store(#[from] StoreError),
     /// The output directory could not be created.
     #[error("cannot create {path}: {source}")]
     CreateDir {
@@ -93,16 +92,6 @@ pub fn plot_all(
     out: &Path,
     format: ImageFormat,
 ) -> Result<Vec<PathBuf>, PlotError> {
-    plot_all_connection(store.connection(), summary, out, format)
-}
-
-/// Draw every figure of `summary` (read from the store in `connection`) into `out`; returns the files written.
-pub fn plot_all_connection(
-    connection: &Connection,
-    summary: &Summary,
-    out: &Path,
-    format: ImageFormat,
-) -> Result<Vec<PathBuf>, PlotError> {
     register_font()?;
     std::fs::create_dir_all(out).map_err(|source| PlotError::CreateDir {
         path: out.to_path_buf(),
@@ -122,7 +111,7 @@ pub fn plot_all_connection(
     };
     for term in summary.terms() {
         let slug = slug(term);
-        let estimates = figures::Estimates::read(connection, summary, term)?;
+        let estimates = figures::Estimates::read(store, summary, term)?;
         save_as(format!("estimates_{slug}"), &estimates)?;
         save_as(
             format!("bias_{slug}"),
@@ -133,7 +122,7 @@ pub fn plot_all_connection(
             &figures::AcrossConditions::new(summary, term, MeasureKind::Coverage),
         )?;
         for condition in &summary.conditions {
-            let zip = figures::Zip::read(connection, summary, condition.index, term)?;
+            let zip = figures::Zip::read(store, summary, condition.index, term)?;
             if !zip.is_empty() {
                 let suffix = if summary.conditions.len() > 1 {
                     format!("_c{}", condition.index)

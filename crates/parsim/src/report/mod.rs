@@ -8,10 +8,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use rusqlite::Connection;
-
 use crate::measures::{self, MeasureKind, MeasuresError, Summary, SummaryRow};
-use crate::store::{Store, Written};
+use crate::store::Results;
 
 pub use format::{format_number, format_value};
 
@@ -75,28 +73,11 @@ pub fn render(summary: &Summary, format: Format, measures: &[MeasureKind]) -> St
     }
 }
 
-/// What the runner calls at the end of a run: summarise the store with the study's `[summary]` settings,
-/// write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal table to print.
-pub fn finish_run(dir: &Path, store: &Store) -> Result<String, ReportError> {
-    finish_run_connection(dir, store.connection())
-}
-
-/// [`finish_run`] with the fits and estimates taken from `written`, the rows the store was written with
-/// ([`Written::finish`]ed), instead of read back: the same summary.
-pub fn finish_run_written(
-    dir: &Path,
-    store: &Store,
-    written: &Written,
-) -> Result<String, ReportError> {
-    written_run(
-        dir,
-        &measures::summarise_written(store.connection(), written, None)?,
-    )
-}
-
-/// [`finish_run`] on a bare SQLite connection holding a store.
-pub fn finish_run_connection(dir: &Path, connection: &Connection) -> Result<String, ReportError> {
-    written_run(dir, &measures::summarise_connection(connection, None)?)
+/// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
+/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
+/// table to print.
+pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<String, ReportError> {
+    written_run(dir, &measures::summarise(results, None)?)
 }
 
 /// Write a run's summary files and return its terminal table.

@@ -6,7 +6,6 @@
 //! reuse them for every unit; the thread that started the run is the single writer, committing finished
 //! replications in batches while the workers compute.
 
-mod progress;
 mod shard;
 mod unit;
 mod writer;
@@ -19,14 +18,13 @@ use std::time::{Duration, Instant};
 use sha2::{Digest, Sha256};
 
 use crate::store::{
-    FitStatus, Prepared, ReplicationRecord, Store, StoreError, StoredCondition, StudyRecord,
-    Written, MAX_WRITTEN_ROWS,
+    export_csv, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
+    StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::Study;
 
-pub use progress::ProgressMode;
 pub use shard::{Shard, ShardError};
-pub use unit::{variance_term, UnitWorker};
+pub use unit::UnitWorker;
 
 /// How to run a study.
 #[derive(Debug, Clone)]
@@ -41,8 +39,6 @@ pub struct RunOptions {
     pub shard: Option<Shard>,
     /// Set an existing store of a different study aside instead of refusing.
     pub fresh: bool,
-    /// How to show progress.
-    pub progress: ProgressMode,
     /// Set (e.g. by a Ctrl-C handler) to stop after the units in flight; what is complete is kept.
     pub stop: Arc<AtomicBool>,
 }
@@ -141,8 +137,8 @@ pub fn study_record(study: &Study) -> StudyRecord {
             .map(|m| {
                 (
                     m.name.clone(),
-                    m.model.as_str().to_string(),
-                    m.formula_text.clone(),
+                    m.spec.model().to_string(),
+                    m.spec.formula().map(String::from),
                 )
             })
             .collect(),
@@ -163,34 +159,78 @@ pub fn condition_label(values: &[(String, f64)], factors: &[String]) -> String {
     }
 }
 
+impl RunOptions {
+    /// Every core, the study's replications, all units, into `out`, never stopped.
+    pub fn new(out: impl Into<PathBuf>) -> RunOptions {
+        RunOptions {
+            jobs: None,
+            out: out.into(),
+            replications: None,
+            shard: None,
+            fresh: false,
+            stop: Arc::new(AtomicBool::new(false)),
+        }
+    }
+}
+
+/// What a run tells its caller while it runs: the CLI draws a progress bar from it. Called on the thread
+/// that called [`run_observed`] (the writer's), so an observer need not be `Send`.
+pub trait Observer {
+    /// The workers start: `pending` units to compute, `stored` already in the store.
+    fn started(&mut self, _pending: u64, _stored: u64) {}
+    /// `done` of the pending units are stored, and `failures` fits so far cannot be used (errors and
+    /// fits that did not converge).
+    fn progress(&mut self, _done: u64, _failures: u64) {}
+    /// The workers are done; this run stored `done` units.
+    fn finished(&mut self, _done: u64) {}
+}
+
+/// An observer that ignores everything.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Silent;
+
+impl Observer for Silent {}
+
+/// Whether the current thread is inside a method's fit. A panic there is caught and stored as the fit's
+/// error, so a host's panic hook may stay quiet about it; the library itself never touches the hook.
+pub fn in_method_fit() -> bool {
+    unit::in_fit()
+}
+
 /// Run `study` with `options`: create or resume the store, run the pending units, export `results.csv`.
 pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
+    run_observed(study, options, &mut Silent)
+}
+
+/// [`run`], telling `observer` how it goes.
+pub fn run_observed(
+    study: &Study,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+) -> Result<RunReport, RunError> {
     let started = Instant::now();
     let replications = options.replications.unwrap_or(study.replications);
     let conditions = study.conditions().len();
     let record = study_record(study);
-    std::fs::create_dir_all(&options.out).map_err(|source| RunError::Io {
-        path: options.out.clone(),
-        source,
-    })?;
+    // One writer per directory, from the first file touched to the last; a second is refused at once.
+    let _lock = DirLock::acquire(&options.out)?;
     let prepared = Store::prepare(&options.out, &record, options.fresh)?;
     write_study_copy(study, &options.out)?;
 
     let done = match &prepared {
-        Prepared::Existing(store) => store.completed_units(replications, conditions)?,
-        Prepared::New { .. } => vec![false; conditions * replications as usize],
+        Prepared::Existing(store) => store.completed_units()?,
+        Prepared::New { .. } => UnitSet::new(),
     };
     let shard = options.shard.unwrap_or(Shard::WHOLE);
-    let mine: Vec<u64> = shard.units(conditions as u64 * replications).collect();
-    let pending: Vec<u64> = mine
-        .iter()
-        .copied()
-        .filter(|&u| !done[u as usize])
+    let mine = shard.owned(conditions, replications);
+    let pending: Vec<Unit> = shard
+        .units(conditions, replications)
+        .filter(|&u| !done.contains(u))
         .collect();
     let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
     let mut report = RunReport {
-        units_total: mine.len() as u64,
-        units_already_stored: (mine.len() - pending.len()) as u64,
+        units_total: mine,
+        units_already_stored: mine - pending.len() as u64,
         jobs,
         ..RunReport::default()
     };
@@ -198,11 +238,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     // failure to store 500 times.
     UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?;
 
-    let progress = progress::Progress::new(
-        options.progress,
-        pending.len() as u64,
-        report.units_already_stored,
-    );
+    observer.started(pending.len() as u64, report.units_already_stored);
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
     let recycled = writer::Recycled::default();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -214,7 +250,6 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             message: e.to_string(),
         })?;
     let next = AtomicUsize::new(0);
-    let hook = unit::quiet_panics_in_fits();
     // The end-of-run readers are opened as soon as the store exists, while the workers compute: opening
     // a connection takes a fraction of a millisecond that would otherwise come after the last replication.
     let mut readers = None;
@@ -228,15 +263,7 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
             scope.spawn(move |_| {
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
                 if let Ok(worker) = UnitWorker::new(study) {
-                    work(
-                        worker,
-                        study,
-                        replications,
-                        (next, pending),
-                        stop,
-                        &tx,
-                        recycled,
-                    );
+                    work(worker, study, (next, pending), stop, &tx, recycled);
                 }
             });
         }
@@ -245,11 +272,10 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         // A new store holds just what this run writes: the end of the run can take it from memory.
         let written = matches!(prepared, Prepared::New { .. })
             .then(|| Written::new(methods.clone(), MAX_WRITTEN_ROWS));
-        writer::write_all(prepared, rx, &recycled, progress, methods, written, || {
+        writer::write_all(prepared, rx, &recycled, observer, methods, written, || {
             readers = Some(open_readers());
         })
     });
-    drop(hook);
     let outcome = written?;
     let store = outcome.store;
     report.units_completed = outcome.completed;
@@ -262,8 +288,8 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
         store
     } else {
         // Every unit of the study is stored: those stored before, and this run's (never the same ones).
-        let stored_before = done.iter().filter(|&&d| d).count() as u64;
-        if stored_before + outcome.completed == done.len() as u64 {
+        let stored_before = done.within(conditions, replications).len();
+        if stored_before + outcome.completed == conditions as u64 * replications {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;
@@ -313,10 +339,7 @@ impl Readers {
                 (store, folded)
             });
             let csv = out.join("results.csv");
-            let exported = match written {
-                Some(written) => exporter.export_written_csv(&csv, written),
-                None => exporter.export_csv(&csv),
-            };
+            let exported = with_results(&exporter, written, |results| export_csv(results, &csv));
             (exported, summary.map(|s| s.join()), folded.join())
         });
         let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
@@ -342,8 +365,7 @@ const MAX_HOLD: Duration = Duration::from_millis(50);
 fn work(
     mut worker: UnitWorker,
     study: &Study,
-    replications: u64,
-    (next, pending): (&AtomicUsize, &[u64]),
+    (next, pending): (&AtomicUsize, &[Unit]),
     stop: &AtomicBool,
     tx: &mpsc::SyncSender<Vec<ReplicationRecord>>,
     recycled: &writer::Recycled,
@@ -362,14 +384,13 @@ fn work(
     while !stop.load(Ordering::Relaxed) {
         let i = next.fetch_add(1, Ordering::Relaxed);
         let Some(&unit) = pending.get(i) else { break };
-        let (c, r) = ((unit / replications) as usize, unit % replications);
         if filled == group.len() {
             group.push(ReplicationRecord::default());
         }
         if filled == 0 {
             first = Instant::now();
         }
-        worker.run_unit(study, c, r, &mut group[filled]);
+        worker.run_unit(study, unit.condition, unit.replication, &mut group[filled]);
         filled += 1;
         if filled == RECORDS_PER_SEND || first.elapsed() >= MAX_HOLD {
             group.truncate(filled);
@@ -421,9 +442,21 @@ fn summarise_into(
     store: &Store,
     written: Option<&Written>,
 ) -> Result<String, RunError> {
-    match written {
-        Some(written) => crate::report::finish_run_written(dir, store, written),
-        None => crate::report::finish_run(dir, store),
-    }
+    with_results(store, written, |results| {
+        crate::report::finish_run(dir, results)
+    })
     .map_err(|e| RunError::Summary(e.to_string()))
+}
+
+/// `f` of the results in `store`: the rows this run `written` to it when it kept them (the same rows,
+/// without reading them back), else the store's own.
+fn with_results<T>(
+    store: &Store,
+    written: Option<&Written>,
+    f: impl FnOnce(&dyn Results) -> T,
+) -> T {
+    match written {
+        Some(written) => f(&Kept::new(store, written)),
+        None => f(store),
+    }
 }

@@ -3,9 +3,13 @@
 use std::fmt;
 use std::str::FromStr;
 
-/// Shard K of M (1-based K): the units u with u mod M = K - 1, where units are numbered
-/// `condition * replications + replication`. Round-robin keeps shards within one unit of each other in size
-/// and spreads every condition over every shard.
+use crate::store::Unit;
+
+/// Shard K of M (1-based K): the units (condition c, replication r) with (c + r) mod M = K - 1.
+/// Round-robin over the replications of each condition, shifted by one per condition, keeps shards
+/// within one unit of each other in every condition and spreads every condition over every shard; and a
+/// unit's shard depends on the unit alone, so it stays put when the study grows in replications or
+/// conditions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
     /// 1-based shard number.
@@ -26,9 +30,35 @@ impl Shard {
     /// All units: shard 1 of 1.
     pub const WHOLE: Shard = Shard { index: 1, count: 1 };
 
-    /// The units of this shard among `total` units, in increasing order.
-    pub fn units(self, total: u64) -> impl Iterator<Item = u64> {
-        (self.index - 1..total).step_by(self.count as usize)
+    /// Whether this shard owns `unit`.
+    pub fn owns(self, unit: Unit) -> bool {
+        (unit.condition as u64 % self.count + unit.replication % self.count) % self.count
+            == self.index - 1
+    }
+
+    /// This shard's units among `conditions` × `replications`, in (condition, replication) order.
+    pub fn units(self, conditions: usize, replications: u64) -> impl Iterator<Item = Unit> {
+        let count = self.count;
+        let first = self.index - 1;
+        (0..conditions).flat_map(move |c| {
+            // The first replication r with (c + r) mod M = K - 1, then every M-th.
+            let start = (first + count - c as u64 % count) % count;
+            (start..replications)
+                .step_by(count as usize)
+                .map(move |r| Unit::new(c, r))
+        })
+    }
+
+    /// How many units of `conditions` × `replications` this shard owns.
+    pub fn owned(self, conditions: usize, replications: u64) -> u64 {
+        let count = self.count;
+        let first = self.index - 1;
+        (0..conditions)
+            .map(|c| {
+                let start = (first + count - c as u64 % count) % count;
+                replications.saturating_sub(start).div_ceil(count)
+            })
+            .sum()
     }
 }
 
@@ -61,21 +91,38 @@ mod tests {
 
     #[test]
     fn shards_partition_the_units() {
-        let total = 17;
-        let mut seen = vec![0; total as usize];
+        let (conditions, replications) = (4, 7);
+        let mut seen = std::collections::HashMap::new();
         for k in 1..=3 {
             let shard: Shard = format!("{k}/3").parse().unwrap();
-            let units: Vec<u64> = shard.units(total).collect();
-            assert!(units.len() == 5 || units.len() == 6, "balanced: {units:?}");
+            let units: Vec<Unit> = shard.units(conditions, replications).collect();
+            assert_eq!(units.len() as u64, shard.owned(conditions, replications));
+            // 28 units in 3 shards: 9 or 10 each; within a condition 2 or 3 of its 7.
+            assert!(units.len() == 9 || units.len() == 10, "balanced: {units:?}");
+            for c in 0..conditions {
+                let here = units.iter().filter(|u| u.condition == c).count();
+                assert!(here == 2 || here == 3, "condition {c}: {here}");
+            }
             for u in units {
-                assert_eq!(u % 3, k - 1, "round-robin");
-                seen[u as usize] += 1;
+                assert!(shard.owns(u), "{u:?}");
+                *seen.entry(u).or_insert(0) += 1;
             }
         }
+        assert_eq!(seen.len(), 28);
         assert!(
-            seen.iter().all(|&n| n == 1),
+            seen.values().all(|&n| n == 1),
             "every unit in exactly one shard"
         );
+    }
+
+    #[test]
+    fn a_units_shard_does_not_move_when_the_study_grows() {
+        let shard = Shard { index: 2, count: 5 };
+        let small: Vec<Unit> = shard.units(3, 10).collect();
+        let grown: Vec<Unit> = shard.units(6, 40).collect();
+        assert!(small.iter().all(|u| grown.contains(u)));
+        assert_eq!(shard.owned(1, 0), 0);
+        assert_eq!(Shard::WHOLE.owned(3, 10), 30);
     }
 
     #[test]

@@ -15,7 +15,6 @@ fn options(out: PathBuf, jobs: usize, shard: Option<Shard>) -> RunOptions {
         replications: None,
         shard,
         fresh: false,
-        progress: ProgressMode::Quiet,
         stop: Arc::new(AtomicBool::new(false)),
     }
 }
@@ -24,17 +23,17 @@ fn rows(dir: &Path) -> Vec<String> {
     let store = Store::open_existing(dir).unwrap();
     let mut out = Vec::new();
     store
-        .for_each_estimate(|e| {
+        .for_each_line(&mut |e| {
             out.push(format!(
                 "{} {} {} {} {:?} {:x} {:?} {:?}",
                 e.condition,
                 e.replication,
                 e.method,
                 e.term,
-                e.status,
-                e.estimate.to_bits(),
-                e.se.map(f64::to_bits),
-                e.truth
+                e.fit_status(),
+                e.estimate().to_bits(),
+                e.se().map(f64::to_bits),
+                e.truth()
             ))
         })
         .unwrap();

@@ -6,7 +6,7 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use super::progress::Progress;
+use super::Observer;
 use crate::store::{FitStatus, Prepared, ReplicationRecord, Store, StoreError, Written};
 
 /// Commit at least this often, so a crash loses little and progress reflects what is stored.
@@ -65,7 +65,7 @@ pub(super) fn write_all(
     store: Prepared,
     rx: Receiver<Vec<ReplicationRecord>>,
     recycled: &Recycled,
-    mut progress: Progress,
+    observer: &mut dyn Observer,
     methods: Vec<String>,
     mut written: Option<Written>,
     opened: impl FnOnce(),
@@ -107,13 +107,13 @@ pub(super) fn write_all(
             store.commit_batch()?;
             completed += in_batch as u64;
             in_batch = 0;
-            progress.update(completed, failures.unusable());
+            observer.progress(completed, failures.unusable());
         }
         if closed {
             break;
         }
     }
-    progress.finish(completed);
+    observer.finished(completed);
     let name = |m: usize| methods.get(m).cloned().unwrap_or_default();
     Ok(WriterOutcome {
         store,

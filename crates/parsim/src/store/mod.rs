@@ -7,9 +7,13 @@
 
 mod export;
 mod insert;
+mod lock;
+mod merge;
 mod read;
+mod results;
 mod schema;
 mod time;
+mod units;
 mod written;
 
 use std::fs;
@@ -17,9 +21,15 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{params, Connection, OpenFlags};
 
-pub use read::{EstimateRow, FitCount, StoredCondition};
+pub use crate::method::{Estimate, FitStatus, TermKind};
+pub use export::export_csv;
+pub use lock::{DirLock, LOCK_FILE};
+pub use merge::{FailedFitCount, Identity};
+pub use read::{FitCount, StoredCondition};
+pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
 pub use time::now_utc;
-pub use written::{Written, WrittenEstimate, WrittenFit, MAX_WRITTEN_ROWS};
+pub use units::{Unit, UnitSet};
+pub use written::{Written, MAX_WRITTEN_ROWS};
 
 /// The file name of the store inside a results directory.
 pub const STORE_FILE: &str = "results.sqlite";
@@ -62,6 +72,16 @@ pub enum StoreError {
         /// Hash of the study being run.
         hash: String,
     },
+    /// Another process writes the directory (a run, a merge): one writer at a time.
+    #[error(
+        "{dir} is being written by another parsim ({holder}); wait for it to finish, or use another --out directory"
+    )]
+    Busy {
+        /// The results directory.
+        dir: PathBuf,
+        /// Who holds its lock, as it recorded itself.
+        holder: String,
+    },
     /// There is no store in the directory.
     #[error(
         "{0} has no results store ({STORE_FILE}); run `parsim run STUDY.toml --out DIR` first"
@@ -90,107 +110,8 @@ pub struct StudyRecord {
     pub conditions: Vec<StoredCondition>,
     /// Names of the design factors (parameters with several values), in file order.
     pub factors: Vec<String>,
-    /// The methods: (name, model, formula), in file order.
-    pub methods: Vec<(String, String, String)>,
-}
-
-/// Status of one fit of one method to one replication's data.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum FitStatus {
-    /// Converged to an interior optimum.
-    Ok,
-    /// Converged, with a variance component on the boundary (lme4's isSingular).
-    Singular,
-    /// The optimizer stopped short of a verified optimum; estimates are stored but not used by the measures.
-    NotConverged,
-    /// The fit failed (an error or a panic); nothing but the message is stored.
-    Error,
-}
-
-impl FitStatus {
-    /// The word stored in the `status` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            FitStatus::Ok => "ok",
-            FitStatus::Singular => "singular",
-            FitStatus::NotConverged => "not_converged",
-            FitStatus::Error => "error",
-        }
-    }
-
-    /// Parse the stored word.
-    pub fn parse(s: &str) -> Option<FitStatus> {
-        Some(match s {
-            "ok" => FitStatus::Ok,
-            "singular" => FitStatus::Singular,
-            "not_converged" => FitStatus::NotConverged,
-            "error" => FitStatus::Error,
-            _ => return None,
-        })
-    }
-
-    /// Whether the measures use this fit's estimates (SimDesign and rsimsum use converged fits only).
-    pub fn is_usable(self) -> bool {
-        matches!(self, FitStatus::Ok | FitStatus::Singular)
-    }
-}
-
-/// Whether an estimate is a fixed-effect coefficient or a variance component.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum TermKind {
-    /// A fixed-effect (or OLS) coefficient: estimate, SE, df, CI, p-value.
-    Fixed,
-    /// A variance component (SD, correlation or residual SD): estimate only.
-    Variance,
-}
-
-impl TermKind {
-    /// The word stored in the `kind` column.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            TermKind::Fixed => "fixed",
-            TermKind::Variance => "variance",
-        }
-    }
-}
-
-/// One estimate of one term by one method in one replication, as written by the runner.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EstimateRecord {
-    /// The term, e.g. `X`, `(Intercept)`, `sd__(Intercept)|group`, `sigma`.
-    pub term: std::sync::Arc<str>,
-    /// Fixed effect or variance component.
-    pub kind: TermKind,
-    /// The estimate.
-    pub estimate: f64,
-    /// Model-based standard error.
-    pub se: Option<f64>,
-    /// Degrees of freedom of the reference t distribution; `None` means normal.
-    pub df: Option<f64>,
-    /// Lower confidence limit at the study's level.
-    pub ci_lower: Option<f64>,
-    /// Upper confidence limit at the study's level.
-    pub ci_upper: Option<f64>,
-    /// Two-sided p-value of H0: term = 0.
-    pub p_value: Option<f64>,
-    /// The estimand's true value in this condition, when the study declares one.
-    pub truth: Option<f64>,
-}
-
-impl EstimateRecord {
-    /// The value columns of its `estimates` row, in the table's order: estimate, se, df, ci_lower,
-    /// ci_upper, p_value, truth.
-    pub fn values(&self) -> [Option<f64>; 7] {
-        [
-            Some(self.estimate),
-            self.se,
-            self.df,
-            self.ci_lower,
-            self.ci_upper,
-            self.p_value,
-            self.truth,
-        ]
-    }
+    /// The methods: (name, model, formula if it has one), in file order.
+    pub methods: Vec<(String, String, Option<String>)>,
 }
 
 /// One method's fit in one replication.
@@ -207,7 +128,7 @@ pub struct FitRecord {
     /// Wall time of the fit in seconds.
     pub seconds: f64,
     /// The estimates (empty for an error).
-    pub estimates: Vec<EstimateRecord>,
+    pub estimates: Vec<Estimate>,
 }
 
 /// Everything one replication produced: written atomically.
@@ -282,7 +203,18 @@ impl Store {
         })?;
         let path = Store::path_in(dir);
         if path.exists() {
-            let stored = Store::open_any(dir)?;
+            let stored = match Store::open_any(dir) {
+                Ok(stored) => stored,
+                // A store that cannot be read (empty, damaged, not parsim's) is set aside whole.
+                Err(StoreError::Invalid { .. } | StoreError::Sqlite { .. }) if fresh => {
+                    set_aside_files(&path)?;
+                    return Ok(Prepared::New {
+                        path,
+                        study: study.clone(),
+                    });
+                }
+                Err(e) => return Err(e),
+            };
             match stored.check_format() {
                 Err(e) if !fresh => return Err(e),
                 Err(_) => {} // set aside below
@@ -379,16 +311,51 @@ impl Store {
                 reason: "it has no `study` table".into(),
             });
         }
+        if store.format()? == schema::FORMAT_2 {
+            return store.upgrade_from_2();
+        }
         Ok(store)
+    }
+
+    /// The store's format number (SQLite's `user_version`).
+    fn format(&self) -> Result<i64, StoreError> {
+        self.conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Turn a format-2 store (written by the previous release) into format 3 in place, after keeping a
+    /// copy of it beside as `results.format2.sqlite`: nothing stored is lost, and the old file can be
+    /// read by the release that wrote it. The upgrade is one transaction: a crash leaves format 2.
+    fn upgrade_from_2(self) -> Result<Store, StoreError> {
+        self.conn
+            .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+            .map_err(|e| self.err(e))?;
+        let kept = unused_name(&self.path, "format2");
+        // VACUUM INTO writes a complete, consistent copy (the WAL included) as a new file.
+        self.conn
+            .execute("VACUUM INTO ?1", [kept.to_string_lossy()])
+            .map_err(|e| self.err(e))?;
+        fs::File::open(&kept)
+            .and_then(|f| f.sync_all())
+            .map_err(|source| StoreError::Io {
+                path: kept.clone(),
+                source,
+            })?;
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute_batch(&schema::upgrade_from_2())
+            .map_err(|e| self.err(e))?;
+        // PRAGMA takes no bound parameters; the value is our own integer.
+        tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
+            .map_err(|e| self.err(e))?;
+        tx.commit().map_err(|e| self.err(e))?;
+        Ok(self)
     }
 
     /// A store of another format (SQLite's `user_version`) is refused: its tables differ from this
     /// version's.
     fn check_format(&self) -> Result<(), StoreError> {
-        let format: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .map_err(|e| self.err(e))?;
+        let format = self.format()?;
         if format == schema::FORMAT {
             return Ok(());
         }
@@ -462,8 +429,9 @@ impl Store {
         &self.path
     }
 
-    /// The underlying connection, for queries this API does not cover.
-    pub fn connection(&self) -> &rusqlite::Connection {
+    /// The underlying connection, for tests that look at the tables themselves.
+    #[cfg(test)]
+    pub(crate) fn connection(&self) -> &rusqlite::Connection {
         &self.conn
     }
 
@@ -478,7 +446,8 @@ impl Store {
 
     fn initialise(&self, study: &StudyRecord) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute_batch(schema::CREATE).map_err(|e| self.err(e))?;
+        tx.execute_batch(&schema::create())
+            .map_err(|e| self.err(e))?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
             .map_err(|e| self.err(e))?;
@@ -542,33 +511,12 @@ impl Store {
             .map_err(|e| self.err(e))?;
         let path = self.path.clone();
         drop(self.conn);
-        let stamp = time::compact_stamp();
-        let aside = path.with_file_name(format!("results.{stamp}.sqlite"));
-        fs::rename(&path, &aside).map_err(|source| StoreError::Io {
-            path: path.clone(),
-            source,
-        })?;
-        for suffix in ["-wal", "-shm"] {
-            let side = side_file(&path, suffix);
-            if side.exists() {
-                let to = side_file(&aside, suffix);
-                fs::rename(&side, &to).map_err(|source| StoreError::Io {
-                    path: side.clone(),
-                    source,
-                })?;
-            }
-        }
-        Ok(())
+        set_aside_files(&path)
     }
 
-    /// Which units are already stored: a bitmap indexed by `condition * replications + replication`
-    /// (replications at or beyond `replications` are ignored).
-    pub fn completed_units(
-        &self,
-        replications: u64,
-        conditions: usize,
-    ) -> Result<Vec<bool>, StoreError> {
-        let mut done = vec![false; conditions * replications as usize];
+    /// Every unit the store holds (whatever the study's current design: the caller decides which count).
+    pub fn completed_units(&self) -> Result<UnitSet, StoreError> {
+        let mut done = UnitSet::new();
         let mut stmt = self
             .conn
             .prepare("SELECT condition, replication FROM replications")
@@ -578,9 +526,13 @@ impl Store {
             .map_err(|e| self.err(e))?;
         for row in rows {
             let (c, r) = row.map_err(|e| self.err(e))?;
-            if (c as usize) < conditions && (r as u64) < replications {
-                done[c as usize * replications as usize + r as usize] = true;
-            }
+            let (Ok(c), Ok(r)) = (usize::try_from(c), u64::try_from(r)) else {
+                return Err(StoreError::Invalid {
+                    path: self.path.clone(),
+                    reason: format!("a negative unit ({c}, {r}) in `replications`"),
+                });
+            };
+            done.insert(Unit::new(c, r));
         }
         Ok(done)
     }
@@ -644,6 +596,43 @@ impl Store {
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(|e| self.err(e))
     }
+}
+
+/// Rename the store file at `path` and its WAL files aside as `results.<timestamp>.sqlite` (a name
+/// nothing holds yet: two set-asides in one second keep both); never delete.
+fn set_aside_files(path: &Path) -> Result<(), StoreError> {
+    let aside = unused_name(path, &time::compact_stamp());
+    let rename = |from: &Path, to: &Path| {
+        fs::rename(from, to).map_err(|source| StoreError::Io {
+            path: from.to_path_buf(),
+            source,
+        })
+    };
+    rename(path, &aside)?;
+    for suffix in ["-wal", "-shm"] {
+        let side = side_file(path, suffix);
+        if side.exists() {
+            rename(&side, &side_file(&aside, suffix))?;
+        }
+    }
+    Ok(())
+}
+
+/// `results.TAG.sqlite` beside the store at `path`, or `results.TAG-2.sqlite` (and so on) if that exists:
+/// a name that nothing holds yet.
+fn unused_name(path: &Path, tag: &str) -> PathBuf {
+    let named = |n: u32| {
+        let name = if n == 1 {
+            format!("results.{tag}.sqlite")
+        } else {
+            format!("results.{tag}-{n}.sqlite")
+        };
+        path.with_file_name(name)
+    };
+    (1..)
+        .map(named)
+        .find(|p| !p.exists() && !side_file(p, "-wal").exists())
+        .unwrap_or_else(|| named(0))
 }
 
 /// SQLite's file beside `path` with `suffix` (`-wal`, `-shm`, `-journal`; `""` is `path` itself).

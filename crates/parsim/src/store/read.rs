@@ -2,7 +2,8 @@
 
 use rusqlite::Row;
 
-use super::{FitStatus, Store, StoreError, TermKind};
+use super::results::{EstimateLine, Replicate, Results, StoredStudy, Usable};
+use super::{FitStatus, Store, StoreError};
 
 /// A condition of the design grid as stored.
 #[derive(Debug, Clone, PartialEq)]
@@ -69,37 +70,6 @@ fn parse_parameters(json: &str) -> Result<Vec<(String, f64)>, String> {
     serde_json::from_str::<Ordered>(json)
         .map(|o| o.0)
         .map_err(|e| e.to_string())
-}
-
-/// One stored estimate with its fit's status.
-#[derive(Debug, Clone, PartialEq)]
-pub struct EstimateRow {
-    /// Condition index.
-    pub condition: usize,
-    /// Replication index.
-    pub replication: u64,
-    /// Method name.
-    pub method: String,
-    /// Term name.
-    pub term: String,
-    /// Fixed effect or variance component.
-    pub kind: TermKind,
-    /// Status of the fit that produced it.
-    pub status: FitStatus,
-    /// The estimate (NaN if stored as NULL).
-    pub estimate: f64,
-    /// Model-based standard error.
-    pub se: Option<f64>,
-    /// Degrees of freedom (`None`: normal reference).
-    pub df: Option<f64>,
-    /// Lower confidence limit.
-    pub ci_lower: Option<f64>,
-    /// Upper confidence limit.
-    pub ci_upper: Option<f64>,
-    /// p-value of H0: term = 0.
-    pub p_value: Option<f64>,
-    /// True value, when the study declares an estimand for the term.
-    pub truth: Option<f64>,
 }
 
 /// How many fits of a method in a condition ended with a status.
@@ -172,27 +142,6 @@ impl Store {
         rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
     }
 
-    /// Every estimate with its fit's status, ordered by (condition, method position, term, replication).
-    pub fn for_each_estimate(&self, mut f: impl FnMut(&EstimateRow)) -> Result<(), StoreError> {
-        let mut stmt = self
-            .conn
-            .prepare(
-                "SELECT e.condition, e.replication, e.method, e.term, e.kind, f.status, e.estimate, e.se, e.df, \
-                 e.ci_lower, e.ci_upper, e.p_value, e.truth \
-                 FROM estimates e \
-                 JOIN fits f USING (condition, replication, method) \
-                 JOIN methods m USING (method) \
-                 ORDER BY e.condition, m.position, e.term, e.replication",
-            )
-            .map_err(|e| self.err(e))?;
-        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
-        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
-            let est = estimate_row(row).map_err(|e| self.err(e))?;
-            f(&est);
-        }
-        Ok(())
-    }
-
     /// Counts of fits per (condition, method, status).
     pub fn fit_counts(&self) -> Result<Vec<FitCount>, StoreError> {
         let mut stmt = self
@@ -240,26 +189,204 @@ impl Store {
     }
 }
 
-fn estimate_row(row: &Row<'_>) -> rusqlite::Result<EstimateRow> {
-    let kind: String = row.get(4)?;
-    let status: String = row.get(5)?;
-    Ok(EstimateRow {
-        condition: row.get::<_, i64>(0)? as usize,
-        replication: row.get::<_, i64>(1)? as u64,
-        method: row.get(2)?,
-        term: row.get(3)?,
-        kind: if kind == "variance" {
-            TermKind::Variance
-        } else {
-            TermKind::Fixed
-        },
-        status: FitStatus::parse(&status).unwrap_or(FitStatus::Error),
-        estimate: row.get::<_, Option<f64>>(6)?.unwrap_or(f64::NAN),
-        se: row.get(7)?,
-        df: row.get(8)?,
-        ci_lower: row.get(9)?,
-        ci_upper: row.get(10)?,
-        p_value: row.get(11)?,
-        truth: row.get(12)?,
+/// The statuses whose estimates the measures use, as an SQL list: `('ok', 'singular')`.
+fn usable_statuses() -> String {
+    let words: Vec<String> = FitStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_usable())
+        .map(|s| format!("'{}'", s.as_str()))
+        .collect();
+    format!("({})", words.join(", "))
+}
+
+/// A text column borrowed from the row (no allocation per row).
+fn text<'a>(row: &'a Row<'_>, column: usize) -> rusqlite::Result<&'a str> {
+    row.get_ref(column)?.as_str().map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(column, rusqlite::types::Type::Text, Box::new(e))
     })
+}
+
+/// A non-negative integer column (an index or a count).
+fn index(row: &Row<'_>, column: usize) -> rusqlite::Result<u64> {
+    let value: i64 = row.get(column)?;
+    u64::try_from(value).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(
+            column,
+            rusqlite::types::Type::Integer,
+            Box::new(e),
+        )
+    })
+}
+
+/// The seven values estimate, se, df, ci_lower, ci_upper, p_value and truth from column `first` on.
+fn values_at(row: &Row<'_>, first: usize) -> rusqlite::Result<[Option<f64>; 7]> {
+    let mut values = [None; 7];
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = row.get(first + i)?;
+    }
+    Ok(values)
+}
+
+impl Store {
+    /// Rows of `sql`, each made by `f`.
+    pub(super) fn rows<T>(
+        &self,
+        sql: &str,
+        f: impl FnMut(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> Result<Vec<T>, StoreError> {
+        let mut stmt = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let rows = stmt.query_map([], f).map_err(|e| self.err(e))?;
+        rows.collect::<Result<Vec<_>, _>>().map_err(|e| self.err(e))
+    }
+
+    /// The study's name and file.
+    pub fn study(&self) -> Result<StoredStudy, StoreError> {
+        self.conn
+            .query_row("SELECT name, toml FROM study WHERE id = 1", [], |r| {
+                Ok(StoredStudy {
+                    name: r.get(0)?,
+                    toml: r.get(1)?,
+                })
+            })
+            .map_err(|e| self.err(e))
+    }
+
+    /// Every usable replicate (fit ok or singular, finite estimate, a true value) of one (condition,
+    /// method, term), in replication order: what the figures of every replication draw.
+    pub fn usable_replicates(
+        &self,
+        condition: usize,
+        method: &str,
+        term: &str,
+    ) -> Result<Vec<Replicate>, StoreError> {
+        let sql = format!(
+            "SELECT e.estimate, e.se, e.df, e.ci_lower, e.ci_upper, e.p_value, e.truth
+             FROM estimates e JOIN fits f
+               ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
+             WHERE e.condition = ?1 AND e.method = ?2 AND e.term = ?3 AND f.status IN {}
+               AND e.estimate IS NOT NULL AND e.truth IS NOT NULL
+             ORDER BY e.replication",
+            usable_statuses()
+        );
+        let mut statement = self.conn.prepare_cached(&sql).map_err(|e| self.err(e))?;
+        let rows = statement
+            .query_map(rusqlite::params![condition as i64, method, term], |r| {
+                values_at(r, 0)
+            })
+            .map_err(|e| self.err(e))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let values = row.map_err(|e| self.err(e))?;
+            out.extend(Replicate::from_values(values).filter(|r| r.estimate.is_finite()));
+        }
+        Ok(out)
+    }
+}
+
+impl Results for Store {
+    fn study(&self) -> Result<StoredStudy, StoreError> {
+        Store::study(self)
+    }
+
+    fn factors(&self) -> Result<Vec<String>, StoreError> {
+        Store::factors(self)
+    }
+
+    fn conditions(&self) -> Result<Vec<StoredCondition>, StoreError> {
+        Store::conditions(self)
+    }
+
+    fn methods(&self) -> Result<Vec<String>, StoreError> {
+        Store::methods(self)
+    }
+
+    fn fit_methods(&self) -> Result<Vec<String>, StoreError> {
+        self.strings("SELECT DISTINCT method FROM fits ORDER BY method")
+    }
+
+    fn truth_terms(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+        self.rows(
+            "SELECT method, term, MIN(position) FROM estimates WHERE truth IS NOT NULL GROUP BY method, term",
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+    }
+
+    fn fitted(&self) -> Result<Vec<(usize, String)>, StoreError> {
+        self.rows("SELECT DISTINCT condition, method FROM fits", |r| {
+            Ok((index(r, 0)? as usize, r.get(1)?))
+        })
+    }
+
+    fn failed(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
+        let sql = format!(
+            "SELECT condition, method, COUNT(*) FROM fits WHERE status NOT IN {} GROUP BY condition, method",
+            usable_statuses()
+        );
+        self.rows(&sql, |r| {
+            Ok((index(r, 0)? as usize, r.get(1)?, index(r, 2)?))
+        })
+    }
+
+    /// In the order of the estimates' primary key, so SQLite need not sort.
+    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), StoreError> {
+        let sql = format!(
+            "SELECT e.condition, e.replication, e.method, e.term, e.estimate, e.se, e.df, e.ci_lower,
+                    e.ci_upper, e.p_value, e.truth
+             FROM estimates e JOIN fits f
+               ON f.condition = e.condition AND f.replication = e.replication AND f.method = e.method
+             WHERE e.truth IS NOT NULL AND f.status IN {}
+             ORDER BY e.condition, e.replication",
+            usable_statuses()
+        );
+        self.each_row(&sql, |row| {
+            if let Some(replicate) = Replicate::from_values(values_at(row, 4)?) {
+                f(Usable {
+                    condition: index(row, 0)? as usize,
+                    replication: index(row, 1)?,
+                    method: text(row, 2)?,
+                    term: text(row, 3)?,
+                    replicate,
+                });
+            }
+            Ok(())
+        })
+    }
+
+    /// In primary-key order, so SQLite streams the rows without sorting them.
+    fn for_each_line(&self, f: &mut dyn FnMut(EstimateLine<'_>)) -> Result<(), StoreError> {
+        self.each_row(
+            "SELECT e.condition, e.replication, e.method, e.term, e.kind, f.status, e.estimate, e.se, e.df, \
+             e.ci_lower, e.ci_upper, e.p_value, e.truth \
+             FROM estimates e JOIN fits f USING (condition, replication, method) \
+             ORDER BY e.condition, e.replication, e.method, e.term",
+            |row| {
+                f(EstimateLine {
+                    condition: index(row, 0)? as usize,
+                    replication: index(row, 1)?,
+                    method: text(row, 2)?,
+                    term: text(row, 3)?,
+                    kind: text(row, 4)?,
+                    status: text(row, 5)?,
+                    values: values_at(row, 6)?,
+                });
+                Ok(())
+            },
+        )
+    }
+}
+
+impl Store {
+    /// Call `f` on every row of `sql`, streamed.
+    fn each_row(
+        &self,
+        sql: &str,
+        mut f: impl FnMut(&Row<'_>) -> rusqlite::Result<()>,
+    ) -> Result<(), StoreError> {
+        let mut statement = self.conn.prepare(sql).map_err(|e| self.err(e))?;
+        let mut rows = statement.query([]).map_err(|e| self.err(e))?;
+        while let Some(row) = rows.next().map_err(|e| self.err(e))? {
+            f(row).map_err(|e| self.err(e))?;
+        }
+        Ok(())
+    }
 }

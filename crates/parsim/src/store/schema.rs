@@ -1,16 +1,54 @@
 //! The store's schema. Documented for readers in pandas, R or the sqlite3 shell: see docs/results.md.
 
-/// The store format this parsim writes and reads (SQLite's `user_version`). 2: `estimates` is keyed by
-/// its primary key alone and records each term's `position` in its method's coefficient table.
-pub(super) const FORMAT: i64 = 2;
+/// The store format this parsim writes and reads (SQLite's `user_version`). 3: a fit's status and an
+/// estimate's kind are the library's words, unchecked by SQLite (method kinds may add statuses), and a
+/// method need not have a formula. 2: `estimates` is keyed by its primary key alone and records each
+/// term's `position` in its method's coefficient table.
+pub(super) const FORMAT: i64 = 3;
 
-/// Creates every table of a new store. `replications`, `fits` and `estimates` are `WITHOUT ROWID`: one
-/// B-tree ordered by their key instead of a table plus an index, half the work per insert, and a scan in
-/// key order reads each row once. `estimates.position` keeps the methods' term order (the summary lists
-/// terms in that order) independent of the order replications were written in.
-/// The format is recorded by the caller, from [`FORMAT`].
-pub(super) const CREATE: &str = "
-CREATE TABLE study (
+/// The format whose stores are upgraded on first use (see [`UPGRADE_FROM_2`]).
+pub(super) const FORMAT_2: i64 = 2;
+
+/// The tables whose definitions changed from format 2 to 3.
+const CHANGED_IN_3: [(&str, &str); 3] = [
+    ("methods", METHODS),
+    ("fits", FITS),
+    ("estimates", ESTIMATES),
+];
+
+/// The statements that turn a format-2 store into format 3, in one transaction: each changed table is
+/// renamed aside, created anew and refilled (SQLite cannot drop a CHECK constraint in place).
+pub(super) fn upgrade_from_2() -> String {
+    let mut sql = String::new();
+    for (table, create) in CHANGED_IN_3 {
+        sql.push_str(&format!(
+            "ALTER TABLE {table} RENAME TO {table}_format2;\n{create};\n\
+             INSERT INTO {table} SELECT * FROM {table}_format2;\nDROP TABLE {table}_format2;\n"
+        ));
+    }
+    sql
+}
+
+/// Every table of a new store. `replications`, `fits` and `estimates` are `WITHOUT ROWID`: one B-tree
+/// ordered by their key instead of a table plus an index, half the work per insert, and a scan in key
+/// order reads each row once. `estimates.position` keeps the methods' term order (the summary lists
+/// terms in that order) independent of the order replications were written in. The format is recorded
+/// by the caller, from [`FORMAT`].
+pub(super) fn create() -> String {
+    [
+        STUDY,
+        CONDITIONS,
+        FACTORS,
+        METHODS,
+        REPLICATIONS,
+        FITS,
+        ESTIMATES,
+    ]
+    .map(|table| format!("{table};\n"))
+    .concat()
+}
+
+const STUDY: &str = "CREATE TABLE study (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     name TEXT NOT NULL,
     toml TEXT NOT NULL,
@@ -19,45 +57,51 @@ CREATE TABLE study (
     platform TEXT NOT NULL,
     started_at TEXT NOT NULL,
     finished_at TEXT
-);
-CREATE TABLE conditions (
+)";
+
+const CONDITIONS: &str = "CREATE TABLE conditions (
     condition INTEGER PRIMARY KEY,
     label TEXT NOT NULL,
     parameters TEXT NOT NULL
-);
-CREATE TABLE factors (
+)";
+
+const FACTORS: &str = "CREATE TABLE factors (
     parameter TEXT PRIMARY KEY,
     position INTEGER NOT NULL
-);
-CREATE TABLE methods (
+)";
+
+const METHODS: &str = "CREATE TABLE methods (
     method TEXT PRIMARY KEY,
     position INTEGER NOT NULL,
     model TEXT NOT NULL,
-    formula TEXT NOT NULL
-);
-CREATE TABLE replications (
+    formula TEXT
+)";
+
+const REPLICATIONS: &str = "CREATE TABLE replications (
     condition INTEGER NOT NULL,
     replication INTEGER NOT NULL,
     seconds REAL,
     PRIMARY KEY (condition, replication)
-) WITHOUT ROWID;
-CREATE TABLE fits (
+) WITHOUT ROWID";
+
+const FITS: &str = "CREATE TABLE fits (
     condition INTEGER NOT NULL,
     replication INTEGER NOT NULL,
     method TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('ok', 'singular', 'not_converged', 'error')),
+    status TEXT NOT NULL,
     message TEXT,
     iterations INTEGER,
     seconds REAL,
     PRIMARY KEY (condition, replication, method)
-) WITHOUT ROWID;
-CREATE TABLE estimates (
+) WITHOUT ROWID";
+
+const ESTIMATES: &str = "CREATE TABLE estimates (
     condition INTEGER NOT NULL,
     replication INTEGER NOT NULL,
     method TEXT NOT NULL,
     term TEXT NOT NULL,
     position INTEGER NOT NULL,
-    kind TEXT NOT NULL CHECK (kind IN ('fixed', 'variance')),
+    kind TEXT NOT NULL,
     estimate REAL,
     se REAL,
     df REAL,
@@ -66,5 +110,4 @@ CREATE TABLE estimates (
     p_value REAL,
     truth REAL,
     PRIMARY KEY (condition, replication, method, term)
-) WITHOUT ROWID;
-";
+) WITHOUT ROWID";

@@ -14,9 +14,9 @@ pub const MAX_WRITTEN_ROWS: usize = 1 << 18;
 
 /// One `fits` row (in 16 bytes: a run keeps many).
 #[derive(Debug, Clone, Copy)]
-pub struct WrittenFit {
+pub(crate) struct WrittenFit {
     /// Replication index.
-    pub replication: i64,
+    pub replication: u64,
     /// Condition index.
     pub condition: u32,
     /// The method's index in the study (file order).
@@ -27,7 +27,7 @@ pub struct WrittenFit {
 
 /// One `estimates` row, with its fit's status.
 #[derive(Debug, Clone)]
-pub struct WrittenEstimate {
+pub(crate) struct WrittenEstimate {
     /// The fit it belongs to.
     pub fit: WrittenFit,
     /// The term.
@@ -45,11 +45,6 @@ impl WrittenEstimate {
     /// estimate, se, df, ci_lower, ci_upper, p_value, truth, as the store returns them.
     pub fn values(&self) -> [Option<f64>; 7] {
         self.values.map(|v| (!v.is_nan()).then_some(v))
-    }
-
-    /// The estimate (NaN when missing, as the summary reads a NULL).
-    pub fn estimate(&self) -> f64 {
-        self.values[0]
     }
 
     /// The true value, when the study declares one.
@@ -92,7 +87,7 @@ impl Written {
                     return self.give_up(); // beyond the compact fields: the store is read instead
                 };
                 let at = WrittenFit {
-                    replication: rep.replication as i64,
+                    replication: rep.replication,
                     condition,
                     method,
                     status: fit.status,
@@ -139,19 +134,19 @@ impl Written {
     }
 
     /// A method's name.
-    pub fn method(&self, index: u16) -> &str {
+    pub(crate) fn method(&self, index: u16) -> &str {
         self.methods
             .get(usize::from(index))
             .map_or("", String::as_str)
     }
 
     /// Every fit, in key order once [`Written::finish`]ed.
-    pub fn fits(&self) -> &[WrittenFit] {
+    pub(crate) fn fits(&self) -> &[WrittenFit] {
         &self.fits
     }
 
     /// Every estimate, in key order once [`Written::finish`]ed.
-    pub fn estimates(&self) -> &[WrittenEstimate] {
+    pub(crate) fn estimates(&self) -> &[WrittenEstimate] {
         &self.estimates
     }
 }

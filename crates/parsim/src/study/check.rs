@@ -3,39 +3,24 @@
 
 use std::fmt;
 
-use super::{ModelKind, Study, StudyError};
+use super::{Study, StudyError};
 use crate::diagnostic::{did_you_mean, Diagnostic};
-use crate::study::reader::Reader;
+use crate::method::{ColumnRole, ColumnUse, Context};
+use crate::reader::Reader;
 
-/// Byte range of `word` in `text` as a whole identifier (not inside a longer name).
-fn find_word(text: &str, word: &str) -> Option<std::ops::Range<usize>> {
-    let is_ident = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '.';
-    text.match_indices(word)
-        .map(|(i, _)| i..i + word.len())
-        .find(|r| {
-            let before = text[..r.start].chars().next_back();
-            let after = text[r.end..].chars().next();
-            !before.is_some_and(is_ident) && !after.is_some_and(is_ident)
-        })
-}
-
-/// Every column a method's formula (and cluster option) names must be a vector variable of the program;
-/// an lmm needs random terms and an ols must have none.
+/// Every column a method reads must be a vector variable of the program.
 pub(super) fn method_columns(r: &mut Reader<'_>, study: &Study) {
     let vectors: Vec<&str> = study
         .program
         .variable_names()
         .filter(|n| study.program.variable(n).is_some_and(|v| !v.scalar))
         .collect();
-    for (k, m) in study.methods.iter().enumerate() {
-        let whole = study.formula_span(k, 0..m.formula_text.len());
-        let mut names = m.formula.variables();
-        names.dedup();
-        for name in names {
-            let span = find_word(&m.formula_text, &name)
-                .map_or(whole.clone(), |w| study.formula_span(k, w));
-            match study.program.variable(&name) {
-                Some(v) if v.scalar => {
+    for m in &study.methods {
+        for column in m.spec.columns() {
+            let ColumnUse { name, span, role } = column;
+            match (study.program.variable(&name), role) {
+                (Some(v), _) if !v.scalar => {}
+                (Some(_), ColumnRole::Variable) => {
                     r.error(
                         span,
                         format!(
@@ -46,8 +31,7 @@ pub(super) fn method_columns(r: &mut Reader<'_>, study: &Study) {
                     .notes
                     .push("columns are vector variables of the data program".into());
                 }
-                Some(_) => {}
-                None => {
+                (None, ColumnRole::Variable) => {
                     let help = did_you_mean(&name, vectors.iter().copied());
                     let listing = format!("the data program defines: {}", vectors.join(", "));
                     r.error(
@@ -60,42 +44,13 @@ pub(super) fn method_columns(r: &mut Reader<'_>, study: &Study) {
                     .notes
                     .extend(help.into_iter().chain([listing]));
                 }
+                (_, ColumnRole::Cluster) => {
+                    let help = did_you_mean(&name, vectors.iter().copied());
+                    r.error(span, format!("method `{}` clusters by `{name}`, which is not a column of the data program", m.name))
+                        .notes
+                        .extend(help);
+                }
             }
-        }
-        if let Some(cluster) = &m.ols.cluster {
-            if study.program.variable(cluster).is_none_or(|v| v.scalar) {
-                let span =
-                    find_word(&study.source, &format!("\"{cluster}\"")).unwrap_or(whole.clone());
-                let help = did_you_mean(cluster, vectors.iter().copied());
-                r.error(span, format!("method `{}` clusters by `{cluster}`, which is not a column of the data program", m.name))
-                    .notes
-                    .extend(help);
-            }
-        }
-        match (m.model, m.formula.has_random_terms()) {
-            (ModelKind::Lmm, false) => {
-                r.error(
-                    whole.clone(),
-                    format!(
-                        "method `{}` is an lmm but its formula has no random-effect term",
-                        m.name
-                    ),
-                )
-                .notes
-                .push("add a term such as `(1 | group)`, or use model = \"ols\"".into());
-            }
-            (ModelKind::Ols, true) => {
-                r.error(
-                    whole.clone(),
-                    format!(
-                        "method `{}` is an ols but its formula has random-effect terms",
-                        m.name
-                    ),
-                )
-                .notes
-                .push("use model = \"lmm\", or drop the `( | )` terms".into());
-            }
-            _ => {}
         }
     }
 }
@@ -161,7 +116,7 @@ impl Study {
         let mut terms = Vec::new();
         for c in &self.conditions {
             let mut rng = self.generator(c.index, 0);
-            if let Err(e) = ws.generate(&self.program, c, &mut rng) {
+            if let Err(e) = ws.generate(&self.program, &c.values, &mut rng) {
                 let span = self.program_map.map(self.program.source(), e.span.clone());
                 let d = Diagnostic::new(&self.source, span, e.message).with_note(format!(
                     "while generating replication 0 of condition {}",
@@ -224,19 +179,22 @@ impl Study {
 
     fn method_terms(&self, ws: &crate::lang::Workspace) -> Result<Vec<MethodTerms>, StudyError> {
         let data = ws.data();
+        let condition = &self.conditions[0];
         let mut out = Vec::new();
         let mut diagnostics = Vec::new();
-        for (k, m) in self.methods.iter().enumerate() {
-            match m.formula.fixed_term_names(&data) {
-                Ok(mut terms) => {
-                    terms.extend(variance_terms(m, &data));
-                    out.push(MethodTerms {
-                        method: m.name.clone(),
-                        terms,
-                    })
-                }
+        for m in &self.methods {
+            let mut context = Context::new(&condition.values, 0, 0, self.seed, m.stream_key);
+            let terms = m
+                .spec
+                .build()
+                .and_then(|mut method| method.terms(&data, &mut context).map_err(|e| e.0));
+            match terms {
+                Ok(terms) => out.push(MethodTerms {
+                    method: m.name.clone(),
+                    terms,
+                }),
                 Err(e) => {
-                    let span = self.formula_span(k, 0..m.formula_text.len());
+                    let span = m.span.clone();
                     diagnostics.push(
                         Diagnostic::new(&self.source, span, format!("method `{}`: {e}", m.name))
                             .with_note("found on replication 0 of condition 0"),
@@ -250,23 +208,6 @@ impl Study {
             Err(StudyError::invalid(&self.path, &self.source, diagnostics))
         }
     }
-}
-
-/// A mixed model's variance components, named as the store names them (`sd__(Intercept)|group`,
-/// `cor__(Intercept).X|group`, `sigma`), so that estimands can target them. The names come from a fit to
-/// replication 0 (they depend on lme4's ordering and naming of the grouping factors); when that fit fails,
-/// the runner will record the failure and there are no names to offer.
-fn variance_terms(method: &super::MethodSpec, data: &crate::lang::DataSet<'_>) -> Vec<String> {
-    if method.model != super::ModelKind::Lmm {
-        return Vec::new();
-    }
-    let Ok(mut fitter) = parsim_lmm::LmmFitter::new(&method.formula, method.lmm.clone()) else {
-        return Vec::new();
-    };
-    fitter
-        .fit(data)
-        .map(|fit| fit.varcorr.iter().map(crate::run::variance_term).collect())
-        .unwrap_or_default()
 }
 
 fn dedup(mut v: Vec<&str>) -> Vec<&str> {
@@ -369,31 +310,17 @@ impl fmt::Display for CheckReport<'_> {
         }
         writeln!(f, "methods: {}", s.methods.len())?;
         for m in &s.methods {
-            let model = match m.model {
-                ModelKind::Lmm => format!(
-                    "lmm ({}, {})",
-                    if m.lmm.reml { "REML" } else { "ML" },
-                    match m.lmm.inference {
-                        parsim_lmm::Inference::Satterthwaite => "Satterthwaite t",
-                        parsim_lmm::Inference::Normal => "Wald z",
-                    }
-                ),
-                ModelKind::Ols => match &m.ols.cluster {
-                    Some(c) => format!("ols (cluster-robust by {c})"),
-                    None => "ols".to_string(),
-                },
-            };
+            let model = m.spec.describe();
             let terms = self
                 .terms
                 .iter()
                 .find(|t| t.method == m.name)
                 .map(|t| t.terms.join(", "))
                 .unwrap_or_default();
-            writeln!(
-                f,
-                "  {}: {model}: {}  [terms: {terms}]",
-                m.name, m.formula_text
-            )?;
+            match m.spec.formula() {
+                Some(formula) => writeln!(f, "  {}: {model}: {formula}  [terms: {terms}]", m.name)?,
+                None => writeln!(f, "  {}: {model}  [terms: {terms}]", m.name)?,
+            }
         }
         let est: Vec<String> = s
             .estimands

@@ -4,17 +4,16 @@
 //! `docs/study-file.md` is the user's reference for every key.
 
 mod check;
-mod reader;
 
 use std::path::{Path, PathBuf};
 
-use parsim_lmm::{Formula, Inference, LmmOptions, OlsOptions};
 use parsim_random::{default_rng, default_rng_from, Generator, SeedSequence};
 use toml::de::DeTable;
 
 use crate::diagnostic::{self, did_you_mean, Diagnostic};
 use crate::lang::{self, ParameterDecl, Program, RuntimeError};
-use reader::{number, type_name, Number, Reader, StringMap, Value};
+use crate::method::{table::choice, Registry, StudyMethod};
+use crate::reader::{number, type_name, Number, Reader, StringMap};
 
 pub use check::{CheckReport, MethodTerms};
 
@@ -48,51 +47,47 @@ pub struct Parameter {
     pub integer: bool,
 }
 
-/// The kind of model a method fits.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelKind {
-    /// Linear mixed model (lme4 formula, REML by default).
-    Lmm,
-    /// Ordinary least squares, optionally with cluster-robust standard errors.
-    Ols,
-}
-
-impl ModelKind {
-    /// The name used in the study file: `"lmm"` or `"ols"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ModelKind::Lmm => "lmm",
-            ModelKind::Ols => "ols",
-        }
-    }
-}
-
-/// One method of the study: `[methods.NAME]`.
-#[derive(Clone, Debug)]
-pub struct MethodSpec {
-    /// The table name.
-    pub name: String,
-    /// `model = "lmm" | "ols"`.
-    pub model: ModelKind,
-    /// The parsed formula.
-    pub formula: Formula,
-    /// The formula as written.
-    pub formula_text: String,
-    /// Options for `model = "lmm"` (`reml`, `inference`; `ci_level` from `[summary] level`).
-    pub lmm: LmmOptions,
-    /// Options for `model = "ols"` (`cluster`; `ci_level` from `[summary] level`).
-    pub ols: OlsOptions,
-}
-
-/// `[summary]`: settings of the performance measures.
-#[derive(Clone, Debug, PartialEq)]
+/// `[summary]`: settings of the performance measures (the study's, or the command line's overrides).
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SummarySettings {
     /// Confidence level of the intervals whose coverage is measured (default 0.95).
     pub level: f64,
     /// Significance level for power / type I error (default 0.05).
     pub alpha: f64,
-    /// Method that relative measures (relative precision) compare against.
+    /// Method that relative measures (relative precision) compare against; `None` = the first method.
     pub reference: Option<String>,
+}
+
+impl SummarySettings {
+    /// The `[summary]` table of a study file's text (defaults for what is absent), read by the rules of
+    /// [`Study::load`]. Nothing else of the file is checked: a stored study's methods may be of kinds this
+    /// process has not registered.
+    pub fn from_study_toml(source: &str) -> Result<SummarySettings, StudyError> {
+        let path = Path::new("study.toml");
+        let parsed = parse_toml(path, source)?;
+        let mut r = Reader::new(source);
+        let settings = match Reader::get(parsed.get_ref(), "summary") {
+            Some(v) => r
+                .table(v, "[summary]")
+                .and_then(|t| summary(&mut r, t))
+                .map(|(s, _)| s),
+            None => Some(SummarySettings::default()),
+        };
+        match settings {
+            Some(s) if r.diagnostics.is_empty() => Ok(s),
+            _ => Err(StudyError::invalid(path, source, r.diagnostics)),
+        }
+    }
+}
+
+/// The TOML document of a study file, or the error that names where it is not TOML.
+fn parse_toml<'s>(path: &Path, source: &'s str) -> Result<toml::Spanned<DeTable<'s>>, StudyError> {
+    DeTable::parse(source).map_err(|e| {
+        let span = e.span().unwrap_or(0..0);
+        let message = format!("invalid TOML: {}", e.message().trim_end());
+        let d = Diagnostic::new(source, span, message);
+        StudyError::invalid(path, source, vec![d])
+    })
 }
 
 impl Default for SummarySettings {
@@ -191,7 +186,7 @@ pub struct Study {
     /// Parameters in file order.
     pub parameters: Vec<Parameter>,
     /// Methods in file order.
-    pub methods: Vec<MethodSpec>,
+    pub methods: Vec<StudyMethod>,
     /// Estimands in file order.
     pub estimands: Vec<Estimand>,
     /// `[summary]` settings.
@@ -202,8 +197,7 @@ pub struct Study {
     /// `truths[c][e]`: the true value of estimand `e` in condition `c`.
     truths: Vec<Vec<f64>>,
     program_map: StringMap,
-    /// File spans: each method's formula value, each estimand's key.
-    formula_spans: Vec<StringMap>,
+    /// File spans of each estimand's key.
     estimand_spans: Vec<std::ops::Range<usize>>,
 }
 
@@ -222,32 +216,37 @@ const STUDY_KEYS: &[&str] = &[
     "streams",
     "common_random_numbers",
 ];
-const METHOD_KEYS: &[&str] = &["model", "formula", "reml", "inference", "cluster"];
 const SUMMARY_KEYS: &[&str] = &["level", "alpha", "reference"];
 
 impl Study {
-    /// Reads and validates a study file.
+    /// Reads and validates a study file, with the built-in method kinds.
     pub fn load(path: &Path) -> Result<Study, StudyError> {
+        Study::load_with(path, &Registry::builtin())
+    }
+
+    /// Reads and validates a study file whose methods are of the kinds in `registry`.
+    pub fn load_with(path: &Path, registry: &Registry) -> Result<Study, StudyError> {
         let source = std::fs::read_to_string(path).map_err(|source| StudyError::Io {
             path: path.to_path_buf(),
             source,
         })?;
-        Study::from_source(path, source)
+        Study::from_source_with(path, source, registry)
     }
 
-    /// Validates a study given as text (`path` names it in messages).
+    /// Validates a study given as text (`path` names it in messages), with the built-in method kinds.
     pub fn from_source(path: &Path, source: String) -> Result<Study, StudyError> {
-        let parsed = match DeTable::parse(&source) {
-            Ok(t) => t,
-            Err(e) => {
-                let span = e.span().unwrap_or(0..0);
-                let message = format!("invalid TOML: {}", e.message().trim_end());
-                let d = Diagnostic::new(&source, span, message);
-                return Err(StudyError::invalid(path, &source, vec![d]));
-            }
-        };
+        Study::from_source_with(path, source, &Registry::builtin())
+    }
+
+    /// Validates a study given as text whose methods are of the kinds in `registry`.
+    pub fn from_source_with(
+        path: &Path,
+        source: String,
+        registry: &Registry,
+    ) -> Result<Study, StudyError> {
+        let parsed = parse_toml(path, &source)?;
         let mut r = Reader::new(&source);
-        let built = build(&mut r, path, parsed.get_ref());
+        let built = build(&mut r, path, parsed.get_ref(), registry);
         match built {
             Some(study) if r.diagnostics.is_empty() => Ok(study),
             _ => {
@@ -326,16 +325,8 @@ impl Study {
         };
         let mut rng = self.generator(condition, replication);
         workspace
-            .generate(&self.program, c, &mut rng)
+            .generate(&self.program, &c.values, &mut rng)
             .map_err(|e| self.render_runtime_error(&e, condition, replication))
-    }
-
-    pub(crate) fn formula_span(
-        &self,
-        method: usize,
-        within: std::ops::Range<usize>,
-    ) -> std::ops::Range<usize> {
-        self.formula_spans[method].map(&self.methods[method].formula_text, within)
     }
 
     pub(crate) fn estimand_span(&self, e: usize) -> std::ops::Range<usize> {
@@ -355,7 +346,12 @@ fn section<'t, 'i>(
     }
 }
 
-fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
+fn build(
+    r: &mut Reader<'_>,
+    path: &Path,
+    root: &DeTable<'_>,
+    registry: &Registry,
+) -> Option<Study> {
     r.check_keys(root, SECTIONS, "the study file");
     let end = r.source.len();
     // [methods] may be absent: a data-only study generates and stores its replications without fitting
@@ -383,8 +379,14 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
         })
         .collect();
     let program = section(r, root, "data").and_then(|t| data_program(r, t, &decls));
+    let summary = match Reader::get(root, "summary") {
+        Some(v) => r.table(v, "[summary]").and_then(|t| summary(r, t)),
+        None => Some((SummarySettings::default(), None)),
+    };
+    // The methods' intervals are at the summary's level; a wrong level is reported above.
+    let level = summary.as_ref().map_or(0.95, |(s, _)| s.level);
     let methods = section(r, root, "methods")
-        .map(|t| methods(r, t))
+        .map(|t| registry.methods(r, t, level))
         .unwrap_or_default();
     let estimands = match Reader::get(root, "estimands") {
         Some(v) => r
@@ -393,18 +395,8 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    let summary = match Reader::get(root, "summary") {
-        Some(v) => r.table(v, "[summary]").and_then(|t| summary(r, t)),
-        None => Some((SummarySettings::default(), None)),
-    };
     let (settings, (mut program, program_map), (summary, reference_span)) =
         (settings?, program?, summary?);
-    let (mut methods, formula_spans): (Vec<MethodSpec>, Vec<StringMap>) =
-        methods.into_iter().unzip();
-    for m in &mut methods {
-        m.lmm.ci_level = summary.level;
-        m.ols.ci_level = summary.level;
-    }
     let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
     if methods.is_empty() && Reader::get(root, "methods").is_some() {
         let span = Reader::get(root, "methods").map_or(0..0, |v| v.span());
@@ -442,7 +434,6 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
         program: program.clone(),
         truths: Vec::new(),
         program_map,
-        formula_spans,
         estimand_spans,
     };
     check::method_columns(r, &study);
@@ -452,16 +443,11 @@ fn build(r: &mut Reader<'_>, path: &Path, root: &DeTable<'_>) -> Option<Study> {
     let used: Vec<String> = study
         .methods
         .iter()
-        .flat_map(|m| {
-            m.formula
-                .variables()
-                .into_iter()
-                .chain(m.ols.cluster.clone())
-        })
+        .flat_map(|m| m.spec.columns().into_iter().map(|c| c.name))
         .collect();
     program.require_finite(used.iter().map(String::as_str));
-    if let Some(m) = study.methods.first() {
-        program.set_rows_from(m.formula.response());
+    if let Some(response) = study.methods.iter().find_map(|m| m.spec.response()) {
+        program.set_rows_from(response);
     }
     study.program = program;
     study.truths = check::truths(r, &study);
@@ -554,25 +540,6 @@ fn study_settings(r: &mut Reader<'_>, t: &DeTable<'_>, path: &Path) -> Option<Se
 /// The span of the `[study]` header line (for keys missing from it).
 fn study_header_span(source: &str) -> std::ops::Range<usize> {
     source.find("[study]").map_or(0..0, |i| i..i + 7)
-}
-
-/// A string value that must be one of `options`; returns its index.
-fn choice(r: &mut Reader<'_>, v: &Value<'_>, what: &str, options: &[&str]) -> Option<usize> {
-    let s = r.string(v, what)?;
-    match options.iter().position(|o| *o == s) {
-        Some(k) => Some(k),
-        None => {
-            let quoted: Vec<String> = options.iter().map(|o| format!("\"{o}\"")).collect();
-            let help = did_you_mean(&s, options.iter().copied());
-            r.error(
-                v.span(),
-                format!("{what} must be one of {}, got \"{s}\"", quoted.join(", ")),
-            )
-            .notes
-            .extend(help);
-            None
-        }
-    }
 }
 
 fn is_identifier(s: &str) -> bool {
@@ -678,98 +645,6 @@ fn data_program(
             None
         }
     }
-}
-
-fn methods(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<(MethodSpec, StringMap)> {
-    let mut out = Vec::new();
-    for (key, v) in r.entries(t) {
-        let name = key.get_ref().to_string();
-        let section = format!("[methods.{name}]");
-        let Some(m) = r.table(v, &section) else {
-            continue;
-        };
-        r.check_keys(m, METHOD_KEYS, &section);
-        let model = match Reader::get(m, "model") {
-            Some(mv) => choice(r, mv, "`model`", &["lmm", "ols"]).map(|k| {
-                if k == 0 {
-                    ModelKind::Lmm
-                } else {
-                    ModelKind::Ols
-                }
-            }),
-            None => {
-                r.error(key.span(), format!("missing key `model` in {section}"))
-                    .notes
-                    .push("model = \"lmm\" or \"ols\"".into());
-                None
-            }
-        };
-        let formula = match Reader::get(m, "formula") {
-            Some(fv) => r.string(fv, "`formula`").and_then(|text| {
-                let map = StringMap::new(r.source, fv.span(), &text);
-                match Formula::parse(&text) {
-                    Ok(f) => Some((f, text, map)),
-                    Err(e) => {
-                        let span = map.map(&text, e.offset..e.offset + e.len);
-                        r.error(span, format!("invalid formula: {}", e.message));
-                        None
-                    }
-                }
-            }),
-            None => {
-                r.error(key.span(), format!("missing key `formula` in {section}"))
-                    .notes
-                    .push("e.g. formula = \"y ~ x + (1 | g)\"".into());
-                None
-            }
-        };
-        let mut lmm = LmmOptions::default();
-        let mut ols = OlsOptions::default();
-        let only = |r: &mut Reader<'_>, k: &str, for_model: ModelKind| {
-            if let (Some(v), Some(model)) = (Reader::get(m, k), model) {
-                if model != for_model {
-                    let which = if for_model == ModelKind::Lmm {
-                        "lmm"
-                    } else {
-                        "ols"
-                    };
-                    r.error(
-                        v.span(),
-                        format!("`{k}` applies to model = \"{which}\" only"),
-                    );
-                }
-            }
-        };
-        only(r, "reml", ModelKind::Lmm);
-        only(r, "inference", ModelKind::Lmm);
-        only(r, "cluster", ModelKind::Ols);
-        if let Some(v) = Reader::get(m, "reml") {
-            lmm.reml = r.bool(v, "`reml`").unwrap_or(true);
-        }
-        if let Some(v) = Reader::get(m, "inference") {
-            lmm.inference = match choice(r, v, "`inference`", &["satterthwaite", "z"]) {
-                Some(1) => Inference::Normal,
-                _ => Inference::Satterthwaite,
-            };
-        }
-        if let Some(v) = Reader::get(m, "cluster") {
-            ols.cluster = r.string(v, "`cluster`");
-        }
-        if let (Some(model), Some((formula, formula_text, map))) = (model, formula) {
-            out.push((
-                MethodSpec {
-                    name,
-                    model,
-                    formula,
-                    formula_text,
-                    lmm,
-                    ols,
-                },
-                map,
-            ));
-        }
-    }
-    out
 }
 
 fn estimands(

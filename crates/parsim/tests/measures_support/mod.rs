@@ -6,11 +6,12 @@
 use std::path::Path;
 
 use parsim::measures::Replicate;
+use parsim::store::Store;
 use rusqlite::{params, Connection};
 
 /// The schema the store promises (notes/api-store.md).
 pub const SCHEMA: &str = "
-PRAGMA user_version = 2;
+PRAGMA user_version = 3;
 CREATE TABLE study (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, toml TEXT NOT NULL,
   hash TEXT NOT NULL, parsim_version TEXT NOT NULL, platform TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT);
@@ -147,8 +148,14 @@ fn empty() -> Replicate {
     }
 }
 
-/// Create `dir/results.sqlite` holding `rows`, with the study TOML given.
-pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
+/// Create `dir/results.sqlite` holding `rows`, with the study TOML given, and open it as a store.
+pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Store {
+    write_store(dir, rows, toml);
+    Store::open_existing(dir).expect("the synthetic store opens")
+}
+
+/// Write `dir/results.sqlite` holding `rows`, with the study TOML given; return its raw connection.
+fn write_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
     std::fs::create_dir_all(dir).expect("create dir");
     let path = dir.join("results.sqlite");
     let _ = std::fs::remove_file(&path);
@@ -228,14 +235,15 @@ pub fn create_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
 }
 
 /// A store with only the first condition and no design factors (like the seed study).
-pub fn create_single_condition_store(dir: &Path, replications: u64) -> Connection {
+pub fn create_single_condition_store(dir: &Path, replications: u64) -> Store {
     let rows: Vec<Row> = generate(0, replications, 5)
         .into_iter()
         .filter(|r| r.condition == 0)
         .collect();
-    let connection = create_store(dir, &rows, &study_toml(""));
+    let connection = write_store(dir, &rows, &study_toml(""));
     connection
         .execute_batch("DELETE FROM conditions WHERE condition > 0; DELETE FROM factors;")
         .expect("single condition");
-    connection
+    drop(connection);
+    Store::open_existing(dir).expect("the synthetic store opens")
 }

@@ -4,7 +4,8 @@
 
 use std::process::Command;
 
-use parsim::measures::{summarise_connection, SummaryRow};
+use parsim::measures::{summarise, SummaryRow};
+use parsim::store::Store;
 
 fn row<'a>(rows: &'a [SummaryRow], method: &str, term: &str) -> &'a SummaryRow {
     rows.iter()
@@ -27,8 +28,8 @@ fn random_intercept_model_misstates_the_slope_se_and_random_slope_model_covers()
         .expect("parsim runs");
     assert!(status.success(), "parsim run failed");
 
-    let connection = rusqlite::Connection::open(out.join("results.sqlite")).expect("store");
-    let summary = summarise_connection(&connection, None).expect("summary");
+    let store = Store::open_existing(&out).expect("store");
+    let summary = summarise(&store, None).expect("summary");
     assert_eq!(
         summary.settings.reference.as_deref(),
         Some("random_slope"),

@@ -37,6 +37,7 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    quiet_panics_in_fits();
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(args) => cli::check::execute(args),
@@ -53,4 +54,16 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(failure) => failure.report(),
     }
+}
+
+/// A panic inside a method's fit is caught by the runner and stored as the fit's error message, so the
+/// hook says nothing about it; any other panic is reported as usual. The process is the CLI's own: the
+/// library never changes the hook.
+fn quiet_panics_in_fits() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        if !parsim::run::in_method_fit() {
+            default(info);
+        }
+    }));
 }

@@ -1,5 +1,7 @@
 //! `parsim summary` and `parsim plot` on a synthetic store: formats, options, and clear errors.
 
+// The synthetic store of the library's measures tests, shared rather than copied.
+#[path = "../../parsim/tests/measures_support/mod.rs"]
 mod measures_support;
 
 use std::process::Command;

@@ -3,9 +3,10 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use parsim::merge::{self, MergeError, MergeOptions, MergeReport, Survey};
+use parsim::merge::{self, MergeOptions, MergeReport};
 
-use super::{Failure, Outcome};
+use super::shards::{failure, live_job, shard_lines};
+use super::Outcome;
 
 /// Arguments of `parsim merge`.
 #[derive(clap::Args)]
@@ -67,55 +68,8 @@ fn print_merge(report: &MergeReport) {
         report.csv_rows
     );
     eprint!("{}", survey.describe_failures());
-    if let Some((job, counts)) =
-        super::status::live_job(&survey.dir).filter(|(_, c)| c.active() > 0)
-    {
+    if let Some((job, counts)) = live_job(&survey.dir).filter(|(_, c)| c.active() > 0) {
         eprintln!("note: job {job} is not finished ({counts}): missing units may still come; merge again when it ends");
     }
     eprint!("{}", survey.describe_missing());
-}
-
-/// The study line and one line per task: units stored of those owned (and copied by this merge).
-pub fn shard_lines(survey: &Survey, copied: Option<&[(u64, u64)]>) -> String {
-    let id = &survey.identity;
-    let mut s = format!(
-        "  study {} (hash {:.12}, parsim {}): {} condition{} × {} replications = {} units in {} tasks\n",
-        id.name,
-        id.hash,
-        id.parsim_version,
-        survey.conditions.len(),
-        if survey.conditions.len() == 1 { "" } else { "s" },
-        survey.replications,
-        survey.units(),
-        survey.tasks
-    );
-    for shard in &survey.shards {
-        let head = format!(
-            "  task {} (shard {}/{})",
-            shard.task,
-            shard.task + 1,
-            survey.tasks
-        );
-        let line = match shard.stored {
-            None => format!("{head}: no store"),
-            Some(n) => {
-                let new = copied
-                    .and_then(|c| c.iter().find(|(k, _)| *k == shard.task))
-                    .map(|(_, n)| format!(", {n} new"))
-                    .unwrap_or_default();
-                format!("{head}: {n} of {} units stored{new}", shard.owned)
-            }
-        };
-        s.push_str(&line);
-        s.push('\n');
-    }
-    s
-}
-
-/// Turn a merge error into a message and exit code.
-pub fn failure(e: MergeError) -> Failure {
-    match e {
-        MergeError::Mismatch { .. } => Failure::invalid(e.to_string()),
-        _ => Failure::failed(e.to_string()),
-    }
 }

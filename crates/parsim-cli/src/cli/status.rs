@@ -4,8 +4,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use parsim::merge::{self, MergeOptions};
-use parsim::slurm::{self, JOBS_FILE, SLURM_DIR};
 
+use super::shards::{failure, live_job, shard_lines};
 use super::Outcome;
 
 /// Arguments of `parsim status`.
@@ -27,8 +27,8 @@ pub fn execute(args: Args) -> Outcome {
         tasks: args.tasks,
         replications: args.replications,
     };
-    let survey = merge::survey(&args.dir, &options).map_err(super::merge::failure)?;
-    print!("{}", super::merge::shard_lines(&survey, None));
+    let survey = merge::survey(&args.dir, &options).map_err(failure)?;
+    print!("{}", shard_lines(&survey, None));
     println!(
         "stored: {} of {} units ({:.1}%)",
         survey.units_done(),
@@ -51,12 +51,4 @@ pub fn execute(args: Args) -> Outcome {
     print!("{}", survey.describe_failures());
     print!("{}", survey.describe_missing());
     Ok(ExitCode::SUCCESS)
-}
-
-/// The last job submitted by parsim for `dir` and its unfinished tasks, when Slurm can be asked.
-pub fn live_job(dir: &std::path::Path) -> Option<(String, slurm::QueueCounts)> {
-    let log = std::fs::read_to_string(dir.join(SLURM_DIR).join(JOBS_FILE)).ok()?;
-    let job = log.lines().last()?.split_whitespace().nth(1)?.to_string();
-    let counts = slurm::queue(&job).ok()?;
-    Some((job, counts))
 }

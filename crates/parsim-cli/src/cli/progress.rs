@@ -1,9 +1,11 @@
-//! Progress on stderr: a bar on a terminal, plain periodic lines otherwise, nothing when quiet.
+//! Progress on stderr: a bar on a terminal, plain periodic lines otherwise, nothing when quiet. An
+//! observer of the library's runner.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use parsim::run::Observer;
 
 /// How a run reports progress.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -17,19 +19,33 @@ pub enum ProgressMode {
 /// Seconds between plain progress lines when stderr is not a terminal (a log file, CI, Slurm).
 const LINE_INTERVAL: Duration = Duration::from_secs(5);
 
-pub(super) enum Progress {
+/// How progress is shown, once the run has started.
+pub enum Progress {
+    /// Not started yet.
+    Waiting(ProgressMode),
+    /// A bar on a terminal.
     Bar(ProgressBar),
+    /// Plain lines every few seconds.
     Lines {
+        /// Replications this run computes.
         total: u64,
+        /// When it started.
         started: Instant,
+        /// When the last line was printed.
         last: Instant,
     },
+    /// Nothing.
     Quiet,
 }
 
 impl Progress {
+    /// Progress shown as `mode` says, once the run starts.
+    pub fn new(mode: ProgressMode) -> Progress {
+        Progress::Waiting(mode)
+    }
+
     /// `total`: replications this run will compute; `stored`: already in the store (shown as context).
-    pub(super) fn new(mode: ProgressMode, total: u64, stored: u64) -> Progress {
+    fn start(mode: ProgressMode, total: u64, stored: u64) -> Progress {
         if mode == ProgressMode::Quiet {
             return Progress::Quiet;
         }
@@ -55,8 +71,16 @@ impl Progress {
             }
         }
     }
+}
 
-    pub(super) fn update(&mut self, done: u64, failures: u64) {
+impl Observer for Progress {
+    fn started(&mut self, pending: u64, stored: u64) {
+        if let Progress::Waiting(mode) = *self {
+            *self = Progress::start(mode, pending, stored);
+        }
+    }
+
+    fn progress(&mut self, done: u64, failures: u64) {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(done);
@@ -72,17 +96,17 @@ impl Progress {
                     eprintln!("{}", line(done, *total, failures, started.elapsed()));
                 }
             }
-            Progress::Quiet => {}
+            Progress::Quiet | Progress::Waiting(_) => {}
         }
     }
 
-    pub(super) fn finish(&mut self, done: u64) {
+    fn finished(&mut self, done: u64) {
         match self {
             Progress::Bar(bar) => {
                 bar.set_position(done);
                 bar.finish_and_clear();
             }
-            Progress::Lines { .. } | Progress::Quiet => {}
+            Progress::Lines { .. } | Progress::Quiet | Progress::Waiting(_) => {}
         }
     }
 }

@@ -5,9 +5,11 @@ use std::process::ExitCode;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use parsim::run::{self, ProgressMode, RunOptions, RunReport, Shard};
+use parsim::run::{self, RunError, RunOptions, RunReport, Shard};
+use parsim::store::StoreError;
 use parsim::study::Study;
 
+use super::progress::{Progress, ProgressMode};
 use super::{Failure, Outcome};
 
 /// Arguments of `parsim run`.
@@ -52,14 +54,18 @@ pub fn execute(args: Args) -> Outcome {
         replications: args.replications,
         shard: args.shard,
         fresh: args.fresh,
-        progress: if args.quiet {
-            ProgressMode::Quiet
-        } else {
-            ProgressMode::Auto
-        },
         stop,
     };
-    let report = run::run(&study, &options).map_err(|e| Failure::failed(e.to_string()))?;
+    let mut progress = Progress::new(if args.quiet {
+        ProgressMode::Quiet
+    } else {
+        ProgressMode::Auto
+    });
+    let report = run::run_observed(&study, &options, &mut progress).map_err(|e| match e {
+        // Another writer holds the directory: the user's choice of --out, not a failure of the run.
+        RunError::Store(StoreError::Busy { .. }) => Failure::invalid(e.to_string()),
+        _ => Failure::failed(e.to_string()),
+    })?;
     if report.interrupted {
         eprintln!(
             "interrupted: {} of {} replications stored in {}.\nResume with: {}",

@@ -1,0 +1,132 @@
+//! A store written by the previous release (format 2, committed in tests/data/stores/format2) is upgraded
+//! on first use: the original is kept beside it, `summary` reads it, and `run` resumes it to the same
+//! rows, byte for byte, as a fresh run of the same study.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn parsim(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_parsim"))
+        .args(args)
+        .output()
+        .expect("parsim runs");
+    assert!(
+        out.status.success(),
+        "parsim {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn tempdir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("parsim-upgrade-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// (format, stored replications) of a store file.
+fn store_facts(path: &Path) -> (i64, i64) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let format = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    let units = conn
+        .query_row("SELECT count(*) FROM replications", [], |r| r.get(0))
+        .unwrap();
+    (format, units)
+}
+
+fn text(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+#[test]
+fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
+    let fixture = repo().join("tests/data/stores/format2");
+    let dir = tempdir("resume");
+    for file in ["study.toml", "results.sqlite"] {
+        std::fs::copy(fixture.join(file), dir.join(file)).unwrap();
+    }
+    let (d, study) = (dir.to_str().unwrap(), dir.join("study.toml"));
+    assert_eq!(store_facts(&dir.join("results.sqlite")), (2, 12));
+
+    // Summarising the old store upgrades it and keeps the original beside it, untouched.
+    let summary = parsim(&["summary", d, "--format", "csv"]);
+    assert!(String::from_utf8_lossy(&summary.stdout).contains("mixed"));
+    assert_eq!(store_facts(&dir.join("results.format2.sqlite")), (2, 12));
+    assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 12));
+
+    // Resuming computes the 4 missing replications of each condition and no others.
+    let run = parsim(&["run", study.to_str().unwrap(), "--out", d]);
+    let said = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        said.contains("8 replications run (12 already stored)"),
+        "{said}"
+    );
+    assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 20));
+
+    let fresh = tempdir("fresh");
+    parsim(&[
+        "run",
+        study.to_str().unwrap(),
+        "--out",
+        fresh.to_str().unwrap(),
+        "--quiet",
+    ]);
+    // The replications stored by the old release keep their values, which were computed with that
+    // release's finite-difference Hessian for the Satterthwaite df: they differ from a fresh fit by
+    // up to 2e-6 relative in df, 1e-6 in a CI bound. Rows computed by the resume must be identical.
+    for file in ["results.csv", "summary.csv"] {
+        let (resumed, fresh) = (text(&dir.join(file)), text(&fresh.join(file)));
+        assert_close_tables(&resumed, &fresh, file);
+    }
+    assert_eq!(
+        text(&dir.join("summary.md")),
+        text(&fresh.join("summary.md")),
+        "summary.md: the upgraded and resumed store against a fresh run"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&fresh);
+}
+
+/// Replications below this index were stored by the old release (tests/data/stores/format2/make.sh).
+const STORED_REPLICATIONS: u32 = 6;
+
+/// `resumed` against `fresh`, two CSV tables of the same rows and columns: equal text, except that
+/// numbers in rows of a stored replication (results.csv) or in aggregates over them (summary.csv)
+/// may differ by 1e-5 relative to max(1, |value|), five times the largest difference (2.1e-6).
+fn assert_close_tables(resumed: &str, fresh: &str, file: &str) {
+    let (a, b): (Vec<&str>, Vec<&str>) = (resumed.lines().collect(), fresh.lines().collect());
+    assert_eq!(a.len(), b.len(), "{file}: row count");
+    assert_eq!(a[0], b[0], "{file}: header");
+    let replication = a[0].split(',').position(|c| c == "replication");
+    for (row_a, row_b) in a.iter().zip(&b).skip(1) {
+        let (fa, fb): (Vec<&str>, Vec<&str>) =
+            (row_a.split(',').collect(), row_b.split(',').collect());
+        assert_eq!(fa.len(), fb.len(), "{file}: {row_a} against {row_b}");
+        let stored =
+            replication.is_none_or(|r| fa[r].parse::<u32>().unwrap() < STORED_REPLICATIONS);
+        if !stored {
+            assert_eq!(row_a, row_b, "{file}: a replication computed by the resume");
+            continue;
+        }
+        for (x, y) in fa.iter().zip(&fb) {
+            if x == y {
+                continue;
+            }
+            let (u, v): (f64, f64) = match (x.parse(), y.parse()) {
+                (Ok(u), Ok(v)) => (u, v),
+                _ => panic!("{file}: {x} against {y} in {row_a}"),
+            };
+            assert!(
+                (u - v).abs() <= 1e-5 * u.abs().max(v.abs()).max(1.0),
+                "{file}: {x} against {y} in {row_a}"
+            );
+        }
+    }
+}

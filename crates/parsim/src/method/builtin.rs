@@ -1,0 +1,376 @@
+//! The built-in methods: linear mixed models (`model = "lmm"`) and ordinary least squares (`model =
+//! "ols"`) from `parsim-lmm`, behind the method contract.
+
+use std::fmt::Write;
+use std::sync::Arc;
+
+use parsim_lmm::{
+    Coefficient, Columns, Formula, Inference, LmmFitter, LmmOptions, OlsFitter, OlsOptions, VarComp,
+};
+
+use super::{
+    ColumnRole, ColumnUse, Context, Estimates, FitFailure, FitStatus, Located, Method, MethodKind,
+    MethodSpec, MethodTable, Outcome, TermKind,
+};
+
+/// `model = "lmm"`: a linear mixed model with an lme4 formula (`reml`, `inference`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct LmmKind;
+
+/// `model = "ols"`: ordinary least squares, with cluster-robust CR1 standard errors when `cluster` is set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct OlsKind;
+
+/// A configured mixed model.
+#[derive(Debug, Clone)]
+struct LmmSpec {
+    formula: Formula,
+    columns: Vec<ColumnUse>,
+    options: LmmOptions,
+}
+
+/// A configured least-squares fit.
+#[derive(Debug, Clone)]
+struct OlsSpec {
+    formula: Formula,
+    columns: Vec<ColumnUse>,
+    options: OlsOptions,
+}
+
+/// A formula read from a method's table: the parsed formula, the columns it names and where it is.
+struct ReadFormula {
+    formula: Formula,
+    columns: Vec<ColumnUse>,
+    span: std::ops::Range<usize>,
+}
+
+/// Read `formula` (reported where it is wrong or missing) and the columns it names.
+fn formula(table: &mut MethodTable<'_, '_>) -> Option<ReadFormula> {
+    let Some(text) = table.located("formula") else {
+        if !table.has("formula") {
+            table.missing("formula", "e.g. formula = \"y ~ x + (1 | g)\"");
+        }
+        return None;
+    };
+    match Formula::parse(&text.text) {
+        Ok(formula) => Some(ReadFormula {
+            columns: formula_columns(&formula, &text),
+            span: text.whole(),
+            formula,
+        }),
+        Err(e) => {
+            let span = text.span(e.offset..e.offset + e.len);
+            table.error(span, format!("invalid formula: {}", e.message));
+            None
+        }
+    }
+}
+
+/// Every variable of the formula once, in order of appearance, located at its first mention.
+fn formula_columns(formula: &Formula, text: &Located) -> Vec<ColumnUse> {
+    let mut out: Vec<ColumnUse> = Vec::new();
+    for name in formula.variables() {
+        if out.iter().all(|c| c.name != name) {
+            out.push(ColumnUse {
+                span: text.word(&name),
+                name,
+                role: ColumnRole::Variable,
+            });
+        }
+    }
+    out
+}
+
+/// Whether the formula's random terms suit the kind: an lmm needs one, an ols must have none.
+fn check_random_terms(
+    table: &mut MethodTable<'_, '_>,
+    formula: &Formula,
+    span: std::ops::Range<usize>,
+    mixed: bool,
+) -> bool {
+    let (message, note) = match (mixed, formula.has_random_terms()) {
+        (true, false) => (
+            "is an lmm but its formula has no random-effect term",
+            "add a term such as `(1 | group)`, or use model = \"ols\"",
+        ),
+        (false, true) => (
+            "is an ols but its formula has random-effect terms",
+            "use model = \"lmm\", or drop the `( | )` terms",
+        ),
+        _ => return true,
+    };
+    let message = format!("method `{}` {message}", table.name());
+    table.error(span, message).notes.push(note.into());
+    false
+}
+
+impl MethodKind for LmmKind {
+    fn name(&self) -> &str {
+        "lmm"
+    }
+
+    fn keys(&self) -> &[&str] {
+        &["formula", "reml", "inference"]
+    }
+
+    fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
+        let mut options = LmmOptions {
+            ci_level: table.level(),
+            ..LmmOptions::default()
+        };
+        if table.has("reml") {
+            options.reml = table.bool("reml").unwrap_or(true);
+        }
+        if table.has("inference") {
+            options.inference = match table.choice("inference", &["satterthwaite", "z"]) {
+                Some(1) => Inference::Normal,
+                _ => Inference::Satterthwaite,
+            };
+        }
+        let ReadFormula {
+            formula,
+            columns,
+            span,
+        } = formula(table)?;
+        table.point_at(span.clone());
+        check_random_terms(table, &formula, span, true).then(|| {
+            Arc::new(LmmSpec {
+                formula,
+                columns,
+                options,
+            }) as Arc<dyn MethodSpec>
+        })
+    }
+}
+
+impl MethodKind for OlsKind {
+    fn name(&self) -> &str {
+        "ols"
+    }
+
+    fn keys(&self) -> &[&str] {
+        &["formula", "cluster"]
+    }
+
+    fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
+        let mut options = OlsOptions {
+            ci_level: table.level(),
+            ..OlsOptions::default()
+        };
+        let cluster_span = table.span_of("cluster");
+        options.cluster = table.string("cluster");
+        let ReadFormula {
+            formula,
+            mut columns,
+            span,
+        } = formula(table)?;
+        table.point_at(span.clone());
+        if let Some(cluster) = &options.cluster {
+            columns.push(ColumnUse {
+                name: cluster.clone(),
+                span: cluster_span,
+                role: ColumnRole::Cluster,
+            });
+        }
+        check_random_terms(table, &formula, span, false).then(|| {
+            Arc::new(OlsSpec {
+                formula,
+                columns,
+                options,
+            }) as Arc<dyn MethodSpec>
+        })
+    }
+}
+
+impl MethodSpec for LmmSpec {
+    fn model(&self) -> &str {
+        "lmm"
+    }
+
+    fn formula(&self) -> Option<&str> {
+        Some(self.formula.text())
+    }
+
+    fn describe(&self) -> String {
+        let criterion = if self.options.reml { "REML" } else { "ML" };
+        let inference = match self.options.inference {
+            Inference::Satterthwaite => "Satterthwaite t",
+            Inference::Normal => "Wald z",
+        };
+        format!("lmm ({criterion}, {inference})")
+    }
+
+    fn columns(&self) -> Vec<ColumnUse> {
+        self.columns.clone()
+    }
+
+    fn response(&self) -> Option<&str> {
+        Some(self.formula.response())
+    }
+
+    fn build(&self) -> Result<Box<dyn Method>, String> {
+        let fitter =
+            LmmFitter::new(&self.formula, self.options.clone()).map_err(|e| e.to_string())?;
+        Ok(Box::new(LmmMethod {
+            formula: self.formula.clone(),
+            fitter,
+        }))
+    }
+}
+
+impl MethodSpec for OlsSpec {
+    fn model(&self) -> &str {
+        "ols"
+    }
+
+    fn formula(&self) -> Option<&str> {
+        Some(self.formula.text())
+    }
+
+    fn describe(&self) -> String {
+        match &self.options.cluster {
+            Some(c) => format!("ols (cluster-robust by {c})"),
+            None => "ols".to_string(),
+        }
+    }
+
+    fn columns(&self) -> Vec<ColumnUse> {
+        self.columns.clone()
+    }
+
+    fn response(&self) -> Option<&str> {
+        Some(self.formula.response())
+    }
+
+    fn build(&self) -> Result<Box<dyn Method>, String> {
+        let fitter =
+            OlsFitter::new(&self.formula, self.options.clone()).map_err(|e| e.to_string())?;
+        Ok(Box::new(OlsMethod {
+            formula: self.formula.clone(),
+            fitter,
+        }))
+    }
+}
+
+/// A worker's mixed-model workspace.
+struct LmmMethod {
+    formula: Formula,
+    fitter: LmmFitter,
+}
+
+/// A worker's least-squares workspace.
+struct OlsMethod {
+    formula: Formula,
+    fitter: OlsFitter,
+}
+
+impl Method for LmmMethod {
+    fn fit(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+        estimates: &mut Estimates<'_>,
+    ) -> Result<Outcome, FitFailure> {
+        let fit = self
+            .fitter
+            .fit(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        coefficients(&fit.coefficients, estimates);
+        for vc in &fit.varcorr {
+            estimates.push_named(
+                |name| write_variance_term(name, vc),
+                TermKind::Variance,
+                vc.sd_or_cor,
+            );
+        }
+        let (status, message) = if !fit.converged {
+            (FitStatus::NotConverged, Some(fit.messages.join("; ")))
+        } else if fit.singular {
+            (
+                FitStatus::Singular,
+                Some("singular fit: a variance component is (nearly) zero".to_string()),
+            )
+        } else {
+            (FitStatus::Ok, None)
+        };
+        Ok(Outcome {
+            status,
+            message,
+            iterations: fit.evaluations as u64,
+        })
+    }
+
+    /// The fixed effects from the formula and the data's levels; the variance components from a fit
+    /// (their names depend on lme4's ordering and naming of the grouping factors). When that fit fails
+    /// the runner will record the failure, and there are no variance names to offer.
+    fn terms(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+    ) -> Result<Vec<String>, FitFailure> {
+        let mut terms = self
+            .formula
+            .fixed_term_names(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        if let Ok(fit) = self.fitter.fit(data) {
+            terms.extend(fit.varcorr.iter().map(variance_term));
+        }
+        Ok(terms)
+    }
+}
+
+impl Method for OlsMethod {
+    fn fit(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+        estimates: &mut Estimates<'_>,
+    ) -> Result<Outcome, FitFailure> {
+        let fit = self
+            .fitter
+            .fit(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        coefficients(&fit.coefficients, estimates);
+        Ok(Outcome::OK)
+    }
+
+    fn terms(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+    ) -> Result<Vec<String>, FitFailure> {
+        self.formula
+            .fixed_term_names(data)
+            .map_err(|e| FitFailure(e.to_string()))
+    }
+}
+
+/// A coefficient table as estimates with t (or z, for an infinite df) inference.
+fn coefficients(coefficients: &[Coefficient], estimates: &mut Estimates<'_>) {
+    for k in coefficients {
+        let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
+        e.se = Some(k.se);
+        e.df = k.df.is_finite().then_some(k.df);
+        e.ci_lower = Some(k.ci_lower);
+        e.ci_upper = Some(k.ci_upper);
+        e.p_value = Some(k.p_value);
+    }
+}
+
+/// The stored name of a variance component, as broom.mixed names them: `sd__(Intercept)|group`,
+/// `cor__(Intercept).X|group`, and `sigma` for the residual SD.
+pub fn variance_term(vc: &VarComp) -> String {
+    let mut name = String::new();
+    write_variance_term(&mut name, vc);
+    name
+}
+
+/// [`variance_term`] appended to `out` (no allocation once `out` has grown).
+fn write_variance_term(out: &mut String, vc: &VarComp) {
+    // Writing into a String cannot fail.
+    let _ = match (&vc.term1, &vc.term2) {
+        (None, _) => write!(out, "sigma"),
+        (Some(t1), None) => write!(out, "sd__{t1}|{}", vc.group),
+        (Some(t1), Some(t2)) => write!(out, "cor__{t1}.{t2}|{}", vc.group),
+    };
+}
