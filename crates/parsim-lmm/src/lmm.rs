@@ -424,6 +424,8 @@ fn fit_in<'a>(
     }
     {
         let (reml, n) = (options.reml, ws.structure.nobs());
+        // The objective is lme4's criterion plus Σ log w (prior weights): fit.criterion + offset.
+        let offset = ws.log_det_weights;
         fit.theta.resize(ws.diagonal.len(), 0.0);
         fit.messages.clear();
         fit.messages.extend(note.clone());
@@ -459,7 +461,7 @@ fn fit_in<'a>(
                 }
                 let value = objective(blocked, &ws.point, reml, n);
                 fit.evaluations += 1;
-                if value >= fit.criterion {
+                if value - offset >= fit.criterion {
                     break;
                 }
                 fit.theta.copy_from_slice(&ws.point);
@@ -470,14 +472,14 @@ fn fit_in<'a>(
             }
             let blocked = &mut ws.structure.blocked;
             let objective = |theta: &[f64]| objective(blocked, theta, reml, n);
-            let Some(again) = ws
-                .optimizer
-                .restart(objective, &mut fit.theta, fit.criterion)
+            let Some(again) =
+                ws.optimizer
+                    .restart(objective, &mut fit.theta, fit.criterion + offset)
             else {
                 break;
             };
             fit.evaluations += again.evaluations;
-            if again.value >= fit.criterion {
+            if again.value - offset >= fit.criterion {
                 break;
             }
             fit.messages.clear();
@@ -570,9 +572,10 @@ fn fill_results(
     for v in &mut fit.vcov {
         *v *= sigma2;
     }
-    // Derivatives of the criterion and of Var(β̂) (finite differences about θ̂; restores the factorization).
+    // Derivatives of the criterion and of Var(β̂) (finite differences about θ̂; restores the
+    // factorization, which beta and xvx_inverse above only read, so it is still at θ̂ here).
     let derivs = &mut ws.derivatives;
-    derivs.compute(&mut structure.blocked, &fit.theta, sigma, reml, n);
+    derivs.compute(&mut structure.blocked, &fit.theta, c, sigma, reml, n);
     fit.singular = fit
         .theta
         .iter()

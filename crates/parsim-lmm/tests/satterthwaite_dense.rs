@@ -301,8 +301,9 @@ fn check(seed: u64, groups: usize, per: usize, items: usize, sd_re: f64, sd_res:
     let want = dense_df(&x, &ys, &terms, &fit.theta);
     for (coef, w) in fit.coefficients.iter().zip(&want) {
         // 5e-5 relative, half the 1e-4: the dense df is exact to rounding; ours has an
-        // analytic Jacobian and a Richardson-extrapolated Hessian, whose error is ~1e-7 at
-        // moderate θ and up to 1.5e-5 at θ ≈ 100 (where fixed-step differences were off by 1e-2).
+        // analytic Jacobian and a finite-difference Hessian: one level for θ ≤ 10 (error up to
+        // 1.0e-5 here), Richardson-extrapolated above (up to 3.6e-5 at θ ≈ 130; one level there
+        // was 2.9e-4 off, and fixed-step differences 1e-2).
         let d = ((coef.df - w) / w).abs();
         println!(
             "seed {seed} θ {:?}: df {} {} vs dense {w} ({d:.1e})",
