@@ -4,11 +4,13 @@
 //! dev(θ, σ) = log|Lθ|² + r²(θ)/σ² + n log(2πσ²) [REML: + log|R_X|² − p log(2πσ²)],
 //! with A = 2H⁺ (H its Hessian at the optimum, pseudo-inverse over eigenvalues > 1e-8) and the
 //! Jacobian of Var(β̂) = σ²(X′V⁻¹X)⁻¹(θ). For a coefficient, df = 2v²/(g′Ag) with v its variance and
-//! g its gradient over varpar. The Jacobian is analytic ([`Blocked::xvx_derivatives`]): finite
-//! differences of Var(β̂) lost accuracy for large θ (26.153 against lmerTest's 25.999 on a random
-//! slope with θ ≈ 100). The Hessian's θ part is central differences, whose evaluation points also
-//! give the gradient and Hessian of the profiled criterion for the convergence check. All buffers
-//! are allocated once.
+//! g its gradient over varpar. The Hessian's θ part is central differences, whose evaluation points
+//! also give the gradient and Hessian of the profiled criterion for the convergence check. Where
+//! some |θᵢ| exceeds 10 ([`RICHARDSON_ABOVE`]) the differences are Richardson-extrapolated and the
+//! Jacobian is analytic ([`Blocked::xvx_derivatives`]): plain finite differences lost accuracy
+//! there (26.153 against lmerTest's 25.999 on a random slope with θ ≈ 100). Elsewhere one level of
+//! central differences gives both, at the cost of the fit before those changes. All buffers are
+//! allocated once.
 
 use crate::blocked::{Blocked, Criteria};
 use crate::dense::{cholesky_small, symmetric_eigen};
@@ -129,13 +131,19 @@ impl Derivatives {
         let g_of = |c: Criteria| c.ldl2 + if reml { c.ldrx2 } else { 0.0 } + c.r2 / sigma2;
         let (g0, crit0) = (g_of(center), center.criterion(reml, n, p));
         blocked.xvx_inverse(&mut self.c_center, &mut self.column);
-        blocked.xvx_derivatives(theta, &mut self.dxvx);
         // For a large θ, central differences at steps h and h/2, combined by one Richardson step,
         // (4D(h/2) − D(h))/3, whose error is O(h⁴): the steps can then be large enough (1% of θᵢ)
         // for the criterion's rounding noise not to matter, where steps of a fixed size gave df off
         // by 1e-2. Otherwise one central difference at a relative step of 0.1% (see
         // RICHARDSON_ABOVE); both steps are relative, as a fixed step was off by 0.9 for θᵢ = 5e-4.
         let levels = if needs_richardson(theta) { 2 } else { 1 };
+        // The Jacobian of Var(β̂) in θ: analytic where θ is large (central differences of C lost
+        // accuracy there), else central differences of C at the one-level points, which costs
+        // p×p solves instead of the analytic derivative's pass over the groups.
+        let pp = p * p;
+        if levels == 2 {
+            blocked.xvx_derivatives(theta, &mut self.dxvx);
+        }
         for i in 0..k {
             self.h[i] = if levels == 2 {
                 step(theta[i])
@@ -150,6 +158,17 @@ impl Derivatives {
                     let c = blocked.evaluate(&self.point).unwrap_or_default();
                     let (g, crit) = (g_of(c), c.criterion(reml, n, p));
                     let at = 2 * i + level;
+                    if levels == 1 {
+                        blocked.xvx_inverse(&mut self.product, &mut self.column);
+                        let slot = &mut self.jacobian[i * pp..(i + 1) * pp];
+                        for (jac, &inv) in slot.iter_mut().zip(&self.product) {
+                            *jac = if forward {
+                                inv
+                            } else {
+                                sigma2 * (*jac - inv) / (2.0 * hl)
+                            };
+                        }
+                    }
                     if forward {
                         (self.g_plus[at], self.crit_plus[at], self.r2_plus[at]) = (g, crit, c.r2);
                     } else {
@@ -223,10 +242,9 @@ impl Derivatives {
         let lv = if reml { (n - p) as f64 } else { n as f64 };
         self.hessian[k * k1 + k] = 6.0 * center.r2 / (sigma2 * sigma2) - 2.0 * lv / sigma2;
         self.pseudo_inverse();
-        // Jacobian of Var(β̂) = σ² C(θ): σ² C Dᵢ C in θ, 2σC in σ.
-        let pp = p * p;
+        // Jacobian of Var(β̂) = σ² C(θ): σ² C Dᵢ C in θ (where analytic), 2σC in σ.
         let c = &self.c_center;
-        for i in 0..k {
+        for i in (0..k).filter(|_| levels == 2) {
             let d = &self.dxvx[i * pp..(i + 1) * pp];
             for col in 0..p {
                 for row in 0..p {
