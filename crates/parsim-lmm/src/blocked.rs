@@ -40,6 +40,22 @@ pub(crate) struct Criteria {
     pub r2: f64,
 }
 
+impl Criteria {
+    /// The profiled criterion (REML criterion or deviance) of `n` observations and `p` fixed
+    /// effects. Here, beside the factorization, so that the fitter and the post-fit derivatives
+    /// both use it without depending on each other.
+    pub fn criterion(self, reml: bool, n: usize, p: usize) -> f64 {
+        let two_pi = 2.0 * std::f64::consts::PI;
+        if reml {
+            let d = (n - p) as f64;
+            self.ldl2 + self.ldrx2 + d * (1.0 + (two_pi * self.r2 / d).ln())
+        } else {
+            let n = n as f64;
+            self.ldl2 + n * (1.0 + (two_pi * self.r2 / n).ln())
+        }
+    }
+}
+
 /// The A blocks of one data set and the workspace of the factorization.
 pub(crate) struct Blocked {
     pub terms: Vec<TermLayout>,
@@ -65,6 +81,13 @@ pub(crate) struct Blocked {
     /// Whether every later term is scalar (diagonal scaling suffices).
     scalar_rest: bool,
     scratch: CholeskyScratch,
+    /// [`Blocked::xvx_derivatives`]' U = K⁻¹Λ′Z′X, T = ΛU and W = Z′V⁻¹X, each q×p (random
+    /// effects in the factor's order: term 1 level by level, then the dense block's rows).
+    deriv_u: Vec<f64>,
+    deriv_t: Vec<f64>,
+    deriv_w: Vec<f64>,
+    /// Per level of term 1: its factor L, a q₁×q₁ temporary and a vector.
+    deriv_scratch: Vec<f64>,
 }
 
 impl Blocked {
@@ -88,6 +111,10 @@ impl Blocked {
             t: vec![0.0; q0 * q0 + m],
             s: vec![0.0; m * m],
             scratch: CholeskyScratch::new(m),
+            deriv_u: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
+            deriv_t: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
+            deriv_w: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
+            deriv_scratch: vec![0.0; 2 * q0 * q0 + q0],
             terms,
             p,
             m,
@@ -365,6 +392,146 @@ impl Blocked {
         let (m, p) = (self.m, self.p);
         let x0 = m - p - 1;
         inverse_from_cholesky(&self.s[x0 * m + x0..], m, p, out, column);
+    }
+
+    /// Derivatives of X′V⁻¹X (V = ZΛΛ′Z′ + I, relative to σ²) in each θ element, after an
+    /// [`Blocked::evaluate`] at `theta`: `out[i·p² ..]` receives D_i = −∂(X′V⁻¹X)/∂θ_i, p×p
+    /// column-major, so that ∂(X′V⁻¹X)⁻¹/∂θ_i = C D_i C with C = (X′V⁻¹X)⁻¹.
+    ///
+    /// Analytic, hence as accurate for large θ as for small (finite differences of C lose digits
+    /// where C hardly moves, or where the steps are far from the scale on which it moves): with
+    /// K = Λ′Z′ZΛ + I, U = K⁻¹Λ′Z′X = Λ′Z′V⁻¹X and W = Z′V⁻¹X = Z′X − Z′ZΛU,
+    /// D_i = W′E_iU + U′E_i′W where E_i = ∂Λ/∂θ_i. U comes from the factor of the evaluation
+    /// (U = L_Z′⁻¹ L_XZ′), W from the A blocks. Allocates nothing.
+    pub fn xvx_derivatives(&mut self, theta: &[f64], out: &mut [f64]) {
+        self.set_lambda(theta);
+        let (m, p) = (self.m, self.p);
+        let nre = m - p - 1;
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let q = n0 * q0 + nre;
+        let (u, t, w) = (&mut self.deriv_u, &mut self.deriv_t, &mut self.deriv_w);
+        let scratch = &mut self.deriv_scratch;
+        // Column j of a q×p matrix: [j·q, (j+1)·q); the dense block's rows start at n0·q0.
+        let rest = n0 * q0;
+        // Rows of the dense block: U₂ = L₂₂′⁻¹ L_X2′ (L_X2′ is the factor's X rows there).
+        for j in 0..p {
+            let column = &mut u[j * q + rest..(j + 1) * q];
+            for (r, v) in column.iter_mut().enumerate() {
+                *v = self.s[r * m + nre + j];
+            }
+            backward_solve(&self.s, m, nre, column);
+        }
+        // T₂ = Λ₂U₂, level block by level block of each later term.
+        let mut offset = q0 * q0;
+        for term in &self.terms[1..] {
+            let tq = term.q;
+            let lam = &self.lambda[offset..offset + tq * tq];
+            for j in 0..p {
+                for level in 0..term.nlevels {
+                    let base = j * q + rest + term.rest_offset + level * tq;
+                    for a in 0..tq {
+                        t[base + a] = (0..=a).map(|b| lam[b * tq + a] * u[base + b]).sum();
+                    }
+                }
+            }
+            offset += tq * tq;
+        }
+        // Term 1, level by level: U₁ = (L L′)⁻¹ Λ₁′ (Z₁′X − Z₁′Z₂T₂), L = chol(Λ₁′A₁₁Λ₁ + I).
+        let lam0 = &self.lambda[..q0 * q0];
+        let (l, tail) = scratch.split_at_mut(q0 * q0);
+        let (tmp, vector) = tail.split_at_mut(q0 * q0);
+        for level in 0..n0 {
+            let block = level * q0 * q0..(level + 1) * q0 * q0;
+            scaled_plus_identity(&self.a11[block.clone()], lam0, q0, l, tmp);
+            if !cholesky_small(l, q0) {
+                u.fill(f64::NAN);
+                out.fill(f64::NAN);
+                return;
+            }
+            let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
+            // The level's list ends with the rows of X (then y).
+            let x_entries = end - p - 1;
+            for j in 0..p {
+                let a_x = &self.a21[(x_entries + j) * q0..(x_entries + j + 1) * q0];
+                let v = &mut vector[..q0];
+                v.copy_from_slice(a_x);
+                for e in start..x_entries {
+                    let r = self.rows[e] as usize;
+                    let tr = t[j * q + rest + r];
+                    for (vi, ai) in v.iter_mut().zip(&self.a21[e * q0..(e + 1) * q0]) {
+                        *vi -= ai * tr;
+                    }
+                }
+                let base = j * q + level * q0;
+                for b in 0..q0 {
+                    u[base + b] = (b..q0).map(|a| lam0[b * q0 + a] * v[a]).sum();
+                }
+                forward_solve(l, q0, q0, &mut u[base..base + q0]);
+                backward_solve(l, q0, q0, &mut u[base..base + q0]);
+                for a in 0..q0 {
+                    t[base + a] = (0..=a).map(|b| lam0[b * q0 + a] * u[base + b]).sum();
+                }
+            }
+        }
+        // W = Z′X − Z′Z T from the A blocks (lower triangles).
+        let a22 = |r: usize, c: usize| {
+            let (r, c) = if r >= c { (r, c) } else { (c, r) };
+            self.a22[c * m + r]
+        };
+        for j in 0..p {
+            let (tj, wj) = (&t[j * q..(j + 1) * q], &mut w[j * q..(j + 1) * q]);
+            for r in 0..nre {
+                wj[rest + r] =
+                    a22(nre + j, r) - (0..nre).map(|c| a22(r, c) * tj[rest + c]).sum::<f64>();
+            }
+            for level in 0..n0 {
+                let (start, end) = (self.row_ptr[level], self.row_ptr[level + 1]);
+                let x_entries = end - p - 1;
+                let a11 = &self.a11[level * q0 * q0..(level + 1) * q0 * q0];
+                let t1 = &tj[level * q0..(level + 1) * q0];
+                for a in 0..q0 {
+                    let mut v = self.a21[(x_entries + j) * q0 + a];
+                    v -= (0..q0).map(|b| a11[b * q0 + a] * t1[b]).sum::<f64>();
+                    for e in start..x_entries {
+                        v -= self.a21[e * q0 + a] * tj[rest + self.rows[e] as usize];
+                    }
+                    wj[level * q0 + a] = v;
+                }
+                for e in start..x_entries {
+                    let ae = &self.a21[e * q0..(e + 1) * q0];
+                    let r = self.rows[e] as usize;
+                    wj[rest + r] -= ae.iter().zip(t1).map(|(x, y)| x * y).sum::<f64>();
+                }
+            }
+        }
+        // D_i = W′E_iU + U′E_i′W: E_i picks row a of W and row b of U in every level block.
+        let pp = p * p;
+        for (index, term) in self.terms.iter().enumerate() {
+            let tq = term.q;
+            let first = if index == 0 {
+                0
+            } else {
+                rest + term.rest_offset
+            };
+            let mut i = term.theta_offset;
+            for b in 0..tq {
+                for a in b..tq {
+                    let d = &mut out[i * pp..(i + 1) * pp];
+                    for j2 in 0..p {
+                        for j1 in 0..p {
+                            let mut g = 0.0;
+                            for level in 0..term.nlevels {
+                                let row = first + level * tq;
+                                g += w[j1 * q + row + a] * u[j2 * q + row + b]
+                                    + u[j1 * q + row + b] * w[j2 * q + row + a];
+                            }
+                            d[j2 * p + j1] = g;
+                        }
+                    }
+                    i += 1;
+                }
+            }
+        }
     }
 
     /// The fixed-effects block X′X of A (lower triangle), `p`×`p` column-major into `out`.

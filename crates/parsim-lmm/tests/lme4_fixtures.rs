@@ -16,8 +16,10 @@
 
 use std::path::PathBuf;
 
-use parsim_lmm::{DataFrame, Formula, LmmFit, LmmFitter, LmmOptions};
-use serde_json::Value;
+mod common;
+
+use common::{compare, criterion_of, read_json, reference_theta, DF_FIXTURES};
+use parsim_lmm::{DataFrame, Formula, LmmFitter, LmmOptions};
 
 fn fixture_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lme4")
@@ -25,126 +27,6 @@ fn fixture_dir() -> PathBuf {
 
 fn tight_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lme4_tight")
-}
-
-fn read_json(path: PathBuf) -> Value {
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    serde_json::from_str(&text).unwrap()
-}
-
-/// Relative difference, or absolute when the reference is zero.
-fn deviation(got: f64, want: f64) -> f64 {
-    if want == 0.0 {
-        got.abs()
-    } else {
-        ((got - want) / want).abs()
-    }
-}
-
-/// The tolerances: relative for estimates, for scales (SEs, θ, σ, variance components)
-/// and for df; absolute for a component that is zero.
-const ESTIMATE: f64 = 1e-6;
-const SCALE: f64 = 5e-5;
-const DF: f64 = 1e-3;
-const ZERO: f64 = 1e-6;
-
-fn within(got: f64, want: f64, relative: f64) -> bool {
-    let d = (got - want).abs();
-    if want == 0.0 {
-        d <= ZERO
-    } else {
-        d <= relative * want.abs()
-    }
-}
-
-/// Compares a fit with the lme4 reference; returns lines of the largest deviations.
-fn compare(name: &str, fit: &LmmFit, want: &Value, report: &mut Vec<String>) {
-    let mut expect = |what: String, got: f64, w: f64, relative: f64| {
-        let d = deviation(got, w);
-        report.push(format!("{what}: {got:.12e} vs lme4 {w:.12e} ({d:.2e})"));
-        assert!(
-            within(got, w, relative),
-            "{name}: {what}: got {got}, lme4 {w} (deviation {d:.3e} > {relative:e})"
-        );
-    };
-    let fixef = want["fixef"].as_array().unwrap();
-    assert_eq!(fit.coefficients.len(), fixef.len());
-    for (coef, w) in fit.coefficients.iter().zip(fixef) {
-        assert_eq!(coef.term, w["name"].as_str().unwrap(), "{name}: term names");
-        expect(
-            format!("estimate {}", coef.term),
-            coef.estimate,
-            w["estimate"].as_f64().unwrap(),
-            ESTIMATE,
-        );
-        expect(
-            format!("se {}", coef.term),
-            coef.se,
-            w["se"].as_f64().unwrap(),
-            SCALE,
-        );
-        expect(
-            format!("df {}", coef.term),
-            coef.df,
-            w["df"].as_f64().unwrap(),
-            DF,
-        );
-    }
-    let theta = reference_theta(want);
-    assert_eq!(fit.theta.len(), theta.len());
-    for (i, (&got, &w)) in fit.theta.iter().zip(&theta).enumerate() {
-        expect(format!("theta[{i}]"), got, w, SCALE);
-    }
-    expect(
-        "sigma".into(),
-        fit.sigma,
-        want["sigma"].as_f64().unwrap(),
-        SCALE,
-    );
-    let varcorr = want["varcorr"].as_array().unwrap();
-    assert_eq!(fit.varcorr.len(), varcorr.len(), "{name}: varcorr rows");
-    for (ours, w) in fit.varcorr.iter().zip(varcorr) {
-        assert_eq!(
-            ours.group,
-            w["grp"].as_str().unwrap(),
-            "{name}: varcorr group"
-        );
-        assert_eq!(
-            ours.term1.as_deref(),
-            w["var1"].as_str(),
-            "{name}: varcorr var1"
-        );
-        assert_eq!(
-            ours.term2.as_deref(),
-            w["var2"].as_str(),
-            "{name}: varcorr var2"
-        );
-        for (field, got) in [("vcov", ours.variance), ("sdcor", ours.sd_or_cor)] {
-            let what = format!(
-                "varcorr {} {:?} {:?} {field}",
-                ours.group, ours.term1, ours.term2
-            );
-            expect(what, got, w[field].as_f64().unwrap(), SCALE);
-        }
-    }
-    assert_eq!(
-        fit.singular,
-        want["singular"].as_bool().unwrap(),
-        "{name}: singular flag"
-    );
-}
-
-fn reference_theta(want: &Value) -> Vec<f64> {
-    match &want["theta"] {
-        Value::Array(a) => a.iter().map(|v| v.as_f64().unwrap()).collect(),
-        v => vec![v.as_f64().unwrap()],
-    }
-}
-
-fn criterion_of(want: &Value, reml: bool) -> f64 {
-    want[if reml { "REMLcrit" } else { "deviance" }]
-        .as_f64()
-        .unwrap()
 }
 
 fn check(name: &str) {
@@ -211,7 +93,7 @@ fn check(name: &str) {
     report.push(format!(
         "at our optimum, against lme4's ({optimum_source}):"
     ));
-    compare(name, &fit, &optimum, &mut report);
+    compare(name, &fit, &optimum, DF_FIXTURES, &mut report);
 
     let theta = reference_theta(&fixture);
     let fixture_criterion = criterion_of(&fixture, reml);
@@ -226,7 +108,7 @@ fn check(name: &str) {
         "{name}: criterion at the fixture's θ {}",
         at_reference.criterion
     );
-    compare(name, &at_reference, &fixture, &mut report);
+    compare(name, &at_reference, &fixture, DF_FIXTURES, &mut report);
     println!("{name}:\n  {}", report.join("\n  "));
 }
 
