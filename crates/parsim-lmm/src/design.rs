@@ -6,9 +6,9 @@
 //! levels stay the same.
 
 use crate::data::{ColumnRef, Columns};
-use crate::error::{column_suggestion, FitError, ModelError};
+use crate::error::{FitError, ModelError};
 use crate::formula::{Formula, Source, TermList};
-use crate::frame::{matrix_column_names, ModelFrame};
+use crate::frame::{column, matrix_column_names, ModelFrame};
 use std::collections::BTreeMap;
 
 // The formula is the bottom layer: it knows no data. What needs the data's columns to be answered
@@ -212,14 +212,6 @@ pub(crate) struct VarTable {
     pub names: Vec<String>,
     /// Per variable: sum-to-zero contrasts instead of treatment contrasts.
     pub sum_contrasts: Vec<bool>,
-}
-
-/// The column `name` of `data`, or an unknown-column error with a suggestion.
-pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<'a>, ModelError> {
-    data.column(name).ok_or_else(|| ModelError::UnknownColumn {
-        name: name.to_string(),
-        suggestion: column_suggestion(name, data.column_names()),
-    })
 }
 
 impl VarTable {

@@ -7,7 +7,7 @@
 //! without offsets or weights do not use a frame at all: their fits read the data directly.
 
 use crate::data::{ColumnRef, Columns};
-use crate::error::{FitError, ModelError};
+use crate::error::{column_suggestion, FitError, ModelError};
 use crate::formula::{Arith, ArithOp, Formula, Func, Source};
 
 /// Computed columns and weights of one data set, rebuilt per fit into buffers kept across fits.
@@ -225,7 +225,7 @@ impl ModelFrame {
 
 /// The numeric column `name` of `data` as f64 into `out`.
 fn numeric(data: &dyn Columns, name: &str, n: usize, out: &mut Vec<f64>) -> Result<(), FitError> {
-    let column = crate::design::column(data, name)?;
+    let column = column(data, name)?;
     if column.len() != n {
         return Err(FitError::Length {
             column: name.to_string(),
@@ -461,6 +461,14 @@ fn apply_reflection(a: &mut [f64], n: usize, j: usize, qraux: f64, y: &mut [f64]
         y[i] += t * a[j * n + i];
     }
     a[j * n + j] = diagonal;
+}
+
+/// The column `name` of `data`, or an unknown-column error with a suggestion.
+pub(crate) fn column<'a>(data: &'a dyn Columns, name: &str) -> Result<ColumnRef<'a>, ModelError> {
+    data.column(name).ok_or_else(|| ModelError::UnknownColumn {
+        name: name.to_string(),
+        suggestion: column_suggestion(name, data.column_names()),
+    })
 }
 
 #[cfg(test)]

@@ -246,7 +246,7 @@ impl Structure {
     }
 
     fn response<'a>(&self, data: &'a dyn Columns) -> Result<ColumnRef<'a>, FitError> {
-        Ok(design::column(data, &self.vars.names[0])?)
+        Ok(crate::frame::column(data, &self.vars.names[0])?)
     }
 
     /// Non-finite or constant response values are errors.
@@ -296,7 +296,7 @@ impl Structure {
                 design::fill_column(parts, data, &self.vars, &self.encoded, out);
             }
         }
-        let response = design::column(data, &self.vars.names[0])?;
+        let response = crate::frame::column(data, &self.vars.names[0])?;
         let mut converted = false;
         if let ColumnRef::Int(values) = response {
             // Integer response: converted into the last buffer slot (reserved for it).

@@ -166,7 +166,7 @@ impl OlsFitter {
         }
         let work = &mut self.work;
         fill_design(shape, data, n, &mut work.x);
-        let response = design::column(data, &shape.vars.names[0])?;
+        let response = crate::frame::column(data, &shape.vars.names[0])?;
         let y: &[f64] = match response {
             ColumnRef::Float(v) if v.len() == n => v,
             _ => {
@@ -427,7 +427,7 @@ fn encode_cluster<'a>(
     name: &str,
     data: &dyn Columns,
 ) -> Result<(&'a [u32], usize), FitError> {
-    let col = design::column(data, name)?;
+    let col = crate::frame::column(data, name)?;
     if col.len() != data.nrows() {
         return Err(FitError::Length {
             column: name.to_string(),
