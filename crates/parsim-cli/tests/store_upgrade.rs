@@ -136,3 +136,44 @@ fn assert_close_tables(resumed: &str, fresh: &str, file: &str) {
         }
     }
 }
+
+/// `status` of a plain run's directory counts what the store holds against what the runs asked for
+/// (recorded by the store, not the study file's default) and says how to complete it.
+#[test]
+fn status_of_a_partial_run_counts_against_what_it_asked_for() {
+    let dir = tempdir("status");
+    let study = repo().join("tests/data/stores/format2/study.toml");
+    let (s, d) = (study.to_str().unwrap(), dir.to_str().unwrap());
+    // Half of 30 replications per condition: shard 1 of 2 (the study file says 10).
+    parsim(&[
+        "run",
+        s,
+        "--out",
+        d,
+        "--replications",
+        "30",
+        "--shard",
+        "1/2",
+        "--quiet",
+    ]);
+    let out = parsim(&["status", d]);
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        said.contains("2 conditions × 30 replications = 60 units"),
+        "{said}"
+    );
+    assert!(said.contains("stored: 30 of 60 units (50.0%)"), "{said}");
+    assert!(
+        said.contains(&format!(
+            "resume with: parsim run {d}/study.toml --out {d} --replications 30"
+        )),
+        "{said}"
+    );
+    parsim(&["run", s, "--out", d, "--replications", "30", "--quiet"]);
+    let said = String::from_utf8_lossy(&parsim(&["status", d]).stdout).into_owned();
+    assert!(
+        said.contains("stored: 60 of 60 units (100.0%)") && !said.contains("resume"),
+        "{said}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

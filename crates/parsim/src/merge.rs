@@ -187,7 +187,10 @@ fn survey_stores(
     let conditions = reference.conditions()?;
     let replications = match options.replications.or(manifest.map(|m| m.replications)) {
         Some(r) => r,
-        None => stored_study(reference)?.replications,
+        None => match reference.replications_asked()? {
+            Some(r) => r,
+            None => stored_study(reference)?.replications,
+        },
     };
     let highest = shards.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
     let tasks = options

@@ -5,6 +5,9 @@ use std::process::ExitCode;
 
 use parsim::merge::{self, MergeOptions};
 
+use parsim::merge::Survey;
+use parsim::slurm::{SHARDS_DIR, SLURM_DIR};
+
 use super::shards::{failure, live_job, shard_lines};
 use super::Outcome;
 
@@ -28,6 +31,12 @@ pub fn execute(args: Args) -> Outcome {
         replications: args.replications,
     };
     let survey = merge::survey(&args.dir, &options).map_err(failure)?;
+    let array = [SHARDS_DIR, SLURM_DIR]
+        .iter()
+        .any(|d| args.dir.join(d).is_dir());
+    if !array {
+        return plain_status(&args.dir, &survey);
+    }
     print!("{}", shard_lines(&survey, None));
     println!(
         "stored: {} of {} units ({:.1}%)",
@@ -50,5 +59,41 @@ pub fn execute(args: Args) -> Outcome {
     }
     print!("{}", survey.describe_failures());
     print!("{}", survey.describe_missing());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The status of a plain run's directory (no job array): what the store holds against what the runs
+/// asked for, the failures, and the command that completes it.
+fn plain_status(dir: &std::path::Path, survey: &Survey) -> Outcome {
+    let id = &survey.identity;
+    println!(
+        "study {} (hash {:.12}, parsim {}): {} condition{} × {} replications = {} units",
+        id.name,
+        id.hash,
+        id.parsim_version,
+        survey.conditions.len(),
+        if survey.conditions.len() == 1 {
+            ""
+        } else {
+            "s"
+        },
+        survey.replications,
+        survey.units()
+    );
+    println!(
+        "stored: {} of {} units ({:.1}%)",
+        survey.units_done(),
+        survey.units(),
+        100.0 * survey.units_done() as f64 / survey.units().max(1) as f64
+    );
+    print!("{}", survey.describe_failures());
+    if !survey.is_complete() {
+        println!(
+            "resume with: parsim run {} --out {} --replications {}",
+            dir.join("study.toml").display(),
+            dir.display(),
+            survey.replications
+        );
+    }
     Ok(ExitCode::SUCCESS)
 }

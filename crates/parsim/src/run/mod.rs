@@ -288,7 +288,8 @@ pub fn run_observed(
         // A new store holds just what this run writes: the end of the run can take it from memory.
         let written = matches!(prepared, Prepared::New { .. })
             .then(|| Written::new(methods.clone(), MAX_WRITTEN_ROWS));
-        writer::write_all(prepared, rx, &recycled, observer, methods, written, || {
+        let kept = (written, replications);
+        writer::write_all(prepared, rx, &recycled, observer, methods, kept, || {
             readers = Some(open_readers());
         })
     });

@@ -67,12 +67,13 @@ pub(super) fn write_all(
     recycled: &Recycled,
     observer: &mut dyn Observer,
     methods: Vec<String>,
-    mut written: Option<Written>,
+    (mut written, replications): (Option<Written>, u64),
     opened: impl FnOnce(),
 ) -> Result<WriterOutcome, StoreError> {
     // Each replication goes into the open transaction as it arrives; the transaction commits when it is
     // MAX_BATCH_AGE old or MAX_BATCH long, and at the end.
     let mut store = store.open()?;
+    store.record_replications(replications)?;
     opened();
     let mut in_batch = 0usize;
     let mut oldest = Instant::now();

@@ -570,6 +570,30 @@ impl Store {
         self.conn.execute_batch("COMMIT").map_err(|e| self.err(e))
     }
 
+    /// Record that a run asks for `replications` per condition (the store keeps the most any run asked
+    /// for: what `status` counts against).
+    pub fn record_replications(&self, replications: u64) -> Result<(), StoreError> {
+        let asked = i64::try_from(replications).unwrap_or(i64::MAX);
+        self.conn
+            .execute(
+                "UPDATE study SET replications = max(coalesce(replications, 0), ?1) WHERE id = 1",
+                [asked],
+            )
+            .map_err(|e| self.err(e))?;
+        Ok(())
+    }
+
+    /// The most replications per condition a run asked for, if any run recorded it.
+    pub fn replications_asked(&self) -> Result<Option<u64>, StoreError> {
+        let asked: Option<i64> = self
+            .conn
+            .query_row("SELECT replications FROM study WHERE id = 1", [], |r| {
+                r.get(0)
+            })
+            .map_err(|e| self.err(e))?;
+        Ok(asked.and_then(|n| u64::try_from(n).ok()))
+    }
+
     /// Record the end of a run.
     pub fn mark_finished(&self) -> Result<(), StoreError> {
         self.conn

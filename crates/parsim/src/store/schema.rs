@@ -1,8 +1,9 @@
 //! The store's schema. Documented for readers in pandas, R or the sqlite3 shell: see docs/results.md.
 
 /// The store format this parsim writes and reads (SQLite's `user_version`). 3: a fit's status and an
-/// estimate's kind are the library's words, unchecked by SQLite (method kinds may add statuses), and a
-/// method need not have a formula. 2: `estimates` is keyed by its primary key alone and records each
+/// estimate's kind are the library's words, unchecked by SQLite (method kinds may add statuses), a
+/// method need not have a formula, and `study.replications` records the most replications per
+/// condition a run asked for. 2: `estimates` is keyed by its primary key alone and records each
 /// term's `position` in its method's coefficient table.
 pub(super) const FORMAT: i64 = 3;
 
@@ -17,9 +18,10 @@ const CHANGED_IN_3: [(&str, &str); 3] = [
 ];
 
 /// The statements that turn a format-2 store into format 3, in one transaction: each changed table is
-/// renamed aside, created anew and refilled (SQLite cannot drop a CHECK constraint in place).
+/// renamed aside, created anew and refilled (SQLite cannot drop a CHECK constraint in place); `study`
+/// gains the replications runs asked for (unknown for the runs before).
 pub(super) fn upgrade_from_2() -> String {
-    let mut sql = String::new();
+    let mut sql = String::from("ALTER TABLE study ADD COLUMN replications INTEGER;\n");
     for (table, create) in CHANGED_IN_3 {
         sql.push_str(&format!(
             "ALTER TABLE {table} RENAME TO {table}_format2;\n{create};\n\
@@ -56,7 +58,8 @@ const STUDY: &str = "CREATE TABLE study (
     parsim_version TEXT NOT NULL,
     platform TEXT NOT NULL,
     started_at TEXT NOT NULL,
-    finished_at TEXT
+    finished_at TEXT,
+    replications INTEGER
 )";
 
 const CONDITIONS: &str = "CREATE TABLE conditions (
