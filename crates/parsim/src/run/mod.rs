@@ -231,6 +231,7 @@ pub fn run_observed(
     check_memory(shard.owned(conditions, replications))?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
+    remove_leftovers(&options.out)?;
     let prepared = Store::prepare(&options.out, &record, options.fresh)?;
     write_study_copy(study, &options.out)?;
 
@@ -452,6 +453,20 @@ fn default_jobs() -> usize {
     std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(1)
+}
+
+/// Scratch files of the directory's derived files that an interrupted or failed run left behind (the
+/// writer's lock is held, so nobody is writing them): removed, so they cannot keep a full disk full.
+fn remove_leftovers(dir: &std::path::Path) -> Result<(), RunError> {
+    for name in ["results.csv.partial", "study.toml.partial"] {
+        let path = dir.join(name);
+        match std::fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(source) => return Err(RunError::Io { path, source }),
+        }
+    }
+    Ok(())
 }
 
 /// Keep the study as run beside the store (provenance); written atomically.

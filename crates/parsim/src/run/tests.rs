@@ -87,3 +87,17 @@ fn same_rows_for_any_number_of_workers_and_shards() {
     assert_eq!(rows(&one), reference);
     assert!(one.join("results.csv").is_file());
 }
+
+#[test]
+fn a_run_removes_the_scratch_files_an_interrupted_one_left() {
+    let study = Study::from_source(Path::new("unit.toml"), study_text()).unwrap();
+    let dir = tempdir("leftovers");
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["results.csv.partial", "study.toml.partial"] {
+        std::fs::write(dir.join(name), vec![b'x'; 1 << 16]).unwrap();
+    }
+    run(&study, &options(dir.clone(), 1, None)).unwrap();
+    assert!(!dir.join("results.csv.partial").exists());
+    assert!(!dir.join("study.toml.partial").exists());
+    assert!(dir.join("results.csv").is_file());
+}

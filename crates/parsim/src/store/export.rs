@@ -10,14 +10,24 @@ use super::{EstimateLine, Results, StoreError};
 /// method, term, kind, status, estimate, se, df, ci_lower, ci_upper, p_value, truth. Written to a
 /// temporary file and renamed, so a reader never sees a partial file. Returns the rows written.
 pub fn export_csv(results: &dyn Results, path: &Path) -> Result<u64, StoreError> {
+    let tmp = path.with_extension("csv.partial");
+    let written = write_csv(results, path, &tmp);
+    if written.is_err() {
+        // A file that could not be finished (a full disk) must not keep the disk full for later runs.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
+}
+
+/// [`export_csv`] into `tmp`, renamed to `path` when complete.
+fn write_csv(results: &dyn Results, path: &Path, tmp: &Path) -> Result<u64, StoreError> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
     let factors = results.factors()?;
     let conditions = results.conditions()?;
-    let tmp = path.with_extension("csv.partial");
-    let mut out = BufWriter::new(File::create(&tmp).map_err(io)?);
+    let mut out = BufWriter::new(File::create(tmp).map_err(io)?);
     let mut header = vec!["condition"];
     header.extend(factors.iter().map(String::as_str));
     header.extend([
@@ -68,7 +78,7 @@ pub fn export_csv(results: &dyn Results, path: &Path) -> Result<u64, StoreError>
     }
     out.flush().map_err(io)?;
     drop(out);
-    std::fs::rename(&tmp, path).map_err(io)?;
+    std::fs::rename(tmp, path).map_err(io)?;
     Ok(rows)
 }
 
