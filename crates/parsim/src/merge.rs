@@ -285,10 +285,6 @@ fn shard_dirs(dir: &Path) -> Result<Vec<(u64, bool)>, MergeError> {
     Ok(out)
 }
 
-fn identity_of(store: &Store) -> Result<Identity, MergeError> {
-    Ok(store.identity()?)
-}
-
 /// All stores (and the recorded plan) must name one study hash and one parsim version.
 fn check_identities(
     dir: &Path,
@@ -306,13 +302,10 @@ fn check_identities(
         seen.push((format!("{SLURM_DIR}/{}", slurm::MANIFEST_FILE), id));
     }
     for (k, store) in shards {
-        seen.push((
-            format!("{SHARDS_DIR}/{k}/{STORE_FILE}"),
-            identity_of(store)?,
-        ));
+        seen.push((format!("{SHARDS_DIR}/{k}/{STORE_FILE}"), store.identity()?));
     }
     if let Some(store) = merged {
-        seen.push((STORE_FILE.to_string(), identity_of(store)?));
+        seen.push((STORE_FILE.to_string(), store.identity()?));
     }
     // The stores decide; the plan only has to agree with them.
     let Some(reference) = seen

@@ -1,24 +1,18 @@
 //! `parsim merge DIR`: merge the shard stores of a job array, report what is missing or failed.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use parsim::merge::{self, MergeOptions, MergeReport};
 
-use super::shards::{failure, live_job, shard_lines};
+use super::shards::{failure, live_job, shard_lines, ArrayArgs};
 use super::Outcome;
 
 /// Arguments of `parsim merge`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Results directory of a job array (holds shards/K/results.sqlite).
-    pub dir: PathBuf,
-    /// Number of array tasks, if DIR/slurm/array.json does not record it (default: highest shard + 1).
-    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
-    pub tasks: Option<u64>,
-    /// Replications per condition, if DIR/slurm/array.json does not record it (default: the study file's).
-    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
-    pub replications: Option<u64>,
+    #[command(flatten)]
+    pub array: ArrayArgs,
     /// Do not print the summary table.
     #[arg(long, short = 'q')]
     pub quiet: bool,
@@ -26,11 +20,7 @@ pub struct Args {
 
 /// Run `parsim merge`: exit 0 when the study is complete, 1 when units are missing (the merge is kept).
 pub fn execute(args: Args) -> Outcome {
-    let options = MergeOptions {
-        tasks: args.tasks,
-        replications: args.replications,
-    };
-    merge_and_report(&args.dir, &options, args.quiet)
+    merge_and_report(&args.array.dir, &args.array.options(), args.quiet)
 }
 
 /// Merge `dir`, print what was merged, what failed and what is missing, and the summary when complete.

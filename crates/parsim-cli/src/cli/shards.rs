@@ -1,10 +1,35 @@
 //! What the shards of a job array hold, as `parsim merge` and `parsim status` print it.
 
-use parsim::merge::{MergeError, Survey};
+use std::path::PathBuf;
+
+use parsim::merge::{MergeError, MergeOptions, Survey};
 use parsim::slurm::{self, JOBS_FILE, SLURM_DIR};
 use parsim::store::StoreError;
 
 use super::Failure;
+
+/// The arguments `parsim merge` and `parsim status` share: the directory and what to count in it.
+#[derive(clap::Args)]
+pub struct ArrayArgs {
+    /// Results directory of a job array (holds shards/K/results.sqlite).
+    pub dir: PathBuf,
+    /// Number of array tasks, if DIR/slurm/array.json does not record it (default: highest shard + 1).
+    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
+    pub tasks: Option<u64>,
+    /// Replications per condition, if DIR/slurm/array.json does not record it (default: the study file's).
+    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
+    pub replications: Option<u64>,
+}
+
+impl ArrayArgs {
+    /// The merge options these arguments ask for.
+    pub fn options(&self) -> MergeOptions {
+        MergeOptions {
+            tasks: self.tasks,
+            replications: self.replications,
+        }
+    }
+}
 
 /// The study line and one line per task: units stored of those owned (and copied by this merge).
 pub fn shard_lines(survey: &Survey, copied: Option<&[(u64, u64)]>) -> String {

@@ -1,41 +1,29 @@
 //! `parsim status DIR`: units done per shard, failures per method, what is missing.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use parsim::merge::{self, MergeOptions};
+use parsim::merge;
 
 use parsim::merge::Survey;
 use parsim::slurm::{SHARDS_DIR, SLURM_DIR};
 
-use super::shards::{failure, live_job, shard_lines};
+use super::shards::{failure, live_job, shard_lines, ArrayArgs};
 use super::Outcome;
 
 /// Arguments of `parsim status`.
 #[derive(clap::Args)]
 pub struct Args {
-    /// Results directory of a job array (holds shards/K/results.sqlite).
-    pub dir: PathBuf,
-    /// Number of array tasks, if DIR/slurm/array.json does not record it (default: highest shard + 1).
-    #[arg(long, value_name = "M", value_parser = clap::value_parser!(u64).range(1..))]
-    pub tasks: Option<u64>,
-    /// Replications per condition, if DIR/slurm/array.json does not record it (default: the study file's).
-    #[arg(long, value_name = "R", value_parser = clap::value_parser!(u64).range(1..))]
-    pub replications: Option<u64>,
+    #[command(flatten)]
+    pub array: ArrayArgs,
 }
 
 /// Run `parsim status`: reads the stores, changes nothing.
 pub fn execute(args: Args) -> Outcome {
-    let options = MergeOptions {
-        tasks: args.tasks,
-        replications: args.replications,
-    };
-    let survey = merge::survey(&args.dir, &options).map_err(failure)?;
-    let array = [SHARDS_DIR, SLURM_DIR]
-        .iter()
-        .any(|d| args.dir.join(d).is_dir());
+    let dir = &args.array.dir;
+    let survey = merge::survey(dir, &args.array.options()).map_err(failure)?;
+    let array = [SHARDS_DIR, SLURM_DIR].iter().any(|d| dir.join(d).is_dir());
     if !array {
-        return plain_status(&args.dir, &survey);
+        return plain_status(dir, &survey);
     }
     print!("{}", shard_lines(&survey, None));
     println!(
@@ -47,14 +35,11 @@ pub fn execute(args: Args) -> Outcome {
     match survey.merged {
         Some(n) => println!(
             "merged store: {n} units in {}",
-            parsim::store::Store::path_in(&args.dir).display()
+            parsim::store::Store::path_in(dir).display()
         ),
-        None => println!(
-            "merged store: none yet (parsim merge {})",
-            args.dir.display()
-        ),
+        None => println!("merged store: none yet (parsim merge {})", dir.display()),
     }
-    if let Some((job, counts)) = live_job(&args.dir) {
+    if let Some((job, counts)) = live_job(dir) {
         println!("job {job} (last submitted): {counts}");
     }
     print!("{}", survey.describe_failures());

@@ -21,20 +21,26 @@ pub struct LmmKind;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OlsKind;
 
-/// A configured mixed model.
+/// A configured model of `parsim-lmm`: its formula, the columns it reads and its options (which say
+/// which model it is).
 #[derive(Debug, Clone)]
-struct LmmSpec {
+struct FormulaSpec<O> {
     formula: Formula,
     columns: Vec<ColumnUse>,
-    options: LmmOptions,
+    options: O,
 }
 
-/// A configured least-squares fit.
-#[derive(Debug, Clone)]
-struct OlsSpec {
-    formula: Formula,
-    columns: Vec<ColumnUse>,
-    options: OlsOptions,
+/// What tells the built-in models apart: their options know their name, whether the formula must
+/// have random terms, how `parsim check` describes them and how a worker's workspace is built.
+trait ModelOptions: Clone + std::fmt::Debug + Send + Sync + 'static {
+    /// The kind's name.
+    const MODEL: &'static str;
+    /// Whether the formula must have random-effect terms (an lmm) or must not (an ols).
+    const MIXED: bool;
+    /// The description after the method's name in `parsim check`.
+    fn describe(&self) -> String;
+    /// A worker's workspace for `formula` with these options.
+    fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String>;
 }
 
 /// A formula read from a method's table: the parsed formula, the columns it names and where it is.
@@ -106,7 +112,7 @@ fn check_random_terms(
 
 impl MethodKind for LmmKind {
     fn name(&self) -> &str {
-        "lmm"
+        LmmOptions::MODEL
     }
 
     fn keys(&self) -> &[&str] {
@@ -127,25 +133,13 @@ impl MethodKind for LmmKind {
                 _ => Inference::Satterthwaite,
             };
         }
-        let ReadFormula {
-            formula,
-            columns,
-            span,
-        } = formula(table)?;
-        table.point_at(span.clone());
-        check_random_terms(table, &formula, span, true).then(|| {
-            Arc::new(LmmSpec {
-                formula,
-                columns,
-                options,
-            }) as Arc<dyn MethodSpec>
-        })
+        formula_spec(table, options, None)
     }
 }
 
 impl MethodKind for OlsKind {
     fn name(&self) -> &str {
-        "ols"
+        OlsOptions::MODEL
     }
 
     fn keys(&self) -> &[&str] {
@@ -159,68 +153,83 @@ impl MethodKind for OlsKind {
         };
         let cluster_span = table.span_of("cluster");
         options.cluster = table.string("cluster");
-        let ReadFormula {
-            formula,
-            mut columns,
-            span,
-        } = formula(table)?;
-        table.point_at(span.clone());
-        if let Some(cluster) = &options.cluster {
-            columns.push(ColumnUse {
-                name: cluster.clone(),
-                span: cluster_span,
-                role: ColumnRole::Cluster,
-            });
-        }
-        check_random_terms(table, &formula, span, false).then(|| {
-            Arc::new(OlsSpec {
-                formula,
-                columns,
-                options,
-            }) as Arc<dyn MethodSpec>
-        })
+        let cluster = options.cluster.clone().map(|name| ColumnUse {
+            name,
+            span: cluster_span,
+            role: ColumnRole::Cluster,
+        });
+        formula_spec(table, options, cluster)
     }
 }
 
-impl MethodSpec for LmmSpec {
-    fn model(&self) -> &str {
-        "lmm"
-    }
+/// The spec of a table whose `options` are read: its formula (and the columns it names, then `extra`),
+/// checked against the kind's need for random terms.
+fn formula_spec<O: ModelOptions>(
+    table: &mut MethodTable<'_, '_>,
+    options: O,
+    extra: Option<ColumnUse>,
+) -> Option<Arc<dyn MethodSpec>> {
+    let ReadFormula {
+        formula,
+        mut columns,
+        span,
+    } = formula(table)?;
+    table.point_at(span.clone());
+    columns.extend(extra);
+    check_random_terms(table, &formula, span, O::MIXED).then(|| {
+        Arc::new(FormulaSpec {
+            formula,
+            columns,
+            options,
+        }) as Arc<dyn MethodSpec>
+    })
+}
 
-    fn formula(&self) -> Option<&str> {
-        Some(self.formula.text())
-    }
+impl ModelOptions for LmmOptions {
+    const MODEL: &'static str = "lmm";
+    const MIXED: bool = true;
 
     fn describe(&self) -> String {
-        let criterion = if self.options.reml { "REML" } else { "ML" };
-        let inference = match self.options.inference {
+        let criterion = if self.reml { "REML" } else { "ML" };
+        let inference = match self.inference {
             Inference::Satterthwaite => "Satterthwaite t",
             Inference::Normal => "Wald z",
         };
         format!("lmm ({criterion}, {inference})")
     }
 
-    fn columns(&self) -> Vec<ColumnUse> {
-        self.columns.clone()
-    }
-
-    fn response(&self) -> Option<&str> {
-        Some(self.formula.response())
-    }
-
-    fn build(&self) -> Result<Box<dyn Method>, String> {
-        let fitter =
-            LmmFitter::new(&self.formula, self.options.clone()).map_err(|e| e.to_string())?;
+    fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
+        let fitter = LmmFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
         Ok(Box::new(LmmMethod {
-            formula: self.formula.clone(),
+            formula: formula.clone(),
             fitter,
         }))
     }
 }
 
-impl MethodSpec for OlsSpec {
+impl ModelOptions for OlsOptions {
+    const MODEL: &'static str = "ols";
+    const MIXED: bool = false;
+
+    fn describe(&self) -> String {
+        match &self.cluster {
+            Some(c) => format!("ols (cluster-robust by {c})"),
+            None => "ols".to_string(),
+        }
+    }
+
+    fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
+        let fitter = OlsFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
+        Ok(Box::new(OlsMethod {
+            formula: formula.clone(),
+            fitter,
+        }))
+    }
+}
+
+impl<O: ModelOptions> MethodSpec for FormulaSpec<O> {
     fn model(&self) -> &str {
-        "ols"
+        O::MODEL
     }
 
     fn formula(&self) -> Option<&str> {
@@ -228,10 +237,7 @@ impl MethodSpec for OlsSpec {
     }
 
     fn describe(&self) -> String {
-        match &self.options.cluster {
-            Some(c) => format!("ols (cluster-robust by {c})"),
-            None => "ols".to_string(),
-        }
+        self.options.describe()
     }
 
     fn columns(&self) -> Vec<ColumnUse> {
@@ -243,12 +249,7 @@ impl MethodSpec for OlsSpec {
     }
 
     fn build(&self) -> Result<Box<dyn Method>, String> {
-        let fitter =
-            OlsFitter::new(&self.formula, self.options.clone()).map_err(|e| e.to_string())?;
-        Ok(Box::new(OlsMethod {
-            formula: self.formula.clone(),
-            fitter,
-        }))
+        self.options.build(&self.formula)
     }
 }
 

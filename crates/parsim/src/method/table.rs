@@ -121,18 +121,24 @@ impl<'r, 's> MethodTable<'r, 's> {
         Reader::get(self.table, key)
     }
 
+    /// The value at `key`, if present, read by `read` (which reports a value of the wrong type).
+    fn read<T>(
+        &mut self,
+        key: &str,
+        read: impl FnOnce(&mut Reader<'s>, &Value<'_>, &str) -> Option<T>,
+    ) -> Option<T> {
+        let v = self.value(key)?;
+        read(self.reader, v, &format!("`{key}`"))
+    }
+
     /// The string at `key`, if present (a value of another type is reported).
     pub fn string(&mut self, key: &str) -> Option<String> {
-        let v = self.value(key)?;
-        self.reader.string(v, &format!("`{key}`"))
+        self.read(key, |r, v, what| r.string(v, what))
     }
 
     /// The string at `key` with its place in the file, if present.
     pub fn located(&mut self, key: &str) -> Option<Located> {
-        let v = self.value(key)?;
-        let text = self.reader.string(v, &format!("`{key}`"))?;
-        let map = StringMap::new(self.reader.source, v.span(), &text);
-        Some(Located::new(text, map))
+        self.read(key, located)
     }
 
     /// The strings of the array at `key`, each with its place in the file, if present (a lone string
@@ -144,38 +150,31 @@ impl<'r, 's> MethodTable<'r, 's> {
             DeValue::Array(items) => items.iter().collect(),
             _ => vec![v],
         };
-        let mut out = Vec::with_capacity(items.len());
-        for item in items {
-            let text = self.reader.string(item, &what)?;
-            let map = StringMap::new(self.reader.source, item.span(), &text);
-            out.push(Located::new(text, map));
-        }
-        Some(out)
+        items
+            .into_iter()
+            .map(|item| located(self.reader, item, &what))
+            .collect()
     }
 
     /// The boolean at `key`, if present.
     pub fn bool(&mut self, key: &str) -> Option<bool> {
-        let v = self.value(key)?;
-        self.reader.bool(v, &format!("`{key}`"))
+        self.read(key, |r, v, what| r.bool(v, what))
     }
 
     /// The number at `key`, if present.
     pub fn float(&mut self, key: &str) -> Option<f64> {
-        let v = self.value(key)?;
-        self.reader.float(v, &format!("`{key}`"))
+        self.read(key, |r, v, what| r.float(v, what))
     }
 
     /// The integer at `key`, if present.
     pub fn integer(&mut self, key: &str) -> Option<i64> {
-        let v = self.value(key)?;
-        self.reader.integer(v, &format!("`{key}`"))
+        self.read(key, |r, v, what| r.integer(v, what))
     }
 
     /// The string at `key`, which must be one of `options`: its index (a wrong one is reported with a
     /// suggestion).
     pub fn choice(&mut self, key: &str, options: &[&str]) -> Option<usize> {
-        let v = self.value(key)?;
-        choice(self.reader, v, &format!("`{key}`"), options)
+        self.read(key, |r, v, what| choice(r, v, what, options))
     }
 
     /// Report that `key` is missing, with an example of it.
@@ -205,6 +204,13 @@ impl<'r, 's> MethodTable<'r, 's> {
         self.value(key)
             .map_or_else(|| self.key_span.clone(), |v| v.span())
     }
+}
+
+/// A string value with its place in the file (a value of another type is reported).
+fn located(r: &mut Reader<'_>, v: &Value<'_>, what: &str) -> Option<Located> {
+    let text = r.string(v, what)?;
+    let map = StringMap::new(r.source, v.span(), &text);
+    Some(Located::new(text, map))
 }
 
 /// A string value that must be one of `options`; returns its index.

@@ -228,7 +228,8 @@ pub fn run_observed(
     let record = study_record(study);
     // Before anything is written: a run too large for the machine is refused whole.
     let shard = options.shard.unwrap_or(Shard::WHOLE);
-    check_memory(shard.owned(conditions, replications))?;
+    let mine = shard.owned(conditions, replications);
+    check_memory(mine)?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
     remove_leftovers(&options.out)?;
@@ -239,7 +240,6 @@ pub fn run_observed(
         Prepared::Existing(store) => store.completed_units()?,
         Prepared::New { .. } => UnitSet::new(),
     };
-    let mine = shard.owned(conditions, replications);
     let pending: Vec<Unit> = shard
         .units(conditions, replications)
         .filter(|&u| !done.contains(u))

@@ -5,6 +5,8 @@ use std::path::Path;
 
 use rusqlite::{Connection, OptionalExtension};
 
+use super::read::usable_statuses;
+use super::results::status_of;
 use super::{FitStatus, Store, StoreError};
 
 /// Which study a store holds and which parsim wrote it.
@@ -51,22 +53,17 @@ impl Store {
 
     /// The fits whose estimates cannot be used, per method (file order) and status, with a message.
     pub fn failed_fits(&self) -> Result<Vec<FailedFitCount>, StoreError> {
-        let usable: Vec<String> = FitStatus::ALL
-            .into_iter()
-            .filter(|s| s.is_usable())
-            .map(|s| format!("'{}'", s.as_str()))
-            .collect();
         let sql = format!(
             "SELECT f.method, f.status, count(*), min(f.message) FROM fits f JOIN methods m USING (method) \
-             WHERE f.status NOT IN ({}) GROUP BY f.method, f.status ORDER BY m.position, f.status",
-            usable.join(", ")
+             WHERE f.status NOT IN {} GROUP BY f.method, f.status ORDER BY m.position, f.status",
+            usable_statuses()
         );
         let rows = self.rows(&sql, |r| {
             let status: String = r.get(1)?;
             let count: i64 = r.get(2)?;
             Ok(FailedFitCount {
                 method: r.get(0)?,
-                status: FitStatus::parse(&status).unwrap_or(FitStatus::Error),
+                status: status_of(&status),
                 count: u64::try_from(count).unwrap_or(0),
                 example: r.get(3)?,
             })

@@ -190,7 +190,7 @@ impl Store {
 }
 
 /// The statuses whose estimates the measures use, as an SQL list: `('ok', 'singular')`.
-fn usable_statuses() -> String {
+pub(super) fn usable_statuses() -> String {
     let words: Vec<String> = FitStatus::ALL
         .into_iter()
         .filter(|s| s.is_usable())
