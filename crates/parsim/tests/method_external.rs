@@ -588,6 +588,57 @@ fn statsmodels_python() -> Option<PathBuf> {
     works.then_some(python)
 }
 
+/// A data set reaches a pandas method as the DataFrame pandas' own constructor makes (same columns in
+/// the same order, same dtypes, same values to the bit) and as fresh memory per call, whichever way the
+/// worker builds it; without pandas, as a dict of numpy arrays with the same values.
+#[test]
+fn a_pandas_data_frame_holds_the_same_columns_as_the_numpy_dict() {
+    let Some(python) = statsmodels_python() else {
+        eprintln!("SKIPPED a_pandas_data_frame_holds_the_same_columns_as_the_numpy_dict: no python with pandas");
+        return;
+    };
+    // An integer column beside the float ones: pandas keeps one block per dtype.
+    let text = |python: &str| {
+        study_text(
+            3,
+            &format!(
+                "[methods.look]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
+                script("columns.py")
+            ),
+        )
+        .replace("y = mu", "g = arange(n) % 3\ny = mu")
+    };
+    let mut seen = Vec::new();
+    for (name, python) in [("dict", "python3"), ("frame", python.to_str().unwrap())] {
+        let dir = tempdir(&format!("columns-{name}"));
+        let study = load(&dir, &text(python));
+        run_with(&study, &dir.join("out"), 2);
+        let store = Store::open_existing(&dir.join("out")).unwrap();
+        let rows: BTreeMap<_, _> = estimates(&store)
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e.status, FitStatus::Ok, "{e:?}");
+                ((e.condition, e.replication, e.term), e.estimate.to_bits())
+            })
+            .collect();
+        seen.push(rows);
+    }
+    let (dict, frame) = (&seen[0], &seen[1]);
+    assert_eq!(dict.len(), frame.len());
+    assert_eq!(dict.len(), 6 * (1 + 3 * 3), "3 columns of 2 x 3 data sets");
+    for (key, bits) in dict {
+        let expected = if key.2 == "frame" {
+            1f64.to_bits()
+        } else {
+            *bits
+        };
+        assert_eq!(frame[key], expected, "{key:?}");
+        if key.2 == "int_g" {
+            assert_eq!(*bits, 1f64.to_bits(), "g is an integer column");
+        }
+    }
+}
+
 #[test]
 fn the_gee_example_matches_statsmodels_by_hand() {
     let Some(python) = statsmodels_python() else {

@@ -18,6 +18,8 @@ use super::protocol::MAX_FRAME;
 /// How long a child that closed its stdout may take to exit on its own before it is killed: its exit
 /// status goes into the fit's message, which must not depend on the machine's load.
 const EXIT_GRACE: Duration = Duration::from_secs(2);
+/// How long a worker that is no longer needed has to exit on its own after its stdin is closed.
+const END_GRACE: Duration = Duration::from_secs(1);
 
 /// The pipe size asked for on Linux (its default `pipe-max-size`).
 #[cfg(target_os = "linux")]
@@ -46,7 +48,8 @@ pub enum ExchangeError {
 /// A running worker process.
 pub struct Process {
     child: Child,
-    stdin: ChildStdin,
+    /// None once closed, when the process is being ended.
+    stdin: Option<ChildStdin>,
     stdout: ChildStdout,
     stderr: Option<ChildStderr>,
     /// The last [`STDERR_TAIL`] bytes the child wrote to its standard error.
@@ -108,7 +111,7 @@ impl Process {
         }
         Ok(Process {
             child,
-            stdin,
+            stdin: Some(stdin),
             stdout,
             stderr: Some(stderr),
             tail: VecDeque::with_capacity(STDERR_TAIL),
@@ -128,6 +131,9 @@ impl Process {
         // message does not depend on which units the same process served before.
         self.drain_stderr();
         self.tail.clear();
+        let Some(stdin_fd) = self.stdin.as_ref().map(|s| s.as_raw_fd()) else {
+            return Err(ExchangeError::Ended);
+        };
         let mut written = 0;
         let mut header = [0u8; 4];
         let mut have_header = 0;
@@ -136,7 +142,7 @@ impl Process {
         loop {
             let mut fds = [
                 pollfd(self.stdout.as_raw_fd(), libc::POLLIN),
-                pollfd(self.stdin.as_raw_fd(), libc::POLLOUT),
+                pollfd(stdin_fd, libc::POLLOUT),
                 pollfd(
                     self.stderr.as_ref().map_or(-1, |e| e.as_raw_fd()),
                     libc::POLLIN,
@@ -169,7 +175,10 @@ impl Process {
                 self.drain_stderr();
             }
             if fds[1].revents != 0 && written < request.len() {
-                match self.stdin.write(&request[written..]) {
+                let Some(stdin) = self.stdin.as_mut() else {
+                    return Err(ExchangeError::Ended);
+                };
+                match stdin.write(&request[written..]) {
                     Ok(n) => written += n,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -288,7 +297,17 @@ impl Process {
 
 impl Drop for Process {
     fn drop(&mut self) {
-        // A worker is between fits when it is dropped: nothing of value runs in it.
+        // A worker is between fits when it is dropped. Closing its stdin tells it to exit, which lets
+        // the user's code end as it would anywhere (atexit handlers, profilers writing their output);
+        // one that does not exit within a second is killed.
+        self.stdin = None;
+        let until = Instant::now() + END_GRACE;
+        while Instant::now() < until {
+            match self.child.try_wait() {
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                _ => return,
+            }
+        }
         self.kill_now();
     }
 }

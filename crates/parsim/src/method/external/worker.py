@@ -79,11 +79,10 @@ class Worker:
         self.rng = np.random.Generator(self.bits)
         self.function = None
         # pandas' public constructor spends some 50 microseconds per data set inferring what parsim
-        # already knows (1-D float or int columns of one length); its internal _from_arrays with the
-        # column names kept from the last data set does the same in a third of that. It is used only
-        # when it works: any failure (another pandas) falls back to the public constructor for good.
-        self.fast_frames = pd is not None and hasattr(pd.DataFrame, "_from_arrays")
-        self.names = None
+        # already knows (1-D float or int columns of one length) and then copies the columns once more
+        # into one 2-D block per dtype. The Blocks class below builds those blocks straight from the
+        # frame, once checked against the public constructor; any failure falls back to it for good.
+        self.blocks = Blocks(pd) if pd is not None else None
 
     def hello(self, body):
         at = 1
@@ -140,28 +139,36 @@ class Worker:
             at += 8
         rows, ncols = struct.unpack_from("<QI", body, at)
         at += 12
-        columns = {}
-        has_text = False
+        # (name, kind, offset of the values) per column: the values are copied once, into the arrays
+        # the user's code receives, so nothing it keeps refers to the reused frame buffer.
+        layout = []
+        texts = {}
         for _ in range(ncols):
             (n,) = struct.unpack_from("<I", body, at)
             name = str(body[at + 4 : at + 4 + n], "utf-8")
             at += 4 + n
             kind = body[at]
             at += 1
+            layout.append((name, kind, at))
             if kind == 2:
-                has_text = True
                 values = []
                 for _ in range(rows):
                     (n,) = struct.unpack_from("<I", body, at)
                     values.append(str(body[at + 4 : at + 4 + n], "utf-8"))
                     at += 4 + n
-                columns[name] = np.array(values, dtype=object)
+                texts[name] = np.array(values, dtype=object)
             else:
-                dtype = "<f8" if kind == 0 else "<i8"
-                # Copied out of the reused frame buffer (and so writable).
-                columns[name] = np.frombuffer(body, dtype=dtype, count=rows, offset=at).copy()
                 at += 8 * rows
-        data = self.data_frame(columns, rows, has_text) if self.pd else columns
+        data = None
+        if self.blocks is not None and not texts:
+            data = self.blocks.frame(body, layout, rows)
+        if data is None:
+            data = {
+                name: texts[name] if kind == 2 else column(np, body, kind, offset, rows)
+                for name, kind, offset in layout
+            }
+            if self.pd is not None:
+                data = self.pd.DataFrame(data)
         self.bits.state = {
             "bit_generator": "PCG64",
             "state": {"state": (s_hi << 64) | s_lo, "inc": (i_hi << 64) | i_lo},
@@ -178,24 +185,6 @@ class Worker:
             return self.outcome(result, caught)
         except Malformed as exc:
             return frame(b"E", text(f"{self.function.__name__}() returned {exc}"))
-
-    def data_frame(self, columns, rows, has_text):
-        pd = self.pd
-        if self.fast_frames and not has_text:
-            names = tuple(columns)
-            if names != self.names:
-                self.names, self.columns_index = names, pd.Index(list(names))
-            try:
-                # Fresh index objects per data set (shallow copies): the user may rename them.
-                return pd.DataFrame._from_arrays(
-                    list(columns.values()),
-                    columns=self.columns_index.copy(),
-                    index=pd.RangeIndex(rows),
-                    verify_integrity=False,
-                )
-            except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
-                self.fast_frames = False
-        return pd.DataFrame(columns)
 
     def outcome(self, result, caught):
         status = 0
@@ -279,6 +268,79 @@ class Worker:
         x = float(v)
         # NaN in an optional column (a DataFrame row without a df, say) means "not given".
         return None if x != x and field != "estimate" else x
+
+
+def column(np, body, kind, offset, rows):
+    """A fresh array of one numeric column of a fit frame (kind 0: float64, 1: int64)."""
+    dtype = "<f8" if kind == 0 else "<i8"
+    return np.frombuffer(body, dtype=dtype, count=rows, offset=offset).copy()
+
+
+class Blocks:
+    """Builds a data set's DataFrame as pandas stores it, one 2-D block per dtype, filled straight from
+    the frame. This uses pandas internals (BlockManager, new_block, BlockPlacement), so it checks itself
+    on the first data set against the public constructor and is switched off for good on any
+    difference or failure; the public constructor is then used, as with any other pandas."""
+
+    def __init__(self, pd):
+        self.pd = pd
+        self.checked = False
+        self.broken = False
+        self.names = None
+        try:
+            from pandas._libs.internals import BlockPlacement
+            from pandas.core.internals import BlockManager
+            from pandas.core.internals.blocks import new_block
+
+            self.parts = (BlockPlacement, BlockManager, new_block)
+            self.from_mgr = pd.DataFrame._from_mgr
+        except Exception:  # noqa: BLE001 - another pandas: the public constructor it is
+            self.broken = True
+
+    def frame(self, body, layout, rows):
+        """The DataFrame of numeric columns at `layout` ((name, kind, offset) each), or None."""
+        if self.broken:
+            return None
+        try:
+            frame = self.build(body, layout, rows)
+            if not self.checked:
+                self.check(frame, body, layout, rows)
+            return frame
+        except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
+            self.broken = True
+            return None
+
+    def build(self, body, layout, rows):
+        import numpy as np
+
+        BlockPlacement, BlockManager, new_block = self.parts
+        names = tuple(name for name, _, _ in layout)
+        if names != self.names:
+            self.names, self.index = names, self.pd.Index(list(names))
+        blocks = []
+        for kind, dtype in ((0, "<f8"), (1, "<i8")):
+            where = [i for i, (_, k, _) in enumerate(layout) if k == kind]
+            if not where:
+                continue
+            values = np.empty((len(where), rows), dtype=dtype)
+            for row, i in enumerate(where):
+                values[row] = np.frombuffer(body, dtype=dtype, count=rows, offset=layout[i][2])
+            placement = BlockPlacement(np.array(where, dtype=np.intp))
+            blocks.append(new_block(values, placement=placement, ndim=2))
+        # Fresh index objects per data set (shallow copies): the user may rename them.
+        axes = [self.index.copy(), self.pd.RangeIndex(rows)]
+        manager = BlockManager(tuple(blocks), axes, verify_integrity=False)
+        return self.from_mgr(manager, axes=manager.axes)
+
+    def check(self, frame, body, layout, rows):
+        import numpy as np
+
+        public = self.pd.DataFrame(
+            {name: column(np, body, kind, offset, rows) for name, kind, offset in layout}
+        )
+        if not (frame.equals(public) and list(frame.dtypes) == list(public.dtypes)):
+            raise ValueError("the block-built frame differs from pandas' own")
+        self.checked = True
 
 
 def main():
