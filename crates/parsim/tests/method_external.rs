@@ -345,6 +345,22 @@ fn a_python_method_equals_the_same_analysis_by_hand_and_its_stream_is_numpys() {
     assert_eq!(rows(&one), rows(&out));
 }
 
+/// One worker process per parsim worker and method: the process started to check the method before
+/// the run serves the first worker instead of being thrown away.
+#[test]
+fn a_run_starts_one_python_process_per_worker() {
+    let dir = tempdir("starts");
+    let starts = dir.join("starts.txt");
+    let table = format!(
+        "[methods.n]\nmodel = \"python\"\nfile = \"{}\"\n",
+        script("starts.py")
+    );
+    let study = load(&dir, &study_text(20, &table));
+    run_with(&study, &dir.join("out"), 2);
+    let text = std::fs::read_to_string(&starts).unwrap();
+    assert_eq!(text.lines().count(), 2, "processes started: {text}");
+}
+
 #[test]
 fn the_python_workers_generator_is_the_units_stream() {
     // rng.random() as the first use of the stream in Python equals Context::rng()'s in Rust, to the bit.

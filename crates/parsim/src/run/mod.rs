@@ -252,8 +252,11 @@ pub fn run_observed(
         ..RunReport::default()
     };
     // Check every method's model before starting workers: a bad formula is the user's to fix, not a
-    // failure to store 500 times.
-    UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?;
+    // failure to store 500 times. The workspace so built serves the first worker (a method in Python or
+    // R is a process: starting it twice would cost a second interpreter start).
+    let mut checked = Some(
+        UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?,
+    );
 
     observer.started(pending.len() as u64, report.units_already_stored);
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
@@ -277,9 +280,10 @@ pub fn run_observed(
         for _ in 0..jobs {
             let tx = tx.clone();
             let (next, pending, stop, recycled) = (&next, &pending, &options.stop, &recycled);
+            let ready = checked.take();
             scope.spawn(move |_| {
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
-                if let Ok(worker) = UnitWorker::new(study) {
+                if let Some(worker) = ready.map_or_else(|| UnitWorker::new(study).ok(), Some) {
                     work(worker, study, (next, pending), stop, &tx, recycled);
                 }
             });
