@@ -242,25 +242,43 @@ fn sigkill_then_resume_gives_the_rows_of_an_uninterrupted_run() {
     assert_eq!(rows(&killed), rows(&clean));
 }
 
-#[test]
-fn ctrl_c_stops_cleanly_and_prints_the_resume_command() {
-    let dir = tempdir("sigint");
+/// A run stopped by `signal` exits with `code`, names the signal, keeps what it stored, and prints a
+/// command that resumes it: run as printed, it completes the study.
+fn stops_cleanly_and_resumes(name: &str, signal: &str, code: i32) {
+    let dir = tempdir(name);
     let study = write_study(&dir, &study_text(LONG, ""));
     let out_dir = dir.join("out");
-    let out = interrupt_run(study.to_str().unwrap(), out_dir.to_str().unwrap(), "-INT");
-    assert_eq!(
-        out.status.code(),
-        Some(130),
-        "stderr: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = interrupt_run(study.to_str().unwrap(), out_dir.to_str().unwrap(), signal);
     let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(code), "stderr: {stderr}");
     assert!(
-        stderr.contains("Resume with:") && stderr.contains("run"),
+        stderr.contains(&format!("interrupted (SIG{})", &signal[1..])),
         "{stderr}"
     );
     let partial = stored_replications(&out_dir);
-    assert!(partial > 0 && partial < 2 * LONG as i64);
+    assert!(partial > 0 && partial < 2 * LONG as i64, "{partial}");
+    let resume = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("Resume with: "))
+        .unwrap_or_else(|| panic!("no resume command: {stderr}"));
+    let resumed = Command::new("sh").args(["-c", resume]).output().unwrap();
+    ok(&resumed);
+    let said = String::from_utf8_lossy(&resumed.stderr);
+    assert!(
+        said.contains(&format!("({partial} already stored)")),
+        "{said}"
+    );
+    assert_eq!(stored_replications(&out_dir), 2 * LONG as i64);
+}
+
+#[test]
+fn ctrl_c_stops_cleanly_with_130_and_prints_the_resume_command() {
+    stops_cleanly_and_resumes("sigint", "-INT", 130);
+}
+
+#[test]
+fn sigterm_stops_cleanly_with_143_and_prints_the_resume_command() {
+    stops_cleanly_and_resumes("sigterm", "-TERM", 143);
 }
 
 #[test]

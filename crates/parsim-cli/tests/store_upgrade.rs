@@ -1,6 +1,6 @@
 //! A store written by the previous release (format 2, committed in tests/data/stores/format2) is upgraded
-//! on first use: the original is kept beside it, `summary` reads it, and `run` resumes it to the same
-//! rows, byte for byte, as a fresh run of the same study.
+//! by the first writer: `summary` reads it as it is, and `run` keeps the original beside it and resumes
+//! it to the same rows, byte for byte, as a fresh run of the same study.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -55,7 +55,7 @@ fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
     let (d, study) = (dir.to_str().unwrap(), dir.join("study.toml"));
     assert_eq!(store_facts(&dir.join("results.sqlite")), (2, 12));
 
-    // Summarising the old store upgrades it and keeps the original beside it, untouched.
+    // Summarising reads the old store through an upgraded copy elsewhere: the directory is not touched.
     let summary = parsim(&["summary", d, "--format", "csv"]);
     assert!(String::from_utf8_lossy(&summary.stdout).contains("mixed"));
     // The store holds 6 of the study file's 10 replications per condition, and the summary says so.
@@ -64,10 +64,11 @@ fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
         said.contains("12 replications are stored of the 20 the study file asks for"),
         "{said}"
     );
-    assert_eq!(store_facts(&dir.join("results.format2.sqlite")), (2, 12));
-    assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 12));
+    assert_eq!(store_facts(&dir.join("results.sqlite")), (2, 12));
+    assert!(!dir.join("results.format2.sqlite").exists());
 
-    // Resuming computes the 4 missing replications of each condition and no others.
+    // Resuming upgrades the store in place, keeping the original beside it, untouched; it computes
+    // the 4 missing replications of each condition and no others.
     let run = parsim(&["run", study.to_str().unwrap(), "--out", d]);
     let said = String::from_utf8_lossy(&run.stderr);
     assert!(
@@ -75,6 +76,7 @@ fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
         "{said}"
     );
     assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 20));
+    assert_eq!(store_facts(&dir.join("results.format2.sqlite")), (2, 12));
 
     let fresh = tempdir("fresh");
     parsim(&[

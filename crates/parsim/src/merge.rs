@@ -150,18 +150,29 @@ pub struct MergeReport {
     pub summary: Option<String>,
 }
 
-/// Read the shards of `dir` without changing anything: check they ran one study, count what they hold.
+/// Read the shards of `dir` without changing anything (the stores are opened read-only): check they ran
+/// one study, count what they hold.
 pub fn survey(dir: &Path, options: &MergeOptions) -> Result<Survey, MergeError> {
+    survey_with(dir, options, Store::open_read_only)
+}
+
+/// [`survey`] with the stores opened by `open` (a merge opens them for writing, which upgrades a shard
+/// of the previous format before it is copied).
+fn survey_with(
+    dir: &Path,
+    options: &MergeOptions,
+    open: fn(&Path) -> Result<Store, StoreError>,
+) -> Result<Survey, MergeError> {
     let manifest = slurm::read_manifest(dir)?;
     let mut shards = Vec::new();
     for (k, has_store) in shard_dirs(dir)? {
         if has_store {
-            shards.push((k, Store::open_existing(&shard_dir(dir, k))?));
+            shards.push((k, open(&shard_dir(dir, k))?));
         }
     }
     // After a merge the shards may have been removed: the merged store alone can still be surveyed.
     let merged = if Store::path_in(dir).is_file() {
-        Some(Store::open_existing(dir)?)
+        Some(open(dir)?)
     } else {
         None
     };
@@ -379,7 +390,7 @@ fn add_failures(
 pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeError> {
     // One writer per directory: a run or another merge into `dir` is refused while this one writes.
     let _lock = crate::store::DirLock::acquire(dir)?;
-    let before = survey(dir, options)?;
+    let before = survey_with(dir, options, Store::open_existing)?;
     let target = Store::merge_target(dir)?;
     let mut copied = Vec::new();
     for shard in before.shards.iter().filter(|s| s.stored.is_some()) {

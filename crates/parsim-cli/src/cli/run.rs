@@ -2,12 +2,13 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use parsim::run::{self, RunError, RunOptions, RunReport, Shard};
 use parsim::store::StoreError;
 use parsim::study::Study;
+use signal_hook::consts::{SIGINT, SIGTERM};
 
 use super::progress::{Progress, ProgressMode};
 use super::{Failure, Outcome};
@@ -48,10 +49,7 @@ pub fn execute(args: Args) -> Outcome {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(&study.name));
-    let stop = Arc::new(AtomicBool::new(false));
-    let handler_stop = stop.clone();
-    // Ctrl-C (and SIGTERM, as Slurm sends at the time limit): finish the units in flight, store them, exit.
-    let _ = ctrlc::set_handler(move || handler_stop.store(true, Ordering::SeqCst));
+    let (stop, signal) = stop_on_signals();
     let options = RunOptions {
         jobs: args.jobs.map(usize::from),
         out: out.clone(),
@@ -73,19 +71,46 @@ pub fn execute(args: Args) -> Outcome {
         _ => Failure::failed(e.to_string()),
     })?;
     if report.interrupted {
+        let (name, code) = signal.received();
         eprintln!(
-            "interrupted: {} of {} replications stored in {}.\nResume with: {}",
+            "interrupted ({name}): {} of {} replications stored in {}.\nResume with: {}",
             report.units_already_stored + report.units_completed,
             report.units_total,
             out.display(),
             resume_command(&args, &out)
         );
-        return Ok(ExitCode::from(130));
+        return Ok(ExitCode::from(code));
     }
     if !args.quiet {
         print_report(&study, &report, &out);
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The signal that stopped a run, as its exit code (128 + the signal's number, the shell's convention).
+struct Received(Arc<AtomicUsize>);
+
+impl Received {
+    /// The signal's name and the exit code; a run stopped otherwise counts as Ctrl-C.
+    fn received(&self) -> (&'static str, u8) {
+        match self.0.load(Ordering::SeqCst) {
+            code if code == 128 + SIGTERM as usize => ("SIGTERM", 128 + SIGTERM as u8),
+            _ => ("SIGINT", 128 + SIGINT as u8),
+        }
+    }
+}
+
+/// Ctrl-C (SIGINT) and SIGTERM (what Slurm and service managers send to stop a job) set the run's stop
+/// flag: the workers finish the units in flight, they are stored, and the run exits with 130 or 143.
+fn stop_on_signals() -> (Arc<AtomicBool>, Received) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let received = Arc::new(AtomicUsize::new(0));
+    for signal in [SIGINT, SIGTERM] {
+        // Registering fails only for signals that cannot be caught; these two can.
+        let _ = signal_hook::flag::register(signal, stop.clone());
+        let _ = signal_hook::flag::register_usize(signal, received.clone(), 128 + signal as usize);
+    }
+    (stop, Received(received))
 }
 
 fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {

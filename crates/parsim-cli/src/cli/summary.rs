@@ -99,9 +99,10 @@ pub fn settings(
     Ok(settings)
 }
 
-/// Open the store of `dir`, with a message saying what to do when there is none.
+/// Open the store of `dir` read-only (nothing in `dir` changes), with a message saying what to do when
+/// there is none.
 pub fn open_results(dir: &std::path::Path) -> Result<Store, Failure> {
-    Store::open_existing(dir).map_err(|e| match e {
+    Store::open_read_only(dir).map_err(|e| match e {
         StoreError::Missing(_) => Failure::invalid(format!(
             "no results store in {}; give the directory a run wrote (`parsim run STUDY.toml --out DIR`)",
             dir.display()

@@ -38,7 +38,9 @@ impl DirLock {
             .map_err(io(&path))?;
         // A lock this process let go of can look held for a moment: a child process that another
         // thread is starting shares the open file until it executes its program. So a lock held by
-        // "this process" is retried briefly; any other holder is refused at once.
+        // "this process" is retried for up to a second. A reader probes the lock with a shared lock
+        // held for an instant (`Store::open_read_only`), so any holder is retried for 100 ms before a
+        // writer is refused.
         let me = format!("process {} ", std::process::id());
         for attempt in 0.. {
             match file.try_lock() {
@@ -47,7 +49,7 @@ impl DirLock {
                     let mut holder = String::new();
                     let _ = file.seek(SeekFrom::Start(0));
                     let _ = file.read_to_string(&mut holder);
-                    if holder.starts_with(&me) && attempt < 50 {
+                    if attempt < 5 || (holder.starts_with(&me) && attempt < 50) {
                         std::thread::sleep(std::time::Duration::from_millis(20));
                         continue;
                     }

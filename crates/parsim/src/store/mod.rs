@@ -10,6 +10,7 @@ mod insert;
 mod lock;
 mod merge;
 mod read;
+mod readonly;
 mod results;
 mod schema;
 mod time;
@@ -175,6 +176,8 @@ pub struct Store {
     conn: Connection,
     path: PathBuf,
     methods: Vec<String>,
+    // After `conn`: the connection closes before its scratch file is removed.
+    scratch: Option<readonly::Scratch>,
 }
 
 impl Store {
@@ -275,6 +278,7 @@ impl Store {
             conn,
             path: partial.clone(),
             methods: Vec::new(),
+            scratch: None,
         };
         scratch.initialise(study)?;
         // Closing the last connection folds the WAL into the file and removes it.
@@ -291,7 +295,8 @@ impl Store {
         fs::rename(&partial, path).map_err(io(path))
     }
 
-    /// Open an existing store (for reading, merging, or summarising).
+    /// Open an existing store for writing (a run's end phase, a merge), upgrading a store of the previous
+    /// format in place. Readers use [`Store::open_read_only`].
     pub fn open_existing(dir: &Path) -> Result<Store, StoreError> {
         let store = Store::open_any(dir)?;
         store.check_format()?;
@@ -342,14 +347,19 @@ impl Store {
                 path: kept.clone(),
                 source,
             })?;
+        self.upgrade_tables()?;
+        Ok(self)
+    }
+
+    /// The format-2 tables turned into format 3, in one transaction.
+    fn upgrade_tables(&self) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
         tx.execute_batch(&schema::upgrade_from_2())
             .map_err(|e| self.err(e))?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
             .map_err(|e| self.err(e))?;
-        tx.commit().map_err(|e| self.err(e))?;
-        Ok(self)
+        tx.commit().map_err(|e| self.err(e))
     }
 
     /// A store of another format (SQLite's `user_version`) is refused: its tables differ from this
@@ -398,6 +408,7 @@ impl Store {
             conn,
             path: path.to_path_buf(),
             methods: Vec::new(),
+            scratch: None,
         };
         if store.table_exists("methods")? {
             store.methods = store.methods()?;
