@@ -306,6 +306,27 @@ impl Derivatives {
         2.0 * v * v / denominator
     }
 
+    /// Satterthwaite df of the contrast l′β: 2v²/(g′Ag) with v = l′Vl and gᵣ = l′Jᵣl.
+    pub fn satterthwaite_df_contrast(&self, l: &[f64], vcov: &[f64], p: usize) -> f64 {
+        let k1 = self.k + 1;
+        let pp = p * p;
+        let quadratic = |m: &[f64]| -> f64 {
+            (0..p)
+                .map(|c| l[c] * (0..p).map(|r| m[c * p + r] * l[r]).sum::<f64>())
+                .sum()
+        };
+        let v = quadratic(&vcov[..pp]);
+        let mut denominator = 0.0;
+        for c in 0..k1 {
+            let gc = quadratic(&self.jacobian[c * pp..(c + 1) * pp]);
+            for r in 0..k1 {
+                let gr = quadratic(&self.jacobian[r * pp..(r + 1) * pp]);
+                denominator += gr * self.a[c * k1 + r] * gc;
+            }
+        }
+        2.0 * v * v / denominator
+    }
+
     /// max |H⁻¹g| of the profiled criterion over θ elements not on their bound (lme4's scaled
     /// gradient check); infinite when that Hessian is not positive definite. A singular fit
     /// (a template diagonal below `singular_below`) whose Hessian over the elements off the bound is

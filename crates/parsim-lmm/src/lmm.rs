@@ -171,6 +171,9 @@ struct Workspace {
     /// A trial θ.
     point: Vec<f64>,
     xtx: Vec<f64>,
+    /// Scratch of the map between the centred θ and the user's (see `centre`), and a contrast.
+    scratch: Vec<f64>,
+    contrast: Vec<f64>,
     /// Σ log wᵢ of the prior weights of the assembled data (0 without weights): lme4's criterion
     /// is the unweighted one of the √w-scaled data minus this.
     log_det_weights: f64,
@@ -206,6 +209,8 @@ impl Workspace {
             point: vec![0.0; k],
             column: vec![0.0; p],
             xtx: vec![0.0; p * p],
+            scratch: Vec::new(),
+            contrast: vec![0.0; p],
             log_det_weights: 0.0,
             structure,
         })
@@ -270,7 +275,9 @@ impl LmmFitter {
             return None;
         }
         let n = ws.structure.nobs();
-        let value = objective(&mut ws.structure.blocked, theta, self.options.reml, n);
+        let centring = &ws.structure.centring;
+        centring.theta(theta, &mut ws.point, false, &mut ws.scratch);
+        let value = objective(&mut ws.structure.blocked, &ws.point, self.options.reml, n);
         value.is_finite().then_some(value - ws.log_det_weights)
     }
 
@@ -290,10 +297,13 @@ impl LmmFitter {
                 ws.diagonal.len()
             )));
         }
-        self.fit.theta.copy_from_slice(theta);
+        let centring = &ws.structure.centring;
+        centring.theta(theta, &mut self.fit.theta, false, &mut ws.scratch);
         self.fit.messages.clear();
         self.fit.evaluations = 0;
         fill_results(ws, &self.options, &mut self.fit, false)?;
+        to_user_scale(ws, &self.options, &mut self.fit);
+        self.fit.theta.copy_from_slice(theta);
         Ok(&self.fit)
     }
 
@@ -386,6 +396,11 @@ fn prepare(
         ws.structure.validate()?;
         ws.log_det_weights = data.log_det_weights;
         if ws.structure.assemble(data.columns, data.weights)? {
+            // A badly scaled column is centred (see `centre`): assembled again when its centre
+            // changed, which the next data sets of a study then keep.
+            if ws.structure.recentre(&mut ws.xtx) {
+                ws.structure.assemble(data.columns, data.weights)?;
+            }
             return Ok(rebuilt);
         }
         if !reusable {
@@ -487,7 +502,56 @@ fn fit_in<'a>(
             fill_results(ws, options, fit, again.budget_exhausted)?;
         }
     }
+    to_user_scale(ws, options, fit);
     Ok(fit)
+}
+
+/// The results of a fit of centred columns (see `centre`) on the user's scale: β = Mβ̃,
+/// Var(β̂) = M Var(β̃) M′ with the intercept's df those of its contrast, θ and the variance
+/// components of the user's random-effects columns, the singular check on that θ. Nothing
+/// changes when no column is centred.
+fn to_user_scale(ws: &mut Workspace, options: &LmmOptions, fit: &mut LmmFit) {
+    let structure = &ws.structure;
+    let centring = &structure.centring;
+    if !centring.active() {
+        return;
+    }
+    let p = structure.fixed.width();
+    // The intercept's df from the centred Var(β̃), before it is transformed.
+    let df = match options.inference {
+        Inference::Normal => f64::INFINITY,
+        Inference::Satterthwaite => {
+            centring.contrast(0, &mut ws.contrast);
+            ws.derivatives
+                .satterthwaite_df_contrast(&ws.contrast, &fit.vcov, p)
+        }
+    };
+    centring.coefficients(&mut ws.beta);
+    centring.covariance(&mut fit.vcov);
+    for (j, coef) in fit.coefficients.iter_mut().enumerate() {
+        let df = if j == 0 { df } else { coef.df };
+        set_coefficient(coef, ws.beta[j], fit.vcov[j * p + j], df, options.ci_level);
+    }
+    centring.theta(&fit.theta, &mut ws.point, true, &mut ws.scratch);
+    fit.theta.copy_from_slice(&ws.point);
+    fit.singular = singular(&fit.theta, &ws.diagonal);
+    fill_varcorr(structure, &fit.theta, fit.sigma, &mut fit.varcorr);
+}
+
+/// lme4's isSingular: some template diagonal below [`SINGULAR_BELOW`].
+fn singular(theta: &[f64], diagonal: &[bool]) -> bool {
+    theta
+        .iter()
+        .zip(diagonal)
+        .any(|(t, &d)| d && *t < SINGULAR_BELOW)
+}
+
+/// A coefficient's numbers from its estimate, variance and df.
+fn set_coefficient(coef: &mut Coefficient, estimate: f64, variance: f64, df: f64, level: f64) {
+    let se = variance.sqrt();
+    let (t, p_value, half) = t_inference(estimate, se, df, level);
+    (coef.estimate, coef.se, coef.df, coef.t, coef.p_value) = (estimate, se, df, t, p_value);
+    (coef.ci_lower, coef.ci_upper) = (estimate - half, estimate + half);
 }
 
 /// The fixed-effects columns of the assembled workspace that are linear combinations of earlier
@@ -576,11 +640,7 @@ fn fill_results(
     // factorization, which beta and xvx_inverse above only read, so it is still at θ̂ here).
     let derivs = &mut ws.derivatives;
     derivs.compute(&mut structure.blocked, &fit.theta, c, sigma, reml, n);
-    fit.singular = fit
-        .theta
-        .iter()
-        .zip(&ws.diagonal)
-        .any(|(t, &d)| d && *t < SINGULAR_BELOW);
+    fit.singular = singular(&fit.theta, &ws.diagonal);
     fit.max_scaled_gradient = derivs.max_scaled_gradient(&ws.diagonal, &fit.theta, SINGULAR_BELOW);
     fit.converged = !budget_exhausted && fit.max_scaled_gradient < 1e-3;
     if budget_exhausted {
@@ -606,17 +666,7 @@ fn fill_results(
             Inference::Normal => f64::INFINITY,
             Inference::Satterthwaite => derivs.satterthwaite_df(j, &fit.vcov, p),
         };
-        let (t, p_value, half) = t_inference(ws.beta[j], variance.sqrt(), df, options.ci_level);
-        *coef = Coefficient {
-            term: std::mem::take(&mut coef.term),
-            estimate: ws.beta[j],
-            se: variance.sqrt(),
-            df,
-            t,
-            p_value,
-            ci_lower: ws.beta[j] - half,
-            ci_upper: ws.beta[j] + half,
-        };
+        set_coefficient(coef, ws.beta[j], variance, df, options.ci_level);
     }
     fill_varcorr(structure, &fit.theta, sigma, &mut fit.varcorr);
     if fit.ngroups.is_empty() {
