@@ -22,6 +22,18 @@ impl Formula {
         self.fixed_term_names_with(data, &BTreeMap::new())
     }
 
+    /// The formula's categorical variables by label (`Diet`, `factor(Diet)`): its text columns,
+    /// the columns the data mark as factors and inline `factor()`s, whose coding `contrasts` choose.
+    pub fn categorical_variables(&self, data: &dyn Columns) -> Result<Vec<String>, ModelError> {
+        self.with_vars(data, &BTreeMap::new(), |vars| {
+            let categorical = vars.kinds.iter().zip(&vars.names);
+            categorical
+                .filter(|(kind, _)| matches!(kind, Kind::Categorical(_)))
+                .map(|(_, name)| name.clone())
+                .collect()
+        })
+    }
+
     /// As [`Formula::fixed_term_names`], with contrasts per categorical variable (see
     /// [`Contrast`]).
     pub fn fixed_term_names_with(
@@ -29,6 +41,17 @@ impl Formula {
         data: &dyn Columns,
         contrasts: &BTreeMap<String, Contrast>,
     ) -> Result<Vec<String>, ModelError> {
+        self.with_vars(data, contrasts, |vars| Design::from_vars(&self.fixed, vars).names())
+    }
+
+    /// `read` of the variables of the formula resolved against `data` (through a model frame when
+    /// the formula computes variables).
+    fn with_vars<T>(
+        &self,
+        data: &dyn Columns,
+        contrasts: &BTreeMap<String, Contrast>,
+        read: impl FnOnce(&VarTable) -> T,
+    ) -> Result<T, ModelError> {
         let mut frame = ModelFrame::default();
         if !self.is_plain() {
             frame.update(self, data, None).map_err(|e| match e {
@@ -38,8 +61,7 @@ impl Formula {
         }
         let view = frame.view(data);
         let data: &dyn Columns = if self.is_plain() { data } else { &view };
-        let vars = VarTable::resolve(self, data, contrasts)?;
-        Ok(Design::from_vars(&self.fixed, &vars).names())
+        Ok(read(&VarTable::resolve(self, data, contrasts)?))
     }
 }
 
@@ -51,6 +73,17 @@ pub enum Contrast {
     Treatment,
     /// `contr.sum`: level j's indicator minus the last level's, for j = 1..K−1, named `x1`, `x2`, ...
     Sum,
+}
+
+impl Contrast {
+    /// The coding R names `contr.sum` or `contr.treatment` (or `sum`, `treatment`).
+    pub fn from_r_name(name: &str) -> Option<Contrast> {
+        match name.strip_prefix("contr.").unwrap_or(name) {
+            "sum" => Some(Contrast::Sum),
+            "treatment" => Some(Contrast::Treatment),
+            _ => None,
+        }
+    }
 }
 
 /// Sorted distinct values of a categorical column: its levels.

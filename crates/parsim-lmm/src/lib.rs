@@ -23,6 +23,7 @@
 #![allow(clippy::needless_range_loop)]
 
 mod blocked;
+mod centre;
 mod data;
 mod dense;
 mod design;

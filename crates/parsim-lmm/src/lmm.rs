@@ -147,6 +147,27 @@ const MAX_RESTARTS: usize = 3;
 /// A converged fit whose quadratic model predicts a larger decrease than this takes the Newton step.
 const POLISH_ABOVE: f64 = 1e-8;
 
+/// A converged fit of several random-effects terms (whose optimum BOBYQA found by comparing
+/// criteria) whose Newton step moves some θ element by more than this (relative to
+/// max(|θᵢ|, 0.01)) takes it too, however small the decrease predicted: along a flat valley the
+/// criterion cannot tell points apart (crossed_small: 4e-11 above lme4's optimum with θ₃ 3e-5
+/// off, the item variance 6e-5), but the gradient, from differences at steps far above the
+/// rounding noise, can. A tenth of lme4's tolerance on θ. (Fits on one grouping factor end with
+/// Newton's method on such gradients; a further step there only moves within the df's noise.)
+const POLISH_STEP: f64 = 5e-6;
+
+/// The Newton step of the polish is kept unless the criterion rises by more than this, relative:
+/// the criterion's rounding noise (up to 2e-11 relative at Oxboys' large θ), where a step the
+/// gradient calls for is not worse; far below the 1e-6 to which the optimum is compared.
+const POLISH_NOISE: f64 = 1e-10;
+
+/// Whether a Newton step moves some θ element by more than [`POLISH_STEP`].
+fn moves_theta(step: &[f64], theta: &[f64]) -> bool {
+    step.iter()
+        .zip(theta)
+        .any(|(s, t)| s.abs() > POLISH_STEP * t.abs().max(0.01))
+}
+
 /// lme4's isSingular tolerance: a template diagonal below this is on the boundary.
 const SINGULAR_BELOW: f64 = 1e-4;
 
@@ -171,6 +192,9 @@ struct Workspace {
     /// A trial θ.
     point: Vec<f64>,
     xtx: Vec<f64>,
+    /// Scratch of the map between the centred θ and the user's (see `centre`), and a contrast.
+    scratch: Vec<f64>,
+    contrast: Vec<f64>,
     /// Σ log wᵢ of the prior weights of the assembled data (0 without weights): lme4's criterion
     /// is the unweighted one of the √w-scaled data minus this.
     log_det_weights: f64,
@@ -206,6 +230,8 @@ impl Workspace {
             point: vec![0.0; k],
             column: vec![0.0; p],
             xtx: vec![0.0; p * p],
+            scratch: Vec::new(),
+            contrast: vec![0.0; p],
             log_det_weights: 0.0,
             structure,
         })
@@ -270,7 +296,9 @@ impl LmmFitter {
             return None;
         }
         let n = ws.structure.nobs();
-        let value = objective(&mut ws.structure.blocked, theta, self.options.reml, n);
+        let centring = &ws.structure.centring;
+        centring.theta(theta, &mut ws.point, false, &mut ws.scratch);
+        let value = objective(&mut ws.structure.blocked, &ws.point, self.options.reml, n);
         value.is_finite().then_some(value - ws.log_det_weights)
     }
 
@@ -290,10 +318,13 @@ impl LmmFitter {
                 ws.diagonal.len()
             )));
         }
-        self.fit.theta.copy_from_slice(theta);
+        let centring = &ws.structure.centring;
+        centring.theta(theta, &mut self.fit.theta, false, &mut ws.scratch);
         self.fit.messages.clear();
         self.fit.evaluations = 0;
         fill_results(ws, &self.options, &mut self.fit, false)?;
+        to_user_scale(ws, &self.options, &mut self.fit);
+        self.fit.theta.copy_from_slice(theta);
         Ok(&self.fit)
     }
 
@@ -386,6 +417,11 @@ fn prepare(
         ws.structure.validate()?;
         ws.log_det_weights = data.log_det_weights;
         if ws.structure.assemble(data.columns, data.weights)? {
+            // A badly scaled column is centred (see `centre`): assembled again when its centre
+            // changed, which the next data sets of a study then keep.
+            if ws.structure.recentre(&mut ws.xtx) {
+                ws.structure.assemble(data.columns, data.weights)?;
+            }
             return Ok(rebuilt);
         }
         if !reusable {
@@ -444,7 +480,10 @@ fn fit_in<'a>(
         // costs nothing more); each restart that lowers the criterion is checked again.
         for _ in 0..MAX_RESTARTS {
             let (step, predicted) = ws.derivatives.newton_step();
-            if fit.converged && predicted <= POLISH_ABOVE {
+            // Fits on one grouping factor end with Newton's method on these gradients already.
+            let compared = ws.structure.terms.len() > 1;
+            let moves = compared && moves_theta(step, &fit.theta);
+            if fit.converged && predicted <= POLISH_ABOVE && !moves {
                 break;
             }
             if fit.converged {
@@ -461,7 +500,7 @@ fn fit_in<'a>(
                 }
                 let value = objective(blocked, &ws.point, reml, n);
                 fit.evaluations += 1;
-                if value - offset >= fit.criterion {
+                if value - offset >= fit.criterion + POLISH_NOISE * fit.criterion.abs().max(1.0) {
                     break;
                 }
                 fit.theta.copy_from_slice(&ws.point);
@@ -487,7 +526,56 @@ fn fit_in<'a>(
             fill_results(ws, options, fit, again.budget_exhausted)?;
         }
     }
+    to_user_scale(ws, options, fit);
     Ok(fit)
+}
+
+/// The results of a fit of centred columns (see `centre`) on the user's scale: β = Mβ̃,
+/// Var(β̂) = M Var(β̃) M′ with the intercept's df those of its contrast, θ and the variance
+/// components of the user's random-effects columns, the singular check on that θ. Nothing
+/// changes when no column is centred.
+fn to_user_scale(ws: &mut Workspace, options: &LmmOptions, fit: &mut LmmFit) {
+    let structure = &ws.structure;
+    let centring = &structure.centring;
+    if !centring.active() {
+        return;
+    }
+    let p = structure.fixed.width();
+    // The intercept's df from the centred Var(β̃), before it is transformed.
+    let df = match options.inference {
+        Inference::Normal => f64::INFINITY,
+        Inference::Satterthwaite => {
+            centring.contrast(0, &mut ws.contrast);
+            ws.derivatives
+                .satterthwaite_df_contrast(&ws.contrast, &fit.vcov, p)
+        }
+    };
+    centring.coefficients(&mut ws.beta);
+    centring.covariance(&mut fit.vcov);
+    for (j, coef) in fit.coefficients.iter_mut().enumerate() {
+        let df = if j == 0 { df } else { coef.df };
+        set_coefficient(coef, ws.beta[j], fit.vcov[j * p + j], df, options.ci_level);
+    }
+    centring.theta(&fit.theta, &mut ws.point, true, &mut ws.scratch);
+    fit.theta.copy_from_slice(&ws.point);
+    fit.singular = singular(&fit.theta, &ws.diagonal);
+    fill_varcorr(structure, &fit.theta, fit.sigma, &mut fit.varcorr);
+}
+
+/// lme4's isSingular: some template diagonal below [`SINGULAR_BELOW`].
+fn singular(theta: &[f64], diagonal: &[bool]) -> bool {
+    theta
+        .iter()
+        .zip(diagonal)
+        .any(|(t, &d)| d && *t < SINGULAR_BELOW)
+}
+
+/// A coefficient's numbers from its estimate, variance and df.
+fn set_coefficient(coef: &mut Coefficient, estimate: f64, variance: f64, df: f64, level: f64) {
+    let se = variance.sqrt();
+    let (t, p_value, half) = t_inference(estimate, se, df, level);
+    (coef.estimate, coef.se, coef.df, coef.t, coef.p_value) = (estimate, se, df, t, p_value);
+    (coef.ci_lower, coef.ci_upper) = (estimate - half, estimate + half);
 }
 
 /// The fixed-effects columns of the assembled workspace that are linear combinations of earlier
@@ -576,11 +664,7 @@ fn fill_results(
     // factorization, which beta and xvx_inverse above only read, so it is still at θ̂ here).
     let derivs = &mut ws.derivatives;
     derivs.compute(&mut structure.blocked, &fit.theta, c, sigma, reml, n);
-    fit.singular = fit
-        .theta
-        .iter()
-        .zip(&ws.diagonal)
-        .any(|(t, &d)| d && *t < SINGULAR_BELOW);
+    fit.singular = singular(&fit.theta, &ws.diagonal);
     fit.max_scaled_gradient = derivs.max_scaled_gradient(&ws.diagonal, &fit.theta, SINGULAR_BELOW);
     fit.converged = !budget_exhausted && fit.max_scaled_gradient < 1e-3;
     if budget_exhausted {
@@ -606,17 +690,7 @@ fn fill_results(
             Inference::Normal => f64::INFINITY,
             Inference::Satterthwaite => derivs.satterthwaite_df(j, &fit.vcov, p),
         };
-        let (t, p_value, half) = t_inference(ws.beta[j], variance.sqrt(), df, options.ci_level);
-        *coef = Coefficient {
-            term: std::mem::take(&mut coef.term),
-            estimate: ws.beta[j],
-            se: variance.sqrt(),
-            df,
-            t,
-            p_value,
-            ci_lower: ws.beta[j] - half,
-            ci_upper: ws.beta[j] + half,
-        };
+        set_coefficient(coef, ws.beta[j], variance, df, options.ci_level);
     }
     fill_varcorr(structure, &fit.theta, sigma, &mut fit.varcorr);
     if fit.ngroups.is_empty() {

@@ -5,6 +5,7 @@
 //! matrices otherwise.
 
 use crate::blocked::{Blocked, TermLayout};
+use crate::centre::Centring;
 use crate::data::{ColumnRef, Columns};
 use crate::design::{self, Contrast, Design, Encoded, GroupingFactor, Kind, Part, VarTable};
 use crate::error::{FitError, ModelError};
@@ -35,8 +36,9 @@ const FAST_MAX_COLUMNS: usize = 8;
 /// The value columns of the fast path: w = [1, u₁ … u_K] with y last; Z and X columns index into w.
 #[derive(Clone, Debug)]
 struct FastLayout {
-    /// Parts of u₁ … u_{K−1} (u_K is y).
+    /// Parts of u₁ … u_{K−1} (u_K is y), and the centre subtracted from each (see `centre`).
     sources: Vec<Vec<Part>>,
+    centres: Vec<f64>,
     z: Vec<usize>,
     x: Vec<usize>,
     /// Per-group accumulators, `stride` values per group: n, Σu and the packed upper triangle of
@@ -67,6 +69,8 @@ pub(crate) struct Structure {
     nobs: usize,
     /// Prior weights scale the rows of Z, X and y by √w (the general path only).
     weighted: bool,
+    /// The centres of badly scaled columns (none unless [`Structure::recentre`] finds one).
+    pub centring: Centring,
 }
 
 impl Structure {
@@ -131,9 +135,10 @@ impl Structure {
             .collect();
         let mut encoded = Encoded::without_groupings(&designs, &grouping, vars.names.len());
         encoded.encode(&vars, data)?;
+        let centring = Centring::none(&fixed, terms.iter().map(|t| &t.design));
         // The fast path sums per group with unit weights; weighted fits take the general one.
         let fast = (terms.len() == 1 && !weighted)
-            .then(|| fast_layout(&fixed, &terms[0].design))
+            .then(|| fast_layout(&fixed, &terms[0].design, &centring))
             .flatten();
         let blocked = match &fast {
             Some(_) => fast_blocked(&terms[0], factors[terms[0].factor].nlevels(), fixed.width()),
@@ -157,12 +162,35 @@ impl Structure {
             y: Vec::new(),
             nobs: n,
             weighted,
+            centring,
         };
-        if let Some(fast) = structure.fast.as_mut() {
-            fast.acc = vec![0.0; structure.blocked.terms[0].nlevels * fast.stride];
-            fast.buffer = vec![0.0; (fast.sources.len() + 1) * n];
-        }
+        structure.size_fast_buffers();
         Ok(structure)
+    }
+
+    fn size_fast_buffers(&mut self) {
+        if let Some(fast) = self.fast.as_mut() {
+            fast.acc = vec![0.0; self.blocked.terms[0].nlevels * fast.stride];
+            fast.buffer = vec![0.0; (fast.sources.len() + 1) * self.nobs];
+        }
+    }
+
+    /// Chooses the centres of the assembled data's badly scaled columns from its X′X (in `xtx`, a
+    /// p×p scratch): true when they changed, and the data must be assembled again.
+    pub fn recentre(&mut self, xtx: &mut [f64]) -> bool {
+        if !self.fixed.intercept {
+            return false;
+        }
+        self.blocked.xtx(xtx);
+        let terms = self.terms.iter().map(|t| &t.design);
+        if !self.centring.update(xtx, &self.fixed, terms) {
+            return false;
+        }
+        if self.fast.is_some() {
+            self.fast = fast_layout(&self.fixed, &self.terms[0].design, &self.centring);
+            self.size_fast_buffers();
+        }
+        true
     }
 
     /// Re-encodes a new data set of the same shape. False when its shape (rows, levels) differs and
@@ -288,12 +316,12 @@ impl Structure {
         };
         let nsrc = fast.sources.len();
         // Materialize the value columns that are not plain float columns.
-        let mut direct = [false; FAST_MAX_COLUMNS];
         for (k, parts) in fast.sources.iter().enumerate() {
-            direct[k] = plain_float(parts, data, &self.vars).is_some();
-            if !direct[k] {
+            let centre = fast.centres[k];
+            if centre != 0.0 || plain_float(parts, data, &self.vars).is_none() {
                 let out = &mut fast.buffer[k * n..(k + 1) * n];
                 design::fill_column(parts, data, &self.vars, &self.encoded, out);
+                subtract(out, centre);
             }
         }
         let response = crate::frame::column(data, &self.vars.names[0])?;
@@ -310,8 +338,8 @@ impl Structure {
         let mut cols: [&[f64]; FAST_MAX_COLUMNS] = [empty; FAST_MAX_COLUMNS];
         for (k, parts) in fast.sources.iter().enumerate() {
             cols[k] = match plain_float(parts, data, &self.vars) {
-                Some(v) => v,
-                None => &fast.buffer[k * n..(k + 1) * n],
+                Some(v) if fast.centres[k] == 0.0 => v,
+                _ => &fast.buffer[k * n..(k + 1) * n],
             };
         }
         cols[nsrc] = match response {
@@ -368,13 +396,9 @@ impl Structure {
             col = 1;
         }
         for c in &self.fixed.columns {
-            design::fill_column(
-                &c.parts,
-                data,
-                &self.vars,
-                &self.encoded,
-                &mut self.x[col * n..(col + 1) * n],
-            );
+            let out = &mut self.x[col * n..(col + 1) * n];
+            design::fill_column(&c.parts, data, &self.vars, &self.encoded, out);
+            subtract(out, self.centring.fixed[col]);
             col += 1;
         }
         self.z.resize_with(self.terms.len(), Vec::new);
@@ -387,13 +411,9 @@ impl Structure {
                 col = 1;
             }
             for c in &term.design.columns {
-                design::fill_column(
-                    &c.parts,
-                    data,
-                    &self.vars,
-                    &self.encoded,
-                    &mut self.z[k][col * n..(col + 1) * n],
-                );
+                let out = &mut self.z[k][col * n..(col + 1) * n];
+                design::fill_column(&c.parts, data, &self.vars, &self.encoded, out);
+                subtract(out, self.centring.random[k][col]);
                 col += 1;
             }
         }
@@ -560,20 +580,41 @@ fn layouts(terms: &[ReTerm], factors: &[GroupingFactor]) -> Vec<TermLayout> {
         .collect()
 }
 
-/// The fast layout when the distinct value columns of X and Z number at most the kernel's limit.
-fn fast_layout(fixed: &Design, effects: &Design) -> Option<FastLayout> {
+/// Subtracts a column's centre (none when zero, so uncentred columns are untouched).
+fn subtract(column: &mut [f64], centre: f64) {
+    if centre != 0.0 {
+        for v in column {
+            *v -= centre;
+        }
+    }
+}
+
+/// The fast layout when the distinct value columns of X and Z (a column with its centre) number
+/// at most the kernel's limit.
+fn fast_layout(fixed: &Design, effects: &Design, centring: &Centring) -> Option<FastLayout> {
     let mut sources: Vec<Vec<Part>> = Vec::new();
-    let mut index_of = |parts: &Vec<Part>| match sources.iter().position(|s| s == parts) {
-        Some(k) => k + 1,
-        None => {
-            sources.push(parts.clone());
-            sources.len()
+    let mut centres: Vec<f64> = Vec::new();
+    let mut index_of = |parts: &Vec<Part>, centre: f64| {
+        let same = |(s, c): (&Vec<Part>, &f64)| s == parts && *c == centre;
+        match sources.iter().zip(&centres).position(same) {
+            Some(k) => k + 1,
+            None => {
+                sources.push(parts.clone());
+                centres.push(centre);
+                sources.len()
+            }
         }
     };
+    let (xo, zo) = (usize::from(fixed.intercept), usize::from(effects.intercept));
     let mut x: Vec<usize> = fixed.intercept.then_some(0).into_iter().collect();
-    x.extend(fixed.columns.iter().map(|c| index_of(&c.parts)));
+    x.extend(
+        (fixed.columns.iter().enumerate()).map(|(j, c)| index_of(&c.parts, centring.fixed[j + xo])),
+    );
     let mut z: Vec<usize> = effects.intercept.then_some(0).into_iter().collect();
-    z.extend(effects.columns.iter().map(|c| index_of(&c.parts)));
+    z.extend(
+        (effects.columns.iter().enumerate())
+            .map(|(a, c)| index_of(&c.parts, centring.random[0][a + zo])),
+    );
     let k = sources.len() + 1;
     if k > FAST_MAX_COLUMNS - 1 {
         return None;
@@ -581,6 +622,7 @@ fn fast_layout(fixed: &Design, effects: &Design) -> Option<FastLayout> {
     let linear = z == [0];
     Some(FastLayout {
         sources,
+        centres,
         z,
         x,
         acc: Vec::new(),

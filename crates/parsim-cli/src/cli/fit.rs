@@ -1,15 +1,17 @@
-//! `parsim fit DATA.csv --formula "..." [--ml] [--format text|json] [--factor NAME]...`: fit one
-//! model to a CSV file and print an lmer-style summary (or JSON). Formulas without random-effects
-//! terms are fitted by OLS. Rows with a missing value in a used column are dropped and counted, as
-//! lme4's `na.omit` does.
+//! `parsim fit DATA.csv --formula "..." [--ml] [--format text|json] [--factor NAME]...
+//! [--weights COL] [--contrasts [NAME=]sum]...`: fit one model to a CSV file and print an
+//! lmer-style summary (or JSON). Formulas without random-effects terms are fitted by OLS. Rows with
+//! a missing value in a used column (or the weights) are dropped and counted, as lme4's `na.omit`
+//! does.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use parsim_lmm::{
-    Coefficient, Columns, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions, OlsFit, OlsFitter,
-    OlsOptions,
+    Coefficient, Columns, Contrast, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions, OlsFit,
+    OlsFitter, OlsOptions,
 };
 use serde_json::{json, Value};
 
@@ -41,6 +43,49 @@ pub struct Args {
     /// Treat the numeric column NAME as categorical (repeatable).
     #[arg(long = "factor", value_name = "NAME")]
     pub factors: Vec<String>,
+    /// Column of prior weights (lmer's and lm's `weights =`): observation i has residual variance
+    /// σ²/wᵢ; weights must be positive.
+    #[arg(long, value_name = "COL")]
+    pub weights: Option<String>,
+    /// Coding of categorical variables, as lme4's `contrasts = list(NAME = "contr.sum")`:
+    /// NAME=sum (or NAME=contr.sum, NAME=treatment) for one variable (repeatable), or `sum` for
+    /// all of the formula's categorical variables.
+    #[arg(long = "contrasts", value_name = "[NAME=]CODING")]
+    pub contrasts: Vec<String>,
+}
+
+/// The `--contrasts` arguments as a coding per categorical variable (`all`: the formula's
+/// categorical variables in `data`, for an argument without a name).
+fn contrasts(
+    args: &[String],
+    all: impl FnOnce() -> Result<Vec<String>, String>,
+) -> Result<BTreeMap<String, Contrast>, String> {
+    let mut out = BTreeMap::new();
+    let mut all = Some(all);
+    for arg in args {
+        let (name, coding) = match arg.rsplit_once('=') {
+            Some((name, coding)) => (Some(name.trim()), coding.trim()),
+            None => (None, arg.trim()),
+        };
+        let Some(contrast) = Contrast::from_r_name(coding) else {
+            return Err(format!(
+                "error: --contrasts {arg}: the coding must be sum or treatment (contr.sum, contr.treatment), got '{coding}'"
+            ));
+        };
+        match name {
+            Some(name) => {
+                out.insert(name.to_string(), contrast);
+            }
+            None => {
+                if let Some(all) = all.take() {
+                    for name in all()? {
+                        out.entry(name).or_insert(contrast);
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
 }
 
 /// Run `parsim fit`.
@@ -56,7 +101,9 @@ pub fn execute(args: Args) -> Outcome {
     let data = DataFrame::read_csv_with_factors(&args.data, &args.factors)
         .map_err(|e| Failure::invalid(e.to_string()))?;
     let names = data.column_names();
-    for name in formula.variables().iter().chain(&args.factors) {
+    let mut used = formula.variables();
+    used.extend(args.weights.iter().cloned());
+    for name in used.iter().chain(&args.factors) {
         if !data.has_column(name) {
             let hint = parsim_lmm::unknown_column_note(name, names.clone());
             return Err(Failure::invalid(format!(
@@ -65,31 +112,44 @@ pub fn execute(args: Args) -> Outcome {
             )));
         }
     }
-    let (data, dropped) = data.complete_cases(&formula.variables());
+    let (data, dropped) = data.complete_cases(&used);
     if data.nrows() == 0 {
         return Err(Failure::invalid(format!(
             "{origin}: no rows without missing values in the columns the formula uses"
         )));
     }
     let context = |e: parsim_lmm::FitError| Failure::invalid(format!("{origin}: {e}"));
+    let contrasts = contrasts(&args.contrasts, || {
+        formula
+            .categorical_variables(&data)
+            .map_err(|e| format!("{origin}: {e}"))
+    })
+    .map_err(Failure::invalid)?;
     let output = if formula.has_random_terms() {
         let options = LmmOptions {
             reml: !args.ml,
+            weights: args.weights.clone(),
+            contrasts,
             ..LmmOptions::default()
         };
         let mut fitter =
             LmmFitter::new(&formula, options).map_err(|e| Failure::invalid(e.to_string()))?;
         let fit = fitter.fit(&data).map_err(context)?;
         match args.format {
-            Format::Text => lmm_text(&formula, &origin, fit, dropped),
+            Format::Text => lmm_text(&formula, &origin, args.weights.as_deref(), fit, dropped),
             Format::Json => lmm_json(fit, dropped),
         }
     } else {
-        let mut fitter = OlsFitter::new(&formula, OlsOptions::default())
-            .map_err(|e| Failure::invalid(e.to_string()))?;
+        let options = OlsOptions {
+            weights: args.weights.clone(),
+            contrasts,
+            ..OlsOptions::default()
+        };
+        let mut fitter =
+            OlsFitter::new(&formula, options).map_err(|e| Failure::invalid(e.to_string()))?;
         let fit = fitter.fit(&data).map_err(context)?;
         match args.format {
-            Format::Text => ols_text(&formula, &origin, fit, dropped),
+            Format::Text => ols_text(&formula, &origin, args.weights.as_deref(), fit, dropped),
             Format::Json => ols_json(fit, dropped),
         }
     };
@@ -222,7 +282,13 @@ fn coefficient_table(out: &mut String, coefficients: &[Coefficient], with_df: bo
     }
 }
 
-fn lmm_text(formula: &Formula, origin: &str, fit: &LmmFit, dropped: usize) -> String {
+fn lmm_text(
+    formula: &Formula,
+    origin: &str,
+    weights: Option<&str>,
+    fit: &LmmFit,
+    dropped: usize,
+) -> String {
     let mut out = String::new();
     let method = if fit.reml {
         "REML"
@@ -232,6 +298,9 @@ fn lmm_text(formula: &Formula, origin: &str, fit: &LmmFit, dropped: usize) -> St
     let _ = writeln!(out, "Linear mixed model fit by {method}");
     let _ = writeln!(out, "Formula: {formula}");
     let _ = writeln!(out, "   Data: {origin}");
+    if let Some(w) = weights {
+        let _ = writeln!(out, "Weights: {w}");
+    }
     if dropped > 0 {
         let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
     }
@@ -330,7 +399,13 @@ fn lmm_text(formula: &Formula, origin: &str, fit: &LmmFit, dropped: usize) -> St
     out
 }
 
-fn ols_text(formula: &Formula, origin: &str, fit: &OlsFit, dropped: usize) -> String {
+fn ols_text(
+    formula: &Formula,
+    origin: &str,
+    weights: Option<&str>,
+    fit: &OlsFit,
+    dropped: usize,
+) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -338,6 +413,9 @@ fn ols_text(formula: &Formula, origin: &str, fit: &OlsFit, dropped: usize) -> St
     );
     let _ = writeln!(out, "Formula: {formula}");
     let _ = writeln!(out, "   Data: {origin}");
+    if let Some(w) = weights {
+        let _ = writeln!(out, "Weights: {w}");
+    }
     if dropped > 0 {
         let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
     }

@@ -4,8 +4,11 @@
 use std::fmt::Write;
 use std::sync::Arc;
 
+use std::collections::BTreeMap;
+
 use parsim_lmm::{
-    Coefficient, Columns, Formula, Inference, LmmFitter, LmmOptions, OlsFitter, OlsOptions, VarComp,
+    Coefficient, Columns, Contrast, Formula, Inference, LmmFitter, LmmOptions, OlsFitter,
+    OlsOptions, VarComp,
 };
 
 use super::{
@@ -13,11 +16,13 @@ use super::{
     MethodSpec, MethodTable, Outcome, TermKind,
 };
 
-/// `model = "lmm"`: a linear mixed model with an lme4 formula (`reml`, `inference`).
+/// `model = "lmm"`: a linear mixed model with an lme4 formula (`reml`, `inference`, `weights`,
+/// `contrasts`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct LmmKind;
 
-/// `model = "ols"`: ordinary least squares, with cluster-robust CR1 standard errors when `cluster` is set.
+/// `model = "ols"`: ordinary least squares, with cluster-robust CR1 standard errors when `cluster` is
+/// set (`weights`, `contrasts` as for `lmm`).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OlsKind;
 
@@ -116,7 +121,7 @@ impl MethodKind for LmmKind {
     }
 
     fn keys(&self) -> &[&str] {
-        &["formula", "reml", "inference"]
+        &["formula", "reml", "inference", "weights", "contrasts"]
     }
 
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
@@ -133,7 +138,10 @@ impl MethodKind for LmmKind {
                 _ => Inference::Satterthwaite,
             };
         }
-        formula_spec(table, options, None)
+        let (weights, contrasts) = weights_and_contrasts(table)?;
+        options.weights = weights.as_ref().map(|w| w.name.clone());
+        options.contrasts = contrasts;
+        formula_spec(table, options, weights)
     }
 }
 
@@ -143,7 +151,7 @@ impl MethodKind for OlsKind {
     }
 
     fn keys(&self) -> &[&str] {
-        &["formula", "cluster"]
+        &["formula", "cluster", "weights", "contrasts"]
     }
 
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
@@ -158,8 +166,51 @@ impl MethodKind for OlsKind {
             span: cluster_span,
             role: ColumnRole::Cluster,
         });
-        formula_spec(table, options, cluster)
+        let (weights, contrasts) = weights_and_contrasts(table)?;
+        options.weights = weights.as_ref().map(|w| w.name.clone());
+        options.contrasts = contrasts;
+        formula_spec(table, options, cluster.into_iter().chain(weights))
     }
+}
+
+/// The `weights` column (prior weights, as `weights =` of lmer and lm) and the `contrasts` per
+/// categorical variable (`contrasts = { Diet = "sum" }`, as lme4's `contrasts = list(Diet =
+/// "contr.sum")`; the rest keep treatment contrasts). None when either is wrong (reported).
+fn weights_and_contrasts(
+    table: &mut MethodTable<'_, '_>,
+) -> Option<(Option<ColumnUse>, BTreeMap<String, Contrast>)> {
+    let span = table.span_of("weights");
+    let weights = table.string("weights").map(|name| ColumnUse {
+        name,
+        span,
+        role: ColumnRole::Variable,
+    });
+    if table.has("weights") && weights.is_none() {
+        return None;
+    }
+    let mut contrasts = BTreeMap::new();
+    if !table.has("contrasts") {
+        return Some((weights, contrasts));
+    }
+    // A value that is not a table of strings is reported by the reader.
+    let entries = table.string_table("contrasts")?;
+    let mut ok = true;
+    for (name, value) in entries {
+        match Contrast::from_r_name(&value.text) {
+            Some(contrast) => {
+                contrasts.insert(name, contrast);
+            }
+            None => {
+                let message = format!(
+                    "`contrasts.{name}` must be \"sum\" or \"treatment\" (contr.sum, contr.treatment), got \"{}\"",
+                    value.text
+                );
+                table.error(value.whole(), message);
+                ok = false;
+            }
+        }
+    }
+    ok.then_some((weights, contrasts))
 }
 
 /// The spec of a table whose `options` are read: its formula (and the columns it names, then `extra`),
@@ -167,7 +218,7 @@ impl MethodKind for OlsKind {
 fn formula_spec<O: ModelOptions>(
     table: &mut MethodTable<'_, '_>,
     options: O,
-    extra: Option<ColumnUse>,
+    extra: impl IntoIterator<Item = ColumnUse>,
 ) -> Option<Arc<dyn MethodSpec>> {
     let ReadFormula {
         formula,
@@ -195,7 +246,10 @@ impl ModelOptions for LmmOptions {
             Inference::Satterthwaite => "Satterthwaite t",
             Inference::Normal => "Wald z",
         };
-        format!("lmm ({criterion}, {inference})")
+        format!(
+            "lmm ({criterion}, {inference}{})",
+            weights_and_contrasts_text(&self.weights, &self.contrasts)
+        )
     }
 
     fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
@@ -212,9 +266,11 @@ impl ModelOptions for OlsOptions {
     const MIXED: bool = false;
 
     fn describe(&self) -> String {
+        let extra = weights_and_contrasts_text(&self.weights, &self.contrasts);
         match &self.cluster {
-            Some(c) => format!("ols (cluster-robust by {c})"),
-            None => "ols".to_string(),
+            Some(c) => format!("ols (cluster-robust by {c}{extra})"),
+            None if extra.is_empty() => "ols".to_string(),
+            None => format!("ols ({})", extra.trim_start_matches(", ")),
         }
     }
 
@@ -222,9 +278,30 @@ impl ModelOptions for OlsOptions {
         let fitter = OlsFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
         Ok(Box::new(OlsMethod {
             formula: formula.clone(),
+            contrasts: self.contrasts.clone(),
             fitter,
         }))
     }
+}
+
+/// `, weights w, sum contrasts for a, b` (empty without weights or non-default contrasts).
+fn weights_and_contrasts_text(
+    weights: &Option<String>,
+    contrasts: &BTreeMap<String, Contrast>,
+) -> String {
+    let mut out = String::new();
+    if let Some(w) = weights {
+        let _ = write!(out, ", weights {w}");
+    }
+    let sum: Vec<&str> = contrasts
+        .iter()
+        .filter(|(_, c)| **c == Contrast::Sum)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !sum.is_empty() {
+        let _ = write!(out, ", sum contrasts for {}", sum.join(", "));
+    }
+    out
 }
 
 impl<O: ModelOptions> MethodSpec for FormulaSpec<O> {
@@ -262,6 +339,8 @@ struct LmmMethod {
 /// A worker's least-squares workspace.
 struct OlsMethod {
     formula: Formula,
+    /// The coding of the categorical variables, for the names of `terms`.
+    contrasts: BTreeMap<String, Contrast>,
     fitter: OlsFitter,
 }
 
@@ -311,7 +390,7 @@ impl Method for LmmMethod {
     ) -> Result<Vec<String>, FitFailure> {
         let mut terms = self
             .formula
-            .fixed_term_names(data)
+            .fixed_term_names_with(data, &self.fitter.options().contrasts)
             .map_err(|e| FitFailure(e.to_string()))?;
         if let Ok(fit) = self.fitter.fit(data) {
             terms.extend(fit.varcorr.iter().map(variance_term));
@@ -341,7 +420,7 @@ impl Method for OlsMethod {
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
         self.formula
-            .fixed_term_names(data)
+            .fixed_term_names_with(data, &self.contrasts)
             .map_err(|e| FitFailure(e.to_string()))
     }
 }

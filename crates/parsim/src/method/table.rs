@@ -156,6 +156,20 @@ impl<'r, 's> MethodTable<'r, 's> {
             .collect()
     }
 
+    /// The entries of the table of strings at `key` (`{ name = "value", ... }`), each name with its
+    /// value and the value's place in the file, if present (anything else is reported).
+    pub fn string_table(&mut self, key: &str) -> Option<Vec<(String, Located)>> {
+        let v = self.value(key)?;
+        let table = self.reader.table(v, &format!("`{key}`"))?;
+        let mut out = Vec::with_capacity(table.len());
+        for (name, value) in table {
+            let name = name.get_ref().to_string();
+            let what = format!("`{key}.{name}`");
+            out.push((name, located(self.reader, value, &what)?));
+        }
+        Some(out)
+    }
+
     /// The boolean at `key`, if present.
     pub fn bool(&mut self, key: &str) -> Option<bool> {
         self.read(key, |r, v, what| r.bool(v, what))
