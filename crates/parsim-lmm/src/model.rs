@@ -429,6 +429,7 @@ impl Structure {
         let (row_ptr, rows) = self.symbolic(&layouts, p);
         self.blocked = Blocked::new(layouts, p, row_ptr, rows);
         self.accumulate_general();
+        self.blocked.assembled();
         Ok(())
     }
 
