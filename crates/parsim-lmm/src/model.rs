@@ -447,8 +447,13 @@ impl Structure {
         }
         let layouts = layouts(&self.terms, &self.factors);
         let (row_ptr, rows) = self.symbolic(&layouts, p);
-        self.blocked = Blocked::new(layouts, p, row_ptr, rows);
+        // A new data set of a study has the pattern of the last: its workspace is kept.
+        let b = &self.blocked;
+        if b.terms != layouts || b.p != p || b.row_ptr != row_ptr || b.rows != rows {
+            self.blocked = Blocked::new(layouts, p, row_ptr, rows);
+        }
         self.accumulate_general();
+        self.blocked.assembled();
         Ok(())
     }
 
