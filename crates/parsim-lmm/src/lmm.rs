@@ -244,6 +244,9 @@ impl LmmFitter {
         if !formula.has_random_terms() {
             return Err(ModelError::NoRandomTerms);
         }
+        if formula.has_counts_response() {
+            return Err(ModelError::CountsResponse);
+        }
         Ok(LmmFitter {
             formula: formula.clone(),
             options,
