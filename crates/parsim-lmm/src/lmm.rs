@@ -634,7 +634,12 @@ fn fill_results(
 }
 
 /// σ²ΛΛ′ per term as lme4's VarCorr rows (variances, then covariances), then the residual.
-fn fill_varcorr(structure: &Structure, theta: &[f64], sigma: f64, out: &mut Vec<VarComp>) {
+pub(crate) fn fill_varcorr(
+    structure: &Structure,
+    theta: &[f64],
+    sigma: f64,
+    out: &mut Vec<VarComp>,
+) {
     let rows: usize = structure
         .terms
         .iter()
