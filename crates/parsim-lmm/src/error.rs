@@ -17,6 +17,14 @@ pub enum ModelError {
     /// OLS was asked for a formula with random-effects terms.
     #[error("the formula has random-effects terms: fit it as a mixed model")]
     RandomTermsInOls,
+    /// A GLM was asked for a formula with random-effects terms.
+    #[error(
+        "the formula has random-effects terms: fit it as a generalised linear mixed model (glmm)"
+    )]
+    RandomTermsInGlm,
+    /// A `cbind(successes, failures)` response was given to a linear model.
+    #[error("cbind(successes, failures) is a binomial response: fit it with family = binomial (a GLM or GLMM)")]
+    CountsResponse,
     /// The response is categorical.
     #[error("the response '{0}' is not numeric")]
     NonNumericResponse(String),

@@ -136,6 +136,9 @@ pub struct Formula {
     pub(crate) sources: Vec<Source>,
     /// `offset(...)` expressions of the fixed part: subtracted from the response.
     pub(crate) offsets: Vec<Arith>,
+    /// The failures of a binomial response `cbind(successes, failures)` (the response variable
+    /// is then the successes).
+    pub(crate) failures: Option<Arith>,
     /// The data columns the formula reads, in order of first appearance.
     columns: Vec<String>,
     /// Every variable a data column as it is, and no offset (asked once per fit: kept).
@@ -184,6 +187,7 @@ impl Formula {
             names: builder.names,
             sources: builder.sources,
             offsets: builder.offsets,
+            failures: builder.failures,
             columns: builder.columns,
         })
     }
@@ -210,6 +214,25 @@ impl Formula {
     /// Whether the formula has random-effects terms (a mixed model) or not (OLS).
     pub fn has_random_terms(&self) -> bool {
         !self.random.is_empty()
+    }
+
+    /// Whether the response is `cbind(successes, failures)`, a binomial response that only a
+    /// generalised linear (mixed) model takes.
+    pub fn has_counts_response(&self) -> bool {
+        self.failures.is_some()
+    }
+
+    /// The formula without its `offset()` terms, and those offsets: a GLM keeps the offset on the
+    /// link scale instead of subtracting it from the response.
+    pub(crate) fn without_offsets(&self) -> (Formula, Vec<Arith>) {
+        let mut formula = self.clone();
+        let offsets = std::mem::take(&mut formula.offsets);
+        formula.plain = formula.failures.is_none()
+            && formula
+                .sources
+                .iter()
+                .all(|s| matches!(s, Source::Column(_)));
+        (formula, offsets)
     }
 
     /// The formula text as given.
@@ -839,6 +862,7 @@ struct Builder {
     offsets: Vec<Arith>,
     random: Vec<RandomTerm>,
     columns: Vec<String>,
+    failures: Option<Arith>,
 }
 
 fn err(message: impl Into<String>, span: Span) -> FormulaError {
@@ -870,6 +894,24 @@ impl Builder {
             Expr::Name(name, _) => {
                 self.column(name);
                 Source::Column(name.clone())
+            }
+            Expr::Call(name, args, span, _) if name == "cbind" => {
+                let [Arg {
+                    name: None,
+                    value: successes,
+                }, Arg {
+                    name: None,
+                    value: failures,
+                }] = args.as_slice()
+                else {
+                    return Err(err(
+                        "cbind() takes two arguments: cbind(successes, failures)",
+                        *span,
+                    ));
+                };
+                let successes = self.arith(successes)?;
+                self.failures = Some(self.arith(failures)?);
+                Source::Value(successes)
             }
             Expr::Call(name, _, _, name_span)
                 if matches!(name.as_str(), "factor" | "poly" | "offset") =>

@@ -224,7 +224,12 @@ impl ModelFrame {
 }
 
 /// The numeric column `name` of `data` as f64 into `out`.
-fn numeric(data: &dyn Columns, name: &str, n: usize, out: &mut Vec<f64>) -> Result<(), FitError> {
+pub(crate) fn numeric(
+    data: &dyn Columns,
+    name: &str,
+    n: usize,
+    out: &mut Vec<f64>,
+) -> Result<(), FitError> {
     let column = column(data, name)?;
     if column.len() != n {
         return Err(FitError::Length {
@@ -242,7 +247,7 @@ fn numeric(data: &dyn Columns, name: &str, n: usize, out: &mut Vec<f64>) -> Resu
     Ok(())
 }
 
-fn check_finite(label: &str, values: &[f64]) -> Result<(), FitError> {
+pub(crate) fn check_finite(label: &str, values: &[f64]) -> Result<(), FitError> {
     match values.iter().position(|v| !v.is_finite()) {
         Some(row) => Err(FitError::NonFinite {
             column: label.to_string(),
@@ -253,7 +258,7 @@ fn check_finite(label: &str, values: &[f64]) -> Result<(), FitError> {
 }
 
 /// The values of `arith` on every row of `data` into `out`.
-fn evaluate(
+pub(crate) fn evaluate(
     arith: &Arith,
     data: &dyn Columns,
     n: usize,

@@ -270,6 +270,9 @@ impl LmmFitter {
         if !formula.has_random_terms() {
             return Err(ModelError::NoRandomTerms);
         }
+        if formula.has_counts_response() {
+            return Err(ModelError::CountsResponse);
+        }
         Ok(LmmFitter {
             formula: formula.clone(),
             options,
@@ -705,7 +708,12 @@ fn fill_results(
 }
 
 /// σ²ΛΛ′ per term as lme4's VarCorr rows (variances, then covariances), then the residual.
-fn fill_varcorr(structure: &Structure, theta: &[f64], sigma: f64, out: &mut Vec<VarComp>) {
+pub(crate) fn fill_varcorr(
+    structure: &Structure,
+    theta: &[f64],
+    sigma: f64,
+    out: &mut Vec<VarComp>,
+) {
     let rows: usize = structure
         .terms
         .iter()

@@ -212,6 +212,11 @@ impl Structure {
         self.encoded.encode(&self.vars, data)
     }
 
+    /// The level codes of the categorical variables that model-matrix columns read.
+    pub fn encoded(&self) -> &Encoded {
+        &self.encoded
+    }
+
     /// Number of observations.
     pub fn nobs(&self) -> usize {
         self.nobs

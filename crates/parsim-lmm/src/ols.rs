@@ -81,7 +81,7 @@ struct Shape {
 }
 
 /// The cluster column's levels and per-row codes.
-struct Cluster {
+pub(crate) struct Cluster {
     levels: LevelMap,
     codes: Vec<u32>,
     seen: Vec<bool>,
@@ -108,6 +108,9 @@ impl OlsFitter {
     pub fn new(formula: &Formula, options: OlsOptions) -> Result<OlsFitter, ModelError> {
         if formula.has_random_terms() {
             return Err(ModelError::RandomTermsInOls);
+        }
+        if formula.has_counts_response() {
+            return Err(ModelError::CountsResponse);
         }
         Ok(OlsFitter {
             formula: formula.clone(),
@@ -165,7 +168,14 @@ impl OlsFitter {
             )));
         }
         let work = &mut self.work;
-        fill_design(shape, data, n, &mut work.x);
+        fill_design(
+            &shape.design,
+            &shape.vars,
+            &shape.encoded,
+            data,
+            n,
+            &mut work.x,
+        );
         let response = crate::frame::column(data, &shape.vars.names[0])?;
         let y: &[f64] = match response {
             ColumnRef::Float(v) if v.len() == n => v,
@@ -240,22 +250,29 @@ impl Work {
 }
 
 /// X column by column: the intercept, plain float columns copied, the others formed from their parts.
-fn fill_design(shape: &Shape, data: &dyn Columns, n: usize, x: &mut Vec<f64>) {
-    let p = shape.design.width();
+pub(crate) fn fill_design(
+    design: &Design,
+    vars: &VarTable,
+    encoded: &Encoded,
+    data: &dyn Columns,
+    n: usize,
+    x: &mut Vec<f64>,
+) {
+    let p = design.width();
     x.resize(n * p, 0.0);
     let mut col = 0;
-    if shape.design.intercept {
+    if design.intercept {
         x[..n].fill(1.0);
         col = 1;
     }
-    for c in &shape.design.columns {
+    for c in &design.columns {
         let out = &mut x[col * n..(col + 1) * n];
         match c.parts.as_slice() {
-            [Part::Numeric(var)] => match data.column(&shape.vars.names[*var]) {
+            [Part::Numeric(var)] => match data.column(&vars.names[*var]) {
                 Some(ColumnRef::Float(v)) if v.len() == n => out.copy_from_slice(v),
-                _ => design::fill_column(&c.parts, data, &shape.vars, &shape.encoded, out),
+                _ => design::fill_column(&c.parts, data, vars, encoded, out),
             },
-            parts => design::fill_column(parts, data, &shape.vars, &shape.encoded, out),
+            parts => design::fill_column(parts, data, vars, encoded, out),
         }
         col += 1;
     }
@@ -407,7 +424,7 @@ fn moments<const M: usize>(cols: &[&[f64]], sums: &mut [f64], products: &mut [f6
 }
 
 /// The error for non-finite cross-products: the first non-finite value of a numeric column used.
-fn non_finite(vars: &VarTable, data: &dyn Columns) -> FitError {
+pub(crate) fn non_finite(vars: &VarTable, data: &dyn Columns) -> FitError {
     for (var, kind) in vars.kinds.iter().enumerate() {
         if matches!(kind, design::Kind::Numeric) {
             if let Some(col) = data.column(&vars.names[var]) {
@@ -422,7 +439,7 @@ fn non_finite(vars: &VarTable, data: &dyn Columns) -> FitError {
 
 /// Per-row cluster codes (levels rebuilt only when the cluster column's level set changes) and the
 /// number of clusters.
-fn encode_cluster<'a>(
+pub(crate) fn encode_cluster<'a>(
     slot: &'a mut Option<Cluster>,
     name: &str,
     data: &dyn Columns,
@@ -677,22 +694,36 @@ impl Residuals<'_> {
 /// CR1 covariance from the cluster scores s_g = X_g′e_g: meat = Σ s_g s_g′, bread (X′X)⁻¹ on both
 /// sides, times G/(G−1)·(n−1)/(n−p).
 fn cr1(work: &mut Work, g: usize, n: usize, p: usize, vcov: &mut [f64]) {
-    work.meat.fill(0.0);
-    for s in work.scores.chunks_exact(p) {
+    cr1_sandwich(&work.inverse, &work.scores, g, n, p, &mut work.meat, vcov);
+}
+
+/// The CR1 sandwich (sandwich's `vcovCL(type = "HC1")`) of bread `inverse` (p×p) and the `g`
+/// clusters' scores (p each, in `scores`): G/(G−1)·(n−1)/(n−p)·B(Σ s_g s_g′)B, into `vcov`;
+/// `meat` is p×p scratch.
+pub(crate) fn cr1_sandwich(
+    inverse: &[f64],
+    scores: &[f64],
+    g: usize,
+    n: usize,
+    p: usize,
+    meat: &mut [f64],
+    vcov: &mut [f64],
+) {
+    meat.fill(0.0);
+    for s in scores.chunks_exact(p) {
         for j in 0..p {
             for i in 0..p {
-                work.meat[j * p + i] += s[i] * s[j];
+                meat[j * p + i] += s[i] * s[j];
             }
         }
     }
     let factor = g as f64 / (g as f64 - 1.0) * (n as f64 - 1.0) / (n - p) as f64;
-    let inverse = &work.inverse;
     for j in 0..p {
         for i in 0..p {
             let mut v = 0.0;
             for a in 0..p {
                 for b in 0..p {
-                    v += inverse[a * p + i] * work.meat[b * p + a] * inverse[j * p + b];
+                    v += inverse[a * p + i] * meat[b * p + a] * inverse[j * p + b];
                 }
             }
             vcov[j * p + i] = factor * v;

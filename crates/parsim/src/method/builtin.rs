@@ -1,5 +1,6 @@
-//! The built-in methods: linear mixed models (`model = "lmm"`) and ordinary least squares (`model =
-//! "ols"`) from `parsim-lmm`, behind the method contract.
+//! The built-in methods: linear mixed models (`model = "lmm"`), ordinary least squares (`model =
+//! "ols"`), generalised linear models (`model = "glm"`) and generalised linear mixed models
+//! (`model = "glmm"`) from `parsim-lmm`, behind the method contract.
 
 use std::fmt::Write;
 use std::sync::Arc;
@@ -7,8 +8,9 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 
 use parsim_lmm::{
-    Coefficient, Columns, Contrast, Formula, Inference, LmmFitter, LmmOptions, OlsFitter,
-    OlsOptions, VarComp,
+    Coefficient, Columns, Contrast, Distribution, Family, Formula, GlmFitter, GlmOptions,
+    GlmStatus, GlmmFitter, GlmmOptions, Inference, Link, LmmFitter, LmmOptions, OlsFitter,
+    OlsOptions, VarComp, MAX_NAGQ,
 };
 
 use super::{
@@ -26,6 +28,15 @@ pub struct LmmKind;
 #[derive(Debug, Clone, Copy, Default)]
 pub struct OlsKind;
 
+/// `model = "glm"`: a generalised linear model (`family`, `link`), with cluster-robust CR1 standard
+/// errors when `cluster` is set.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GlmKind;
+
+/// `model = "glmm"`: a generalised linear mixed model (`family`, `link`, `nagq`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct GlmmKind;
+
 /// A configured model of `parsim-lmm`: its formula, the columns it reads and its options (which say
 /// which model it is).
 #[derive(Debug, Clone)]
@@ -42,6 +53,8 @@ trait ModelOptions: Clone + std::fmt::Debug + Send + Sync + 'static {
     const MODEL: &'static str;
     /// Whether the formula must have random-effect terms (an lmm) or must not (an ols).
     const MIXED: bool;
+    /// The kind to use for a formula with (or without) random terms instead.
+    const TWIN: &'static str;
     /// The description after the method's name in `parsim check`.
     fn describe(&self) -> String;
     /// A worker's workspace for `formula` with these options.
@@ -93,20 +106,20 @@ fn formula_columns(formula: &Formula, text: &Located) -> Vec<ColumnUse> {
 }
 
 /// Whether the formula's random terms suit the kind: an lmm needs one, an ols must have none.
-fn check_random_terms(
+fn check_random_terms<O: ModelOptions>(
     table: &mut MethodTable<'_, '_>,
     formula: &Formula,
     span: std::ops::Range<usize>,
-    mixed: bool,
 ) -> bool {
-    let (message, note) = match (mixed, formula.has_random_terms()) {
+    let (model, twin) = (O::MODEL, O::TWIN);
+    let (message, note) = match (O::MIXED, formula.has_random_terms()) {
         (true, false) => (
-            "is an lmm but its formula has no random-effect term",
-            "add a term such as `(1 | group)`, or use model = \"ols\"",
+            format!("is an {model} but its formula has no random-effect term"),
+            format!("add a term such as `(1 | group)`, or use model = \"{twin}\""),
         ),
         (false, true) => (
-            "is an ols but its formula has random-effect terms",
-            "use model = \"lmm\", or drop the `( | )` terms",
+            format!("is an {model} but its formula has random-effect terms"),
+            format!("use model = \"{twin}\", or drop the `( | )` terms"),
         ),
         _ => return true,
     };
@@ -213,6 +226,91 @@ fn weights_and_contrasts(
     ok.then_some((weights, contrasts))
 }
 
+impl MethodKind for GlmKind {
+    fn name(&self) -> &str {
+        GlmOptions::MODEL
+    }
+
+    fn keys(&self) -> &[&str] {
+        &["formula", "family", "link", "cluster"]
+    }
+
+    fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
+        let family = family(table)?;
+        let options = GlmOptions {
+            family,
+            ci_level: table.level(),
+            cluster: table.string("cluster"),
+            ..GlmOptions::default()
+        };
+        let cluster = options.cluster.clone().map(|name| ColumnUse {
+            name,
+            span: table.span_of("cluster"),
+            role: ColumnRole::Cluster,
+        });
+        formula_spec(table, options, cluster)
+    }
+}
+
+impl MethodKind for GlmmKind {
+    fn name(&self) -> &str {
+        GlmmOptions::MODEL
+    }
+
+    fn keys(&self) -> &[&str] {
+        &["formula", "family", "link", "nagq"]
+    }
+
+    fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
+        let family = family(table)?;
+        let mut options = GlmmOptions {
+            family,
+            ci_level: table.level(),
+            ..GlmmOptions::default()
+        };
+        if table.has("nagq") {
+            match table.integer("nagq") {
+                Some(k) if (0..=MAX_NAGQ as i64).contains(&k) => options.nagq = k as usize,
+                Some(k) => {
+                    let span = table.span_of("nagq");
+                    table.error(
+                        span,
+                        format!("nagq = {k}: the quadrature points must be 0 (fast), 1 (Laplace) or up to {MAX_NAGQ}"),
+                    );
+                    return None;
+                }
+                None => return None,
+            }
+        }
+        formula_spec(table, options, None)
+    }
+}
+
+/// `family` (required) and `link` (its canonical link when absent), checked together.
+fn family(table: &mut MethodTable<'_, '_>) -> Option<Family> {
+    if !table.has("family") {
+        table.missing("family", "e.g. family = \"binomial\"");
+        return None;
+    }
+    let distribution = match table.choice("family", &Distribution::NAMES)? {
+        0 => Distribution::Binomial,
+        _ => Distribution::Poisson,
+    };
+    let link = if table.has("link") {
+        let index = table.choice("link", &Link::NAMES)?;
+        Some(Link::NAMES[index].parse::<Link>().ok()?)
+    } else {
+        None
+    };
+    match Family::new(distribution, link) {
+        Ok(family) => Some(family),
+        Err(e) => {
+            table.error_at("link", e.to_string());
+            None
+        }
+    }
+}
+
 /// The spec of a table whose `options` are read: its formula (and the columns it names, then `extra`),
 /// checked against the kind's need for random terms.
 fn formula_spec<O: ModelOptions>(
@@ -227,7 +325,7 @@ fn formula_spec<O: ModelOptions>(
     } = formula(table)?;
     table.point_at(span.clone());
     columns.extend(extra);
-    check_random_terms(table, &formula, span, O::MIXED).then(|| {
+    check_random_terms::<O>(table, &formula, span).then(|| {
         Arc::new(FormulaSpec {
             formula,
             columns,
@@ -239,6 +337,7 @@ fn formula_spec<O: ModelOptions>(
 impl ModelOptions for LmmOptions {
     const MODEL: &'static str = "lmm";
     const MIXED: bool = true;
+    const TWIN: &'static str = "ols";
 
     fn describe(&self) -> String {
         let criterion = if self.reml { "REML" } else { "ML" };
@@ -264,6 +363,7 @@ impl ModelOptions for LmmOptions {
 impl ModelOptions for OlsOptions {
     const MODEL: &'static str = "ols";
     const MIXED: bool = false;
+    const TWIN: &'static str = "lmm";
 
     fn describe(&self) -> String {
         let extra = weights_and_contrasts_text(&self.weights, &self.contrasts);
@@ -302,6 +402,50 @@ fn weights_and_contrasts_text(
         let _ = write!(out, ", sum contrasts for {}", sum.join(", "));
     }
     out
+}
+
+impl ModelOptions for GlmOptions {
+    const MODEL: &'static str = "glm";
+    const MIXED: bool = false;
+    const TWIN: &'static str = "glmm";
+
+    fn describe(&self) -> String {
+        match &self.cluster {
+            Some(c) => format!("glm {} (cluster-robust by {c})", self.family),
+            None => format!("glm {}", self.family),
+        }
+    }
+
+    fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
+        let fitter = GlmFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
+        Ok(Box::new(GlmMethod {
+            formula: formula.clone(),
+            fitter,
+        }))
+    }
+}
+
+impl ModelOptions for GlmmOptions {
+    const MODEL: &'static str = "glmm";
+    const MIXED: bool = true;
+    const TWIN: &'static str = "glm";
+
+    fn describe(&self) -> String {
+        let approximation = match self.nagq {
+            0 => "nAGQ = 0".to_string(),
+            1 => "Laplace".to_string(),
+            k => format!("adaptive Gauss-Hermite, {k} points"),
+        };
+        format!("glmm {} ({approximation}, Wald z)", self.family)
+    }
+
+    fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
+        let fitter = GlmmFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
+        Ok(Box::new(GlmmMethod {
+            formula: formula.clone(),
+            fitter,
+        }))
+    }
 }
 
 impl<O: ModelOptions> MethodSpec for FormulaSpec<O> {
@@ -422,6 +566,141 @@ impl Method for OlsMethod {
         self.formula
             .fixed_term_names_with(data, &self.contrasts)
             .map_err(|e| FitFailure(e.to_string()))
+    }
+}
+
+/// A worker's GLM workspace.
+struct GlmMethod {
+    formula: Formula,
+    fitter: GlmFitter,
+}
+
+/// A worker's GLMM workspace.
+struct GlmmMethod {
+    formula: Formula,
+    fitter: GlmmFitter,
+}
+
+impl Method for GlmMethod {
+    fn fit(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+        estimates: &mut Estimates<'_>,
+    ) -> Result<Outcome, FitFailure> {
+        let fit = self
+            .fitter
+            .fit(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        let mut aliased = Vec::new();
+        for k in &fit.coefficients {
+            if k.aliased {
+                aliased.push(k.term.as_str());
+                continue;
+            }
+            let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
+            e.se = Some(k.se);
+            e.ci_lower = Some(k.ci_lower);
+            e.ci_upper = Some(k.ci_upper);
+            e.p_value = Some(k.p_value);
+        }
+        let (status, mut message) = match fit.status {
+            GlmStatus::Converged => (FitStatus::Ok, None),
+            GlmStatus::NotConverged => (
+                FitStatus::NotConverged,
+                Some(format!(
+                    "IRLS did not converge in {} iterations",
+                    fit.iterations
+                )),
+            ),
+            GlmStatus::Separation => (
+                FitStatus::Separation,
+                Some(format!(
+                    "separation: {} observation(s) fitted at the boundary, the estimates run off",
+                    fit.diverging
+                )),
+            ),
+        };
+        if !aliased.is_empty() {
+            let note = format!("aliased (not estimated, R's NA): {}", aliased.join(", "));
+            message = Some(match message {
+                Some(m) => format!("{m}; {note}"),
+                None => note,
+            });
+        }
+        Ok(Outcome {
+            status,
+            message,
+            iterations: fit.iterations as u64,
+        })
+    }
+
+    fn terms(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+    ) -> Result<Vec<String>, FitFailure> {
+        self.formula
+            .fixed_term_names(data)
+            .map_err(|e| FitFailure(e.to_string()))
+    }
+}
+
+impl Method for GlmmMethod {
+    fn fit(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+        estimates: &mut Estimates<'_>,
+    ) -> Result<Outcome, FitFailure> {
+        let fit = self
+            .fitter
+            .fit(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        for k in &fit.coefficients {
+            let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
+            e.se = Some(k.se);
+            e.ci_lower = Some(k.ci_lower);
+            e.ci_upper = Some(k.ci_upper);
+            e.p_value = Some(k.p_value);
+        }
+        for vc in &fit.varcorr {
+            estimates.push_named(
+                |name| write_variance_term(name, vc),
+                TermKind::Variance,
+                vc.sd_or_cor,
+            );
+        }
+        let (status, message) = if !fit.converged {
+            (FitStatus::NotConverged, Some(fit.messages.join("; ")))
+        } else if fit.singular {
+            (
+                FitStatus::Singular,
+                Some("singular fit: a variance component is (nearly) zero".to_string()),
+            )
+        } else {
+            (FitStatus::Ok, None)
+        };
+        Ok(Outcome {
+            status,
+            message,
+            iterations: fit.evaluations as u64,
+        })
+    }
+
+    fn terms(
+        &mut self,
+        data: &dyn Columns,
+        _context: &mut Context<'_>,
+    ) -> Result<Vec<String>, FitFailure> {
+        let mut terms = self
+            .formula
+            .fixed_term_names(data)
+            .map_err(|e| FitFailure(e.to_string()))?;
+        if let Ok(fit) = self.fitter.fit(data) {
+            terms.extend(fit.varcorr.iter().map(variance_term));
+        }
+        Ok(terms)
     }
 }
 

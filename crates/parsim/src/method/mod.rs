@@ -24,7 +24,7 @@ use std::sync::Arc;
 use parsim_lmm::Columns;
 use parsim_random::{default_rng_from, Generator, SeedSequence};
 
-pub use builtin::{variance_term, LmmKind, OlsKind};
+pub use builtin::{variance_term, GlmKind, GlmmKind, LmmKind, OlsKind};
 #[cfg(unix)]
 pub use external::ExternalKind;
 pub use registry::Registry;
@@ -45,16 +45,20 @@ pub enum FitStatus {
     /// The fit did not finish within the method's `timeout` (a method run in a worker process, which
     /// is stopped and restarted); nothing but the message is stored.
     Timeout,
+    /// The data are (quasi-)separated: a GLM's maximum-likelihood estimate does not exist, and the
+    /// estimates stored are where the iteration stopped; not used by the measures.
+    Separation,
 }
 
 impl FitStatus {
     /// Every status, in the order the store sorts them.
-    pub const ALL: [FitStatus; 5] = [
+    pub const ALL: [FitStatus; 6] = [
         FitStatus::Ok,
         FitStatus::Singular,
         FitStatus::NotConverged,
         FitStatus::Error,
         FitStatus::Timeout,
+        FitStatus::Separation,
     ];
 
     /// The word stored in the `status` column.
@@ -65,6 +69,7 @@ impl FitStatus {
             FitStatus::NotConverged => "not_converged",
             FitStatus::Error => "error",
             FitStatus::Timeout => "timeout",
+            FitStatus::Separation => "separation",
         }
     }
 

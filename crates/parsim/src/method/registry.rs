@@ -5,7 +5,7 @@ use std::sync::Arc;
 use toml::de::DeTable;
 
 use super::table::{choice, MethodTable};
-use super::{ExternalKind, LmmKind, MethodKind, OlsKind, StudyMethod};
+use super::{ExternalKind, GlmKind, GlmmKind, LmmKind, MethodKind, OlsKind, StudyMethod};
 use crate::diagnostic::did_you_mean;
 use crate::reader::Reader;
 
@@ -28,12 +28,14 @@ impl std::fmt::Debug for Registry {
 }
 
 impl Registry {
-    /// The built-in kinds: `lmm` and `ols`, and the kinds that run your own code: `python`, `r` and
+    /// The built-in kinds: `lmm`, `ols`, `glm` and `glmm`, and the kinds that run your own code: `python`, `r` and
     /// `command` (see docs/methods.md).
     pub fn builtin() -> Registry {
         Registry::empty()
             .with(LmmKind)
             .with(OlsKind)
+            .with(GlmKind)
+            .with(GlmmKind)
             .with(ExternalKind::python())
             .with(ExternalKind::r())
             .with(ExternalKind::command())

@@ -1,0 +1,313 @@
+//! The penalised weighted least-squares system of a GLMM's PIRLS step, blocked as
+//! [`crate::blocked`] blocks the LMM's: with U = ZΛ and working weights W,
+//!
+//! ```text
+//!     H = [ U′WU + I   U′WX ]      (u: the spherical random effects; β only when active)
+//!         [ X′WU       X′WX ]
+//! ```
+//!
+//! The first random-effects term (most levels) gives a block-diagonal H₁₁ (q₁×q₁ per level); every
+//! other row (later terms' effects, then β) is one dense block H₂₂, and H₂₁ is sparse (per level
+//! of term 1, the dense rows its observations meet). The factor is L₁₁ = chol(H₁₁) level by level,
+//! C̃ = H₂₁L₁₁⁻ᵀ, L₂₂ = chol(H₂₂ − C̃C̃′). With β inactive (PIRLS over u alone, β fixed) the same
+//! storage is factored on the leading rows only: β's rows are the last of every list.
+
+use crate::dense::{backward_solve, cholesky, forward_solve, CholeskyScratch};
+
+/// Per-term sizes of the random effects.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TermShape {
+    /// Effects per level.
+    pub q: usize,
+    /// Levels.
+    pub nlevels: usize,
+    /// First element of this term's effects in u.
+    pub offset: usize,
+}
+
+/// The blocked system, formed once per data shape and reused.
+pub(crate) struct Pls {
+    pub terms: Vec<TermShape>,
+    /// Fixed effects.
+    pub p: usize,
+    /// Random effects in all.
+    pub q: usize,
+    /// Rows of the dense block: later terms' effects (m2) then β (p).
+    m2: usize,
+    md: usize,
+    /// H₁₁ blocks, then their factors.
+    d: Vec<f64>,
+    l: Vec<f64>,
+    /// Per level of term 1, its entries (dense rows) in `rows[ptr[l]..ptr[l + 1]]`, the p rows of
+    /// β last; q₁ values per entry in `c` (H₂₁) and `ct` (C̃).
+    ptr: Vec<usize>,
+    rows: Vec<u32>,
+    c: Vec<f64>,
+    ct: Vec<f64>,
+    /// Per observation and later term, its first entry in its level-1 list.
+    entry: Vec<u32>,
+    /// H₂₂ (lower triangle), then the Schur complement's factor.
+    e: Vec<f64>,
+    s: Vec<f64>,
+    scratch: CholeskyScratch,
+    /// Right-hand side, then solution: u (q) then β (p).
+    pub x: Vec<f64>,
+    tmp: Vec<f64>,
+    /// Whether the last factorization included β's rows.
+    joint: bool,
+}
+
+impl Pls {
+    /// The system of `terms` (term 0 the one with most levels) over observations whose level in
+    /// term t is `codes[t][i]`, with `p` fixed effects.
+    pub fn new(terms: Vec<TermShape>, codes: &[&[u32]], p: usize) -> Pls {
+        let n = codes.first().map_or(0, |c| c.len());
+        let q: usize = terms.iter().map(|t| t.q * t.nlevels).sum();
+        let (q0, n0) = (terms[0].q, terms[0].nlevels);
+        let m2 = q - q0 * n0;
+        let md = m2 + p;
+        // The dense rows each level of term 0 meets.
+        let mut lists: Vec<Vec<u32>> = vec![Vec::new(); n0];
+        for i in 0..n {
+            let l0 = codes[0][i] as usize;
+            for (t, term) in terms.iter().enumerate().skip(1) {
+                let first = term.offset - q0 * n0 + codes[t][i] as usize * term.q;
+                lists[l0].extend((first..first + term.q).map(|r| r as u32));
+            }
+        }
+        let mut ptr = vec![0];
+        let mut rows = Vec::new();
+        for list in &mut lists {
+            list.sort_unstable();
+            list.dedup();
+            rows.extend_from_slice(list);
+            rows.extend((m2..md).map(|r| r as u32));
+            ptr.push(rows.len());
+        }
+        let later = terms.len() - 1;
+        let mut entry = vec![0u32; n * later];
+        for i in 0..n {
+            let l0 = codes[0][i] as usize;
+            let list = &rows[ptr[l0]..ptr[l0 + 1]];
+            for (t, term) in terms.iter().enumerate().skip(1) {
+                let first = (term.offset - q0 * n0 + codes[t][i] as usize * term.q) as u32;
+                let at = list.partition_point(|&r| r < first);
+                entry[i * later + t - 1] = (ptr[l0] + at) as u32;
+            }
+        }
+        Pls {
+            d: vec![0.0; n0 * q0 * q0],
+            l: vec![0.0; n0 * q0 * q0],
+            c: vec![0.0; rows.len() * q0],
+            ct: vec![0.0; rows.len() * q0],
+            e: vec![0.0; md * md],
+            s: vec![0.0; md * md],
+            scratch: CholeskyScratch::new(md, false),
+            x: vec![0.0; q + p],
+            tmp: vec![0.0; q0.max(1)],
+            entry,
+            ptr,
+            rows,
+            terms,
+            p,
+            q,
+            m2,
+            md,
+            joint: true,
+        }
+    }
+
+    /// Clears H and the right-hand side before accumulation.
+    pub fn clear(&mut self) {
+        self.d.fill(0.0);
+        self.c.fill(0.0);
+        self.e.fill(0.0);
+        self.x.fill(0.0);
+    }
+
+    /// Adds observation `i` with weight `w` and target `t` (working response): its rows of U
+    /// (`a[k]`, q_k values of term k at level `levels[k]`) and of X (`xrow`).
+    pub fn add(&mut self, i: usize, levels: &[u32], a: &[&[f64]], xrow: &[f64], w: f64, t: f64) {
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let md = self.md;
+        let later = self.terms.len() - 1;
+        let l0 = levels[0] as usize;
+        let a0 = a[0];
+        let block = &mut self.d[l0 * q0 * q0..(l0 + 1) * q0 * q0];
+        for j in 0..q0 {
+            let wa = w * a0[j];
+            for k in j..q0 {
+                block[j * q0 + k] += wa * a0[k];
+            }
+            self.x[l0 * q0 + j] += wa * t;
+        }
+        let q_first = q0 * n0;
+        // Later terms: their cross block with term 0, their dense rows.
+        for k in 1..=later {
+            let term = self.terms[k];
+            let row0 = term.offset - q_first + levels[k] as usize * term.q;
+            let e0 = self.entry[i * later + k - 1] as usize;
+            for jj in 0..term.q {
+                let wa = w * a[k][jj];
+                let c = &mut self.c[(e0 + jj) * q0..(e0 + jj + 1) * q0];
+                for (cv, av) in c.iter_mut().zip(a0) {
+                    *cv += wa * av;
+                }
+                self.x[q_first + row0 + jj] += wa * t;
+                for k2 in 1..=k {
+                    let t2 = self.terms[k2];
+                    let row2 = t2.offset - q_first + levels[k2] as usize * t2.q;
+                    for j2 in 0..t2.q {
+                        let (r, s) = (row0 + jj, row2 + j2);
+                        if s <= r && (k2 < k || j2 <= jj) {
+                            self.e[s * md + r] += wa * a[k2][j2];
+                        }
+                    }
+                }
+            }
+        }
+        // β rows.
+        let e_beta = self.ptr[l0 + 1] - self.p;
+        for (j, &xj) in xrow.iter().enumerate() {
+            let wx = w * xj;
+            let c = &mut self.c[(e_beta + j) * q0..(e_beta + j + 1) * q0];
+            for (cv, av) in c.iter_mut().zip(a0) {
+                *cv += wx * av;
+            }
+            let r = self.m2 + j;
+            self.x[q_first + r] += wx * t;
+            for (j2, &x2) in xrow.iter().enumerate().take(j + 1) {
+                self.e[(self.m2 + j2) * md + r] += wx * x2;
+            }
+            for k in 1..=later {
+                let term = self.terms[k];
+                let row0 = term.offset - q_first + levels[k] as usize * term.q;
+                for jj in 0..term.q {
+                    self.e[(row0 + jj) * md + r] += wx * a[k][jj];
+                }
+            }
+        }
+    }
+
+    /// Factors H (with β's rows when `joint`) after the identity is added on u's rows. Returns
+    /// log|L_u|² (the random effects' part of the log-determinant), or None if not positive
+    /// definite.
+    pub fn factor(&mut self, joint: bool) -> Option<f64> {
+        self.joint = joint;
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let (md, m2, p) = (self.md, self.m2, self.p);
+        let active = if joint { md } else { m2 };
+        let mut logdet = 0.0;
+        for l in 0..n0 {
+            let block = l * q0 * q0..(l + 1) * q0 * q0;
+            let lb = &mut self.l[block.clone()];
+            lb.copy_from_slice(&self.d[block]);
+            for j in 0..q0 {
+                lb[j * q0 + j] += 1.0;
+            }
+            if !cholesky(lb, q0, &mut self.scratch) {
+                return None;
+            }
+            for j in 0..q0 {
+                logdet += 2.0 * lb[j * q0 + j].ln();
+            }
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            for e in self.ptr[l]..end {
+                let ct = &mut self.ct[e * q0..(e + 1) * q0];
+                ct.copy_from_slice(&self.c[e * q0..(e + 1) * q0]);
+                forward_solve(lb, q0, q0, ct);
+            }
+        }
+        // S = H₂₂ − C̃C̃′ on the active rows (lower triangle), packed with leading dimension
+        // `active`.
+        for j in 0..active {
+            for i in j..active {
+                let mut v = self.e[j * md + i];
+                if i == j && i < m2 {
+                    v += 1.0;
+                }
+                self.s[j * active + i] = v;
+            }
+        }
+        for l in 0..n0 {
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            for e1 in self.ptr[l]..end {
+                let r1 = self.rows[e1] as usize;
+                let c1 = &self.ct[e1 * q0..(e1 + 1) * q0];
+                for e2 in self.ptr[l]..=e1 {
+                    let r2 = self.rows[e2] as usize;
+                    let c2 = &self.ct[e2 * q0..(e2 + 1) * q0];
+                    let dot: f64 = c1.iter().zip(c2).map(|(a, b)| a * b).sum();
+                    self.s[r2 * active + r1] -= dot;
+                }
+            }
+        }
+        if active > 0 && !cholesky(&mut self.s[..active * active], active, &mut self.scratch) {
+            return None;
+        }
+        for i in 0..m2 {
+            logdet += 2.0 * self.s[i * active + i].ln();
+        }
+        Some(logdet)
+    }
+
+    /// Solves H x = (the accumulated right-hand side) in place in `x` after [`Pls::factor`]: u,
+    /// then β when the factorization was joint.
+    pub fn solve(&mut self) {
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let p = self.p;
+        let active = if self.joint { self.md } else { self.m2 };
+        let q_first = q0 * n0;
+        let end = |ptr: &[usize], l: usize, joint: bool| {
+            if joint {
+                ptr[l + 1]
+            } else {
+                ptr[l + 1] - p
+            }
+        };
+        let (first, dense) = self.x.split_at_mut(q_first);
+        for l in 0..n0 {
+            let lb = &self.l[l * q0 * q0..(l + 1) * q0 * q0];
+            let xl = &mut first[l * q0..(l + 1) * q0];
+            forward_solve(lb, q0, q0, xl);
+            for e in self.ptr[l]..end(&self.ptr, l, self.joint) {
+                let ct = &self.ct[e * q0..(e + 1) * q0];
+                dense[self.rows[e] as usize] -=
+                    ct.iter().zip(xl.iter()).map(|(a, b)| a * b).sum::<f64>();
+            }
+        }
+        if active > 0 {
+            let s = &self.s[..active * active];
+            forward_solve(s, active, active, &mut dense[..active]);
+            backward_solve(s, active, active, &mut dense[..active]);
+        }
+        for l in 0..n0 {
+            let lb = &self.l[l * q0 * q0..(l + 1) * q0 * q0];
+            let tmp = &mut self.tmp[..q0];
+            tmp.copy_from_slice(&first[l * q0..(l + 1) * q0]);
+            for e in self.ptr[l]..end(&self.ptr, l, self.joint) {
+                let ct = &self.ct[e * q0..(e + 1) * q0];
+                let v = dense[self.rows[e] as usize];
+                for (t, c) in tmp.iter_mut().zip(ct) {
+                    *t -= c * v;
+                }
+            }
+            backward_solve(lb, q0, q0, tmp);
+            first[l * q0..(l + 1) * q0].copy_from_slice(tmp);
+        }
+    }
+
+    /// The diagonal of L₁₁ of the last factorization, per level of a scalar term 0: 1/sd of the
+    /// conditional mode (adaptive quadrature's scale).
+    pub fn first_diagonal(&self, level: usize) -> f64 {
+        self.l[level]
+    }
+}
