@@ -47,7 +47,10 @@ fn compare(name: &str, got: &Value, want: &Value) {
         assert_eq!(o["term"].as_str().unwrap(), term, "{name}: names as lme4's");
         for (field, theirs, tolerance) in [("estimate", "estimate", 1e-6), ("se", "se", 5e-5)] {
             let (g, w) = (o[field].as_f64().unwrap(), w[theirs].as_f64().unwrap());
-            assert!((g - w).abs() <= tolerance * w.abs(), "{name} {term} {field}: {g} vs {w}");
+            assert!(
+                (g - w).abs() <= tolerance * w.abs(),
+                "{name} {term} {field}: {g} vs {w}"
+            );
         }
         if let (Some(g), Some(w)) = (o["df"].as_f64(), w["df"].as_f64()) {
             if want["model"].as_str() != Some("lm") {
@@ -67,14 +70,29 @@ fn weights_and_sum_contrasts_match_lme4() {
     let want = reference("schools_weights_sum");
     let formula = want["formula"].as_str().unwrap();
     let args = [
-        "--formula", formula, "--weights", "w", "--contrasts", "a=sum", "--contrasts",
-        "b=contr.sum", "--format", "json",
+        "--formula",
+        formula,
+        "--weights",
+        "w",
+        "--contrasts",
+        "a=sum",
+        "--contrasts",
+        "b=contr.sum",
+        "--format",
+        "json",
     ];
     let per_factor = fit(&args);
     compare("schools_weights_sum", &json(&per_factor), &want);
     // `--contrasts sum` codes every categorical variable of the formula so: the same fit.
     let all = fit(&[
-        "--formula", formula, "--weights", "w", "--contrasts", "sum", "--format", "json",
+        "--formula",
+        formula,
+        "--weights",
+        "w",
+        "--contrasts",
+        "sum",
+        "--format",
+        "json",
     ]);
     assert_eq!(json(&all), json(&per_factor));
     // The text summary names the weights.
@@ -85,7 +103,10 @@ fn weights_and_sum_contrasts_match_lme4() {
 
 #[test]
 fn weights_by_ml_and_reml_match_lme4() {
-    for (name, ml) in [("schools_weights_reml", false), ("schools_weights_ml", true)] {
+    for (name, ml) in [
+        ("schools_weights_reml", false),
+        ("schools_weights_ml", true),
+    ] {
         let want = reference(name);
         let formula = want["formula"].as_str().unwrap();
         let mut args = vec!["--formula", formula, "--weights", "w", "--format", "json"];
@@ -101,7 +122,14 @@ fn weighted_least_squares_with_sum_contrasts_matches_lm() {
     let want = reference("lm_schools_weights");
     let formula = want["formula"].as_str().unwrap();
     let out = fit(&[
-        "--formula", formula, "--weights", "w", "--contrasts", "a=sum", "--format", "json",
+        "--formula",
+        formula,
+        "--weights",
+        "w",
+        "--contrasts",
+        "a=sum",
+        "--format",
+        "json",
     ]);
     compare("lm_schools_weights", &json(&out), &want);
 }

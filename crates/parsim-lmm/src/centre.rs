@@ -75,6 +75,11 @@ impl Centring {
             changed |= wanted != self.fixed[j];
             self.fixed[j] = wanted;
         }
+        if !changed {
+            // The random-effects columns follow the fixed ones: nothing to do (the usual case,
+            // no column centred before or now).
+            return false;
+        }
         for (centres, design) in self.random.iter_mut().zip(terms) {
             let offset = usize::from(design.intercept);
             for (a, column) in design.columns.iter().enumerate() {

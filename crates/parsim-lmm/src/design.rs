@@ -41,7 +41,9 @@ impl Formula {
         data: &dyn Columns,
         contrasts: &BTreeMap<String, Contrast>,
     ) -> Result<Vec<String>, ModelError> {
-        self.with_vars(data, contrasts, |vars| Design::from_vars(&self.fixed, vars).names())
+        self.with_vars(data, contrasts, |vars| {
+            Design::from_vars(&self.fixed, vars).names()
+        })
     }
 
     /// `read` of the variables of the formula resolved against `data` (through a model frame when

@@ -5,7 +5,8 @@
 //! `%in%`, nested grouping factors) → model frame (`frame`: the computed variables, the response
 //! less its offsets, prior weights) → model structure (`model`: fixed-effects columns, random-effects terms
 //! with their relative covariance templates Λ, the blocks of A = [Z X y]′[Z X y]) → profiled
-//! deviance of θ (`blocked`: blocked Cholesky) → bounded optimizer (`optimize`: BOBYQA, Brent in
+//! deviance of θ (`blocked`: blocked Cholesky; a badly scaled covariate centred internally and
+//! reported on the user's scale, `centre`) → bounded optimizer (`optimize`: BOBYQA, Brent in
 //! one dimension) → fitted model ([`LmmFit`]) with post-fit checks and lmerTest's Satterthwaite
 //! degrees of freedom (`inference`).
 //!

@@ -180,3 +180,29 @@ fn year_slope_centring_follows_the_data() {
         5e-5
     ));
 }
+
+/// The centring on the general path (prior weights, here all 1, take it instead of the
+/// one-factor fast path): the same fit as lme4's, at the fixture tolerances.
+#[test]
+fn year_slope_centred_on_the_general_path() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/lme4_fragile");
+    let want = read_json(dir.join("year_slope.json"));
+    let text = std::fs::read_to_string(dir.join("year_slope.csv")).unwrap();
+    let weighted: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, line)| format!("{line},{}\n", if i == 0 { "w" } else { "1" }))
+        .collect();
+    let data = DataFrame::parse_csv(&weighted, "year_slope with w").unwrap();
+    let formula = Formula::parse(want["formula"].as_str().unwrap()).unwrap();
+    let options = LmmOptions {
+        weights: Some("w".into()),
+        ..LmmOptions::default()
+    };
+    let mut fitter = LmmFitter::new(&formula, options).unwrap();
+    let fit = fitter.fit(&data).unwrap().clone();
+    assert!(fit.converged, "{:?}", fit.messages);
+    assert!(fit.criterion <= criterion_of(&want, true) + 1e-6);
+    let mut report = Vec::new();
+    compare("year_slope weighted", &fit, &want, DF_FRAGILE, &mut report);
+}
