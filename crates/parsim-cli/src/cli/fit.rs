@@ -1,6 +1,6 @@
 //! `parsim fit DATA.csv --formula "..." [--ml] [--format text|json] [--factor NAME]...`: fit one
 //! model to a CSV file and print an lmer-style summary (or JSON). Formulas without random-effects
-//! terms are fitted by OLS. Rows with a missing value in a used column are dropped and counted, as
+//! terms are fitted by OLS. With `--family` the model is a GLM or GLMM (`fit_glm`). Rows with a missing value in a used column are dropped and counted, as
 //! lme4's `na.omit` does.
 
 use std::fmt::Write as _;
@@ -13,6 +13,7 @@ use parsim_lmm::{
 };
 use serde_json::{json, Value};
 
+use super::fit_glm::{self, GlmRequest};
 use super::{Failure, Outcome};
 
 /// Output format of `parsim fit`.
@@ -41,6 +42,20 @@ pub struct Args {
     /// Treat the numeric column NAME as categorical (repeatable).
     #[arg(long = "factor", value_name = "NAME")]
     pub factors: Vec<String>,
+    /// A generalised linear (mixed) model of this family: binomial or poisson.
+    #[arg(long)]
+    pub family: Option<String>,
+    /// The link (with --family): logit, probit, cloglog (binomial) or log (poisson); the family's
+    /// canonical link by default.
+    #[arg(long, requires = "family")]
+    pub link: Option<String>,
+    /// Quadrature points of a GLMM (with --family): 0 (fast), 1 (Laplace, the default) or up to
+    /// 25 (adaptive Gauss-Hermite, one scalar random effect).
+    #[arg(long, requires = "family")]
+    pub nagq: Option<usize>,
+    /// Cluster-robust CR1 standard errors by this column (a GLM, with --family).
+    #[arg(long, requires = "family")]
+    pub cluster: Option<String>,
 }
 
 /// Run `parsim fit`.
@@ -56,7 +71,9 @@ pub fn execute(args: Args) -> Outcome {
     let data = DataFrame::read_csv_with_factors(&args.data, &args.factors)
         .map_err(|e| Failure::invalid(e.to_string()))?;
     let names = data.column_names();
-    for name in formula.variables().iter().chain(&args.factors) {
+    let mut used = formula.variables();
+    used.extend(args.cluster.iter().cloned());
+    for name in used.iter().chain(&args.factors) {
         if !data.has_column(name) {
             let hint = parsim_lmm::unknown_column_note(name, names.clone());
             return Err(Failure::invalid(format!(
@@ -65,14 +82,23 @@ pub fn execute(args: Args) -> Outcome {
             )));
         }
     }
-    let (data, dropped) = data.complete_cases(&formula.variables());
+    let (data, dropped) = data.complete_cases(&used);
     if data.nrows() == 0 {
         return Err(Failure::invalid(format!(
             "{origin}: no rows without missing values in the columns the formula uses"
         )));
     }
     let context = |e: parsim_lmm::FitError| Failure::invalid(format!("{origin}: {e}"));
-    let output = if formula.has_random_terms() {
+    let output = if let Some(family) = args.family.as_deref() {
+        let request = GlmRequest {
+            family,
+            link: args.link.as_deref(),
+            nagq: args.nagq,
+            cluster: args.cluster.as_deref(),
+            format: args.format,
+        };
+        fit_glm::fit(&request, &formula, &data, &origin, dropped)?
+    } else if formula.has_random_terms() {
         let options = LmmOptions {
             reml: !args.ml,
             ..LmmOptions::default()
@@ -97,7 +123,7 @@ pub fn execute(args: Args) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn finite_or_null(x: f64) -> Value {
+pub(super) fn finite_or_null(x: f64) -> Value {
     if x.is_finite() {
         json!(x)
     } else {
@@ -175,7 +201,7 @@ fn ols_json(fit: &OlsFit, dropped: usize) -> String {
 }
 
 /// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
-fn p_text(p: f64) -> String {
+pub(super) fn p_text(p: f64) -> String {
     if p.is_nan() {
         "NA".into()
     } else if p < 2e-16 {
