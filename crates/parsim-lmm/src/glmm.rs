@@ -402,7 +402,7 @@ impl GlmmFitter {
         fit.bic = value + (n as f64).ln() * npar;
         fit.deviance = deviance(st, family);
         fit.nobs = n;
-        fit.theta.clone_from(&theta);
+        fit.theta.clone_from(theta);
         fit.evaluations = evaluations;
         fit.singular = theta
             .iter()
@@ -428,7 +428,7 @@ impl GlmmFitter {
             }
             *count = factor.nlevels();
         }
-        fill_varcorr(structure, &theta, 1.0, &mut self.varcorr);
+        fill_varcorr(structure, theta, 1.0, &mut self.varcorr);
         let rows = self.varcorr.len() - 1;
         if fit.varcorr.len() != rows {
             fit.varcorr = self.varcorr[..rows].to_vec();
