@@ -20,7 +20,7 @@ enum Command {
     Check(cli::check::Args),
     /// Write one replication's generated data set as CSV.
     Data(cli::data::Args),
-    /// Fit one model to a CSV data file and print an lmer-style summary (or JSON).
+    /// Fit one model (LMM, OLS, GLM or GLMM) to a CSV data file and print an lmer/glm-style summary (or JSON).
     Fit(cli::fit::Args),
     /// Run a study on every core into a durable store; resumes an interrupted run.
     Run(cli::run::Args),

@@ -134,6 +134,14 @@ pub struct GlmmFit {
 struct Shape {
     structure: Structure,
     names: Vec<String>,
+    system: System,
+    optimizers: Optimizers,
+    /// Per θ element, whether it is a template diagonal (bounded below by 0).
+    diagonal: Vec<bool>,
+}
+
+/// The model matrices and the PLS system: everything the criterion reads and writes.
+struct System {
     x: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
@@ -142,8 +150,25 @@ struct Shape {
     a: Vec<Vec<f64>>,
     shapes: Vec<TermShape>,
     pls: Pls,
-    /// Per θ element, whether it is a template diagonal (bounded below by 0).
-    diagonal: Vec<bool>,
+}
+
+/// The optimizers of the two stages, built once per shape: θ alone (stage 1, and stage 2 without
+/// fixed effects), and BOBYQA over (θ, β) with its bounds.
+struct Optimizers {
+    theta: Optimizer,
+    joint: Option<Bobyqa>,
+    lower: Vec<f64>,
+    upper: Vec<f64>,
+}
+
+/// Buffers of the finite-difference Hessian.
+#[derive(Default)]
+struct HessianScratch {
+    hessian: Vec<f64>,
+    x: Vec<f64>,
+    factor: Vec<f64>,
+    inverse: Vec<f64>,
+    column: Vec<f64>,
 }
 
 /// The state of the iteration: data, current u, β, η, μ and buffers.
@@ -180,7 +205,8 @@ pub struct GlmmFitter {
     irls: Irls,
     nodes: Vec<(f64, f64)>,
     params: Vec<f64>,
-    hessian: Vec<f64>,
+    theta: Vec<f64>,
+    hessian: HessianScratch,
     varcorr: Vec<VarComp>,
     fit: GlmmFit,
 }
@@ -221,7 +247,8 @@ impl GlmmFitter {
             state: State::default(),
             irls: Irls::default(),
             params: Vec::new(),
-            hessian: Vec::new(),
+            theta: Vec::new(),
+            hessian: HessianScratch::default(),
             varcorr: Vec::new(),
             fit: GlmmFit::default(),
         })
@@ -260,7 +287,7 @@ impl GlmmFitter {
         let p = shape.names.len();
         let problem = Problem {
             family,
-            x: &shape.x,
+            x: &shape.system.x,
             n,
             p,
             y: &st.y,
@@ -273,59 +300,61 @@ impl GlmmFitter {
         }
         st.beta.clone_from(&self.irls.beta);
         st.u.clear();
-        st.u.resize(shape.pls.q, 0.0);
+        st.u.resize(shape.system.pls.q, 0.0);
         let ntheta = shape.diagonal.len();
         // Stage 1: θ with β profiled (nAGQ = 0).
-        let mut theta = vec![0.0; ntheta];
-        let mut optimizer = Optimizer::new(&shape.diagonal, false);
+        let theta = &mut self.theta;
+        theta.resize(ntheta, 0.0);
         let mut failed = false;
-        let stage1 = optimizer.minimize(
-            |th| match criterion(shape, st, family, th, true, &[]) {
+        let stage1 = shape.optimizers.theta.minimize(
+            |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
                 Some(v) => v,
                 None => {
                     failed = true;
                     f64::MAX
                 }
             },
-            &mut theta,
+            theta,
         );
         let mut evaluations = stage1.evaluations;
-        let mut value = criterion(shape, st, family, &theta, true, &[]);
+        let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
         let mut budget_exhausted = stage1.budget_exhausted;
         let nagq = self.options.nagq;
         self.params.clear();
-        self.params.extend_from_slice(&theta);
+        self.params.extend_from_slice(theta);
         self.params.extend_from_slice(&st.beta);
         if nagq >= 1 {
-            // Stage 2: (θ, β), PIRLS over u.
+            // Stage 2: (θ, β), PIRLS over u (θ alone without fixed effects).
             let nodes = &self.nodes;
-            let k = ntheta + p;
-            let mut config = Config::new(k);
-            config.rho_begin = 0.02;
-            config.rho_end = 1e-8;
-            config.max_fun = 20_000 * k;
-            let lower: Vec<f64> = shape
-                .diagonal
-                .iter()
-                .map(|&d| if d { 0.0 } else { f64::NEG_INFINITY })
-                .chain(std::iter::repeat_n(f64::NEG_INFINITY, p))
-                .collect();
-            let upper = vec![f64::INFINITY; k];
-            let mut solver = Bobyqa::new(k, config)
-                .map_err(|e| FitError::Numerical(format!("optimizer: {e:?}")))?;
+            let Optimizers {
+                theta: theta_only,
+                joint,
+                lower,
+                upper,
+            } = &mut shape.optimizers;
             let mut f = |x: &[f64]| {
                 st.beta.copy_from_slice(&x[ntheta..]);
-                criterion(shape, st, family, &x[..ntheta], false, nodes).unwrap_or(f64::MAX)
+                criterion(&mut shape.system, st, family, &x[..ntheta], false, nodes)
+                    .unwrap_or(f64::MAX)
             };
-            let outcome = solver.minimize(&mut f, &mut self.params, &lower, &upper);
-            evaluations += outcome.n_eval;
-            budget_exhausted = !matches!(
-                outcome.status,
-                bobyqa::Status::Converged | bobyqa::Status::FtolReached
-            );
+            match joint {
+                Some(solver) => {
+                    let outcome = solver.minimize(&mut f, &mut self.params, lower, upper);
+                    evaluations += outcome.n_eval;
+                    budget_exhausted = !matches!(
+                        outcome.status,
+                        bobyqa::Status::Converged | bobyqa::Status::FtolReached
+                    );
+                }
+                None => {
+                    let minimum = theta_only.minimize(&mut f, &mut self.params);
+                    evaluations += minimum.evaluations;
+                    budget_exhausted = minimum.budget_exhausted;
+                }
+            }
             st.beta.copy_from_slice(&self.params[ntheta..]);
             theta.copy_from_slice(&self.params[..ntheta]);
-            value = criterion(shape, st, family, &theta, false, nodes);
+            value = criterion(&mut shape.system, st, family, theta, false, nodes);
         }
         let Some(value) = value else {
             return Err(FitError::Numerical(
@@ -341,7 +370,7 @@ impl GlmmFitter {
         fit.messages.clear();
         let hessian_ok = if nagq >= 1 {
             hessian_vcov(
-                shape,
+                &mut shape.system,
                 st,
                 family,
                 &self.nodes,
@@ -356,14 +385,14 @@ impl GlmmFitter {
         // Leave the state at the optimum (the Hessian moved it).
         st.beta.copy_from_slice(&self.params[ntheta..]);
         let nodes: &[(f64, f64)] = if nagq >= 1 { &self.nodes } else { &[] };
-        let _ = criterion(shape, st, family, &theta, false, nodes);
+        let _ = criterion(&mut shape.system, st, family, theta, false, nodes);
         if !hessian_ok {
             if nagq >= 1 {
                 fit.messages.push(
                     "the Hessian of the criterion is not positive definite: standard errors from the PIRLS information".into(),
                 );
             }
-            pirls_vcov(shape, st, family, &mut fit.vcov)?;
+            pirls_vcov(&mut shape.system, st, family, &mut fit.vcov)?;
         }
         fit.nagq = nagq;
         fit.criterion = value;
@@ -373,7 +402,7 @@ impl GlmmFitter {
         fit.bic = value + (n as f64).ln() * npar;
         fit.deviance = deviance(st, family);
         fit.nobs = n;
-        fit.theta.clone_from(&theta);
+        fit.theta.clone_from(theta);
         fit.evaluations = evaluations;
         fit.singular = theta
             .iter()
@@ -386,11 +415,20 @@ impl GlmmFitter {
         }
         fit.u.clone_from(&st.u);
         let structure = &shape.structure;
-        fit.ngroups.clear();
-        for factor in &structure.factors {
-            fit.ngroups.push((factor.label.clone(), factor.nlevels()));
+        if fit.ngroups.len() != structure.factors.len() {
+            fit.ngroups = structure
+                .factors
+                .iter()
+                .map(|f| (f.label.clone(), 0))
+                .collect();
         }
-        fill_varcorr(structure, &theta, 1.0, &mut self.varcorr);
+        for ((label, count), factor) in fit.ngroups.iter_mut().zip(&structure.factors) {
+            if *label != factor.label {
+                label.clone_from(&factor.label);
+            }
+            *count = factor.nlevels();
+        }
+        fill_varcorr(structure, theta, 1.0, &mut self.varcorr);
         let rows = self.varcorr.len() - 1;
         if fit.varcorr.len() != rows {
             fit.varcorr = self.varcorr[..rows].to_vec();
@@ -454,7 +492,7 @@ fn prepare(
         structure.encoded(),
         view,
         n,
-        &mut shape.x,
+        &mut shape.system.x,
     );
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
@@ -462,15 +500,16 @@ fn prepare(
             structure,
             view,
             n,
-            &mut shape.z[t],
+            &mut shape.system.z[t],
             &mut state.scratch,
         );
-        shape.codes[t].clone_from(&structure.factors[term.factor].codes);
+        shape.system.codes[t].clone_from(&structure.factors[term.factor].codes);
     }
     if !shape
+        .system
         .x
         .iter()
-        .chain(shape.z.iter().flatten())
+        .chain(shape.system.z.iter().flatten())
         .all(|v| v.is_finite())
     {
         return Err(crate::ols::non_finite(&structure.vars, view));
@@ -550,18 +589,42 @@ fn build_shape(
     let p = structure.fixed.width();
     let pls = Pls::new(shapes.clone(), &refs, p);
     let nterms = structure.terms.len();
+    let k = diagonal.len() + p;
+    let joint = if p == 0 {
+        None
+    } else {
+        let mut config = Config::new(k);
+        // θ and β are of order 1 at the start (stage 1's optimum).
+        config.rho_begin = 0.02;
+        config.rho_end = 1e-8;
+        config.max_fun = 20_000 * k;
+        Some(Bobyqa::new(k, config).map_err(|e| FitError::Numerical(format!("optimizer: {e:?}")))?)
+    };
+    let lower = diagonal
+        .iter()
+        .map(|&d| if d { 0.0 } else { f64::NEG_INFINITY })
+        .chain(std::iter::repeat_n(f64::NEG_INFINITY, p))
+        .collect();
     Ok(Shape {
         names: structure.fixed_names(),
-        x: Vec::new(),
-        z: vec![Vec::new(); nterms],
-        a: structure
-            .terms
-            .iter()
-            .map(|t| vec![0.0; n * t.q()])
-            .collect(),
-        codes,
-        shapes,
-        pls,
+        system: System {
+            x: Vec::new(),
+            z: vec![Vec::new(); nterms],
+            a: structure
+                .terms
+                .iter()
+                .map(|t| vec![0.0; n * t.q()])
+                .collect(),
+            codes,
+            shapes,
+            pls,
+        },
+        optimizers: Optimizers {
+            theta: Optimizer::new(&diagonal, false),
+            joint,
+            lower,
+            upper: vec![f64::INFINITY; k],
+        },
         diagonal,
         structure,
     })
@@ -672,7 +735,7 @@ fn bad_row(label: &str, row: usize, message: &str) -> FitError {
 }
 
 /// Λ′zᵢ of every row and term at θ.
-fn update_a(shape: &mut Shape, theta: &[f64]) {
+fn update_a(shape: &mut System, theta: &[f64]) {
     let mut k = 0;
     for (t, term) in shape.shapes.iter().enumerate() {
         let q = term.q;
@@ -699,7 +762,7 @@ fn update_a(shape: &mut Shape, theta: &[f64]) {
 }
 
 /// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
-fn update_eta(shape: &Shape, st: &mut State, family: Family) {
+fn update_eta(shape: &System, st: &mut State, family: Family) {
     let n = st.y.len();
     let p = st.beta.len();
     st.eta.copy_from_slice(&st.offset);
@@ -737,7 +800,7 @@ fn deviance(st: &State, family: Family) -> f64 {
 
 /// Accumulates and factors the PLS system at the current η and μ (working weights and
 /// response); returns log|L_u|².
-fn assemble(shape: &mut Shape, st: &mut State, family: Family, joint: bool) -> Option<f64> {
+fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<f64> {
     let n = st.y.len();
     let p = st.beta.len();
     let nterms = shape.shapes.len();
@@ -771,7 +834,7 @@ fn assemble(shape: &mut Shape, st: &mut State, family: Family, joint: bool) -> O
 
 /// PIRLS at θ (Λ′Z already updated): over (u, β) when `joint`, else over u with β fixed.
 /// Returns log|L_u|² at the converged modes, the factor left at them.
-fn pirls(shape: &mut Shape, st: &mut State, family: Family, joint: bool) -> Option<f64> {
+fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<f64> {
     update_eta(shape, st, family);
     let mut pdev = penalised_deviance(st, family);
     if !pdev.is_finite() {
@@ -834,7 +897,7 @@ fn pirls(shape: &mut Shape, st: &mut State, family: Family, joint: bool) -> Opti
 /// The criterion at θ (and the state's β unless `joint`): Laplace (or nAGQ = 0 with `joint`), or
 /// adaptive quadrature with `nodes` of more than one point.
 fn criterion(
-    shape: &mut Shape,
+    shape: &mut System,
     st: &mut State,
     family: Family,
     theta: &[f64],
@@ -857,7 +920,7 @@ fn criterion(
 /// lme4's adaptive Gauss-Hermite criterion for one scalar term: per level l, with û the mode and
 /// σ = 1/L_ll, −2 log[σ Σ_k ω_k exp(−½(D_l(û + σz_k) + (û + σz_k)² − z_k²))], D_l the level's
 /// deviance residuals; summed over levels.
-fn quadrature(shape: &mut Shape, st: &mut State, family: Family, nodes: &[(f64, f64)]) -> f64 {
+fn quadrature(shape: &mut System, st: &mut State, family: Family, nodes: &[(f64, f64)]) -> f64 {
     let n = st.y.len();
     let nl = shape.shapes[0].nlevels;
     let d = family.distribution;
@@ -900,7 +963,7 @@ fn quadrature(shape: &mut Shape, st: &mut State, family: Family, nodes: &[(f64, 
 
 /// (X′V⁻¹X)⁻¹ from a joint PIRLS factorization at the current θ (the information of β given θ).
 fn pirls_vcov(
-    shape: &mut Shape,
+    shape: &mut System,
     st: &mut State,
     family: Family,
     vcov: &mut Vec<f64>,
@@ -926,37 +989,45 @@ fn pirls_vcov(
 /// criterion in (θ, β) at `params`. False when H is not positive definite.
 #[allow(clippy::too_many_arguments)]
 fn hessian_vcov(
-    shape: &mut Shape,
+    shape: &mut System,
     st: &mut State,
     family: Family,
     nodes: &[(f64, f64)],
     params: &[f64],
     ntheta: usize,
-    hessian: &mut Vec<f64>,
+    scratch: &mut HessianScratch,
     vcov: &mut Vec<f64>,
 ) -> bool {
     let k = params.len();
     let p = k - ntheta;
-    let mut x = params.to_vec();
-    let f = |x: &[f64], st: &mut State, shape: &mut Shape| {
+    let HessianScratch {
+        hessian,
+        x,
+        factor,
+        inverse,
+        column,
+    } = scratch;
+    x.clear();
+    x.extend_from_slice(params);
+    let f = |x: &[f64], st: &mut State, shape: &mut System| {
         st.beta.copy_from_slice(&x[ntheta..]);
         criterion(shape, st, family, &x[..ntheta], false, nodes).unwrap_or(f64::NAN)
     };
-    let f0 = f(&x, st, shape);
+    let f0 = f(x, st, shape);
     hessian.resize(k * k, 0.0);
     let h = HESSIAN_STEP;
     for i in 0..k {
         x[i] = params[i] + h;
-        let plus = f(&x, st, shape);
+        let plus = f(x, st, shape);
         x[i] = params[i] - h;
-        let minus = f(&x, st, shape);
+        let minus = f(x, st, shape);
         x[i] = params[i];
         hessian[i * k + i] = (plus - 2.0 * f0 + minus) / (h * h);
         for j in 0..i {
-            let mut corner = |si: f64, sj: f64, st: &mut State, shape: &mut Shape| {
+            let mut corner = |si: f64, sj: f64, st: &mut State, shape: &mut System| {
                 x[i] = params[i] + si * h;
                 x[j] = params[j] + sj * h;
-                let v = f(&x, st, shape);
+                let v = f(x, st, shape);
                 x[i] = params[i];
                 x[j] = params[j];
                 v
@@ -971,13 +1042,13 @@ fn hessian_vcov(
         }
     }
     // (H/2)⁻¹ = 2H⁻¹.
-    let mut l = hessian.clone();
-    if !cholesky_small(&mut l, k) {
+    factor.clone_from(hessian);
+    if !cholesky_small(factor, k) {
         return false;
     }
-    let mut inverse = vec![0.0; k * k];
-    let mut column = vec![0.0; k];
-    inverse_from_cholesky(&l, k, k, &mut inverse, &mut column);
+    inverse.resize(k * k, 0.0);
+    column.resize(k, 0.0);
+    inverse_from_cholesky(factor, k, k, inverse, column);
     vcov.resize(p * p, 0.0);
     for j in 0..p {
         for i in 0..p {

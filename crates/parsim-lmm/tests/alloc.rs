@@ -140,3 +140,53 @@ fn ols_fits_allocate_nothing_after_warm_up() {
         );
     }
 }
+
+fn crt(name: &str) -> DataFrame {
+    let path =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(format!("tests/data/glmm/data/{name}.csv"));
+    DataFrame::read_csv(&path).unwrap()
+}
+
+/// GLMs (model-based and CR1) and GLMMs (Laplace) reuse their workspaces: three cluster-randomised
+/// trials of the same shape (600 rows, 30 clusters).
+#[test]
+fn glm_and_glmm_fits_allocate_nothing_after_warm_up() {
+    use parsim_lmm::{GlmFitter, GlmOptions, GlmmFitter, GlmmOptions};
+    let data = [
+        crt("crt_logit_seed1"),
+        crt("crt_probit_seed2"),
+        crt("glm_logit_cr1_seed3"),
+    ];
+    for cluster in [None, Some("cluster".to_string())] {
+        let options = GlmOptions {
+            cluster,
+            ..GlmOptions::default()
+        };
+        let formula = Formula::parse("y ~ trt + x").unwrap();
+        let mut fitter = GlmFitter::new(&formula, options).unwrap();
+        for d in &data {
+            fitter.fit(d).unwrap();
+        }
+        let before = allocations();
+        let mut total = 0.0;
+        for d in &data {
+            total += fitter.fit(d).unwrap().deviance;
+        }
+        let during = allocations() - before;
+        assert!(total.is_finite());
+        assert_eq!(during, 0, "GLM: {during} allocations in 3 warm fits");
+    }
+    let formula = Formula::parse("y ~ trt + x + (1 | cluster)").unwrap();
+    let mut fitter = GlmmFitter::new(&formula, GlmmOptions::default()).unwrap();
+    for d in &data {
+        fitter.fit(d).unwrap();
+    }
+    let before = allocations();
+    let mut total = 0.0;
+    for d in &data {
+        total += fitter.fit(d).unwrap().criterion;
+    }
+    let during = allocations() - before;
+    assert!(total.is_finite());
+    assert_eq!(during, 0, "GLMM: {during} allocations in 3 warm fits");
+}

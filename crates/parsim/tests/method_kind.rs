@@ -268,7 +268,7 @@ fn the_new_kinds_table_is_checked_like_any_other() {
     let err = Study::from_source(Path::new("mean.toml"), STUDY.into()).unwrap_err();
     assert!(
         err.to_string().contains(
-            "`model` must be one of \"lmm\", \"ols\", \"python\", \"r\", \"command\", got \"mean\""
+            "`model` must be one of \"lmm\", \"ols\", \"glm\", \"glmm\", \"python\", \"r\", \"command\", got \"mean\""
         ),
         "{err}"
     );

@@ -1,8 +1,9 @@
 //! `parsim fit DATA.csv --formula "..." [--ml] [--format text|json] [--factor NAME]...
-//! [--weights COL] [--contrasts [NAME=]sum]...`: fit one model to a CSV file and print an
-//! lmer-style summary (or JSON). Formulas without random-effects terms are fitted by OLS. Rows with
-//! a missing value in a used column (or the weights) are dropped and counted, as lme4's `na.omit`
-//! does.
+//! [--weights COL] [--contrasts [NAME=]sum]... [--family F [--link L] [--nagq N] [--cluster COL]]`:
+//! fit one model to a CSV file and print an lmer-style summary (or JSON). Formulas without
+//! random-effects terms are fitted by OLS; with `--family` the model is a GLM or GLMM (`fit_glm`).
+//! Rows with a missing value in a used column (or the weights) are dropped and counted, as lme4's
+//! `na.omit` does.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -15,6 +16,7 @@ use parsim_lmm::{
 };
 use serde_json::{json, Value};
 
+use super::fit_glm::{self, GlmRequest};
 use super::{Failure, Outcome};
 
 /// Output format of `parsim fit`.
@@ -43,6 +45,20 @@ pub struct Args {
     /// Treat the numeric column NAME as categorical (repeatable).
     #[arg(long = "factor", value_name = "NAME")]
     pub factors: Vec<String>,
+    /// A generalised linear (mixed) model of this family: binomial or poisson.
+    #[arg(long)]
+    pub family: Option<String>,
+    /// The link (with --family): logit, probit, cloglog (binomial) or log (poisson); the family's
+    /// canonical link by default.
+    #[arg(long, requires = "family")]
+    pub link: Option<String>,
+    /// Quadrature points of a GLMM (with --family): 0 (fast), 1 (Laplace, the default) or up to
+    /// 25 (adaptive Gauss-Hermite, one scalar random effect).
+    #[arg(long, requires = "family")]
+    pub nagq: Option<usize>,
+    /// Cluster-robust CR1 standard errors by this column (a GLM, with --family).
+    #[arg(long, requires = "family")]
+    pub cluster: Option<String>,
     /// Column of prior weights (lmer's and lm's `weights =`): observation i has residual variance
     /// σ²/wᵢ; weights must be positive.
     #[arg(long, value_name = "COL")]
@@ -103,6 +119,7 @@ pub fn execute(args: Args) -> Outcome {
     let names = data.column_names();
     let mut used = formula.variables();
     used.extend(args.weights.iter().cloned());
+    used.extend(args.cluster.iter().cloned());
     for name in used.iter().chain(&args.factors) {
         if !data.has_column(name) {
             let hint = parsim_lmm::unknown_column_note(name, names.clone());
@@ -125,7 +142,18 @@ pub fn execute(args: Args) -> Outcome {
             .map_err(|e| format!("{origin}: {e}"))
     })
     .map_err(Failure::invalid)?;
-    let output = if formula.has_random_terms() {
+    let output = if let Some(family) = args.family.as_deref() {
+        let request = GlmRequest {
+            family,
+            link: args.link.as_deref(),
+            nagq: args.nagq,
+            cluster: args.cluster.as_deref(),
+            weights: args.weights.as_deref(),
+            contrasts: contrasts.clone(),
+            format: args.format,
+        };
+        fit_glm::fit(&request, &formula, &data, &origin, dropped)?
+    } else if formula.has_random_terms() {
         let options = LmmOptions {
             reml: !args.ml,
             weights: args.weights.clone(),
@@ -157,7 +185,7 @@ pub fn execute(args: Args) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-fn finite_or_null(x: f64) -> Value {
+pub(super) fn finite_or_null(x: f64) -> Value {
     if x.is_finite() {
         json!(x)
     } else {
@@ -235,7 +263,7 @@ fn ols_json(fit: &OlsFit, dropped: usize) -> String {
 }
 
 /// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
-fn p_text(p: f64) -> String {
+pub(super) fn p_text(p: f64) -> String {
     if p.is_nan() {
         "NA".into()
     } else if p < 2e-16 {

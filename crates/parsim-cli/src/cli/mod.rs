@@ -6,6 +6,7 @@ use std::process::ExitCode;
 pub mod check;
 pub mod data;
 pub mod fit;
+pub mod fit_glm;
 pub mod merge;
 pub mod plot;
 pub mod progress;

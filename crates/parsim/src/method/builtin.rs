@@ -124,7 +124,7 @@ fn check_random_terms<O: ModelOptions>(
         _ => return true,
     };
     let message = format!("method `{}` {message}", table.name());
-    table.error(span, message).notes.push(note.into());
+    table.error(span, message).notes.push(note);
     false
 }
 

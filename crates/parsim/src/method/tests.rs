@@ -56,15 +56,15 @@ fn statuses_and_kinds_round_trip_their_stored_words() {
 #[test]
 fn the_registry_names_its_kinds_and_replaces_by_name() {
     let registry = Registry::builtin();
-    let all = ["lmm", "ols", "python", "r", "command"];
+    let all = ["lmm", "ols", "glm", "glmm", "python", "r", "command"];
     assert_eq!(registry.names(), all);
     let registry = registry.with(OlsKind);
     let mut names = registry.names();
     names.sort_unstable();
     assert_eq!(
         names,
-        ["command", "lmm", "ols", "python", "r"],
+        ["command", "glm", "glmm", "lmm", "ols", "python", "r"],
         "replaced, not added"
     );
-    assert!(registry.kind("glm").is_none());
+    assert!(registry.kind("gee").is_none());
 }
