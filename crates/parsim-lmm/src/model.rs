@@ -462,38 +462,44 @@ impl Structure {
         Ok(())
     }
 
-    /// Per level of term 1: the dense-block rows of the later terms' levels it meets, then X and y.
+    /// Per level of term 1: the dense-block rows of the later terms' levels it meets (ascending),
+    /// then X and y. The observations are bucketed by their level of term 1 (a counting sort) and
+    /// each level's rows marked once, in O(n) plus a sort of each level's short list (sorting all
+    /// (level, row) pairs cost the nested bench 0.6M of its 9.8M instructions per fit).
     fn symbolic(&self, layouts: &[TermLayout], p: usize) -> (Vec<usize>, Vec<u32>) {
-        let n = self.nobs;
         let first = &self.factors[self.terms[0].factor].codes;
+        let n0 = layouts[0].nlevels;
         let m = layouts[1..].iter().map(|t| t.q * t.nlevels).sum::<usize>() + p + 1;
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
-        for (k, term) in self.terms.iter().enumerate().skip(1) {
-            let codes = &self.factors[term.factor].codes;
-            let layout = layouts[k];
-            pairs.extend((0..n).map(|i| {
-                (
-                    first[i],
-                    (layout.rest_offset + codes[i] as usize * layout.q) as u32,
-                )
-            }));
+        let mut bucket = vec![0usize; n0 + 1];
+        for &level in first {
+            bucket[level as usize + 1] += 1;
         }
-        pairs.sort_unstable();
-        pairs.dedup();
+        for level in 0..n0 {
+            bucket[level + 1] += bucket[level];
+        }
+        let mut order = vec![0u32; first.len()];
+        let mut next = bucket.clone();
+        for (i, &level) in first.iter().enumerate() {
+            order[next[level as usize]] = i as u32;
+            next[level as usize] += 1;
+        }
+        // The last level (+1) that met each dense-block row, 0 for none yet.
+        let mut seen = vec![0usize; m];
         let mut row_ptr = vec![0];
         let mut rows = Vec::new();
-        let mut next = 0;
-        for level in 0..layouts[0].nlevels as u32 {
-            while next < pairs.len() && pairs[next].0 == level {
-                let start = pairs[next].1 as usize;
-                let q = layouts
-                    .iter()
-                    .skip(1)
-                    .find(|t| start >= t.rest_offset && start < t.rest_offset + t.q * t.nlevels)
-                    .map_or(1, |t| t.q);
-                rows.extend((start..start + q).map(|r| r as u32));
-                next += 1;
+        for level in 0..n0 {
+            let begin = rows.len();
+            for &i in &order[bucket[level]..bucket[level + 1]] {
+                for (term, layout) in self.terms.iter().zip(layouts).skip(1) {
+                    let code = self.factors[term.factor].codes[i as usize] as usize;
+                    let start = layout.rest_offset + code * layout.q;
+                    if seen[start] != level + 1 {
+                        seen[start] = level + 1;
+                        rows.extend((start..start + layout.q).map(|r| r as u32));
+                    }
+                }
             }
+            rows[begin..].sort_unstable();
             rows.extend((m - p - 1..m).map(|r| r as u32));
             row_ptr.push(rows.len());
         }
