@@ -819,8 +819,8 @@ impl TermSet {
     }
 
     /// `self * other`: both sets' terms and their products (R's crossing).
-    fn cross(self, other: TermSet) -> TermSet {
-        let product = interact(&self, &other);
+    fn cross(self, other: TermSet, span: Span) -> Result<TermSet, FormulaError> {
+        let product = interact(&self, &other, span)?;
         let mut out = TermSet {
             intercept: other.intercept.or(self.intercept),
             terms: vec![],
@@ -833,11 +833,28 @@ impl TermSet {
         {
             out.add(t);
         }
-        out
+        Ok(out)
     }
 }
 
-fn interact(a: &TermSet, b: &TermSet) -> TermSet {
+/// The most terms a product of terms may make: `a * b * c * ...` of k variables makes 2^k - 1 terms,
+/// so thirty of them would take hours and all memory; a model has far fewer terms than this.
+const MAX_TERMS: usize = 1000;
+
+/// `a:b`: the products of every term of `a` with every term of `b`.
+fn interact(a: &TermSet, b: &TermSet, span: Span) -> Result<TermSet, FormulaError> {
+    let products = a.terms.len().saturating_mul(b.terms.len());
+    if products.saturating_add(a.terms.len() + b.terms.len()) > MAX_TERMS {
+        return Err(err(
+            format!(
+                "this product of terms makes more than {MAX_TERMS} terms ({} × {}); write the \
+                 interactions the model needs with `:`",
+                a.terms.len(),
+                b.terms.len()
+            ),
+            span,
+        ));
+    }
     let mut out = TermSet::default();
     for ta in &a.terms {
         for tb in &b.terms {
@@ -847,7 +864,7 @@ fn interact(a: &TermSet, b: &TermSet) -> TermSet {
             out.add(t);
         }
     }
-    out
+    Ok(out)
 }
 
 /// The functions of the formula language, for error messages.
@@ -1156,11 +1173,11 @@ impl Builder {
                 }
                 Op::Colon | Op::In => {
                     let (left, right) = (self.eval(a, false)?, self.eval(b, false)?);
-                    Ok(interact(&left, &right))
+                    interact(&left, &right, *span)
                 }
                 Op::Star => {
                     let (left, right) = (self.eval(a, false)?, self.eval(b, false)?);
-                    Ok(left.cross(right))
+                    left.cross(right, *span)
                 }
                 Op::Slash => {
                     let (left, right) = (self.eval(a, false)?, self.eval(b, false)?);
@@ -1168,7 +1185,7 @@ impl Builder {
                         intercept: None,
                         terms: vec![left.variables()],
                     };
-                    let product = interact(&all, &right);
+                    let product = interact(&all, &right, *span)?;
                     let mut out = TermSet {
                         intercept: left.intercept,
                         terms: vec![],
@@ -1202,7 +1219,7 @@ impl Builder {
                             intercept: None,
                             terms: base.terms.clone(),
                         };
-                        out = out.cross(again);
+                        out = out.cross(again, *span)?;
                     }
                     Ok(out)
                 }

@@ -13,6 +13,11 @@ use super::{Program, RuntimeError};
 /// Longest vector a program may create (keeps a typo such as `size = N * N * N` from exhausting memory).
 pub const MAX_LENGTH: usize = 100_000_000;
 
+/// Default limit on the elements one replication's data hold, all vectors together (2 GB of 8-byte
+/// numbers): twenty vectors of [`MAX_LENGTH`] would otherwise need 16 GB. See
+/// [`Program::set_max_elements`].
+pub const MAX_ELEMENTS: usize = 250_000_000;
+
 /// Per-worker buffers of a program, reused across replications.
 #[derive(Clone, Debug)]
 pub struct Workspace {
@@ -123,6 +128,12 @@ impl Workspace {
         // False when a column a fused run was to check may hold a non-finite value.
         let mut fused_clean = true;
         for step in &plan.steps {
+            // Checked after each step (an instruction, or a fused run of them): what a replication
+            // holds stays within the limit plus one step's vectors of at most MAX_LENGTH each.
+            let last = match step {
+                Step::Instr(k) => *k,
+                Step::Group(g) => g.range.end.saturating_sub(1),
+            };
             match step {
                 Step::Instr(k) => self.exec(program, *k, param, rng.as_deref_mut())?,
                 Step::Group(g) => match self.run_group(code, g, param) {
@@ -136,6 +147,7 @@ impl Workspace {
                     }
                 },
             }
+            self.check_elements(program, last)?;
         }
         for (j, &k) in program.finite.iter().enumerate() {
             let var = &code.variables[k];
@@ -153,6 +165,23 @@ impl Workspace {
             }
         }
         Ok(())
+    }
+
+    /// An error at instruction `k` if the buffers hold more elements than the program allows.
+    fn check_elements(&self, program: &Program, k: usize) -> Result<(), RuntimeError> {
+        let held = self.capacity();
+        let limit = program.max_elements();
+        if held <= limit {
+            return Ok(());
+        }
+        let gb = |n: usize| n as f64 * 8.0 / 1e9;
+        let message = format!(
+            "the data of one replication would hold {held} elements ({:.1} GB) after this statement, \
+             more than the limit of {limit} elements ({:.1} GB) per replication",
+            gb(held),
+            gb(limit)
+        );
+        Err(program.runtime_error(program.code.spans[k].clone(), message))
     }
 
     /// Evaluates instruction `k` column at a time.

@@ -25,7 +25,7 @@ mod syntax;
 use std::ops::Range;
 
 pub use compile::Elem;
-pub use eval::{DataSet, Workspace};
+pub use eval::{DataSet, Workspace, MAX_ELEMENTS, MAX_LENGTH};
 pub use functions::function_names;
 
 use compile::{Compiled, Compiler};
@@ -100,6 +100,8 @@ pub struct Program {
     result: Option<compile::Val>,
     /// Whether runs of element-wise instructions are fused into one pass.
     fused: bool,
+    /// The most elements one replication's buffers may hold together.
+    max_elements: usize,
     /// How the instructions are evaluated (rebuilt when `finite` or `fused` change).
     plan: fuse::Plan,
 }
@@ -167,6 +169,7 @@ impl Program {
             rows_from: None,
             result,
             fused: true,
+            max_elements: eval::MAX_ELEMENTS,
             plan: fuse::Plan::default(),
         };
         program.replan();
@@ -187,6 +190,18 @@ impl Program {
     pub fn set_fused(&mut self, fused: bool) {
         self.fused = fused;
         self.replan();
+    }
+
+    /// Limit the elements one replication's data may hold, all buffers together (default
+    /// [`MAX_ELEMENTS`]): generating more is an error at the statement that crossed the limit, before
+    /// more than one further vector is allocated.
+    pub fn set_max_elements(&mut self, elements: usize) {
+        self.max_elements = elements;
+    }
+
+    /// The most elements one replication's data may hold ([`Program::set_max_elements`]).
+    pub fn max_elements(&self) -> usize {
+        self.max_elements
     }
 
     /// Evaluates an expression program ([`Program::compile_expression`]) for parameter values.

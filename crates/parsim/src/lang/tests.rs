@@ -708,3 +708,34 @@ fn an_operand_may_be_the_index_or_the_condition_itself() {
         );
     }
 }
+
+#[test]
+fn the_elements_of_a_replication_are_limited_where_they_are_allocated() {
+    let src = "a = normal(0, 1, N)\nb = zeros(N)\nc = a + b\nd = c * 2.0";
+    let mut p = Program::compile(src, &params(&[("N", true), ("s", false)])).expect("compiles");
+    p.set_max_elements(2_500);
+    let mut ws = p.workspace();
+    ws.generate_with(&p, &[600.0, 1.0], &mut default_rng(1))
+        .expect("4 × 600 elements are within 2,500");
+    // A fresh workspace: the one above keeps the capacity of its buffers, which counts.
+    let err = p
+        .workspace()
+        .generate_with(&p, &[1000.0, 1.0], &mut default_rng(1))
+        .expect_err("4 × 1,000 elements are over the limit");
+    assert!(
+        err.message.contains(
+            "would hold 4015 elements (0.0 GB) after this statement, more than the limit of 2500"
+        ),
+        "{err}"
+    );
+    // The statement reached when the limit was crossed: the end of the fused run a, b, c, d.
+    assert_eq!(err.line, 4, "{err}");
+    // Unfused, each statement is a step: the limit is crossed at `c`, before `d` is allocated.
+    p.set_fused(false);
+    let mut ws = p.workspace();
+    let err = ws
+        .generate_with(&p, &[1000.0, 1.0], &mut default_rng(1))
+        .expect_err("over the limit");
+    assert_eq!(err.line, 3, "{err}");
+    assert!(ws.capacity() < 3_100, "{}", ws.capacity());
+}

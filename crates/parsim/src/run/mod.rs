@@ -82,6 +82,11 @@ pub enum RunError {
         /// Memory the machine has available, in MB.
         available_mb: u64,
     },
+    /// One replication's data would exceed the program's limit on elements, or the workers' data
+    /// together would not fit in the memory available: found by generating the largest condition once,
+    /// before anything is written.
+    #[error("{0}")]
+    DataTooLarge(String),
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -230,6 +235,8 @@ pub fn run_observed(
     let shard = options.shard.unwrap_or(Shard::WHOLE);
     let mine = shard.owned(conditions, replications);
     check_memory(mine)?;
+    let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
+    check_data_memory(study, jobs)?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
     remove_leftovers(&options.out)?;
@@ -244,7 +251,6 @@ pub fn run_observed(
         .units(conditions, replications)
         .filter(|&u| !done.contains(u))
         .collect();
-    let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
     let mut report = RunReport {
         units_total: mine,
         units_already_stored: mine - pending.len() as u64,
@@ -443,6 +449,57 @@ fn check_memory(pending: u64) -> Result<(), RunError> {
         }),
         _ => Ok(()),
     }
+}
+
+/// Refuse, before it starts, a run whose data sets are too large: replication 0 of the largest condition
+/// (every parameter at its largest value) is generated once. Over the data program's limit on elements
+/// it fails at the statement that crosses it; within it, `jobs` workers each hold that much, which must
+/// fit in the memory available. A smaller condition that fails later fails its units, each with the
+/// message.
+fn check_data_memory(study: &Study, jobs: usize) -> Result<(), RunError> {
+    let Some(largest) = largest_condition(study) else {
+        return Ok(());
+    };
+    let mut workspace = study.program.workspace();
+    let generated = study.generate(&mut workspace, largest, 0);
+    let held = workspace.capacity();
+    if let Err(rendered) = generated {
+        // Any other error is a property of the data (an index out of range, say), stored per unit.
+        return match held > study.program.max_elements() {
+            true => Err(RunError::DataTooLarge(rendered)),
+            false => Ok(()),
+        };
+    }
+    let per_worker = (held as u64).saturating_mul(8);
+    let needed = per_worker.saturating_mul(jobs as u64);
+    match available_memory() {
+        Some(available) if needed > available => Err(RunError::DataTooLarge(format!(
+            "one replication's data take {} MB (condition {largest}, {held} elements), and {jobs} \
+             workers need {} MB; the machine has {} MB available. Use fewer workers (--jobs) or \
+             smaller data sets",
+            per_worker / 1_000_000,
+            needed / 1_000_000,
+            available / 1_000_000
+        ))),
+        _ => Ok(()),
+    }
+}
+
+/// The condition whose parameters are each at their largest value (sizes grow with them), if the design
+/// has one; else the last.
+fn largest_condition(study: &Study) -> Option<usize> {
+    let conditions = study.conditions();
+    let top = |name: &str| {
+        let values = study.parameters.iter().filter(|p| p.name == name);
+        values
+            .flat_map(|p| p.values.iter().copied())
+            .fold(f64::NEG_INFINITY, f64::max)
+    };
+    conditions
+        .iter()
+        .find(|c| c.values.iter().all(|(name, v)| *v == top(name)))
+        .or(conditions.last())
+        .map(|c| c.index)
 }
 
 /// The memory available to new allocations, in bytes (Linux's MemAvailable), if known.
