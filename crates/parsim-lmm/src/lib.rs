@@ -35,6 +35,7 @@ mod model;
 mod ols;
 mod optimize;
 pub mod student_t;
+mod summary;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use design::Contrast;
@@ -42,3 +43,4 @@ pub use error::{did_you_mean, unknown_column_note, FitError, ModelError};
 pub use formula::{Formula, FormulaError};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
 pub use ols::{OlsFit, OlsFitter, OlsOptions};
+pub use summary::SummaryHeader;
