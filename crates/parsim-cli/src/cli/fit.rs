@@ -44,13 +44,8 @@ pub struct Args {
 
 /// Run `parsim fit`.
 pub fn execute(args: Args) -> Outcome {
-    let formula = Formula::parse(&args.formula).map_err(|e| {
-        Failure::invalid(format!(
-            "error: invalid formula: {}\n  {}",
-            e.message,
-            e.caret(&args.formula).replace('\n', "\n  ")
-        ))
-    })?;
+    let formula = Formula::parse(&args.formula)
+        .map_err(|e| Failure::invalid(format!("error: {}", e.located(&args.formula))))?;
     let origin = args.data.display().to_string();
     let data = DataFrame::read_csv_with_factors(&args.data, &args.factors)
         .map_err(|e| Failure::invalid(e.to_string()))?;

@@ -1,0 +1,348 @@
+//! `lmer` and `ols`: a model (formula, options, workspace, data buffers) fitted to one data set after
+//! another, each fit with the GIL released, and its results.
+
+use std::sync::Arc;
+
+use parsim_lmm::{
+    Coefficient, Formula, LmmFit, LmmFitter, LmmOptions, OlsFit, OlsFitter, OlsOptions,
+    SummaryHeader,
+};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use crate::columns::Buffers;
+use crate::FitError;
+
+/// The workspace of one kind of model.
+enum Engine {
+    Lmm(LmmFitter),
+    Ols(OlsFitter),
+}
+
+/// A model formula with its options and workspace: `fit` it to data sets of one shape, again and
+/// again, reusing the workspace (lme4's structure, the optimizer, the data buffers).
+#[pyclass(module = "parsim._parsim")]
+pub struct Model {
+    formula: Arc<Formula>,
+    engine: Engine,
+    cluster: Option<String>,
+    buffers: Buffers,
+}
+
+/// A formula, parsed, or the error `parsim fit` prints for it.
+fn parse(text: &str) -> PyResult<Formula> {
+    Formula::parse(text).map_err(|e| FitError::new_err(e.located(text)))
+}
+
+fn check_level(level: f64) -> PyResult<()> {
+    if level > 0.0 && level < 1.0 {
+        Ok(())
+    } else {
+        Err(PyValueError::new_err(format!(
+            "level must be between 0 and 1 (e.g. 0.95), got {level}"
+        )))
+    }
+}
+
+#[pymethods]
+impl Model {
+    /// A linear mixed model (lme4's lmer): REML or maximum likelihood, Satterthwaite df.
+    #[staticmethod]
+    #[pyo3(signature = (formula, reml = true, level = 0.95))]
+    fn lmm(formula: &str, reml: bool, level: f64) -> PyResult<Model> {
+        check_level(level)?;
+        let parsed = parse(formula)?;
+        let options = LmmOptions {
+            reml,
+            ci_level: level,
+            ..LmmOptions::default()
+        };
+        let fitter =
+            LmmFitter::new(&parsed, options).map_err(|e| FitError::new_err(e.to_string()))?;
+        Ok(Model {
+            formula: Arc::new(parsed),
+            engine: Engine::Lmm(fitter),
+            cluster: None,
+            buffers: Buffers::default(),
+        })
+    }
+
+    /// A linear model by least squares (R's lm), with cluster-robust (CR1) standard errors when
+    /// `cluster` names a column.
+    #[staticmethod]
+    #[pyo3(signature = (formula, cluster = None, level = 0.95))]
+    fn ols(formula: &str, cluster: Option<String>, level: f64) -> PyResult<Model> {
+        check_level(level)?;
+        let parsed = parse(formula)?;
+        let options = OlsOptions {
+            cluster: cluster.clone(),
+            ci_level: level,
+            ..OlsOptions::default()
+        };
+        let fitter =
+            OlsFitter::new(&parsed, options).map_err(|e| FitError::new_err(e.to_string()))?;
+        Ok(Model {
+            formula: Arc::new(parsed),
+            engine: Engine::Ols(fitter),
+            cluster,
+            buffers: Buffers::default(),
+        })
+    }
+
+    /// The formula as written.
+    #[getter]
+    fn formula(&self) -> &str {
+        self.formula.text()
+    }
+
+    /// The columns a fit reads: the formula's variables, then the cluster column.
+    #[getter]
+    fn variables(&self) -> Vec<String> {
+        let mut names = self.formula.variables();
+        if let Some(c) = &self.cluster {
+            if !names.contains(c) {
+                names.push(c.clone());
+            }
+        }
+        names
+    }
+
+    /// Fit to `columns` ((name, float64 or int64 array or list of str) pairs, complete cases);
+    /// `data` names the data in messages and the summary, `dropped` counts the rows dropped before.
+    fn fit(
+        &mut self,
+        py: Python<'_>,
+        columns: Vec<(String, Bound<'_, PyAny>)>,
+        data: String,
+        dropped: usize,
+    ) -> PyResult<Py<PyAny>> {
+        self.buffers.fill(&columns)?;
+        let (engine, buffers) = (&mut self.engine, &self.buffers);
+        let fitted = py.detach(|| match engine {
+            Engine::Lmm(f) => f.fit(buffers).map(|fit| Fitted::Lmm(fit.clone())),
+            Engine::Ols(f) => f.fit(buffers).map(|fit| Fitted::Ols(fit.clone())),
+        });
+        let fitted = fitted.map_err(|e| FitError::new_err(format!("{data}: {e}")))?;
+        let header = Header {
+            formula: self.formula.clone(),
+            data,
+            dropped,
+        };
+        Ok(match fitted {
+            Fitted::Lmm(fit) => Py::new(py, LmmResult { fit, header })?.into_any(),
+            Fitted::Ols(fit) => Py::new(py, OlsResult { fit, header })?.into_any(),
+        })
+    }
+}
+
+enum Fitted {
+    Lmm(LmmFit),
+    Ols(OlsFit),
+}
+
+/// What a result's summary says besides the fit.
+struct Header {
+    formula: Arc<Formula>,
+    data: String,
+    dropped: usize,
+}
+
+impl Header {
+    fn get(&self) -> SummaryHeader<'_> {
+        SummaryHeader {
+            formula: &self.formula,
+            data: &self.data,
+            dropped_rows: self.dropped,
+        }
+    }
+}
+
+/// The coefficient table by columns: term, estimate, se, df, t, p, ci_lower, ci_upper.
+type CoefColumns = (
+    Vec<String>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+    Vec<f64>,
+);
+
+fn coef_columns(coefficients: &[Coefficient]) -> CoefColumns {
+    let column = |f: fn(&Coefficient) -> f64| coefficients.iter().map(f).collect::<Vec<f64>>();
+    (
+        coefficients.iter().map(|c| c.term.clone()).collect(),
+        column(|c| c.estimate),
+        column(|c| c.se),
+        column(|c| c.df),
+        column(|c| c.t),
+        column(|c| c.p_value),
+        column(|c| c.ci_lower),
+        column(|c| c.ci_upper),
+    )
+}
+
+/// A fitted linear mixed model.
+#[pyclass(module = "parsim._parsim", frozen)]
+pub struct LmmResult {
+    fit: LmmFit,
+    header: Header,
+}
+
+#[pymethods]
+impl LmmResult {
+    /// The fixed effects by columns: term, estimate, se, df (Satterthwaite), t, p, ci_lower, ci_upper.
+    fn coef_columns(&self) -> CoefColumns {
+        coef_columns(&self.fit.coefficients)
+    }
+
+    /// lme4's VarCorr by columns: grp, var1, var2, vcov, sdcor.
+    #[allow(clippy::type_complexity)]
+    fn varcorr_columns(
+        &self,
+    ) -> (
+        Vec<String>,
+        Vec<Option<String>>,
+        Vec<Option<String>>,
+        Vec<f64>,
+        Vec<f64>,
+    ) {
+        let v = &self.fit.varcorr;
+        (
+            v.iter().map(|c| c.group.clone()).collect(),
+            v.iter().map(|c| c.term1.clone()).collect(),
+            v.iter().map(|c| c.term2.clone()).collect(),
+            v.iter().map(|c| c.variance).collect(),
+            v.iter().map(|c| c.sd_or_cor).collect(),
+        )
+    }
+
+    #[getter]
+    fn sigma(&self) -> f64 {
+        self.fit.sigma
+    }
+    #[getter]
+    fn theta(&self) -> Vec<f64> {
+        self.fit.theta.clone()
+    }
+    #[getter]
+    fn loglik(&self) -> f64 {
+        self.fit.loglik
+    }
+    #[getter]
+    fn criterion(&self) -> f64 {
+        self.fit.criterion
+    }
+    #[getter]
+    fn reml(&self) -> bool {
+        self.fit.reml
+    }
+    #[getter]
+    fn aic(&self) -> f64 {
+        self.fit.aic
+    }
+    #[getter]
+    fn bic(&self) -> f64 {
+        self.fit.bic
+    }
+    #[getter]
+    fn nobs(&self) -> usize {
+        self.fit.nobs
+    }
+    #[getter]
+    fn ngroups(&self) -> Vec<(String, usize)> {
+        self.fit.ngroups.clone()
+    }
+    #[getter]
+    fn converged(&self) -> bool {
+        self.fit.converged
+    }
+    #[getter]
+    fn singular(&self) -> bool {
+        self.fit.singular
+    }
+    #[getter]
+    fn evaluations(&self) -> usize {
+        self.fit.evaluations
+    }
+    #[getter]
+    fn messages(&self) -> Vec<String> {
+        self.fit.messages.clone()
+    }
+    /// Covariance matrix of the fixed effects, p×p column-major.
+    #[getter]
+    fn vcov(&self) -> Vec<f64> {
+        self.fit.vcov.clone()
+    }
+    #[getter]
+    fn dropped_rows(&self) -> usize {
+        self.header.dropped
+    }
+    /// The lmer-style summary, as `parsim fit` prints it.
+    fn summary(&self) -> String {
+        self.fit.summary(&self.header.get())
+    }
+}
+
+/// A fitted linear model.
+#[pyclass(module = "parsim._parsim", frozen)]
+pub struct OlsResult {
+    fit: OlsFit,
+    header: Header,
+}
+
+#[pymethods]
+impl OlsResult {
+    /// The coefficients by columns: term, estimate, se, df, t, p, ci_lower, ci_upper.
+    fn coef_columns(&self) -> CoefColumns {
+        coef_columns(&self.fit.coefficients)
+    }
+    #[getter]
+    fn sigma(&self) -> f64 {
+        self.fit.sigma
+    }
+    #[getter]
+    fn nobs(&self) -> usize {
+        self.fit.nobs
+    }
+    #[getter]
+    fn df_residual(&self) -> f64 {
+        self.fit.df_residual
+    }
+    #[getter]
+    fn r_squared(&self) -> f64 {
+        self.fit.r_squared
+    }
+    #[getter]
+    fn nclusters(&self) -> Option<usize> {
+        self.fit.nclusters
+    }
+    /// Covariance matrix of the coefficients, p×p column-major.
+    #[getter]
+    fn vcov(&self) -> Vec<f64> {
+        self.fit.vcov.clone()
+    }
+    #[getter]
+    fn dropped_rows(&self) -> usize {
+        self.header.dropped
+    }
+    /// The lm-style summary, as `parsim fit` prints it.
+    fn summary(&self) -> String {
+        self.fit.summary(&self.header.get())
+    }
+}
+
+/// What to say after "no column 'NAME'": a near miss among `columns`, or nothing.
+#[pyfunction]
+fn unknown_column_note(name: &str, columns: Vec<String>) -> String {
+    parsim_lmm::unknown_column_note(name, columns)
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Model>()?;
+    m.add_class::<LmmResult>()?;
+    m.add_class::<OlsResult>()?;
+    m.add_function(wrap_pyfunction!(unknown_column_note, m)?)?;
+    Ok(())
+}
