@@ -23,6 +23,11 @@ METHODS_DIR = ".parsim-methods"
 
 _LOADER = """# Written by parsim for the method {name!r}: loads the pickled callable beside this file.
 import pickle
+import sys
+
+# What the callable imports by name (cloudpickle pickles importable modules' functions by
+# reference) is found where the process that pickled it found it.
+sys.path[:0] = [p for p in {paths!r} if p not in sys.path]
 
 with open({pickle_path!r}, "rb") as f:
     _method = pickle.load(f)
@@ -65,7 +70,8 @@ def _pickled(name: str, fn: Callable[..., Any], out: Path) -> Tuple[str, str]:
     # Written only when changed, so a resumed run sees the same files.
     if not pickle_path.exists() or pickle_path.read_bytes() != data:
         pickle_path.write_bytes(data)
-    text = _LOADER.format(name=name, pickle_path=str(pickle_path))
+    paths = [os.path.abspath(p) if p else os.getcwd() for p in sys.path]
+    text = _LOADER.format(name=name, pickle_path=str(pickle_path), paths=paths)
     if not loader.exists() or loader.read_text() != text:
         loader.write_text(text)
     return str(loader), "analyse"

@@ -17,9 +17,15 @@ PathLike = Union[str, "os.PathLike[str]"]
 
 
 def _read_csv(text_or_path: Any) -> pd.DataFrame:
-    # round_trip: parsim writes the shortest text that reads back as the same double.
-    return pd.read_csv(text_or_path, float_precision="round_trip", keep_default_na=False,
-                       na_values=[""])
+    """A CSV parsim wrote, its numbers the very doubles written (parsim writes the shortest text that
+    reads back as the same double; pandas before 3 parses exactly only when asked to)."""
+    return pd.read_csv(text_or_path, keep_default_na=False, na_values=[""], **_EXACT)
+
+
+# pandas 3 parses floats exactly by default and deprecates the option.
+_EXACT: Dict[str, Any] = (
+    {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
+)
 
 
 class Check:
