@@ -71,20 +71,37 @@ def _array(name: str, values: Any) -> Tuple[Any, Optional[np.ndarray]]:
     raise TypeError(f"column '{name}' has dtype {values.dtype}, which parsim cannot model")
 
 
-def _pandas_column(name: str, series: Any) -> Tuple[Any, Optional[np.ndarray]]:
-    dtype = series.dtype
-    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
-        return _array(name, series.to_numpy())
+def _pandas_values(data: Any, name: str) -> Any:
+    """The values of a pandas column: a numpy array or a pandas extension array. pandas' own
+    ``_get_column_array`` reads them without building a Series, ten times faster (1 µs against
+    10), which is most of what a refit from Python costs; plain ``data[name]`` where it is missing."""
+    get = getattr(data, "_get_column_array", None)
+    if get is not None:
+        loc = data.columns.get_loc(name)
+        if isinstance(loc, int):
+            return get(loc)
+    column = data[name]
+    if getattr(column, "ndim", 1) != 1:
+        raise _parsim.FitError(f"pandas DataFrame: the column name '{name}' appears more than once")
+    return column.to_numpy() if isinstance(column.dtype, np.dtype) else column.array
+
+
+def _pandas_column(name: str, values: Any) -> Tuple[Any, Optional[np.ndarray]]:
+    if isinstance(values, np.ndarray):
+        return _array(name, values)
+    dtype = values.dtype
     kind = getattr(dtype, "kind", "O")
-    if kind in ("i", "u", "f"):
+    if kind in ("i", "u", "f") and getattr(dtype, "name", "") != "category":
         # pandas' nullable numbers (Int64, Float64): their NA masked, then plain arrays.
-        missing = series.isna().to_numpy()
+        missing = np.asarray(values.isna(), dtype=bool)
         if kind == "f":
-            values = series.to_numpy(dtype=np.float64, na_value=np.nan)
+            array = values.to_numpy(dtype=np.float64, na_value=np.nan)
+            missing = missing | np.isnan(array)
         else:
-            values = series.to_numpy(dtype=np.int64, na_value=0)
-        return values, (missing if missing.any() else None)
-    return _text(series.tolist())  # categorical, object, string, nullable boolean
+            array = values.to_numpy(dtype=np.int64, na_value=0)
+        return array, (missing if missing.any() else None)
+    # Categorical, string, nullable boolean: their values as text.
+    return _text(np.asarray(values, dtype=object))
 
 
 def _polars_column(name: str, series: Any) -> Tuple[Any, Optional[np.ndarray]]:
@@ -114,7 +131,7 @@ def columns(data: Any, names: Sequence[str]) -> Tuple[List[Column], int, str]:
                 f"{kind}: no column '{name}'{note}; the columns are: {', '.join(available)}"
             )
         if kind == "pandas DataFrame":
-            values, missing = _pandas_column(name, data[name])
+            values, missing = _pandas_column(name, _pandas_values(data, name))
         elif kind == "polars DataFrame":
             values, missing = _polars_column(name, data.get_column(name))
         else:
