@@ -215,3 +215,32 @@ def test_data_that_cannot_be_fitted_raise_fit_error():
     with pytest.raises(TypeError, match="data must be a pandas or polars DataFrame or a dict"):
         parsim.lmer("response ~ X + (1 | group)", [1, 2, 3])
     assert issubclass(parsim.FitError, parsim.ParsimError)
+
+
+def test_nullable_and_polars_missing_values_are_dropped():
+    data = seed0()
+    complete = parsim.lmer("response ~ X + (1 | group)", data.iloc[2:])
+    nullable = data.astype({"X": "Float64"})
+    nullable.loc[0, "X"] = pd.NA
+    nullable.loc[1, "response"] = np.nan
+    fit = parsim.lmer("response ~ X + (1 | group)", nullable)
+    assert fit.dropped_rows == 2
+    pd.testing.assert_frame_equal(fit.coef, complete.coef)
+    pl = pytest.importorskip("polars")
+    frame = pl.from_pandas(data).with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(None).otherwise(pl.col("X")).alias("X"),
+        pl.when(pl.int_range(pl.len()) == 1).then(None).otherwise(pl.col("group")).alias("group"),
+    )
+    fit = parsim.lmer("response ~ X + (1 | group)", frame)
+    assert fit.dropped_rows == 2
+    pd.testing.assert_frame_equal(fit.coef, complete.coef)
+
+
+def test_text_factor_with_missing_values():
+    data = read_data(LME4 / "data" / "dyestuff.csv")
+    want = parsim.lmer("Yield ~ 1 + (1 | Batch)", data.iloc[1:])
+    holes = data.astype({"Batch": object})
+    holes.loc[0, "Batch"] = None
+    got = parsim.lmer("Yield ~ 1 + (1 | Batch)", holes)
+    assert got.dropped_rows == 1
+    pd.testing.assert_frame_equal(got.coef, want.coef)
