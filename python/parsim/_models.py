@@ -19,12 +19,19 @@ def _coef_frame(native: Any) -> pd.DataFrame:
 class _Fit:
     """What the fitted models share: the model (for ``refit``), the native result, the table."""
 
-    __slots__ = ("_model", "_native", "_coef")
+    __slots__ = ("_model", "_native", "_coef", "_values")
 
     def __init__(self, model: Any, native: Any) -> None:
         self._model = model
         self._native = native
         self._coef: Optional[pd.DataFrame] = None
+        self._values: Optional[Dict[str, Any]] = None
+
+    def _value(self, name: str) -> Any:
+        # Read from the native result at the first access: a refit in a loop pays for none of them.
+        if self._values is None:
+            self._values = self._native.values()
+        return self._values[name]
 
     @property
     def formula(self) -> str:
@@ -42,22 +49,22 @@ class _Fit:
     @property
     def sigma(self) -> float:
         """The residual standard deviation."""
-        return self._native.sigma
+        return self._value("sigma")
 
     @property
     def nobs(self) -> int:
         """Observations used (after rows with missing values were dropped)."""
-        return self._native.nobs
+        return self._value("nobs")
 
     @property
     def dropped_rows(self) -> int:
         """Rows dropped because a used column had a missing value."""
-        return self._native.dropped_rows
+        return self._value("dropped_rows")
 
     @property
     def vcov(self) -> np.ndarray:
         """Covariance matrix of the coefficients (p × p)."""
-        v = np.asarray(self._native.vcov, dtype=np.float64)
+        v = np.asarray(self._value("vcov"), dtype=np.float64)
         p = int(round(np.sqrt(v.size)))
         return v.reshape((p, p), order="F")
 
@@ -88,57 +95,57 @@ class LmerResult(_Fit):
     @property
     def theta(self) -> np.ndarray:
         """lme4's θ: the relative covariance factors' lower triangles, column-major, term by term."""
-        return np.asarray(self._native.theta, dtype=np.float64)
+        return np.asarray(self._value("theta"), dtype=np.float64)
 
     @property
     def loglik(self) -> float:
         """The log-likelihood (the REML criterion's, for a REML fit, as lme4's ``logLik``)."""
-        return self._native.loglik
+        return self._value("loglik")
 
     @property
     def aic(self) -> float:
         """Akaike's information criterion."""
-        return self._native.aic
+        return self._value("aic")
 
     @property
     def bic(self) -> float:
         """The Bayesian information criterion."""
-        return self._native.bic
+        return self._value("bic")
 
     @property
     def criterion(self) -> float:
         """The REML criterion (REML fits) or the deviance (ML fits) at the optimum."""
-        return self._native.criterion
+        return self._value("criterion")
 
     @property
     def reml(self) -> bool:
         """Whether the fit is by REML (else maximum likelihood)."""
-        return self._native.reml
+        return self._value("reml")
 
     @property
     def converged(self) -> bool:
         """Whether the optimizer converged and the gradient check passed."""
-        return self._native.converged
+        return self._value("converged")
 
     @property
     def singular(self) -> bool:
         """lme4's ``isSingular``: a variance component is (close to) zero."""
-        return self._native.singular
+        return self._value("singular")
 
     @property
     def ngroups(self) -> Dict[str, int]:
         """Levels of each grouping factor."""
-        return dict(self._native.ngroups)
+        return dict(self._value("ngroups"))
 
     @property
     def evaluations(self) -> int:
         """Evaluations of the profiled criterion the optimizer used."""
-        return self._native.evaluations
+        return self._value("evaluations")
 
     @property
     def messages(self) -> List[str]:
         """The fit's notes and warnings (lme4's convergence messages)."""
-        return list(self._native.messages)
+        return list(self._value("messages"))
 
     def refit(self, data: Any) -> "LmerResult":
         """The same model fitted to new data of the same columns, reusing this model's workspace
@@ -154,17 +161,17 @@ class OlsResult(_Fit):
     @property
     def df_residual(self) -> float:
         """Residual degrees of freedom, n − p."""
-        return self._native.df_residual
+        return self._value("df_residual")
 
     @property
     def r_squared(self) -> float:
         """R² (centred when the model has an intercept)."""
-        return self._native.r_squared
+        return self._value("r_squared")
 
     @property
     def nclusters(self) -> Optional[int]:
         """Clusters of the cluster-robust standard errors, if any."""
-        return self._native.nclusters
+        return self._value("nclusters")
 
     def refit(self, data: Any) -> "OlsResult":
         """The same model fitted to new data of the same columns, reusing its workspace."""

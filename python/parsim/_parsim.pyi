@@ -1,7 +1,7 @@
 """Type stubs of parsim's native module (crates/parsim-python). Use the package's public API
 (``parsim.lmer``, ``parsim.ols``, ``parsim.Study``); this module is its implementation."""
 
-from typing import Any, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import numpy.typing as npt
@@ -38,32 +38,12 @@ class LmmResult:
     def varcorr_columns(
         self,
     ) -> Tuple[List[str], List[Optional[str]], List[Optional[str]], List[float], List[float]]: ...
-    sigma: float
-    theta: List[float]
-    loglik: float
-    criterion: float
-    reml: bool
-    aic: float
-    bic: float
-    nobs: int
-    ngroups: List[Tuple[str, int]]
-    converged: bool
-    singular: bool
-    evaluations: int
-    messages: List[str]
-    vcov: List[float]
-    dropped_rows: int
+    def values(self) -> Dict[str, Any]: ...
     def summary(self) -> str: ...
 
 class OlsResult:
     def coef_columns(self) -> _CoefColumns: ...
-    sigma: float
-    nobs: int
-    df_residual: float
-    r_squared: float
-    nclusters: Optional[int]
-    vcov: List[float]
-    dropped_rows: int
+    def values(self) -> Dict[str, Any]: ...
     def summary(self) -> str: ...
 
 def unknown_column_note(name: str, columns: List[str]) -> str: ...

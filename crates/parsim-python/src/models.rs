@@ -9,6 +9,7 @@ use parsim_lmm::{
 };
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
+use pyo3::types::PyDict;
 
 use crate::columns::Buffers;
 use crate::FitError;
@@ -239,66 +240,27 @@ impl LmmResult {
         )
     }
 
-    #[getter]
-    fn sigma(&self) -> f64 {
-        self.fit.sigma
-    }
-    #[getter]
-    fn theta(&self) -> Vec<f64> {
-        self.fit.theta.clone()
-    }
-    #[getter]
-    fn loglik(&self) -> f64 {
-        self.fit.loglik
-    }
-    #[getter]
-    fn criterion(&self) -> f64 {
-        self.fit.criterion
-    }
-    #[getter]
-    fn reml(&self) -> bool {
-        self.fit.reml
-    }
-    #[getter]
-    fn aic(&self) -> f64 {
-        self.fit.aic
-    }
-    #[getter]
-    fn bic(&self) -> f64 {
-        self.fit.bic
-    }
-    #[getter]
-    fn nobs(&self) -> usize {
-        self.fit.nobs
-    }
-    #[getter]
-    fn ngroups(&self) -> Vec<(String, usize)> {
-        self.fit.ngroups.clone()
-    }
-    #[getter]
-    fn converged(&self) -> bool {
-        self.fit.converged
-    }
-    #[getter]
-    fn singular(&self) -> bool {
-        self.fit.singular
-    }
-    #[getter]
-    fn evaluations(&self) -> usize {
-        self.fit.evaluations
-    }
-    #[getter]
-    fn messages(&self) -> Vec<String> {
-        self.fit.messages.clone()
-    }
-    /// Covariance matrix of the fixed effects, p×p column-major.
-    #[getter]
-    fn vcov(&self) -> Vec<f64> {
-        self.fit.vcov.clone()
-    }
-    #[getter]
-    fn dropped_rows(&self) -> usize {
-        self.header.dropped
+    /// Everything else of the fit by name: sigma, theta, loglik, criterion, reml, aic, bic, nobs,
+    /// ngroups, converged, singular, evaluations, messages, vcov (p×p column-major), dropped_rows.
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = &self.fit;
+        let d = PyDict::new(py);
+        d.set_item("sigma", f.sigma)?;
+        d.set_item("theta", &f.theta)?;
+        d.set_item("loglik", f.loglik)?;
+        d.set_item("criterion", f.criterion)?;
+        d.set_item("reml", f.reml)?;
+        d.set_item("aic", f.aic)?;
+        d.set_item("bic", f.bic)?;
+        d.set_item("nobs", f.nobs)?;
+        d.set_item("ngroups", f.ngroups.clone())?;
+        d.set_item("converged", f.converged)?;
+        d.set_item("singular", f.singular)?;
+        d.set_item("evaluations", f.evaluations)?;
+        d.set_item("messages", &f.messages)?;
+        d.set_item("vcov", &f.vcov)?;
+        d.set_item("dropped_rows", self.header.dropped)?;
+        Ok(d)
     }
     /// The lmer-style summary, as `parsim fit` prints it.
     fn summary(&self) -> String {
@@ -319,34 +281,19 @@ impl OlsResult {
     fn coef_columns(&self) -> CoefColumns {
         coef_columns(&self.fit.coefficients)
     }
-    #[getter]
-    fn sigma(&self) -> f64 {
-        self.fit.sigma
-    }
-    #[getter]
-    fn nobs(&self) -> usize {
-        self.fit.nobs
-    }
-    #[getter]
-    fn df_residual(&self) -> f64 {
-        self.fit.df_residual
-    }
-    #[getter]
-    fn r_squared(&self) -> f64 {
-        self.fit.r_squared
-    }
-    #[getter]
-    fn nclusters(&self) -> Option<usize> {
-        self.fit.nclusters
-    }
-    /// Covariance matrix of the coefficients, p×p column-major.
-    #[getter]
-    fn vcov(&self) -> Vec<f64> {
-        self.fit.vcov.clone()
-    }
-    #[getter]
-    fn dropped_rows(&self) -> usize {
-        self.header.dropped
+    /// Everything else of the fit by name: sigma, nobs, df_residual, r_squared, nclusters, vcov
+    /// (p×p column-major), dropped_rows.
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let f = &self.fit;
+        let d = PyDict::new(py);
+        d.set_item("sigma", f.sigma)?;
+        d.set_item("nobs", f.nobs)?;
+        d.set_item("df_residual", f.df_residual)?;
+        d.set_item("r_squared", f.r_squared)?;
+        d.set_item("nclusters", f.nclusters)?;
+        d.set_item("vcov", &f.vcov)?;
+        d.set_item("dropped_rows", self.header.dropped)?;
+        Ok(d)
     }
     /// The lm-style summary, as `parsim fit` prints it.
     fn summary(&self) -> String {

@@ -312,11 +312,9 @@ fn summary_csv(
         let toml = store
             .study_toml()
             .map_err(|e| StudyError::new_err(e.to_string()))?;
-        let mut settings = SummarySettings::from_study_toml(&toml)
-            .map_err(|e| StudyError::new_err(e.to_string()))?;
-        settings.level = level.unwrap_or(settings.level);
-        settings.alpha = alpha.unwrap_or(settings.alpha);
-        settings.reference = reference.or(settings.reference);
+        let settings = SummarySettings::from_study_toml(&toml)
+            .map_err(|e| StudyError::new_err(e.to_string()))?
+            .overridden(level, alpha, reference);
         settings
             .validate()
             .map_err(|e| PyValueError::new_err(format!("{e} (level / alpha)")))?;
