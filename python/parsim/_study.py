@@ -124,8 +124,10 @@ class _Progress:
         if self._bar is not None:
             self._bar.update(done - self._bar.n)
             self._bar.close()
-        elif sys.stderr.isatty():
-            print(file=sys.stderr)
+            return
+        seconds = time.monotonic() - self._started
+        line = f"{done}/{self._total} replications in {seconds:.2f} s"
+        print(("\r" + line) if sys.stderr.isatty() else line, file=sys.stderr)
 
 
 class Study:

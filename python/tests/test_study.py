@@ -257,3 +257,27 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_resumes(tmp_path):
     whole = study.run(out=tmp_path / "whole", jobs=2, methods={"slow": helper_methods.slow_mean}, progress=False)
     assert filecmp.cmp(Path(out) / "results.csv", tmp_path / "whole" / "results.csv", shallow=False)
     assert len(whole.estimates) == len(resumed.estimates)
+
+
+def test_progress_without_tqdm_prints_lines(tmp_path, monkeypatch, capfd):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)
+    study = parsim.Study.from_toml(TWO_GROUPS.format(replications=40), tmp_path / "t.toml")
+    study.run(out=tmp_path / "out")
+    assert "80/80 replications in " in capfd.readouterr().err
+
+
+def test_an_error_in_the_progress_observer_stops_the_run(tmp_path, monkeypatch):
+    def fail(self, done, failures):
+        raise ValueError("observer failed")
+
+    monkeypatch.setattr(parsim._study._Progress, "progress", fail)
+    study = parsim.Study.from_toml(TWO_GROUPS.format(replications=100), tmp_path / "t.toml")
+    with pytest.raises(ValueError, match="observer failed"):
+        study.run(out=tmp_path / "out", methods={"slow": helper_methods.slow_mean})
+    # What was stored is whole replications; the next run completes the study.
+    fits = parsim.results(tmp_path / "out").fits
+    assert (fits.groupby(["condition", "replication"]).size() == 2).all() and len(fits) < 400
+    monkeypatch.undo()
+    res = study.run(out=tmp_path / "out", methods={"slow": helper_methods.slow_mean}, progress=False)
+    assert res.report["units_already_stored"] + res.report["units_completed"] == 200
