@@ -41,6 +41,16 @@ impl FormulaError {
     /// y ~ x + (1 | )
     ///             ^
     /// ```
+    /// The message with the formula and its caret below, indented: what a user sees, e.g.
+    /// `invalid formula: expected a grouping factor after '|'` and the caret of [`FormulaError::caret`].
+    pub fn located(&self, text: &str) -> String {
+        format!(
+            "invalid formula: {}\n  {}",
+            self.message,
+            self.caret(text).replace('\n', "\n  ")
+        )
+    }
+
     pub fn caret(&self, text: &str) -> String {
         let offset = self.offset.min(text.len());
         let column = text.get(..offset).map_or(offset, |s| s.chars().count());

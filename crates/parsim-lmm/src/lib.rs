@@ -41,6 +41,7 @@ mod ols;
 mod optimize;
 mod pls;
 pub mod student_t;
+mod summary;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use design::Contrast;
@@ -51,3 +52,4 @@ pub use glm::{GlmCoefficient, GlmFit, GlmFitter, GlmOptions, GlmStatus};
 pub use glmm::{GlmmCoefficient, GlmmFit, GlmmFitter, GlmmOptions, MAX_NAGQ};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
 pub use ols::{OlsFit, OlsFitter, OlsOptions};
+pub use summary::{p_text, SummaryHeader};

@@ -6,13 +6,12 @@
 //! `na.omit` does.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use parsim_lmm::{
     Coefficient, Columns, Contrast, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions, OlsFit,
-    OlsFitter, OlsOptions,
+    OlsFitter, OlsOptions, SummaryHeader,
 };
 use serde_json::{json, Value};
 
@@ -135,6 +134,12 @@ pub fn execute(args: Args) -> Outcome {
             "{origin}: no rows without missing values in the columns the formula uses"
         )));
     }
+    let header = SummaryHeader {
+        formula: &formula,
+        data: &origin,
+        weights: args.weights.as_deref(),
+        dropped_rows: dropped,
+    };
     let context = |e: parsim_lmm::FitError| Failure::invalid(format!("{origin}: {e}"));
     let contrasts = contrasts(&args.contrasts, || {
         formula
@@ -164,7 +169,7 @@ pub fn execute(args: Args) -> Outcome {
             LmmFitter::new(&formula, options).map_err(|e| Failure::invalid(e.to_string()))?;
         let fit = fitter.fit(&data).map_err(context)?;
         match args.format {
-            Format::Text => lmm_text(&formula, &origin, args.weights.as_deref(), fit, dropped),
+            Format::Text => fit.summary(&header),
             Format::Json => lmm_json(fit, dropped),
         }
     } else {
@@ -177,7 +182,7 @@ pub fn execute(args: Args) -> Outcome {
             OlsFitter::new(&formula, options).map_err(|e| Failure::invalid(e.to_string()))?;
         let fit = fitter.fit(&data).map_err(context)?;
         match args.format {
-            Format::Text => ols_text(&formula, &origin, args.weights.as_deref(), fit, dropped),
+            Format::Text => fit.summary(&header),
             Format::Json => ols_json(fit, dropped),
         }
     };
@@ -260,199 +265,4 @@ fn ols_json(fit: &OlsFit, dropped: usize) -> String {
         "{}\n",
         serde_json::to_string_pretty(&out).unwrap_or_default()
     )
-}
-
-/// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
-pub(super) fn p_text(p: f64) -> String {
-    if p.is_nan() {
-        "NA".into()
-    } else if p < 2e-16 {
-        "< 2e-16".into()
-    } else if p < 1e-3 {
-        format!("{p:.2e}")
-    } else {
-        format!("{p:.4}")
-    }
-}
-
-fn coefficient_table(out: &mut String, coefficients: &[Coefficient], with_df: bool) {
-    let width = coefficients
-        .iter()
-        .map(|c| c.term.len())
-        .max()
-        .unwrap_or(0)
-        .max(11);
-    let df_head = if with_df {
-        format!(" {:>9}", "df")
-    } else {
-        String::new()
-    };
-    let _ = writeln!(
-        out,
-        "{:width$} {:>12} {:>11}{df_head} {:>9} {:>9}",
-        "", "Estimate", "Std. Error", "t value", "Pr(>|t|)"
-    );
-    for c in coefficients {
-        let df = if with_df {
-            format!(" {:>9.3}", c.df)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            out,
-            "{:width$} {:>12.6} {:>11.6}{df} {:>9.3} {:>9}",
-            c.term,
-            c.estimate,
-            c.se,
-            c.t,
-            p_text(c.p_value)
-        );
-    }
-}
-
-fn lmm_text(
-    formula: &Formula,
-    origin: &str,
-    weights: Option<&str>,
-    fit: &LmmFit,
-    dropped: usize,
-) -> String {
-    let mut out = String::new();
-    let method = if fit.reml {
-        "REML"
-    } else {
-        "maximum likelihood"
-    };
-    let _ = writeln!(out, "Linear mixed model fit by {method}");
-    let _ = writeln!(out, "Formula: {formula}");
-    let _ = writeln!(out, "   Data: {origin}");
-    if let Some(w) = weights {
-        let _ = writeln!(out, "Weights: {w}");
-    }
-    if dropped > 0 {
-        let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
-    }
-    let _ = writeln!(out);
-    if fit.reml {
-        let _ = writeln!(out, "REML criterion at convergence: {:.4}", fit.criterion);
-    } else {
-        let _ = writeln!(
-            out,
-            "{:>10} {:>10} {:>10} {:>10}",
-            "AIC", "BIC", "logLik", "deviance"
-        );
-        let _ = writeln!(
-            out,
-            "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-            fit.aic, fit.bic, fit.loglik, fit.criterion
-        );
-    }
-    let _ = writeln!(out, "\nRandom effects:");
-    let gw = fit
-        .varcorr
-        .iter()
-        .map(|v| v.group.len())
-        .max()
-        .unwrap_or(6)
-        .max(8);
-    let nw = fit
-        .varcorr
-        .iter()
-        .filter_map(|v| v.term1.as_ref().map(String::len))
-        .max()
-        .unwrap_or(4)
-        .max(11);
-    let _ = writeln!(
-        out,
-        " {:gw$} {:nw$} {:>12} {:>10} Corr",
-        "Groups", "Name", "Variance", "Std.Dev."
-    );
-    let mut last_group = "";
-    for v in fit.varcorr.iter().filter(|v| v.term2.is_none()) {
-        let group = if v.group == last_group {
-            ""
-        } else {
-            v.group.as_str()
-        };
-        last_group = &v.group;
-        let name = v.term1.as_deref().unwrap_or("");
-        // Correlations of this term with the earlier terms of its group.
-        let cors: Vec<String> = fit
-            .varcorr
-            .iter()
-            .filter(|c| c.group == v.group && c.term2.as_deref() == Some(name))
-            .map(|c| format!("{:>5.2}", c.sd_or_cor))
-            .collect();
-        let _ = writeln!(
-            out,
-            " {group:gw$} {name:nw$} {:>12.4} {:>10.4} {}",
-            v.variance,
-            v.sd_or_cor,
-            cors.join(" ")
-        );
-    }
-    let groups: Vec<String> = fit
-        .ngroups
-        .iter()
-        .map(|(g, n)| format!("{g}, {n}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "Number of obs: {}, groups:  {}",
-        fit.nobs,
-        groups.join("; ")
-    );
-    let _ = writeln!(out, "\nFixed effects (Satterthwaite df):");
-    coefficient_table(&mut out, &fit.coefficients, true);
-    let _ = writeln!(out);
-    if fit.singular {
-        let _ = writeln!(
-            out,
-            "boundary (singular) fit: a variance component is (close to) zero"
-        );
-    }
-    let status = if fit.converged {
-        "converged"
-    } else {
-        "NOT converged"
-    };
-    let _ = writeln!(
-        out,
-        "optimizer: {status} after {} evaluations (max |scaled gradient| {:.1e})",
-        fit.evaluations, fit.max_scaled_gradient
-    );
-    for message in &fit.messages {
-        let _ = writeln!(out, "note: {message}");
-    }
-    out
-}
-
-fn ols_text(
-    formula: &Formula,
-    origin: &str,
-    weights: Option<&str>,
-    fit: &OlsFit,
-    dropped: usize,
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Linear model fit by least squares (no random-effects terms)"
-    );
-    let _ = writeln!(out, "Formula: {formula}");
-    let _ = writeln!(out, "   Data: {origin}");
-    if let Some(w) = weights {
-        let _ = writeln!(out, "Weights: {w}");
-    }
-    if dropped > 0 {
-        let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
-    }
-    let _ = writeln!(out, "\nCoefficients:");
-    coefficient_table(&mut out, &fit.coefficients, false);
-    let _ = writeln!(
-        out,
-        "\nResidual standard error: {:.4} on {} degrees of freedom\nMultiple R-squared: {:.4}; observations: {}",
-        fit.sigma, fit.df_residual, fit.r_squared, fit.nobs
-    );
-    out
 }

@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use parsim_lmm::{
-    Contrast, DataFrame, Distribution, Family, Formula, GlmFit, GlmFitter, GlmOptions, GlmStatus,
-    GlmmFit, GlmmFitter, GlmmOptions, Link,
+    p_text, Contrast, DataFrame, Distribution, Family, Formula, GlmFit, GlmFitter, GlmOptions,
+    GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Link,
 };
 use serde_json::{json, Value};
 
-use super::fit::{finite_or_null, p_text, Format};
+use super::fit::{finite_or_null, Format};
 use super::Failure;
 
 /// What `parsim fit` was asked for beyond a linear model.

@@ -88,11 +88,9 @@ pub fn settings(
     let toml = store
         .study_toml()
         .map_err(|e| Failure::failed(e.to_string()))?;
-    let mut settings =
-        SummarySettings::from_study_toml(&toml).map_err(|e| Failure::invalid(e.to_string()))?;
-    settings.level = level.unwrap_or(settings.level);
-    settings.alpha = alpha.unwrap_or(settings.alpha);
-    settings.reference = reference.or(settings.reference);
+    let settings = SummarySettings::from_study_toml(&toml)
+        .map_err(|e| Failure::invalid(e.to_string()))?
+        .overridden(level, alpha, reference);
     settings
         .validate()
         .map_err(|e| Failure::invalid(format!("{e} (--level / --alpha)")))?;

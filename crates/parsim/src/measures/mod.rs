@@ -77,6 +77,21 @@ pub use crate::store::Replicate;
 pub use crate::study::SummarySettings;
 
 impl SummarySettings {
+    /// These settings with the ones given instead (`parsim summary --level`, Python's
+    /// `summary(level=...)`); check them with [`SummarySettings::validate`].
+    pub fn overridden(
+        self,
+        level: Option<f64>,
+        alpha: Option<f64>,
+        reference: Option<String>,
+    ) -> SummarySettings {
+        SummarySettings {
+            level: level.unwrap_or(self.level),
+            alpha: alpha.unwrap_or(self.alpha),
+            reference: reference.or(self.reference),
+        }
+    }
+
     /// Check level and alpha are probabilities.
     pub fn validate(&self) -> Result<(), SettingsError> {
         IntervalRule::new(self.level, self.alpha).map(|_| ())

@@ -85,7 +85,80 @@ pub struct FitCount {
     pub count: u64,
 }
 
+/// One stored fit, as [`Store::for_each_fit`] reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitLine<'a> {
+    /// Condition index.
+    pub condition: usize,
+    /// Replication index.
+    pub replication: u64,
+    /// Method name.
+    pub method: &'a str,
+    /// Outcome.
+    pub status: FitStatus,
+    /// Why it is not `ok`, if it is not.
+    pub message: Option<&'a str>,
+    /// Criterion evaluations (or iterations) the fit used.
+    pub iterations: Option<u64>,
+    /// Wall time of the fit in seconds.
+    pub seconds: Option<f64>,
+}
+
+/// The columns of a row of `fits`, borrowed from the row.
+type FitRow<'r> = (
+    i64,
+    i64,
+    &'r str,
+    &'r str,
+    Option<&'r str>,
+    Option<i64>,
+    Option<f64>,
+);
+
+fn fit_row<'r>(r: &'r rusqlite::Row<'_>) -> rusqlite::Result<FitRow<'r>> {
+    let text = |i| r.get_ref(i).and_then(|v| v.as_str().map_err(Into::into));
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        text(2)?,
+        text(3)?,
+        r.get_ref(4)?.as_str_or_null()?,
+        r.get(5)?,
+        r.get(6)?,
+    ))
+}
+
 impl Store {
+    /// Every stored fit, ordered by (condition, replication, method in study order).
+    pub fn for_each_fit(&self, f: &mut dyn FnMut(FitLine<'_>)) -> Result<(), StoreError> {
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT f.condition, f.replication, f.method, f.status, f.message, f.iterations, f.seconds \
+                 FROM fits f JOIN methods m USING (method) ORDER BY f.condition, f.replication, m.position",
+            )
+            .map_err(|e| self.err(e))?;
+        let mut rows = stmt.query([]).map_err(|e| self.err(e))?;
+        while let Some(r) = rows.next().map_err(|e| self.err(e))? {
+            let (c, rep, method, status, message, iterations, seconds) =
+                fit_row(r).map_err(|e| self.err(e))?;
+            let status = FitStatus::parse(status).ok_or_else(|| StoreError::Invalid {
+                path: self.path.clone(),
+                reason: format!("unknown fit status {status:?}"),
+            })?;
+            f(FitLine {
+                condition: c as usize,
+                replication: rep as u64,
+                method,
+                status,
+                message,
+                iterations: iterations.map(|i| i as u64),
+                seconds,
+            });
+        }
+        Ok(())
+    }
+
     /// The study file's text as it was run.
     pub fn study_toml(&self) -> Result<String, StoreError> {
         self.conn

@@ -99,6 +99,29 @@ fn writes_resumes_and_exports() {
         && c.count == 1
         && c.condition == 1));
 
+    // Every fit, in (condition, replication, method position) order, with its status and message.
+    let mut fits = Vec::new();
+    store
+        .for_each_fit(&mut |f| {
+            fits.push((
+                f.condition,
+                f.replication,
+                f.method.to_string(),
+                f.status,
+                f.message.map(String::from),
+                f.iterations,
+            ))
+        })
+        .unwrap();
+    let m = |name: &str| name.to_string();
+    assert_eq!(fits.len(), 6);
+    assert_eq!(fits[0], (0, 0, m("m1"), FitStatus::Ok, None, Some(12)));
+    assert_eq!(
+        fits[1],
+        (0, 0, m("m2"), FitStatus::Error, Some(m("boom")), Some(0))
+    );
+    assert_eq!((fits[5].0, fits[5].1, fits[5].2.as_str()), (1, 2, "m2"));
+
     let csv = dir.join("results.csv");
     assert_eq!(export_csv(&store, &csv).unwrap(), 3);
     let text = std::fs::read_to_string(&csv).unwrap();

@@ -1,0 +1,218 @@
+//! Text summaries of fitted models, as lme4's `summary(lmer(...))` and R's `summary(lm(...))` lay them
+//! out: what `parsim fit` prints and what the Python package's `print(model)` shows.
+
+use std::fmt::Write as _;
+
+use crate::{Coefficient, Formula, LmmFit, OlsFit};
+
+/// What a summary says about the model and its data beyond the fit itself.
+#[derive(Clone, Copy, Debug)]
+pub struct SummaryHeader<'a> {
+    /// The model's formula.
+    pub formula: &'a Formula,
+    /// Where the data came from (a file name, or a description).
+    pub data: &'a str,
+    /// The column of prior weights, if any.
+    pub weights: Option<&'a str>,
+    /// Rows dropped for missing values before fitting.
+    pub dropped_rows: usize,
+}
+
+/// The `Data:` line, the weights and the rows dropped, as lmer's and lm's summaries print them.
+fn data_lines(out: &mut String, origin: &str, weights: Option<&str>, dropped: usize) {
+    let _ = writeln!(out, "   Data: {origin}");
+    if let Some(w) = weights {
+        let _ = writeln!(out, "Weights: {w}");
+    }
+    if dropped > 0 {
+        let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
+    }
+}
+
+/// A p-value as R prints it: `< 2e-16` below that, else 3 significant digits.
+pub fn p_text(p: f64) -> String {
+    if p.is_nan() {
+        "NA".into()
+    } else if p < 2e-16 {
+        "< 2e-16".into()
+    } else if p < 1e-3 {
+        format!("{p:.2e}")
+    } else {
+        format!("{p:.4}")
+    }
+}
+
+fn coefficient_table(out: &mut String, coefficients: &[Coefficient], with_df: bool) {
+    let width = coefficients
+        .iter()
+        .map(|c| c.term.len())
+        .max()
+        .unwrap_or(0)
+        .max(11);
+    let df_head = if with_df {
+        format!(" {:>9}", "df")
+    } else {
+        String::new()
+    };
+    let _ = writeln!(
+        out,
+        "{:width$} {:>12} {:>11}{df_head} {:>9} {:>9}",
+        "", "Estimate", "Std. Error", "t value", "Pr(>|t|)"
+    );
+    for c in coefficients {
+        let df = if with_df {
+            format!(" {:>9.3}", c.df)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            out,
+            "{:width$} {:>12.6} {:>11.6}{df} {:>9.3} {:>9}",
+            c.term,
+            c.estimate,
+            c.se,
+            c.t,
+            p_text(c.p_value)
+        );
+    }
+}
+
+impl LmmFit {
+    /// The lmer-style summary (what `parsim fit` prints): the criterion, the random effects, the fixed
+    /// effects with Satterthwaite df, and the optimizer's report.
+    pub fn summary(&self, header: &SummaryHeader<'_>) -> String {
+        let (fit, formula, origin, dropped) =
+            (self, header.formula, header.data, header.dropped_rows);
+        let mut out = String::new();
+        let method = if fit.reml {
+            "REML"
+        } else {
+            "maximum likelihood"
+        };
+        let _ = writeln!(out, "Linear mixed model fit by {method}");
+        let _ = writeln!(out, "Formula: {formula}");
+        data_lines(&mut out, origin, header.weights, dropped);
+        let _ = writeln!(out);
+        if fit.reml {
+            let _ = writeln!(out, "REML criterion at convergence: {:.4}", fit.criterion);
+        } else {
+            let _ = writeln!(
+                out,
+                "{:>10} {:>10} {:>10} {:>10}",
+                "AIC", "BIC", "logLik", "deviance"
+            );
+            let _ = writeln!(
+                out,
+                "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+                fit.aic, fit.bic, fit.loglik, fit.criterion
+            );
+        }
+        let _ = writeln!(out, "\nRandom effects:");
+        let gw = fit
+            .varcorr
+            .iter()
+            .map(|v| v.group.len())
+            .max()
+            .unwrap_or(6)
+            .max(8);
+        let nw = fit
+            .varcorr
+            .iter()
+            .filter_map(|v| v.term1.as_ref().map(String::len))
+            .max()
+            .unwrap_or(4)
+            .max(11);
+        let _ = writeln!(
+            out,
+            " {:gw$} {:nw$} {:>12} {:>10} Corr",
+            "Groups", "Name", "Variance", "Std.Dev."
+        );
+        let mut last_group = "";
+        for v in fit.varcorr.iter().filter(|v| v.term2.is_none()) {
+            let group = if v.group == last_group {
+                ""
+            } else {
+                v.group.as_str()
+            };
+            last_group = &v.group;
+            let name = v.term1.as_deref().unwrap_or("");
+            // Correlations of this term with the earlier terms of its group.
+            let cors: Vec<String> = fit
+                .varcorr
+                .iter()
+                .filter(|c| c.group == v.group && c.term2.as_deref() == Some(name))
+                .map(|c| format!("{:>5.2}", c.sd_or_cor))
+                .collect();
+            let _ = writeln!(
+                out,
+                " {group:gw$} {name:nw$} {:>12.4} {:>10.4} {}",
+                v.variance,
+                v.sd_or_cor,
+                cors.join(" ")
+            );
+        }
+        let groups: Vec<String> = fit
+            .ngroups
+            .iter()
+            .map(|(g, n)| format!("{g}, {n}"))
+            .collect();
+        let _ = writeln!(
+            out,
+            "Number of obs: {}, groups:  {}",
+            fit.nobs,
+            groups.join("; ")
+        );
+        let _ = writeln!(out, "\nFixed effects (Satterthwaite df):");
+        coefficient_table(&mut out, &fit.coefficients, true);
+        let _ = writeln!(out);
+        if fit.singular {
+            let _ = writeln!(
+                out,
+                "boundary (singular) fit: a variance component is (close to) zero"
+            );
+        }
+        let status = if fit.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        };
+        let _ = writeln!(
+            out,
+            "optimizer: {status} after {} evaluations (max |scaled gradient| {:.1e})",
+            fit.evaluations, fit.max_scaled_gradient
+        );
+        for message in &fit.messages {
+            let _ = writeln!(out, "note: {message}");
+        }
+        out
+    }
+}
+
+impl OlsFit {
+    /// The lm-style summary (what `parsim fit` prints for a formula without random-effects terms).
+    pub fn summary(&self, header: &SummaryHeader<'_>) -> String {
+        let (fit, formula, origin, dropped) =
+            (self, header.formula, header.data, header.dropped_rows);
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Linear model fit by least squares (no random-effects terms)"
+        );
+        let _ = writeln!(out, "Formula: {formula}");
+        data_lines(&mut out, origin, header.weights, dropped);
+        let _ = writeln!(out, "\nCoefficients:");
+        coefficient_table(&mut out, &fit.coefficients, false);
+        let _ = writeln!(
+        out,
+        "\nResidual standard error: {:.4} on {} degrees of freedom\nMultiple R-squared: {:.4}; observations: {}",
+        fit.sigma, fit.df_residual, fit.r_squared, fit.nobs
+    );
+        if let Some(clusters) = fit.nclusters {
+            let _ = writeln!(
+                out,
+                "Standard errors: cluster-robust (CR1) over {clusters} clusters"
+            );
+        }
+        out
+    }
+}
