@@ -100,11 +100,25 @@ fn every_measure_and_mcse_matches_numpy() {
             "{name}: failed"
         );
         for kind in MeasureKind::ALL {
-            if kind == MeasureKind::RelativePrecision {
+            // Relative precision pairs methods; the convergence rate is checked below from the counts.
+            if matches!(
+                kind,
+                MeasureKind::RelativePrecision | MeasureKind::Convergence
+            ) {
                 continue;
             }
             check(name, kind.key(), measures.get(kind), &expected[kind.key()]);
         }
+        // The share of replications with a usable estimate, a proportion with MCSE √(p(1 − p)/n).
+        let n = (measures.used + measures.failed) as f64;
+        let p = measures.used as f64 / n;
+        let convergence = [100.0 * p, 100.0 * (p * (1.0 - p) / n).sqrt()];
+        check(
+            name,
+            "conv",
+            measures.get(MeasureKind::Convergence),
+            &serde_json::json!(convergence),
+        );
     }
 }
 

@@ -44,6 +44,13 @@ const MAX_REPLICATIONS: u64 = 1 << 40;
 /// Run `parsim run`.
 pub fn execute(args: Args) -> Outcome {
     let study = super::load_study(&args.study)?;
+    // What `parsim check` checks, before anything is written.
+    let checked = super::check_study(&study)?;
+    if !args.quiet {
+        for warning in &checked.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     let out = args
         .out
         .clone()
@@ -85,7 +92,7 @@ pub fn execute(args: Args) -> Outcome {
     if !args.quiet {
         print_report(&study, &report, &out);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::failed_everywhere_code(report.summary.as_ref()))
 }
 
 fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
@@ -108,8 +115,8 @@ fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
             .unwrap_or_default();
         eprintln!("  {method}: {n} fits {}{example}", status.as_str());
     }
-    if let Some(table) = &report.summary {
-        println!("{table}");
+    if let Some(summary) = &report.summary {
+        println!("{}", summary.table);
     }
 }
 

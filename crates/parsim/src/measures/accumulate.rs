@@ -272,6 +272,10 @@ impl PerformanceAccumulator {
             rejection: percent(&self.rejection),
             ci_width: Value::new(self.width.mean(), self.width.se_of_mean()),
             relative_precision: Value::missing(),
+            convergence: percent(&Proportion {
+                n: self.estimate.n + self.failed,
+                hits: self.estimate.n,
+            }),
         }
     }
 }
@@ -349,6 +353,8 @@ pub struct PerformanceMeasures {
     pub ci_width: Value,
     /// Relative % precision against the reference method.
     pub relative_precision: Value,
+    /// % of replications with a usable estimate of the term (the fit converged and gave a finite value).
+    pub convergence: Value,
 }
 
 impl PerformanceMeasures {
@@ -367,6 +373,7 @@ impl PerformanceMeasures {
             MeasureKind::Rejection => self.rejection,
             MeasureKind::CiWidth => self.ci_width,
             MeasureKind::RelativePrecision => self.relative_precision,
+            MeasureKind::Convergence => self.convergence,
         }
     }
 }

@@ -10,12 +10,13 @@
 //! replications both completed: the first pass reads rows in (condition, replication) order and pairs each
 //! replication's estimates as they stream by.
 //!
-//! Units: relative bias, relative error in model SE, coverage, bias-eliminated coverage, rejection rate and
-//! relative precision are percentages; the other measures are in the units of the estimate.
+//! Units: relative bias, relative error in model SE, coverage, bias-eliminated coverage, rejection rate,
+//! relative precision and the convergence rate are percentages; the other measures are in the units of the estimate.
 //! Confidence intervals and p-values are recomputed from (estimate, SE, df) at the chosen level: t with the
 //! stored df (Satterthwaite for mixed models, n − p or G − 1 for OLS), normal when df is NULL.
 
 mod accumulate;
+mod fits;
 pub mod moments;
 mod summarise;
 
@@ -27,6 +28,7 @@ use serde::Serialize;
 pub use accumulate::{
     IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
 };
+pub use fits::{FailureReason, FitCounts};
 pub use summarise::{
     accumulate, accumulate_bias_eliminated, summarise, summarise_keeping, ConditionInfo, GroupId,
     StudyAccumulator, Summary, SummaryRow,
@@ -67,6 +69,16 @@ pub enum SettingsError {
         name: String,
         /// The study's methods, comma separated.
         methods: String,
+    },
+    /// `--methods` or `--estimands` names one the results do not have.
+    #[error("unknown {what} `{name}`; the results have: {known}")]
+    UnknownName {
+        /// `method` or `estimand`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The names the results have, comma separated.
+        known: String,
     },
     /// `--measures` names a measure that does not exist.
     #[error("unknown measure `{0}`; choose from: {names}", names = MeasureKind::names())]
@@ -149,11 +161,13 @@ pub enum MeasureKind {
     CiWidth,
     /// Relative % precision against the reference method.
     RelativePrecision,
+    /// Convergence rate: % of replications with a usable estimate.
+    Convergence,
 }
 
 impl MeasureKind {
     /// Every measure, in table order.
-    pub const ALL: [MeasureKind; 12] = [
+    pub const ALL: [MeasureKind; 13] = [
         MeasureKind::Bias,
         MeasureKind::RelativeBias,
         MeasureKind::EmpiricalSe,
@@ -166,6 +180,7 @@ impl MeasureKind {
         MeasureKind::Rejection,
         MeasureKind::CiWidth,
         MeasureKind::RelativePrecision,
+        MeasureKind::Convergence,
     ];
 
     /// Short name, as in rsimsum (used by `--measures` and as CSV column).
@@ -183,6 +198,7 @@ impl MeasureKind {
             MeasureKind::Rejection => "power",
             MeasureKind::CiWidth => "width",
             MeasureKind::RelativePrecision => "relprec",
+            MeasureKind::Convergence => "conv",
         }
     }
 
@@ -201,6 +217,7 @@ impl MeasureKind {
             MeasureKind::Rejection => "rejection %",
             MeasureKind::CiWidth => "CI width",
             MeasureKind::RelativePrecision => "rel. precision %",
+            MeasureKind::Convergence => "convergence %",
         }
     }
 

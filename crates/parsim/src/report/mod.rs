@@ -2,13 +2,17 @@
 //! estimate rounded to the precision of its Monte Carlo SE (two significant digits of the MCSE), so no
 //! digit is shown that the simulation cannot support.
 
+mod failures;
 mod format;
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::measures::{self, MeasureKind, MeasuresError, Summary, SummaryRow};
+use crate::measures::{
+    self, FitCounts, MeasureKind, MeasuresError, PerformanceAccumulator, Summary, SummaryRow,
+};
 use crate::store::Results;
 
 pub use format::{format_number, format_value};
@@ -73,17 +77,29 @@ pub fn render(summary: &Summary, format: Format, measures: &[MeasureKind]) -> St
     }
 }
 
-/// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
-/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
-/// table to print.
-pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<String, ReportError> {
-    written_run(dir, &measures::summarise(results, None)?)
+/// The end of a run: the terminal table, and what the caller must act on.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// The table to print.
+    pub table: String,
+    /// The (condition, method) pairs whose every fit failed, with the condition's label: a run with any
+    /// is not a success.
+    pub failed_everywhere: Vec<(String, FitCounts)>,
 }
 
-/// Write a run's summary files and return its terminal table.
-fn written_run(dir: &Path, summary: &Summary) -> Result<String, ReportError> {
-    write_summary_files(dir, summary)?;
-    Ok(render(summary, Format::Table, &MeasureKind::ALL))
+/// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
+/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
+/// table to print with the methods that failed on every replication of a condition.
+pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<RunSummary, ReportError> {
+    let summary = measures::summarise(results, None)?;
+    write_summary_files(dir, &summary)?;
+    Ok(RunSummary {
+        table: render(&summary, Format::Table, &MeasureKind::ALL),
+        failed_everywhere: summary
+            .failed_everywhere()
+            .map(|f| (failures::label(&summary, f.condition), f.clone()))
+            .collect(),
+    })
 }
 
 /// Write `summary.csv` and `summary.md` (every measure) into `dir`.
@@ -106,6 +122,46 @@ fn terminal_width() -> usize {
         .and_then(|c| c.parse().ok())
         .filter(|w| *w >= 40)
         .unwrap_or(120)
+}
+
+/// The rows a report lists: the summary's, and one without a term for each (condition, method) whose
+/// every fit failed and that has no row (no term of it is known), so no method or condition is dropped.
+fn report_rows(summary: &Summary) -> Vec<Cow<'_, SummaryRow>> {
+    let mut rows: Vec<Cow<'_, SummaryRow>> = summary.rows.iter().map(Cow::Borrowed).collect();
+    let missing = summary.failed_everywhere().filter(|f| {
+        !summary
+            .rows
+            .iter()
+            .any(|r| r.condition == f.condition && r.method == f.method)
+    });
+    let mut added = false;
+    for counts in missing {
+        let failed = PerformanceAccumulator {
+            failed: counts.fits,
+            ..PerformanceAccumulator::default()
+        };
+        rows.push(Cow::Owned(SummaryRow {
+            condition: counts.condition,
+            method: counts.method.clone(),
+            term: String::new(),
+            measures: failed.finish(),
+        }));
+        added = true;
+    }
+    if added {
+        let rank = |m: &str| summary.methods.iter().position(|n| n == m);
+        // Stable: within a (condition, method) the rows keep their term order.
+        rows.sort_by_key(|r| (r.condition, rank(&r.method)));
+    }
+    rows
+}
+
+/// The most common reasons the fits of a row's method failed in its condition (empty when none did).
+fn failure_cell(summary: &Summary, row: &SummaryRow) -> String {
+    summary
+        .fit_counts(row.condition, &row.method)
+        .map(FitCounts::reasons_text)
+        .unwrap_or_default()
 }
 
 /// A key column: heading and how to get a row's cell.
@@ -175,13 +231,12 @@ fn settings_line(summary: &Summary) -> String {
 /// Aligned text, wrapped into panels no wider than `width`; the key columns repeat in each panel.
 pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> String {
     let keys = key_columns(summary);
-    let key_cells: Vec<Vec<String>> = summary
-        .rows
+    let rows = report_rows(summary);
+    let key_cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| keys.iter().map(|(_, f)| f(r)).collect())
         .collect();
-    let measure_cells: Vec<Vec<String>> = summary
-        .rows
+    let measure_cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             measures
@@ -233,7 +288,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
         out.push_str(&"-".repeat(header.chars().count()));
         out.push('\n');
         let mut previous_condition = None;
-        for (i, row) in summary.rows.iter().enumerate() {
+        for (i, row) in rows.iter().enumerate() {
             if previous_condition.is_some_and(|c| c != row.condition) {
                 out.push('\n');
             }
@@ -253,6 +308,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
             out.push('\n');
         }
     }
+    out.push_str(&failures::text(summary));
     out
 }
 
@@ -275,7 +331,8 @@ fn panels(widths: &[usize], room: usize) -> Vec<std::ops::Range<usize>> {
     panels
 }
 
-/// CSV: key columns, then `measure` and `measure_mcse` for each measure at full precision; empty = not available.
+/// CSV: key columns, then `measure` and `measure_mcse` for each measure at full precision (empty = not
+/// available), then the most common reasons the row's method failed in its condition.
 pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
     let keys = key_columns(summary);
     let mut header: Vec<String> = vec!["condition".into()];
@@ -288,8 +345,9 @@ pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
         header.push(m.key().to_string());
         header.push(format!("{}_mcse", m.key()));
     }
+    header.push("failures".into());
     let mut out = csv_line(&header);
-    for row in &summary.rows {
+    for row in &report_rows(summary) {
         let mut cells = vec![row.condition.to_string()];
         cells.extend(
             keys.iter()
@@ -301,6 +359,7 @@ pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
             cells.push(v.estimate().map(|x| x.to_string()).unwrap_or_default());
             cells.push(v.mcse().map(|x| x.to_string()).unwrap_or_default());
         }
+        cells.push(failure_cell(summary, row));
         out.push_str(&csv_line(&cells));
     }
     out
@@ -320,12 +379,12 @@ fn csv_line(cells: &[String]) -> String {
     quoted.join(",") + "\n"
 }
 
-/// JSON: study, settings, factors, conditions, and one object per row with the chosen measures as
-/// `{"estimate": .., "mcse": ..}` (null when not available).
+/// JSON: study, settings, factors, conditions, one object per row with the chosen measures as
+/// `{"estimate": .., "mcse": ..}` (null when not available), and the fits of every method in every
+/// condition (convergence rate, failures and their most common reasons).
 pub fn json(summary: &Summary, measures: &[MeasureKind]) -> String {
     use serde_json::{json, Map, Value};
-    let rows: Vec<Value> = summary
-        .rows
+    let rows: Vec<Value> = report_rows(summary)
         .iter()
         .map(|row| {
             let mut object = Map::new();
@@ -367,6 +426,7 @@ pub fn json(summary: &Summary, measures: &[MeasureKind]) -> String {
         "methods": summary.methods,
         "conditions": conditions,
         "rows": rows,
+        "fits": failures::json(summary),
     });
     // Serialising a `serde_json::Value` cannot fail.
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
@@ -406,7 +466,7 @@ pub fn markdown(summary: &Summary, measures: &[MeasureKind]) -> String {
         .chain(measures.iter().map(|_| "---:"))
         .collect();
     out.push_str(&format!("| {} |\n", alignment.join(" | ")));
-    for row in &summary.rows {
+    for row in &report_rows(summary) {
         let cells: Vec<String> = keys
             .iter()
             .map(|(_, f)| escape(&f(row)))
@@ -414,5 +474,6 @@ pub fn markdown(summary: &Summary, measures: &[MeasureKind]) -> String {
             .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
+    out.push_str(&failures::markdown(summary));
     out
 }
