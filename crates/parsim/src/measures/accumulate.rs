@@ -347,7 +347,7 @@ pub struct PerformanceMeasures {
     pub coverage: Value,
     /// % of intervals covering θ̄.
     pub bias_eliminated_coverage: Value,
-    /// % of tests rejecting H0: term = 0 at alpha.
+    /// % of tests rejecting H0: term = 0 at alpha: power where θ ≠ 0, type I error where θ = 0.
     pub rejection: Value,
     /// Mean interval width.
     pub ci_width: Value,
@@ -370,6 +370,9 @@ impl PerformanceMeasures {
             MeasureKind::Rmse => self.rmse,
             MeasureKind::Coverage => self.coverage,
             MeasureKind::BiasEliminatedCoverage => self.bias_eliminated_coverage,
+            MeasureKind::Power if self.truth != 0.0 && !self.truth.is_nan() => self.rejection,
+            MeasureKind::TypeIError if self.truth == 0.0 => self.rejection,
+            MeasureKind::Power | MeasureKind::TypeIError => Value::missing(),
             MeasureKind::Rejection => self.rejection,
             MeasureKind::CiWidth => self.ci_width,
             MeasureKind::RelativePrecision => self.relative_precision,

@@ -155,7 +155,14 @@ pub enum MeasureKind {
     Coverage,
     /// Bias-eliminated coverage, %.
     BiasEliminatedCoverage,
-    /// Rejection rate of H0: term = 0 (power or type I error), %.
+    /// Power, %: the rejection rate of H0: term = 0 where the true value is not 0 (not available elsewhere).
+    Power,
+    /// Type I error, %: the rejection rate of H0: term = 0 where the true value is 0 (not available elsewhere).
+    TypeIError,
+    /// The rejection rate of H0: term = 0 whatever the true value, %: the neutral name (not in [`ALL`],
+    /// which shows it as power and type I error).
+    ///
+    /// [`ALL`]: MeasureKind::ALL
     Rejection,
     /// Mean confidence interval width.
     CiWidth,
@@ -166,8 +173,8 @@ pub enum MeasureKind {
 }
 
 impl MeasureKind {
-    /// Every measure, in table order.
-    pub const ALL: [MeasureKind; 13] = [
+    /// Every measure, in table order (the rejection rate as power and type I error).
+    pub const ALL: [MeasureKind; 14] = [
         MeasureKind::Bias,
         MeasureKind::RelativeBias,
         MeasureKind::EmpiricalSe,
@@ -177,7 +184,8 @@ impl MeasureKind {
         MeasureKind::Rmse,
         MeasureKind::Coverage,
         MeasureKind::BiasEliminatedCoverage,
-        MeasureKind::Rejection,
+        MeasureKind::Power,
+        MeasureKind::TypeIError,
         MeasureKind::CiWidth,
         MeasureKind::RelativePrecision,
         MeasureKind::Convergence,
@@ -195,7 +203,9 @@ impl MeasureKind {
             MeasureKind::Rmse => "rmse",
             MeasureKind::Coverage => "cover",
             MeasureKind::BiasEliminatedCoverage => "becover",
-            MeasureKind::Rejection => "power",
+            MeasureKind::Power => "power",
+            MeasureKind::TypeIError => "type1",
+            MeasureKind::Rejection => "reject",
             MeasureKind::CiWidth => "width",
             MeasureKind::RelativePrecision => "relprec",
             MeasureKind::Convergence => "conv",
@@ -214,6 +224,8 @@ impl MeasureKind {
             MeasureKind::Rmse => "RMSE",
             MeasureKind::Coverage => "coverage %",
             MeasureKind::BiasEliminatedCoverage => "BE coverage %",
+            MeasureKind::Power => "power %",
+            MeasureKind::TypeIError => "type I error %",
             MeasureKind::Rejection => "rejection %",
             MeasureKind::CiWidth => "CI width",
             MeasureKind::RelativePrecision => "rel. precision %",
@@ -221,10 +233,22 @@ impl MeasureKind {
         }
     }
 
+    /// The key measures a terminal shows: bias, empirical SE, coverage, power, type I error and the
+    /// convergence rate (every measure is in the files).
+    pub const KEY: [MeasureKind; 6] = [
+        MeasureKind::Bias,
+        MeasureKind::EmpiricalSe,
+        MeasureKind::Coverage,
+        MeasureKind::Power,
+        MeasureKind::TypeIError,
+        MeasureKind::Convergence,
+    ];
+
     /// All short names, comma separated.
     pub fn names() -> String {
         MeasureKind::ALL
             .iter()
+            .chain([&MeasureKind::Rejection])
             .map(|m| m.key())
             .collect::<Vec<_>>()
             .join(", ")
@@ -253,6 +277,7 @@ impl FromStr for MeasureKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         MeasureKind::ALL
             .into_iter()
+            .chain([MeasureKind::Rejection])
             .find(|m| m.key().eq_ignore_ascii_case(s))
             .ok_or_else(|| SettingsError::UnknownMeasure(s.to_string()))
     }

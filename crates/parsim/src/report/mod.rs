@@ -94,7 +94,12 @@ pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<RunSummary, Repor
     let summary = measures::summarise(results, None)?;
     write_summary_files(dir, &summary)?;
     Ok(RunSummary {
-        table: render(&summary, Format::Table, &MeasureKind::ALL),
+        table: key_table(&summary, terminal_width())
+            + &format!(
+                "\nEvery measure: {} and {}\n",
+                dir.join("summary.csv").display(),
+                dir.join("summary.md").display()
+            ),
         failed_everywhere: summary
             .failed_everywhere()
             .map(|f| (failures::label(&summary, f.condition), f.clone()))
@@ -116,7 +121,7 @@ pub fn write_summary_files(dir: &Path, summary: &Summary) -> Result<(), ReportEr
 }
 
 /// The terminal's width from `COLUMNS`, else 120 characters.
-fn terminal_width() -> usize {
+pub fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
@@ -228,9 +233,83 @@ fn settings_line(summary: &Summary) -> String {
     line
 }
 
+/// The key measures ([`MeasureKind::KEY`]) that have a value in some row: power only where a truth is not
+/// 0, type I error only where one is, the convergence rate only where a fit failed.
+pub fn key_measures(summary: &Summary) -> Vec<MeasureKind> {
+    let some_failed = summary.fits.iter().any(|f| f.failed > 0)
+        || summary.rows.iter().any(|r| r.measures.failed > 0);
+    MeasureKind::KEY
+        .into_iter()
+        .filter(|m| *m != MeasureKind::Convergence || some_failed)
+        .filter(|m| {
+            summary
+                .rows
+                .iter()
+                .any(|r| r.measures.get(*m).estimate().is_some())
+        })
+        .collect()
+}
+
+/// The table a terminal shows: the key measures of the estimands (see [`key_measures`]), without the
+/// `failed` column (the convergence rate and the failures section say it), so that it fits a screen's
+/// width in one panel; every measure is in the files.
+pub fn key_table(summary: &Summary, width: usize) -> String {
+    let mut keys = key_columns(summary);
+    // Conditions get a line of their own instead of factor columns; `used` goes when every row used the
+    // same replications (the title says how many).
+    let rows = report_rows(summary);
+    let used = rows.first().map(|r| r.measures.used);
+    let same_used = rows.iter().all(|r| Some(r.measures.used) == used);
+    keys.retain(|(heading, _)| {
+        !(heading == "failed"
+            || heading == "condition"
+            || summary.factors.contains(heading)
+            || heading == "used" && same_used)
+    });
+    let mut measures: Vec<(MeasureKind, &str)> = key_measures(summary)
+        .into_iter()
+        .map(|m| (m, m.heading()))
+        .collect();
+    // Power and type I error never share a row (the truth decides): one column holds both.
+    if measures.iter().any(|(m, _)| *m == MeasureKind::TypeIError) {
+        measures.retain(|(m, _)| *m != MeasureKind::TypeIError);
+        match measures.iter_mut().find(|(m, _)| *m == MeasureKind::Power) {
+            Some(power) => *power = (MeasureKind::Rejection, "power/type I %"),
+            None => measures.push((MeasureKind::TypeIError, MeasureKind::TypeIError.heading())),
+        }
+        let convergence = measures
+            .iter()
+            .position(|(m, _)| *m == MeasureKind::Convergence);
+        if let Some(at) = convergence {
+            let moved = measures.remove(at);
+            measures.push(moved);
+        }
+    }
+    let mut out = table_of(summary, keys, &measures, width, true);
+    if let (true, Some(used)) = (same_used, used) {
+        out = out.replacen(
+            " — estimate (Monte Carlo SE)",
+            &format!(" — estimate (Monte Carlo SE) over {used} replications per condition"),
+            1,
+        );
+    }
+    out
+}
+
 /// Aligned text, wrapped into panels no wider than `width`; the key columns repeat in each panel.
 pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> String {
-    let keys = key_columns(summary);
+    let measures: Vec<(MeasureKind, &str)> = measures.iter().map(|m| (*m, m.heading())).collect();
+    table_of(summary, key_columns(summary), &measures, width, false)
+}
+
+/// [`table`] of these key columns and these measures under these headings.
+fn table_of(
+    summary: &Summary,
+    keys: Vec<KeyColumn<'_>>,
+    measures: &[(MeasureKind, &str)],
+    width: usize,
+    condition_lines: bool,
+) -> String {
     let rows = report_rows(summary);
     let key_cells: Vec<Vec<String>> = rows
         .iter()
@@ -241,7 +320,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
         .map(|r| {
             measures
                 .iter()
-                .map(|m| format_value(r.measures.get(*m)))
+                .map(|(m, _)| format_value(r.measures.get(*m)))
                 .collect()
         })
         .collect();
@@ -260,7 +339,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
     let measure_widths: Vec<usize> = measures
         .iter()
         .enumerate()
-        .map(|(j, m)| column_width(m.heading(), &mut measure_cells.iter().map(|c| &c[j])))
+        .map(|(j, (_, h))| column_width(h, &mut measure_cells.iter().map(|c| &c[j])))
         .collect();
     let key_total: usize = key_widths.iter().map(|w| w + 2).sum();
 
@@ -276,11 +355,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
             header.push_str(&format!("{h:<w$}  "));
         }
         for j in panel.clone() {
-            header.push_str(&format!(
-                "{:>w$}  ",
-                measures[j].heading(),
-                w = measure_widths[j]
-            ));
+            header.push_str(&format!("{:>w$}  ", measures[j].1, w = measure_widths[j]));
         }
         let header = header.trim_end().to_string();
         out.push_str(&header);
@@ -289,7 +364,12 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
         out.push('\n');
         let mut previous_condition = None;
         for (i, row) in rows.iter().enumerate() {
-            if previous_condition.is_some_and(|c| c != row.condition) {
+            let new_condition = previous_condition != Some(row.condition);
+            if previous_condition.is_some() && new_condition {
+                out.push('\n');
+            }
+            if condition_lines && new_condition && summary.conditions.len() > 1 {
+                out.push_str(&failures::label(summary, row.condition));
                 out.push('\n');
             }
             previous_condition = Some(row.condition);
