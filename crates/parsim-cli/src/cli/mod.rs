@@ -8,6 +8,7 @@ pub mod data;
 pub mod fit;
 pub mod merge;
 pub mod plot;
+pub mod power;
 pub mod progress;
 pub mod run;
 pub mod shards;

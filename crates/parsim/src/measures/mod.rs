@@ -18,6 +18,7 @@
 mod accumulate;
 mod fits;
 pub mod moments;
+pub mod power;
 mod summarise;
 
 use std::fmt;
