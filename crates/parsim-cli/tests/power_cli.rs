@@ -93,8 +93,7 @@ fn power(dir: &Path, extra: &[&str]) -> Output {
 fn crossing(printed: &str) -> (f64, f64, f64) {
     let line = printed
         .lines()
-        .filter(|l| l.starts_with("power reaches"))
-        .last()
+        .rfind(|l| l.starts_with("power reaches"))
         .unwrap_or_else(|| panic!("no crossing in:\n{printed}"));
     let number = |after: &str, before: &str| -> f64 {
         let start = line.find(after).unwrap() + after.len();

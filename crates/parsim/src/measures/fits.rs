@@ -73,6 +73,11 @@ impl FitCounts {
     }
 }
 
+/// A (condition, method), ordered by condition and the method's rank: (condition, rank, name).
+type PairKey = (usize, usize, String);
+/// Fits per (status, first line of message).
+type Reasons = BTreeMap<(String, String), u64>;
+
 /// Every (condition, method) of `fitted` (condition, method, fits), ordered by condition and method (in
 /// `methods` order), with its failed fits from `results`.
 pub(super) fn fit_counts(
@@ -81,7 +86,7 @@ pub(super) fn fit_counts(
     fitted: &[(usize, String, u64)],
 ) -> Result<Vec<FitCounts>, MeasuresError> {
     let rank = |name: &str| methods.iter().position(|m| m == name).unwrap_or(usize::MAX);
-    let mut counts: BTreeMap<(usize, usize, String), FitCounts> = BTreeMap::new();
+    let mut counts: BTreeMap<PairKey, FitCounts> = BTreeMap::new();
     for (condition, method, fits) in fitted {
         let key = (*condition, rank(method), method.clone());
         counts.insert(
@@ -95,8 +100,7 @@ pub(super) fn fit_counts(
             },
         );
     }
-    let mut reasons: BTreeMap<(usize, usize, String), BTreeMap<(String, String), u64>> =
-        BTreeMap::new();
+    let mut reasons: BTreeMap<PairKey, Reasons> = BTreeMap::new();
     for failed in results.failed()? {
         let FailedFits {
             condition,
@@ -131,7 +135,7 @@ pub(super) fn fit_counts(
 }
 
 /// The most common reasons, most frequent first (ties in status and message order, for stable output).
-fn most_common(found: BTreeMap<(String, String), u64>) -> Vec<FailureReason> {
+fn most_common(found: Reasons) -> Vec<FailureReason> {
     let mut reasons: Vec<FailureReason> = found
         .into_iter()
         .map(|((status, message), count)| FailureReason {
@@ -140,7 +144,7 @@ fn most_common(found: BTreeMap<(String, String), u64>) -> Vec<FailureReason> {
             count,
         })
         .collect();
-    reasons.sort_by(|a, b| b.count.cmp(&a.count));
+    reasons.sort_by_key(|r| std::cmp::Reverse(r.count));
     reasons.truncate(REASONS);
     reasons
 }
