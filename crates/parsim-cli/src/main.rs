@@ -28,6 +28,8 @@ enum Command {
     Summary(cli::summary::Args),
     /// Figures of the results: estimates, bias, coverage, zip plot, nested-loop plot.
     Plot(cli::plot::Args),
+    /// Power along a numeric factor and the level that reaches a target power (optionally refined).
+    Power(cli::power::Args),
     /// Merge shard stores into one; report missing or failed units.
     Merge(cli::merge::Args),
     /// Units done per shard, failures, what is missing.
@@ -46,6 +48,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::execute(args),
         Command::Summary(args) => cli::summary::execute(args),
         Command::Plot(args) => cli::plot::execute(args),
+        Command::Power(args) => cli::power::execute(args),
         Command::Merge(args) => cli::merge::execute(args),
         Command::Status(args) => cli::status::execute(args),
         Command::Slurm(args) => cli::slurm::execute(args),

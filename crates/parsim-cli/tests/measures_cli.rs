@@ -55,7 +55,7 @@ fn summary_formats_and_options() {
     assert_eq!(code, 0, "{err}");
     assert!(
         csv.starts_with(
-            "condition,N,sigma,method,term,truth,used,failed,bias,bias_mcse,cover,cover_mcse\n"
+            "condition,N,sigma,method,term,truth,used,failed,bias,bias_mcse,cover,cover_mcse,failures\n"
         ),
         "{csv}"
     );

@@ -294,7 +294,8 @@ fn failing_method_is_stored_and_the_run_completes() {
         "--out",
         out_dir.to_str().unwrap(),
     ]);
-    ok(&out);
+    // Stored, then exit 3: the method failed on every replication of a condition.
+    assert_eq!(out.status.code(), Some(3));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("one_level: 20 fits error"), "{stderr}");
     let conn = rusqlite::Connection::open(out_dir.join("results.sqlite")).unwrap();

@@ -269,7 +269,7 @@ fn report_dict<'py>(py: Python<'py>, report: &RunReport) -> PyResult<Bound<'py, 
     dict.set_item("interrupted", report.interrupted)?;
     dict.set_item("seconds", report.elapsed.as_secs_f64())?;
     dict.set_item("jobs", report.jobs)?;
-    dict.set_item("summary", report.summary.clone())?;
+    dict.set_item("summary", report.summary.as_ref().map(|s| s.table.clone()))?;
     let failures: Vec<(String, &str, u64, Option<String>)> = report
         .failures
         .iter()

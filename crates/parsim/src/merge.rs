@@ -147,7 +147,7 @@ pub struct MergeReport {
     /// Rows written to `results.csv`.
     pub csv_rows: u64,
     /// The summary table (also written to `summary.csv` and `summary.md`), once the study is complete.
-    pub summary: Option<String>,
+    pub summary: Option<crate::report::RunSummary>,
 }
 
 /// Read the shards of `dir` without changing anything (the stores are opened read-only): check they ran

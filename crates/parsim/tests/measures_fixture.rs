@@ -100,11 +100,39 @@ fn every_measure_and_mcse_matches_numpy() {
             "{name}: failed"
         );
         for kind in MeasureKind::ALL {
-            if kind == MeasureKind::RelativePrecision {
+            // Relative precision pairs methods; the convergence rate is checked below from the counts.
+            // The rejection rate (the fixture's `power`) is checked below under its names.
+            if matches!(
+                kind,
+                MeasureKind::RelativePrecision
+                    | MeasureKind::Convergence
+                    | MeasureKind::Power
+                    | MeasureKind::TypeIError
+            ) {
                 continue;
             }
             check(name, kind.key(), measures.get(kind), &expected[kind.key()]);
         }
+        // The rejection rate is power where the truth is not 0, type I error where it is 0.
+        let rejection = measures.get(MeasureKind::Rejection);
+        check(name, "reject", rejection, &expected["power"]);
+        let (named, other) = if measures.truth == 0.0 {
+            (MeasureKind::TypeIError, MeasureKind::Power)
+        } else {
+            (MeasureKind::Power, MeasureKind::TypeIError)
+        };
+        assert_eq!(measures.get(named), rejection, "{name}: {named}");
+        assert!(measures.get(other).estimate().is_none(), "{name}: {other}");
+        // The share of replications with a usable estimate, a proportion with MCSE √(p(1 − p)/n).
+        let n = (measures.used + measures.failed) as f64;
+        let p = measures.used as f64 / n;
+        let convergence = [100.0 * p, 100.0 * (p * (1.0 - p) / n).sqrt()];
+        check(
+            name,
+            "conv",
+            measures.get(MeasureKind::Convergence),
+            &serde_json::json!(convergence),
+        );
     }
 }
 

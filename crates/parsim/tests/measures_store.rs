@@ -256,7 +256,7 @@ fn every_format_renders_and_finish_run_writes_files() {
     let header = csv.lines().next().expect("header");
     assert_eq!(
         header,
-        "condition,N,sigma,method,term,truth,used,failed,bias,bias_mcse,cover,cover_mcse"
+        "condition,N,sigma,method,term,truth,used,failed,bias,bias_mcse,cover,cover_mcse,failures"
     );
     assert_eq!(csv.lines().count(), 25);
     let json: serde_json::Value =
@@ -272,7 +272,7 @@ fn every_format_renders_and_finish_run_writes_files() {
 
     let store = parsim::store::Store::open_existing(&dir).expect("reopen");
     let printed = report::finish_run(&dir, &store).expect("finish run");
-    assert!(printed.contains("Performance of synthetic"));
+    assert!(printed.table.contains("Performance of synthetic"));
     let written_csv = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
     assert_eq!(written_csv.lines().count(), 25);
     assert!(std::fs::read_to_string(dir.join("summary.md"))

@@ -3,9 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use parsim::study::StudyError;
-
-use super::{load_study, Failure, Outcome};
+use super::{check_study, load_study, Outcome};
 
 /// Arguments of `parsim check`.
 #[derive(clap::Args)]
@@ -18,10 +16,7 @@ pub struct Args {
 /// condition, match estimands to the methods' terms, then print the design.
 pub fn execute(args: Args) -> Outcome {
     let study = load_study(&args.study)?;
-    let report = study.check().map_err(|e| match e {
-        StudyError::Io { .. } => Failure::failed(e.to_string()),
-        StudyError::Invalid { rendered, .. } => Failure::invalid(rendered),
-    })?;
+    let report = check_study(&study)?;
     print!("{report}");
     Ok(ExitCode::SUCCESS)
 }

@@ -31,10 +31,10 @@ pub fn merge_and_report(dir: &Path, options: &MergeOptions, quiet: bool) -> Outc
     if !survey.is_complete() {
         return Ok(ExitCode::from(super::EXIT_FAILURE));
     }
-    if let (Some(table), false) = (&report.summary, quiet) {
-        println!("{table}");
+    if let (Some(summary), false) = (&report.summary, quiet) {
+        println!("{}", summary.table);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::failed_everywhere_code(report.summary.as_ref()))
 }
 
 fn print_merge(report: &MergeReport) {

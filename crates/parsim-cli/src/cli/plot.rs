@@ -23,6 +23,8 @@ pub struct Args {
     /// Confidence level of the intervals (default: the study's [summary] level, else 0.95).
     #[arg(long, value_name = "L")]
     pub level: Option<f64>,
+    #[command(flatten)]
+    pub filter: super::summary::Filter,
 }
 
 fn parse_format(s: &str) -> Result<ImageFormat, String> {
@@ -33,7 +35,8 @@ fn parse_format(s: &str) -> Result<ImageFormat, String> {
 pub fn execute(args: Args) -> Outcome {
     let store = open_results(&args.dir)?;
     let settings = settings(&store, args.level, None, None)?;
-    let summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
+    let mut summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
+    args.filter.apply(&mut summary)?;
     let out = args.out.unwrap_or_else(|| args.dir.join("plots"));
     let written = plot::plot_all(&store, &summary, &out, args.format).map_err(|e| match e {
         PlotError::Measures(e) => measures_failure(e),

@@ -45,6 +45,13 @@ const MAX_REPLICATIONS: u64 = 1 << 40;
 /// Run `parsim run`.
 pub fn execute(args: Args) -> Outcome {
     let study = super::load_study(&args.study)?;
+    // What `parsim check` checks, before anything is written.
+    let checked = super::check_study(&study)?;
+    if !args.quiet {
+        for warning in &checked.warnings {
+            eprintln!("warning: {warning}");
+        }
+    }
     let out = args
         .out
         .clone()
@@ -84,7 +91,7 @@ pub fn execute(args: Args) -> Outcome {
     if !args.quiet {
         print_report(&study, &report, &out);
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(super::failed_everywhere_code(report.summary.as_ref()))
 }
 
 /// The signal that stopped a run, as its exit code (128 + the signal's number, the shell's convention).
@@ -133,8 +140,8 @@ fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
             .unwrap_or_default();
         eprintln!("  {method}: {n} fits {}{example}", status.as_str());
     }
-    if let Some(table) = &report.summary {
-        println!("{table}");
+    if let Some(summary) = &report.summary {
+        println!("{}", summary.table);
     }
 }
 

@@ -48,6 +48,8 @@ pub struct Args {
 /// Run `parsim slurm`.
 pub fn execute(args: Args) -> Outcome {
     let study = super::load_study(&args.study)?;
+    // A broken study is refused here, not by every task of the array.
+    super::check_study(&study)?;
     let out = args
         .out
         .clone()

@@ -18,9 +18,12 @@ pub struct Args {
     #[arg(long, default_value = "table", value_parser = parse_format)]
     pub format: Format,
     /// Measures to show, comma separated: bias, relbias, empse, modelse, relerror, mse, rmse, cover, becover,
-    /// power, width, relprec (default: all).
+    /// power, type1, width, relprec, conv, reject, or all (default: the key measures in a table, all in a
+    /// file format).
     #[arg(long, value_name = "LIST")]
     pub measures: Option<String>,
+    #[command(flatten)]
+    pub filter: Filter,
     /// Confidence level of the intervals (default: the study's [summary] level, else 0.95).
     #[arg(long, value_name = "L")]
     pub level: Option<f64>,
@@ -36,17 +39,57 @@ fn parse_format(s: &str) -> Result<Format, String> {
     s.parse()
 }
 
+/// Which methods and estimands to show (`parsim summary`, `parsim plot`).
+#[derive(clap::Args, Debug, Default)]
+pub struct Filter {
+    /// Only these methods, comma separated (default: every method).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub methods: Option<Vec<String>>,
+    /// Only these estimands (terms), comma separated (default: every estimand).
+    #[arg(long, value_name = "LIST", value_delimiter = ',')]
+    pub estimands: Option<Vec<String>>,
+}
+
+impl Filter {
+    /// Keep only the chosen methods and estimands of `summary`; an unknown name is an input error.
+    pub fn apply(&self, summary: &mut measures::Summary) -> Result<(), Failure> {
+        let trimmed = |list: &Option<Vec<String>>| {
+            list.as_ref()
+                .map(|l| l.iter().map(|s| s.trim().to_string()).collect::<Vec<_>>())
+        };
+        let (methods, estimands) = (trimmed(&self.methods), trimmed(&self.estimands));
+        summary
+            .retain(methods.as_deref(), estimands.as_deref())
+            .map_err(|e| Failure::invalid(e.to_string()))
+    }
+}
+
 /// Run `parsim summary`.
 pub fn execute(args: Args) -> Outcome {
-    let measures = match &args.measures {
-        Some(list) => MeasureKind::parse_list(list)
-            .map_err(|e| Failure::invalid(format!("--measures: {e}")))?,
-        None => MeasureKind::ALL.to_vec(),
-    };
+    let measures = args
+        .measures
+        .as_deref()
+        .map(|list| {
+            MeasureKind::parse_list(list).map_err(|e| Failure::invalid(format!("--measures: {e}")))
+        })
+        .transpose()?;
     let store = open_results(&args.dir)?;
     let settings = settings(&store, args.level, args.alpha, args.reference)?;
-    let summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
-    print!("{}", report::render(&summary, args.format, &measures));
+    let mut summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
+    args.filter.apply(&mut summary)?;
+    match (measures, args.format) {
+        // A terminal gets what fits a screen; the files and `--measures` have everything.
+        (None, Format::Table) => {
+            print!("{}", report::key_table(&summary, report::terminal_width()));
+            eprintln!(
+                "(key measures; every measure with --measures all or --format csv|json|markdown)"
+            );
+        }
+        (measures, format) => {
+            let measures = measures.unwrap_or_else(|| MeasureKind::ALL.to_vec());
+            print!("{}", report::render(&summary, format, &measures));
+        }
+    }
     warn_if_unfinished(&store, &args.dir);
     Ok(ExitCode::SUCCESS)
 }

@@ -272,6 +272,10 @@ impl PerformanceAccumulator {
             rejection: percent(&self.rejection),
             ci_width: Value::new(self.width.mean(), self.width.se_of_mean()),
             relative_precision: Value::missing(),
+            convergence: percent(&Proportion {
+                n: self.estimate.n + self.failed,
+                hits: self.estimate.n,
+            }),
         }
     }
 }
@@ -343,12 +347,14 @@ pub struct PerformanceMeasures {
     pub coverage: Value,
     /// % of intervals covering θ̄.
     pub bias_eliminated_coverage: Value,
-    /// % of tests rejecting H0: term = 0 at alpha.
+    /// % of tests rejecting H0: term = 0 at alpha: power where θ ≠ 0, type I error where θ = 0.
     pub rejection: Value,
     /// Mean interval width.
     pub ci_width: Value,
     /// Relative % precision against the reference method.
     pub relative_precision: Value,
+    /// % of replications with a usable estimate of the term (the fit converged and gave a finite value).
+    pub convergence: Value,
 }
 
 impl PerformanceMeasures {
@@ -364,9 +370,13 @@ impl PerformanceMeasures {
             MeasureKind::Rmse => self.rmse,
             MeasureKind::Coverage => self.coverage,
             MeasureKind::BiasEliminatedCoverage => self.bias_eliminated_coverage,
+            MeasureKind::Power if self.truth != 0.0 && !self.truth.is_nan() => self.rejection,
+            MeasureKind::TypeIError if self.truth == 0.0 => self.rejection,
+            MeasureKind::Power | MeasureKind::TypeIError => Value::missing(),
             MeasureKind::Rejection => self.rejection,
             MeasureKind::CiWidth => self.ci_width,
             MeasureKind::RelativePrecision => self.relative_precision,
+            MeasureKind::Convergence => self.convergence,
         }
     }
 }

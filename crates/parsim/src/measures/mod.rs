@@ -10,13 +10,15 @@
 //! replications both completed: the first pass reads rows in (condition, replication) order and pairs each
 //! replication's estimates as they stream by.
 //!
-//! Units: relative bias, relative error in model SE, coverage, bias-eliminated coverage, rejection rate and
-//! relative precision are percentages; the other measures are in the units of the estimate.
+//! Units: relative bias, relative error in model SE, coverage, bias-eliminated coverage, rejection rate,
+//! relative precision and the convergence rate are percentages; the other measures are in the units of the estimate.
 //! Confidence intervals and p-values are recomputed from (estimate, SE, df) at the chosen level: t with the
 //! stored df (Satterthwaite for mixed models, n − p or G − 1 for OLS), normal when df is NULL.
 
 mod accumulate;
+mod fits;
 pub mod moments;
+pub mod power;
 mod summarise;
 
 use std::fmt;
@@ -27,6 +29,7 @@ use serde::Serialize;
 pub use accumulate::{
     IntervalRule, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
 };
+pub use fits::{FailureReason, FitCounts};
 pub use summarise::{
     accumulate, accumulate_bias_eliminated, summarise, summarise_keeping, ConditionInfo, GroupId,
     StudyAccumulator, Summary, SummaryRow,
@@ -67,6 +70,16 @@ pub enum SettingsError {
         name: String,
         /// The study's methods, comma separated.
         methods: String,
+    },
+    /// `--methods` or `--estimands` names one the results do not have.
+    #[error("unknown {what} `{name}`; the results have: {known}")]
+    UnknownName {
+        /// `method` or `estimand`.
+        what: &'static str,
+        /// The name given.
+        name: String,
+        /// The names the results have, comma separated.
+        known: String,
     },
     /// `--measures` names a measure that does not exist.
     #[error("unknown measure `{0}`; choose from: {names}", names = MeasureKind::names())]
@@ -158,17 +171,26 @@ pub enum MeasureKind {
     Coverage,
     /// Bias-eliminated coverage, %.
     BiasEliminatedCoverage,
-    /// Rejection rate of H0: term = 0 (power or type I error), %.
+    /// Power, %: the rejection rate of H0: term = 0 where the true value is not 0 (not available elsewhere).
+    Power,
+    /// Type I error, %: the rejection rate of H0: term = 0 where the true value is 0 (not available elsewhere).
+    TypeIError,
+    /// The rejection rate of H0: term = 0 whatever the true value, %: the neutral name (not in [`ALL`],
+    /// which shows it as power and type I error).
+    ///
+    /// [`ALL`]: MeasureKind::ALL
     Rejection,
     /// Mean confidence interval width.
     CiWidth,
     /// Relative % precision against the reference method.
     RelativePrecision,
+    /// Convergence rate: % of replications with a usable estimate.
+    Convergence,
 }
 
 impl MeasureKind {
-    /// Every measure, in table order.
-    pub const ALL: [MeasureKind; 12] = [
+    /// Every measure, in table order (the rejection rate as power and type I error).
+    pub const ALL: [MeasureKind; 14] = [
         MeasureKind::Bias,
         MeasureKind::RelativeBias,
         MeasureKind::EmpiricalSe,
@@ -178,9 +200,11 @@ impl MeasureKind {
         MeasureKind::Rmse,
         MeasureKind::Coverage,
         MeasureKind::BiasEliminatedCoverage,
-        MeasureKind::Rejection,
+        MeasureKind::Power,
+        MeasureKind::TypeIError,
         MeasureKind::CiWidth,
         MeasureKind::RelativePrecision,
+        MeasureKind::Convergence,
     ];
 
     /// Short name, as in rsimsum (used by `--measures` and as CSV column).
@@ -195,9 +219,12 @@ impl MeasureKind {
             MeasureKind::Rmse => "rmse",
             MeasureKind::Coverage => "cover",
             MeasureKind::BiasEliminatedCoverage => "becover",
-            MeasureKind::Rejection => "power",
+            MeasureKind::Power => "power",
+            MeasureKind::TypeIError => "type1",
+            MeasureKind::Rejection => "reject",
             MeasureKind::CiWidth => "width",
             MeasureKind::RelativePrecision => "relprec",
+            MeasureKind::Convergence => "conv",
         }
     }
 
@@ -213,16 +240,31 @@ impl MeasureKind {
             MeasureKind::Rmse => "RMSE",
             MeasureKind::Coverage => "coverage %",
             MeasureKind::BiasEliminatedCoverage => "BE coverage %",
+            MeasureKind::Power => "power %",
+            MeasureKind::TypeIError => "type I error %",
             MeasureKind::Rejection => "rejection %",
             MeasureKind::CiWidth => "CI width",
             MeasureKind::RelativePrecision => "rel. precision %",
+            MeasureKind::Convergence => "convergence %",
         }
     }
+
+    /// The key measures a terminal shows: bias, empirical SE, coverage, power, type I error and the
+    /// convergence rate (every measure is in the files).
+    pub const KEY: [MeasureKind; 6] = [
+        MeasureKind::Bias,
+        MeasureKind::EmpiricalSe,
+        MeasureKind::Coverage,
+        MeasureKind::Power,
+        MeasureKind::TypeIError,
+        MeasureKind::Convergence,
+    ];
 
     /// All short names, comma separated.
     pub fn names() -> String {
         MeasureKind::ALL
             .iter()
+            .chain([&MeasureKind::Rejection])
             .map(|m| m.key())
             .collect::<Vec<_>>()
             .join(", ")
@@ -251,6 +293,7 @@ impl FromStr for MeasureKind {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         MeasureKind::ALL
             .into_iter()
+            .chain([MeasureKind::Rejection])
             .find(|m| m.key().eq_ignore_ascii_case(s))
             .ok_or_else(|| SettingsError::UnknownMeasure(s.to_string()))
     }

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::store::{Results, StoredCondition, Usable};
 
+use super::fits::{fit_counts, FitCounts};
 use super::{
     IntervalRule, MeasuresError, PerformanceAccumulator, PerformanceMeasures, PrecisionAccumulator,
     Replicate, SettingsError, SummarySettings,
@@ -68,12 +69,48 @@ pub struct Summary {
     pub methods: Vec<String>,
     /// Rows ordered by condition, method (file order), term (model order).
     pub rows: Vec<SummaryRow>,
+    /// The fits of every method in every condition: the convergence rate and why fits failed. A method
+    /// that failed on every replication of a condition is here even when it has no row.
+    pub fits: Vec<FitCounts>,
 }
 
 impl Summary {
     /// The condition with this index.
     pub fn condition(&self, index: usize) -> Option<&ConditionInfo> {
         self.conditions.iter().find(|c| c.index == index)
+    }
+
+    /// Keep only the rows (and fits) of these methods and estimands; `None` keeps all. A name the summary
+    /// does not have is an error that lists those it has.
+    pub fn retain(
+        &mut self,
+        methods: Option<&[String]>,
+        estimands: Option<&[String]>,
+    ) -> Result<(), SettingsError> {
+        let terms: Vec<String> = self.terms().into_iter().map(String::from).collect();
+        if let Some(methods) = methods {
+            known("method", methods, &self.methods)?;
+            self.methods.retain(|m| methods.contains(m));
+            self.rows.retain(|r| methods.contains(&r.method));
+            self.fits.retain(|f| methods.contains(&f.method));
+        }
+        if let Some(estimands) = estimands {
+            known("estimand", estimands, &terms)?;
+            self.rows.retain(|r| estimands.contains(&r.term));
+        }
+        Ok(())
+    }
+
+    /// The (condition, method) pairs whose every fit failed.
+    pub fn failed_everywhere(&self) -> impl Iterator<Item = &FitCounts> {
+        self.fits.iter().filter(|f| f.all_failed())
+    }
+
+    /// The fits of a method in a condition.
+    pub fn fit_counts(&self, condition: usize, method: &str) -> Option<&FitCounts> {
+        self.fits
+            .iter()
+            .find(|f| f.condition == condition && f.method == method)
     }
 
     /// Terms in order of first appearance.
@@ -112,12 +149,14 @@ pub fn summarise_keeping(
     let (study, settings) = study_settings(results, settings)?;
     let index = GroupIndex::read(results)?;
     let settings = index.resolve_reference(settings)?;
-    let (mut accumulator, kept) = first_pass(results, &index, &settings, kept_rows)?;
+    let fits = fit_counts(results, &index.methods, &index.fitted)?;
+    let (mut accumulator, kept) = first_pass(results, &index, &settings, kept_rows, &fits)?;
     let second = second_pass(results, &index, &settings, &accumulator, kept.as_deref())?;
     accumulator.merge(&second);
     Ok(Summary {
         study,
         rows: accumulator.rows(&index.methods),
+        fits,
         settings,
         factors: results.factors()?,
         conditions: results
@@ -127,6 +166,18 @@ pub fn summarise_keeping(
             .collect(),
         methods: index.methods,
     })
+}
+
+/// Every name of `names` is one of `known`.
+fn known(what: &'static str, names: &[String], known: &[String]) -> Result<(), SettingsError> {
+    match names.iter().find(|n| !known.contains(n)) {
+        Some(name) => Err(SettingsError::UnknownName {
+            what,
+            name: name.clone(),
+            known: known.join(", "),
+        }),
+        None => Ok(()),
+    }
 }
 
 /// A condition of the store as the summary reports it: its parameters by name (the order and the
@@ -184,7 +235,8 @@ impl StudyAccumulator {
     }
 
     /// The summary rows, ordered by condition, method (in `methods` order) and term (model order). A group is
-    /// reported when its term has a true value in its condition, even if every fit of its method failed.
+    /// reported when its term has a true value in its condition, and when every fit of its method there
+    /// failed (its true value then unknown if no other method estimated it: NaN).
     pub fn rows(&self, methods: &[String]) -> Vec<SummaryRow> {
         let mut truths: HashMap<(usize, &str), f64> = HashMap::new();
         for (id, (performance, _)) in &self.groups {
@@ -199,7 +251,11 @@ impl StudyAccumulator {
             .groups
             .iter()
             .filter_map(|(id, (performance, precision))| {
-                let truth = *truths.get(&(id.condition, id.term.as_str()))?;
+                let truth = match truths.get(&(id.condition, id.term.as_str())) {
+                    Some(truth) => *truth,
+                    None if performance.used() == 0 => f64::NAN,
+                    None => return None,
+                };
                 let mut measures = performance.finish();
                 measures.truth = truth;
                 measures.relative_precision = precision.finish();
@@ -230,7 +286,8 @@ pub fn accumulate(
 ) -> Result<StudyAccumulator, MeasuresError> {
     let index = GroupIndex::read(results)?;
     let settings = index.resolve_reference(settings.clone())?;
-    Ok(first_pass(results, &index, &settings, 0)?.0)
+    let fits = fit_counts(results, &index.methods, &index.fitted)?;
+    Ok(first_pass(results, &index, &settings, 0, &fits)?.0)
 }
 
 /// Second pass over a store (e.g. one shard): counts of intervals covering θ̄ of `merged`, the merged first
@@ -267,10 +324,11 @@ fn first_pass(
     index: &GroupIndex,
     settings: &SummarySettings,
     kept_rows: usize,
+    fits: &[FitCounts],
 ) -> Result<(StudyAccumulator, Option<Vec<Kept>>), MeasuresError> {
     let mut rule = IntervalRule::new(settings.level, settings.alpha)?;
     let mut groups = vec![PerformanceAccumulator::default(); index.len()];
-    index.count_failed_fits(rows, &mut groups)?;
+    index.count_failed_fits(fits, &mut groups);
     let reference = settings
         .reference
         .as_deref()
@@ -336,6 +394,8 @@ struct GroupKey {
 struct GroupIndex {
     methods: Vec<String>,
     terms: Vec<String>,
+    /// (condition, method, fits) of every method with fits in a condition.
+    fitted: Vec<(usize, String, u64)>,
     keys: Vec<GroupKey>,
     lookup: HashMap<GroupKey, usize>,
 }
@@ -369,8 +429,9 @@ impl GroupIndex {
             method_terms.push((position(&methods, method)?, position(&terms, term)?));
         }
         let mut keys = Vec::new();
-        for (condition, method) in rows.fitted()? {
-            let method = position(&methods, &method)?;
+        let fitted = rows.fitted()?;
+        for (condition, method, _) in &fitted {
+            let (condition, method) = (*condition, position(&methods, method)?);
             for &(m, term) in &method_terms {
                 if m == method {
                     keys.push(GroupKey {
@@ -386,6 +447,7 @@ impl GroupIndex {
         Ok(GroupIndex {
             methods,
             terms,
+            fitted,
             keys,
             lookup,
         })
@@ -446,19 +508,14 @@ impl GroupIndex {
     }
 
     /// Failed fits (not converged, error) count against every term of their (condition, method).
-    fn count_failed_fits(
-        &self,
-        rows: &dyn Results,
-        groups: &mut [PerformanceAccumulator],
-    ) -> Result<(), MeasuresError> {
-        for (condition, method, failed) in rows.failed()? {
+    fn count_failed_fits(&self, fits: &[FitCounts], groups: &mut [PerformanceAccumulator]) {
+        for counts in fits.iter().filter(|f| f.failed > 0) {
             for (key, group) in self.keys.iter().zip(groups.iter_mut()) {
-                if key.condition == condition && self.methods[key.method] == method {
-                    group.failed += failed;
+                if key.condition == counts.condition && self.methods[key.method] == counts.method {
+                    group.failed += counts.failed;
                 }
             }
         }
-        Ok(())
     }
 }
 

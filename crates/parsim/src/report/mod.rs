@@ -2,13 +2,17 @@
 //! estimate rounded to the precision of its Monte Carlo SE (two significant digits of the MCSE), so no
 //! digit is shown that the simulation cannot support.
 
+mod failures;
 mod format;
 
+use std::borrow::Cow;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::measures::{self, MeasureKind, MeasuresError, Summary, SummaryRow};
+use crate::measures::{
+    self, FitCounts, MeasureKind, MeasuresError, PerformanceAccumulator, Summary, SummaryRow,
+};
 use crate::store::Results;
 
 pub use format::{format_number, format_value};
@@ -73,17 +77,34 @@ pub fn render(summary: &Summary, format: Format, measures: &[MeasureKind]) -> St
     }
 }
 
-/// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
-/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
-/// table to print.
-pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<String, ReportError> {
-    written_run(dir, &measures::summarise(results, None)?)
+/// The end of a run: the terminal table, and what the caller must act on.
+#[derive(Debug, Clone, Default)]
+pub struct RunSummary {
+    /// The table to print.
+    pub table: String,
+    /// The (condition, method) pairs whose every fit failed, with the condition's label: a run with any
+    /// is not a success.
+    pub failed_everywhere: Vec<(String, FitCounts)>,
 }
 
-/// Write a run's summary files and return its terminal table.
-fn written_run(dir: &Path, summary: &Summary) -> Result<String, ReportError> {
-    write_summary_files(dir, summary)?;
-    Ok(render(summary, Format::Table, &MeasureKind::ALL))
+/// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
+/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
+/// table to print with the methods that failed on every replication of a condition.
+pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<RunSummary, ReportError> {
+    let summary = measures::summarise(results, None)?;
+    write_summary_files(dir, &summary)?;
+    Ok(RunSummary {
+        table: key_table(&summary, terminal_width())
+            + &format!(
+                "\nEvery measure: {} and {}\n",
+                dir.join("summary.csv").display(),
+                dir.join("summary.md").display()
+            ),
+        failed_everywhere: summary
+            .failed_everywhere()
+            .map(|f| (failures::label(&summary, f.condition), f.clone()))
+            .collect(),
+    })
 }
 
 /// Write `summary.csv` and `summary.md` (every measure) into `dir`.
@@ -100,12 +121,52 @@ pub fn write_summary_files(dir: &Path, summary: &Summary) -> Result<(), ReportEr
 }
 
 /// The terminal's width from `COLUMNS`, else 120 characters.
-fn terminal_width() -> usize {
+pub fn terminal_width() -> usize {
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
         .filter(|w| *w >= 40)
         .unwrap_or(120)
+}
+
+/// The rows a report lists: the summary's, and one without a term for each (condition, method) whose
+/// every fit failed and that has no row (no term of it is known), so no method or condition is dropped.
+fn report_rows(summary: &Summary) -> Vec<Cow<'_, SummaryRow>> {
+    let mut rows: Vec<Cow<'_, SummaryRow>> = summary.rows.iter().map(Cow::Borrowed).collect();
+    let missing = summary.failed_everywhere().filter(|f| {
+        !summary
+            .rows
+            .iter()
+            .any(|r| r.condition == f.condition && r.method == f.method)
+    });
+    let mut added = false;
+    for counts in missing {
+        let failed = PerformanceAccumulator {
+            failed: counts.fits,
+            ..PerformanceAccumulator::default()
+        };
+        rows.push(Cow::Owned(SummaryRow {
+            condition: counts.condition,
+            method: counts.method.clone(),
+            term: String::new(),
+            measures: failed.finish(),
+        }));
+        added = true;
+    }
+    if added {
+        let rank = |m: &str| summary.methods.iter().position(|n| n == m);
+        // Stable: within a (condition, method) the rows keep their term order.
+        rows.sort_by_key(|r| (r.condition, rank(&r.method)));
+    }
+    rows
+}
+
+/// The most common reasons the fits of a row's method failed in its condition (empty when none did).
+fn failure_cell(summary: &Summary, row: &SummaryRow) -> String {
+    summary
+        .fit_counts(row.condition, &row.method)
+        .map(FitCounts::reasons_text)
+        .unwrap_or_default()
 }
 
 /// A key column: heading and how to get a row's cell.
@@ -172,21 +233,94 @@ fn settings_line(summary: &Summary) -> String {
     line
 }
 
+/// The key measures ([`MeasureKind::KEY`]) that have a value in some row: power only where a truth is not
+/// 0, type I error only where one is, the convergence rate only where a fit failed.
+pub fn key_measures(summary: &Summary) -> Vec<MeasureKind> {
+    let some_failed = summary.fits.iter().any(|f| f.failed > 0)
+        || summary.rows.iter().any(|r| r.measures.failed > 0);
+    MeasureKind::KEY
+        .into_iter()
+        .filter(|m| *m != MeasureKind::Convergence || some_failed)
+        .filter(|m| {
+            summary
+                .rows
+                .iter()
+                .any(|r| r.measures.get(*m).estimate().is_some())
+        })
+        .collect()
+}
+
+/// The table a terminal shows: the key measures of the estimands (see [`key_measures`]), without the
+/// `failed` column (the convergence rate and the failures section say it), so that it fits a screen's
+/// width in one panel; every measure is in the files.
+pub fn key_table(summary: &Summary, width: usize) -> String {
+    let mut keys = key_columns(summary);
+    // Conditions get a line of their own instead of factor columns; `used` goes when every row used the
+    // same replications (the title says how many).
+    let rows = report_rows(summary);
+    let used = rows.first().map(|r| r.measures.used);
+    let same_used = rows.iter().all(|r| Some(r.measures.used) == used);
+    keys.retain(|(heading, _)| {
+        !(heading == "failed"
+            || heading == "condition"
+            || summary.factors.contains(heading)
+            || heading == "used" && same_used)
+    });
+    let mut measures: Vec<(MeasureKind, &str)> = key_measures(summary)
+        .into_iter()
+        .map(|m| (m, m.heading()))
+        .collect();
+    // Power and type I error never share a row (the truth decides): one column holds both.
+    if measures.iter().any(|(m, _)| *m == MeasureKind::TypeIError) {
+        measures.retain(|(m, _)| *m != MeasureKind::TypeIError);
+        match measures.iter_mut().find(|(m, _)| *m == MeasureKind::Power) {
+            Some(power) => *power = (MeasureKind::Rejection, "power/type I %"),
+            None => measures.push((MeasureKind::TypeIError, MeasureKind::TypeIError.heading())),
+        }
+        let convergence = measures
+            .iter()
+            .position(|(m, _)| *m == MeasureKind::Convergence);
+        if let Some(at) = convergence {
+            let moved = measures.remove(at);
+            measures.push(moved);
+        }
+    }
+    let mut out = table_of(summary, keys, &measures, width, true);
+    if let (true, Some(used)) = (same_used, used) {
+        out = out.replacen(
+            " — estimate (Monte Carlo SE)",
+            &format!(" — estimate (Monte Carlo SE) over {used} replications per condition"),
+            1,
+        );
+    }
+    out
+}
+
 /// Aligned text, wrapped into panels no wider than `width`; the key columns repeat in each panel.
 pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> String {
-    let keys = key_columns(summary);
-    let key_cells: Vec<Vec<String>> = summary
-        .rows
+    let measures: Vec<(MeasureKind, &str)> = measures.iter().map(|m| (*m, m.heading())).collect();
+    table_of(summary, key_columns(summary), &measures, width, false)
+}
+
+/// [`table`] of these key columns and these measures under these headings.
+fn table_of(
+    summary: &Summary,
+    keys: Vec<KeyColumn<'_>>,
+    measures: &[(MeasureKind, &str)],
+    width: usize,
+    condition_lines: bool,
+) -> String {
+    let rows = report_rows(summary);
+    let key_cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| keys.iter().map(|(_, f)| f(r)).collect())
         .collect();
-    let measure_cells: Vec<Vec<String>> = summary
-        .rows
+    let measure_cells: Vec<Vec<String>> = rows
         .iter()
         .map(|r| {
             measures
                 .iter()
-                .map(|m| format_value(r.measures.get(*m)))
+                .map(|(m, _)| format_value(r.measures.get(*m)))
                 .collect()
         })
         .collect();
@@ -205,7 +339,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
     let measure_widths: Vec<usize> = measures
         .iter()
         .enumerate()
-        .map(|(j, m)| column_width(m.heading(), &mut measure_cells.iter().map(|c| &c[j])))
+        .map(|(j, (_, h))| column_width(h, &mut measure_cells.iter().map(|c| &c[j])))
         .collect();
     let key_total: usize = key_widths.iter().map(|w| w + 2).sum();
 
@@ -221,11 +355,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
             header.push_str(&format!("{h:<w$}  "));
         }
         for j in panel.clone() {
-            header.push_str(&format!(
-                "{:>w$}  ",
-                measures[j].heading(),
-                w = measure_widths[j]
-            ));
+            header.push_str(&format!("{:>w$}  ", measures[j].1, w = measure_widths[j]));
         }
         let header = header.trim_end().to_string();
         out.push_str(&header);
@@ -233,8 +363,13 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
         out.push_str(&"-".repeat(header.chars().count()));
         out.push('\n');
         let mut previous_condition = None;
-        for (i, row) in summary.rows.iter().enumerate() {
-            if previous_condition.is_some_and(|c| c != row.condition) {
+        for (i, row) in rows.iter().enumerate() {
+            let new_condition = previous_condition != Some(row.condition);
+            if previous_condition.is_some() && new_condition {
+                out.push('\n');
+            }
+            if condition_lines && new_condition && summary.conditions.len() > 1 {
+                out.push_str(&failures::label(summary, row.condition));
                 out.push('\n');
             }
             previous_condition = Some(row.condition);
@@ -253,6 +388,7 @@ pub fn table(summary: &Summary, measures: &[MeasureKind], width: usize) -> Strin
             out.push('\n');
         }
     }
+    out.push_str(&failures::text(summary));
     out
 }
 
@@ -275,7 +411,8 @@ fn panels(widths: &[usize], room: usize) -> Vec<std::ops::Range<usize>> {
     panels
 }
 
-/// CSV: key columns, then `measure` and `measure_mcse` for each measure at full precision; empty = not available.
+/// CSV: key columns, then `measure` and `measure_mcse` for each measure at full precision (empty = not
+/// available), then the most common reasons the row's method failed in its condition.
 pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
     let keys = key_columns(summary);
     let mut header: Vec<String> = vec!["condition".into()];
@@ -288,8 +425,9 @@ pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
         header.push(m.key().to_string());
         header.push(format!("{}_mcse", m.key()));
     }
+    header.push("failures".into());
     let mut out = csv_line(&header);
-    for row in &summary.rows {
+    for row in &report_rows(summary) {
         let mut cells = vec![row.condition.to_string()];
         cells.extend(
             keys.iter()
@@ -301,6 +439,7 @@ pub fn csv(summary: &Summary, measures: &[MeasureKind]) -> String {
             cells.push(v.estimate().map(|x| x.to_string()).unwrap_or_default());
             cells.push(v.mcse().map(|x| x.to_string()).unwrap_or_default());
         }
+        cells.push(failure_cell(summary, row));
         out.push_str(&csv_line(&cells));
     }
     out
@@ -320,12 +459,12 @@ fn csv_line(cells: &[String]) -> String {
     quoted.join(",") + "\n"
 }
 
-/// JSON: study, settings, factors, conditions, and one object per row with the chosen measures as
-/// `{"estimate": .., "mcse": ..}` (null when not available).
+/// JSON: study, settings, factors, conditions, one object per row with the chosen measures as
+/// `{"estimate": .., "mcse": ..}` (null when not available), and the fits of every method in every
+/// condition (convergence rate, failures and their most common reasons).
 pub fn json(summary: &Summary, measures: &[MeasureKind]) -> String {
     use serde_json::{json, Map, Value};
-    let rows: Vec<Value> = summary
-        .rows
+    let rows: Vec<Value> = report_rows(summary)
         .iter()
         .map(|row| {
             let mut object = Map::new();
@@ -367,6 +506,7 @@ pub fn json(summary: &Summary, measures: &[MeasureKind]) -> String {
         "methods": summary.methods,
         "conditions": conditions,
         "rows": rows,
+        "fits": failures::json(summary),
     });
     // Serialising a `serde_json::Value` cannot fail.
     serde_json::to_string_pretty(&document).unwrap_or_default() + "\n"
@@ -406,7 +546,7 @@ pub fn markdown(summary: &Summary, measures: &[MeasureKind]) -> String {
         .chain(measures.iter().map(|_| "---:"))
         .collect();
     out.push_str(&format!("| {} |\n", alignment.join(" | ")));
-    for row in &summary.rows {
+    for row in &report_rows(summary) {
         let cells: Vec<String> = keys
             .iter()
             .map(|(_, f)| escape(&f(row)))
@@ -414,5 +554,6 @@ pub fn markdown(summary: &Summary, measures: &[MeasureKind]) -> String {
             .collect();
         out.push_str(&format!("| {} |\n", cells.join(" | ")));
     }
+    out.push_str(&failures::markdown(summary));
     out
 }

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
 
+use crate::report::RunSummary;
 use crate::store::{
     export_csv, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
     StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
@@ -117,8 +118,9 @@ pub struct RunReport {
     pub elapsed: Duration,
     /// Workers used.
     pub jobs: usize,
-    /// The summary table (also written to `summary.csv` and `summary.md`), unless the run was interrupted.
-    pub summary: Option<String>,
+    /// The summary table (also written to `summary.csv` and `summary.md`) and the methods that failed on
+    /// every replication of a condition, unless the run was interrupted or is a shard.
+    pub summary: Option<RunSummary>,
 }
 
 /// SHA-256 of the study file's text, hex: identifies the study in a store.
@@ -355,7 +357,7 @@ impl Readers {
         store: Store,
         out: &std::path::Path,
         written: Option<&Written>,
-    ) -> Result<(Store, Option<String>), RunError> {
+    ) -> Result<(Store, Option<RunSummary>), RunError> {
         let Readers {
             exporter,
             summariser,
@@ -545,9 +547,9 @@ fn write_study_copy(study: &Study, dir: &std::path::Path) -> Result<(), RunError
 #[cfg(test)]
 mod tests;
 
-/// Write `summary.csv` and `summary.md` into `dir` and return the summary table (every measure with its
-/// Monte Carlo SE), from the store in `dir`.
-pub fn summary_table(dir: &std::path::Path) -> Result<String, RunError> {
+/// Write `summary.csv` and `summary.md` into `dir` and return the summary table (with the methods that
+/// failed on every replication of a condition), from the store in `dir`.
+pub fn summary_table(dir: &std::path::Path) -> Result<RunSummary, RunError> {
     summarise_into(dir, &Store::open_existing(dir)?, None)
 }
 
@@ -556,7 +558,7 @@ fn summarise_into(
     dir: &std::path::Path,
     store: &Store,
     written: Option<&Written>,
-) -> Result<String, RunError> {
+) -> Result<RunSummary, RunError> {
     with_results(store, written, |results| {
         crate::report::finish_run(dir, results)
     })

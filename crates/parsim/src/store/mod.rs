@@ -27,7 +27,7 @@ pub use export::export_csv;
 pub use lock::{DirLock, LOCK_FILE};
 pub use merge::{FailedFitCount, Identity};
 pub use read::{FitCount, FitLine, StoredCondition};
-pub use results::{EstimateLine, Kept, Replicate, Results, StoredStudy, Usable};
+pub use results::{EstimateLine, FailedFits, Kept, Replicate, Results, StoredStudy, Usable};
 pub use time::now_utc;
 pub use units::{Unit, UnitSet};
 pub use written::{Written, MAX_WRITTEN_ROWS};

@@ -2,7 +2,9 @@
 
 use rusqlite::Row;
 
-use super::results::{EstimateLine, Replicate, Results, StoredStudy, Usable};
+use super::results::{
+    status_of, EstimateLine, FailedFits, Replicate, Results, StoredStudy, Usable,
+};
 use super::{FitStatus, Store, StoreError};
 
 /// A condition of the design grid as stored.
@@ -395,19 +397,27 @@ impl Results for Store {
         )
     }
 
-    fn fitted(&self) -> Result<Vec<(usize, String)>, StoreError> {
-        self.rows("SELECT DISTINCT condition, method FROM fits", |r| {
-            Ok((index(r, 0)? as usize, r.get(1)?))
-        })
+    fn fitted(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
+        self.rows(
+            "SELECT condition, method, COUNT(*) FROM fits GROUP BY condition, method",
+            |r| Ok((index(r, 0)? as usize, r.get(1)?, index(r, 2)?)),
+        )
     }
 
-    fn failed(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
+    fn failed(&self) -> Result<Vec<FailedFits>, StoreError> {
         let sql = format!(
-            "SELECT condition, method, COUNT(*) FROM fits WHERE status NOT IN {} GROUP BY condition, method",
+            "SELECT condition, method, status, message, COUNT(*) FROM fits WHERE status NOT IN {} \
+             GROUP BY condition, method, status, message",
             usable_statuses()
         );
         self.rows(&sql, |r| {
-            Ok((index(r, 0)? as usize, r.get(1)?, index(r, 2)?))
+            Ok(FailedFits {
+                condition: index(r, 0)? as usize,
+                method: r.get(1)?,
+                status: status_of(text(r, 2)?),
+                message: r.get(3)?,
+                count: index(r, 4)?,
+            })
         })
     }
 

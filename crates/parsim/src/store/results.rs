@@ -99,6 +99,21 @@ impl EstimateLine<'_> {
     }
 }
 
+/// Fits of one method in one condition that ended with the same unusable status and message.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FailedFits {
+    /// Condition index.
+    pub condition: usize,
+    /// The method's name.
+    pub method: String,
+    /// Their status.
+    pub status: FitStatus,
+    /// Their message, if the method gave one.
+    pub message: Option<String>,
+    /// How many.
+    pub count: u64,
+}
+
 /// The study a results source belongs to, as it was stored.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredStudy {
@@ -122,10 +137,11 @@ pub trait Results {
     fn fit_methods(&self) -> Result<Vec<String>, StoreError>;
     /// (method, term, first position in the method's table) of every term estimated with a true value.
     fn truth_terms(&self) -> Result<Vec<(String, String, u32)>, StoreError>;
-    /// Every (condition, method) with fits.
-    fn fitted(&self) -> Result<Vec<(usize, String)>, StoreError>;
-    /// (condition, method, count) of the fits whose estimates cannot be used (see [`FitStatus::is_usable`]).
-    fn failed(&self) -> Result<Vec<(usize, String, u64)>, StoreError>;
+    /// Every (condition, method) with fits, and how many.
+    fn fitted(&self) -> Result<Vec<(usize, String, u64)>, StoreError>;
+    /// The fits whose estimates cannot be used (see [`FitStatus::is_usable`]), counted per (condition,
+    /// method, status, message).
+    fn failed(&self) -> Result<Vec<FailedFits>, StoreError>;
     /// Every estimate of a usable fit of a term with a true value, ordered by (condition, replication).
     fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), StoreError>;
     /// Every estimate with its fit's status, ordered by (condition, replication, method, term).
@@ -184,26 +200,21 @@ impl Results for Kept<'_> {
             .collect())
     }
 
-    fn fitted(&self) -> Result<Vec<(usize, String)>, StoreError> {
+    fn fitted(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
         let w = self.written;
-        let pairs: BTreeSet<(u32, u16)> =
-            w.fits().iter().map(|f| (f.condition, f.method)).collect();
-        Ok(pairs
-            .into_iter()
-            .map(|(c, m)| (c as usize, w.method(m).to_string()))
-            .collect())
-    }
-
-    fn failed(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
-        let w = self.written;
-        let mut failed: BTreeMap<(u32, u16), u64> = BTreeMap::new();
-        for fit in w.fits().iter().filter(|f| !f.status.is_usable()) {
-            *failed.entry((fit.condition, fit.method)).or_default() += 1;
+        let mut fits: BTreeMap<(u32, u16), u64> = BTreeMap::new();
+        for fit in w.fits() {
+            *fits.entry((fit.condition, fit.method)).or_default() += 1;
         }
-        Ok(failed
+        Ok(fits
             .into_iter()
             .map(|((c, m), n)| (c as usize, w.method(m).to_string(), n))
             .collect())
+    }
+
+    /// From the store: the run keeps no messages, and failed fits are few.
+    fn failed(&self) -> Result<Vec<FailedFits>, StoreError> {
+        Results::failed(self.store)
     }
 
     fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), StoreError> {
