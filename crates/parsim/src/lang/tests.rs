@@ -753,7 +753,7 @@ one = choice([3, 4, 5])
     // The matrix is not a column of the data set; its columns are.
     let data = ws.data();
     assert!(data.variable("u").is_none() && data.variable("cov").is_none());
-    assert_eq!(data.nrows(), 24);
+    assert_eq!(data.nrows(), 25); // the longest vector, `both`
 }
 
 #[test]
