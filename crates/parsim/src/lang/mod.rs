@@ -203,6 +203,11 @@ impl Program {
         Ok(ws.scalar_value(val))
     }
 
+    /// Whether an expression program ([`Program::compile_expression`]) gives an integer.
+    pub fn gives_integer(&self) -> bool {
+        self.result.is_some_and(|v| v.elem == Elem::Int)
+    }
+
     /// The program text.
     pub fn source(&self) -> &str {
         &self.source
