@@ -234,7 +234,7 @@ impl Generator {
         if mean.len() != d {
             return Err(Error::invalid("mean", "mean and cov must have same length"));
         }
-        if d == 0 || out.len() % d != 0 {
+        if d == 0 || !out.len().is_multiple_of(d) {
             return Err(Error::invalid("size", "the output is not whole rows of d"));
         }
         z.clear();

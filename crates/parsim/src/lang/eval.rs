@@ -44,9 +44,12 @@ struct Sampling {
     choice: ChoiceBuffers,
     indices: Vec<i64>,
     normals: Vec<f64>,
-    /// (output slot, method, covariance, its factor or why it has none).
-    factors: Vec<(usize, MvnMethod, Vec<f64>, Result<MvnFactor, RandomError>)>,
+    factors: Vec<CachedFactor>,
 }
+
+/// A covariance's factor for one `multivariate_normal` (by output slot): (slot, method, covariance, its
+/// factor or why it has none).
+type CachedFactor = (usize, MvnMethod, Vec<f64>, Result<MvnFactor, RandomError>);
 
 impl Workspace {
     pub(crate) fn new(program: &Program) -> Self {

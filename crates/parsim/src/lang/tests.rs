@@ -793,7 +793,7 @@ fn sampling_functions_check_their_arguments() {
         let e = compile_err(src);
         assert!(e.message.contains(want), "{src}: {}", e.message);
     }
-    let runtime = |src: &str| run(src, 3.0, 0.0, 0).err().expect("fails").message;
+    let runtime = |src: &str| run(src, 3.0, 0.0, 0).expect_err("fails").message;
     assert!(runtime("y = choice(2, N, replace=False)\n").contains("larger sample"));
     assert!(runtime("y = choice(3, N, p=[0.5, 0.6, 0.1])\n").contains("do not sum to 1"));
     let not_pd = "u = multivariate_normal([0, 0], [[1, 2], [2, 1]], N, method='cholesky')\n";

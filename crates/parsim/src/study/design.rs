@@ -33,7 +33,7 @@ pub(super) fn conditions(
         r.check_keys(t, DESIGN_KEYS, "[design]");
         if let Some(list) = Reader::get(t, "exclude") {
             for (rule, span) in tables(r, list, "`exclude`")? {
-                let pattern = cell_pattern(r, &rule, parameters, false)?;
+                let pattern = cell_pattern(r, rule, parameters, false)?;
                 let before = cells.len();
                 cells.retain(|cell| !matches(cell, &pattern));
                 if cells.len() == before {
