@@ -67,9 +67,9 @@ pub fn execute(args: Args) -> Outcome {
     });
     let report = run::run_observed(&study, &options, &mut progress).map_err(|e| match e {
         // Another writer holds the directory: the user's choice of --out, not a failure of the run.
-        RunError::Store(StoreError::Busy { .. }) | RunError::TooLarge { .. } => {
-            Failure::invalid(e.to_string())
-        }
+        RunError::Store(StoreError::Busy { .. })
+        | RunError::TooLarge { .. }
+        | RunError::StudyChanged { .. } => Failure::invalid(e.to_string()),
         _ => Failure::failed(e.to_string()),
     })?;
     if report.interrupted {

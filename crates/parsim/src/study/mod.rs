@@ -5,6 +5,7 @@
 
 mod check;
 mod design;
+mod grow;
 
 use std::path::{Path, PathBuf};
 
@@ -17,6 +18,7 @@ use crate::method::{table::choice, Registry, StudyMethod};
 use crate::reader::{number, type_name, Number, Reader, StringMap};
 
 pub use check::{CheckReport, MethodTerms};
+pub use grow::Growth;
 
 /// How replications get their random streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -227,6 +229,8 @@ pub struct Study {
     program_map: StringMap,
     /// File spans of each estimand's key.
     estimand_spans: Vec<std::ops::Range<usize>>,
+    /// The method kinds the study was read with (to read a stored version of it the same way).
+    registry: Registry,
 }
 
 const SECTIONS: &[&str] = &[
@@ -482,6 +486,7 @@ fn build(
         truths: Vec::new(),
         program_map,
         estimand_spans,
+        registry: registry.clone(),
     };
     check::method_columns(r, &study);
     if !r.diagnostics.is_empty() {
