@@ -7,6 +7,7 @@ pub mod check;
 pub mod data;
 pub mod fit;
 pub mod merge;
+pub mod plan;
 pub mod plot;
 pub mod progress;
 pub mod run;

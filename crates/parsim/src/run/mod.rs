@@ -7,6 +7,7 @@
 //! replications in batches while the workers compute.
 
 mod shard;
+mod stopping;
 mod unit;
 mod writer;
 
@@ -24,6 +25,7 @@ use crate::store::{
 use crate::study::{Condition, Study};
 
 pub use shard::{Shard, ShardError};
+pub use stopping::plan;
 pub use unit::UnitWorker;
 
 /// How to run a study.
@@ -96,6 +98,12 @@ pub enum RunError {
         /// Each edit that changes what stored rows mean.
         changes: Vec<String>,
     },
+    /// A study with `[stopping]` asked to run a shard: a round's decision needs all its replications.
+    #[error(
+        "{0} has a [stopping] rule: its conditions advance in rounds decided from every replication of \
+         the round, so it runs in one directory (any --jobs), not in shards"
+    )]
+    StoppingShard(String),
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -230,18 +238,83 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     run_observed(study, options, &mut Silent)
 }
 
-/// [`run`], telling `observer` how it goes.
+/// [`run`], telling `observer` how it goes. A study with `[stopping]` runs in passes, each taking every
+/// condition that has not met its targets one round further, until none needs another.
 pub fn run_observed(
     study: &Study,
     options: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, RunError> {
+    let Some(rule) = &study.stopping else {
+        return run_pass(study, options, observer, None);
+    };
+    if options.shard.is_some() {
+        return Err(RunError::StoppingShard(study.name.clone()));
+    }
     let started = Instant::now();
-    let replications = options.replications.unwrap_or(study.replications);
+    let mut options = options.clone();
+    let mut previous: Option<Vec<u64>> = None;
+    let mut total = RunReport::default();
+    loop {
+        let store = if options.fresh {
+            None
+        } else {
+            Store::open_existing(&options.out).ok()
+        };
+        let targets = stopping::targets(study, rule, store.as_ref())?;
+        drop(store);
+        if previous.as_ref() == Some(&targets) {
+            break;
+        }
+        let pass = run_pass(study, &options, observer, Some(&targets))?;
+        options.fresh = false;
+        total.units_completed += pass.units_completed;
+        if previous.is_none() {
+            total.units_already_stored = pass.units_already_stored;
+        }
+        total.units_total = pass.units_total;
+        total.failures.extend(pass.failures);
+        total.failure_examples.extend(pass.failure_examples);
+        total.jobs = pass.jobs;
+        total.summary = pass.summary;
+        total.interrupted = pass.interrupted;
+        if pass.interrupted {
+            break;
+        }
+        previous = Some(targets);
+    }
+    if !total.interrupted {
+        let store = Store::open_existing(&options.out)?;
+        let record = stopping::record(study, rule, &store)?;
+        store.mark_finished()?;
+        total.summary = Some(format!("{}{record}", total.summary.unwrap_or_default()));
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// One pass of a run: the units of the study (of `targets[c]` replications in condition `c` when given,
+/// otherwise the replications asked for), those not stored yet.
+fn run_pass(
+    study: &Study,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+    targets: Option<&[u64]>,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let replications = match targets {
+        Some(t) => t.iter().copied().max().unwrap_or(0),
+        None => options.replications.unwrap_or(study.replications),
+    };
     let conditions = study.conditions().len();
     // Before anything is written: a run too large for the machine is refused whole.
     let shard = options.shard.unwrap_or(Shard::WHOLE);
-    let mine = shard.owned(conditions, replications);
+    let mine = match targets {
+        Some(t) => t.iter().sum(),
+        None => shard.owned(conditions, replications),
+    };
+    let asked =
+        |u: &Unit| targets.is_none_or(|t| t.get(u.condition).is_some_and(|&n| u.replication < n));
     check_memory(mine)?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
@@ -259,7 +332,7 @@ pub fn run_observed(
     };
     let pending: Vec<Unit> = shard
         .units(conditions, replications)
-        .filter(|&u| !done.contains(u))
+        .filter(|&u| asked(&u) && !done.contains(u))
         .collect();
     let completing = match &prepared {
         Prepared::Existing(store) => missing_fits(store, study, shard, replications)?,
@@ -272,7 +345,7 @@ pub fn run_observed(
     let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
     let mut report = RunReport {
         units_total: mine,
-        units_already_stored: mine - pending.whole.len() as u64,
+        units_already_stored: mine.saturating_sub(pending.whole.len() as u64),
         jobs,
         ..RunReport::default()
     };
@@ -336,7 +409,8 @@ pub fn run_observed(
     } else {
         // Every unit of the study is stored: those stored before, and this run's (never the same ones).
         let stored_before = done.within(conditions, replications).len();
-        if stored_before + completed_whole == (conditions as u64).saturating_mul(replications) {
+        let all = (conditions as u64).saturating_mul(replications);
+        if targets.is_none() && stored_before + completed_whole == all {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;

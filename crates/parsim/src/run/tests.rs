@@ -232,3 +232,73 @@ fn an_edit_that_changes_stored_rows_is_refused_naming_it() {
     assert_eq!(report.units_completed, 0);
     assert_eq!(rows(&dir), rows_before);
 }
+
+fn adaptive_text() -> String {
+    crate::test_support::two_method_study("adaptive", 1000, 21).replace(
+        "[estimands]",
+        "[stopping]\nmcse = { bias = 0.02, coverage = 0.03 }\nestimands = [\"X\"]\nround = 20\nmax_replications = 400\n\n[estimands]",
+    )
+}
+
+#[test]
+fn a_stopping_rule_gives_the_same_rows_for_any_jobs_and_stops_within_a_round_of_its_targets() {
+    let study = load(&adaptive_text());
+    let one = tempdir("adaptive-1");
+    let report = run(&study, &options(one.clone(), 1, None)).unwrap();
+    let two = tempdir("adaptive-2");
+    run(&study, &options(two.clone(), 2, None)).unwrap();
+    assert_eq!(rows(&one), rows(&two));
+    assert!(finished(&one));
+    let summary = report.summary.unwrap();
+    assert!(
+        summary.contains("stopping rule: MCSE of bias = 0.02, coverage = 0.03"),
+        "{summary}"
+    );
+    // Each condition stopped at the first whole round where every (method, X) met both targets, and
+    // no later: recomputed here from the stored rows.
+    let store = Store::open_existing(&one).unwrap();
+    let rule = study.stopping.clone().unwrap();
+    let used = std::fs::read_to_string(one.join("stopping.csv")).unwrap();
+    let mut cells: std::collections::HashMap<(usize, String), Vec<(u64, crate::store::Replicate)>> =
+        Default::default();
+    store
+        .for_each_usable(&mut |u| {
+            if u.term == "X" {
+                cells
+                    .entry((u.condition, u.method.to_string()))
+                    .or_default()
+                    .push((u.replication, u.replicate));
+            }
+        })
+        .unwrap();
+    for line in used.lines().skip(1) {
+        let parts: Vec<&str> = line.split(',').collect();
+        let (c, n): (usize, u64) = (parts[0].parse().unwrap(), parts[1].parse().unwrap());
+        let met = |n: u64| {
+            cells
+                .iter()
+                .filter(|((cc, _), _)| *cc == c)
+                .all(|(_, cell)| {
+                    rule.targets
+                        .iter()
+                        .all(|&(m, t)| stopping::mcse(m, 0.05, cell, n).is_some_and(|x| x <= t))
+                })
+        };
+        assert!(n % 20 == 0 && n <= 400, "{line}");
+        assert!(n == 400 || met(n), "{line}: targets not met at {n}");
+        assert!(n == 20 || !met(n - 20), "{line}: met a round earlier");
+        let stored = store
+            .completed_units()
+            .unwrap()
+            .iter()
+            .filter(|u| u.condition == c)
+            .count() as u64;
+        assert_eq!(stored, n, "{line}");
+    }
+    // Resuming an adaptive study that is complete computes nothing.
+    let again = run(&study, &options(one.clone(), 2, None)).unwrap();
+    assert_eq!(again.units_completed, 0);
+    let shard: Shard = "1/3".parse().unwrap();
+    let err = run(&study, &options(tempdir("adaptive-shard"), 1, Some(shard))).unwrap_err();
+    assert!(matches!(err, RunError::StoppingShard(_)));
+}

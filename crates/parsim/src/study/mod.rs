@@ -6,6 +6,7 @@
 mod check;
 mod design;
 mod grow;
+mod stopping;
 
 use std::path::{Path, PathBuf};
 
@@ -19,6 +20,7 @@ use crate::reader::{number, type_name, Number, Reader, StringMap};
 
 pub use check::{CheckReport, MethodTerms};
 pub use grow::Growth;
+pub use stopping::{Stopping, TargetMeasure};
 
 /// How replications get their random streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,6 +233,8 @@ pub struct Study {
     estimand_spans: Vec<std::ops::Range<usize>>,
     /// The method kinds the study was read with (to read a stored version of it the same way).
     registry: Registry,
+    /// `[stopping]`: run conditions in rounds until the measures are precise enough.
+    pub stopping: Option<Stopping>,
 }
 
 const SECTIONS: &[&str] = &[
@@ -241,6 +245,7 @@ const SECTIONS: &[&str] = &[
     "methods",
     "estimands",
     "summary",
+    "stopping",
 ];
 const STUDY_KEYS: &[&str] = &[
     "name",
@@ -449,6 +454,13 @@ fn build(
     let (settings, (mut program, program_map), (summary, reference_span)) =
         (settings?, program?, summary?);
     let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
+    let terms: Vec<String> = estimands.iter().map(|e| e.term.clone()).collect();
+    let stopping = match Reader::get(root, "stopping") {
+        Some(v) => r
+            .table(v, "[stopping]")
+            .and_then(|t| stopping::read(r, t, &terms)),
+        None => None,
+    };
     if methods.is_empty() && Reader::get(root, "methods").is_some() {
         let span = Reader::get(root, "methods").map_or(0..0, |v| v.span());
         r.error(span, "[methods] has no method")
@@ -487,6 +499,7 @@ fn build(
         program_map,
         estimand_spans,
         registry: registry.clone(),
+        stopping,
     };
     check::method_columns(r, &study);
     if !r.diagnostics.is_empty() {
