@@ -36,6 +36,8 @@ enum Command {
     Status(cli::status::Args),
     /// Run a study as a Slurm job array.
     Slurm(cli::slurm::Args),
+    /// From a pilot run, the replications each [stopping] target needs.
+    Plan(cli::plan::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +54,7 @@ fn main() -> ExitCode {
         Command::Merge(args) => cli::merge::execute(args),
         Command::Status(args) => cli::status::execute(args),
         Command::Slurm(args) => cli::slurm::execute(args),
+        Command::Plan(args) => cli::plan::execute(args),
     };
     match outcome {
         Ok(code) => code,

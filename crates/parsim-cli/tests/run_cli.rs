@@ -326,10 +326,11 @@ fn a_changed_study_is_refused_unless_fresh() {
     let before = rows(&out_dir);
     std::fs::write(&study, study_text(3, "").replace("seed = 11", "seed = 12")).unwrap();
     let refused = parsim(&["run", study.to_str().unwrap(), "--quiet", "--out", o]);
-    assert_eq!(refused.status.code(), Some(1));
+    // An edit that changes what the stored rows mean is the user's to undo: exit 2, naming the edit.
+    assert_eq!(refused.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&refused.stderr);
     assert!(
-        stderr.contains("different study") && stderr.contains("--fresh"),
+        stderr.contains("the seed changed (11 → 12)") && stderr.contains("--fresh"),
         "{stderr}"
     );
     assert_eq!(rows(&out_dir), before, "nothing stored is lost or changed");

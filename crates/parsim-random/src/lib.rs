@@ -76,13 +76,17 @@ mod block;
 mod distributions;
 mod error;
 mod generator;
+mod multivariate;
 mod pcg64;
+mod sampling;
 mod seed_sequence;
 pub mod tables;
 
 pub use error::Error;
 pub use generator::{poisson_lam_max, Arg, Generator};
+pub use multivariate::{MvnFactor, MvnMethod};
 pub use pcg64::Pcg64;
+pub use sampling::{ChoiceBuffers, ChoiceOptions};
 pub use seed_sequence::{int_to_words, SeedSequence};
 
 /// Turns the AVX-512 kernels of the long fills off, or back on where the CPU has them (they are on by

@@ -110,6 +110,7 @@ fn replication(values: &mut Values, condition: usize, replication: u64) -> Repli
         })
         .collect();
     ReplicationRecord {
+        partial: false,
         condition,
         replication,
         seconds: 0.002,

@@ -8,6 +8,7 @@ pub mod data;
 pub mod fit;
 pub mod fit_glm;
 pub mod merge;
+pub mod plan;
 pub mod plot;
 pub mod power;
 pub mod progress;

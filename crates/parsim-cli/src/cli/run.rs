@@ -74,7 +74,9 @@ pub fn execute(args: Args) -> Outcome {
         // Another writer holds the directory: the user's choice of --out, not a failure of the run.
         RunError::Store(StoreError::Busy { .. })
         | RunError::TooLarge { .. }
-        | RunError::DataTooLarge(_) => Failure::invalid(e.to_string()),
+        | RunError::DataTooLarge(_)
+        | RunError::StudyChanged { .. }
+        | RunError::StoppingShard(_) => Failure::invalid(e.to_string()),
         _ => Failure::failed(e.to_string()),
     })?;
     if report.interrupted {

@@ -6,7 +6,11 @@
 
 use std::collections::HashMap;
 
-use super::functions::{self, ArgDefault, Builtin, Dist, FunctionKind, ParamType, Signature};
+use parsim_random::MvnMethod;
+
+use super::functions::{
+    self, ArgDefault, Builtin, Dist, FunctionKind, ParamType, Sampler, Signature,
+};
 use super::syntax::{BinOp, CallArg, Expr, ExprKind, Span, Statement};
 use super::{CompileError, ParameterDecl};
 use crate::diagnostic::did_you_mean;
@@ -150,6 +154,48 @@ pub(crate) enum Instr {
         a: Val,
         out: usize,
     },
+    /// `concatenate([a, b, ...])`, and a list literal `[x, y, ...]` (of scalars).
+    Concat {
+        parts: Vec<Val>,
+        out: Val,
+    },
+    /// `choice(a, size, replace, p, shuffle)`: `a` an integer scalar (a population `arange(a)`) or a vector.
+    Choice {
+        a: Val,
+        size: Option<usize>,
+        replace: usize,
+        p: Option<usize>,
+        shuffle: usize,
+        out: Val,
+    },
+    /// `permutation(x)`: `x` an integer scalar or a vector.
+    Permutation {
+        x: Val,
+        out: Val,
+    },
+    /// `multivariate_normal(mean, cov, size, method)`: `size` rows of `len(mean)` (row major), or one
+    /// row without `size`.
+    MvNormal {
+        mean: usize,
+        cov: Matrix,
+        size: Option<usize>,
+        method: MvnMethod,
+        out: usize,
+    },
+    /// `m[:, j]`: a column of a matrix.
+    Column {
+        m: Matrix,
+        j: usize,
+        out: Val,
+    },
+}
+
+/// A matrix value: its elements row after row in a float slot, and its number of columns in an integer
+/// scalar slot. Matrices only feed `multivariate_normal` and column extraction.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Matrix {
+    pub data: Val,
+    pub width: usize,
 }
 
 /// A named variable of the program (its final binding).
@@ -184,6 +230,8 @@ pub(crate) struct Compiler<'p> {
     names: HashMap<String, Val>,
     /// Parameter values are loaded on first use, once.
     param_slots: HashMap<usize, Val>,
+    /// Variables bound to matrices (not columns of the data set).
+    matrices: HashMap<String, Matrix>,
     allow_random: bool,
 }
 
@@ -206,6 +254,7 @@ impl<'p> Compiler<'p> {
             },
             names: HashMap::new(),
             param_slots: HashMap::new(),
+            matrices: HashMap::new(),
             allow_random,
         }
     }
@@ -254,8 +303,15 @@ impl<'p> Compiler<'p> {
                 ),
             ));
         }
+        if let Some(m) = self.matrix_of(&st.value)? {
+            self.names.remove(&st.name);
+            self.out.variables.retain(|v| v.name != st.name);
+            self.matrices.insert(st.name.clone(), m);
+            return Ok(());
+        }
         let val = self.expr(&st.value)?;
         let span = st.name_span.start..st.value.span.end;
+        self.matrices.remove(&st.name);
         self.names.insert(st.name.clone(), val);
         self.out.variables.retain(|v| v.name != st.name);
         self.out.variables.push(Variable {
@@ -283,7 +339,17 @@ impl<'p> Compiler<'p> {
                 self.out.const_float.push((s.idx, *v));
                 Ok(s)
             }
+            ExprKind::Name(name) if self.matrices.contains_key(name) => Err(CompileError::new(
+                e.span.clone(),
+                format!("`{name}` is a matrix; take a column as `{name}[:, 0]`"),
+            )),
             ExprKind::Name(name) => self.name(name, &e.span),
+            ExprKind::Str(_) => Err(CompileError::new(
+                e.span.clone(),
+                "a string is only the value of an option such as `method=\"cholesky\"`",
+            )),
+            ExprKind::List(items) => self.list(items, &e.span),
+            ExprKind::Column(m, j) => self.column(m, j, &e.span),
             ExprKind::Neg(a) => {
                 let a = self.expr(a)?;
                 let out = self.slot(a.elem, a.scalar, a.is_static);
@@ -513,8 +579,329 @@ impl<'p> Compiler<'p> {
                 }
                 self.draw(dist, sig, &bound, span)
             }
+            FunctionKind::Sampler(sampler) => {
+                if !self.allow_random {
+                    return Err(CompileError::new(
+                        name_span.clone(),
+                        format!("`{name}` draws random numbers; an estimand must be computed from parameters only"),
+                    ));
+                }
+                match sampler {
+                    Sampler::Choice => self.choice(sig, &bound, span),
+                    Sampler::Permutation => self.permutation(&bound, span),
+                    Sampler::MultivariateNormal => match self.mvn(&bound, span)? {
+                        MvnValue::Row(v) => Ok(v),
+                        MvnValue::Rows(_) => Err(CompileError::new(
+                            span.clone(),
+                            "multivariate_normal() with a size gives a matrix (one row per draw): assign it to a name and take its columns, `u[:, 0]`",
+                        )),
+                    },
+                }
+            }
+            FunctionKind::Builtin(Builtin::Concatenate) => self.concatenate(&bound, span),
             FunctionKind::Builtin(b) => self.builtin(b, sig, &bound, span),
         }
+    }
+
+    /// The matrix an expression denotes, if it denotes one: a list of lists, a matrix variable, or
+    /// `multivariate_normal(...)` with a size. `None` for every other expression (compile it with `expr`).
+    fn matrix_of(&mut self, e: &Expr) -> CResult<Option<Matrix>> {
+        match &e.kind {
+            ExprKind::Name(name) => Ok(self.matrices.get(name).copied()),
+            ExprKind::List(rows) if rows.iter().any(|r| matches!(r.kind, ExprKind::List(_))) => {
+                self.matrix_literal(rows, &e.span).map(Some)
+            }
+            ExprKind::Call {
+                name,
+                name_span,
+                args,
+            } if name == "multivariate_normal" && self.allow_random => {
+                let Some(sig) = functions::lookup(name) else {
+                    return Ok(None);
+                };
+                let bound = bind(sig, name_span, args, &e.span)?;
+                if bound[2].is_none() {
+                    return Ok(None);
+                }
+                match self.mvn(&bound, &e.span)? {
+                    MvnValue::Rows(m) => Ok(Some(m)),
+                    MvnValue::Row(_) => Ok(None),
+                }
+            }
+            _ => Ok(None),
+        }
+    }
+
+    /// `[[a, b], [c, d]]`: rows of numbers of one length.
+    fn matrix_literal(&mut self, rows: &[Expr], span: &Span) -> CResult<Matrix> {
+        let mut parts = Vec::new();
+        let mut width = None;
+        for row in rows {
+            let ExprKind::List(items) = &row.kind else {
+                return Err(CompileError::new(
+                    row.span.clone(),
+                    "every row of a matrix is a list `[a, b, ...]`",
+                ));
+            };
+            if *width.get_or_insert(items.len()) != items.len() {
+                return Err(CompileError::new(
+                    row.span.clone(),
+                    format!(
+                        "the rows of a matrix must have one length: this row has {}, the first {}",
+                        items.len(),
+                        width.unwrap_or(0)
+                    ),
+                ));
+            }
+            for item in items {
+                let v = self.expr(item)?;
+                if !v.scalar {
+                    return Err(CompileError::new(
+                        item.span.clone(),
+                        "the elements of a matrix must be numbers, not vectors",
+                    ));
+                }
+                parts.push(self.float_of(v, &item.span));
+            }
+        }
+        let is_static = parts.iter().all(|v| v.is_static);
+        let data = self.slot(Elem::Float, false, is_static);
+        self.emit(Instr::Concat { parts, out: data }, span);
+        let w = self.const_val(ArgDefault::Int(width.unwrap_or(0) as i64));
+        Ok(Matrix { data, width: w.idx })
+    }
+
+    /// `[a, b, c]` of numbers: a vector (integer when every element is).
+    fn list(&mut self, items: &[Expr], span: &Span) -> CResult<Val> {
+        if items.iter().any(|i| matches!(i.kind, ExprKind::List(_))) {
+            return Err(CompileError::new(
+                span.clone(),
+                "a matrix (a list of lists) can only be a covariance or be assigned to a name",
+            ));
+        }
+        let mut parts = Vec::with_capacity(items.len());
+        for item in items {
+            let v = self.expr(item)?;
+            if !v.scalar {
+                return Err(CompileError::new(
+                    item.span.clone(),
+                    "the elements of a list must be numbers; join vectors with concatenate([a, b])",
+                ));
+            }
+            parts.push((v, item.span.clone()));
+        }
+        self.joined(parts, span)
+    }
+
+    /// `concatenate([a, b, ...])` of vectors.
+    fn concatenate(&mut self, bound: &[Option<&Expr>], span: &Span) -> CResult<Val> {
+        let arrays = bound[0].expect("required");
+        let ExprKind::List(items) = &arrays.kind else {
+            return Err(CompileError::new(
+                arrays.span.clone(),
+                "concatenate() takes a list of vectors: concatenate([a, b])",
+            ));
+        };
+        let mut parts = Vec::with_capacity(items.len());
+        for item in items {
+            let v = self.expr(item)?;
+            if v.scalar {
+                return Err(CompileError::new(
+                    item.span.clone(),
+                    "zero-dimensional arrays cannot be concatenated (numpy); write the number as a list, [x]",
+                ));
+            }
+            parts.push((v, item.span.clone()));
+        }
+        if parts.is_empty() {
+            return Err(CompileError::new(
+                arrays.span.clone(),
+                "need at least one array to concatenate",
+            ));
+        }
+        self.joined(parts, span)
+    }
+
+    /// The parts one after the other: integers if all are, otherwise floats.
+    fn joined(&mut self, parts: Vec<(Val, Span)>, span: &Span) -> CResult<Val> {
+        let int = parts.iter().all(|(v, _)| v.elem == Elem::Int);
+        let is_static = parts.iter().all(|(v, _)| v.is_static);
+        let parts: Vec<Val> = parts
+            .into_iter()
+            .map(|(v, s)| if int { v } else { self.float_of(v, &s) })
+            .collect();
+        let elem = if int { Elem::Int } else { Elem::Float };
+        let out = self.slot(elem, false, is_static);
+        self.emit(Instr::Concat { parts, out }, span);
+        Ok(out)
+    }
+
+    /// `m[:, j]`.
+    fn column(&mut self, m: &Expr, j: &Expr, span: &Span) -> CResult<Val> {
+        let Some(matrix) = self.matrix_of(m)? else {
+            return Err(CompileError::new(
+                m.span.clone(),
+                "`[:, j]` takes a column of a matrix (from multivariate_normal with a size, or a list of lists)",
+            ));
+        };
+        let jv = self.expr(j)?;
+        if jv.elem != Elem::Int || !jv.scalar {
+            return Err(CompileError::new(
+                j.span.clone(),
+                "a column number must be an integer scalar",
+            ));
+        }
+        let out = self.slot(Elem::Float, false, matrix.data.is_static && jv.is_static);
+        self.emit(
+            Instr::Column {
+                m: matrix,
+                j: jv.idx,
+                out,
+            },
+            span,
+        );
+        Ok(out)
+    }
+
+    /// An integer scalar option (`replace=False`), given or defaulted.
+    fn flag(
+        &mut self,
+        arg: Option<(Val, Span)>,
+        default: ArgDefault,
+        what: &str,
+    ) -> CResult<usize> {
+        match arg {
+            None => Ok(self.const_val(default).idx),
+            Some((v, s)) if v.elem != Elem::Int || !v.scalar => Err(CompileError::new(
+                s,
+                format!("`{what}` must be True or False"),
+            )),
+            Some((v, _)) => Ok(v.idx),
+        }
+    }
+
+    fn choice(&mut self, sig: &Signature, bound: &[Option<&Expr>], span: &Span) -> CResult<Val> {
+        let args = self.compile_args(bound)?;
+        let (a, sa) = args[0].clone().expect("required");
+        if a.scalar && a.elem != Elem::Int {
+            return Err(CompileError::new(
+                sa,
+                "`a` of choice() must be an integer (the population arange(a)) or a vector",
+            ));
+        }
+        let size = match args[1].clone() {
+            Some(v) => Some(self.static_count("size", sig.name, v)?),
+            None => None,
+        };
+        let replace = self.flag(args[2].clone(), sig.params[2].1, "replace")?;
+        let shuffle = self.flag(args[4].clone(), sig.params[4].1, "shuffle")?;
+        let p = match args[3].clone() {
+            Some((v, s)) if v.scalar => {
+                return Err(CompileError::new(
+                    s,
+                    "`p` of choice() must be a vector of probabilities, one per element of `a`",
+                ))
+            }
+            Some((v, s)) => Some(self.float_of(v, &s).idx),
+            None => None,
+        };
+        let out = self.slot(a.elem, size.is_none(), false);
+        self.emit(
+            Instr::Choice {
+                a,
+                size,
+                replace,
+                p,
+                shuffle,
+                out,
+            },
+            span,
+        );
+        Ok(out)
+    }
+
+    fn permutation(&mut self, bound: &[Option<&Expr>], span: &Span) -> CResult<Val> {
+        let x = bound[0].expect("required");
+        let v = self.expr(x)?;
+        if v.scalar && v.elem != Elem::Int {
+            return Err(CompileError::new(
+                x.span.clone(),
+                "`x` of permutation() must be an integer (a permutation of arange(x)) or a vector",
+            ));
+        }
+        let out = self.slot(v.elem, false, false);
+        self.emit(Instr::Permutation { x: v, out }, span);
+        Ok(out)
+    }
+
+    fn mvn(&mut self, bound: &[Option<&Expr>], span: &Span) -> CResult<MvnValue> {
+        let mean_e = bound[0].expect("required");
+        let cov_e = bound[1].expect("required");
+        let mean = self.expr(mean_e)?;
+        if mean.scalar {
+            return Err(CompileError::new(
+                mean_e.span.clone(),
+                "mean must be 1 dimensional: a vector such as [0, 0]",
+            ));
+        }
+        let mean = self.float_of(mean, &mean_e.span);
+        let Some(cov) = self.matrix_of(cov_e)? else {
+            return Err(CompileError::new(
+                cov_e.span.clone(),
+                "cov must be 2 dimensional and square: a list of rows such as [[1, 0.5], [0.5, 1]]",
+            ));
+        };
+        let method = match bound[3] {
+            None => MvnMethod::Svd,
+            Some(Expr {
+                kind: ExprKind::Str(name),
+                span: s,
+            }) => MvnMethod::from_name(name).ok_or_else(|| {
+                CompileError::new(
+                    s.clone(),
+                    format!("method must be one of \"svd\", \"eigh\", \"cholesky\", got {name:?}"),
+                )
+            })?,
+            Some(other) => {
+                return Err(CompileError::new(
+                    other.span.clone(),
+                    "method must be a string: \"svd\", \"eigh\" or \"cholesky\"",
+                ))
+            }
+        };
+        let size = match bound[2] {
+            Some(e) => {
+                let v = self.expr(e)?;
+                Some(self.static_count("size", "multivariate_normal", (v, e.span.clone()))?)
+            }
+            None => None,
+        };
+        let out = self.slot(Elem::Float, false, false);
+        self.emit(
+            Instr::MvNormal {
+                mean: mean.idx,
+                cov,
+                size,
+                method,
+                out: out.idx,
+            },
+            span,
+        );
+        if size.is_none() {
+            return Ok(MvnValue::Row(out));
+        }
+        let width = self.slot(Elem::Int, true, mean.is_static);
+        self.emit(
+            Instr::Len {
+                a: mean,
+                out: width.idx,
+            },
+            span,
+        );
+        Ok(MvnValue::Rows(Matrix {
+            data: out,
+            width: width.idx,
+        }))
     }
 
     /// Compiles the bound arguments (None where omitted).
@@ -858,6 +1245,7 @@ impl<'p> Compiler<'p> {
                 self.emit(Instr::Cumsum { a, out }, span);
                 Ok(out)
             }
+            Builtin::Concatenate => unreachable!("compiled by `concatenate`"),
             Builtin::Len => {
                 let (a, s) = arg(0);
                 if a.scalar {
@@ -869,6 +1257,12 @@ impl<'p> Compiler<'p> {
             }
         }
     }
+}
+
+/// What `multivariate_normal` gives: one row (no size) or a matrix.
+enum MvnValue {
+    Row(Val),
+    Rows(Matrix),
 }
 
 fn shape_word(v: Val) -> &'static str {

@@ -2,9 +2,11 @@
 //! [`Workspace`] and keep their capacity, so after the first replication nothing is allocated.
 
 use parsim_lmm::{ColumnRef, Columns};
-use parsim_random::{Arg, Error as RandomError, Generator};
+use parsim_random::{
+    Arg, ChoiceBuffers, ChoiceOptions, Error as RandomError, Generator, MvnFactor, MvnMethod,
+};
 
-use super::compile::{Elem, Instr, Val, Variable};
+use super::compile::{Elem, Instr, Matrix, Val, Variable};
 use super::functions::Dist;
 use super::fuse::{Step, CHUNK};
 use super::kernel::{self, resize, Fail, Src};
@@ -36,7 +38,23 @@ pub struct Workspace {
     pub(super) finite: Vec<bool>,
     variables: Vec<Variable>,
     rows_from: Option<usize>,
+    /// Scratch of the sampling functions, kept across replications.
+    sampling: Sampling,
 }
+
+/// Buffers of `choice`, `permutation` and `multivariate_normal`, and each covariance's factor (computed
+/// again only when the covariance changes, i.e. per condition).
+#[derive(Clone, Debug, Default)]
+struct Sampling {
+    choice: ChoiceBuffers,
+    indices: Vec<i64>,
+    normals: Vec<f64>,
+    factors: Vec<CachedFactor>,
+}
+
+/// A covariance's factor for one `multivariate_normal` (by output slot): (slot, method, covariance, its
+/// factor or why it has none).
+type CachedFactor = (usize, MvnMethod, Vec<f64>, Result<MvnFactor, RandomError>);
 
 impl Workspace {
     pub(crate) fn new(program: &Program) -> Self {
@@ -60,6 +78,7 @@ impl Workspace {
             finite: vec![false; code.n_float],
             variables: code.variables.clone(),
             rows_from: program.rows_from,
+            sampling: Sampling::default(),
         }
     }
 
@@ -415,8 +434,195 @@ impl Workspace {
                 let n = self.len(a) as i64;
                 set_scalar(&mut self.i[out], n);
             }
+            Instr::Concat { ref parts, out } => self.concat(parts, out)?,
+            Instr::Column { m, j, out } => self.column(m, j, out)?,
+            Instr::Choice {
+                a,
+                size,
+                replace,
+                p,
+                shuffle,
+                out,
+            } => {
+                let Some(rng) = rng else {
+                    return Err("random draws are not allowed here".into());
+                };
+                self.choice(rng, a, size, (replace, p, shuffle), out)?;
+            }
+            Instr::Permutation { x, out } => {
+                let Some(rng) = rng else {
+                    return Err("random draws are not allowed here".into());
+                };
+                self.permutation(rng, x, out)?;
+            }
+            Instr::MvNormal {
+                mean,
+                cov,
+                size,
+                method,
+                out,
+            } => {
+                let Some(rng) = rng else {
+                    return Err("random draws are not allowed here".into());
+                };
+                self.mvn(rng, (mean, cov, size, method), out)?;
+            }
         }
         Ok(())
+    }
+
+    /// The parts one after the other (the compiler made them all integers or all floats).
+    fn concat(&mut self, parts: &[Val], out: Val) -> Result<(), Fail> {
+        let total = parts.iter().map(|&v| self.len(v)).sum();
+        check_len(total)?;
+        match out.elem {
+            Elem::Float => join(&mut self.f, parts, out.idx),
+            Elem::Int => join(&mut self.i, parts, out.idx),
+        }
+        Ok(())
+    }
+
+    /// Column `j` of a matrix (numpy's negative column numbers allowed).
+    fn column(&mut self, m: Matrix, j: usize, out: Val) -> Result<(), Fail> {
+        let width = self.int_scalar(m.width);
+        let j = self.int_scalar(j);
+        let k = if j < 0 { j + width } else { j };
+        if k < 0 || k >= width {
+            return Err(format!(
+                "column {j} is out of range for a matrix of {width} columns"
+            ));
+        }
+        let mut o = std::mem::take(&mut self.f[out.idx]);
+        o.clear();
+        let data = &self.f[m.data.idx];
+        o.extend(data.iter().skip(k as usize).step_by(width.max(1) as usize));
+        self.f[out.idx] = o;
+        Ok(())
+    }
+
+    fn choice(
+        &mut self,
+        rng: &mut Generator,
+        a: Val,
+        size: Option<usize>,
+        (replace, p, shuffle): (usize, Option<usize>, usize),
+        out: Val,
+    ) -> Result<(), Fail> {
+        let n = match size {
+            Some(k) => self.count(k, "size")?,
+            None => 1,
+        };
+        let population = if a.scalar {
+            let pop = self.int_scalar(a.idx);
+            if pop <= 0 && n != 0 {
+                return Err("a must be a positive integer unless no samples are taken".into());
+            }
+            pop as usize
+        } else {
+            let pop = self.len(a);
+            if pop == 0 && n != 0 {
+                return Err("a cannot be empty unless no samples are taken".into());
+            }
+            pop
+        };
+        let options = ChoiceOptions {
+            replace: self.int_scalar(replace) != 0,
+            p: p.map(|k| self.f[k].as_slice()),
+            shuffle: self.int_scalar(shuffle) != 0,
+        };
+        let sampling = &mut self.sampling;
+        sampling.indices.clear();
+        sampling.indices.resize(n, 0);
+        rng.choice(
+            population,
+            &mut sampling.indices,
+            options,
+            &mut sampling.choice,
+        )
+        .map_err(|e| format!("choice(): {e}"))?;
+        let idx = &sampling.indices;
+        match (a.scalar, a.elem) {
+            (true, _) => self.i[out.idx].clone_from(idx),
+            (false, Elem::Int) => take_indices(&mut self.i, a.idx, idx, out.idx),
+            (false, Elem::Float) => take_indices(&mut self.f, a.idx, idx, out.idx),
+        }
+        Ok(())
+    }
+
+    fn permutation(&mut self, rng: &mut Generator, x: Val, out: Val) -> Result<(), Fail> {
+        if x.scalar {
+            let n = self.int_scalar(x.idx);
+            let n = check_len(usize::try_from(n).unwrap_or(0))?;
+            rng.permutation(n, &mut self.i[out.idx]);
+            return Ok(());
+        }
+        match x.elem {
+            Elem::Int => {
+                let mut o = std::mem::take(&mut self.i[out.idx]);
+                o.clone_from(&self.i[x.idx]);
+                rng.shuffle(&mut o);
+                self.i[out.idx] = o;
+            }
+            Elem::Float => {
+                let mut o = std::mem::take(&mut self.f[out.idx]);
+                o.clone_from(&self.f[x.idx]);
+                rng.shuffle(&mut o);
+                self.f[out.idx] = o;
+            }
+        }
+        Ok(())
+    }
+
+    fn mvn(
+        &mut self,
+        rng: &mut Generator,
+        (mean, cov, size, method): (usize, Matrix, Option<usize>, MvnMethod),
+        out: usize,
+    ) -> Result<(), Fail> {
+        let d = self.f[mean].len();
+        let width = self.int_scalar(cov.width);
+        let cov_data = &self.f[cov.data.idx];
+        if width as usize != d || cov_data.len() != d * d {
+            return Err(if cov_data.len() as i64 != width * width {
+                "cov must be 2 dimensional and square".to_string()
+            } else {
+                format!("mean and cov must have same length ({d} and {width})")
+            });
+        }
+        let rows = match size {
+            Some(k) => self.count(k, "size")?,
+            None => 1,
+        };
+        check_len(rows.saturating_mul(d))?;
+        let factors = &mut self.sampling.factors;
+        let k = match factors.iter().position(|f| f.0 == out) {
+            Some(k) => k,
+            None => {
+                let empty = RandomError::InvalidParameter {
+                    arg: "mean",
+                    message: "mean must not be empty".into(),
+                };
+                factors.push((out, method, Vec::new(), Err(empty)));
+                factors.len() - 1
+            }
+        };
+        let entry = &mut factors[k];
+        if entry.2 != *cov_data || entry.1 != method {
+            entry.1 = method;
+            entry.2.clone_from(cov_data);
+            entry.3 = MvnFactor::new(cov_data, d, method);
+        }
+        let factor = entry
+            .3
+            .as_ref()
+            .map_err(|e| format!("multivariate_normal(): {e}"))?;
+        let mut o = std::mem::take(&mut self.f[out]);
+        o.clear();
+        o.resize(rows * d, 0.0);
+        let r =
+            rng.fill_multivariate_normal(&mut o, &self.f[mean], factor, &mut self.sampling.normals);
+        self.f[out] = o;
+        r.map_err(|e| format!("multivariate_normal(): {e}"))
     }
 
     fn arange(&mut self, start: Val, stop: Val, step: Val, out: Val) -> Result<(), Fail> {
@@ -655,6 +861,24 @@ fn gather<T: Copy + Default>(s: &[T], idx: &[i64], known: bool, out: &mut [T]) -
     } else {
         kernel::gather_checked(s, idx, out)
     }
+}
+
+/// The parts' buffers one after the other into slot `out`.
+fn join<T: Copy>(bufs: &mut [Vec<T>], parts: &[Val], out: usize) {
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    for part in parts {
+        o.extend_from_slice(&bufs[part.idx]);
+    }
+    bufs[out] = o;
+}
+
+/// `a[idx]` into slot `out`, the indices known to be in range.
+fn take_indices<T: Copy>(bufs: &mut [Vec<T>], a: usize, idx: &[i64], out: usize) {
+    let mut o = std::mem::take(&mut bufs[out]);
+    o.clear();
+    o.extend(idx.iter().map(|&k| bufs[a][k as usize]));
+    bufs[out] = o;
 }
 
 /// numpy `repeat` (each element `n` times) or `tile` (the whole vector `n` times).

@@ -87,12 +87,22 @@ pub(crate) enum Builtin {
     Mean,
     Cumsum,
     Len,
+    Concatenate,
+}
+
+/// numpy's sampling methods that are not one distribution's fill: they draw indices or whole rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Sampler {
+    Choice,
+    Permutation,
+    MultivariateNormal,
 }
 
 /// What a function name refers to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum FunctionKind {
     Random(Dist),
+    Sampler(Sampler),
     Builtin(Builtin),
 }
 
@@ -156,6 +166,23 @@ pub(crate) const FUNCTIONS: &[Signature] = &[
         &[("mean", F0), ("sigma", F1), ("size", DN)],
     ),
     sig_r("beta", Dist::Beta, &[("a", R), ("b", R), ("size", DN)]),
+    sig_s(
+        "choice",
+        Sampler::Choice,
+        &[
+            ("a", R),
+            ("size", DN),
+            ("replace", DI(1)),
+            ("p", DN),
+            ("shuffle", DI(1)),
+        ],
+    ),
+    sig_s("permutation", Sampler::Permutation, &[("x", R)]),
+    sig_s(
+        "multivariate_normal",
+        Sampler::MultivariateNormal,
+        &[("mean", R), ("cov", R), ("size", DN), ("method", DN)],
+    ),
     sig_b("exp", Builtin::Exp, &[("x", R)]),
     sig_b("log", Builtin::Log, &[("x", R)]),
     sig_b("log1p", Builtin::Log1p, &[("x", R)]),
@@ -190,7 +217,20 @@ pub(crate) const FUNCTIONS: &[Signature] = &[
     sig_b("mean", Builtin::Mean, &[("a", R)]),
     sig_b("cumsum", Builtin::Cumsum, &[("a", R)]),
     sig_b("len", Builtin::Len, &[("obj", R)]),
+    sig_b("concatenate", Builtin::Concatenate, &[("arrays", R)]),
 ];
+
+const fn sig_s(
+    name: &'static str,
+    s: Sampler,
+    params: &'static [(&'static str, ArgDefault)],
+) -> Signature {
+    Signature {
+        name,
+        kind: FunctionKind::Sampler(s),
+        params,
+    }
+}
 
 const fn sig_r(
     name: &'static str,

@@ -185,7 +185,13 @@ impl Context<'_> {
         let mut end = None;
         for (j, instr) in self.code.instrs.iter().enumerate().skip(k) {
             let Some(out) = write(instr) else { break };
-            if matches!(instr, Instr::Draw { .. }) {
+            if matches!(
+                instr,
+                Instr::Draw { .. }
+                    | Instr::Choice { .. }
+                    | Instr::Permutation { .. }
+                    | Instr::MvNormal { .. }
+            ) {
                 break;
             }
             if self.scalar(out) {
@@ -350,6 +356,7 @@ fn write(instr: &Instr) -> Option<Slot> {
         | BinF { out, .. }
         | UnF { out, .. }
         | Round { out, .. }
+        | MvNormal { out, .. }
         | Fill { out, .. } => (Elem::Float, out),
         ParamI { out, .. }
         | BinI { out, .. }
@@ -364,6 +371,10 @@ fn write(instr: &Instr) -> Option<Slot> {
         | Arange { out, .. }
         | Repeat { out, .. }
         | Sum { out, .. }
+        | Concat { out, .. }
+        | Choice { out, .. }
+        | Permutation { out, .. }
+        | Column { out, .. }
         | Cumsum { out, .. } => slot(out),
     })
 }
@@ -412,6 +423,27 @@ fn reads(instr: &Instr) -> Vec<Slot> {
         } => vec![slot(*start), slot(*stop), slot(*step)],
         Repeat { a, count, .. } => vec![slot(*a), i(*count)],
         Fill { n, .. } => vec![i(*n)],
+        Concat { parts, .. } => parts.iter().map(|v| slot(*v)).collect(),
+        Choice {
+            a,
+            size,
+            replace,
+            p,
+            shuffle,
+            ..
+        } => [slot(*a), i(*replace), i(*shuffle)]
+            .into_iter()
+            .chain(size.map(i))
+            .chain(p.map(|k| (Elem::Float, k)))
+            .collect(),
+        Permutation { x, .. } => vec![slot(*x)],
+        MvNormal {
+            mean, cov, size, ..
+        } => [(Elem::Float, *mean), slot(cov.data), i(cov.width)]
+            .into_iter()
+            .chain(size.map(i))
+            .collect(),
+        Column { m, j, .. } => vec![slot(m.data), i(m.width), i(*j)],
         Sum { a, .. } | Cumsum { a, .. } | Len { a, .. } => vec![slot(*a)],
         ParamF { .. } | ParamI { .. } => Vec::new(),
         other => elementwise_args(other).unwrap_or_default(),

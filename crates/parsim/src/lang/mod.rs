@@ -218,6 +218,31 @@ impl Program {
         Ok(ws.scalar_value(val))
     }
 
+    /// Whether an expression program ([`Program::compile_expression`]) gives an integer.
+    pub fn gives_integer(&self) -> bool {
+        self.result.is_some_and(|v| v.elem == Elem::Int)
+    }
+
+    /// Whether two programs are the same statements, whatever their comments, spaces and line breaks
+    /// inside brackets: the same tokens in the same order.
+    pub fn same_statements(&self, other: &Program) -> bool {
+        // Blank and comment lines only add line ends: runs of them count as one.
+        let tokens = |p: &Program| {
+            syntax::lex(&p.source).map(|t| {
+                let mut out: Vec<syntax::Tok> = Vec::with_capacity(t.len());
+                for tok in t.into_iter().map(|t| t.tok) {
+                    let repeated = tok == syntax::Tok::Newline
+                        && out.last().is_none_or(|l| *l == syntax::Tok::Newline);
+                    if !repeated {
+                        out.push(tok);
+                    }
+                }
+                out
+            })
+        };
+        matches!((tokens(self), tokens(other)), (Ok(a), Ok(b)) if a == b)
+    }
+
     /// The program text.
     pub fn source(&self) -> &str {
         &self.source

@@ -31,6 +31,8 @@ pub(crate) enum Tok {
     LBracket,
     RBracket,
     Comma,
+    Colon,
+    Str(String),
     Assign,
     Eq,
     Ne,
@@ -50,6 +52,7 @@ impl Tok {
             Tok::Int(v) => format!("number `{v}`"),
             Tok::Float(v) => format!("number `{v}`"),
             Tok::Ident(s) => format!("name `{s}`"),
+            Tok::Str(s) => format!("string {s:?}"),
             Tok::Newline => "end of line".into(),
             Tok::Eof => "end of program".into(),
             other => format!("`{}`", other.symbol()),
@@ -70,6 +73,7 @@ impl Tok {
             Tok::LBracket => "[",
             Tok::RBracket => "]",
             Tok::Comma => ",",
+            Tok::Colon => ":",
             Tok::Assign => "=",
             Tok::Eq => "==",
             Tok::Ne => "!=",
@@ -121,6 +125,25 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                 tokens.push(Token { tok, span: i..end });
                 i = end;
             }
+            b'"' | b'\'' => {
+                // A string: only an option's value (`method="cholesky"`); no escapes.
+                let close = src[i + 1..].find(c as char).map(|k| i + 1 + k);
+                match close {
+                    Some(end) if !src[i + 1..end].contains('\n') => {
+                        tokens.push(Token {
+                            tok: Tok::Str(src[i + 1..end].to_string()),
+                            span: start..end + 1,
+                        });
+                        i = end + 1;
+                    }
+                    _ => {
+                        return Err(CompileError::new(
+                            start..start + 1,
+                            "a string that is not closed on its line",
+                        ))
+                    }
+                }
+            }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
                 while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_') {
                     i += 1;
@@ -149,6 +172,7 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                     (b'[', _) => (Tok::LBracket, 1),
                     (b']', _) => (Tok::RBracket, 1),
                     (b',', _) => (Tok::Comma, 1),
+                    (b':', _) => (Tok::Colon, 1),
                     (b'=', _) => (Tok::Assign, 1),
                     (b'<', _) => (Tok::Lt, 1),
                     (b'>', _) => (Tok::Gt, 1),
@@ -158,7 +182,6 @@ pub(crate) fn lex(src: &str) -> Result<Vec<Token>, CompileError> {
                         let ch = src[i..].chars().next().unwrap_or('?');
                         let hint = match ch {
                             '^' => " (use `**` for powers)",
-                            '"' | '\'' => " (the data language has no strings)",
                             _ => "",
                         };
                         return Err(CompileError::new(
@@ -314,6 +337,12 @@ pub(crate) enum ExprKind {
         args: Vec<CallArg>,
     },
     Index(Box<Expr>, Box<Expr>),
+    /// `m[:, j]`: column `j` of a matrix.
+    Column(Box<Expr>, Box<Expr>),
+    /// `[a, b, c]`: a list literal (of lists: a matrix).
+    List(Vec<Expr>),
+    /// `"text"`: an option's value.
+    Str(String),
 }
 
 /// One argument of a call, positional or `keyword=value`.
@@ -619,6 +648,20 @@ impl Parser {
                 ));
             }
             match self.peek() {
+                Tok::LBracket
+                    if self.tokens.get(self.pos + 1).map(|t| &t.tok) == Some(&Tok::Colon) =>
+                {
+                    self.bump();
+                    self.bump();
+                    self.expect(Tok::Comma, "`,` after `:` (a column is `m[:, j]`)")?;
+                    let idx = self.expr()?;
+                    let close = self.expect(Tok::RBracket, "`]`")?;
+                    let span = e.span.start..close.span.end;
+                    e = Expr {
+                        kind: ExprKind::Column(Box::new(e), Box::new(idx)),
+                        span,
+                    };
+                }
                 Tok::LBracket => {
                     self.bump();
                     let idx = self.expr()?;
@@ -689,6 +732,28 @@ impl Parser {
         let kind = match t.tok {
             Tok::Int(v) => ExprKind::Int(v),
             Tok::Float(v) => ExprKind::Float(v),
+            Tok::Str(text) => ExprKind::Str(text),
+            Tok::LBracket => {
+                let mut items = Vec::new();
+                loop {
+                    if self.peek() == &Tok::RBracket {
+                        break;
+                    }
+                    items.push(self.expr()?);
+                    match self.peek() {
+                        Tok::Comma => {
+                            self.bump();
+                        }
+                        Tok::RBracket => {}
+                        _ => return Err(self.unexpected("`,` or `]`")),
+                    }
+                }
+                let close = self.bump();
+                return Ok(Expr {
+                    kind: ExprKind::List(items),
+                    span: t.span.start..close.span.end,
+                });
+            }
             Tok::Ident(name) => match name.as_str() {
                 "True" => ExprKind::Int(1),
                 "False" => ExprKind::Int(0),
@@ -725,6 +790,12 @@ mod tests {
             ExprKind::Neg(a) => format!("(-{})", show(a)),
             ExprKind::Binary(op, a, b) => format!("({} {} {})", show(a), op.symbol(), show(b)),
             ExprKind::Index(a, i) => format!("{}[{}]", show(a), show(i)),
+            ExprKind::Column(a, i) => format!("{}[:, {}]", show(a), show(i)),
+            ExprKind::List(items) => {
+                let items: Vec<String> = items.iter().map(show).collect();
+                format!("[{}]", items.join(", "))
+            }
+            ExprKind::Str(text) => format!("{text:?}"),
             ExprKind::Call { name, args, .. } => {
                 let args: Vec<String> = args
                     .iter()
@@ -756,6 +827,21 @@ mod tests {
     fn calls_index_and_keywords() {
         let e = parse_expression("normal(loc=0, scale=s, size=N)[g] * v[idx][0]").unwrap();
         assert_eq!(show(&e), "(normal(loc=0, scale=s, size=N)[g] * v[idx][0])");
+    }
+
+    #[test]
+    fn lists_columns_and_strings() {
+        let e = parse_expression("f([1, [2, 3]], m[:, j + 1], method='svd')").unwrap();
+        assert_eq!(show(&e), "f([1, [2, 3]], m[:, (j + 1)], method=\"svd\")");
+        assert!(parse_expression("[1, 2").is_err());
+        assert!(parse_expression("m[:]")
+            .unwrap_err()
+            .message
+            .contains("a column is `m[:, j]`"));
+        assert!(parse_expression("'open")
+            .unwrap_err()
+            .message
+            .contains("not closed"));
     }
 
     #[test]

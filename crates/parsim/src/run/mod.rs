@@ -7,6 +7,7 @@
 //! replications in batches while the workers compute.
 
 mod shard;
+mod stopping;
 mod unit;
 mod writer;
 
@@ -22,9 +23,10 @@ use crate::store::{
     export_csv, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
     StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
 };
-use crate::study::Study;
+use crate::study::{Condition, Study};
 
 pub use shard::{Shard, ShardError};
+pub use stopping::plan;
 pub use unit::UnitWorker;
 
 /// How to run a study.
@@ -88,6 +90,26 @@ pub enum RunError {
     /// before anything is written.
     #[error("{0}")]
     DataTooLarge(String),
+    /// The directory holds results of a version of this study that an edit changed the meaning of.
+    #[error(
+        "{} holds results that this edit of the study would change the meaning of:\n{}\n\
+         Undo the edit, run into another --out directory, or pass --fresh to set the old store aside \
+         (it is renamed, never deleted) and start again.",
+        dir.display(),
+        changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")
+    )]
+    StudyChanged {
+        /// The results directory.
+        dir: PathBuf,
+        /// Each edit that changes what stored rows mean.
+        changes: Vec<String>,
+    },
+    /// A study with `[stopping]` asked to run a shard: a round's decision needs all its replications.
+    #[error(
+        "{0} has a [stopping] rule: its conditions advance in rounds decided from every replication of \
+         the round, so it runs in one directory (any --jobs), not in shards"
+    )]
+    StoppingShard(String),
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -223,25 +245,101 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
     run_observed(study, options, &mut Silent)
 }
 
-/// [`run`], telling `observer` how it goes.
+/// [`run`], telling `observer` how it goes. A study with `[stopping]` runs in passes, each taking every
+/// condition that has not met its targets one round further, until none needs another.
 pub fn run_observed(
     study: &Study,
     options: &RunOptions,
     observer: &mut dyn Observer,
 ) -> Result<RunReport, RunError> {
+    let Some(rule) = &study.stopping else {
+        return run_pass(study, options, observer, None);
+    };
+    if options.shard.is_some() {
+        return Err(RunError::StoppingShard(study.name.clone()));
+    }
     let started = Instant::now();
-    let replications = options.replications.unwrap_or(study.replications);
+    let mut options = options.clone();
+    let mut previous: Option<Vec<u64>> = None;
+    let mut total = RunReport::default();
+    loop {
+        let store = if options.fresh {
+            None
+        } else {
+            Store::open_existing(&options.out).ok()
+        };
+        let targets = stopping::targets(study, rule, store.as_ref())?;
+        drop(store);
+        if previous.as_ref() == Some(&targets) {
+            break;
+        }
+        let pass = run_pass(study, &options, observer, Some(&targets))?;
+        options.fresh = false;
+        total.units_completed += pass.units_completed;
+        if previous.is_none() {
+            total.units_already_stored = pass.units_already_stored;
+        }
+        total.units_total = pass.units_total;
+        total.failures.extend(pass.failures);
+        total.failure_examples.extend(pass.failure_examples);
+        total.jobs = pass.jobs;
+        total.summary = pass.summary;
+        total.interrupted = pass.interrupted;
+        if pass.interrupted {
+            break;
+        }
+        previous = Some(targets);
+    }
+    if !total.interrupted {
+        let store = Store::open_existing(&options.out)?;
+        let record = stopping::record(study, rule, &store)?;
+        store.mark_finished()?;
+        match total.summary.as_mut() {
+            Some(summary) => summary.table.push_str(&record),
+            None => {
+                total.summary = Some(RunSummary {
+                    table: record,
+                    failed_everywhere: Vec::new(),
+                })
+            }
+        }
+    }
+    total.elapsed = started.elapsed();
+    Ok(total)
+}
+
+/// One pass of a run: the units of the study (of `targets[c]` replications in condition `c` when given,
+/// otherwise the replications asked for), those not stored yet.
+fn run_pass(
+    study: &Study,
+    options: &RunOptions,
+    observer: &mut dyn Observer,
+    targets: Option<&[u64]>,
+) -> Result<RunReport, RunError> {
+    let started = Instant::now();
+    let replications = match targets {
+        Some(t) => t.iter().copied().max().unwrap_or(0),
+        None => options.replications.unwrap_or(study.replications),
+    };
     let conditions = study.conditions().len();
-    let record = study_record(study);
     // Before anything is written: a run too large for the machine is refused whole.
     let shard = options.shard.unwrap_or(Shard::WHOLE);
-    let mine = shard.owned(conditions, replications);
+    let mine = match targets {
+        Some(t) => t.iter().sum(),
+        None => shard.owned(conditions, replications),
+    };
+    let asked =
+        |u: &Unit| targets.is_none_or(|t| t.get(u.condition).is_some_and(|&n| u.replication < n));
     check_memory(mine)?;
     let jobs = options.jobs.unwrap_or_else(default_jobs).max(1);
     check_data_memory(study, jobs)?;
     // One writer per directory, from the first file touched to the last; a second is refused at once.
     let _lock = DirLock::acquire(&options.out)?;
     remove_leftovers(&options.out)?;
+    // A stored study's conditions keep their numbers (and streams) through edits that grow it.
+    let grown = grow_stored(study, options)?;
+    let study = grown.as_ref().unwrap_or(study);
+    let record = study_record(study);
     let prepared = Store::prepare(&options.out, &record, options.fresh)?;
     write_study_copy(study, &options.out)?;
 
@@ -251,11 +349,19 @@ pub fn run_observed(
     };
     let pending: Vec<Unit> = shard
         .units(conditions, replications)
-        .filter(|&u| !done.contains(u))
+        .filter(|&u| asked(&u) && !done.contains(u))
         .collect();
+    let completing = match &prepared {
+        Prepared::Existing(store) => missing_fits(store, study, shard, replications)?,
+        Prepared::New { .. } => Vec::new(),
+    };
+    let pending = Work {
+        whole: pending,
+        completing,
+    };
     let mut report = RunReport {
         units_total: mine,
-        units_already_stored: mine - pending.len() as u64,
+        units_already_stored: mine.saturating_sub(pending.whole.len() as u64),
         jobs,
         ..RunReport::default()
     };
@@ -267,6 +373,7 @@ pub fn run_observed(
     );
 
     observer.started(pending.len() as u64, report.units_already_stored);
+    let pending = &pending;
     let (tx, rx) = mpsc::sync_channel(4 * jobs + 64);
     let recycled = writer::Recycled::default();
     let pool = rayon::ThreadPoolBuilder::new()
@@ -308,7 +415,10 @@ pub fn run_observed(
     });
     let outcome = written?;
     let store = outcome.store;
-    report.units_completed = outcome.completed;
+    let completed_whole = outcome
+        .completed
+        .saturating_sub(pending.completing.len() as u64);
+    report.units_completed = completed_whole;
     report.failures = outcome.failures;
     report.failure_examples = outcome.failure_examples;
     report.interrupted =
@@ -319,7 +429,8 @@ pub fn run_observed(
     } else {
         // Every unit of the study is stored: those stored before, and this run's (never the same ones).
         let stored_before = done.within(conditions, replications).len();
-        if stored_before + outcome.completed == (conditions as u64).saturating_mul(replications) {
+        let all = (conditions as u64).saturating_mul(replications);
+        if targets.is_none() && stored_before + completed_whole == all {
             store.mark_finished()?;
         }
         let readers = readers.unwrap_or_else(open_readers)?;
@@ -390,12 +501,103 @@ const RECORDS_PER_SEND: usize = 8;
 /// ... unless they have waited this long (slow fits): what is finished reaches the store promptly.
 const MAX_HOLD: Duration = Duration::from_millis(50);
 
+/// What a run computes: whole units, then the fits of methods a grown study added to stored units.
+struct Work {
+    whole: Vec<Unit>,
+    completing: Vec<(Unit, Vec<usize>)>,
+}
+
+impl Work {
+    fn len(&self) -> usize {
+        self.whole.len() + self.completing.len()
+    }
+}
+
+/// The stored units of this shard (within the design and the replications asked for) that lack the fits
+/// of some methods, with those methods.
+fn missing_fits(
+    store: &Store,
+    study: &Study,
+    shard: Shard,
+    replications: u64,
+) -> Result<Vec<(Unit, Vec<usize>)>, RunError> {
+    let mut missing: std::collections::BTreeMap<Unit, Vec<usize>> = Default::default();
+    for (m, method) in study.methods.iter().enumerate() {
+        let Some(units) = store.units_without(&method.name)? else {
+            continue;
+        };
+        for unit in units.iter() {
+            let asked =
+                unit.condition < study.conditions().len() && unit.replication < replications;
+            if asked && shard.owns(unit) {
+                missing.entry(unit).or_default().push(m);
+            }
+        }
+    }
+    Ok(missing.into_iter().collect())
+}
+
+/// When `options.out` holds a store of an earlier version of `study`: the study numbered as the store
+/// numbers its conditions, after checking that the edits keep the meaning of the stored rows and
+/// recording the grown study in the store (new conditions, methods, estimands' truths). `None` when there
+/// is no readable store (a new one is made) or `--fresh` sets it aside.
+fn grow_stored(study: &Study, options: &RunOptions) -> Result<Option<Study>, RunError> {
+    if options.fresh || !Store::path_in(&options.out).exists() {
+        return Ok(None);
+    }
+    // A store that cannot be opened is reported by Store::prepare.
+    let Ok(mut store) = Store::open_existing(&options.out) else {
+        return Ok(None);
+    };
+    let refused = |changes| RunError::StudyChanged {
+        dir: options.out.clone(),
+        changes,
+    };
+    let (_, stored_hash) = store.study_identity()?;
+    let same = stored_hash == study_hash(&study.source);
+    let stored = if same {
+        study.clone()
+    } else {
+        let source = store.study_source()?;
+        study.stored_version(&source).map_err(|e| {
+            refused(vec![format!(
+                "the stored study cannot be read as it was: {e}"
+            )])
+        })?
+    };
+    let numbered: Vec<Condition> = store
+        .conditions()?
+        .into_iter()
+        .map(|c| Condition {
+            index: c.index,
+            values: c.parameters,
+        })
+        .collect();
+    let growth = study.growth_from(&stored, &numbered).map_err(refused)?;
+    let grown = study.renumbered(&growth);
+    if !same {
+        let truths: Vec<(usize, String, f64)> = growth
+            .new_estimands
+            .iter()
+            .flat_map(|term| {
+                grown
+                    .conditions()
+                    .iter()
+                    .filter(|c| c.index < growth.stored_conditions)
+                    .filter_map(|c| Some((c.index, term.clone(), grown.truth(c.index, term)?)))
+            })
+            .collect();
+        store.grow(&study_record(&grown), &truths)?;
+    }
+    Ok(Some(grown))
+}
+
 /// One worker's loop: take the next pending unit, run it, hand finished records to the writer in small
 /// groups, until the units run out, `stop` is set or the writer has failed.
 fn work(
     mut worker: UnitWorker,
     study: &Study,
-    (next, pending): (&AtomicUsize, &[Unit]),
+    (next, pending): (&AtomicUsize, &Work),
     stop: &AtomicBool,
     tx: &mpsc::SyncSender<Vec<ReplicationRecord>>,
     recycled: &writer::Recycled,
@@ -413,14 +615,21 @@ fn work(
     let mut first = Instant::now();
     while !stop.load(Ordering::Relaxed) {
         let i = next.fetch_add(1, Ordering::Relaxed);
-        let Some(&unit) = pending.get(i) else { break };
+        let (unit, methods) = match pending.whole.get(i) {
+            Some(&unit) => (unit, None),
+            None => match pending.completing.get(i - pending.whole.len()) {
+                Some((unit, methods)) => (*unit, Some(methods.as_slice())),
+                None => break,
+            },
+        };
         if filled == group.len() {
             group.push(ReplicationRecord::default());
         }
         if filled == 0 {
             first = Instant::now();
         }
-        worker.run_unit(study, unit.condition, unit.replication, &mut group[filled]);
+        let record = &mut group[filled];
+        worker.run_methods(study, (unit.condition, unit.replication), methods, record);
         filled += 1;
         if filled == RECORDS_PER_SEND || first.elapsed() >= MAX_HOLD {
             group.truncate(filled);

@@ -101,3 +101,204 @@ fn a_run_removes_the_scratch_files_an_interrupted_one_left() {
     assert!(!dir.join("study.toml.partial").exists());
     assert!(dir.join("results.csv").is_file());
 }
+
+fn load(text: &str) -> Study {
+    Study::from_source(Path::new("grow.toml"), text.to_string()).unwrap()
+}
+
+/// The grown study's text: more replications, a level appended to the first factor, a new method, a new
+/// estimand, and comments.
+fn grown_text() -> String {
+    crate::test_support::two_method_study("grow", 5, 3)
+        .replace("N = [40, 70]", "N = [40, 70, 90]   # a new level")
+        .replace(
+            "[estimands]\n",
+            "[estimands]\n# the intercept too\n\"(Intercept)\" = \"1\"\n",
+        )
+}
+
+#[test]
+fn a_grown_study_stores_the_rows_of_the_same_study_run_fresh() {
+    let base = crate::test_support::two_method_study("grow", 3, 3);
+    let base = base.replace(
+        "[methods.ols]\nmodel = \"ols\"\nformula = \"response ~ X\"\n",
+        "",
+    );
+    let grown_dir = tempdir("grown");
+    run(&load(&base), &options(grown_dir.clone(), 2, None)).unwrap();
+    let stored = rows(&grown_dir);
+    let report = run(&load(&grown_text()), &options(grown_dir.clone(), 2, None)).unwrap();
+    // 2 conditions × 2 new replications + 1 new condition × 5, whole; 6 stored units gain the ols fit.
+    assert_eq!(report.units_completed, 9);
+    assert_eq!(report.units_already_stored, 6);
+    let fresh_dir = tempdir("grown-fresh");
+    run(&load(&grown_text()), &options(fresh_dir.clone(), 1, None)).unwrap();
+    let grown = rows(&grown_dir);
+    assert_eq!(grown, rows(&fresh_dir));
+    let csv = |d: &Path| std::fs::read(d.join("results.csv")).unwrap();
+    assert_eq!(csv(&grown_dir), csv(&fresh_dir));
+    assert!(finished(&grown_dir));
+    // Every stored row is kept as it was, except that the new estimand's truth is filled in.
+    let strip = |row: &String| row.rsplit_once(' ').unwrap().0.to_string();
+    let kept: Vec<String> = grown.iter().map(strip).collect();
+    assert!(stored.iter().map(strip).all(|row| kept.contains(&row)));
+    // Run again: nothing to do.
+    let again = run(&load(&grown_text()), &options(grown_dir.clone(), 2, None)).unwrap();
+    assert_eq!(again.units_completed, 0);
+}
+
+#[test]
+fn a_level_added_to_a_later_factor_keeps_the_stored_conditions_numbers() {
+    let base = crate::test_support::two_method_study("later", 2, 5)
+        .replace("n_groups = 5", "n_groups = [4, 5]");
+    let dir = tempdir("later");
+    run(&load(&base), &options(dir.clone(), 2, None)).unwrap();
+    let before = rows(&dir);
+    let grown = base.replace("n_groups = [4, 5]", "n_groups = [4, 5, 6]");
+    run(&load(&grown), &options(dir.clone(), 2, None)).unwrap();
+    let after = rows(&dir);
+    assert!(before.iter().all(|row| after.contains(row)));
+    let store = Store::open_existing(&dir).unwrap();
+    let conditions = store.conditions().unwrap();
+    let numbered: Vec<(usize, f64, f64)> = conditions
+        .iter()
+        .map(|c| (c.index, c.parameters[0].1, c.parameters[1].1))
+        .collect();
+    // The grid order would put (40, 6) third; stored conditions keep 0..3, new ones follow.
+    assert_eq!(
+        numbered,
+        vec![
+            (0, 40.0, 4.0),
+            (1, 40.0, 5.0),
+            (2, 70.0, 4.0),
+            (3, 70.0, 5.0),
+            (4, 40.0, 6.0),
+            (5, 70.0, 6.0)
+        ]
+    );
+    assert_eq!(after.len(), before.len() * 6 / 4);
+}
+
+#[test]
+fn an_edit_that_changes_stored_rows_is_refused_naming_it() {
+    let base = crate::test_support::two_method_study("refuse", 2, 9);
+    let dir = tempdir("refuse");
+    run(&load(&base), &options(dir.clone(), 1, None)).unwrap();
+    let cases = [
+        (
+            base.replace("seed = 9", "seed = 10"),
+            "the seed changed (9 → 10)",
+        ),
+        (
+            base.replace("+ normal(0, 1, N)", "+ normal(0, 2, N)"),
+            "the data program changed",
+        ),
+        (
+            base.replace(
+                "formula = \"response ~ X\"",
+                "formula = \"response ~ X\"\ncluster = \"group\"",
+            ),
+            "the options of method `ols` changed",
+        ),
+        (
+            base.replace("beta1 = -0.5", "beta1 = -0.25"),
+            "parameter `beta1` changed (-0.5 → -0.25)",
+        ),
+        (
+            base.replace("X = \"beta1\"", "X = \"2 * beta1\""),
+            "estimand `X` changed",
+        ),
+        (
+            base.replace("N = [40, 70]", "N = [40]"),
+            "no longer in the design",
+        ),
+    ];
+    for (text, want) in cases {
+        let err = run(&load(&text), &options(dir.clone(), 1, None)).unwrap_err();
+        assert!(matches!(err, RunError::StudyChanged { .. }), "{err}");
+        let message = err.to_string();
+        assert!(
+            message.contains(want) && message.contains("--fresh"),
+            "{message}"
+        );
+    }
+    // Comments, spacing and the program's line breaks keep the meaning: nothing to compute.
+    let reformatted = base.replace("[study]", "# a comment\n[study]").replace(
+        "X = normal(0, 1, N)",
+        "# draw X\nX = normal(0,1,\n    N)  # rows",
+    );
+    let rows_before = rows(&dir);
+    let report = run(&load(&reformatted), &options(dir.clone(), 1, None)).unwrap();
+    assert_eq!(report.units_completed, 0);
+    assert_eq!(rows(&dir), rows_before);
+}
+
+fn adaptive_text() -> String {
+    crate::test_support::two_method_study("adaptive", 1000, 21).replace(
+        "[estimands]",
+        "[stopping]\nmcse = { bias = 0.02, coverage = 0.03 }\nestimands = [\"X\"]\nround = 20\nmax_replications = 400\n\n[estimands]",
+    )
+}
+
+#[test]
+fn a_stopping_rule_gives_the_same_rows_for_any_jobs_and_stops_within_a_round_of_its_targets() {
+    let study = load(&adaptive_text());
+    let one = tempdir("adaptive-1");
+    let report = run(&study, &options(one.clone(), 1, None)).unwrap();
+    let two = tempdir("adaptive-2");
+    run(&study, &options(two.clone(), 2, None)).unwrap();
+    assert_eq!(rows(&one), rows(&two));
+    assert!(finished(&one));
+    let summary = report.summary.unwrap().table;
+    assert!(
+        summary.contains("stopping rule: MCSE of bias = 0.02, coverage = 0.03"),
+        "{summary}"
+    );
+    // Each condition stopped at the first whole round where every (method, X) met both targets, and
+    // no later: recomputed here from the stored rows.
+    let store = Store::open_existing(&one).unwrap();
+    let rule = study.stopping.clone().unwrap();
+    let used = std::fs::read_to_string(one.join("stopping.csv")).unwrap();
+    let mut cells: std::collections::HashMap<(usize, String), Vec<(u64, crate::store::Replicate)>> =
+        Default::default();
+    store
+        .for_each_usable(&mut |u| {
+            if u.term == "X" {
+                cells
+                    .entry((u.condition, u.method.to_string()))
+                    .or_default()
+                    .push((u.replication, u.replicate));
+            }
+        })
+        .unwrap();
+    for line in used.lines().skip(1) {
+        let parts: Vec<&str> = line.split(',').collect();
+        let (c, n): (usize, u64) = (parts[0].parse().unwrap(), parts[1].parse().unwrap());
+        let met = |n: u64| {
+            cells
+                .iter()
+                .filter(|((cc, _), _)| *cc == c)
+                .all(|(_, cell)| {
+                    rule.targets
+                        .iter()
+                        .all(|&(m, t)| stopping::mcse(m, 0.05, cell, n).is_some_and(|x| x <= t))
+                })
+        };
+        assert!(n % 20 == 0 && n <= 400, "{line}");
+        assert!(n == 400 || met(n), "{line}: targets not met at {n}");
+        assert!(n == 20 || !met(n - 20), "{line}: met a round earlier");
+        let stored = store
+            .completed_units()
+            .unwrap()
+            .iter()
+            .filter(|u| u.condition == c)
+            .count() as u64;
+        assert_eq!(stored, n, "{line}");
+    }
+    // Resuming an adaptive study that is complete computes nothing.
+    let again = run(&study, &options(one.clone(), 2, None)).unwrap();
+    assert_eq!(again.units_completed, 0);
+    let shard: Shard = "1/3".parse().unwrap();
+    let err = run(&study, &options(tempdir("adaptive-shard"), 1, Some(shard))).unwrap_err();
+    assert!(matches!(err, RunError::StoppingShard(_)));
+}

@@ -36,11 +36,25 @@ impl UnitWorker {
     /// an earlier unit is reused: its vectors keep their capacity). Never fails: a data-generation error,
     /// a fit error or a panic inside a fit become the fits' status and message.
     pub fn run_unit(&mut self, study: &Study, c: usize, r: u64, record: &mut ReplicationRecord) {
+        self.run_methods(study, (c, r), None, record);
+    }
+
+    /// [`UnitWorker::run_unit`] for some methods only (`Some(methods)`, indices in the study): the fits a
+    /// grown study adds to a stored replication, written as a partial record.
+    pub fn run_methods(
+        &mut self,
+        study: &Study,
+        (c, r): (usize, u64),
+        methods: Option<&[usize]>,
+        record: &mut ReplicationRecord,
+    ) {
         let started = Instant::now();
         record.condition = c;
         record.replication = r;
-        record.fits.truncate(self.methods.len());
-        while record.fits.len() < self.methods.len() {
+        record.partial = methods.is_some();
+        let count = methods.map_or(self.methods.len(), <[usize]>::len);
+        record.fits.truncate(count);
+        while record.fits.len() < count {
             record.fits.push(FitRecord {
                 method: record.fits.len(),
                 status: FitStatus::Error,
@@ -50,16 +64,17 @@ impl UnitWorker {
                 estimates: Vec::new(),
             });
         }
+        let method_of = |k: usize| methods.map_or(k, |m| m[k]);
         match study.generate(&mut self.data, c, r) {
             Ok(()) => {
-                for (m, fit) in record.fits.iter_mut().enumerate() {
-                    self.fit_method(study, m, (c, r), fit);
+                for (k, fit) in record.fits.iter_mut().enumerate() {
+                    self.fit_method(study, method_of(k), (c, r), fit);
                 }
             }
             Err(message) => {
                 let message = format!("data generation failed: {message}");
-                for (m, fit) in record.fits.iter_mut().enumerate() {
-                    set_error(fit, m, message.clone(), 0.0);
+                for (k, fit) in record.fits.iter_mut().enumerate() {
+                    set_error(fit, method_of(k), message.clone(), 0.0);
                 }
             }
         }

@@ -131,6 +131,17 @@ pub(super) fn replications(
     methods: &[String],
     reps: &[ReplicationRecord],
 ) -> rusqlite::Result<()> {
+    if reps.iter().any(|rep| rep.partial) {
+        // Fits added to stored replications (a grown study): each alone, the others as usual.
+        for rep in reps {
+            if rep.partial {
+                fits_and_estimates(tx, methods, std::slice::from_ref(rep))?;
+            } else {
+                replication(tx, methods, rep)?;
+            }
+        }
+        return Ok(());
+    }
     for group in reps.chunks(REPLICATIONS_PER_INSERT) {
         // A plain INSERT of the group's markers fails whole (SQLite undoes the statement) when one of them
         // is stored already; then the group goes one replication at a time, skipping those.

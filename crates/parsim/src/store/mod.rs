@@ -141,8 +141,11 @@ pub struct ReplicationRecord {
     pub replication: u64,
     /// Wall time of the whole replication (data generation and all fits).
     pub seconds: f64,
-    /// One entry per method, in study order.
+    /// One entry per method, in study order (for a partial record, per method it adds).
     pub fits: Vec<FitRecord>,
+    /// A stored replication's fits by methods added to the study since: only its fits and estimates
+    /// are written (its completion marker is stored already).
+    pub partial: bool,
 }
 
 /// A store ready to be used by a run: see [`Store::prepare`].
@@ -603,6 +606,98 @@ impl Store {
             })
             .map_err(|e| self.err(e))?;
         Ok(asked.and_then(|n| u64::try_from(n).ok()))
+    }
+
+    /// The study file's text as stored.
+    pub fn study_source(&self) -> Result<String, StoreError> {
+        self.conn
+            .query_row("SELECT toml FROM study WHERE id = 1", [], |r| r.get(0))
+            .map_err(|e| self.err(e))
+    }
+
+    /// Record that the study grew into `study` (its text, conditions, factors and methods; see
+    /// `Study::growth_from`), and give the stored rows of `truths`' terms their true values
+    /// (condition, term, value): new estimands of stored rows. One transaction: all or nothing.
+    pub fn grow(
+        &mut self,
+        study: &StudyRecord,
+        truths: &[(usize, String, f64)],
+    ) -> Result<(), StoreError> {
+        let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        tx.execute(
+            "UPDATE study SET name = ?1, toml = ?2, hash = ?3, finished_at = NULL WHERE id = 1",
+            params![study.name, study.toml, study.hash],
+        )
+        .map_err(|e| self.err(e))?;
+        for c in &study.conditions {
+            tx.execute(
+                "INSERT OR REPLACE INTO conditions (condition, label, parameters) VALUES (?1, ?2, ?3)",
+                params![c.index as i64, c.label, c.parameters_json()],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.execute("DELETE FROM factors", [])
+            .map_err(|e| self.err(e))?;
+        for (i, f) in study.factors.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO factors (parameter, position) VALUES (?1, ?2)",
+                params![f, i as i64],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.execute("DELETE FROM methods", [])
+            .map_err(|e| self.err(e))?;
+        for (i, (name, model, formula)) in study.methods.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO methods (method, position, model, formula) VALUES (?1, ?2, ?3, ?4)",
+                params![name, i as i64, model, formula],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        for (condition, term, value) in truths {
+            tx.execute(
+                "UPDATE estimates SET truth = ?3 WHERE condition = ?1 AND term = ?2",
+                params![*condition as i64, term, value],
+            )
+            .map_err(|e| self.err(e))?;
+        }
+        tx.commit().map_err(|e| self.err(e))?;
+        self.methods = self.methods()?;
+        Ok(())
+    }
+
+    /// The stored units that have no fit of `method` (a method added to a grown study), if any; `None`
+    /// when every stored unit has one (counted first: the common case costs two counts).
+    pub fn units_without(&self, method: &str) -> Result<Option<UnitSet>, StoreError> {
+        let count = |sql: &str| -> Result<i64, StoreError> {
+            self.conn
+                .query_row(sql, [method], |r| r.get(0))
+                .map_err(|e| self.err(e))
+        };
+        let fits = count("SELECT count(*) FROM fits WHERE method = ?1")?;
+        let units = count("SELECT count(*) FROM replications WHERE ?1 IS NOT NULL")?;
+        if fits >= units {
+            return Ok(None);
+        }
+        let mut stmt = self
+            .conn
+            .prepare(
+                "SELECT r.condition, r.replication FROM replications r WHERE NOT EXISTS \
+                 (SELECT 1 FROM fits f WHERE f.condition = r.condition \
+                 AND f.replication = r.replication AND f.method = ?1)",
+            )
+            .map_err(|e| self.err(e))?;
+        let rows = stmt
+            .query_map([method], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))
+            .map_err(|e| self.err(e))?;
+        let mut out = UnitSet::new();
+        for row in rows {
+            let (c, r) = row.map_err(|e| self.err(e))?;
+            if let (Ok(c), Ok(r)) = (usize::try_from(c), u64::try_from(r)) {
+                out.insert(Unit::new(c, r));
+            }
+        }
+        Ok(Some(out))
     }
 
     /// Record the end of a run.

@@ -44,6 +44,7 @@ fn replication(c: usize, r: u64) -> ReplicationRecord {
         condition: c,
         replication: r,
         seconds: 0.001,
+        partial: false,
         fits: vec![
             FitRecord {
                 method: 0,

@@ -61,13 +61,16 @@ pub(super) fn truths(r: &mut Reader<'_>, study: &Study) -> Vec<Vec<f64>> {
     for c in &study.conditions {
         let mut row = Vec::with_capacity(study.estimands.len());
         for (k, e) in study.estimands.iter().enumerate() {
-            let value = e.value(c).map_err(|err| err.message).and_then(|v| {
-                if v.is_finite() {
-                    Ok(v)
-                } else {
-                    Err(format!("it evaluates to {v}"))
-                }
-            });
+            let value = e
+                .value(c, study.seed)
+                .map_err(|err| err.message)
+                .and_then(|v| {
+                    if v.is_finite() {
+                        Ok(v)
+                    } else {
+                        Err(format!("it evaluates to {v}"))
+                    }
+                });
             match value {
                 Ok(v) => row.push(v),
                 Err(why) => {

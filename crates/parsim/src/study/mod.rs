@@ -4,6 +4,9 @@
 //! `docs/study-file.md` is the user's reference for every key.
 
 mod check;
+mod design;
+mod grow;
+mod stopping;
 
 use std::path::{Path, PathBuf};
 
@@ -16,6 +19,8 @@ use crate::method::{table::choice, Registry, StudyMethod};
 use crate::reader::{number, type_name, Number, Reader, StringMap};
 
 pub use check::{CheckReport, MethodTerms};
+pub use grow::Growth;
+pub use stopping::{Stopping, TargetMeasure};
 
 /// How replications get their random streams.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -45,6 +50,9 @@ pub struct Parameter {
     pub values: Vec<f64>,
     /// True when every value was written as an integer (then it is an integer in the program).
     pub integer: bool,
+    /// A derived parameter's expression (`n2 = "2 * n1"`): its value is computed in each condition from
+    /// the parameters above it, and `values` is empty.
+    pub expression: Option<String>,
 }
 
 /// `[summary]`: settings of the performance measures (the study's, or the command line's overrides).
@@ -126,9 +134,12 @@ impl Default for SummarySettings {
 pub struct Estimand {
     /// The term as the methods name it (`X`, `(Intercept)`).
     pub term: String,
-    /// The expression as written (`beta1`).
+    /// The expression as written (`beta1`), or for a simulated estimand the variable holding its value.
     pub expression: String,
     program: Program,
+    /// A simulated estimand: its program, run once per condition from the estimand's own stream, and
+    /// `expression` names the scalar variable holding the value.
+    simulation: Option<Program>,
 }
 
 /// A cell of the design: one value of every parameter.
@@ -220,15 +231,21 @@ pub struct Study {
     program_map: StringMap,
     /// File spans of each estimand's key.
     estimand_spans: Vec<std::ops::Range<usize>>,
+    /// The method kinds the study was read with (to read a stored version of it the same way).
+    registry: Registry,
+    /// `[stopping]`: run conditions in rounds until the measures are precise enough.
+    pub stopping: Option<Stopping>,
 }
 
 const SECTIONS: &[&str] = &[
     "study",
     "parameters",
+    "design",
     "data",
     "methods",
     "estimands",
     "summary",
+    "stopping",
 ];
 const STUDY_KEYS: &[&str] = &[
     "name",
@@ -399,13 +416,14 @@ fn build(
         }
     }
     let settings = section(r, root, "study").and_then(|t| study_settings(r, t, path));
-    let parameters = match Reader::get(root, "parameters") {
+    let (mut parameters, spans) = match Reader::get(root, "parameters") {
         Some(v) => r
             .table(v, "[parameters]")
-            .map(|t| parameters(r, t))
+            .map(|t| (parameters(r, t), parameter_spans(r, t)))
             .unwrap_or_default(),
-        None => Vec::new(),
+        None => (Vec::new(), Vec::new()),
     };
+    let derived = derived_parameters(r, &mut parameters, &spans);
     let decls: Vec<ParameterDecl> = parameters
         .iter()
         .map(|p| ParameterDecl {
@@ -430,10 +448,19 @@ fn build(
             .unwrap_or_default(),
         None => Vec::new(),
     };
-    check_design_size(r, root, &parameters);
+    let conditions = check_design_size(r, root, &parameters)
+        .then(|| design::conditions(r, root, &parameters, &derived, &spans))
+        .flatten();
     let (settings, (mut program, program_map), (summary, reference_span)) =
         (settings?, program?, summary?);
     let (estimands, estimand_spans): (Vec<Estimand>, Vec<_>) = estimands.into_iter().unzip();
+    let terms: Vec<String> = estimands.iter().map(|e| e.term.clone()).collect();
+    let stopping = match Reader::get(root, "stopping") {
+        Some(v) => r
+            .table(v, "[stopping]")
+            .and_then(|t| stopping::read(r, t, &terms)),
+        None => None,
+    };
     if methods.is_empty() && Reader::get(root, "methods").is_some() {
         let span = Reader::get(root, "methods").map_or(0..0, |v| v.span());
         r.error(span, "[methods] has no method")
@@ -462,7 +489,7 @@ fn build(
         seed: settings.seed,
         streams: settings.streams,
         common_random_numbers: settings.common_random_numbers,
-        conditions: design(&parameters),
+        conditions: conditions?,
         parameters,
         methods,
         estimands,
@@ -471,6 +498,8 @@ fn build(
         truths: Vec::new(),
         program_map,
         estimand_spans,
+        registry: registry.clone(),
+        stopping,
     };
     check::method_columns(r, &study);
     if !r.diagnostics.is_empty() {
@@ -649,6 +678,15 @@ fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
             continue;
         }
         let what = format!("parameter `{name}`");
+        if let toml::de::DeValue::String(text) = v.get_ref() {
+            out.push(Parameter {
+                name,
+                values: Vec::new(),
+                integer: false,
+                expression: Some(text.to_string()),
+            });
+            continue;
+        }
         let values: Vec<Option<Number>> = match v.get_ref() {
             toml::de::DeValue::Array(items) if items.is_empty() => {
                 r.error(v.span(), format!("{what} has an empty list of values"));
@@ -692,6 +730,7 @@ fn parameters(r: &mut Reader<'_>, t: &DeTable<'_>) -> Vec<Parameter> {
             name,
             values: values.into_iter().map(Number::as_f64).collect(),
             integer,
+            expression: None,
         });
     }
     out
@@ -733,12 +772,18 @@ fn estimands(
     let mut out = Vec::new();
     for (key, v) in r.entries(t) {
         let term = key.get_ref().to_string();
+        if let toml::de::DeValue::Table(table) = v.get_ref() {
+            if let Some(e) = simulated_estimand(r, &term, table, v.span(), decls) {
+                out.push((e, key.span()));
+            }
+            continue;
+        }
         let (expression, map) = match v.get_ref() {
             toml::de::DeValue::String(s) => (s.to_string(), StringMap::new(r.source, v.span(), s)),
             other => match number(other) {
                 Some(n) => (format_number(n), StringMap::at(v.span())),
                 None => {
-                    r.error(v.span(), format!("estimand `{term}` must be an expression of parameters (a string) or a number, got {}", type_name(other)));
+                    r.error(v.span(), format!("estimand `{term}` must be an expression of parameters (a string), a number, or a simulation {{ simulate = \"...\", value = \"name\" }}, got {}", type_name(other)));
                     continue;
                 }
             },
@@ -749,6 +794,7 @@ fn estimands(
                     term,
                     expression,
                     program,
+                    simulation: None,
                 },
                 key.span(),
             )),
@@ -758,6 +804,115 @@ fn estimands(
                 if let Some(h) = e.help {
                     d.notes.push(h);
                 }
+            }
+        }
+    }
+    out
+}
+
+/// `term = { simulate = """program""", value = "name" }`: a data program whose scalar variable `name` is
+/// the true value (a marginal estimand computed by Monte Carlo, once per condition).
+fn simulated_estimand(
+    r: &mut Reader<'_>,
+    term: &str,
+    table: &DeTable<'_>,
+    span: std::ops::Range<usize>,
+    decls: &[ParameterDecl],
+) -> Option<Estimand> {
+    let what = format!("estimand `{term}`");
+    r.check_keys(table, &["simulate", "value"], &what);
+    let (Some(sv), Some(vv)) = (Reader::get(table, "simulate"), Reader::get(table, "value")) else {
+        r.error(
+            span,
+            format!(
+                "{what} needs `simulate` (a program) and `value` (its variable holding the value)"
+            ),
+        );
+        return None;
+    };
+    let text = r.string(sv, "`simulate`")?;
+    let value = r.string(vv, "`value`")?;
+    let map = StringMap::new(r.source, sv.span(), &text);
+    let program = match Program::compile(&text, decls) {
+        Ok(p) => p,
+        Err(e) => {
+            let at = map.map(&text, e.span.clone());
+            let d = r.error(at, format!("{what}: {}", e.message));
+            if let Some(h) = e.help {
+                d.notes.push(h);
+            }
+            return None;
+        }
+    };
+    if !program.variable(&value).is_some_and(|v| v.scalar) {
+        let help = did_you_mean(&value, program.variable_names());
+        r.error(
+            vv.span(),
+            format!("{what}: `{value}` is not a scalar variable of its program"),
+        )
+        .notes
+        .extend(help);
+        return None;
+    }
+    let expression = Program::compile_expression("0", decls).ok()?;
+    Some(Estimand {
+        term: term.to_string(),
+        expression: value,
+        program: expression,
+        simulation: Some(program),
+    })
+}
+
+/// Each parameter's key span in `[parameters]`, in file order (for messages about derived values).
+fn parameter_spans(r: &Reader<'_>, t: &DeTable<'_>) -> Vec<(String, std::ops::Range<usize>)> {
+    r.entries(t)
+        .into_iter()
+        .map(|(k, v)| (k.get_ref().to_string(), v.span()))
+        .collect()
+}
+
+/// Compiles each derived parameter's expression over the parameters above it (so it is an integer when
+/// its expression is). `None` for the others.
+fn derived_parameters(
+    r: &mut Reader<'_>,
+    parameters: &mut [Parameter],
+    spans: &[(String, std::ops::Range<usize>)],
+) -> Vec<Option<Program>> {
+    let mut out = Vec::with_capacity(parameters.len());
+    for k in 0..parameters.len() {
+        let Some(text) = parameters[k].expression.clone() else {
+            out.push(None);
+            continue;
+        };
+        let decls: Vec<ParameterDecl> = parameters[..k]
+            .iter()
+            .map(|p| ParameterDecl {
+                name: p.name.clone(),
+                integer: p.integer,
+            })
+            .collect();
+        let span = spans
+            .iter()
+            .find(|(n, _)| *n == parameters[k].name)
+            .map_or(0..0, |(_, s)| s.clone());
+        match Program::compile_expression(&text, &decls) {
+            Ok(program) => {
+                parameters[k].integer = program.gives_integer();
+                out.push(Some(program));
+            }
+            Err(e) => {
+                let map = StringMap::new(r.source, span.clone(), &text);
+                let at = map.map(&text, e.span.clone());
+                let d = r.error(
+                    at,
+                    format!("derived parameter `{}`: {}", parameters[k].name, e.message),
+                );
+                d.notes
+                    .push("a derived parameter is an expression of the parameters above it".into());
+                if let Some(h) = e.help {
+                    d.notes.push(h);
+                }
+                out.push(None);
             }
         }
     }
@@ -804,13 +959,13 @@ fn summary(
 /// conditions of ten parameters take about 100 MB before anything runs.
 pub const MAX_CONDITIONS: u64 = 250_000;
 
-/// A design grid larger than [`MAX_CONDITIONS`] is refused at `[parameters]`, with its size.
-fn check_design_size(r: &mut Reader<'_>, root: &DeTable<'_>, parameters: &[Parameter]) {
+/// A design grid larger than [`MAX_CONDITIONS`] is refused at `[parameters]`, with its size (false).
+fn check_design_size(r: &mut Reader<'_>, root: &DeTable<'_>, parameters: &[Parameter]) -> bool {
     let size = parameters
         .iter()
-        .try_fold(1u64, |n, p| n.checked_mul(p.values.len() as u64));
+        .try_fold(1u64, |n, p| n.checked_mul(p.values.len().max(1) as u64));
     if size.is_some_and(|n| n <= MAX_CONDITIONS) {
-        return;
+        return true;
     }
     let levels: Vec<String> = parameters
         .iter()
@@ -828,30 +983,32 @@ fn check_design_size(r: &mut Reader<'_>, root: &DeTable<'_>, parameters: &[Param
         "the factors' levels multiply: {}; run the design in parts (several study files), or use fewer levels",
         levels.join(" × ")
     ));
-}
-
-/// The design grid: the first parameter varies slowest.
-fn design(parameters: &[Parameter]) -> Vec<Condition> {
-    let total: usize = parameters.iter().map(|p| p.values.len()).product();
-    (0..total)
-        .map(|index| {
-            let mut rest = index;
-            let mut values = vec![(String::new(), 0.0); parameters.len()];
-            for (k, p) in parameters.iter().enumerate().rev() {
-                let n = p.values.len();
-                values[k] = (p.name.clone(), p.values[rest % n]);
-                rest /= n;
-            }
-            Condition { index, values }
-        })
-        .collect()
+    false
 }
 
 impl Estimand {
-    /// The true value for a condition's parameter values.
-    pub fn value(&self, condition: &Condition) -> Result<f64, RuntimeError> {
+    /// The true value in a condition of a study with this seed: the expression of its parameter values,
+    /// or the simulation run from the estimand's own stream, numpy's
+    /// `default_rng(SeedSequence(seed, spawn_key=(condition, 2**64 - 1, key)))` with `key` the
+    /// [`crate::method::stream_key`] of the term (distinct from every replication's and method's stream).
+    pub fn value(&self, condition: &Condition, seed: u64) -> Result<f64, RuntimeError> {
         let values: Vec<f64> = condition.values.iter().map(|v| v.1).collect();
-        self.program.evaluate_expression(&values)
+        let Some(program) = &self.simulation else {
+            return self.program.evaluate_expression(&values);
+        };
+        let key = crate::method::stream_key(&self.term);
+        let mut rng = default_rng_from(&SeedSequence::with_spawn_key(
+            seed,
+            &[condition.index as u64, u64::MAX, key],
+        ));
+        let mut ws = program.workspace();
+        ws.generate_with(program, &values, &mut rng)?;
+        Ok(ws.data().scalar(&self.expression).unwrap_or(f64::NAN))
+    }
+
+    /// Whether the true value is computed by simulation.
+    pub fn is_simulated(&self) -> bool {
+        self.simulation.is_some()
     }
 }
 

@@ -210,3 +210,112 @@ fn a_design_too_large_to_hold_is_refused_with_its_size() {
     let text = BASE.replace("[parameters]\n", &format!("[parameters]\n{}", factors(2)));
     assert_eq!(study(&text).unwrap().conditions().len(), 15_000);
 }
+
+#[test]
+fn derived_parameters_are_computed_per_condition_and_typed_by_their_expression() {
+    let text = BASE.replace("s = 0.5\n", "s = 0.5\nn2 = \"2 * a\"\nhalf = \"a / 2\"\n");
+    let text = text
+        .replace("4 * a)", "n2)")
+        .replace("x = \"a / 2\"", "x = \"half + n2\"");
+    let s = study(&text).unwrap();
+    let n2 = s.parameters.iter().find(|p| p.name == "n2").unwrap();
+    assert!(n2.integer && n2.values.is_empty() && n2.expression.is_some());
+    assert!(
+        !s.parameters
+            .iter()
+            .find(|p| p.name == "half")
+            .unwrap()
+            .integer
+    );
+    assert_eq!(
+        s.conditions().len(),
+        6,
+        "a derived parameter is not a factor"
+    );
+    let c = &s.conditions()[4]; // a = 2, b = 20
+    let value = |name: &str| c.values.iter().find(|v| v.0 == name).unwrap().1;
+    assert_eq!((value("n2"), value("half")), (4.0, 1.0));
+    assert_eq!(s.truth(4, "x"), Some(5.0));
+    // A derived parameter sees only the parameters above it.
+    let bad = BASE.replace("s = 0.5\n", "s = \"2 * b\"\n");
+    let err = study(&bad).unwrap_err().to_string();
+    assert!(
+        err.contains("derived parameter `s`: unknown name `b`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn designs_list_conditions_or_exclude_them() {
+    let listed = format!("{BASE}\n[design]\nconditions = [{{a = 2, b = 30}}, {{a = 1, b = 10}}]\n");
+    let s = study(&listed).unwrap();
+    let cells: Vec<Vec<f64>> = s
+        .conditions()
+        .iter()
+        .map(|c| c.values.iter().map(|v| v.1).collect())
+        .collect();
+    assert_eq!(cells, vec![vec![2.0, 0.5, 30.0], vec![1.0, 0.5, 10.0]]);
+    let excluded = format!("{BASE}\n[design]\nexclude = [{{a = 2, b = 10}}, {{b = 30}}]\n");
+    let s = study(&excluded).unwrap();
+    let cells: Vec<(f64, f64)> = s
+        .conditions()
+        .iter()
+        .map(|c| (c.values[0].1, c.values[2].1))
+        .collect();
+    assert_eq!(cells, vec![(1.0, 10.0), (1.0, 20.0), (2.0, 20.0)]);
+    assert_eq!(s.conditions()[2].index, 2);
+    for (design, want) in [
+        (
+            "conditions = [{a = 3, b = 10}]",
+            "3 is not a value of `a` (1, 2)",
+        ),
+        ("conditions = [{a = 1}]", "no value for the factor `b`"),
+        (
+            "conditions = [{a = 1, b = 10}, {b = 10, a = 1}]",
+            "listed twice",
+        ),
+        ("exclude = [{b = 40}]", "not a value of `b`"),
+        (
+            "exclude = [{a = 1, b = 10}, {a = 1, b = 10}]",
+            "matches no condition",
+        ),
+        ("exclude = [{a = 1}, {a = 2}]", "no condition left"),
+        ("exclude = [{c = 1}]", "`c` is not a parameter"),
+    ] {
+        let err = study(&format!("{BASE}\n[design]\n{design}\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(want), "{design}: {err}");
+    }
+}
+
+#[test]
+fn simulated_estimands_run_once_per_condition_from_their_own_stream() {
+    let text = BASE.replace(
+        "x = \"a / 2\"",
+        "x = { simulate = \"\"\"\nz = normal(a, 1, 1000)\nm = mean(z)\n\"\"\", value = \"m\" }",
+    );
+    let s = study(&text).unwrap();
+    // numpy: default_rng(SeedSequence(11, spawn_key=(c, 2**64 - 1, key))).normal(a, 1, 1000).mean().
+    let key = crate::method::stream_key("x");
+    for c in s.conditions() {
+        let mut rng = default_rng_from(&SeedSequence::with_spawn_key(
+            11,
+            &[c.index as u64, u64::MAX, key],
+        ));
+        let mut z = vec![0.0; 1000];
+        rng.fill_normal(&mut z, c.values[0].1.into(), 1.0.into())
+            .unwrap();
+        let truth = s.truth(c.index, "x").unwrap();
+        assert!((truth - z.iter().sum::<f64>() / 1000.0).abs() < 1e-12);
+        assert!((truth - c.values[0].1).abs() < 0.2);
+    }
+    assert_ne!(
+        s.truth(0, "x"),
+        s.truth(1, "x"),
+        "each condition has its own stream"
+    );
+    let bad = text.replace("value = \"m\"", "value = \"z\"");
+    let err = study(&bad).unwrap_err().to_string();
+    assert!(err.contains("`z` is not a scalar variable"), "{err}");
+}
