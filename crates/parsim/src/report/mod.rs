@@ -5,11 +5,11 @@
 mod format;
 
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::measures::{self, MeasureKind, MeasuresError, Summary, SummaryRow};
-use crate::store::Results;
+use crate::store::{Derived, Results};
 
 pub use format::{format_number, format_value};
 
@@ -74,25 +74,25 @@ pub fn render(summary: &Summary, format: Format, measures: &[MeasureKind]) -> St
 }
 
 /// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
-/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
-/// table to print.
-pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<String, ReportError> {
-    written_run(dir, &measures::summarise(results, None)?)
+/// settings, write `summary.csv` and `summary.md` as scratch files of `files` (moved into place with the
+/// other derived files), and return the terminal table to print.
+pub fn finish_run(files: &Derived, results: &dyn Results) -> Result<String, ReportError> {
+    written_run(files, &measures::summarise(results, None)?)
 }
 
 /// Write a run's summary files and return its terminal table.
-fn written_run(dir: &Path, summary: &Summary) -> Result<String, ReportError> {
-    write_summary_files(dir, summary)?;
+fn written_run(files: &Derived, summary: &Summary) -> Result<String, ReportError> {
+    write_summary_files(files, summary)?;
     Ok(render(summary, Format::Table, &MeasureKind::ALL))
 }
 
-/// Write `summary.csv` and `summary.md` (every measure) into `dir`.
-pub fn write_summary_files(dir: &Path, summary: &Summary) -> Result<(), ReportError> {
+/// Write `summary.csv` and `summary.md` (every measure) as scratch files of `files`.
+pub fn write_summary_files(files: &Derived, summary: &Summary) -> Result<(), ReportError> {
     for (name, format) in [
         ("summary.csv", Format::Csv),
         ("summary.md", Format::Markdown),
     ] {
-        let path = dir.join(name);
+        let path = files.scratch(name);
         let text = render(summary, format, &MeasureKind::ALL);
         fs::write(&path, text).map_err(|source| ReportError::Write { path, source })?;
     }
