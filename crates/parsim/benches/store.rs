@@ -42,7 +42,8 @@ fn main() {
         export_csv(&store, &dir.join("results.csv")).expect("results.csv");
         export.push(t.elapsed());
         let t = Instant::now();
-        summary_table(&dir).expect("summary");
+        let files = parsim::store::Derived::new(&dir, &["summary.csv", "summary.md"]);
+        summary_table(&dir, &files).expect("summary");
         summary.push(t.elapsed());
     }
     let _ = std::fs::remove_dir_all(&scratch);

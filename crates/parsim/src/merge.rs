@@ -13,7 +13,8 @@ use std::path::{Path, PathBuf};
 use crate::run::Shard;
 use crate::slurm::{self, shard_dir, SlurmError, SCRIPT_FILE, SHARDS_DIR, SLURM_DIR};
 use crate::store::{
-    FailedFitCount, FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet, STORE_FILE,
+    Derived, FailedFitCount, FitStatus, Store, StoreError, StoredCondition, Unit, UnitSet,
+    DERIVED_FILES, STORE_FILE,
 };
 use crate::study::Study;
 
@@ -401,19 +402,38 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
     drop(target);
 
     let store = Store::open_existing(dir)?;
-    let csv_rows = crate::store::export_csv(&store, &dir.join("results.csv"))?;
     write_study_copy(dir, &store.study_toml()?)?;
     let mut after = before;
     after.done = store
         .completed_units()?
         .within(after.conditions.len(), after.replications);
     after.merged = Some(store.replications_done()?);
-    drop(store);
     // Measures of a partial study would mislead: the summary waits for the last unit.
-    let summary = if after.is_complete() {
-        Some(crate::run::summary_table(dir).map_err(|e| MergeError::Summary(e.to_string()))?)
-    } else {
-        None
+    let files = match after.is_complete() {
+        true => Derived::new(dir, &DERIVED_FILES),
+        false => Derived::new(dir, &["results.csv"]),
+    };
+    let written = (|| {
+        let csv_rows = crate::store::export_csv(&store, &files.scratch("results.csv"))?;
+        drop(store);
+        let summary = match after.is_complete() {
+            true => Some(
+                crate::run::summary_table(dir, &files)
+                    .map_err(|e| MergeError::Summary(e.to_string()))?,
+            ),
+            false => None,
+        };
+        Ok::<_, MergeError>((csv_rows, summary))
+    })();
+    let (csv_rows, summary) = match written {
+        Ok(written) => {
+            files.commit()?;
+            written
+        }
+        Err(e) => {
+            files.abandon();
+            return Err(e);
+        }
     };
     Ok(MergeReport {
         survey: after,

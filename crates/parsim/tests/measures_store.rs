@@ -271,7 +271,10 @@ fn every_format_renders_and_finish_run_writes_files() {
     );
 
     let store = parsim::store::Store::open_existing(&dir).expect("reopen");
-    let printed = report::finish_run(&dir, &store).expect("finish run");
+    // The summary files are written as scratch files of the derived set, in place once it commits.
+    let files = parsim::store::Derived::new(&dir, &["summary.csv", "summary.md"]);
+    let printed = report::finish_run(&files, &store).expect("finish run");
+    files.commit().expect("commit");
     assert!(printed.table.contains("Performance of synthetic"));
     let written_csv = std::fs::read_to_string(dir.join("summary.csv")).expect("summary.csv");
     assert_eq!(written_csv.lines().count(), 25);

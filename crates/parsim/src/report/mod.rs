@@ -7,13 +7,13 @@ mod format;
 
 use std::borrow::Cow;
 use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::str::FromStr;
 
 use crate::measures::{
     self, FitCounts, MeasureKind, MeasuresError, PerformanceAccumulator, Summary, SummaryRow,
 };
-use crate::store::Results;
+use crate::store::{Derived, Results};
 
 pub use format::{format_number, format_value};
 
@@ -88,11 +88,13 @@ pub struct RunSummary {
 }
 
 /// What the runner calls at the end of a run: summarise the results with the study's `[summary]`
-/// settings, write `summary.csv` and `summary.md` into `dir` (beside the store), and return the terminal
-/// table to print with the methods that failed on every replication of a condition.
-pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<RunSummary, ReportError> {
+/// settings, write `summary.csv` and `summary.md` as scratch files of `files` (moved into place with the
+/// other derived files), and return the terminal table to print with the methods that failed on every
+/// replication of a condition.
+pub fn finish_run(files: &Derived, results: &dyn Results) -> Result<RunSummary, ReportError> {
     let summary = measures::summarise(results, None)?;
-    write_summary_files(dir, &summary)?;
+    write_summary_files(files, &summary)?;
+    let dir = files.dir();
     Ok(RunSummary {
         table: key_table(&summary, terminal_width())
             + &format!(
@@ -107,13 +109,13 @@ pub fn finish_run(dir: &Path, results: &dyn Results) -> Result<RunSummary, Repor
     })
 }
 
-/// Write `summary.csv` and `summary.md` (every measure) into `dir`.
-pub fn write_summary_files(dir: &Path, summary: &Summary) -> Result<(), ReportError> {
+/// Write `summary.csv` and `summary.md` (every measure) as scratch files of `files`.
+pub fn write_summary_files(files: &Derived, summary: &Summary) -> Result<(), ReportError> {
     for (name, format) in [
         ("summary.csv", Format::Csv),
         ("summary.md", Format::Markdown),
     ] {
-        let path = dir.join(name);
+        let path = files.scratch(name);
         let text = render(summary, format, &MeasureKind::ALL);
         fs::write(&path, text).map_err(|source| ReportError::Write { path, source })?;
     }

@@ -20,8 +20,8 @@ use sha2::{Digest, Sha256};
 
 use crate::report::RunSummary;
 use crate::store::{
-    export_csv, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store, StoreError,
-    StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
+    export_csv, Derived, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store,
+    StoreError, StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
 };
 use crate::study::{Condition, Study};
 
@@ -473,25 +473,37 @@ impl Readers {
             exporter,
             summariser,
         } = self;
+        let mut names = vec!["results.csv"];
+        if summariser.is_some() {
+            names.extend(["summary.csv", "summary.md"]);
+        }
+        let files = Derived::new(out, &names);
         let (exported, summary, folded) = std::thread::scope(|scope| {
-            let summary = summariser.map(|s| scope.spawn(move || summarise_into(out, &s, written)));
+            let files = &files;
+            let summary =
+                summariser.map(|s| scope.spawn(move || summarise_into(files, &s, written)));
             let folded = scope.spawn(move || {
                 let folded = store.checkpoint_concurrently();
                 (store, folded)
             });
-            let csv = out.join("results.csv");
+            let csv = files.scratch("results.csv");
             let exported = with_results(&exporter, written, |results| export_csv(results, &csv));
             (exported, summary.map(|s| s.join()), folded.join())
         });
         let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
-        exported?;
-        let summary = summary
-            .map(|s| s.map_err(|_| failed("the summary")))
-            .transpose()?
-            .transpose()?;
         let (store, folded) = folded.map_err(|_| failed("the checkpoint"))?;
+        let derived = (|| {
+            exported?;
+            let summary = summary
+                .map(|s| s.map_err(|_| failed("the summary")))
+                .transpose()?
+                .transpose()?;
+            files.commit()?;
+            Ok(summary)
+        })();
+        let derived = derived.inspect_err(|_: &RunError| files_abandoned(out));
         folded?;
-        Ok((store, summary))
+        Ok((store, derived?))
     }
 }
 
@@ -730,15 +742,17 @@ fn default_jobs() -> usize {
 /// Scratch files of the directory's derived files that an interrupted or failed run left behind (the
 /// writer's lock is held, so nobody is writing them): removed, so they cannot keep a full disk full.
 fn remove_leftovers(dir: &std::path::Path) -> Result<(), RunError> {
-    for name in ["results.csv.partial", "study.toml.partial"] {
-        let path = dir.join(name);
-        match std::fs::remove_file(&path) {
-            Ok(()) => {}
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-            Err(source) => return Err(RunError::Io { path, source }),
-        }
+    crate::store::remove_scratch_files(dir)?;
+    let path = dir.join("study.toml.partial");
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(RunError::Io { path, source: e }),
+        _ => Ok(()),
     }
-    Ok(())
+}
+
+/// The derived files could not all be written: none is left (neither scratch nor stale).
+fn files_abandoned(out: &std::path::Path) {
+    Derived::new(out, &[]).abandon();
 }
 
 /// Keep the study as run beside the store (provenance); written atomically.
@@ -756,20 +770,20 @@ fn write_study_copy(study: &Study, dir: &std::path::Path) -> Result<(), RunError
 #[cfg(test)]
 mod tests;
 
-/// Write `summary.csv` and `summary.md` into `dir` and return the summary table (with the methods that
-/// failed on every replication of a condition), from the store in `dir`.
-pub fn summary_table(dir: &std::path::Path) -> Result<RunSummary, RunError> {
-    summarise_into(dir, &Store::open_existing(dir)?, None)
+/// Write `summary.csv` and `summary.md` as scratch files of `files` and return the summary table (with
+/// the methods that failed on every replication of a condition), from the store in `dir`.
+pub fn summary_table(dir: &std::path::Path, files: &Derived) -> Result<RunSummary, RunError> {
+    summarise_into(files, &Store::open_existing(dir)?, None)
 }
 
 /// [`summary_table`] of the store open as `store`, whose fits and estimates are `written` if given.
 fn summarise_into(
-    dir: &std::path::Path,
+    files: &Derived,
     store: &Store,
     written: Option<&Written>,
 ) -> Result<RunSummary, RunError> {
     with_results(store, written, |results| {
-        crate::report::finish_run(dir, results)
+        crate::report::finish_run(files, results)
     })
     .map_err(|e| RunError::Summary(e.to_string()))
 }

@@ -7,27 +7,26 @@ use std::path::Path;
 use super::{EstimateLine, Results, StoreError};
 
 /// Write every estimate of `results` to `path` as CSV: condition, the design factors' values, replication,
-/// method, term, kind, status, estimate, se, df, ci_lower, ci_upper, p_value, truth. Written to a
-/// temporary file and renamed, so a reader never sees a partial file. Returns the rows written.
+/// method, term, kind, status, estimate, se, df, ci_lower, ci_upper, p_value, truth. `path` is a scratch
+/// file that [`super::Derived`] moves into place with the other derived files. Returns the rows written;
+/// a file that could not be finished is removed.
 pub fn export_csv(results: &dyn Results, path: &Path) -> Result<u64, StoreError> {
-    let tmp = path.with_extension("csv.partial");
-    let written = write_csv(results, path, &tmp);
+    let written = write_csv(results, path);
     if written.is_err() {
         // A file that could not be finished (a full disk) must not keep the disk full for later runs.
-        let _ = std::fs::remove_file(&tmp);
+        let _ = std::fs::remove_file(path);
     }
     written
 }
 
-/// [`export_csv`] into `tmp`, renamed to `path` when complete.
-fn write_csv(results: &dyn Results, path: &Path, tmp: &Path) -> Result<u64, StoreError> {
+fn write_csv(results: &dyn Results, path: &Path) -> Result<u64, StoreError> {
     let io = |source| StoreError::Io {
         path: path.to_path_buf(),
         source,
     };
     let factors = results.factors()?;
     let conditions = results.conditions()?;
-    let mut out = BufWriter::new(File::create(tmp).map_err(io)?);
+    let mut out = BufWriter::new(File::create(path).map_err(io)?);
     let mut header = vec!["condition"];
     header.extend(factors.iter().map(String::as_str));
     header.extend([
@@ -78,7 +77,6 @@ fn write_csv(results: &dyn Results, path: &Path, tmp: &Path) -> Result<u64, Stor
     }
     out.flush().map_err(io)?;
     drop(out);
-    std::fs::rename(tmp, path).map_err(io)?;
     Ok(rows)
 }
 

@@ -5,6 +5,7 @@
 //! that finished, and a resumed run recomputes the rest. Nothing downstream of the store knows how the data
 //! were generated; nothing upstream knows where the results go.
 
+mod derived;
 mod export;
 mod insert;
 mod lock;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 use rusqlite::{params, Connection, OpenFlags};
 
 pub use crate::method::{Estimate, FitStatus, TermKind};
+pub use derived::{remove_scratch_files, Derived, DERIVED_FILES};
 pub use export::export_csv;
 pub use lock::{DirLock, LOCK_FILE};
 pub use merge::{FailedFitCount, Identity};
