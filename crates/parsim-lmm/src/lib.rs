@@ -46,6 +46,6 @@ pub use error::{did_you_mean, unknown_column_note, FitError, ModelError};
 pub use family::{Distribution, Family, FamilyError, Link};
 pub use formula::{Formula, FormulaError};
 pub use glm::{GlmCoefficient, GlmFit, GlmFitter, GlmOptions, GlmStatus};
-pub use glmm::{GlmmCoefficient, GlmmFit, GlmmFitter, GlmmOptions, MAX_NAGQ};
+pub use glmm::{GlmmFit, GlmmFitter, GlmmOptions, MAX_NAGQ};
 pub use lmm::{Coefficient, Inference, LmmFit, LmmFitter, LmmOptions, VarComp};
 pub use ols::{OlsFit, OlsFitter, OlsOptions};
