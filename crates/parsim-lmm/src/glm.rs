@@ -87,6 +87,33 @@ pub struct GlmCoefficient {
     pub aliased: bool,
 }
 
+impl GlmCoefficient {
+    /// A coefficient named `term`, not yet estimated.
+    pub(crate) fn named(term: &str) -> GlmCoefficient {
+        GlmCoefficient {
+            term: term.to_string(),
+            ..GlmCoefficient::default()
+        }
+    }
+
+    /// Sets the estimate `b` with standard error `se` and its Wald z test and interval
+    /// (`quantile`: the standard normal's upper quantile of the interval's level).
+    pub(crate) fn set_wald(&mut self, b: f64, se: f64, quantile: f64) {
+        self.estimate = b;
+        self.se = se;
+        self.z = b / se;
+        self.p_value = 2.0 * Normal::standard().sf(self.z.abs());
+        self.ci_lower = b - quantile * se;
+        self.ci_upper = b + quantile * se;
+        self.aliased = false;
+    }
+}
+
+/// The standard normal's upper quantile for a two-sided interval of level `level`.
+pub(crate) fn wald_quantile(level: f64) -> f64 {
+    Normal::standard().inverse_cdf(0.5 + level / 2.0)
+}
+
 /// A fitted GLM.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlmFit {
@@ -129,17 +156,17 @@ pub struct GlmFit {
 
 /// The response of a GLM, in R's terms after `family$initialize`.
 #[derive(Default)]
-struct Response {
+pub(crate) struct Response {
     /// y: the proportion of successes (binomial) or the count (Poisson).
-    y: Vec<f64>,
+    pub y: Vec<f64>,
     /// Prior weights (times the trials of a cbind response).
-    wt: Vec<f64>,
+    pub wt: Vec<f64>,
     /// R's m of the binomial log-density: the trials of a cbind response, else the prior weight.
-    trials: Vec<f64>,
+    pub trials: Vec<f64>,
     /// Offset on the link scale.
-    offset: Vec<f64>,
+    pub offset: Vec<f64>,
     /// Scratch for the failures column and offsets.
-    scratch: Vec<f64>,
+    pub scratch: Vec<f64>,
     spare: Vec<Vec<f64>>,
 }
 
@@ -592,7 +619,7 @@ impl GlmFitter {
 /// y, the prior weights, R's binomial m and the offset of a data set, checked as R's
 /// `family$initialize` checks them.
 #[allow(clippy::too_many_arguments)]
-fn read_response(
+pub(crate) fn read_response(
     r: &mut Response,
     formula: &Formula,
     offsets: &[Arith],
@@ -732,16 +759,9 @@ fn fill_coefficients(
     out: &mut Vec<GlmCoefficient>,
 ) {
     if out.len() != names.len() {
-        *out = names
-            .iter()
-            .map(|term| GlmCoefficient {
-                term: term.clone(),
-                ..GlmCoefficient::default()
-            })
-            .collect();
+        *out = names.iter().map(|t| GlmCoefficient::named(t)).collect();
     }
-    let normal = Normal::standard();
-    let quantile = normal.inverse_cdf(0.5 + ci_level / 2.0);
+    let quantile = wald_quantile(ci_level);
     let r = irls.kept.len();
     for c in out.iter_mut() {
         c.estimate = f64::NAN;
@@ -753,14 +773,6 @@ fn fill_coefficients(
         c.aliased = true;
     }
     for (a, &j) in irls.kept.iter().enumerate() {
-        let c = &mut out[j];
-        let (b, se) = (irls.beta[a], vcov[a * r + a].sqrt());
-        c.estimate = b;
-        c.se = se;
-        c.z = b / se;
-        c.p_value = 2.0 * normal.sf(c.z.abs());
-        c.ci_lower = b - quantile * se;
-        c.ci_upper = b + quantile * se;
-        c.aliased = false;
+        out[j].set_wald(irls.beta[a], vcov[a * r + a].sqrt(), quantile);
     }
 }

@@ -12,21 +12,20 @@
 //! PIRLS over u. Standard errors come from the finite-difference Hessian of the criterion in
 //! (θ, β), as lme4's `vcov` takes them.
 
-use crate::data::{ColumnRef, Columns};
+use crate::data::Columns;
 use crate::dense::{cholesky_small, inverse_from_cholesky, symmetric_eigen};
-use crate::design::{self, numeric_value, Contrast};
+use crate::design::{self, Contrast};
 use crate::error::{FitError, ModelError};
 use crate::family::{Distribution, Family};
 use crate::formula::{Arith, Formula};
-use crate::frame::{self, ModelFrame};
-use crate::glm::{Irls, Problem};
+use crate::frame::ModelFrame;
+use crate::glm::{read_response, wald_quantile, GlmCoefficient, Irls, Problem, Response};
 use crate::lmm::{aliased_columns, fill_varcorr, VarComp};
 use crate::model::Structure;
 use crate::ols::fill_design;
 use crate::optimize::Optimizer;
 use crate::pls::{Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
-use statrs::distribution::{ContinuousCDF, Normal};
 use std::collections::BTreeMap;
 
 /// Largest number of quadrature points (glmer's limit).
@@ -72,30 +71,11 @@ impl Default for GlmmOptions {
     }
 }
 
-/// A fixed effect with Wald z inference.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct GlmmCoefficient {
-    /// Column name as R prints it.
-    pub term: String,
-    /// Estimate.
-    pub estimate: f64,
-    /// Standard error.
-    pub se: f64,
-    /// z = estimate / se.
-    pub z: f64,
-    /// Two-sided p-value of z.
-    pub p_value: f64,
-    /// Lower end of the Wald interval.
-    pub ci_lower: f64,
-    /// Upper end of the Wald interval.
-    pub ci_upper: f64,
-}
-
 /// A fitted GLMM.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlmmFit {
     /// Fixed effects.
-    pub coefficients: Vec<GlmmCoefficient>,
+    pub coefficients: Vec<GlmCoefficient>,
     /// Variance components (no residual row: the dispersion is 1).
     pub varcorr: Vec<VarComp>,
     /// Relative covariance factor, lme4's order.
@@ -174,10 +154,8 @@ struct HessianScratch {
 /// The state of the iteration: data, current u, β, η, μ and buffers.
 #[derive(Default)]
 struct State {
-    y: Vec<f64>,
-    wt: Vec<f64>,
-    trials: Vec<f64>,
-    offset: Vec<f64>,
+    /// The response as the GLM reads it.
+    r: Response,
     u: Vec<f64>,
     u_old: Vec<f64>,
     beta: Vec<f64>,
@@ -185,7 +163,6 @@ struct State {
     eta: Vec<f64>,
     mu: Vec<f64>,
     scratch: Vec<f64>,
-    spare: Vec<Vec<f64>>,
     /// Quadrature: per level, deviance sums and the accumulated integrand.
     dev0: Vec<f64>,
     devk: Vec<f64>,
@@ -290,9 +267,9 @@ impl GlmmFitter {
             x: &shape.system.x,
             n,
             p,
-            y: &st.y,
-            wt: &st.wt,
-            offset: &st.offset,
+            y: &st.r.y,
+            wt: &st.r.wt,
+            offset: &st.r.offset,
         };
         self.irls.run(&problem, 1e-10, 100);
         if self.irls.kept.len() != p {
@@ -441,22 +418,12 @@ impl GlmmFitter {
             fit.coefficients = shape
                 .names
                 .iter()
-                .map(|t| GlmmCoefficient {
-                    term: t.clone(),
-                    ..GlmmCoefficient::default()
-                })
+                .map(|t| GlmCoefficient::named(t))
                 .collect();
         }
-        let normal = Normal::standard();
-        let quantile = normal.inverse_cdf(0.5 + self.options.ci_level / 2.0);
+        let quantile = wald_quantile(self.options.ci_level);
         for (j, c) in fit.coefficients.iter_mut().enumerate() {
-            let (b, se) = (st.beta[j], fit.vcov[j * p + j].sqrt());
-            c.estimate = b;
-            c.se = se;
-            c.z = b / se;
-            c.p_value = 2.0 * normal.sf(c.z.abs());
-            c.ci_lower = b - quantile * se;
-            c.ci_upper = b + quantile * se;
+            c.set_wald(st.beta[j], fit.vcov[j * p + j].sqrt(), quantile);
         }
         Ok(&self.fit)
     }
@@ -515,7 +482,7 @@ fn prepare(
         return Err(crate::ols::non_finite(&structure.vars, view));
     }
     read_response(
-        state,
+        &mut state.r,
         formula,
         offsets,
         options.family.distribution,
@@ -523,7 +490,11 @@ fn prepare(
         view,
         data,
         weights,
-    )
+    )?;
+    for v in [&mut state.eta, &mut state.mu] {
+        v.resize(n, 0.0);
+    }
+    Ok(())
 }
 
 /// The structure of a data shape, with aliased fixed-effects columns dropped as lme4 drops them.
@@ -656,84 +627,6 @@ fn fill_rows(
     }
 }
 
-/// The GLM's response conventions ([`crate::glm`]): y, prior weights, binomial m, offset.
-#[allow(clippy::too_many_arguments)]
-fn read_response(
-    st: &mut State,
-    formula: &Formula,
-    offsets: &[Arith],
-    distribution: Distribution,
-    label: &str,
-    view: &dyn Columns,
-    data: &dyn Columns,
-    weights: Option<&[f64]>,
-) -> Result<(), FitError> {
-    let n = data.nrows();
-    let response = frame::column(view, label)?;
-    if let ColumnRef::Text(_) = response {
-        return Err(ModelError::NonNumericResponse(label.to_string()).into());
-    }
-    st.y.clear();
-    st.y.extend((0..n).map(|i| numeric_value(response, i)));
-    frame::check_finite(label, &st.y)?;
-    st.wt.clear();
-    match weights {
-        Some(w) => st.wt.extend_from_slice(w),
-        None => st.wt.resize(n, 1.0),
-    }
-    st.trials.clear();
-    if let Some(failures) = &formula.failures {
-        frame::evaluate(failures, data, n, &mut st.scratch, &mut st.spare)?;
-        frame::check_finite(label, &st.scratch)?;
-        for i in 0..n {
-            let (s, f) = (st.y[i], st.scratch[i]);
-            if s < 0.0 || f < 0.0 {
-                return Err(bad_row(label, i, "counts must not be negative"));
-            }
-            let trials = s + f;
-            st.y[i] = if trials > 0.0 { s / trials } else { 0.0 };
-            st.wt[i] *= trials;
-            st.trials.push(trials);
-        }
-    } else {
-        for i in 0..n {
-            let y = st.y[i];
-            let bad = match distribution {
-                Distribution::Binomial => !(0.0..=1.0).contains(&y),
-                Distribution::Poisson => y < 0.0,
-            };
-            if bad {
-                return Err(bad_row(
-                    label,
-                    i,
-                    "the response is outside the family's range",
-                ));
-            }
-        }
-        st.trials.extend_from_slice(&st.wt);
-    }
-    st.offset.clear();
-    st.offset.resize(n, 0.0);
-    for arith in offsets {
-        frame::evaluate(arith, data, n, &mut st.scratch, &mut st.spare)?;
-        frame::check_finite("offset", &st.scratch)?;
-        for (o, v) in st.offset.iter_mut().zip(&st.scratch) {
-            *o += v;
-        }
-    }
-    for v in [&mut st.eta, &mut st.mu] {
-        v.resize(n, 0.0);
-    }
-    Ok(())
-}
-
-fn bad_row(label: &str, row: usize, message: &str) -> FitError {
-    FitError::Transform {
-        term: label.to_string(),
-        message: format!("row {}: {message}", row + 1),
-    }
-}
-
 /// Λ′zᵢ of every row and term at θ.
 fn update_a(shape: &mut System, theta: &[f64]) {
     let mut k = 0;
@@ -763,9 +656,9 @@ fn update_a(shape: &mut System, theta: &[f64]) {
 
 /// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
 fn update_eta(shape: &System, st: &mut State, family: Family) {
-    let n = st.y.len();
+    let n = st.r.y.len();
     let p = st.beta.len();
-    st.eta.copy_from_slice(&st.offset);
+    st.eta.copy_from_slice(&st.r.offset);
     for j in 0..p {
         let b = st.beta[j];
         for (e, x) in st.eta.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
@@ -793,15 +686,15 @@ fn penalised_deviance(st: &State, family: Family) -> f64 {
 
 fn deviance(st: &State, family: Family) -> f64 {
     let d = family.distribution;
-    (0..st.y.len())
-        .map(|i| d.deviance_residual(st.y[i], st.mu[i], st.wt[i]))
+    (0..st.r.y.len())
+        .map(|i| d.deviance_residual(st.r.y[i], st.mu[i], st.r.wt[i]))
         .sum()
 }
 
 /// Accumulates and factors the PLS system at the current η and μ (working weights and
 /// response); returns log|L_u|².
 fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<f64> {
-    let n = st.y.len();
+    let n = st.r.y.len();
     let p = st.beta.len();
     let nterms = shape.shapes.len();
     let pls = &mut shape.pls;
@@ -812,9 +705,9 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     for i in 0..n {
         let me = family.link.mu_eta(st.eta[i]);
         let var = family.distribution.variance(st.mu[i]);
-        let w = st.wt[i] * me * me / var;
+        let w = st.r.wt[i] * me * me / var;
         // Working response without the offset; with β fixed, less Xβ as well.
-        let mut target = st.eta[i] - st.offset[i] + (st.y[i] - st.mu[i]) / me;
+        let mut target = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
         for j in 0..p {
             xrow[j] = shape.x[j * n + i];
             if !joint {
@@ -910,8 +803,8 @@ fn criterion(
         return Some(quadrature(shape, st, family, nodes));
     }
     let d = family.distribution;
-    let conditional: f64 = (0..st.y.len())
-        .map(|i| d.minus_two_log_density(st.y[i], st.mu[i], st.wt[i], st.trials[i]))
+    let conditional: f64 = (0..st.r.y.len())
+        .map(|i| d.minus_two_log_density(st.r.y[i], st.mu[i], st.r.wt[i], st.r.trials[i]))
         .sum();
     let u2: f64 = st.u.iter().map(|v| v * v).sum();
     Some(conditional + u2 + logdet)
@@ -921,14 +814,14 @@ fn criterion(
 /// σ = 1/L_ll, −2 log[σ Σ_k ω_k exp(−½(D_l(û + σz_k) + (û + σz_k)² − z_k²))], D_l the level's
 /// deviance residuals; summed over levels.
 fn quadrature(shape: &mut System, st: &mut State, family: Family, nodes: &[(f64, f64)]) -> f64 {
-    let n = st.y.len();
+    let n = st.r.y.len();
     let nl = shape.shapes[0].nlevels;
     let d = family.distribution;
     let codes = &shape.codes[0];
     st.dev0.clear();
     st.dev0.resize(nl, 0.0);
     for i in 0..n {
-        st.dev0[codes[i] as usize] += d.deviance_residual(st.y[i], st.mu[i], st.wt[i]);
+        st.dev0[codes[i] as usize] += d.deviance_residual(st.r.y[i], st.mu[i], st.r.wt[i]);
     }
     st.u_old.clone_from(&st.u);
     st.acc.clear();
@@ -942,7 +835,7 @@ fn quadrature(shape: &mut System, st: &mut State, family: Family, nodes: &[(f64,
             let sd = 1.0 / shape.pls.first_diagonal(l);
             let eta = st.eta[i] + a[i] * sd * z;
             let mu = family.link.inverse(eta);
-            st.devk[l] += d.deviance_residual(st.y[i], mu, st.wt[i]);
+            st.devk[l] += d.deviance_residual(st.r.y[i], mu, st.r.wt[i]);
         }
         for l in 0..nl {
             let sd = 1.0 / shape.pls.first_diagonal(l);

@@ -3,7 +3,7 @@
 
 use std::fmt::Write as _;
 
-use crate::{Coefficient, Formula, LmmFit, OlsFit};
+use crate::{Coefficient, Formula, LmmFit, OlsFit, VarComp};
 
 /// What a summary says about the model and its data beyond the fit itself.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +77,64 @@ fn coefficient_table(out: &mut String, coefficients: &[Coefficient], with_df: bo
     }
 }
 
+/// The random-effects table of lmer's and glmer's summaries, and the numbers of observations and
+/// groups.
+pub fn random_effects(
+    out: &mut String,
+    varcorr: &[VarComp],
+    ngroups: &[(String, usize)],
+    nobs: usize,
+) {
+    let _ = writeln!(out, "\nRandom effects:");
+    let gw = varcorr
+        .iter()
+        .map(|v| v.group.len())
+        .max()
+        .unwrap_or(6)
+        .max(8);
+    let nw = varcorr
+        .iter()
+        .filter_map(|v| v.term1.as_ref().map(String::len))
+        .max()
+        .unwrap_or(4)
+        .max(11);
+    let _ = writeln!(
+        out,
+        " {:gw$} {:nw$} {:>12} {:>10} Corr",
+        "Groups", "Name", "Variance", "Std.Dev."
+    );
+    let mut last_group = "";
+    for v in varcorr.iter().filter(|v| v.term2.is_none()) {
+        let group = if v.group == last_group {
+            ""
+        } else {
+            v.group.as_str()
+        };
+        last_group = &v.group;
+        let name = v.term1.as_deref().unwrap_or("");
+        // Correlations of this term with the earlier terms of its group.
+        let cors: Vec<String> = varcorr
+            .iter()
+            .filter(|c| c.group == v.group && c.term2.as_deref() == Some(name))
+            .map(|c| format!("{:>5.2}", c.sd_or_cor))
+            .collect();
+        let _ = writeln!(
+            out,
+            " {group:gw$} {name:nw$} {:>12.4} {:>10.4} {}",
+            v.variance,
+            v.sd_or_cor,
+            cors.join(" ")
+        );
+    }
+    let groups: Vec<String> = ngroups.iter().map(|(g, n)| format!("{g}, {n}")).collect();
+    let _ = writeln!(
+        out,
+        "Number of obs: {}, groups:  {}",
+        nobs,
+        groups.join("; ")
+    );
+}
+
 impl LmmFit {
     /// The lmer-style summary (what `parsim fit` prints): the criterion, the random effects, the fixed
     /// effects with Satterthwaite df, and the optimizer's report.
@@ -107,61 +165,7 @@ impl LmmFit {
                 fit.aic, fit.bic, fit.loglik, fit.criterion
             );
         }
-        let _ = writeln!(out, "\nRandom effects:");
-        let gw = fit
-            .varcorr
-            .iter()
-            .map(|v| v.group.len())
-            .max()
-            .unwrap_or(6)
-            .max(8);
-        let nw = fit
-            .varcorr
-            .iter()
-            .filter_map(|v| v.term1.as_ref().map(String::len))
-            .max()
-            .unwrap_or(4)
-            .max(11);
-        let _ = writeln!(
-            out,
-            " {:gw$} {:nw$} {:>12} {:>10} Corr",
-            "Groups", "Name", "Variance", "Std.Dev."
-        );
-        let mut last_group = "";
-        for v in fit.varcorr.iter().filter(|v| v.term2.is_none()) {
-            let group = if v.group == last_group {
-                ""
-            } else {
-                v.group.as_str()
-            };
-            last_group = &v.group;
-            let name = v.term1.as_deref().unwrap_or("");
-            // Correlations of this term with the earlier terms of its group.
-            let cors: Vec<String> = fit
-                .varcorr
-                .iter()
-                .filter(|c| c.group == v.group && c.term2.as_deref() == Some(name))
-                .map(|c| format!("{:>5.2}", c.sd_or_cor))
-                .collect();
-            let _ = writeln!(
-                out,
-                " {group:gw$} {name:nw$} {:>12.4} {:>10.4} {}",
-                v.variance,
-                v.sd_or_cor,
-                cors.join(" ")
-            );
-        }
-        let groups: Vec<String> = fit
-            .ngroups
-            .iter()
-            .map(|(g, n)| format!("{g}, {n}"))
-            .collect();
-        let _ = writeln!(
-            out,
-            "Number of obs: {}, groups:  {}",
-            fit.nobs,
-            groups.join("; ")
-        );
+        random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
         let _ = writeln!(out, "\nFixed effects (Satterthwaite df):");
         coefficient_table(&mut out, &fit.coefficients, true);
         let _ = writeln!(out);

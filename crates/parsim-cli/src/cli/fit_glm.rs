@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use parsim_lmm::{
-    p_text, Contrast, DataFrame, Distribution, Family, Formula, GlmFit, GlmFitter, GlmOptions,
-    GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Link,
+    p_text, random_effects, Contrast, DataFrame, Distribution, Family, Formula, GlmFit, GlmFitter,
+    GlmOptions, GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Link,
 };
 use serde_json::{json, Value};
 
@@ -316,60 +316,7 @@ fn glmm_text(
         "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
         fit.aic, fit.bic, fit.loglik, fit.criterion
     );
-    let _ = writeln!(out, "\nRandom effects:");
-    let gw = fit
-        .varcorr
-        .iter()
-        .map(|v| v.group.len())
-        .max()
-        .unwrap_or(6)
-        .max(8);
-    let nw = fit
-        .varcorr
-        .iter()
-        .filter_map(|v| v.term1.as_ref().map(String::len))
-        .max()
-        .unwrap_or(4)
-        .max(11);
-    let _ = writeln!(
-        out,
-        " {:gw$} {:nw$} {:>12} {:>10} Corr",
-        "Groups", "Name", "Variance", "Std.Dev."
-    );
-    let mut last_group = "";
-    for v in fit.varcorr.iter().filter(|v| v.term2.is_none()) {
-        let group = if v.group == last_group {
-            ""
-        } else {
-            v.group.as_str()
-        };
-        last_group = &v.group;
-        let name = v.term1.as_deref().unwrap_or("");
-        let cors: Vec<String> = fit
-            .varcorr
-            .iter()
-            .filter(|c| c.group == v.group && c.term2.as_deref() == Some(name))
-            .map(|c| format!("{:>5.2}", c.sd_or_cor))
-            .collect();
-        let _ = writeln!(
-            out,
-            " {group:gw$} {name:nw$} {:>12.4} {:>10.4} {}",
-            v.variance,
-            v.sd_or_cor,
-            cors.join(" ")
-        );
-    }
-    let groups: Vec<String> = fit
-        .ngroups
-        .iter()
-        .map(|(g, n)| format!("{g}, {n}"))
-        .collect();
-    let _ = writeln!(
-        out,
-        "Number of obs: {}, groups:  {}",
-        fit.nobs,
-        groups.join("; ")
-    );
+    random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
     let _ = writeln!(out, "\nFixed effects:");
     z_table(&mut out, &glmm_rows(fit));
     let _ = writeln!(out);

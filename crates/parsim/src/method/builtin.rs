@@ -8,9 +8,9 @@ use std::sync::Arc;
 use std::collections::BTreeMap;
 
 use parsim_lmm::{
-    Coefficient, Columns, Contrast, Distribution, Family, Formula, GlmFitter, GlmOptions,
-    GlmStatus, GlmmFitter, GlmmOptions, Inference, Link, LmmFitter, LmmOptions, OlsFitter,
-    OlsOptions, VarComp, MAX_NAGQ,
+    Coefficient, Columns, Contrast, Distribution, Family, Formula, GlmCoefficient, GlmFitter,
+    GlmOptions, GlmStatus, GlmmFitter, GlmmOptions, Inference, Link, LmmFitter, LmmOptions,
+    OlsFitter, OlsOptions, VarComp, MAX_NAGQ,
 };
 
 use super::{
@@ -232,12 +232,19 @@ impl MethodKind for GlmKind {
     }
 
     fn keys(&self) -> &[&str] {
-        &["formula", "family", "link", "cluster"]
+        &[
+            "formula",
+            "family",
+            "link",
+            "cluster",
+            "weights",
+            "contrasts",
+        ]
     }
 
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
         let family = family(table)?;
-        let options = GlmOptions {
+        let mut options = GlmOptions {
             family,
             ci_level: table.level(),
             cluster: table.string("cluster"),
@@ -248,7 +255,10 @@ impl MethodKind for GlmKind {
             span: table.span_of("cluster"),
             role: ColumnRole::Cluster,
         });
-        formula_spec(table, options, cluster)
+        let (weights, contrasts) = weights_and_contrasts(table)?;
+        options.weights = weights.as_ref().map(|w| w.name.clone());
+        options.contrasts = contrasts;
+        formula_spec(table, options, cluster.into_iter().chain(weights))
     }
 }
 
@@ -258,7 +268,7 @@ impl MethodKind for GlmmKind {
     }
 
     fn keys(&self) -> &[&str] {
-        &["formula", "family", "link", "nagq"]
+        &["formula", "family", "link", "nagq", "weights", "contrasts"]
     }
 
     fn configure(&self, table: &mut MethodTable<'_, '_>) -> Option<Arc<dyn MethodSpec>> {
@@ -282,7 +292,10 @@ impl MethodKind for GlmmKind {
                 None => return None,
             }
         }
-        formula_spec(table, options, None)
+        let (weights, contrasts) = weights_and_contrasts(table)?;
+        options.weights = weights.as_ref().map(|w| w.name.clone());
+        options.contrasts = contrasts;
+        formula_spec(table, options, weights)
     }
 }
 
@@ -500,46 +513,23 @@ impl Method for LmmMethod {
             .fit(data)
             .map_err(|e| FitFailure(e.to_string()))?;
         coefficients(&fit.coefficients, estimates);
-        for vc in &fit.varcorr {
-            estimates.push_named(
-                |name| write_variance_term(name, vc),
-                TermKind::Variance,
-                vc.sd_or_cor,
-            );
-        }
-        let (status, message) = if !fit.converged {
-            (FitStatus::NotConverged, Some(fit.messages.join("; ")))
-        } else if fit.singular {
-            (
-                FitStatus::Singular,
-                Some("singular fit: a variance component is (nearly) zero".to_string()),
-            )
-        } else {
-            (FitStatus::Ok, None)
-        };
-        Ok(Outcome {
-            status,
-            message,
-            iterations: fit.evaluations as u64,
-        })
+        variance_components(&fit.varcorr, estimates);
+        Ok(mixed_outcome(
+            fit.converged,
+            fit.singular,
+            &fit.messages,
+            fit.evaluations,
+        ))
     }
 
-    /// The fixed effects from the formula and the data's levels; the variance components from a fit
-    /// (their names depend on lme4's ordering and naming of the grouping factors). When that fit fails
-    /// the runner will record the failure, and there are no variance names to offer.
+    /// The fixed effects and, from a fit, the variance components ([`mixed_terms`]).
     fn terms(
         &mut self,
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        let mut terms = self
-            .formula
-            .fixed_term_names_with(data, &self.fitter.options().contrasts)
-            .map_err(|e| FitFailure(e.to_string()))?;
-        if let Ok(fit) = self.fitter.fit(data) {
-            terms.extend(fit.varcorr.iter().map(variance_term));
-        }
-        Ok(terms)
+        let varcorr = self.fitter.fit(data).ok().map(|fit| fit.varcorr.as_slice());
+        mixed_terms(&self.formula, data, varcorr)
     }
 }
 
@@ -592,18 +582,13 @@ impl Method for GlmMethod {
             .fitter
             .fit(data)
             .map_err(|e| FitFailure(e.to_string()))?;
-        let mut aliased = Vec::new();
-        for k in &fit.coefficients {
-            if k.aliased {
-                aliased.push(k.term.as_str());
-                continue;
-            }
-            let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
-            e.se = Some(k.se);
-            e.ci_lower = Some(k.ci_lower);
-            e.ci_upper = Some(k.ci_upper);
-            e.p_value = Some(k.p_value);
-        }
+        wald_coefficients(&fit.coefficients, estimates);
+        let aliased: Vec<&str> = fit
+            .coefficients
+            .iter()
+            .filter(|k| k.aliased)
+            .map(|k| k.term.as_str())
+            .collect();
         let (status, mut message) = match fit.status {
             GlmStatus::Converged => (FitStatus::Ok, None),
             GlmStatus::NotConverged => (
@@ -657,35 +642,14 @@ impl Method for GlmmMethod {
             .fitter
             .fit(data)
             .map_err(|e| FitFailure(e.to_string()))?;
-        for k in &fit.coefficients {
-            let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
-            e.se = Some(k.se);
-            e.ci_lower = Some(k.ci_lower);
-            e.ci_upper = Some(k.ci_upper);
-            e.p_value = Some(k.p_value);
-        }
-        for vc in &fit.varcorr {
-            estimates.push_named(
-                |name| write_variance_term(name, vc),
-                TermKind::Variance,
-                vc.sd_or_cor,
-            );
-        }
-        let (status, message) = if !fit.converged {
-            (FitStatus::NotConverged, Some(fit.messages.join("; ")))
-        } else if fit.singular {
-            (
-                FitStatus::Singular,
-                Some("singular fit: a variance component is (nearly) zero".to_string()),
-            )
-        } else {
-            (FitStatus::Ok, None)
-        };
-        Ok(Outcome {
-            status,
-            message,
-            iterations: fit.evaluations as u64,
-        })
+        wald_coefficients(&fit.coefficients, estimates);
+        variance_components(&fit.varcorr, estimates);
+        Ok(mixed_outcome(
+            fit.converged,
+            fit.singular,
+            &fit.messages,
+            fit.evaluations,
+        ))
     }
 
     fn terms(
@@ -693,15 +657,70 @@ impl Method for GlmmMethod {
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        let mut terms = self
-            .formula
-            .fixed_term_names(data)
-            .map_err(|e| FitFailure(e.to_string()))?;
-        if let Ok(fit) = self.fitter.fit(data) {
-            terms.extend(fit.varcorr.iter().map(variance_term));
-        }
-        Ok(terms)
+        let varcorr = self.fitter.fit(data).ok().map(|fit| fit.varcorr.as_slice());
+        mixed_terms(&self.formula, data, varcorr)
     }
+}
+
+/// Wald z coefficients as estimates (aliased ones left out: they have no estimate).
+fn wald_coefficients(coefficients: &[GlmCoefficient], estimates: &mut Estimates<'_>) {
+    for k in coefficients.iter().filter(|k| !k.aliased) {
+        let e = estimates.push(&k.term, TermKind::Fixed, k.estimate);
+        e.se = Some(k.se);
+        e.ci_lower = Some(k.ci_lower);
+        e.ci_upper = Some(k.ci_upper);
+        e.p_value = Some(k.p_value);
+    }
+}
+
+/// A mixed model's variance components as estimates.
+fn variance_components(varcorr: &[VarComp], estimates: &mut Estimates<'_>) {
+    for vc in varcorr {
+        estimates.push_named(
+            |name| write_variance_term(name, vc),
+            TermKind::Variance,
+            vc.sd_or_cor,
+        );
+    }
+}
+
+/// A mixed model's status: not converged, singular, or ok.
+fn mixed_outcome(
+    converged: bool,
+    singular: bool,
+    messages: &[String],
+    evaluations: usize,
+) -> Outcome {
+    let (status, message) = if !converged {
+        (FitStatus::NotConverged, Some(messages.join("; ")))
+    } else if singular {
+        (
+            FitStatus::Singular,
+            Some("singular fit: a variance component is (nearly) zero".to_string()),
+        )
+    } else {
+        (FitStatus::Ok, None)
+    };
+    Outcome {
+        status,
+        message,
+        iterations: evaluations as u64,
+    }
+}
+
+/// A mixed model's terms: the fixed effects from the formula and the data's levels; the variance
+/// components from a fit (their names depend on lme4's ordering and naming of the grouping
+/// factors; when that fit failed the runner records the failure, and there are none to offer).
+fn mixed_terms(
+    formula: &Formula,
+    data: &dyn Columns,
+    varcorr: Option<&[VarComp]>,
+) -> Result<Vec<String>, FitFailure> {
+    let mut terms = formula
+        .fixed_term_names(data)
+        .map_err(|e| FitFailure(e.to_string()))?;
+    terms.extend(varcorr.into_iter().flatten().map(variance_term));
+    Ok(terms)
 }
 
 /// A coefficient table as estimates with t (or z, for an infinite df) inference.
