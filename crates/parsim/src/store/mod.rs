@@ -671,13 +671,18 @@ impl Store {
     /// The stored units that have no fit of `method` (a method added to a grown study), if any; `None`
     /// when every stored unit has one (counted first: the common case costs two counts).
     pub fn units_without(&self, method: &str) -> Result<Option<UnitSet>, StoreError> {
-        let count = |sql: &str| -> Result<i64, StoreError> {
-            self.conn
-                .query_row(sql, [method], |r| r.get(0))
-                .map_err(|e| self.err(e))
-        };
-        let fits = count("SELECT count(*) FROM fits WHERE method = ?1")?;
-        let units = count("SELECT count(*) FROM replications WHERE ?1 IS NOT NULL")?;
+        let fits: i64 = self
+            .conn
+            .query_row(
+                "SELECT count(*) FROM fits WHERE method = ?1",
+                [method],
+                |r| r.get(0),
+            )
+            .map_err(|e| self.err(e))?;
+        let units: i64 = self
+            .conn
+            .query_row("SELECT count(*) FROM replications", [], |r| r.get(0))
+            .map_err(|e| self.err(e))?;
         if fits >= units {
             return Ok(None);
         }
