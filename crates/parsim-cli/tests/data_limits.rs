@@ -74,7 +74,7 @@ fn workers_whose_data_do_not_fit_in_memory_are_refused_before_the_run() {
     // 2·10^6 elements (16 MB) a worker; 65,535 workers need 1 TB, more than any machine running tests.
     std::fs::write(
         &path,
-        study("[10, 1_000_000]", "x = zeros(N)\ny = x + 1.0\n"),
+        study("[10, 1_000_000]", "x = normal(0.0, 1.0, N)\ny = x + 1.0\n"),
     )
     .unwrap();
     let out = dir.join("out");
