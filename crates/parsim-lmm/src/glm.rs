@@ -6,13 +6,13 @@
 
 use crate::data::{ColumnRef, Columns};
 use crate::dense::{backward_solve, cholesky_small, forward_solve, inverse_from_cholesky};
-use crate::design::{numeric_value, Contrast, Design, Encoded, VarTable};
+use crate::design::{numeric_value, Contrast};
 use crate::error::{FitError, ModelError};
 use crate::family::{Distribution, Family, Link};
 use crate::formula::{Arith, Formula};
 use crate::frame::{self, ModelFrame};
 use crate::lmm::aliased_columns;
-use crate::ols::{cr1_sandwich, encode_cluster, fill_design, non_finite, Cluster};
+use crate::ols::{cr1_sandwich, encode_cluster, fill_design, non_finite, Cluster, Shape};
 use statrs::distribution::{ContinuousCDF, Normal};
 use std::collections::BTreeMap;
 
@@ -168,14 +168,6 @@ pub(crate) struct Response {
     /// Scratch for the failures column and offsets.
     pub scratch: Vec<f64>,
     spare: Vec<Vec<f64>>,
-}
-
-/// What depends on the data's variables and levels.
-struct Shape {
-    vars: VarTable,
-    design: Design,
-    encoded: Encoded,
-    names: Vec<String>,
 }
 
 /// The IRLS workspace: one fit of X (n×p, column-major) to a response, reused across fits.
@@ -474,22 +466,12 @@ impl GlmFitter {
         }
         let view = self.frame.view(data);
         let framed: &dyn Columns = if plain { data } else { &view };
-        let reusable = match self.shape.as_mut() {
-            Some(shape) => shape.encoded.encode(&shape.vars, framed)?,
-            None => false,
-        };
-        if !reusable {
-            let vars = VarTable::resolve(&self.formula, framed, &self.options.contrasts)?;
-            let design = Design::from_vars(&self.formula.fixed, &vars);
-            let mut encoded = Encoded::default();
-            encoded.encode(&vars, framed)?;
-            let names = design.names();
-            self.shape = Some(Shape {
-                vars,
-                design,
-                encoded,
-                names,
-            });
+        if Shape::refresh(
+            &mut self.shape,
+            &self.formula,
+            framed,
+            &self.options.contrasts,
+        )? {
             self.fit.coefficients.clear();
         }
         let Some(shape) = self.shape.as_ref() else {

@@ -72,12 +72,41 @@ pub struct OlsFitter {
     fit: OlsFit,
 }
 
-/// What depends on the data's variables and levels.
-struct Shape {
-    vars: VarTable,
-    design: Design,
-    encoded: Encoded,
-    names: Vec<String>,
+/// What depends on the data's variables and levels (of a model without random effects: OLS, GLM).
+pub(crate) struct Shape {
+    pub(crate) vars: VarTable,
+    pub(crate) design: Design,
+    pub(crate) encoded: Encoded,
+    pub(crate) names: Vec<String>,
+}
+
+impl Shape {
+    /// Make `slot` the shape of `data`: the stored one when `data` encodes into it (same variables and
+    /// levels, as the data sets of a study), else a new one. Returns whether it was rebuilt.
+    pub(crate) fn refresh(
+        slot: &mut Option<Shape>,
+        formula: &Formula,
+        data: &dyn Columns,
+        contrasts: &BTreeMap<String, Contrast>,
+    ) -> Result<bool, FitError> {
+        if let Some(shape) = slot.as_mut() {
+            if shape.encoded.encode(&shape.vars, data)? {
+                return Ok(false);
+            }
+        }
+        let vars = VarTable::resolve(formula, data, contrasts)?;
+        let design = Design::from_vars(&formula.fixed, &vars);
+        let mut encoded = Encoded::default();
+        encoded.encode(&vars, data)?;
+        let names = design.names();
+        *slot = Some(Shape {
+            vars,
+            design,
+            encoded,
+            names,
+        });
+        Ok(true)
+    }
 }
 
 /// The cluster column's levels and per-row codes.
@@ -140,22 +169,12 @@ impl OlsFitter {
         let view = self.frame.view(data);
         let data: &dyn Columns = if plain { data } else { &view };
         let weights = self.frame.weights().filter(|_| !plain);
-        let reusable = match self.shape.as_mut() {
-            Some(shape) => shape.encoded.encode(&shape.vars, data)?,
-            None => false,
-        };
-        if !reusable {
-            let vars = VarTable::resolve(&self.formula, data, &self.options.contrasts)?;
-            let design = Design::from_vars(&self.formula.fixed, &vars);
-            let mut encoded = Encoded::default();
-            encoded.encode(&vars, data)?;
-            let names = design.names();
-            self.shape = Some(Shape {
-                vars,
-                design,
-                encoded,
-                names,
-            });
+        if Shape::refresh(
+            &mut self.shape,
+            &self.formula,
+            data,
+            &self.options.contrasts,
+        )? {
             self.fit.coefficients.clear();
         }
         let Some(shape) = self.shape.as_ref() else {

@@ -522,14 +522,17 @@ impl Method for LmmMethod {
         ))
     }
 
-    /// The fixed effects and, from a fit, the variance components ([`mixed_terms`]).
+    /// The fixed effects (named with the method's contrasts) and, from a fit, the variance components.
     fn terms(
         &mut self,
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        let varcorr = self.fitter.fit(data).ok().map(|fit| fit.varcorr.as_slice());
-        mixed_terms(&self.formula, data, varcorr)
+        let mut terms = fixed_terms(&self.formula, data, &self.fitter.options().contrasts)?;
+        if let Ok(fit) = self.fitter.fit(data) {
+            terms.extend(fit.varcorr.iter().map(variance_term));
+        }
+        Ok(terms)
     }
 }
 
@@ -553,9 +556,7 @@ impl Method for OlsMethod {
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        self.formula
-            .fixed_term_names_with(data, &self.contrasts)
-            .map_err(|e| FitFailure(e.to_string()))
+        fixed_terms(&self.formula, data, &self.contrasts)
     }
 }
 
@@ -625,9 +626,7 @@ impl Method for GlmMethod {
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        self.formula
-            .fixed_term_names(data)
-            .map_err(|e| FitFailure(e.to_string()))
+        fixed_terms(&self.formula, data, &self.fitter.options().contrasts)
     }
 }
 
@@ -657,8 +656,11 @@ impl Method for GlmmMethod {
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        let varcorr = self.fitter.fit(data).ok().map(|fit| fit.varcorr.as_slice());
-        mixed_terms(&self.formula, data, varcorr)
+        let mut terms = fixed_terms(&self.formula, data, &self.fitter.options().contrasts)?;
+        if let Ok(fit) = self.fitter.fit(data) {
+            terms.extend(fit.varcorr.iter().map(variance_term));
+        }
+        Ok(terms)
     }
 }
 
@@ -708,19 +710,15 @@ fn mixed_outcome(
     }
 }
 
-/// A mixed model's terms: the fixed effects from the formula and the data's levels; the variance
-/// components from a fit (their names depend on lme4's ordering and naming of the grouping
-/// factors; when that fit failed the runner records the failure, and there are none to offer).
-fn mixed_terms(
+/// The names of the fixed-effects terms `formula` makes of `data` with these `contrasts`.
+fn fixed_terms(
     formula: &Formula,
     data: &dyn Columns,
-    varcorr: Option<&[VarComp]>,
+    contrasts: &BTreeMap<String, Contrast>,
 ) -> Result<Vec<String>, FitFailure> {
-    let mut terms = formula
-        .fixed_term_names(data)
-        .map_err(|e| FitFailure(e.to_string()))?;
-    terms.extend(varcorr.into_iter().flatten().map(variance_term));
-    Ok(terms)
+    formula
+        .fixed_term_names_with(data, contrasts)
+        .map_err(|e| FitFailure(e.to_string()))
 }
 
 /// A coefficient table as estimates with t (or z, for an infinite df) inference.
