@@ -95,3 +95,24 @@ fn one_condition_gives_no_nested_loop_and_unsuffixed_zip_plots() {
         ]
     );
 }
+
+#[test]
+fn figures_render_in_memory_as_the_files_do() {
+    let dir = temp_dir("in-memory");
+    let connection = create_store(&dir, &generate(0, 60, 3), &study_toml(""));
+    let summary = summarise(&connection, None).expect("summary");
+    let figures = parsim::plot::study_figures(&connection, &summary).expect("figures");
+    let out = dir.join("plots");
+    std::fs::create_dir_all(&out).expect("dir");
+    for figure in &figures {
+        let inline = figure.svg().expect("svg in memory");
+        let written = figure.write(&out, ImageFormat::Svg).expect("svg file");
+        let file = std::fs::read_to_string(&written).expect("read back");
+        // The same drawing code serves both: an inline figure is the file's document exactly.
+        assert_eq!(inline, file, "{}", figure.name);
+        assert_eq!(
+            figure.kind == parsim::plot::FigureKind::Zip,
+            figure.condition.is_some()
+        );
+    }
+}

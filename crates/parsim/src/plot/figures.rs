@@ -34,10 +34,12 @@ fn fail<E: std::fmt::Display>(e: E) -> String {
     e.to_string()
 }
 
-/// A figure that can be drawn to a file.
+/// A figure that can be drawn to a file or to an SVG document in memory.
 pub trait Render {
     /// Write the figure to `path`.
     fn render(&self, path: &Path, format: ImageFormat) -> DrawResult;
+    /// The figure as an SVG document (for pages that inline their figures).
+    fn svg(&self) -> Result<String, String>;
 }
 
 /// A figure drawn on a generic backend.
@@ -58,6 +60,15 @@ impl<F: Figure> Render for F {
                 self,
             ),
         }
+    }
+
+    fn svg(&self) -> Result<String, String> {
+        let mut text = String::new();
+        draw_on(
+            &SVGBackend::with_string(&mut text, self.size()).into_drawing_area(),
+            self,
+        )?;
+        Ok(text)
     }
 }
 

@@ -85,6 +85,136 @@ impl FromStr for ImageFormat {
     }
 }
 
+/// What a figure shows, so that a page can group its figures and a caller can pick some.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FigureKind {
+    /// The distribution of estimates per method and condition.
+    Estimates,
+    /// One measure per method across conditions.
+    Measure(MeasureKind),
+    /// Zip plot of one condition's confidence intervals.
+    Zip,
+    /// Nested-loop plot of one measure across a design of two or more factors.
+    NestedLoop(MeasureKind),
+}
+
+/// One figure of a study: its file stem, the term it describes, what it shows, and how to draw it.
+pub struct StudyFigure {
+    /// File stem, unique within the study (`bias_x`, `zip_x_c3`).
+    pub name: String,
+    /// The estimand (term) drawn.
+    pub term: String,
+    /// What the figure shows.
+    pub kind: FigureKind,
+    /// The condition, for figures of one condition.
+    pub condition: Option<usize>,
+    figure: Box<dyn figures::Render>,
+}
+
+impl StudyFigure {
+    fn new(
+        name: String,
+        term: &str,
+        kind: FigureKind,
+        condition: Option<usize>,
+        figure: Box<dyn figures::Render>,
+    ) -> Self {
+        StudyFigure {
+            name,
+            term: term.to_string(),
+            kind,
+            condition,
+            figure,
+        }
+    }
+
+    /// The figure as an SVG document.
+    pub fn svg(&self) -> Result<String, PlotError> {
+        register_font()?;
+        self.figure.svg().map_err(|message| PlotError::Draw {
+            path: PathBuf::from(format!("{}.svg", self.name)),
+            message,
+        })
+    }
+
+    /// Write the figure into `dir` as `<name>.<format>`; returns the file's path.
+    pub fn write(&self, dir: &Path, format: ImageFormat) -> Result<PathBuf, PlotError> {
+        register_font()?;
+        let path = dir.join(format!("{}.{}", self.name, format.extension()));
+        self.figure
+            .render(&path, format)
+            .map_err(|message| PlotError::Draw {
+                path: path.clone(),
+                message,
+            })?;
+        Ok(path)
+    }
+}
+
+/// Every figure of `summary` (computed from `store`), in the order a reader meets them: per term, the
+/// estimates, the measures across conditions, the nested-loop plots, then one zip plot per condition.
+pub fn study_figures(store: &Store, summary: &Summary) -> Result<Vec<StudyFigure>, PlotError> {
+    let mut all = Vec::new();
+    for term in summary.terms() {
+        let slug = slug(term);
+        all.push(StudyFigure::new(
+            format!("estimates_{slug}"),
+            term,
+            FigureKind::Estimates,
+            None,
+            Box::new(figures::Estimates::read(store, summary, term)?),
+        ));
+        for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
+            all.push(StudyFigure::new(
+                format!("{}_{slug}", measure_stem(kind)),
+                term,
+                FigureKind::Measure(kind),
+                None,
+                Box::new(figures::AcrossConditions::new(summary, term, kind)),
+            ));
+        }
+        if summary.factors.len() >= 2 {
+            for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
+                all.push(StudyFigure::new(
+                    format!("nested_loop_{}_{slug}", kind.key()),
+                    term,
+                    FigureKind::NestedLoop(kind),
+                    None,
+                    Box::new(figures::NestedLoop::new(summary, term, kind)),
+                ));
+            }
+        }
+        for condition in &summary.conditions {
+            let zip = figures::Zip::read(store, summary, condition.index, term)?;
+            if zip.is_empty() {
+                continue;
+            }
+            let suffix = if summary.conditions.len() > 1 {
+                format!("_c{}", condition.index)
+            } else {
+                String::new()
+            };
+            all.push(StudyFigure::new(
+                format!("zip_{slug}{suffix}"),
+                term,
+                FigureKind::Zip,
+                Some(condition.index),
+                Box::new(zip),
+            ));
+        }
+    }
+    Ok(all)
+}
+
+/// The file stem of a measure's figure across conditions (`coverage_x`; the nested-loop plots keep the
+/// measure's short key, `nested_loop_cover_x`, as their files always had).
+fn measure_stem(kind: MeasureKind) -> &'static str {
+    match kind {
+        MeasureKind::Coverage => "coverage",
+        other => other.key(),
+    }
+}
+
 /// Draw every figure of `summary` (computed from `store`) into `out`; returns the files written.
 pub fn plot_all(
     store: &Store,
@@ -97,51 +227,10 @@ pub fn plot_all(
         path: out.to_path_buf(),
         source,
     })?;
-    let mut written = Vec::new();
-    let mut save_as = |name: String, figure: &dyn figures::Render| -> Result<(), PlotError> {
-        let path = out.join(format!("{name}.{}", format.extension()));
-        figure
-            .render(&path, format)
-            .map_err(|message| PlotError::Draw {
-                path: path.clone(),
-                message,
-            })?;
-        written.push(path);
-        Ok(())
-    };
-    for term in summary.terms() {
-        let slug = slug(term);
-        let estimates = figures::Estimates::read(store, summary, term)?;
-        save_as(format!("estimates_{slug}"), &estimates)?;
-        save_as(
-            format!("bias_{slug}"),
-            &figures::AcrossConditions::new(summary, term, MeasureKind::Bias),
-        )?;
-        save_as(
-            format!("coverage_{slug}"),
-            &figures::AcrossConditions::new(summary, term, MeasureKind::Coverage),
-        )?;
-        for condition in &summary.conditions {
-            let zip = figures::Zip::read(store, summary, condition.index, term)?;
-            if !zip.is_empty() {
-                let suffix = if summary.conditions.len() > 1 {
-                    format!("_c{}", condition.index)
-                } else {
-                    String::new()
-                };
-                save_as(format!("zip_{slug}{suffix}"), &zip)?;
-            }
-        }
-        if summary.factors.len() >= 2 {
-            for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
-                save_as(
-                    format!("nested_loop_{}_{slug}", kind.key()),
-                    &figures::NestedLoop::new(summary, term, kind),
-                )?;
-            }
-        }
-    }
-    Ok(written)
+    study_figures(store, summary)?
+        .iter()
+        .map(|figure| figure.write(out, format))
+        .collect()
 }
 
 /// Register the embedded font once per process.
