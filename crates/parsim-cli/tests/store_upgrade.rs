@@ -1,6 +1,7 @@
 //! A store written by the previous release (format 2, committed in tests/data/stores/format2) is upgraded
 //! by the first writer: `summary` reads it as it is, and `run` keeps the original beside it and resumes
-//! it to the same rows, byte for byte, as a fresh run of the same study.
+//! it to the same rows, byte for byte, as a fresh run of the same study drawing from the streams the old
+//! store's conditions were drawn from (their numbers, which the upgrade records as their stream keys).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -75,17 +76,46 @@ fn a_format_2_store_is_kept_upgraded_summarised_and_resumed() {
         said.contains("8 replications run (12 already stored)"),
         "{said}"
     );
-    assert_eq!(store_facts(&dir.join("results.sqlite")), (3, 20));
+    assert_eq!(store_facts(&dir.join("results.sqlite")), (4, 20));
+    let conn = rusqlite::Connection::open(dir.join("results.sqlite")).unwrap();
+    let streams: Vec<(i64, i64)> = conn
+        .prepare("SELECT condition, stream FROM conditions ORDER BY condition")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(
+        streams,
+        [(0, 0), (1, 1)],
+        "the old streams: the conditions' numbers"
+    );
+    drop(conn);
     assert_eq!(store_facts(&dir.join("results.format2.sqlite")), (2, 12));
 
+    // A fresh run drawing from those streams: a new store whose conditions are given the old keys
+    // before any replication is stored (a new store's keys are hashes of the values).
     let fresh = tempdir("fresh");
-    parsim(&[
-        "run",
-        study.to_str().unwrap(),
-        "--out",
-        fresh.to_str().unwrap(),
-        "--quiet",
-    ]);
+    let fresh_run = |replications: &str| {
+        parsim(&[
+            "run",
+            study.to_str().unwrap(),
+            "--out",
+            fresh.to_str().unwrap(),
+            "--replications",
+            replications,
+            "--quiet",
+        ])
+    };
+    fresh_run("1");
+    let conn = rusqlite::Connection::open(fresh.join("results.sqlite")).unwrap();
+    conn.execute_batch(
+        "DELETE FROM estimates; DELETE FROM fits; DELETE FROM replications;
+         UPDATE conditions SET stream = condition;",
+    )
+    .unwrap();
+    drop(conn);
+    fresh_run("10");
     // The replications stored by the old release keep their values, which were computed with that
     // release's finite-difference Hessian for the Satterthwaite df: they differ from a fresh fit by
     // up to 2e-6 relative in df, 1e-6 in a CI bound. Rows computed by the resume must be identical.

@@ -186,11 +186,21 @@ fn fits(out: &Path) -> BTreeMap<(u64, u64, String), (FitStatus, Option<String>)>
     out
 }
 
-/// The unit's stream for a method, built in Rust: what the worker must reproduce.
-fn stream(condition: u64, replication: u64, method: &str) -> parsim_random::Generator {
+/// The unit's stream for a method, built in Rust: what the worker must reproduce. Its first spawn key
+/// is the condition's stream key.
+fn stream(
+    study: &Study,
+    condition: u64,
+    replication: u64,
+    method: &str,
+) -> parsim_random::Generator {
     default_rng_from(&SeedSequence::with_spawn_key(
         SEED,
-        &[condition, replication, stream_key(method)],
+        &[
+            study.condition_stream(condition as usize),
+            replication,
+            stream_key(method),
+        ],
     ))
 }
 
@@ -277,7 +287,10 @@ fn a_python_method_equals_the_same_analysis_by_hand_and_its_stream_is_numpys() {
     let data = write_data_sets(&study, &dir, &units);
     let input: String = data
         .iter()
-        .map(|(c, r, path)| format!("{c} {r} mu={} {}\n", [0.0, 1.0][*c], path.display()))
+        .map(|(c, r, path)| {
+            let key = study.condition_stream(*c);
+            format!("{c} {r} mu={} {} {key}\n", [0.0, 1.0][*c], path.display())
+        })
         .collect();
     let by_hand = run_by_hand(
         "python3",
@@ -382,7 +395,7 @@ fn the_python_workers_generator_is_the_units_stream() {
     let store = Store::open_existing(&out).unwrap();
     let mut n = 0;
     for e in estimates(&store) {
-        let mut rng = stream(e.condition as u64, e.replication, "first");
+        let mut rng = stream(&study, e.condition as u64, e.replication, "first");
         let u = rng.random();
         let v = rng.standard_normal();
         let expected = if e.term == "u" { u } else { v };
@@ -406,7 +419,7 @@ fn a_failing_python_method_costs_only_its_own_fits() {
     let mut seen = [0; 6];
     for c in 0..2u64 {
         for r in 0..12u64 {
-            let bucket = (stream(c, r, "flaky").random() * 6.0) as usize;
+            let bucket = (stream(&study, c, r, "flaky").random() * 6.0) as usize;
             seen[bucket] += 1;
             let (status, message) = &fits[&(c, r, "flaky".to_string())];
             let message = message.clone().unwrap_or_default();
@@ -501,7 +514,7 @@ fn an_r_method_equals_the_same_analysis_by_hand() {
     let mut input = String::new();
     for (c, r, path) in &data {
         // The integer seed is the stream's first integers(0, 2**31 - 1), as docs/methods.md says.
-        let seed = stream(*c as u64, *r, "lm")
+        let seed = stream(&study, *c as u64, *r, "lm")
             .integers(0, i64::from(i32::MAX), false)
             .unwrap();
         let e = &stored[&(*c as u64, *r, "lm".to_string(), "seed".to_string())];
@@ -552,7 +565,7 @@ fn a_failing_r_method_costs_only_its_own_fits() {
     let mut seen = [0; 5];
     for c in 0..2u64 {
         for r in 0..8u64 {
-            let seed = stream(c, r, "flaky")
+            let seed = stream(&study, c, r, "flaky")
                 .integers(0, i64::from(i32::MAX), false)
                 .unwrap();
             let bucket = (seed % 5) as usize;

@@ -18,6 +18,7 @@ fn study() -> StudyRecord {
         index,
         label: format!("N={n}"),
         parameters: vec![("N".into(), n), ("beta".into(), -0.5)],
+        stream: index as u64,
     };
     StudyRecord {
         name: "written".into(),

@@ -213,10 +213,12 @@ pub struct Context<'a> {
     rng: Option<Generator>,
 }
 
-/// Where a method's stream comes from: `SeedSequence(seed, spawn_key=(condition, replication, key))`.
+/// Where a method's stream comes from: `SeedSequence(seed, spawn_key=(condition, replication, key))`,
+/// `condition` the condition's stream key.
 #[derive(Debug, Clone, Copy)]
 struct Stream {
     seed: u64,
+    condition: u64,
     key: u64,
 }
 
@@ -236,10 +238,23 @@ impl<'a> Context<'a> {
             replication,
             stream: Stream {
                 seed,
+                condition: condition as u64,
                 key: method_key,
             },
             rng: None,
         }
+    }
+
+    /// The same context with the condition's stream key `stream` (its [`crate::study::Condition::stream`])
+    /// as the first spawn key of the method's stream instead of the condition's index.
+    pub fn with_condition_stream(mut self, stream: u64) -> Context<'a> {
+        self.stream.condition = stream;
+        self
+    }
+
+    /// The first spawn key of the method's stream: the condition's stream key.
+    pub fn condition_stream(&self) -> u64 {
+        self.stream.condition
     }
 
     /// The value of a parameter in this condition.
@@ -261,12 +276,16 @@ impl<'a> Context<'a> {
     }
 
     /// The method's own random stream for this unit (for bootstrap intervals and other random steps):
-    /// numpy's `default_rng(SeedSequence(seed, spawn_key=(condition, replication, key)))`, where `key`
-    /// is [`stream_key`] of the method's name. It is made on first use, so deterministic methods pay
+    /// numpy's `default_rng(SeedSequence(seed, spawn_key=(condition, replication, key)))`, where
+    /// `condition` is the condition's stream key and `key` is [`stream_key`] of the method's name. It is made on first use, so deterministic methods pay
     /// nothing, and it is the same for any number of workers, any shard split and any resumption.
     pub fn rng(&mut self) -> &mut Generator {
-        let Stream { seed, key } = self.stream;
-        let (condition, replication) = (self.condition as u64, self.replication);
+        let Stream {
+            seed,
+            condition,
+            key,
+        } = self.stream;
+        let replication = self.replication;
         self.rng.get_or_insert_with(|| {
             default_rng_from(&SeedSequence::with_spawn_key(
                 seed,

@@ -160,6 +160,7 @@ pub fn study_record(study: &Study) -> StudyRecord {
             index: c.index,
             label: condition_label(&c.values, &factors),
             parameters: c.values.clone(),
+            stream: c.stream,
         })
         .collect();
     StudyRecord {
@@ -592,11 +593,13 @@ fn grow_stored(study: &Study, options: &RunOptions) -> Result<Option<Study>, Run
         .map(|c| Condition {
             index: c.index,
             values: c.parameters,
+            stream: c.stream,
         })
         .collect();
     let growth = study.growth_from(&stored, &numbered).map_err(refused)?;
-    let grown = study.renumbered(&growth);
-    if !same {
+    let (grown, renumbering) = study.adopting(&numbered);
+    if !same || !renumbering.is_empty() {
+        let is_stored = |c: &Condition| numbered.iter().any(|s| s.values == c.values);
         let truths: Vec<(usize, String, f64)> = growth
             .new_estimands
             .iter()
@@ -604,11 +607,11 @@ fn grow_stored(study: &Study, options: &RunOptions) -> Result<Option<Study>, Run
                 grown
                     .conditions()
                     .iter()
-                    .filter(|c| c.index < growth.stored_conditions)
+                    .filter(|c| is_stored(c))
                     .filter_map(|c| Some((c.index, term.clone(), grown.truth(c.index, term)?)))
             })
             .collect();
-        store.grow(&study_record(&grown), &truths)?;
+        store.grow(&study_record(&grown), &renumbering, &truths)?;
     }
     Ok(Some(grown))
 }

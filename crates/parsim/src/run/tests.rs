@@ -147,36 +147,68 @@ fn a_grown_study_stores_the_rows_of_the_same_study_run_fresh() {
     assert_eq!(again.units_completed, 0);
 }
 
+/// The rows of `rows(dir)` with each condition's number replaced by its parameters' values: what a row
+/// means, whatever number its condition has.
+fn rows_by_values(dir: &Path) -> Vec<String> {
+    let conditions = Store::open_existing(dir).unwrap().conditions().unwrap();
+    let mut out: Vec<String> = rows(dir)
+        .into_iter()
+        .map(|row| {
+            let (c, rest) = row.split_once(' ').unwrap();
+            let c: usize = c.parse().unwrap();
+            format!("{:?} {rest}", conditions[c].parameters)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
 #[test]
-fn a_level_added_to_a_later_factor_keeps_the_stored_conditions_numbers() {
-    let base = crate::test_support::two_method_study("later", 2, 5)
-        .replace("n_groups = 5", "n_groups = [4, 5]");
-    let dir = tempdir("later");
+fn levels_inserted_inside_the_design_order_give_the_rows_of_a_fresh_run() {
+    let base = crate::test_support::two_method_study("inside", 2, 5)
+        .replace("n_groups = 5", "n_groups = [4, 6]");
+    let dir = tempdir("inside");
     run(&load(&base), &options(dir.clone(), 2, None)).unwrap();
-    let before = rows(&dir);
-    let grown = base.replace("n_groups = [4, 5]", "n_groups = [4, 5, 6]");
-    run(&load(&grown), &options(dir.clone(), 2, None)).unwrap();
-    let after = rows(&dir);
+    let before = rows_by_values(&dir);
+    // A level inside the first factor's order and one inside the second's: every stored condition but
+    // the first moves in the design order.
+    let grown = base
+        .replace("N = [40, 70]", "N = [40, 55, 70]")
+        .replace("n_groups = [4, 6]", "n_groups = [4, 5, 6]");
+    let report = run(&load(&grown), &options(dir.clone(), 2, None)).unwrap();
+    assert_eq!(
+        (report.units_completed, report.units_already_stored),
+        (10, 8)
+    );
+    let fresh = tempdir("inside-fresh");
+    run(&load(&grown), &options(fresh.clone(), 1, None)).unwrap();
+    for file in ["results.csv", "summary.csv"] {
+        let read = |d: &Path| std::fs::read(d.join(file)).unwrap();
+        assert!(read(&dir) == read(&fresh), "{file}: grown against fresh");
+    }
+    assert_eq!(rows(&dir), rows(&fresh));
+    // Every stored row is kept, under its condition's new number.
+    let after = rows_by_values(&dir);
     assert!(before.iter().all(|row| after.contains(row)));
-    let store = Store::open_existing(&dir).unwrap();
-    let conditions = store.conditions().unwrap();
+    assert_eq!(after.len(), before.len() * 9 / 4);
+    let conditions = Store::open_existing(&dir).unwrap().conditions().unwrap();
     let numbered: Vec<(usize, f64, f64)> = conditions
         .iter()
         .map(|c| (c.index, c.parameters[0].1, c.parameters[1].1))
         .collect();
-    // The grid order would put (40, 6) third; stored conditions keep 0..3, new ones follow.
+    let design: Vec<(usize, f64, f64)> = [40.0, 55.0, 70.0]
+        .iter()
+        .flat_map(|&n| [4.0, 5.0, 6.0].map(move |g| (n, g)))
+        .enumerate()
+        .map(|(i, (n, g))| (i, n, g))
+        .collect();
     assert_eq!(
-        numbered,
-        vec![
-            (0, 40.0, 4.0),
-            (1, 40.0, 5.0),
-            (2, 70.0, 4.0),
-            (3, 70.0, 5.0),
-            (4, 40.0, 6.0),
-            (5, 70.0, 6.0)
-        ]
+        numbered, design,
+        "the store numbers its conditions in design order"
     );
-    assert_eq!(after.len(), before.len() * 6 / 4);
+    // Run again: nothing to do.
+    let again = run(&load(&grown), &options(dir.clone(), 2, None)).unwrap();
+    assert_eq!(again.units_completed, 0);
 }
 
 #[test]

@@ -92,7 +92,8 @@ impl UnitWorker {
         let data = self.data.data();
         let method = &mut self.methods[m];
         let parameters = study.conditions().get(c).map_or(&[][..], |c| &c.values);
-        let mut context = Context::new(parameters, c, r, study.seed, study.methods[m].stream_key);
+        let mut context = Context::new(parameters, c, r, study.seed, study.methods[m].stream_key)
+            .with_condition_stream(study.condition_stream(c));
         record.method = m;
         record.estimates.clear();
         let mut estimates = Estimates::new(&mut record.estimates, &mut self.names[m]);

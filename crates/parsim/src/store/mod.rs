@@ -321,8 +321,9 @@ impl Store {
                 reason: "it has no `study` table".into(),
             });
         }
-        if store.format()? == schema::FORMAT_2 {
-            return store.upgrade_from_2();
+        let format = store.format()?;
+        if schema::UPGRADABLE.contains(&format) {
+            return store.upgrade_from(format);
         }
         Ok(store)
     }
@@ -334,14 +335,15 @@ impl Store {
             .map_err(|e| self.err(e))
     }
 
-    /// Turn a format-2 store (written by the previous release) into format 3 in place, after keeping a
-    /// copy of it beside as `results.format2.sqlite`: nothing stored is lost, and the old file can be
-    /// read by the release that wrote it. The upgrade is one transaction: a crash leaves format 2.
-    fn upgrade_from_2(self) -> Result<Store, StoreError> {
+    /// Turn a store of an earlier format (written by an earlier release) into the current one in place,
+    /// after keeping a copy of it beside as `results.format<N>.sqlite`: nothing stored is lost, and the
+    /// old file can be read by the release that wrote it. The upgrade is one transaction: a crash leaves
+    /// the old format.
+    fn upgrade_from(self, format: i64) -> Result<Store, StoreError> {
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
             .map_err(|e| self.err(e))?;
-        let kept = unused_name(&self.path, "format2");
+        let kept = unused_name(&self.path, &format!("format{format}"));
         // VACUUM INTO writes a complete, consistent copy (the WAL included) as a new file.
         self.conn
             .execute("VACUUM INTO ?1", [kept.to_string_lossy()])
@@ -352,14 +354,14 @@ impl Store {
                 path: kept.clone(),
                 source,
             })?;
-        self.upgrade_tables()?;
+        self.upgrade_tables(format)?;
         Ok(self)
     }
 
-    /// The format-2 tables turned into format 3, in one transaction.
-    fn upgrade_tables(&self) -> Result<(), StoreError> {
+    /// The tables of format `format` turned into the current format, in one transaction.
+    fn upgrade_tables(&self, format: i64) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
-        tx.execute_batch(&schema::upgrade_from_2())
+        tx.execute_batch(&schema::upgrade_from(format))
             .map_err(|e| self.err(e))?;
         // PRAGMA takes no bound parameters; the value is our own integer.
         tx.execute_batch(&format!("PRAGMA user_version = {};", schema::FORMAT))
@@ -482,8 +484,8 @@ impl Store {
         .map_err(|e| self.err(e))?;
         for c in &study.conditions {
             tx.execute(
-                "INSERT INTO conditions (condition, label, parameters) VALUES (?1, ?2, ?3)",
-                params![c.index as i64, c.label, c.parameters_json()],
+                "INSERT INTO conditions (condition, label, parameters, stream) VALUES (?1, ?2, ?3, ?4)",
+                params![c.index as i64, c.label, c.parameters_json(), c.stream as i64],
             )
             .map_err(|e| self.err(e))?;
         }
@@ -618,14 +620,19 @@ impl Store {
     }
 
     /// Record that the study grew into `study` (its text, conditions, factors and methods; see
-    /// `Study::growth_from`), and give the stored rows of `truths`' terms their true values
-    /// (condition, term, value): new estimands of stored rows. One transaction: all or nothing.
+    /// `Study::growth_from`): first renumber the stored conditions by `renumbering` ((stored number,
+    /// new number) pairs: their places in the grown design), every row of them; then give the stored
+    /// rows of `truths`' terms their true values (condition by its new number, term, value): new
+    /// estimands of stored rows. One transaction: all or nothing, so no stored row is ever lost or
+    /// left half renumbered.
     pub fn grow(
         &mut self,
         study: &StudyRecord,
+        renumbering: &[(usize, usize)],
         truths: &[(usize, String, f64)],
     ) -> Result<(), StoreError> {
         let tx = self.conn.unchecked_transaction().map_err(|e| self.err(e))?;
+        renumber(&tx, renumbering).map_err(|e| self.err(e))?;
         tx.execute(
             "UPDATE study SET name = ?1, toml = ?2, hash = ?3, finished_at = NULL WHERE id = 1",
             params![study.name, study.toml, study.hash],
@@ -633,8 +640,14 @@ impl Store {
         .map_err(|e| self.err(e))?;
         for c in &study.conditions {
             tx.execute(
-                "INSERT OR REPLACE INTO conditions (condition, label, parameters) VALUES (?1, ?2, ?3)",
-                params![c.index as i64, c.label, c.parameters_json()],
+                "INSERT OR REPLACE INTO conditions (condition, label, parameters, stream) \
+                 VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    c.index as i64,
+                    c.label,
+                    c.parameters_json(),
+                    c.stream as i64
+                ],
             )
             .map_err(|e| self.err(e))?;
         }
@@ -787,6 +800,39 @@ pub fn platform() -> String {
         std::env::consts::OS,
         std::env::consts::ARCH
     )
+}
+
+/// The tables whose rows name a condition by its number.
+const CONDITION_TABLES: [&str; 4] = ["conditions", "replications", "fits", "estimates"];
+
+/// Give the conditions of `renumbering`'s (old, new) pairs their new numbers in every table, within the
+/// caller's transaction. The new numbers pass through negative ones (-1 - new), which no stored condition
+/// has, so no step collides with a key another condition still holds.
+fn renumber(
+    tx: &rusqlite::Transaction<'_>,
+    renumbering: &[(usize, usize)],
+) -> rusqlite::Result<()> {
+    if renumbering.is_empty() {
+        return Ok(());
+    }
+    tx.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS renumbering (old INTEGER PRIMARY KEY, new INTEGER NOT NULL);
+         DELETE FROM temp.renumbering;",
+    )?;
+    for &(old, new) in renumbering {
+        tx.execute(
+            "INSERT INTO temp.renumbering (old, new) VALUES (?1, ?2)",
+            params![old as i64, new as i64],
+        )?;
+    }
+    for table in CONDITION_TABLES {
+        tx.execute_batch(&format!(
+            "UPDATE {table} SET condition = -1 - (SELECT new FROM temp.renumbering WHERE old = {table}.condition)
+               WHERE condition IN (SELECT old FROM temp.renumbering);
+             UPDATE {table} SET condition = -1 - condition WHERE condition < 0;"
+        ))?;
+    }
+    tx.execute_batch("DELETE FROM temp.renumbering;")
 }
 
 #[cfg(test)]

@@ -16,6 +16,9 @@ pub struct StoredCondition {
     pub label: String,
     /// Every parameter's value in this condition, fixed ones too, in file order.
     pub parameters: Vec<(String, f64)>,
+    /// The first spawn key of its keyed streams (`crate::study::Condition::stream`); a store of format
+    /// 3 or older drew every condition from its number, which its upgrade records here.
+    pub stream: u64,
 }
 
 impl StoredCondition {
@@ -172,7 +175,9 @@ impl Store {
     pub fn conditions(&self) -> Result<Vec<StoredCondition>, StoreError> {
         let mut stmt = self
             .conn
-            .prepare("SELECT condition, label, parameters FROM conditions ORDER BY condition")
+            .prepare(
+                "SELECT condition, label, parameters, stream FROM conditions ORDER BY condition",
+            )
             .map_err(|e| self.err(e))?;
         let rows = stmt
             .query_map([], |r| {
@@ -180,12 +185,13 @@ impl Store {
                     r.get::<_, i64>(0)?,
                     r.get::<_, String>(1)?,
                     r.get::<_, String>(2)?,
+                    r.get::<_, i64>(3)?,
                 ))
             })
             .map_err(|e| self.err(e))?;
         let mut out = Vec::new();
         for row in rows {
-            let (index, label, json) = row.map_err(|e| self.err(e))?;
+            let (index, label, json, stream) = row.map_err(|e| self.err(e))?;
             let parameters = parse_parameters(&json).map_err(|reason| StoreError::Invalid {
                 path: self.path.clone(),
                 reason: format!("condition {index}: parameters {json:?}: {reason}"),
@@ -194,6 +200,7 @@ impl Store {
                 index: index as usize,
                 label,
                 parameters,
+                stream: stream as u64,
             });
         }
         Ok(out)

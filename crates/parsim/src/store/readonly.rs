@@ -37,8 +37,9 @@ impl Store {
                 reason: "it has no `study` table".into(),
             });
         }
-        let store = if store.format()? == schema::FORMAT_2 {
-            store.upgraded_copy()?
+        let format = store.format()?;
+        let store = if schema::UPGRADABLE.contains(&format) {
+            store.upgraded_copy(format)?
         } else {
             store
         };
@@ -46,9 +47,9 @@ impl Store {
         Ok(store)
     }
 
-    /// A format-2 store read through a format-3 copy of it in the temporary directory, removed when the
-    /// store is dropped.
-    fn upgraded_copy(self) -> Result<Store, StoreError> {
+    /// A store of an earlier format read through an upgraded copy of it in the temporary directory,
+    /// removed when the store is dropped.
+    fn upgraded_copy(self, format: i64) -> Result<Store, StoreError> {
         static COPIES: AtomicU64 = AtomicU64::new(0);
         let copy = std::env::temp_dir().join(format!(
             "parsim-read-{}-{}.sqlite",
@@ -61,7 +62,7 @@ impl Store {
             .execute("VACUUM INTO ?1", [copy.to_string_lossy()])
             .map_err(|e| self.err(e))?;
         let mut upgraded = Store::open_rw(&copy)?;
-        upgraded.upgrade_tables()?;
+        upgraded.upgrade_tables(format)?;
         upgraded.scratch = Some(scratch);
         // Messages name the store the user gave, not the scratch copy.
         upgraded.path = self.path.clone();

@@ -1,14 +1,32 @@
 //! The store's schema. Documented for readers in pandas, R or the sqlite3 shell: see docs/results.md.
 
-/// The store format this parsim writes and reads (SQLite's `user_version`). 3: a fit's status and an
+/// The store format this parsim writes and reads (SQLite's `user_version`). 4: each condition records
+/// its stream key (`conditions.stream`), as conditions are drawn from streams keyed by their values, not
+/// their numbers. 3: a fit's status and an
 /// estimate's kind are the library's words, unchecked by SQLite (method kinds may add statuses), a
 /// method need not have a formula, and `study.replications` records the most replications per
 /// condition a run asked for. 2: `estimates` is keyed by its primary key alone and records each
 /// term's `position` in its method's coefficient table.
-pub(super) const FORMAT: i64 = 3;
+pub(super) const FORMAT: i64 = 4;
 
-/// The format whose stores are upgraded on first use (see [`UPGRADE_FROM_2`]).
-pub(super) const FORMAT_2: i64 = 2;
+/// The formats whose stores are upgraded on first use (see [`upgrade_from`]).
+pub(super) const UPGRADABLE: [i64; 2] = [2, 3];
+
+/// The statements that turn a store of format `format` (one of [`UPGRADABLE`]) into the current one.
+/// Format 3 and older drew condition c from `spawn_key=(c, r)`: the upgrade records c as each stored
+/// condition's stream key, so its rows keep their meaning and a resumed run draws as they did.
+pub(super) fn upgrade_from(format: i64) -> String {
+    let mut sql = match format {
+        2 => upgrade_from_2(),
+        _ => String::new(),
+    };
+    sql.push_str(
+        "ALTER TABLE conditions ADD COLUMN stream INTEGER NOT NULL DEFAULT 0;
+         UPDATE conditions SET stream = condition;
+",
+    );
+    sql
+}
 
 /// The tables whose definitions changed from format 2 to 3.
 const CHANGED_IN_3: [(&str, &str); 3] = [
@@ -20,7 +38,7 @@ const CHANGED_IN_3: [(&str, &str); 3] = [
 /// The statements that turn a format-2 store into format 3, in one transaction: each changed table is
 /// renamed aside, created anew and refilled (SQLite cannot drop a CHECK constraint in place); `study`
 /// gains the replications runs asked for (unknown for the runs before).
-pub(super) fn upgrade_from_2() -> String {
+fn upgrade_from_2() -> String {
     let mut sql = String::from("ALTER TABLE study ADD COLUMN replications INTEGER;\n");
     for (table, create) in CHANGED_IN_3 {
         sql.push_str(&format!(
@@ -65,7 +83,8 @@ const STUDY: &str = "CREATE TABLE study (
 const CONDITIONS: &str = "CREATE TABLE conditions (
     condition INTEGER PRIMARY KEY,
     label TEXT NOT NULL,
-    parameters TEXT NOT NULL
+    parameters TEXT NOT NULL,
+    stream INTEGER NOT NULL
 )";
 
 const FACTORS: &str = "CREATE TABLE factors (

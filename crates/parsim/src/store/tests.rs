@@ -13,11 +13,13 @@ fn study(toml: &str) -> StudyRecord {
                 index: 0,
                 label: "N=10".into(),
                 parameters: vec![("N".into(), 10.0), ("b".into(), 0.5)],
+                stream: 7,
             },
             StoredCondition {
                 index: 1,
                 label: "N=20".into(),
                 parameters: vec![("N".into(), 20.0), ("b".into(), 0.5)],
+                stream: 1 << 62,
             },
         ],
         factors: vec!["N".into()],
@@ -188,7 +190,7 @@ fn a_store_of_another_format_is_refused_clearly() {
         .unwrap()
         .to_string();
     assert!(
-        err.contains("store format 0") && err.contains("reads format 3") && err.contains("--fresh"),
+        err.contains("store format 0") && err.contains("reads format 4") && err.contains("--fresh"),
         "{err}"
     );
     // --fresh sets it aside (never deletes it) and starts a new store.

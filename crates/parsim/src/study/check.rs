@@ -241,7 +241,7 @@ impl fmt::Display for CheckReport<'_> {
         writeln!(f, "study `{}` ({}): valid", s.name, s.path.display())?;
         let streams = match (s.streams, s.common_random_numbers) {
             (super::Streams::Keyed, false) => format!(
-                "keyed: SeedSequence({}, spawn_key=(condition, replication))",
+                "keyed: SeedSequence({}, spawn_key=(the condition's stream key, replication))",
                 s.seed
             ),
             (super::Streams::Keyed, true) => format!(

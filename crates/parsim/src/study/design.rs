@@ -52,7 +52,12 @@ pub(super) fn conditions(
     let mut out = Vec::with_capacity(cells.len());
     for (index, cell) in cells.into_iter().enumerate() {
         let values = derive(r, parameters, derived, spans, cell, index)?;
-        out.push(Condition { index, values });
+        let stream = super::condition_stream(&values);
+        out.push(Condition {
+            index,
+            values,
+            stream,
+        });
     }
     Some(out)
 }

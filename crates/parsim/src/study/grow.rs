@@ -3,15 +3,17 @@
 //! reference, the name, comments and formatting keep it; the seed, the streams, the data program, a
 //! stored method's options, a stored estimand's truth, a parameter of a stored condition and the
 //! intervals' level change it. Conditions are matched by their parameters' values, never by their
-//! numbers: stored conditions keep their numbers (and so their streams), new ones are numbered after them.
+//! numbers: a condition's stream is keyed by its values, so a grown study numbers its conditions in design
+//! order as a fresh run does, and the stored rows are renumbered to match.
 
 use super::{Condition, Study};
 
 /// How a study grew from its stored version.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Growth {
-    /// For each condition of the grown study, in its design order, the number it has: a stored
-    /// condition's own, or the next free one for a new condition.
+    /// For each condition of the grown study, in its design order, the number the store gives it: a
+    /// stored condition's own, or the next free one for a new condition (a run then renumbers them in
+    /// design order: see [`Study::adopting`]).
     pub numbers: Vec<usize>,
     /// How many conditions were stored.
     pub stored_conditions: usize,
@@ -171,22 +173,34 @@ impl Study {
         numbers
     }
 
-    /// The same study with its conditions numbered as `growth` says (stored numbers kept, new ones
-    /// after), listed in that order.
-    pub fn renumbered(&self, growth: &Growth) -> Study {
+    /// The study as it runs into a store whose conditions are `numbered`: numbered in design order
+    /// like a fresh run, each stored condition (matched by its values) drawing from the stream the store
+    /// records for it, with its simulated truths from that stream; and the (stored number, design
+    /// number) pairs of the stored conditions whose numbers change. Streams keyed by values make the
+    /// grown study's rows those of a fresh run of it; a store of an earlier format keeps its streams.
+    pub fn adopting(&self, numbered: &[Condition]) -> (Study, Vec<(usize, usize)>) {
         let mut study = self.clone();
-        let mut order: Vec<usize> = (0..self.conditions.len()).collect();
-        order.sort_by_key(|&p| growth.numbers[p]);
-        study.conditions = order
-            .iter()
-            .map(|&p| {
-                let mut c = self.conditions[p].clone();
-                c.index = growth.numbers[p];
-                c
-            })
-            .collect();
-        study.truths = order.iter().map(|&p| self.truths[p].clone()).collect();
-        study
+        let mut renumbering = Vec::new();
+        for (position, c) in study.conditions.iter_mut().enumerate() {
+            let Some(stored) = numbered.iter().find(|s| s.values == c.values) else {
+                continue;
+            };
+            if stored.index != position {
+                renumbering.push((stored.index, position));
+            }
+            if stored.stream != c.stream {
+                c.stream = stored.stream;
+                // A simulated truth is drawn from the condition's stream: it is the one stored.
+                for (k, e) in self.estimands.iter().enumerate() {
+                    if e.is_simulated() {
+                        if let Ok(v) = e.value(c, self.seed) {
+                            study.truths[position][k] = v;
+                        }
+                    }
+                }
+            }
+        }
+        (study, renumbering)
     }
 
     /// The stored version of this study (its text as the store holds it), read with the same method

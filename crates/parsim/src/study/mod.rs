@@ -145,10 +145,30 @@ pub struct Estimand {
 /// A cell of the design: one value of every parameter.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Condition {
-    /// 0-based position in [`Study::conditions`] (and the first spawn key of keyed streams).
+    /// 0-based position in [`Study::conditions`] (design order).
     pub index: usize,
     /// Every parameter with its value in this condition (fixed ones too), in file order.
     pub values: Vec<(String, f64)>,
+    /// The first spawn key of its keyed streams: [`condition_stream`] of its values, or, in a store
+    /// written before streams were keyed by values, the number it had there. Independent of the
+    /// condition's position, so a level inserted into the design moves no condition's data.
+    pub stream: u64,
+}
+
+/// The stream key of a condition whose parameters have `values` (every parameter in file order): the
+/// first eight bytes of the SHA-256 of the values as little-endian doubles, read as a little-endian
+/// integer with its top bit cleared (it fits SQLite's signed integers). In Python:
+/// `int.from_bytes(hashlib.sha256(struct.pack(f"<{len(v)}d", *v)).digest()[:8], "little") & (2**63 - 1)`.
+pub fn condition_stream(values: &[(String, f64)]) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut hasher = Sha256::new();
+    for (_, v) in values {
+        hasher.update(v.to_le_bytes());
+    }
+    let digest = hasher.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    u64::from_le_bytes(first) & (u64::MAX >> 1)
 }
 
 /// A study that could not be loaded: unreadable, or invalid (rendered diagnostics, exit code 2).
@@ -317,9 +337,16 @@ impl Study {
             }
             Streams::Keyed => default_rng_from(&SeedSequence::with_spawn_key(
                 self.seed,
-                &[condition as u64, replication],
+                &[self.condition_stream(condition), replication],
             )),
         }
+    }
+
+    /// The stream key of condition `condition` (see [`Condition::stream`]).
+    pub fn condition_stream(&self, condition: usize) -> u64 {
+        self.conditions
+            .get(condition)
+            .map_or(condition as u64, |c| c.stream)
     }
 
     /// Units of work: conditions × replications (data sets), each fitted by every method.
@@ -989,7 +1016,8 @@ fn check_design_size(r: &mut Reader<'_>, root: &DeTable<'_>, parameters: &[Param
 impl Estimand {
     /// The true value in a condition of a study with this seed: the expression of its parameter values,
     /// or the simulation run from the estimand's own stream, numpy's
-    /// `default_rng(SeedSequence(seed, spawn_key=(condition, 2**64 - 1, key)))` with `key` the
+    /// `default_rng(SeedSequence(seed, spawn_key=(stream, 2**64 - 1, key)))` with `stream` the
+    /// condition's [`Condition::stream`] and `key` the
     /// [`crate::method::stream_key`] of the term (distinct from every replication's and method's stream).
     pub fn value(&self, condition: &Condition, seed: u64) -> Result<f64, RuntimeError> {
         let values: Vec<f64> = condition.values.iter().map(|v| v.1).collect();
@@ -999,7 +1027,7 @@ impl Estimand {
         let key = crate::method::stream_key(&self.term);
         let mut rng = default_rng_from(&SeedSequence::with_spawn_key(
             seed,
-            &[condition.index as u64, u64::MAX, key],
+            &[condition.stream, u64::MAX, key],
         ));
         let mut ws = program.workspace();
         ws.generate_with(program, &values, &mut rng)?;

@@ -66,9 +66,16 @@ fn streams_follow_the_documented_spawn_keys() {
         g.fill_random(&mut v);
         v
     };
+    // Condition 4 draws from its values' stream key, not from its number.
+    let key = s.conditions()[4].stream;
+    assert_eq!(key, super::condition_stream(&s.conditions()[4].values));
+    assert_ne!(key, 4);
     assert_eq!(
         draw(s.generator(4, 2)),
-        draw(default_rng_from(&SeedSequence::with_spawn_key(11, &[4, 2])))
+        draw(default_rng_from(&SeedSequence::with_spawn_key(
+            11,
+            &[key, 2]
+        )))
     );
     let crn = study(&BASE.replace("seed = 11", "seed = 11\ncommon_random_numbers = true")).unwrap();
     assert_eq!(
@@ -296,12 +303,13 @@ fn simulated_estimands_run_once_per_condition_from_their_own_stream() {
         "x = { simulate = \"\"\"\nz = normal(a, 1, 1000)\nm = mean(z)\n\"\"\", value = \"m\" }",
     );
     let s = study(&text).unwrap();
-    // numpy: default_rng(SeedSequence(11, spawn_key=(c, 2**64 - 1, key))).normal(a, 1, 1000).mean().
+    // numpy: default_rng(SeedSequence(11, spawn_key=(stream, 2**64 - 1, key))).normal(a, 1, 1000).mean(),
+    // `stream` the condition's stream key.
     let key = crate::method::stream_key("x");
     for c in s.conditions() {
         let mut rng = default_rng_from(&SeedSequence::with_spawn_key(
             11,
-            &[c.index as u64, u64::MAX, key],
+            &[c.stream, u64::MAX, key],
         ));
         let mut z = vec![0.0; 1000];
         rng.fill_normal(&mut z, c.values[0].1.into(), 1.0.into())
@@ -318,4 +326,14 @@ fn simulated_estimands_run_once_per_condition_from_their_own_stream() {
     let bad = text.replace("value = \"m\"", "value = \"z\"");
     let err = study(&bad).unwrap_err().to_string();
     assert!(err.contains("`z` is not a scalar variable"), "{err}");
+}
+
+#[test]
+fn a_conditions_stream_key_is_the_documented_hash_of_its_values() {
+    // Python: v = [40.0, 5.0, -0.5]
+    // int.from_bytes(hashlib.sha256(struct.pack(f"<{len(v)}d", *v)).digest()[:8], "little") & (2**63 - 1)
+    let values: Vec<(String, f64)> = [("N", 40.0), ("n_groups", 5.0), ("beta1", -0.5)]
+        .map(|(n, v)| (n.to_string(), v))
+        .to_vec();
+    assert_eq!(super::condition_stream(&values), 6914478063814416748);
 }

@@ -11,11 +11,12 @@ use rusqlite::{params, Connection};
 
 /// The schema the store promises (notes/api-store.md).
 pub const SCHEMA: &str = "
-PRAGMA user_version = 3;
+PRAGMA user_version = 4;
 CREATE TABLE study (id INTEGER PRIMARY KEY CHECK (id = 1), name TEXT NOT NULL, toml TEXT NOT NULL,
   hash TEXT NOT NULL, parsim_version TEXT NOT NULL, platform TEXT NOT NULL, started_at TEXT NOT NULL,
   finished_at TEXT);
-CREATE TABLE conditions (condition INTEGER PRIMARY KEY, label TEXT NOT NULL, parameters TEXT NOT NULL);
+CREATE TABLE conditions (condition INTEGER PRIMARY KEY, label TEXT NOT NULL, parameters TEXT NOT NULL,
+  stream INTEGER NOT NULL);
 CREATE TABLE factors (parameter TEXT PRIMARY KEY, position INTEGER NOT NULL);
 CREATE TABLE replications (condition INTEGER, replication INTEGER, seconds REAL, PRIMARY KEY (condition, replication));
 CREATE TABLE fits (condition INTEGER, replication INTEGER, method TEXT, status TEXT, message TEXT,
@@ -169,7 +170,7 @@ fn write_store(dir: &Path, rows: &[Row], toml: &str) -> Connection {
     .expect("study");
     for (i, (n, sigma)) in design().into_iter().enumerate() {
         tx.execute(
-            "INSERT INTO conditions VALUES (?1, ?2, ?3)",
+            "INSERT INTO conditions VALUES (?1, ?2, ?3, ?1)",
             params![
                 i as i64,
                 format!("N={n}, sigma={sigma}"),

@@ -1,7 +1,8 @@
 """The same analysis as parsim runs, by hand: a method's function on CSV files written by `parsim data`,
 with the stream built from numpy's own SeedSequence. Prints each estimate's and se's bits.
 
-usage: python3 by_hand.py FILE FUNCTION METHOD SEED < lines "condition replication name=value,... csv"
+usage: python3 by_hand.py FILE FUNCTION METHOD SEED < lines "condition replication name=value,... csv stream"
+(stream: the condition's stream key, the first spawn key of its streams)
 """
 
 import hashlib
@@ -27,11 +28,11 @@ def bits(x):
 
 
 for line in sys.stdin:
-    c, r, params, csv = line.split()
+    c, r, params, csv, stream = line.split()
     condition = {k: float(v) for k, v in (p.split("=") for p in params.split(","))}
     table = np.genfromtxt(csv, delimiter=",", names=True)
     data = {name: np.asarray(table[name], dtype=float) for name in table.dtype.names}
-    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(c), int(r), key)))
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(int(stream), int(r), key)))
     rows = getattr(module, function)(data, condition, rng)
     for row in rows:
         print(c, r, row["term"], bits(row["estimate"]), bits(row.get("se")), file=out)
