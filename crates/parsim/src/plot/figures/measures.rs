@@ -235,7 +235,8 @@ impl Measures {
             .y_labels(0)
             .x_labels(numeric_ticks(PANEL_WIDTH - 24))
             .x_label_formatter(&|x| tick(*x, x1 - x0))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .label_style(super::font(TICK))
             .draw()
             .map_err(fail)?;

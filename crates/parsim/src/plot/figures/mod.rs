@@ -309,6 +309,25 @@ fn condition_stride(n: usize, pixels: u32, widest: &str) -> usize {
 mod tests {
     use super::*;
 
+    /// The recorder sees the texts as drawn: two labels at one place overlap, side by side they do not.
+    #[test]
+    fn the_recorder_finds_overlapping_text() {
+        crate::plot::register_font().expect("font");
+        let recorder = record::Recorder::new((400, 100));
+        let boxes = recorder.boxes();
+        let area = recorder.into_drawing_area();
+        let style = anchored(TICK, HPos::Left, VPos::Top);
+        for (text, x) in [("c10", 10), ("c11", 20), ("c12", 80)] {
+            area.draw_text(text, &style, (x, 10)).expect("drawn");
+        }
+        let boxes = boxes.borrow();
+        assert_eq!(boxes.len(), 3);
+        assert!(boxes[0].overlaps(&boxes[1], 1), "{boxes:?}");
+        assert!(!boxes[1].overlaps(&boxes[2], 1), "{boxes:?}");
+        assert_eq!((boxes[0].left, boxes[0].top), (10, 10));
+        assert!(boxes[0].right - boxes[0].left > 15, "{boxes:?}");
+    }
+
     #[test]
     fn step_runs_break_at_gaps_and_sort() {
         let runs = step_runs(&[(3, 1.0), (0, 2.0), (1, 3.0)]);

@@ -178,7 +178,8 @@ impl NestedLoop {
             .x_labels(0)
             .y_labels(numeric_ticks(CHART_HEIGHT))
             .y_label_formatter(&|y| tick(*y, hi - lo))
-            .light_line_style(RGBColor(235, 235, 235))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
             .y_desc(heading(self.kind))
             .label_style(super::font(TICK))
             .axis_desc_style(super::font(LABEL))
@@ -233,7 +234,7 @@ impl NestedLoop {
             .margin_left(10)
             .margin_right(30)
             .y_label_area_size(Y_AXIS)
-            .x_label_area_size(56)
+            .x_label_area_size(50)
             .build_cartesian_2d(self.x_range(), 0.0..f.max(1.0))
             .map_err(fail)?;
         chart
@@ -270,7 +271,7 @@ impl NestedLoop {
             chart
                 .draw_series([Text::new(
                     text,
-                    (-0.45, band + 0.96),
+                    (-0.4, band + 0.96),
                     anchored(TICK, HPos::Left, VPos::Top),
                 )])
                 .map_err(fail)?;

@@ -6,14 +6,16 @@
 
 use plotters::prelude::*;
 
+use plotters::style::text_anchor::{HPos, VPos};
+
 use super::{
-    draw_lines, draw_points_with_intervals, fail, grid_cells, numeric_ticks, tick, Area,
-    DrawResult, Figure, Heading, Legend, LABEL, TICK,
+    anchored, draw_lines, draw_points_with_intervals, fail, grid_cells, tick, Area, Chart,
+    DrawResult, Figure, Heading, Legend, GAP, LABEL, TICK,
 };
 use crate::measures::power::power_curves;
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
-use crate::plot::layout::{line_height, pages, wrap};
+use crate::plot::layout::{line_height, pages, text_width, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::exists;
 use crate::report::format_number;
@@ -231,10 +233,10 @@ impl PowerCurves {
         };
         chart
             .configure_mesh()
-            .light_line_style(RGBColor(235, 235, 235))
-            .x_labels(numeric_ticks(PANEL_WIDTH - 100).min(levels.len().max(2)))
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(RGBColor(225, 225, 225))
+            .x_labels(0)
             .y_labels(6)
-            .x_label_formatter(&|x| tick(*x, x1 - x0))
             .y_label_formatter(&|y| tick(*y, 100.0))
             .x_desc(self.factor.clone())
             .y_desc("rejection %")
@@ -242,6 +244,7 @@ impl PowerCurves {
             .axis_desc_style(super::font(TICK))
             .draw()
             .map_err(fail)?;
+        draw_level_ticks(area, &chart, &levels, x1 - x0)?;
         let alpha = 100.0 * self.settings.alpha;
         chart
             .draw_series(DashedLineSeries::new(
@@ -263,4 +266,37 @@ impl PowerCurves {
         }
         Ok(())
     }
+}
+
+/// The factor's levels as the x tick labels (the design points, not round numbers), each skipped that
+/// would come closer than `GAP` to the one before.
+fn draw_level_ticks<DB: DrawingBackend>(
+    area: &Area<DB>,
+    chart: &Chart<'_, DB>,
+    levels: &[f64],
+    span: f64,
+) -> DrawResult {
+    let base = area.get_base_pixel();
+    let mut right = i32::MIN;
+    for level in levels {
+        let label = tick(*level, span);
+        let width = text_width(&label, TICK) as i32;
+        let (x, y) = chart.backend_coord(&(*level, -2.0));
+        if x - width / 2 < right + GAP as i32 {
+            continue;
+        }
+        area.draw(&PathElement::new(
+            vec![(x - base.0, y - base.1), (x - base.0, y - base.1 + 5)],
+            BLACK,
+        ))
+        .map_err(fail)?;
+        area.draw_text(
+            &label,
+            &anchored(TICK, HPos::Center, VPos::Top),
+            (x - base.0, y - base.1 + 8),
+        )
+        .map_err(fail)?;
+        right = x + width - width / 2;
+    }
+    Ok(())
 }

@@ -224,7 +224,15 @@ impl Figure for Zip {
             let (block, rest) = area.split_vertically(self.header_height() + PANEL_HEIGHT);
             area = rest;
             let (header, panels) = block.split_vertically(self.header_height());
-            draw_lines(&header, &row.header, LABEL, &BLACK, false)?;
+            if self.header_height() > 0 {
+                header
+                    .draw(&PathElement::new(
+                        vec![(0, 1), (self.width() as i32, 1)],
+                        RGBColor(200, 200, 200),
+                    ))
+                    .map_err(fail)?;
+            }
+            draw_lines(&header.margin(4, 0, 0, 0), &row.header, LABEL, &BLACK, false)?;
             let mut cells = panels;
             for ((_, name), panel) in self.methods.iter().zip(&row.panels) {
                 let (cell, rest) = cells.split_horizontally(PANEL_WIDTH);
