@@ -25,7 +25,7 @@ const PANEL_WIDTH: u32 = 290;
 /// Panels side by side.
 const PANELS_PER_ROW: usize = 3;
 /// The widest a condition label may be before it wraps.
-const LABEL_MAX: u32 = 300;
+const LABEL_MAX: u32 = 420;
 
 /// One page of the forest plot of a term's key measures.
 pub struct Measures {
@@ -172,7 +172,7 @@ impl Panel {
         Panel {
             kind,
             series,
-            range,
+            range: percent_range(kind, range),
         }
     }
 }
@@ -339,4 +339,19 @@ fn draw_horizontal_intervals<DB: DrawingBackend>(
         )
         .map_err(fail)?;
     Ok(())
+}
+
+/// A percentage's axis stops just past 0 and 100 (a padded range around 100% alone would run to 110%).
+fn percent_range(kind: MeasureKind, (lo, hi): (f64, f64)) -> (f64, f64) {
+    match kind {
+        MeasureKind::Coverage | MeasureKind::Rejection | MeasureKind::Convergence => {
+            let (lo, hi) = (lo.max(-2.0), hi.min(102.0));
+            if hi - lo < 4.0 {
+                (hi - 10.0, hi)
+            } else {
+                (lo, hi)
+            }
+        }
+        _ => (lo, hi),
+    }
 }

@@ -12,6 +12,7 @@ use super::{
 };
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
+use crate::plot::layout::text_width;
 use crate::plot::method_colour;
 use crate::plot::series::{heading, measure_series, target, target_note, title, truth, Series};
 use crate::report::format_number;
@@ -102,24 +103,47 @@ impl NestedLoop {
         Y_AXIS + self.plot_width() + 40
     }
 
+    /// One factor needs no band: its levels label the positions.
+    fn bands(&self) -> usize {
+        if self.factors.len() > 1 {
+            self.factors.len()
+        } else {
+            0
+        }
+    }
+
     fn bands_height(&self) -> u32 {
-        self.factors.len() as u32 * BAND + 64
+        self.bands() as u32 * BAND + 64
+    }
+
+    /// The label of a position: its condition, or with one factor, the factor's level.
+    fn tick_label(&self, position: usize) -> String {
+        match (self.bands(), self.factors.first()) {
+            (0, Some((_, levels))) => format_number(levels[self.ranks[position][0]]),
+            _ => format!("c{}", self.order[position]),
+        }
     }
 
     /// Every how many positions a condition tick is labelled.
     pub fn tick_stride(&self) -> usize {
-        let widest = format!("c{}", self.order.iter().max().copied().unwrap_or(0));
+        let widest = (0..self.order.len())
+            .map(|p| self.tick_label(p))
+            .max_by_key(|l| text_width(l, TICK))
+            .unwrap_or_default();
         condition_stride(self.order.len(), self.plot_width(), &widest)
     }
 
     fn heading(&self) -> Heading {
         let note = target_note(self.kind, &self.settings);
         let sep = if note.is_empty() { "" } else { "; " };
+        let subtitle = if self.bands() > 0 {
+            format!("Nested-loop plot: with 95% Monte Carlo intervals{sep}{note}. Below: the design factors' levels")
+        } else {
+            format!("With 95% Monte Carlo intervals{sep}{note}")
+        };
         Heading::new(
             &title(self.kind, &self.term, &self.settings),
-            &format!(
-                "Nested-loop plot: with 95% Monte Carlo intervals{sep}{note}. Below: the design factors' levels"
-            ),
+            &subtitle,
             self.width(),
         )
     }
@@ -185,6 +209,10 @@ impl NestedLoop {
             .axis_desc_style(super::font(LABEL))
             .draw()
             .map_err(fail)?;
+        let (left, right) = (self.x_range().start, self.x_range().end);
+        chart
+            .draw_series([PathElement::new(vec![(left, lo), (right, lo)], BLACK)])
+            .map_err(fail)?;
         let targets: Vec<(usize, f64)> = self
             .targets
             .iter()
@@ -229,7 +257,7 @@ impl NestedLoop {
 
     /// The factors' step lines, their names and levels, and the condition ticks.
     fn draw_factors<DB: DrawingBackend>(&self, area: &Area<DB>) -> DrawResult {
-        let f = self.factors.len() as f64;
+        let f = self.bands() as f64;
         let mut chart = ChartBuilder::on(area)
             .margin_left(10)
             .margin_right(30)
@@ -242,11 +270,14 @@ impl NestedLoop {
             .disable_mesh()
             .x_labels(0)
             .y_labels(0)
-            .x_desc("condition (factors nested: the first listed outermost)")
+            .x_desc(match (self.bands(), self.factors.first()) {
+                (0, Some((name, _))) => name.clone(),
+                _ => "condition (factors nested: the first listed outermost)".to_string(),
+            })
             .axis_desc_style(super::font(LABEL))
             .draw()
             .map_err(fail)?;
-        for (j, (name, levels)) in self.factors.iter().enumerate() {
+        for (j, (name, levels)) in self.factors.iter().enumerate().take(self.bands()) {
             let band = f - 1.0 - j as f64;
             let span = (levels.len().max(2) - 1) as f64;
             let steps: Vec<(usize, f64)> = self
@@ -278,10 +309,10 @@ impl NestedLoop {
         }
         let base = area.get_base_pixel();
         let stride = self.tick_stride();
-        for (p, condition) in self.order.iter().enumerate().step_by(stride) {
+        for p in (0..self.order.len()).step_by(stride) {
             let (x, y) = chart.backend_coord(&(p as f64, 0.0));
             area.draw_text(
-                &format!("c{condition}"),
+                &self.tick_label(p),
                 &anchored(TICK, HPos::Center, VPos::Top),
                 (x - base.0, y - base.1 + 6),
             )
