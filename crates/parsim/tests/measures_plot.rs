@@ -127,7 +127,8 @@ fn figures_render_in_memory_as_the_files_do() {
         assert_eq!(inline, file, "{}", figure.name);
         let (width, height) = figure.size();
         assert!(
-            inline.contains(&format!("width=\"{width}\"")) && inline.contains(&format!("height=\"{height}\"")),
+            inline.contains(&format!("width=\"{width}\""))
+                && inline.contains(&format!("height=\"{height}\"")),
             "{}",
             figure.name
         );
@@ -195,7 +196,8 @@ sigma = "noise_sd"
     (store, summary)
 }
 
-const TWELVE: &str = "N = 120\nn_groups = [5, 10, 20]\nbeta1 = [0, -0.3]\nslope_sd = [0.1, 0.5]\nnoise_sd = 1";
+const TWELVE: &str =
+    "N = 120\nn_groups = [5, 10, 20]\nbeta1 = [0, -0.3]\nslope_sd = [0.1, 0.5]\nnoise_sd = 1";
 const FORTY_EIGHT: &str =
     "N = [100, 400]\nn_groups = [5, 10, 20]\nbeta1 = [0, -0.3]\nslope_sd = [0.1, 0.5]\nnoise_sd = [1, 2]";
 
@@ -211,20 +213,23 @@ fn assert_readable(figure: &StudyFigure) {
     for (i, a) in boxes.iter().enumerate() {
         // One pixel of slack: glyph boxes are rounded outwards.
         assert!(
-            a.left >= -1 && a.top >= -1 && a.right <= width as i32 + 1 && a.bottom <= height as i32 + 1,
+            a.left >= -1
+                && a.top >= -1
+                && a.right <= width as i32 + 1
+                && a.bottom <= height as i32 + 1,
             "{}: {a:?} leaves the {width}×{height} figure",
             figure.name
         );
         for b in &boxes[i + 1..] {
-            assert!(
-                !a.overlaps(b, 1),
-                "{}: {a:?} overlaps {b:?}",
-                figure.name
-            );
+            assert!(!a.overlaps(b, 1), "{}: {a:?} overlaps {b:?}", figure.name);
         }
     }
     // Pages keep a figure readable on a screen: never a strip thousands of pixels wide.
-    assert!(width <= 2000 && height <= 2600, "{}: {width}×{height}", figure.name);
+    assert!(
+        width <= 2000 && height <= 2600,
+        "{}: {width}×{height}",
+        figure.name
+    );
 }
 
 #[test]
@@ -260,7 +265,8 @@ fn labels_never_overlap_with_12_or_48_conditions() {
 fn a_measure_that_does_not_exist_for_a_term_draws_nothing() {
     let (store, summary) = run_study("exists", TWELVE, 8);
     let figures = study_figures(&store, &summary).expect("figures");
-    let of = |term: &str| -> Vec<&StudyFigure> { figures.iter().filter(|f| f.term == term).collect() };
+    let of =
+        |term: &str| -> Vec<&StudyFigure> { figures.iter().filter(|f| f.term == term).collect() };
     // sigma has no standard error: no coverage, no test, no model SE; its bias and empirical SE remain.
     let sigma = of("sigma");
     assert!(!sigma.is_empty());
@@ -284,7 +290,11 @@ fn a_measure_that_does_not_exist_for_a_term_draws_nothing() {
         .expect("sigma's measures");
     assert_eq!(
         forest.measures,
-        [MeasureKind::Bias, MeasureKind::EmpiricalSe, MeasureKind::Convergence]
+        [
+            MeasureKind::Bias,
+            MeasureKind::EmpiricalSe,
+            MeasureKind::Convergence
+        ]
     );
     // X has every key measure, each with its nested-loop plot (the convergence rate only where a fit
     // was lost), and power curves over the factor with the most levels.

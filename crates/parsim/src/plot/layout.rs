@@ -158,7 +158,10 @@ mod tests {
     fn the_font_measures_text() {
         let (narrow, _) = text_size("ii", 14);
         let (wide, height) = text_size("WWWW", 14);
-        assert!(wide > 2 * narrow && height >= 10, "{narrow} {wide} {height}");
+        assert!(
+            wide > 2 * narrow && height >= 10,
+            "{narrow} {wide} {height}"
+        );
     }
 
     #[test]

@@ -227,12 +227,28 @@ pub fn study_figures(store: &Store, summary: &Summary) -> Result<Vec<StudyFigure
         };
         for (page, f) in paged(figures::Estimates::pages(store, summary, term)?) {
             let title = format!("Estimates of {term}");
-            add("estimates", FigureKind::Estimates, &title, f.conditions(), vec![], page, Box::new(f));
+            add(
+                "estimates",
+                FigureKind::Estimates,
+                &title,
+                f.conditions(),
+                vec![],
+                page,
+                Box::new(f),
+            );
         }
         for (page, f) in paged(figures::Measures::pages(summary, term)) {
             let title = format!("Performance for {term}");
             let (conditions, kinds) = (f.conditions(), f.kinds());
-            add("measures", FigureKind::Measures, &title, conditions, kinds, page, Box::new(f));
+            add(
+                "measures",
+                FigureKind::Measures,
+                &title,
+                conditions,
+                kinds,
+                page,
+                Box::new(f),
+            );
         }
         if !summary.factors.is_empty() {
             for kind in series::KEY_MEASURES {
@@ -246,18 +262,42 @@ pub fn study_figures(store: &Store, summary: &Summary) -> Result<Vec<StudyFigure
                 let f = figures::NestedLoop::new(summary, term, kind);
                 let stem = format!("nested_loop_{}", kind.key());
                 let kind_of = FigureKind::NestedLoop(kind);
-                add(&stem, kind_of, &title, every.clone(), vec![kind], (1, 1), Box::new(f));
+                add(
+                    &stem,
+                    kind_of,
+                    &title,
+                    every.clone(),
+                    vec![kind],
+                    (1, 1),
+                    Box::new(f),
+                );
             }
         }
         for (page, f) in paged(figures::PowerCurves::pages(summary, term)) {
             let title = format!("Power curves for {term} over {}", f.factor());
             let kinds = vec![MeasureKind::Rejection];
-            add("power", FigureKind::PowerCurve, &title, every.clone(), kinds, page, Box::new(f));
+            add(
+                "power",
+                FigureKind::PowerCurve,
+                &title,
+                every.clone(),
+                kinds,
+                page,
+                Box::new(f),
+            );
         }
         for (page, f) in paged(figures::Zip::pages(store, summary, term)?) {
             let title = format!("Zip plots of {term}");
             let kinds = vec![MeasureKind::Coverage];
-            add("zip", FigureKind::Zip, &title, f.conditions(), kinds, page, Box::new(f));
+            add(
+                "zip",
+                FigureKind::Zip,
+                &title,
+                f.conditions(),
+                kinds,
+                page,
+                Box::new(f),
+            );
         }
     }
     Ok(all)

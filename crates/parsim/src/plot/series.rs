@@ -66,10 +66,7 @@ pub fn measure_series(summary: &Summary, term: &str, kind: MeasureKind) -> Vec<S
                 })
                 .collect();
             if kind == MeasureKind::Convergence && !points.is_empty() {
-                for fits in summary
-                    .failed_everywhere()
-                    .filter(|f| f.method == *method)
-                {
+                for fits in summary.failed_everywhere().filter(|f| f.method == *method) {
                     if !points.iter().any(|p| p.condition == fits.condition) {
                         points.push(Point {
                             condition: fits.condition,

@@ -43,7 +43,11 @@ struct EstimatePanel {
 
 impl Estimates {
     /// The pages of `term`'s estimates, read from the store.
-    pub fn pages(store: &Store, summary: &Summary, term: &str) -> Result<Vec<Estimates>, StoreError> {
+    pub fn pages(
+        store: &Store,
+        summary: &Summary,
+        term: &str,
+    ) -> Result<Vec<Estimates>, StoreError> {
         let mut panels = Vec::new();
         for condition in &summary.conditions {
             let rows: Vec<_> = summary
@@ -105,7 +109,12 @@ impl Estimates {
     }
 
     fn caption_height(&self) -> u32 {
-        let lines = self.panels.iter().map(|p| p.caption.len()).max().unwrap_or(0) as u32;
+        let lines = self
+            .panels
+            .iter()
+            .map(|p| p.caption.len())
+            .max()
+            .unwrap_or(0) as u32;
         lines * line_height(LABEL) + 6
     }
 
@@ -154,7 +163,7 @@ impl Figure for Estimates {
     fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DrawResult {
         let area = self.heading().draw(root)?;
         let columns = self.columns();
-        let grid = area.split_horizontally(columns as u32 * PANEL_WIDTH).0;
+        let grid = area.split_horizontally(self.width()).0;
         for (panel, cell) in self
             .panels
             .iter()
@@ -168,7 +177,11 @@ impl Figure for Estimates {
     }
 }
 
-fn draw_panel<DB: DrawingBackend>(area: &Area<DB>, panel: &EstimatePanel, term: &str) -> DrawResult {
+fn draw_panel<DB: DrawingBackend>(
+    area: &Area<DB>,
+    panel: &EstimatePanel,
+    term: &str,
+) -> DrawResult {
     let k = panel.methods.len();
     let (x0, x1) = padded_range(
         panel

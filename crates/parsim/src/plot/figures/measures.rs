@@ -63,7 +63,12 @@ impl Measures {
             .conditions
             .iter()
             .map(|c| c.index)
-            .filter(|c| summary.rows.iter().any(|r| r.term == term && r.condition == *c))
+            .filter(|c| {
+                summary
+                    .rows
+                    .iter()
+                    .any(|r| r.term == term && r.condition == *c)
+            })
             .collect();
         if panels.is_empty() || conditions.is_empty() {
             return Vec::new();
@@ -72,7 +77,11 @@ impl Measures {
             .iter()
             .map(|c| condition_label(summary, *c))
             .collect();
-        let widest = labels.iter().map(|l| text_width(l, TICK)).max().unwrap_or(0);
+        let widest = labels
+            .iter()
+            .map(|l| text_width(l, TICK))
+            .max()
+            .unwrap_or(0);
         let label_width = widest.min(LABEL_MAX) + 2 * GAP;
         let mut methods: Vec<(usize, String)> = Vec::new();
         for series in panels.iter().flat_map(|p| &p.series) {
@@ -196,7 +205,9 @@ impl Figure for Measures {
             area = rest;
             let (labels, charts) = block.split_horizontally(self.label_width);
             let cells = grid_cells(
-                &charts.split_horizontally(self.columns() as u32 * PANEL_WIDTH).0,
+                &charts
+                    .split_horizontally(self.columns() as u32 * PANEL_WIDTH)
+                    .0,
                 self.columns(),
                 self.columns(),
             );
@@ -271,7 +282,11 @@ impl Measures {
     }
 
     /// The target of each row, dashed; neighbouring rows with one target share one line.
-    fn draw_targets<DB: DrawingBackend>(&self, chart: &mut Chart<'_, DB>, panel: &Panel) -> DrawResult {
+    fn draw_targets<DB: DrawingBackend>(
+        &self,
+        chart: &mut Chart<'_, DB>,
+        panel: &Panel,
+    ) -> DrawResult {
         let n = self.rows.len();
         let mut runs: Vec<(f64, usize, usize)> = Vec::new();
         for (i, row) in self.rows.iter().enumerate() {

@@ -235,12 +235,8 @@ impl Legend {
                 .map_err(fail)?;
                 top.draw(&Circle::new((x + 10, y), 5, colour.filled()))
                     .map_err(fail)?;
-                top.draw_text(
-                    name,
-                    &anchored(TICK, HPos::Left, VPos::Center),
-                    (x + 28, y),
-                )
-                .map_err(fail)?;
+                top.draw_text(name, &anchored(TICK, HPos::Left, VPos::Center), (x + 28, y))
+                    .map_err(fail)?;
             }
         }
         Ok(rest)

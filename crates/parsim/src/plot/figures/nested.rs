@@ -221,12 +221,7 @@ impl NestedLoop {
             .collect();
         for run in step_runs(&targets) {
             chart
-                .draw_series(DashedLineSeries::new(
-                    run,
-                    8,
-                    5,
-                    BLACK.stroke_width(1),
-                ))
+                .draw_series(DashedLineSeries::new(run, 8, 5, BLACK.stroke_width(1)))
                 .map_err(fail)?;
         }
         let m = self.series.len().max(1) as f64;

@@ -37,11 +37,14 @@ pub struct PowerCurves {
     page: (usize, usize),
 }
 
+/// A method's curve: its index, and (factor value, rejection %, MCSE %) per design point.
+type Curve = (usize, Vec<(f64, f64, f64)>);
+
 #[derive(Clone)]
 struct Facet {
     caption: Vec<String>,
     /// Per method: (index, points (factor value, rejection %, MCSE %)).
-    curves: Vec<(usize, Vec<(f64, f64, f64)>)>,
+    curves: Vec<Curve>,
 }
 
 impl PowerCurves {
@@ -138,7 +141,12 @@ impl PowerCurves {
     }
 
     fn caption_height(&self) -> u32 {
-        let lines = self.facets.iter().map(|f| f.caption.len()).max().unwrap_or(0) as u32;
+        let lines = self
+            .facets
+            .iter()
+            .map(|f| f.caption.len())
+            .max()
+            .unwrap_or(0) as u32;
         lines * line_height(LABEL) + 6
     }
 
@@ -197,7 +205,7 @@ impl Figure for PowerCurves {
         let area = self.heading().draw(root)?;
         let area = self.legend().draw(&area)?;
         let columns = self.columns();
-        let grid = area.split_horizontally(columns as u32 * PANEL_WIDTH).0;
+        let grid = area.split_horizontally(self.width()).0;
         for (facet, cell) in self
             .facets
             .iter()

@@ -8,8 +8,7 @@
 use plotters::prelude::*;
 
 use super::{
-    draw_lines, fail, numeric_ticks, tick, Area, DrawResult, Figure, Heading, LABEL, TICK,
-    Z95,
+    draw_lines, fail, numeric_ticks, tick, Area, DrawResult, Figure, Heading, LABEL, TICK, Z95,
 };
 use crate::measures::{IntervalRule, Replicate, Summary};
 use crate::plot::data::padded_range;
@@ -27,6 +26,11 @@ const PANEL_HEIGHT: u32 = 250;
 
 /// One interval of a zip plot: (centile, lower, upper, covers the truth).
 type RankedInterval = (f64, f64, f64, bool);
+
+/// A method's panel as read: its index, coverage (%), MCSE and ranked intervals.
+type MethodPanel = (usize, f64, f64, Vec<RankedInterval>);
+/// A condition's panels as read: its index, the true value, each method's panel.
+type ConditionPanels = (usize, f64, Vec<MethodPanel>);
 
 /// One page of a term's zip plots.
 pub struct Zip {
@@ -51,7 +55,7 @@ impl Zip {
     pub fn pages(store: &Store, summary: &Summary, term: &str) -> Result<Vec<Zip>, StoreError> {
         let mut rule = IntervalRule::new(summary.settings.level, summary.settings.alpha)
             .unwrap_or_else(|_| IntervalRule::new(0.95, 0.05).expect("0.95 and 0.05 are valid"));
-        let mut read: Vec<(usize, f64, Vec<(usize, f64, f64, Vec<RankedInterval>)>)> = Vec::new();
+        let mut read: Vec<ConditionPanels> = Vec::new();
         for condition in &summary.conditions {
             let mut panels = Vec::new();
             let mut truth = f64::NAN;
@@ -232,7 +236,13 @@ impl Figure for Zip {
                     ))
                     .map_err(fail)?;
             }
-            draw_lines(&header.margin(4, 0, 0, 0), &row.header, LABEL, &BLACK, false)?;
+            draw_lines(
+                &header.margin(4, 0, 0, 0),
+                &row.header,
+                LABEL,
+                &BLACK,
+                false,
+            )?;
             let mut cells = panels;
             for ((_, name), panel) in self.methods.iter().zip(&row.panels) {
                 let (cell, rest) = cells.split_horizontally(PANEL_WIDTH);
@@ -266,7 +276,12 @@ impl Zip {
         );
         let (top, rest) = cell.split_vertically(line_height(TICK + 1) + 4);
         draw_lines(&top, &[caption], TICK + 1, &BLACK, true)?;
-        let (x0, x1) = padded_range(ranked.iter().flat_map(|(_, l, u, _)| [*l, *u]).chain([truth]));
+        let (x0, x1) = padded_range(
+            ranked
+                .iter()
+                .flat_map(|(_, l, u, _)| [*l, *u])
+                .chain([truth]),
+        );
         let mut chart = ChartBuilder::on(&rest)
             .margin(8)
             .margin_right(18)
@@ -317,7 +332,10 @@ impl Zip {
             if y.is_finite() {
                 let y = y.clamp(0.0, 100.0);
                 chart
-                    .draw_series([PathElement::new(vec![(x0, y), (x1, y)], gold.stroke_width(3))])
+                    .draw_series([PathElement::new(
+                        vec![(x0, y), (x1, y)],
+                        gold.stroke_width(3),
+                    )])
                     .map_err(fail)?;
             }
         }
