@@ -232,11 +232,20 @@ fn assert_readable(figure: &StudyFigure) {
     );
 }
 
+/// 100 conditions: the nested-loop plot's condition ticks must thin out (15 pixels apart, `c99` is wider).
+const HUNDRED: &str = "N = 120\nn_groups = [4, 5, 6, 7, 8, 9, 10, 11, 12, 13]\n\
+    beta1 = [0, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]\nslope_sd = 0.3\nnoise_sd = 1";
+/// One factor: its measures as lines over its levels.
+const ONE_FACTOR: &str =
+    "N = 120\nn_groups = [5, 10, 20, 40]\nbeta1 = -0.3\nslope_sd = 0.3\nnoise_sd = 1";
+
 #[test]
-fn labels_never_overlap_with_12_or_48_conditions() {
+fn labels_never_overlap_with_4_12_48_or_100_conditions() {
     for (name, factors, conditions, pages) in [
+        ("one-factor", ONE_FACTOR, 4, 1),
         ("twelve", TWELVE, 12, 1),
         ("forty-eight", FORTY_EIGHT, 48, 2),
+        ("hundred", HUNDRED, 100, 5),
     ] {
         let (store, summary) = run_study(name, factors, 12);
         assert_eq!(summary.conditions.len(), conditions);
@@ -258,6 +267,26 @@ fn labels_never_overlap_with_12_or_48_conditions() {
             .find(|f| f.name == "nested_loop_bias_X")
             .expect("nested loop of bias");
         assert_eq!(nested.conditions.len(), conditions);
+        let ticks: Vec<String> = nested
+            .text_boxes()
+            .expect("layout")
+            .into_iter()
+            .map(|b| b.text)
+            .filter(|t| t.starts_with('c') && t[1..].parse::<usize>().is_ok())
+            .collect();
+        match conditions {
+            // With one factor its levels label the positions.
+            4 => assert!(
+                ticks.is_empty()
+                    && nested
+                        .text_boxes()
+                        .expect("layout")
+                        .iter()
+                        .any(|b| b.text == "40")
+            ),
+            100 => assert!(ticks.len() < 100 && ticks.len() >= 20, "{ticks:?}"),
+            n => assert_eq!(ticks.len(), n, "{ticks:?}"),
+        }
     }
 }
 

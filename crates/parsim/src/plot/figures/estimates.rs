@@ -227,7 +227,7 @@ fn draw_panel<DB: DrawingBackend>(
         chart
             .draw_series([Text::new(
                 ellipsised(&format!("{name} (n = {})", values.len()), TICK, room),
-                (x0, y + 0.45),
+                (x0 + 0.01 * (x1 - x0), y + 0.45),
                 super::font(TICK).color(&colour),
             )])
             .map_err(fail)?;
