@@ -5,12 +5,12 @@
 use plotters::prelude::*;
 
 use super::{
-    draw_lines, fail, grid_cells, numeric_ticks, tick, Area, Chart, DrawResult, Figure, Heading,
-    LABEL, TICK,
+    caption_height, draw_lines, fail, grid_cells, numeric_ticks, page_note, tick, Area, Chart,
+    DrawResult, Figure, Heading, LABEL, TICK,
 };
 use crate::measures::Summary;
 use crate::plot::data::{padded_range, quantile};
-use crate::plot::layout::{ellipsised, line_height, pages, wrap};
+use crate::plot::layout::{ellipsised, pages, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::condition_label;
 use crate::store::{Store, StoreError};
@@ -109,13 +109,7 @@ impl Estimates {
     }
 
     fn caption_height(&self) -> u32 {
-        let lines = self
-            .panels
-            .iter()
-            .map(|p| p.caption.len())
-            .max()
-            .unwrap_or(0) as u32;
-        lines * line_height(LABEL) + 6
+        caption_height(self.panels.iter().map(|p| p.caption.len()))
     }
 
     fn panel_height(&self) -> u32 {
@@ -133,16 +127,7 @@ impl Estimates {
     }
 
     fn heading(&self) -> Heading {
-        let page = if self.page.1 > 1 {
-            let first = self.panels.first().map_or(0, |p| p.condition);
-            let last = self.panels.last().map_or(0, |p| p.condition);
-            format!(
-                " (conditions c{first}–c{last}, page {} of {})",
-                self.page.0, self.page.1
-            )
-        } else {
-            String::new()
-        };
+        let page = page_note(self.page, &self.conditions());
         Heading::new(
             &format!("Estimates of {} by method{page}", self.term),
             "box: quartiles and median, whiskers to 1.5 IQR; points: replications; red dashed line: true value",

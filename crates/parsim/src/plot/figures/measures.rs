@@ -7,8 +7,8 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, fail, grid_cells, numeric_ticks, tick, Area, Chart, DrawResult, Figure, Heading,
-    Legend, GAP, LABEL, TICK, Z95,
+    anchored, fail, grid_cells, numeric_ticks, page_note, tick, Area, Chart, DrawResult, Figure,
+    Heading, Legend, GAP, LABEL, TICK, Z95,
 };
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
@@ -145,16 +145,7 @@ impl Measures {
     }
 
     fn heading(&self) -> Heading {
-        let first = self.rows.first().map_or(0, |r| r.condition);
-        let last = self.rows.last().map_or(0, |r| r.condition);
-        let page = if self.page.1 > 1 {
-            format!(
-                " (conditions c{first}–c{last}, page {} of {})",
-                self.page.0, self.page.1
-            )
-        } else {
-            String::new()
-        };
+        let page = page_note(self.page, &self.conditions());
         Heading::new(
             &format!("Performance for {}{page}", self.term),
             "each method's estimate with its 95% Monte Carlo interval (±1.96 MCSE); dashed: the target \

@@ -155,6 +155,23 @@ fn draw_lines<DB: DrawingBackend>(
     Ok(lines.len() as u32 * step + 4)
 }
 
+/// ` (conditions c0–c11, page 1 of 4)` after the title of one page of several (the conditions first to
+/// last, when the page shows conditions).
+fn page_note((page, of): (usize, usize), conditions: &[usize]) -> String {
+    match (of > 1, conditions.first(), conditions.last()) {
+        (false, ..) => String::new(),
+        (true, Some(first), Some(last)) => {
+            format!(" (conditions c{first}–c{last}, page {page} of {of})")
+        }
+        (true, ..) => format!(" (page {page} of {of})"),
+    }
+}
+
+/// Height of a row of panel captions, the longest `lines` long.
+fn caption_height(lines: impl Iterator<Item = usize>) -> u32 {
+    lines.max().unwrap_or(0) as u32 * line_height(LABEL) + 6
+}
+
 /// A figure's heading: its title and a grey subtitle, each wrapped to the figure's width.
 struct Heading {
     title: Vec<String>,

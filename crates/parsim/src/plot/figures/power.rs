@@ -9,13 +9,13 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, draw_lines, draw_points_with_intervals, fail, grid_cells, tick, Area, Chart,
-    DrawResult, Figure, Heading, Legend, GAP, LABEL, TICK,
+    anchored, caption_height, draw_lines, draw_points_with_intervals, fail, grid_cells, page_note,
+    tick, Area, Chart, DrawResult, Figure, Heading, Legend, GAP, LABEL, TICK,
 };
 use crate::measures::power::power_curves;
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
-use crate::plot::layout::{line_height, pages, text_width, wrap};
+use crate::plot::layout::{pages, text_width, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::exists;
 use crate::report::format_number;
@@ -141,21 +141,11 @@ impl PowerCurves {
     }
 
     fn caption_height(&self) -> u32 {
-        let lines = self
-            .facets
-            .iter()
-            .map(|f| f.caption.len())
-            .max()
-            .unwrap_or(0) as u32;
-        lines * line_height(LABEL) + 6
+        caption_height(self.facets.iter().map(|f| f.caption.len()))
     }
 
     fn heading(&self) -> Heading {
-        let page = if self.page.1 > 1 {
-            format!(" (page {} of {})", self.page.0, self.page.1)
-        } else {
-            String::new()
-        };
+        let page = page_note(self.page, &[]);
         Heading::new(
             &format!("Power curves for {} over {}{page}", self.term, self.factor),
             &format!(

@@ -8,7 +8,8 @@
 use plotters::prelude::*;
 
 use super::{
-    draw_lines, fail, numeric_ticks, tick, Area, DrawResult, Figure, Heading, LABEL, TICK, Z95,
+    draw_lines, fail, numeric_ticks, page_note, tick, Area, DrawResult, Figure, Heading, LABEL,
+    TICK, Z95,
 };
 use crate::measures::{IntervalRule, Replicate, Summary};
 use crate::plot::data::padded_range;
@@ -158,16 +159,7 @@ impl Zip {
     }
 
     fn heading(&self) -> Heading {
-        let page = if self.page.1 > 1 {
-            let first = self.rows.first().map_or(0, |r| r.condition);
-            let last = self.rows.last().map_or(0, |r| r.condition);
-            format!(
-                " (conditions c{first}–c{last}, page {} of {})",
-                self.page.0, self.page.1
-            )
-        } else {
-            String::new()
-        };
+        let page = page_note(self.page, &self.conditions());
         let truth = match self.rows.as_slice() {
             [only] if only.header.is_empty() => format!(" {}", format_number(only.truth)),
             _ => String::new(),
