@@ -114,6 +114,13 @@ pub fn pages(count: usize, per_page: usize) -> Vec<Range<usize>> {
         .collect()
 }
 
+/// Columns of a grid of `count` panels at most `max` wide: the fewest rows, then rows as full as
+/// possible (4 panels in at most 3 columns → 2 × 2, not 3 + 1).
+pub fn columns(count: usize, max: usize) -> usize {
+    let rows = count.div_ceil(max.max(1)).max(1);
+    count.div_ceil(rows).max(1)
+}
+
 /// Every how many positions an axis with `count` positions `pitch` pixels apart can print a label as wide
 /// as `widest` pixels, leaving at least `gap` pixels between neighbours.
 pub fn label_stride(pitch: f64, widest: u32, gap: u32) -> usize {
@@ -162,6 +169,16 @@ mod tests {
             wide > 2 * narrow && height >= 10,
             "{narrow} {wide} {height}"
         );
+    }
+
+    #[test]
+    fn grids_fill_their_rows() {
+        let grid = |n| (columns(n, 3), n.div_ceil(columns(n, 3)));
+        assert_eq!(grid(1), (1, 1));
+        assert_eq!(grid(3), (3, 1));
+        assert_eq!(grid(4), (2, 2));
+        assert_eq!(grid(5), (3, 2));
+        assert_eq!(grid(12), (3, 4));
     }
 
     #[test]

@@ -10,7 +10,7 @@ use super::{
 };
 use crate::measures::Summary;
 use crate::plot::data::{padded_range, quantile};
-use crate::plot::layout::{ellipsised, pages, wrap};
+use crate::plot::layout::{columns, ellipsised, pages, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::condition_label;
 use crate::store::{Store, StoreError};
@@ -105,7 +105,7 @@ impl Estimates {
     }
 
     fn columns(&self) -> usize {
-        self.panels.len().clamp(1, COLUMNS)
+        columns(self.panels.len(), COLUMNS)
     }
 
     fn caption_height(&self) -> u32 {

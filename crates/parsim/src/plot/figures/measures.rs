@@ -12,7 +12,7 @@ use super::{
 };
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
-use crate::plot::layout::{line_height, pages, text_width, wrap};
+use crate::plot::layout::{columns, line_height, pages, text_width, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::{
     condition_label, exists, heading, measure_series, target, truth, Series, KEY_MEASURES,
@@ -132,7 +132,7 @@ impl Measures {
     }
 
     fn columns(&self) -> usize {
-        self.panels.len().min(PANELS_PER_ROW)
+        columns(self.panels.len(), PANELS_PER_ROW)
     }
 
     fn block_height(&self) -> u32 {
@@ -181,7 +181,7 @@ impl Figure for Measures {
     fn size(&self) -> (u32, u32) {
         let heading = self.heading();
         let legend = Legend::new(&self.methods, self.width());
-        let blocks = self.panels.len().div_ceil(PANELS_PER_ROW) as u32;
+        let blocks = self.panels.len().div_ceil(self.columns()) as u32;
         (
             self.width(),
             heading.height() + legend.height() + blocks * self.block_height(),
@@ -191,7 +191,7 @@ impl Figure for Measures {
     fn draw<DB: DrawingBackend>(&self, root: &Area<DB>) -> DrawResult {
         let area = self.heading().draw(root)?;
         let mut area = Legend::new(&self.methods, self.width()).draw(&area)?;
-        for panels in self.panels.chunks(PANELS_PER_ROW) {
+        for panels in self.panels.chunks(self.columns()) {
             let (block, rest) = area.split_vertically(self.block_height());
             area = rest;
             let (labels, charts) = block.split_horizontally(self.label_width);

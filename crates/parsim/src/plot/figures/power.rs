@@ -15,7 +15,7 @@ use super::{
 use crate::measures::power::power_curves;
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
-use crate::plot::layout::{pages, text_width, wrap};
+use crate::plot::layout::{columns, pages, text_width, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::exists;
 use crate::report::format_number;
@@ -133,7 +133,7 @@ impl PowerCurves {
     }
 
     fn columns(&self) -> usize {
-        self.facets.len().clamp(1, COLUMNS)
+        columns(self.facets.len(), COLUMNS)
     }
 
     fn width(&self) -> u32 {
