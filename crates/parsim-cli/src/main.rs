@@ -26,7 +26,7 @@ enum Command {
     Run(cli::run::Args),
     /// Performance measures with Monte Carlo standard errors, from a results directory.
     Summary(cli::summary::Args),
-    /// Figures of the results: estimates, key measures, nested-loop plots, power curves, zip plots.
+    /// Figures of the results: estimates, bias, coverage, zip plot, nested-loop plot.
     Plot(cli::plot::Args),
     /// Power along a numeric factor and the level that reaches a target power (optionally refined).
     Power(cli::power::Args),
