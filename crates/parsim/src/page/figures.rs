@@ -1,0 +1,130 @@
+//! The page's figures: the study's catalogue ([`crate::plot::study_figures`]) inlined as SVG, grouped by
+//! estimand and by what they show. Figures of one condition each (zip plots) are folded away when the
+//! design has many conditions, so the page opens on the figures across conditions.
+
+use std::fmt::Write;
+
+use crate::measures::Summary;
+use crate::plot::{FigureKind, PlotError, StudyFigure};
+
+use super::html::{anchor, escape};
+use super::results::label;
+
+/// Above this many figures of one condition per group, the group starts folded.
+const OPEN_PER_CONDITION: usize = 4;
+
+/// The figures section; returns the estimands it has figures of (for the table of contents), with their
+/// fragment ids.
+pub fn render(
+    out: &mut String,
+    summary: &Summary,
+    figures: &[StudyFigure],
+) -> Result<Vec<(String, String)>, PlotError> {
+    out.push_str("<section id=\"figures\"><h2>Figures</h2>\n");
+    let mut terms: Vec<&str> = Vec::new();
+    for figure in figures {
+        if !terms.contains(&figure.term.as_str()) {
+            terms.push(&figure.term);
+        }
+    }
+    if terms.is_empty() {
+        out.push_str("<p>No figures: no method has a usable estimate of an estimand.</p>\n");
+    }
+    let mut toc = Vec::new();
+    for (i, term) in terms.iter().enumerate() {
+        let id = anchor(&["figures", &i.to_string(), term]);
+        let _ = writeln!(out, "<section id=\"{id}\"><h3>{}</h3>", escape(term));
+        let of_term: Vec<&StudyFigure> = figures.iter().filter(|f| f.term == *term).collect();
+        for group in groups(&of_term) {
+            render_group(out, summary, &group)?;
+        }
+        out.push_str("</section>\n");
+        toc.push((id, term.to_string()));
+    }
+    out.push_str("</section>\n");
+    Ok(toc)
+}
+
+/// Consecutive figures under the same heading, in the catalogue's order.
+fn groups<'a>(figures: &[&'a StudyFigure]) -> Vec<Vec<&'a StudyFigure>> {
+    let mut groups: Vec<Vec<&StudyFigure>> = Vec::new();
+    for figure in figures {
+        match groups.last_mut() {
+            Some(last) if heading(last[0].kind) == heading(figure.kind) => last.push(figure),
+            _ => groups.push(vec![figure]),
+        }
+    }
+    groups
+}
+
+/// A group: its heading, then its figures in a wrapping grid (folded when there are many of one
+/// condition each).
+fn render_group(
+    out: &mut String,
+    summary: &Summary,
+    group: &[&StudyFigure],
+) -> Result<(), PlotError> {
+    let title = heading(group[0].kind);
+    let per_condition = group.iter().filter(|f| f.condition.is_some()).count();
+    let folded = per_condition > OPEN_PER_CONDITION;
+    if folded {
+        let _ = writeln!(
+            out,
+            "<details class=\"figures-group\"><summary>{} ({} figures, one per condition)</summary>",
+            escape(title),
+            group.len()
+        );
+    } else {
+        let _ = writeln!(out, "<h4>{}</h4>", escape(title));
+    }
+    out.push_str("<div class=\"figures\">\n");
+    for figure in group {
+        let svg = figure.svg()?;
+        let _ = writeln!(
+            out,
+            "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>",
+            anchor(&["figure", &figure.name]),
+            inline_svg(&svg),
+            escape(&caption(summary, figure))
+        );
+    }
+    out.push_str("</div>\n");
+    if folded {
+        out.push_str("</details>\n");
+    }
+    Ok(())
+}
+
+/// The heading of a figure's group.
+fn heading(kind: FigureKind) -> &'static str {
+    #[allow(unreachable_patterns)] // kinds added to the catalogue later land under "Other figures"
+    match kind {
+        FigureKind::Estimates => "Distribution of the estimates",
+        FigureKind::Measure(_) => "Measures across conditions",
+        FigureKind::NestedLoop(_) => "Nested-loop plots",
+        FigureKind::Zip => "Zip plots of the confidence intervals",
+        _ => "Other figures",
+    }
+}
+
+/// What a figure shows, in words, with its condition.
+fn caption(summary: &Summary, figure: &StudyFigure) -> String {
+    #[allow(unreachable_patterns)]
+    let what = match figure.kind {
+        FigureKind::Estimates => "Estimates per method".to_string(),
+        FigureKind::Measure(m) | FigureKind::NestedLoop(m) => m.heading().to_string(),
+        FigureKind::Zip => "Zip plot".to_string(),
+        _ => figure.name.clone(),
+    };
+    match figure.condition {
+        Some(c) => format!("{what} of {}: {}", figure.term, label(summary, c)),
+        None => format!("{what} of {}", figure.term),
+    }
+}
+
+/// The `<svg>` element of an SVG document (any XML declaration before it dropped: it is not allowed
+/// inside HTML), with a role so screen readers announce it as an image.
+fn inline_svg(svg: &str) -> String {
+    let start = svg.find("<svg").unwrap_or(0);
+    svg[start..].replacen("<svg", "<svg role=\"img\"", 1)
+}
