@@ -223,7 +223,10 @@ mod tests {
 
     #[test]
     fn anchors_are_safe_ids() {
-        assert_eq!(anchor(&["fig", "sd__(Intercept)|group"]), "fig-sd---intercept--group");
+        assert_eq!(
+            anchor(&["fig", "sd__(Intercept)|group"]),
+            "fig-sd---intercept--group"
+        );
     }
 
     #[test]
@@ -233,7 +236,10 @@ mod tests {
             "c<",
             vec![Column::text("a&b"), Column::number("n")],
         );
-        t.push(vec![Cell::text("<x>"), Cell::number("0.50 (0.01)", Some(0.5))]);
+        t.push(vec![
+            Cell::text("<x>"),
+            Cell::number("0.50 (0.01)", Some(0.5)),
+        ]);
         t.push(vec![Cell::text("y"), Cell::number("NA", None)]);
         let mut html = String::new();
         t.render(&mut html);

@@ -1,6 +1,7 @@
 //! The page's description of the study: settings, design grid, methods, estimands, replications and how
 //! to replay one, read from the study file the store keeps and from the summary.
 
+use std::collections::HashMap;
 use std::fmt::Write;
 
 use crate::measures::Summary;
@@ -54,7 +55,11 @@ pub fn render(out: &mut String, summary: &Summary, facts: &StudyFacts<'_>) {
         match (facts.asked, asked_total) {
             (Some(asked), Some(total)) => format!(
                 "{asked} per condition asked; {stored_total} of {total} stored{}",
-                if facts.finished { "" } else { " (the run did not finish)" }
+                if facts.finished {
+                    ""
+                } else {
+                    " (the run did not finish)"
+                }
             ),
             _ => format!("{stored_total} stored"),
         },
@@ -109,7 +114,28 @@ fn design(out: &mut String, summary: &Summary, facts: &StudyFacts<'_>) {
             escape(&fixed.join(", "))
         );
     }
-    let terms = summary.terms();
+    // True values that vary across conditions; the estimands' table gives the constant ones.
+    let mut truths: HashMap<(usize, &str), f64> = HashMap::new();
+    for row in &summary.rows {
+        truths
+            .entry((row.condition, row.term.as_str()))
+            .or_insert(row.measures.truth);
+    }
+    let truth = |c: usize, term: &str| truths.get(&(c, term)).copied();
+    let terms: Vec<&str> = summary
+        .terms()
+        .into_iter()
+        .filter(|term| {
+            let first = summary
+                .conditions
+                .first()
+                .and_then(|c| truth(c.index, term));
+            summary
+                .conditions
+                .iter()
+                .any(|c| truth(c.index, term).map(f64::to_bits) != first.map(f64::to_bits))
+        })
+        .collect();
     let mut columns = vec![Column::number("condition")];
     if summary.factors.is_empty() {
         columns.push(Column::text("label"));
@@ -135,11 +161,7 @@ fn design(out: &mut String, summary: &Summary, facts: &StudyFacts<'_>) {
             row.push(Cell::number(v.map(format_number).unwrap_or_default(), v));
         }
         for term in &terms {
-            let truth = summary
-                .rows
-                .iter()
-                .find(|r| r.condition == c.index && r.term == *term)
-                .map(|r| r.measures.truth);
+            let truth = truth(c.index, term);
             row.push(Cell::number(
                 truth.map(format_number).unwrap_or_default(),
                 truth,
@@ -213,13 +235,14 @@ fn estimands(out: &mut String, summary: &Summary, file: &toml::Table) {
             .and_then(|e| e.get(term))
             .map(plain)
             .unwrap_or_default();
-        let mut truths: Vec<f64> = Vec::new();
-        for row in summary.rows.iter().filter(|r| r.term == term) {
-            if !truths.iter().any(|t| t.total_cmp(&row.measures.truth).is_eq()) {
-                truths.push(row.measures.truth);
-            }
-        }
+        let mut truths: Vec<f64> = summary
+            .rows
+            .iter()
+            .filter(|r| r.term == term)
+            .map(|r| r.measures.truth)
+            .collect();
         truths.sort_by(f64::total_cmp);
+        truths.dedup_by(|a, b| a.total_cmp(b).is_eq());
         let values = match truths.as_slice() {
             [] => String::new(),
             [one] => format_number(*one),
@@ -254,7 +277,10 @@ fn replay(out: &mut String, summary: &Summary, streams: &Option<String>, facts: 
              steps from <code>spawn_key=(c, r, key)</code>, a key of the method's name."
         }
     };
-    let _ = writeln!(out, "<p>{stream} So any replication can be rebuilt alone, bit for bit:</p>");
+    let _ = writeln!(
+        out,
+        "<p>{stream} So any replication can be rebuilt alone, bit for bit:</p>"
+    );
     let condition = summary.conditions.first().map_or(0, |c| c.index);
     let study_file = format!("{}/study.toml", facts.dir.trim_end_matches('/'));
     let _ = writeln!(
