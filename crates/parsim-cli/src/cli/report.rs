@@ -35,7 +35,10 @@ pub fn execute(args: Args) -> Outcome {
     let mut summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
     args.filter.apply(&mut summary)?;
     let path = page::write_report(&args.dir, &store, &summary).map_err(|e| match e {
-        PageError::Plot(PlotError::Measures(e)) => measures_failure(e),
+        PageError::Plot(plot) => match *plot {
+            PlotError::Measures(e) => measures_failure(e),
+            other => Failure::failed(other.to_string()),
+        },
         other => Failure::failed(other.to_string()),
     })?;
     println!("{}", path.display());

@@ -158,10 +158,12 @@ def screenshots(driver, name):
         driver.execute_script(f"document.getElementById('{section}').scrollIntoView();")
         time.sleep(0.1)
         driver.save_screenshot(str(SHOTS / f"{name}-{section}.png"))
-    # The first nested-loop plot, if the design has one, at its own size.
-    loops = driver.find_elements(By.CSS_SELECTOR, "figure[id^='figure-nested-loop']")
-    if loops:
-        loops[0].screenshot(str(SHOTS / f"{name}-nested-loop.png"))
+    # The first bias figure across conditions and nested-loop plot, as the page shows them.
+    for prefix, shot in (("figure-bias", "bias"), ("figure-nested-loop", "nested-loop")):
+        found = driver.find_elements(By.CSS_SELECTOR, f"figure[id^='{prefix}']")
+        if found:
+            driver.execute_script("arguments[0].scrollIntoView();", found[0])
+            found[0].screenshot(str(SHOTS / f"{name}-{shot}.png"))
 
 
 def main():

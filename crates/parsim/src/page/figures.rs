@@ -10,6 +10,11 @@ use crate::plot::{FigureKind, PlotError, StudyFigure};
 use super::html::{anchor, escape};
 use super::results::label;
 
+/// Figures taller than this (pixels) scroll in a box of a screen's height.
+const TALL: f64 = 1400.0;
+/// Figures wider than this (pixels) keep their size and scroll sideways.
+const WIDE: f64 = 2000.0;
+
 /// Above this many figures of one condition per group, the group starts folded.
 const OPEN_PER_CONDITION: usize = 4;
 
@@ -80,9 +85,24 @@ fn render_group(
     out.push_str("<div class=\"figures\">\n");
     for figure in group {
         let svg = figure.svg()?;
+        // A figure taller than a screen (many conditions' panels) scrolls in its own box, so the page
+        // stays navigable; printing shows it whole.
+        // One far wider than a screen keeps its size and scrolls sideways: shrunk to fit, its labels
+        // would be too small to read.
+        let mut classes = Vec::new();
+        if svg_size(&svg, "height").is_some_and(|h| h > TALL) {
+            classes.push("tall");
+        }
+        if svg_size(&svg, "width").is_some_and(|w| w > WIDE) {
+            classes.push("wide");
+        }
+        let class = match classes.is_empty() {
+            true => String::new(),
+            false => format!(" class=\"{}\"", classes.join(" ")),
+        };
         let _ = writeln!(
             out,
-            "<figure id=\"{}\">{}<figcaption>{}</figcaption></figure>",
+            "<figure id=\"{}\"{class}>{}<figcaption>{}</figcaption></figure>",
             anchor(&["figure", &figure.name]),
             inline_svg(&svg),
             escape(&caption(summary, figure))
@@ -127,4 +147,28 @@ fn caption(summary: &Summary, figure: &StudyFigure) -> String {
 fn inline_svg(svg: &str) -> String {
     let start = svg.find("<svg").unwrap_or(0);
     svg[start..].replacen("<svg", "<svg role=\"img\"", 1)
+}
+
+/// An attribute (`width`, `height`) of an SVG document's root element, in pixels.
+fn svg_size(svg: &str, attribute: &str) -> Option<f64> {
+    let start = svg.find("<svg")?;
+    let tag = &svg[start..start + svg[start..].find('>')?];
+    let key = format!(" {attribute}=\"");
+    let at = tag.find(&key)? + key.len();
+    let value = &tag[at..at + tag[at..].find('"')?];
+    value.trim_end_matches("px").parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_height_of_an_svg_is_read_from_its_root() {
+        let svg = "<?xml version=\"1.0\"?>\n<svg width=\"800\" height=\"2400\" viewBox=\"0 0 800 2400\"><rect height=\"5\"/></svg>";
+        assert_eq!(svg_size(svg, "height"), Some(2400.0));
+        assert_eq!(svg_size(svg, "width"), Some(800.0));
+        assert_eq!(svg_size("<svg width=\"1\">", "height"), None);
+        assert!(inline_svg(svg).starts_with("<svg role=\"img\" width=\"800\""));
+    }
 }

@@ -29,9 +29,9 @@ pub enum PageError {
     /// The store could not be read.
     #[error("cannot read the results store: {0}")]
     Store(#[from] StoreError),
-    /// A figure could not be drawn.
+    /// A figure could not be drawn (boxed: a plot error is large, and errors travel by value).
     #[error(transparent)]
-    Plot(#[from] PlotError),
+    Plot(Box<PlotError>),
     /// The page could not be written.
     #[error("cannot write {path}: {source}")]
     Write {
@@ -40,6 +40,12 @@ pub enum PageError {
         /// Why.
         source: std::io::Error,
     },
+}
+
+impl From<PlotError> for PageError {
+    fn from(error: PlotError) -> Self {
+        PageError::Plot(Box::new(error))
+    }
 }
 
 const STYLE: &str = include_str!("page.css");
