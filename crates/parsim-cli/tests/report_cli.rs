@@ -305,3 +305,39 @@ fn results_csv_is_the_long_format_r_reads_and_its_bias_is_parsims() {
     assert!(stdout.contains("bias: 72 groups"), "{stdout}");
     assert!(stdout.contains("cover: 48 groups equal"), "{stdout}");
 }
+
+#[test]
+fn the_options_choose_estimands_methods_and_settings_as_for_summary() {
+    let (dir, _) = page_of_design_12("options");
+    let d = dir.to_str().unwrap();
+    let done = parsim(&[
+        "report",
+        d,
+        "--estimands",
+        "x",
+        "--methods",
+        "ols_robust",
+        "--level",
+        "0.9",
+    ]);
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
+    let measures = section(&html, "measures");
+    assert_eq!(measures.matches("<table").count(), 1);
+    assert_eq!(measures.matches("<tr>").count(), 1 + 12);
+    assert!(!measures.contains("random_intercept"));
+    assert!(html.contains("90% confidence intervals"));
+    // Bad input, as for `parsim summary`: exit 2, and the page written before stays.
+    for bad in [&["--level", "2"][..], &["--estimands", "nope"][..]] {
+        let done = parsim(&[&["report", d][..], bad].concat());
+        assert_eq!(done.status.code(), Some(2), "{bad:?}");
+    }
+    assert_eq!(
+        std::fs::read_to_string(dir.join("report.html")).unwrap(),
+        html
+    );
+}

@@ -6,6 +6,7 @@ use std::fmt::Write;
 
 use crate::measures::Summary;
 use crate::report::format_number;
+use crate::slurm::quote_str;
 
 use super::html::{escape, Cell, Column, Table};
 
@@ -289,7 +290,7 @@ fn replay(out: &mut String, summary: &Summary, streams: &Option<String>, facts: 
          <p>writes replication 0 of condition {condition} as CSV (give any condition of the design grid \
          and any replication); <code>parsim fit</code> fits a method's model to it. The study file as \
          run, which the results directory keeps as <code>study.toml</code>:</p>",
-        escape(&shell_quote(&study_file))
+        escape(&quote_str(&study_file))
     );
     let _ = writeln!(
         out,
@@ -304,18 +305,6 @@ fn plain(value: &toml::Value) -> String {
     match value {
         toml::Value::String(s) => s.clone(),
         other => other.to_string(),
-    }
-}
-
-/// `s` quoted for a POSIX shell when it holds anything but safe characters.
-pub(super) fn shell_quote(s: &str) -> String {
-    if !s.is_empty()
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "/._-+=:,".contains(c))
-    {
-        s.to_string()
-    } else {
-        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }
 
