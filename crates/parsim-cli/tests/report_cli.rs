@@ -341,3 +341,50 @@ fn the_options_choose_estimands_methods_and_settings_as_for_summary() {
         html
     );
 }
+
+#[test]
+fn a_page_of_many_conditions_names_their_zip_plots_instead_of_drawing_them() {
+    // 5 × 13 = 65 conditions: one more zip plot per estimand than a page draws.
+    let dir = tempdir("many");
+    let study = dir.join("study.toml");
+    std::fs::write(
+        &study,
+        r#"
+[study]
+name = "many"
+replications = 3
+seed = 65
+
+[parameters]
+n = [20, 30, 40, 50, 60]
+effect = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+
+[data]
+program = """
+x = normal(0.0, 1.0, n)
+y = effect * x + normal(0.0, 1.0, n)
+"""
+
+[methods.ols]
+model = "ols"
+formula = "y ~ x"
+
+[estimands]
+x = "effect"
+"#,
+    )
+    .unwrap();
+    let out = dir.join("out");
+    assert_eq!(run(&study, &out, 3), Some(0));
+    assert!(report(&out).status.success());
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("65 figures, one per condition"),
+        "the zip plots are not named"
+    );
+    assert!(!html.contains("id=\"figure-zip"), "a zip plot drawn");
+    assert!(
+        html.contains("id=\"figure-bias_x\""),
+        "the figures across conditions are drawn"
+    );
+}

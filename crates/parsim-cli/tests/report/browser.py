@@ -159,7 +159,7 @@ def screenshots(driver, name):
         time.sleep(0.1)
         driver.save_screenshot(str(SHOTS / f"{name}-{section}.png"))
     # The first bias figure across conditions and nested-loop plot, as the page shows them.
-    for prefix, shot in (("figure-bias", "bias"), ("figure-nested-loop", "nested-loop")):
+    for prefix, shot in (("figure-bias", "bias"), ("figure-nested_loop", "nested-loop")):
         found = driver.find_elements(By.CSS_SELECTOR, f"figure[id^='{prefix}']")
         if found:
             driver.execute_script("arguments[0].scrollIntoView();", found[0])

@@ -1,6 +1,7 @@
 //! The page's figures: the study's catalogue ([`crate::plot::study_figures`]) inlined as SVG, grouped by
 //! estimand and by what they show. Figures of one condition each (zip plots) are folded away when the
-//! design has many conditions, so the page opens on the figures across conditions.
+//! design has many conditions, so the page opens on the figures across conditions, and left to
+//! `parsim plot` when there are too many for a page.
 
 use std::fmt::Write;
 
@@ -14,6 +15,10 @@ use super::results::label;
 const TALL: f64 = 1400.0;
 /// Figures wider than this (pixels) keep their size and scroll sideways.
 const WIDE: f64 = 2000.0;
+
+/// Above this many figures of one condition each in a group, the page names them instead of drawing
+/// them (a design of thousands of conditions would make a page of gigabytes).
+const MOST_PER_CONDITION: usize = 64;
 
 /// Above this many figures of one condition per group, the group starts folded.
 const OPEN_PER_CONDITION: usize = 4;
@@ -71,6 +76,17 @@ fn render_group(
 ) -> Result<(), PlotError> {
     let title = heading(group[0].kind);
     let per_condition = group.iter().filter(|f| f.condition.is_some()).count();
+    if per_condition > MOST_PER_CONDITION {
+        let _ = writeln!(
+            out,
+            "<h4>{}</h4>\n<p>{} figures, one per condition: more than a page can show usefully. \
+             <code>parsim plot DIR</code> writes each as a file (<code>{}.svg</code>, ...).</p>",
+            escape(title),
+            group.len(),
+            escape(&group[0].name)
+        );
+        return Ok(());
+    }
     let folded = per_condition > OPEN_PER_CONDITION;
     if folded {
         let _ = writeln!(

@@ -22,8 +22,9 @@ pub fn escape(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// A fragment id made of `parts`: letters and digits kept, anything else as `-` (ids must be unique
-/// within the page; the callers' parts make them so, e.g. a section and a term's index).
+/// A fragment id made of `parts` joined by `-`: letters, digits, `_` and `-` kept, anything else as `-`
+/// (ids must be unique within the page; the callers' parts make them so: a term's index, a figure's
+/// file stem, which has only those characters).
 pub fn anchor(parts: &[&str]) -> String {
     let mut id = String::new();
     for part in parts {
@@ -31,8 +32,8 @@ pub fn anchor(parts: &[&str]) -> String {
             id.push('-');
         }
         id.extend(part.chars().map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_lowercase()
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
             } else {
                 '-'
             }
@@ -225,7 +226,7 @@ mod tests {
     fn anchors_are_safe_ids() {
         assert_eq!(
             anchor(&["fig", "sd__(Intercept)|group"]),
-            "fig-sd---intercept--group"
+            "fig-sd__-Intercept--group"
         );
     }
 
