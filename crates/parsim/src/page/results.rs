@@ -4,7 +4,7 @@
 use std::fmt::Write;
 
 use crate::measures::{MeasureKind, Summary, SummaryRow};
-use crate::report::{format_number, format_value};
+use crate::report::{format_number, format_value, key_measures};
 
 use super::html::{anchor, escape, Cell, Column, Table};
 use super::study::plural;
@@ -84,8 +84,8 @@ pub fn measures(out: &mut String, summary: &Summary) {
     out.push_str(
         "<section id=\"measures\"><h2>Performance measures</h2>\n\
          <p>Each cell is <em>estimate (Monte Carlo SE)</em>, the estimate rounded to the precision its \
-         Monte Carlo SE supports. Click a heading to sort; type in a filter box to keep the rows that \
-         contain every word. <label class=\"switch\"><input type=\"checkbox\" id=\"all-measures\"> \
+         Monte Carlo SE supports.<span class=\"screen-only\"> Click a heading to sort; type in a filter \
+         box to keep the rows that contain every word.</span> <label class=\"switch\"><input type=\"checkbox\" id=\"all-measures\"> \
          show every measure</label></p>\n",
     );
     for (i, term) in summary.terms().into_iter().enumerate() {
@@ -109,6 +109,9 @@ pub fn measures_anchor(index: usize, term: &str) -> String {
 
 /// The measures of one estimand.
 fn term_table(summary: &Summary, term: &str, rows: &[&SummaryRow], index: usize) -> Table {
+    // The key measures as the terminal shows them (the convergence rate only where a fit failed); the
+    // others behind the switch.
+    let key = key_measures(summary);
     let shown: Vec<MeasureKind> = MeasureKind::ALL
         .into_iter()
         .filter(|m| rows.iter().any(|r| r.measures.get(*m).estimate().is_some()))
@@ -124,7 +127,7 @@ fn term_table(summary: &Summary, term: &str, rows: &[&SummaryRow], index: usize)
     columns.push(Column::number("used").titled("replications with a usable estimate"));
     columns.push(Column::number("failed").extra(true));
     for m in &shown {
-        columns.push(Column::number(m.heading()).extra(!MeasureKind::KEY.contains(m)));
+        columns.push(Column::number(m.heading()).extra(!key.contains(m)));
     }
     let mut table = Table::new(
         anchor(&["measures-table", &index.to_string()]),
@@ -148,9 +151,7 @@ fn term_table(summary: &Summary, term: &str, rows: &[&SummaryRow], index: usize)
         cells.push(Cell::number(m.failed.to_string(), Some(m.failed as f64)).extra(true));
         for kind in &shown {
             let v = m.get(*kind);
-            cells.push(
-                Cell::number(format_value(v), v.estimate()).extra(!MeasureKind::KEY.contains(kind)),
-            );
+            cells.push(Cell::number(format_value(v), v.estimate()).extra(!key.contains(kind)));
         }
         table.push(cells);
     }
