@@ -343,26 +343,33 @@ fn the_options_choose_estimands_methods_and_settings_as_for_summary() {
 }
 
 #[test]
-fn a_page_of_many_conditions_names_their_zip_plots_instead_of_drawing_them() {
-    // 5 × 13 = 65 conditions: one more zip plot per estimand than a page draws.
+fn a_page_of_many_conditions_names_the_figures_of_too_many_pages_instead_of_drawing_them() {
+    // 30 × 30 = 900 conditions: the estimates and zip plots take more pages than a page draws.
     let dir = tempdir("many");
     let study = dir.join("study.toml");
+    let levels = |step: f64| {
+        (0..30)
+            .map(|i| format!("{}", 20.0 + step * i as f64))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     std::fs::write(
         &study,
-        r#"
+        format!(
+            r#"
 [study]
 name = "many"
-replications = 3
-seed = 65
+replications = 2
+seed = 900
 
 [parameters]
-n = [20, 30, 40, 50, 60]
-effect = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2]
+n = [{}]
+effect = [{}]
 
 [data]
 program = """
 x = normal(0.0, 1.0, n)
-y = effect * x + normal(0.0, 1.0, n)
+y = (effect - 20) * x + normal(0.0, 1.0, n)
 """
 
 [methods.ols]
@@ -370,21 +377,29 @@ model = "ols"
 formula = "y ~ x"
 
 [estimands]
-x = "effect"
+x = "effect - 20"
 "#,
+            levels(1.0),
+            levels(0.1)
+        ),
     )
     .unwrap();
     let out = dir.join("out");
-    assert_eq!(run(&study, &out, 3), Some(0));
+    assert_eq!(run(&study, &out, 2), Some(0));
     assert!(report(&out).status.success());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    assert!(
-        html.contains("65 figures, one per condition"),
-        "the zip plots are not named"
+    let named = html
+        .matches("figures: more than a page can show usefully")
+        .count();
+    assert_eq!(
+        named, 2,
+        "the estimates and the zip plots are named, not drawn"
     );
-    assert!(!html.contains("id=\"figure-zip"), "a zip plot drawn");
+    assert!(!html.contains("id=\"figure-zip") && !html.contains("id=\"figure-estimates"));
     assert!(
-        html.contains("id=\"figure-bias_x\""),
-        "the figures across conditions are drawn"
+        html.contains("id=\"figure-nested_loop_bias_x\""),
+        "the nested-loop plots are drawn"
     );
+    // Figures of many pages that are drawn start folded.
+    assert!(html.contains("<details class=\"figures-group\"><summary>Key measures per condition"));
 }

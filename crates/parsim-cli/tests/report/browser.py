@@ -162,8 +162,12 @@ def screenshots(driver, name):
         driver.execute_script(f"document.getElementById('{section}').scrollIntoView();")
         time.sleep(0.1)
         driver.save_screenshot(str(SHOTS / f"{name}-{section}.png"))
-    # The first bias figure across conditions and nested-loop plot, as the page shows them.
-    for prefix, shot in (("figure-bias", "bias"), ("figure-nested_loop", "nested-loop")):
+    # The first figure of the key measures, nested-loop plot and zip plot, as the page shows them
+    # (folded groups opened).
+    driver.execute_script("document.querySelectorAll('details').forEach(d => d.open = true);")
+    shots = (("figure-measures", "measures-figure"), ("figure-nested_loop", "nested-loop"),
+             ("figure-zip", "zip"))
+    for prefix, shot in shots:
         found = driver.find_elements(By.CSS_SELECTOR, f"figure[id^='{prefix}']")
         if found:
             driver.execute_script("arguments[0].scrollIntoView();", found[0])

@@ -1,7 +1,7 @@
 //! The page's figures: the study's catalogue ([`crate::plot::study_figures`]) inlined as SVG, grouped by
-//! estimand and by what they show. Figures of one condition each (zip plots) are folded away when the
-//! design has many conditions, so the page opens on the figures across conditions, and left to
-//! `parsim plot` when there are too many for a page.
+//! estimand and by what they show. A figure paged over many conditions (zip plots of a large design) is
+//! folded away, so the page opens on the figures of every condition, and left to `parsim plot` when it
+//! has too many pages for a page.
 
 use std::fmt::Write;
 
@@ -16,12 +16,12 @@ const TALL: f64 = 1400.0;
 /// Figures wider than this (pixels) keep their size and scroll sideways.
 const WIDE: f64 = 2000.0;
 
-/// Above this many figures of one condition each in a group, the page names them instead of drawing
-/// them (a design of thousands of conditions would make a page of gigabytes).
-const MOST_PER_CONDITION: usize = 64;
+/// Above this many pages (or figures of one condition each) in a group, the page names them instead of
+/// drawing them (a design of thousands of conditions would make a page of gigabytes).
+const MOST_PARTS: usize = 64;
 
-/// Above this many figures of one condition per group, the group starts folded.
-const OPEN_PER_CONDITION: usize = 4;
+/// Above this many pages (or figures of one condition each) in a group, the group starts folded.
+const OPEN_PARTS: usize = 4;
 
 /// The figures section; returns the estimands it has figures of (for the table of contents), with their
 /// fragment ids.
@@ -67,31 +67,34 @@ fn groups<'a>(figures: &[&'a StudyFigure]) -> Vec<Vec<&'a StudyFigure>> {
     groups
 }
 
-/// A group: its heading, then its figures in a wrapping grid (folded when there are many of one
-/// condition each).
+/// A group: its heading, then its figures in a wrapping grid; a group of many pages (or figures of one
+/// condition each) starts folded, and one of very many is left to `parsim plot`.
 fn render_group(
     out: &mut String,
     summary: &Summary,
     group: &[&StudyFigure],
 ) -> Result<(), PlotError> {
     let title = heading(group[0].kind);
-    let per_condition = group.iter().filter(|f| f.condition.is_some()).count();
-    if per_condition > MOST_PER_CONDITION {
+    let parts = group
+        .iter()
+        .filter(|f| f.condition.is_some() || f.page.1 > 1)
+        .count();
+    if parts > MOST_PARTS {
         let _ = writeln!(
             out,
-            "<h4>{}</h4>\n<p>{} figures, one per condition: more than a page can show usefully. \
-             <code>parsim plot DIR</code> writes each as a file (<code>{}.svg</code>, ...).</p>",
+            "<h4>{}</h4>\n<p>{} figures: more than a page can show usefully. <code>parsim plot \
+             DIR</code> writes each as a file (<code>{}.svg</code>, ...).</p>",
             escape(title),
             group.len(),
             escape(&group[0].name)
         );
         return Ok(());
     }
-    let folded = per_condition > OPEN_PER_CONDITION;
+    let folded = parts > OPEN_PARTS;
     if folded {
         let _ = writeln!(
             out,
-            "<details class=\"figures-group\"><summary>{} ({} figures, one per condition)</summary>",
+            "<details class=\"figures-group\"><summary>{} ({} figures)</summary>",
             escape(title),
             group.len()
         );
@@ -101,10 +104,9 @@ fn render_group(
     out.push_str("<div class=\"figures\">\n");
     for figure in group {
         let svg = figure.svg()?;
-        // A figure taller than a screen (many conditions' panels) scrolls in its own box, so the page
-        // stays navigable; printing shows it whole.
-        // One far wider than a screen keeps its size and scrolls sideways: shrunk to fit, its labels
-        // would be too small to read.
+        // A figure taller than a screen scrolls in its own box, so the page stays navigable; one far
+        // wider keeps its size and scrolls sideways (shrunk to fit, its labels would be too small to
+        // read). Printing shows both whole.
         let mut classes = Vec::new();
         if svg_size(&svg, "height").is_some_and(|h| h > TALL) {
             classes.push("tall");
@@ -136,25 +138,26 @@ fn heading(kind: FigureKind) -> &'static str {
     #[allow(unreachable_patterns)] // kinds added to the catalogue later land under "Other figures"
     match kind {
         FigureKind::Estimates => "Distribution of the estimates",
+        FigureKind::Measures => "Key measures per condition",
         FigureKind::Measure(_) => "Measures across conditions",
         FigureKind::NestedLoop(_) => "Nested-loop plots",
+        FigureKind::PowerCurve => "Power curves",
         FigureKind::Zip => "Zip plots of the confidence intervals",
         _ => "Other figures",
     }
 }
 
-/// What a figure shows, in words, with its condition.
+/// The figure's own caption (its title, page and conditions), else its file stem, with the condition of
+/// a figure of one condition.
 fn caption(summary: &Summary, figure: &StudyFigure) -> String {
-    #[allow(unreachable_patterns)]
-    let what = match figure.kind {
-        FigureKind::Estimates => "Estimates per method".to_string(),
-        FigureKind::Measure(m) | FigureKind::NestedLoop(m) => m.heading().to_string(),
-        FigureKind::Zip => "Zip plot".to_string(),
-        _ => figure.name.clone(),
+    let what = if figure.title.is_empty() {
+        &figure.name
+    } else {
+        &figure.title
     };
     match figure.condition {
-        Some(c) => format!("{what} of {}: {}", figure.term, label(summary, c)),
-        None => format!("{what} of {}", figure.term),
+        Some(c) if !what.contains(&format!("c{c}")) => format!("{what}, {}", label(summary, c)),
+        _ => what.clone(),
     }
 }
 
