@@ -353,3 +353,44 @@ fn a_measure_that_does_not_exist_for_a_term_draws_nothing() {
     assert_eq!(zips[0].conditions, (0..6).collect::<Vec<_>>());
     assert_eq!(zips[1].page, (2, 2));
 }
+
+#[test]
+fn a_large_design_pages_its_first_conditions_and_loops_over_all() {
+    // 25 × 10 = 250 conditions: the figures of a panel per condition stop at the first 240 (ten pages of
+    // the forest plot), and say so; the nested-loop plots show all 250.
+    let levels = (4..29)
+        .map(|g| g.to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    let factors = format!(
+        "N = 60\nn_groups = [{levels}]\nbeta1 = [0, -0.1, -0.2, -0.3, -0.4, -0.5, -0.6, -0.7, -0.8, -0.9]\nslope_sd = 0.3\nnoise_sd = 1"
+    );
+    let (store, summary) = run_study("large", &factors, 4);
+    assert_eq!(summary.conditions.len(), 250);
+    let figures = study_figures(&store, &summary).expect("figures");
+    let x: Vec<&StudyFigure> = figures.iter().filter(|f| f.term == "X").collect();
+    for kind in [FigureKind::Estimates, FigureKind::Measures, FigureKind::Zip] {
+        let pages: Vec<&&StudyFigure> = x.iter().filter(|f| f.kind == kind).collect();
+        let shown: Vec<usize> = pages.iter().flat_map(|f| f.conditions.clone()).collect();
+        assert_eq!(shown, (0..240).collect::<Vec<_>>(), "{kind:?}");
+        let first = pages[0];
+        assert!(
+            first
+                .svg()
+                .expect("svg")
+                .contains("the first 240 of 250 conditions"),
+            "{}",
+            first.name
+        );
+    }
+    assert_eq!(
+        x.iter().filter(|f| f.kind == FigureKind::Measures).count(),
+        10
+    );
+    let nested = x
+        .iter()
+        .find(|f| f.kind == FigureKind::NestedLoop(MeasureKind::Bias))
+        .expect("nested loop");
+    assert_eq!(nested.conditions.len(), 250);
+    assert_readable(nested);
+}

@@ -250,7 +250,8 @@ pub fn study_figures(store: &Store, summary: &Summary) -> Result<Vec<StudyFigure
                 Box::new(f),
             );
         }
-        if !summary.factors.is_empty() {
+        // Past a pixel a condition a nested-loop plot shows nothing more (and would take its time).
+        if !summary.factors.is_empty() && summary.conditions.len() <= series::MAX_NESTED_LOOP {
             for kind in series::KEY_MEASURES {
                 if !series::worth_drawing(summary, term, kind) {
                     continue;

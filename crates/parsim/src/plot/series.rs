@@ -1,7 +1,9 @@
 //! What the figures draw, read from a [`Summary`]: each method's value of a measure in each condition,
 //! whether a measure exists for a term at all, and the value a measure should have (its target).
 
-use crate::measures::{MeasureKind, Summary, SummarySettings};
+use std::collections::HashMap;
+
+use crate::measures::{MeasureKind, Summary, SummaryRow, SummarySettings};
 use crate::report::format_number;
 
 /// The key measures, each drawn where it exists: bias, empirical SE, relative error in model SE,
@@ -14,6 +16,42 @@ pub const KEY_MEASURES: [MeasureKind; 6] = [
     MeasureKind::Rejection,
     MeasureKind::Convergence,
 ];
+
+/// The most conditions the figures of one panel or row per condition (estimates, the measures' forest
+/// plot, zip plots) show: the design's first ones. A larger design (studies grow to 10⁵ conditions) is
+/// seen whole in its nested-loop plots; pages beyond these would be read by no one.
+pub const MAX_CONDITIONS_SHOWN: usize = 240;
+/// The most conditions a nested-loop plot draws: about a pixel each at its widest.
+pub const MAX_NESTED_LOOP: usize = 1500;
+
+/// The summary rows of `term`, grouped by condition in the summary's order, each group in method order.
+pub fn rows_by_condition<'a>(
+    summary: &'a Summary,
+    term: &str,
+) -> Vec<(usize, Vec<&'a SummaryRow>)> {
+    let mut groups: Vec<(usize, Vec<&SummaryRow>)> = Vec::new();
+    let mut at: HashMap<usize, usize> = HashMap::new();
+    for row in summary.rows.iter().filter(|r| r.term == term) {
+        match at.get(&row.condition) {
+            Some(&i) => groups[i].1.push(row),
+            None => {
+                at.insert(row.condition, groups.len());
+                groups.push((row.condition, vec![row]));
+            }
+        }
+    }
+    groups
+}
+
+/// The true value of `term` in each condition.
+pub fn truths(summary: &Summary, term: &str) -> HashMap<usize, f64> {
+    summary
+        .rows
+        .iter()
+        .filter(|r| r.term == term)
+        .map(|r| (r.condition, r.measures.truth))
+        .collect()
+}
 
 /// One method's value of a measure in one condition.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -40,7 +78,10 @@ pub struct Series {
 impl Series {
     /// The point of a condition.
     pub fn at(&self, condition: usize) -> Option<&Point> {
-        self.points.iter().find(|p| p.condition == condition)
+        self.points
+            .binary_search_by_key(&condition, |p| p.condition)
+            .ok()
+            .map(|i| &self.points[i])
     }
 }
 
@@ -65,9 +106,13 @@ pub fn measure_series(summary: &Summary, term: &str, kind: MeasureKind) -> Vec<S
                     })
                 })
                 .collect();
+            points.sort_by_key(|p| p.condition);
             if kind == MeasureKind::Convergence && !points.is_empty() {
+                let reported = points.len();
                 for fits in summary.failed_everywhere().filter(|f| f.method == *method) {
-                    if !points.iter().any(|p| p.condition == fits.condition) {
+                    let known =
+                        points[..reported].binary_search_by_key(&fits.condition, |p| p.condition);
+                    if known.is_err() {
                         points.push(Point {
                             condition: fits.condition,
                             estimate: 0.0,
@@ -75,8 +120,9 @@ pub fn measure_series(summary: &Summary, term: &str, kind: MeasureKind) -> Vec<S
                         });
                     }
                 }
-                points.sort_by_key(|p| p.condition);
             }
+            // In condition order, for `Series::at` (rows come so, but a summary may be built otherwise).
+            points.sort_by_key(|p| p.condition);
             (!points.is_empty()).then(|| Series {
                 method: index,
                 name: method.clone(),
@@ -104,15 +150,6 @@ pub fn worth_drawing(summary: &Summary, term: &str, kind: MeasureKind) -> bool {
             .any(|s| s.points.iter().any(|p| p.estimate < 100.0)),
         _ => exists(summary, term, kind),
     }
-}
-
-/// The true value of `term` in `condition`.
-pub fn truth(summary: &Summary, term: &str, condition: usize) -> Option<f64> {
-    summary
-        .rows
-        .iter()
-        .find(|r| r.term == term && r.condition == condition)
-        .map(|r| r.measures.truth)
 }
 
 /// The value a measure should have where the truth is `truth`: no bias, no error in the model SE,

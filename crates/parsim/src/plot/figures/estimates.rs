@@ -5,14 +5,14 @@
 use plotters::prelude::*;
 
 use super::{
-    caption_height, draw_lines, fail, grid_cells, numeric_ticks, page_note, tick, Area, Chart,
-    DrawResult, Figure, Heading, LABEL, TICK,
+    caption_height, draw_lines, fail, grid_cells, numeric_ticks, page_note, shown_note, tick, Area,
+    Chart, DrawResult, Figure, Heading, LABEL, TICK,
 };
 use crate::measures::Summary;
 use crate::plot::data::{padded_range, quantile};
 use crate::plot::layout::{columns, ellipsised, pages, wrap};
 use crate::plot::method_colour;
-use crate::plot::series::condition_label;
+use crate::plot::series::{condition_label, rows_by_condition, MAX_CONDITIONS_SHOWN};
 use crate::store::{Store, StoreError};
 
 /// Panels per page.
@@ -23,14 +23,17 @@ const COLUMNS: usize = 3;
 const PANEL_WIDTH: u32 = 420;
 /// Height of each method's band.
 const BAND: u32 = 52;
-/// The most estimates drawn as points per method and condition.
-const MAX_POINTS: usize = 2000;
+/// The most estimates drawn as points per method and condition (a band 400 pixels wide shows no more;
+/// an inlined SVG stays small).
+const MAX_POINTS: usize = 400;
 
 /// One page of the distributions of a term's estimates.
 pub struct Estimates {
     term: String,
     panels: Vec<EstimatePanel>,
     page: (usize, usize),
+    /// Conditions shown of those with estimates.
+    shown: (usize, usize),
 }
 
 struct EstimatePanel {
@@ -49,19 +52,13 @@ impl Estimates {
         term: &str,
     ) -> Result<Vec<Estimates>, StoreError> {
         let mut panels = Vec::new();
-        for condition in &summary.conditions {
-            let rows: Vec<_> = summary
-                .rows
-                .iter()
-                .filter(|r| r.condition == condition.index && r.term == term)
-                .collect();
-            if rows.is_empty() {
-                continue;
-            }
+        let groups = rows_by_condition(summary, term);
+        let shown = (groups.len().min(MAX_CONDITIONS_SHOWN), groups.len());
+        for (condition, rows) in groups.into_iter().take(MAX_CONDITIONS_SHOWN) {
             let mut methods = Vec::new();
             for row in &rows {
                 let mut values: Vec<f64> = store
-                    .usable_replicates(condition.index, &row.method, term)?
+                    .usable_replicates(condition, &row.method, term)?
                     .iter()
                     .map(|r| r.estimate)
                     .collect();
@@ -73,9 +70,9 @@ impl Estimates {
                     .unwrap_or(0);
                 methods.push((index, row.method.clone(), values));
             }
-            let label = condition_label(summary, condition.index);
+            let label = condition_label(summary, condition);
             panels.push(EstimatePanel {
-                condition: condition.index,
+                condition,
                 caption: if label.is_empty() {
                     Vec::new()
                 } else {
@@ -95,6 +92,7 @@ impl Estimates {
                 term: term.to_string(),
                 panels: panels.by_ref().take(range.len()).collect(),
                 page: (page + 1, count),
+                shown,
             })
             .collect())
     }
@@ -130,7 +128,10 @@ impl Estimates {
         let page = page_note(self.page, &self.conditions());
         Heading::new(
             &format!("Estimates of {} by method{page}", self.term),
-            "box: quartiles and median, whiskers to 1.5 IQR; points: replications; red dashed line: true value",
+            &format!(
+                "box: quartiles and median, whiskers to 1.5 IQR; points: replications; red dashed line: true value{}",
+                shown_note(self.shown)
+            ),
             self.width(),
         )
     }

@@ -7,15 +7,16 @@ use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
 use super::{
-    anchored, fail, grid_cells, numeric_ticks, page_note, tick, Area, Chart, DrawResult, Figure,
-    Heading, Legend, GAP, LABEL, TICK, Z95,
+    anchored, fail, grid_cells, numeric_ticks, page_note, shown_note, tick, Area, Chart,
+    DrawResult, Figure, Heading, Legend, GAP, LABEL, TICK, Z95,
 };
 use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
 use crate::plot::layout::{columns, line_height, pages, text_width, wrap};
 use crate::plot::method_colour;
 use crate::plot::series::{
-    condition_label, exists, heading, measure_series, target, truth, Series, KEY_MEASURES,
+    condition_label, exists, heading, measure_series, rows_by_condition, target, Series,
+    KEY_MEASURES, MAX_CONDITIONS_SHOWN,
 };
 
 /// Conditions per page.
@@ -36,6 +37,8 @@ pub struct Measures {
     rows: Vec<Row>,
     label_width: u32,
     page: (usize, usize),
+    /// Conditions shown of those with estimates.
+    shown: (usize, usize),
 }
 
 #[derive(Clone)]
@@ -54,21 +57,22 @@ struct Row {
 impl Measures {
     /// The pages of `term`'s forest plot (none when no key measure exists for it).
     pub fn pages(summary: &Summary, term: &str) -> Vec<Measures> {
+        let groups = rows_by_condition(summary, term);
+        let shown = (groups.len().min(MAX_CONDITIONS_SHOWN), groups.len());
+        let truths: Vec<Option<f64>> = groups
+            .iter()
+            .take(MAX_CONDITIONS_SHOWN)
+            .map(|(_, rows)| rows.first().map(|r| r.measures.truth))
+            .collect();
+        let conditions: Vec<usize> = groups
+            .into_iter()
+            .take(MAX_CONDITIONS_SHOWN)
+            .map(|(c, _)| c)
+            .collect();
         let panels: Vec<Panel> = KEY_MEASURES
             .into_iter()
             .filter(|kind| exists(summary, term, *kind))
-            .map(|kind| Panel::new(summary, term, kind))
-            .collect();
-        let conditions: Vec<usize> = summary
-            .conditions
-            .iter()
-            .map(|c| c.index)
-            .filter(|c| {
-                summary
-                    .rows
-                    .iter()
-                    .any(|r| r.term == term && r.condition == *c)
-            })
+            .map(|kind| Panel::new(summary, term, kind, &conditions, &truths))
             .collect();
         if panels.is_empty() || conditions.is_empty() {
             return Vec::new();
@@ -104,11 +108,12 @@ impl Measures {
                     .map(|i| Row {
                         condition: conditions[i],
                         lines: wrap(&labels[i], TICK, label_width - 2 * GAP),
-                        truth: truth(summary, term, conditions[i]),
+                        truth: truths[i],
                     })
                     .collect(),
                 label_width,
                 page: (page + 1, count),
+                shown,
             })
             .collect()
     }
@@ -148,20 +153,33 @@ impl Measures {
         let page = page_note(self.page, &self.conditions());
         Heading::new(
             &format!("Performance for {}{page}", self.term),
-            "each method's estimate with its 95% Monte Carlo interval (±1.96 MCSE); dashed: the target \
-             (no bias, no error in the model SE, nominal coverage, α where the true value is 0, every fit)",
+            &format!(
+                "each method's estimate with its 95% Monte Carlo interval (±1.96 MCSE); dashed: the target \
+                 (no bias, no error in the model SE, nominal coverage, α where the true value is 0, every fit){}",
+                shown_note(self.shown)
+            ),
             self.width(),
         )
     }
 }
 
 impl Panel {
-    fn new(summary: &Summary, term: &str, kind: MeasureKind) -> Self {
-        let series = measure_series(summary, term, kind);
-        let targets = summary
-            .conditions
+    /// The panel of `kind` for the `conditions` shown (sorted), whose true values are `truths`.
+    fn new(
+        summary: &Summary,
+        term: &str,
+        kind: MeasureKind,
+        conditions: &[usize],
+        truths: &[Option<f64>],
+    ) -> Self {
+        let mut series = measure_series(summary, term, kind);
+        for s in &mut series {
+            s.points
+                .retain(|p| conditions.binary_search(&p.condition).is_ok());
+        }
+        let targets = truths
             .iter()
-            .filter_map(|c| target(kind, &summary.settings, truth(summary, term, c.index)));
+            .filter_map(|t| target(kind, &summary.settings, *t));
         let range = padded_range(
             series
                 .iter()

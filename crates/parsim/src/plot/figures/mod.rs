@@ -167,6 +167,15 @@ fn page_note((page, of): (usize, usize), conditions: &[usize]) -> String {
     }
 }
 
+/// `; the first 240 of 1000 conditions` when a figure shows only the design's first conditions.
+fn shown_note((shown, total): (usize, usize)) -> String {
+    if shown < total {
+        format!("; the first {shown} of {total} conditions (the nested-loop plots show them all)")
+    } else {
+        String::new()
+    }
+}
+
 /// Height of a row of panel captions, the longest `lines` long.
 fn caption_height(lines: impl Iterator<Item = usize>) -> u32 {
     lines.max().unwrap_or(0) as u32 * line_height(LABEL) + 6

@@ -3,6 +3,8 @@
 //! condition index agree for a full grid); each method's measure as a step line with its 95% Monte Carlo
 //! intervals; below, one step line per factor showing its level. With one factor it is a line over it.
 
+use std::collections::HashMap;
+
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, VPos};
 
@@ -14,7 +16,7 @@ use crate::measures::{MeasureKind, Summary, SummarySettings};
 use crate::plot::data::padded_range;
 use crate::plot::layout::text_width;
 use crate::plot::method_colour;
-use crate::plot::series::{heading, measure_series, target, target_note, title, truth, Series};
+use crate::plot::series::{heading, measure_series, target, target_note, title, truths, Series};
 use crate::report::format_number;
 
 /// Height of the measure's chart.
@@ -33,6 +35,8 @@ pub struct NestedLoop {
     factors: Vec<(String, Vec<f64>)>,
     /// The condition at each position.
     order: Vec<usize>,
+    /// The position of each condition.
+    position: HashMap<usize, usize>,
     /// Each position's level rank of each factor.
     ranks: Vec<Vec<usize>>,
     series: Vec<Series>,
@@ -74,17 +78,20 @@ impl NestedLoop {
             })
             .collect();
         positions.sort_by(|a, b| a.1.cmp(&b.1));
+        let truths = truths(summary, term);
         let targets = positions
             .iter()
-            .map(|(c, _)| target(kind, &summary.settings, truth(summary, term, *c)))
+            .map(|(c, _)| target(kind, &summary.settings, truths.get(c).copied()))
             .collect();
-        let (order, ranks) = positions.into_iter().unzip();
+        let (order, ranks): (Vec<usize>, _) = positions.into_iter().unzip();
+        let position = order.iter().enumerate().map(|(p, c)| (*c, p)).collect();
         NestedLoop {
             term: term.to_string(),
             kind,
             settings: summary.settings.clone(),
             factors,
             order,
+            position,
             ranks,
             series: measure_series(summary, term, kind),
             targets,
@@ -92,7 +99,7 @@ impl NestedLoop {
     }
 
     fn position(&self, condition: usize) -> Option<usize> {
-        self.order.iter().position(|c| *c == condition)
+        self.position.get(&condition).copied()
     }
 
     fn plot_width(&self) -> u32 {

@@ -22,6 +22,8 @@ use crate::report::format_number;
 
 /// Panels per page.
 pub const PANELS_PER_PAGE: usize = 12;
+/// The most pages of power curves.
+const MAX_PAGES: usize = 10;
 const COLUMNS: usize = 3;
 const PANEL_WIDTH: u32 = 400;
 const PANEL_HEIGHT: u32 = 300;
@@ -53,9 +55,13 @@ impl PowerCurves {
         if !exists(summary, term, MeasureKind::Rejection) {
             return Vec::new();
         }
-        let Some(factor) = curve_factor(summary) else {
+        let Some((factor, levels)) = curve_factor(summary) else {
             return Vec::new();
         };
+        // One panel per combination of the other factors: past a few pages of them, none is read.
+        if summary.conditions.len() / levels > MAX_PAGES * PANELS_PER_PAGE {
+            return Vec::new();
+        }
         let mut keys: Vec<Vec<(String, f64)>> = Vec::new();
         let mut facets: Vec<Facet> = Vec::new();
         let mut methods = Vec::new();
@@ -162,8 +168,9 @@ impl PowerCurves {
     }
 }
 
-/// The numeric factor with the most levels (at least two), the first listed among equals.
-fn curve_factor(summary: &Summary) -> Option<String> {
+/// The numeric factor with the most levels (at least two), the first listed among equals, and its
+/// number of levels.
+fn curve_factor(summary: &Summary) -> Option<(String, usize)> {
     let mut best: Option<(usize, &String)> = None;
     for factor in &summary.factors {
         let mut levels: Vec<f64> = summary
@@ -177,7 +184,7 @@ fn curve_factor(summary: &Summary) -> Option<String> {
             best = Some((levels.len(), factor));
         }
     }
-    best.map(|(_, f)| f.clone())
+    best.map(|(n, f)| (f.clone(), n))
 }
 
 impl Figure for PowerCurves {

@@ -8,20 +8,21 @@
 use plotters::prelude::*;
 
 use super::{
-    draw_lines, fail, numeric_ticks, page_note, tick, Area, DrawResult, Figure, Heading, LABEL,
-    TICK, Z95,
+    draw_lines, fail, numeric_ticks, page_note, shown_note, tick, Area, DrawResult, Figure,
+    Heading, LABEL, TICK, Z95,
 };
 use crate::measures::{IntervalRule, Replicate, Summary};
 use crate::plot::data::padded_range;
 use crate::plot::layout::{ellipsised, line_height, pages, wrap};
-use crate::plot::series::condition_label;
+use crate::plot::series::{condition_label, rows_by_condition, MAX_CONDITIONS_SHOWN};
 use crate::report::format_number;
 use crate::store::{Store, StoreError};
 
 /// Conditions per page.
 pub const CONDITIONS_PER_PAGE: usize = 6;
-/// The most intervals a zip plot draws per method; more are thinned evenly across centiles.
-const MAX_ZIP_INTERVALS: usize = 1000;
+/// The most intervals a zip panel draws; more are thinned evenly across centiles (its 200-pixel height
+/// shows no more, and an inlined SVG stays small).
+const MAX_ZIP_INTERVALS: usize = 250;
 const PANEL_WIDTH: u32 = 330;
 const PANEL_HEIGHT: u32 = 250;
 
@@ -41,6 +42,8 @@ pub struct Zip {
     methods: Vec<(usize, String)>,
     rows: Vec<ZipRow>,
     page: (usize, usize),
+    /// Conditions looked at, of those with estimates (a condition without intervals has no row).
+    shown: (usize, usize),
 }
 
 struct ZipRow {
@@ -57,16 +60,19 @@ impl Zip {
         let mut rule = IntervalRule::new(summary.settings.level, summary.settings.alpha)
             .unwrap_or_else(|_| IntervalRule::new(0.95, 0.05).expect("0.95 and 0.05 are valid"));
         let mut read: Vec<ConditionPanels> = Vec::new();
-        for condition in &summary.conditions {
+        let groups = rows_by_condition(summary, term);
+        let total = groups.len();
+        let mut examined = 0;
+        for (condition, rows) in groups {
+            if read.len() == MAX_CONDITIONS_SHOWN {
+                break;
+            }
+            examined += 1;
             let mut panels = Vec::new();
             let mut truth = f64::NAN;
-            for row in summary
-                .rows
-                .iter()
-                .filter(|r| r.condition == condition.index && r.term == term)
-            {
+            for row in rows {
                 truth = row.measures.truth;
-                let replicates = store.usable_replicates(condition.index, &row.method, term)?;
+                let replicates = store.usable_replicates(condition, &row.method, term)?;
                 let ranked = rank_intervals(&replicates, &mut rule);
                 if ranked.is_empty() {
                     continue;
@@ -80,7 +86,7 @@ impl Zip {
                 panels.push((method, cover.estimate, cover.mcse, ranked));
             }
             if !panels.is_empty() {
-                read.push((condition.index, truth, panels));
+                read.push((condition, truth, panels));
             }
         }
         let mut methods: Vec<usize> = read
@@ -136,6 +142,7 @@ impl Zip {
                 methods: methods.clone(),
                 rows: rows.by_ref().take(range.len()).collect(),
                 page: (page + 1, count),
+                shown: (examined, total),
             })
             .collect())
     }
@@ -171,7 +178,8 @@ impl Zip {
                 self.term
             ),
             &format!(
-                "ranked by |z|; blue: covers the true value{truth}, red: misses it; gold: 95% MC interval of coverage; dashed: nominal"
+                "ranked by |z|; blue: covers the true value{truth}, red: misses it; gold: 95% MC interval of coverage; dashed: nominal{}",
+                shown_note(self.shown)
             ),
             self.width(),
         )
