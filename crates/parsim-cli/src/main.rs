@@ -26,7 +26,7 @@ enum Command {
     Run(cli::run::Args),
     /// Performance measures with Monte Carlo standard errors, from a results directory.
     Summary(cli::summary::Args),
-    /// Figures of the results: estimates, bias, coverage, zip plot, nested-loop plot.
+    /// Figures of the results: estimates, key measures, nested-loop plots, power curves, zip plots.
     Plot(cli::plot::Args),
     /// One self-contained HTML page of the results (DIR/report.html): study, failures, measures, figures.
     Report(cli::report::Args),
