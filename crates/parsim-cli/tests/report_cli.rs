@@ -343,8 +343,8 @@ fn the_options_choose_estimands_methods_and_settings_as_for_summary() {
 }
 
 #[test]
-fn a_page_of_many_conditions_names_the_figures_of_too_many_pages_instead_of_drawing_them() {
-    // 30 × 30 = 900 conditions: the estimates and zip plots take more pages than a page draws.
+fn a_page_of_many_conditions_stays_small_and_folds_its_paged_figures() {
+    // 30 × 30 = 900 conditions.
     let dir = tempdir("many");
     let study = dir.join("study.toml");
     let levels = |step: f64| {
@@ -388,18 +388,13 @@ x = "effect - 20"
     assert_eq!(run(&study, &out, 2), Some(0));
     assert!(report(&out).status.success());
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
-    let named = html
-        .matches("figures: more than a page can show usefully")
-        .count();
-    assert_eq!(
-        named, 2,
-        "the estimates and the zip plots are named, not drawn"
-    );
-    assert!(!html.contains("id=\"figure-zip") && !html.contains("id=\"figure-estimates"));
+    // The catalogue bounds a large design's pages (the first 240 conditions per paged figure): the
+    // page stays a few megabytes, and a figure of several pages starts folded.
+    assert!(html.len() < 20_000_000, "{} bytes", html.len());
     assert!(
         html.contains("id=\"figure-nested_loop_bias_x\""),
         "the nested-loop plots are drawn"
     );
-    // Figures of many pages that are drawn start folded.
-    assert!(html.contains("<details class=\"figures-group\"><summary>Key measures per condition"));
+    let folded = html.matches("<details class=\"figures-group\">").count();
+    assert!(folded >= 2, "{folded} groups folded");
 }

@@ -1,7 +1,6 @@
 //! The page's figures: the study's catalogue ([`crate::plot::study_figures`]) inlined as SVG, grouped by
 //! estimand and by what they show. A figure paged over many conditions (zip plots of a large design) is
-//! folded away, so the page opens on the figures of every condition, and left to `parsim plot` when it
-//! has too many pages for a page.
+//! folded away, so the page opens on the figures of every condition.
 
 use std::fmt::Write;
 
@@ -15,10 +14,6 @@ use super::results::label;
 const TALL: f64 = 1400.0;
 /// Figures wider than this (pixels) keep their size and scroll sideways.
 const WIDE: f64 = 2000.0;
-
-/// Above this many pages (or figures of one condition each) in a group, the page names them instead of
-/// drawing them (a design of thousands of conditions would make a page of gigabytes).
-const MOST_PARTS: usize = 64;
 
 /// Above this many pages (or figures of one condition each) in a group, the group starts folded.
 const OPEN_PARTS: usize = 4;
@@ -68,7 +63,7 @@ fn groups<'a>(figures: &[&'a StudyFigure]) -> Vec<Vec<&'a StudyFigure>> {
 }
 
 /// A group: its heading, then its figures in a wrapping grid; a group of many pages (or figures of one
-/// condition each) starts folded, and one of very many is left to `parsim plot`.
+/// condition each) starts folded. (The catalogue bounds the pages of a large design itself.)
 fn render_group(
     out: &mut String,
     summary: &Summary,
@@ -79,17 +74,6 @@ fn render_group(
         .iter()
         .filter(|f| f.condition.is_some() || f.page.1 > 1)
         .count();
-    if parts > MOST_PARTS {
-        let _ = writeln!(
-            out,
-            "<h4>{}</h4>\n<p>{} figures: more than a page can show usefully. <code>parsim plot \
-             DIR</code> writes each as a file (<code>{}.svg</code>, ...).</p>",
-            escape(title),
-            group.len(),
-            escape(&group[0].name)
-        );
-        return Ok(());
-    }
     let folded = parts > OPEN_PARTS;
     if folded {
         let _ = writeln!(
