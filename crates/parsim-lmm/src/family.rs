@@ -128,6 +128,14 @@ impl Distribution {
         }
     }
 
+    /// V′(μ), the variance function's derivative.
+    pub fn variance_derivative(self, mu: f64) -> f64 {
+        match self {
+            Distribution::Binomial => 1.0 - 2.0 * mu,
+            Distribution::Poisson => 1.0,
+        }
+    }
+
     /// The deviance residual dᵢ (squared) of response `y` (a proportion for the binomial) at mean
     /// `mu` with prior weight `wt`: 2 wt (ℓ(y; y) − ℓ(μ; y)).
     pub fn deviance_residual(self, y: f64, mu: f64, wt: f64) -> f64 {

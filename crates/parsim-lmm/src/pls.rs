@@ -53,6 +53,8 @@ pub(crate) struct Pls {
     /// Right-hand side, then solution: u (q) then β (p).
     pub x: Vec<f64>,
     tmp: Vec<f64>,
+    /// A vector over the dense block's random-effects rows ([`Pls::leverage`]).
+    z: Vec<f64>,
     /// Whether the last factorization included β's rows.
     joint: bool,
 }
@@ -105,6 +107,7 @@ impl Pls {
             scratch: CholeskyScratch::new(md, false),
             x: vec![0.0; q + p],
             tmp: vec![0.0; q0.max(1)],
+            z: vec![0.0; m2],
             entry,
             ptr,
             rows,
@@ -303,6 +306,38 @@ impl Pls {
             backward_solve(lb, q0, q0, tmp);
             first[l * q0..(l + 1) * q0].copy_from_slice(tmp);
         }
+    }
+
+    /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of one observation (its rows of U: `a[k]`, the q_k values of
+    /// term k at level `levels[k]`), L the random-effects rows of the last factorization: with
+    /// ξ = L₁₁⁻¹a₀ (its level's block), the dense rows take L₂₂⁻¹(a_rest − C̃ξ).
+    pub fn leverage(&mut self, levels: &[u32], a: &[&[f64]]) -> f64 {
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let l0 = levels[0] as usize;
+        let xi = &mut self.tmp[..q0];
+        xi.copy_from_slice(a[0]);
+        forward_solve(&self.l[l0 * q0 * q0..(l0 + 1) * q0 * q0], q0, q0, xi);
+        let mut h: f64 = xi.iter().map(|v| v * v).sum();
+        let m2 = self.m2;
+        if m2 == 0 {
+            return h;
+        }
+        let z = &mut self.z;
+        z.fill(0.0);
+        for e in self.ptr[l0]..self.ptr[l0 + 1] - self.p {
+            let ct = &self.ct[e * q0..(e + 1) * q0];
+            z[self.rows[e] as usize] -= ct.iter().zip(xi.iter()).map(|(c, x)| c * x).sum::<f64>();
+        }
+        for (k, term) in self.terms.iter().enumerate().skip(1) {
+            let row0 = term.offset - q0 * n0 + levels[k] as usize * term.q;
+            for (zj, aj) in z[row0..row0 + term.q].iter_mut().zip(a[k]) {
+                *zj += aj;
+            }
+        }
+        let active = if self.joint { self.md } else { m2 };
+        forward_solve(&self.s, active, m2, z);
+        h += z.iter().map(|v| v * v).sum::<f64>();
+        h
     }
 
     /// The diagonal of L₁₁ of the last factorization, per level of a scalar term 0: 1/sd of the
