@@ -177,6 +177,9 @@ struct State {
     iterations: usize,
     /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
     lev: Vec<f64>,
+    /// Σ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)), which does not depend on μ when every binomial count is a
+    /// whole number of its trials ([`saturated_constant`]); None otherwise.
+    saturated: Option<f64>,
 }
 
 /// A reusable GLMM workspace.
@@ -286,6 +289,7 @@ impl GlmmFitter {
             return Err(FitError::Numerical("the GLM start failed".into()));
         }
         st.beta.clone_from(&self.irls.beta);
+        st.saturated = saturated_constant(&st.r, family, &self.irls.mu);
         st.u.clear();
         st.u.resize(shape.system.pls.q, 0.0);
         st.iterations = 0;
@@ -762,8 +766,8 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
 }
 
 /// PIRLS at θ (Λ′Z already updated): over (u, β) when `joint`, else over u with β fixed.
-/// Returns log|L_u|² at the converged modes, the factor left at them.
-fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<f64> {
+/// Returns log|L_u|² and the penalised deviance at the converged modes, the factor left at them.
+fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<(f64, f64)> {
     update_eta(shape, st, family);
     let mut pdev = penalised_deviance(st, family);
     if !pdev.is_finite() {
@@ -775,8 +779,24 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
     let p = st.beta.len();
     for _ in 0..PIRLS_ITERATIONS {
         st.iterations += 1;
-        assemble(shape, st, family, joint)?;
+        let logdet = assemble(shape, st, family, joint)?;
         shape.pls.solve();
+        // Converged when the Newton step is at rounding level: the factor just formed is then
+        // the modes' (lme4's L there). The Laplace criterion's log-determinant moves to first
+        // order with u, so a deviance-change test (quadratic in the step) would leave ~1e-5
+        // noise in it, and in the finite-difference Hessian.
+        let x = &shape.pls.x;
+        let mut moved = (0..q)
+            .map(|j| (x[j] - st.u[j]).abs() / (1.0 + st.u[j].abs()))
+            .fold(0.0, f64::max);
+        if joint {
+            moved = (0..p)
+                .map(|j| (x[q + j] - st.beta[j]).abs() / (1.0 + st.beta[j].abs()))
+                .fold(moved, f64::max);
+        }
+        if moved < PIRLS_STEP {
+            return Some((logdet, pdev));
+        }
         st.u_old.clone_from(&st.u);
         st.beta_old.clone_from(&st.beta);
         let mut step = 1.0;
@@ -802,26 +822,38 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
             step *= 0.5;
         }
         let Some(new) = accepted else {
-            // No decrease: at the minimum to rounding.
+            // No decrease: at the minimum to rounding, where the factor was formed.
             st.u.clone_from(&st.u_old);
             st.beta.clone_from(&st.beta_old);
             update_eta(shape, st, family);
-            break;
+            return Some((logdet, pdev));
         };
         pdev = new;
-        // Converged when the Newton step is at rounding level: the Laplace criterion's
-        // log-determinant moves to first order with u, so a deviance-change test (quadratic in
-        // the step) would leave ~1e-5 noise in it, and in the finite-difference Hessian.
-        let moved = (0..q)
-            .map(|j| (st.u[j] - st.u_old[j]).abs() / (1.0 + st.u[j].abs()))
-            .chain((0..p).map(|j| (st.beta[j] - st.beta_old[j]).abs() / (1.0 + st.beta[j].abs())))
-            .fold(0.0, f64::max);
-        if moved < PIRLS_STEP {
-            break;
-        }
     }
-    // The factor at the converged modes (lme4's L there).
-    assemble(shape, st, family, joint)
+    // The factor at the last modes reached.
+    let logdet = assemble(shape, st, family, joint)?;
+    Some((logdet, pdev))
+}
+
+/// Σᵢ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)) at valid means `mu`: a constant in μ (the saturated model's
+/// −2 log-likelihood) for the Poisson, and for the binomial when each count mᵢyᵢ and its trials
+/// mᵢ are whole numbers, as R's log-density rounds them (else None: the log-density is summed).
+/// Computing it once saves a log-gamma per observation and evaluation.
+fn saturated_constant(r: &Response, family: Family, mu: &[f64]) -> Option<f64> {
+    let d = family.distribution;
+    let mut sum = 0.0;
+    for i in 0..r.y.len() {
+        let (y, wt, m) = (r.y[i], r.wt[i], r.trials[i]);
+        if d == Distribution::Binomial {
+            let count = m * y;
+            let whole = |v: f64| (v - v.round()).abs() <= 1e-12 * m.abs().max(1.0);
+            if !(whole(count) && whole(m)) {
+                return None;
+            }
+        }
+        sum += d.minus_two_log_density(y, mu[i], wt, m) - d.deviance_residual(y, mu[i], wt);
+    }
+    sum.is_finite().then_some(sum)
 }
 
 /// The criterion at θ (and the state's β unless `joint`): Laplace (or nAGQ = 0 with `joint`), or
@@ -835,16 +867,23 @@ fn criterion(
     nodes: &[(f64, f64)],
 ) -> Option<f64> {
     update_a(shape, theta);
-    let logdet = pirls(shape, st, family, joint)?;
+    let (logdet, pdev) = pirls(shape, st, family, joint)?;
     if nodes.len() > 1 {
         return Some(quadrature(shape, st, family, nodes));
     }
-    let d = family.distribution;
-    let conditional: f64 = (0..st.r.y.len())
-        .map(|i| d.minus_two_log_density(st.r.y[i], st.mu[i], st.r.wt[i], st.r.trials[i]))
-        .sum();
-    let u2: f64 = st.u.iter().map(|v| v * v).sum();
-    Some(conditional + u2 + logdet)
+    // −2 log p(y | û) + |û|²: the deviance plus its constant when it has one.
+    let conditional = match st.saturated {
+        Some(constant) => pdev + constant,
+        None => {
+            let d = family.distribution;
+            let u2: f64 = st.u.iter().map(|v| v * v).sum();
+            (0..st.r.y.len())
+                .map(|i| d.minus_two_log_density(st.r.y[i], st.mu[i], st.r.wt[i], st.r.trials[i]))
+                .sum::<f64>()
+                + u2
+        }
+    };
+    Some(conditional + logdet)
 }
 
 /// lme4's adaptive Gauss-Hermite criterion for one scalar term: per level l, with û the mode and
