@@ -173,6 +173,9 @@ struct State {
     acc: Vec<f64>,
     /// One row of X.
     xrow: Vec<f64>,
+    /// Working weights and working response of the last assembly.
+    weight: Vec<f64>,
+    target: Vec<f64>,
     /// PIRLS iterations since the fit began.
     iterations: usize,
     /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
@@ -739,20 +742,41 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     let nterms = shape.shapes.len();
     let pls = &mut shape.pls;
     pls.clear();
+    st.weight.resize(n, 0.0);
+    st.target.resize(n, 0.0);
+    for i in 0..n {
+        let me = family.link.mu_eta(st.eta[i]);
+        let var = family.distribution.variance(st.mu[i]);
+        st.weight[i] = st.r.wt[i] * me * me / var;
+        // Working response without the offset; with β fixed, less Xβ as well.
+        st.target[i] = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
+    }
+    if !joint {
+        for j in 0..p {
+            let b = st.beta[j];
+            for (t, x) in st.target.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
+                *t -= b * x;
+            }
+        }
+    }
+    if pls.is_scalar() {
+        st.scratch.resize(n, 0.0);
+        pls.add_scalar(
+            &shape.codes[0],
+            &shape.a[0],
+            &shape.x,
+            &st.weight,
+            &st.target,
+            &mut st.scratch,
+        );
+        return pls.factor(joint);
+    }
     let mut levels = [0u32; MAX_TERMS];
     let xrow = &mut st.xrow;
     xrow.resize(p, 0.0);
     for i in 0..n {
-        let me = family.link.mu_eta(st.eta[i]);
-        let var = family.distribution.variance(st.mu[i]);
-        let w = st.r.wt[i] * me * me / var;
-        // Working response without the offset; with β fixed, less Xβ as well.
-        let mut target = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
         for j in 0..p {
             xrow[j] = shape.x[j * n + i];
-            if !joint {
-                target -= st.beta[j] * xrow[j];
-            }
         }
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
@@ -760,7 +784,14 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             levels[t] = shape.codes[t][i];
             a[t] = &shape.a[t][i * q..(i + 1) * q];
         }
-        pls.add(i, &levels[..nterms], &a[..nterms], &xrow[..p], w, target);
+        pls.add(
+            i,
+            &levels[..nterms],
+            &a[..nterms],
+            &xrow[..p],
+            st.weight[i],
+            st.target[i],
+        );
     }
     pls.factor(joint)
 }

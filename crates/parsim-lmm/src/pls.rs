@@ -192,6 +192,55 @@ impl Pls {
         }
     }
 
+    /// Whether [`Pls::add_scalar`] applies: one random-effects term with one effect per level.
+    pub fn is_scalar(&self) -> bool {
+        self.terms.len() == 1 && self.terms[0].q == 1
+    }
+
+    /// Every observation at once for one scalar term ([`Pls::is_scalar`]), column by column (the
+    /// per-observation [`Pls::add`] spends most of its time in loops of one or two trips): level
+    /// `codes[i]`, U's value `a[i]`, X column-major (n × p), weights `w` and targets `t`; `wa`
+    /// is scratch of length n.
+    pub fn add_scalar(
+        &mut self,
+        codes: &[u32],
+        a: &[f64],
+        x: &[f64],
+        w: &[f64],
+        t: &[f64],
+        wa: &mut [f64],
+    ) {
+        let (n, p, md) = (codes.len(), self.p, self.md);
+        let q_first = self.terms[0].nlevels;
+        for i in 0..n {
+            let l = codes[i] as usize;
+            let v = w[i] * a[i];
+            wa[i] = v;
+            self.d[l] += v * a[i];
+            self.x[l] += v * t[i];
+        }
+        // With no later term, a level's entries are β's p rows: level l's start at l·p.
+        for j in 0..p {
+            let column = &x[j * n..(j + 1) * n];
+            for i in 0..n {
+                self.c[codes[i] as usize * p + j] += wa[i] * column[i];
+            }
+            let mut rhs = 0.0;
+            for i in 0..n {
+                rhs += w[i] * t[i] * column[i];
+            }
+            self.x[q_first + j] += rhs;
+            for j2 in 0..=j {
+                let other = &x[j2 * n..(j2 + 1) * n];
+                let mut sum = 0.0;
+                for i in 0..n {
+                    sum += w[i] * column[i] * other[i];
+                }
+                self.e[j2 * md + j] += sum;
+            }
+        }
+    }
+
     /// Factors H (with β's rows when `joint`) after the identity is added on u's rows. Returns
     /// log|L_u|² (the random effects' part of the log-determinant), or None if not positive
     /// definite.
