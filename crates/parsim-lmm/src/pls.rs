@@ -192,51 +192,72 @@ impl Pls {
         }
     }
 
-    /// Whether [`Pls::add_scalar`] applies: one random-effects term with one effect per level.
+    /// Whether [`Pls::add_scalar`] applies: every random-effects term has one effect per level.
     pub fn is_scalar(&self) -> bool {
-        self.terms.len() == 1 && self.terms[0].q == 1
+        self.terms.iter().all(|t| t.q == 1)
     }
 
-    /// Every observation at once for one scalar term ([`Pls::is_scalar`]), column by column (the
-    /// per-observation [`Pls::add`] spends most of its time in loops of one or two trips): level
-    /// `codes[i]`, U's value `a[i]`, X column-major (n × p), weights `w` and targets `t`; `wa`
-    /// is scratch of length n.
+    /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
+    /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
+    /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
+    /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
     pub fn add_scalar(
         &mut self,
-        codes: &[u32],
-        a: &[f64],
+        codes: &[Vec<u32>],
+        a: &[Vec<f64>],
         x: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
     ) {
-        let (n, p, md) = (codes.len(), self.p, self.md);
+        let (n, p, md, m2) = (codes[0].len(), self.p, self.md, self.m2);
         let q_first = self.terms[0].nlevels;
+        let later = self.terms.len() - 1;
+        let (codes0, a0) = (&codes[0], &a[0]);
         for i in 0..n {
-            let l = codes[i] as usize;
-            let v = w[i] * a[i];
+            let l = codes0[i] as usize;
+            let v = w[i] * a0[i];
             wa[i] = v;
-            self.d[l] += v * a[i];
+            self.d[l] += v * a0[i];
             self.x[l] += v * t[i];
         }
-        // With no later term, a level's entries are β's p rows: level l's start at l·p.
+        // Later terms: the cross entry with term 0, the dense rows among themselves and with X.
+        for k in 1..=later {
+            let base = self.terms[k].offset - q_first;
+            for i in 0..n {
+                let r = base + codes[k][i] as usize;
+                let ak = a[k][i];
+                let wak = w[i] * ak;
+                self.c[self.entry[i * later + k - 1] as usize] += wa[i] * ak;
+                self.x[q_first + r] += wak * t[i];
+                for k2 in 1..=k {
+                    let r2 = self.terms[k2].offset - q_first + codes[k2][i] as usize;
+                    self.e[r2 * md + r] += wak * a[k2][i];
+                }
+                for j in 0..p {
+                    self.e[r * md + m2 + j] += wak * x[j * n + i];
+                }
+            }
+        }
+        // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
             for i in 0..n {
-                self.c[codes[i] as usize * p + j] += wa[i] * column[i];
+                let l = codes0[i] as usize;
+                self.c[self.ptr[l + 1] - p + j] += wa[i] * column[i];
             }
             let mut rhs = 0.0;
             for i in 0..n {
                 rhs += w[i] * t[i] * column[i];
             }
-            self.x[q_first + j] += rhs;
+            self.x[q_first + m2 + j] += rhs;
             for j2 in 0..=j {
                 let other = &x[j2 * n..(j2 + 1) * n];
                 let mut sum = 0.0;
                 for i in 0..n {
                     sum += w[i] * column[i] * other[i];
                 }
-                self.e[j2 * md + j] += sum;
+                self.e[(m2 + j2) * md + m2 + j] += sum;
             }
         }
     }
