@@ -1272,6 +1272,7 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
     // v, and U′v into the solver's right-hand side.
+    pls.prepare_leverage();
     pls.x.fill(0.0);
     for i in 0..n {
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
