@@ -140,6 +140,8 @@ struct System {
 /// fixed effects), and BOBYQA over (θ, β) with its bounds.
 struct Optimizers {
     theta: Optimizer,
+    /// Stage 1 when Newton's stage 2 follows: coarse ([`STAGE1_TOLERANCE`]).
+    coarse: Optimizer,
     joint: Option<Bobyqa>,
     lower: Vec<f64>,
     upper: Vec<f64>,
@@ -301,7 +303,14 @@ impl GlmmFitter {
         let theta = &mut self.theta;
         theta.resize(ntheta, 0.0);
         let mut failed = false;
-        let stage1 = shape.optimizers.theta.minimize(
+        let nagq = self.options.nagq;
+        let newton = nagq == 1 && family.is_canonical() && p > 0;
+        let stage1_optimizer = if newton {
+            &mut shape.optimizers.coarse
+        } else {
+            &mut shape.optimizers.theta
+        };
+        let stage1 = stage1_optimizer.minimize(
             |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
                 Some(v) => v,
                 None => {
@@ -314,14 +323,13 @@ impl GlmmFitter {
         let mut evaluations = stage1.evaluations;
         let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
         let mut budget_exhausted = stage1.budget_exhausted;
-        let nagq = self.options.nagq;
         self.params.clear();
         self.params.extend_from_slice(theta);
         self.params.extend_from_slice(&st.beta);
         // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
         // canonical link); BOBYQA from wherever it stopped otherwise.
         let mut newton_hessian = false;
-        if nagq == 1 && family.is_canonical() && p > 0 {
+        if newton {
             let (converged, used) = newton_stage(
                 &mut shape.system,
                 st,
@@ -348,6 +356,7 @@ impl GlmmFitter {
                 joint,
                 lower,
                 upper,
+                ..
             } = &mut shape.optimizers;
             let mut f = |x: &[f64]| {
                 st.beta.copy_from_slice(&x[ntheta..]);
@@ -635,6 +644,7 @@ fn build_shape(
         },
         optimizers: Optimizers {
             theta: Optimizer::new(&diagonal, false),
+            coarse: Optimizer::coarse(&diagonal, STAGE1_TOLERANCE),
             joint,
             lower,
             upper: vec![f64::INFINITY; k],
@@ -1083,6 +1093,11 @@ struct NewtonScratch {
     /// The conditional modes at the current point: every nearby PIRLS starts from them.
     centre: Vec<f64>,
 }
+
+/// Relative accuracy in θ of stage 1 when Newton's method follows: it needs a start, not the
+/// nAGQ = 0 optimum, and converges from this one in as many iterations as from a tight one
+/// (fixtures: VerbAgg 101 -> 79 evaluations, crt 40 -> 37, cbpp 49 -> 45 against 1e-7 and 1e-6).
+const STAGE1_TOLERANCE: f64 = 1e-2;
 
 /// Most Newton iterations of stage 2 before BOBYQA takes over.
 const NEWTON_ITERATIONS: usize = 8;
