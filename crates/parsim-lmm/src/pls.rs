@@ -521,6 +521,22 @@ impl Pls {
         h
     }
 
+    /// X′V⁻¹X = L_ββL_ββ′, the information of β given θ (p×p, column-major), from the last
+    /// factorization if it was joint; false otherwise.
+    pub fn beta_information(&self, out: &mut [f64]) -> bool {
+        if !self.joint {
+            return false;
+        }
+        let (md, m2, p) = (self.md, self.m2, self.p);
+        let l = |i: usize, j: usize| self.s[(m2 + j) * md + m2 + i];
+        for j in 0..p {
+            for i in 0..p {
+                out[j * p + i] = (0..=i.min(j)).map(|k| l(i, k) * l(j, k)).sum();
+            }
+        }
+        true
+    }
+
     /// The diagonal of L₁₁ of the last factorization, per level of a scalar term 0: 1/sd of the
     /// conditional mode (adaptive quadrature's scale).
     pub fn first_diagonal(&self, level: usize) -> f64 {
