@@ -31,6 +31,8 @@ pub(crate) struct Optimizer {
     start: Vec<f64>,
     /// The point before a restart.
     best: Vec<f64>,
+    /// Relative accuracy in θ of the one-dimensional search ([`BRENT_TOLERANCE`] unless coarse).
+    tolerance: f64,
 }
 
 /// A bounded element at or below this after BOBYQA is probed inward ([`BOUNDARY_PROBES`]).
@@ -79,14 +81,32 @@ impl Optimizer {
             solver: solver.flatten(),
             best: vec![0.0; n],
             start,
+            tolerance: BRENT_TOLERANCE,
         }
+    }
+
+    /// The same optimizer stopping at relative accuracy `tolerance` in θ (BOBYQA's final radius
+    /// and Brent's tolerance): a start for a polish that converges faster than these searches
+    /// (the GLMM's Newton stage 2).
+    pub fn coarse(diagonal: &[bool], tolerance: f64) -> Optimizer {
+        let mut optimizer = Optimizer::new(diagonal, false);
+        let n = diagonal.len();
+        if n >= 2 {
+            let mut config = Config::new(n);
+            config.rho_begin = RHO_BEGIN;
+            config.rho_end = tolerance;
+            config.max_fun = 20_000 * n;
+            optimizer.solver = Bobyqa::new(n, config).ok();
+        }
+        optimizer.tolerance = tolerance;
+        optimizer
     }
 
     /// Minimises `f` from lme4's start; the optimum is left in `theta`.
     pub fn minimize(&mut self, mut f: impl FnMut(&[f64]) -> f64, theta: &mut [f64]) -> Minimum {
         theta.copy_from_slice(&self.start);
         if theta.len() == 1 {
-            return minimize_scalar(|t| f(&[t]), &mut theta[0], self.lower[0]);
+            return minimize_scalar(|t| f(&[t]), &mut theta[0], self.lower[0], self.tolerance);
         }
         if self.newton {
             if let Some(minimum) = newton(&mut f, theta, &self.lower) {
@@ -344,7 +364,12 @@ fn newton(f: &mut impl FnMut(&[f64]) -> f64, theta: &mut [f64], lower: &[f64]) -
 }
 
 /// Minimises a function of one θ ≥ `lower` (0 or −∞): bracket on a ×4 grid from θ = 1, then Brent.
-fn minimize_scalar(mut f: impl FnMut(f64) -> f64, theta: &mut f64, lower: f64) -> Minimum {
+fn minimize_scalar(
+    mut f: impl FnMut(f64) -> f64,
+    theta: &mut f64,
+    lower: f64,
+    tolerance: f64,
+) -> Minimum {
     let mut evaluations = 0;
     let mut eval = |t: f64| {
         evaluations += 1;
@@ -387,7 +412,7 @@ fn minimize_scalar(mut f: impl FnMut(f64) -> f64, theta: &mut f64, lower: f64) -
         };
     }
     let left = if f_low.is_finite() { low } else { mid / 4.0 };
-    let (mut x, mut fx) = brent(&mut eval, left, high, mid, f_mid);
+    let (mut x, mut fx) = brent(&mut eval, left, high, mid, f_mid, tolerance);
     // A fit at the boundary (θ = 0 exactly) as lme4 reports it when the criterion is no higher there.
     if lower == 0.0 && x < 1e-6 {
         let f0 = eval(0.0);
@@ -404,14 +429,21 @@ fn minimize_scalar(mut f: impl FnMut(f64) -> f64, theta: &mut f64, lower: f64) -
 }
 
 /// Brent's minimisation on [a, b] from the interior point x with f(x) = fx.
-fn brent(f: &mut impl FnMut(f64) -> f64, mut a: f64, mut b: f64, x0: f64, fx0: f64) -> (f64, f64) {
+fn brent(
+    f: &mut impl FnMut(f64) -> f64,
+    mut a: f64,
+    mut b: f64,
+    x0: f64,
+    fx0: f64,
+    tolerance: f64,
+) -> (f64, f64) {
     const GOLDEN: f64 = 0.381_966_011_250_105_1;
     let (mut x, mut w, mut v) = (x0, x0, x0);
     let (mut fx, mut fw, mut fv) = (fx0, fx0, fx0);
     let (mut d, mut e) = (0.0f64, 0.0f64);
     for _ in 0..200 {
         let xm = 0.5 * (a + b);
-        let tol1 = BRENT_TOLERANCE * x.abs() + 1e-14;
+        let tol1 = tolerance * x.abs() + 1e-14;
         let tol2 = 2.0 * tol1;
         if (x - xm).abs() <= tol2 - 0.5 * (b - a) {
             break;
@@ -478,12 +510,12 @@ mod tests {
     #[test]
     fn scalar_search_finds_interior_and_boundary_minima() {
         let mut t = 0.0;
-        let m = minimize_scalar(|x| (x - 0.4037).powi(2) + 3.0, &mut t, 0.0);
+        let m = minimize_scalar(|x| (x - 0.4037).powi(2) + 3.0, &mut t, 0.0, BRENT_TOLERANCE);
         assert!((t - 0.4037).abs() < 1e-9 && (m.value - 3.0).abs() < 1e-15);
-        let m = minimize_scalar(|x| (x + 0.5).powi(2), &mut t, 0.0);
+        let m = minimize_scalar(|x| (x + 0.5).powi(2), &mut t, 0.0, BRENT_TOLERANCE);
         assert_eq!(t, 0.0);
         assert!((m.value - 0.25).abs() < 1e-15);
-        minimize_scalar(|x| (x - 123.0).powi(2), &mut t, 0.0);
+        minimize_scalar(|x| (x - 123.0).powi(2), &mut t, 0.0, BRENT_TOLERANCE);
         assert!((t - 123.0).abs() < 1e-7);
     }
 
