@@ -469,9 +469,15 @@ fn fit_in<'a>(
         fit.messages.clear();
         fit.messages.extend(note.clone());
         let blocked = &mut ws.structure.blocked;
-        let minimum = ws
-            .optimizer
-            .minimize(|theta| objective(blocked, theta, reml, n), &mut fit.theta);
+        // Several terms: BOBYQA from a moment estimate (fewer evaluations than from lme4's
+        // θ = 1); one term keeps its own search, which is cheap from anywhere.
+        let moments = ws.structure.terms.len() > 1 && blocked.moment_start(n, &mut fit.theta);
+        let criterion = |theta: &[f64]| objective(blocked, theta, reml, n);
+        let minimum = if moments {
+            ws.optimizer.minimize_from(criterion, &mut fit.theta)
+        } else {
+            ws.optimizer.minimize(criterion, &mut fit.theta)
+        };
         if !minimum.value.is_finite() {
             return Err(FitError::Numerical(
                 "the criterion is not finite at any θ tried".into(),

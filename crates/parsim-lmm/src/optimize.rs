@@ -83,8 +83,19 @@ impl Optimizer {
     }
 
     /// Minimises `f` from lme4's start; the optimum is left in `theta`.
-    pub fn minimize(&mut self, mut f: impl FnMut(&[f64]) -> f64, theta: &mut [f64]) -> Minimum {
+    pub fn minimize(&mut self, f: impl FnMut(&[f64]) -> f64, theta: &mut [f64]) -> Minimum {
         theta.copy_from_slice(&self.start);
+        self.minimize_from(f, theta)
+    }
+
+    /// Minimises `f` from the start in `theta` (within the bounds); the optimum is left there.
+    /// A single θ starts from 1 whatever `theta` holds (see [`minimize_scalar`]).
+    pub fn minimize_from(
+        &mut self,
+        mut f: impl FnMut(&[f64]) -> f64,
+        theta: &mut [f64],
+    ) -> Minimum {
+        self.best.copy_from_slice(theta);
         if theta.len() == 1 {
             return minimize_scalar(|t| f(&[t]), &mut theta[0], self.lower[0]);
         }
@@ -92,7 +103,7 @@ impl Optimizer {
             if let Some(minimum) = newton(&mut f, theta, &self.lower) {
                 return minimum;
             }
-            theta.copy_from_slice(&self.start);
+            theta.copy_from_slice(&self.best);
         }
         let Some(solver) = self.solver.as_mut() else {
             return Minimum {
