@@ -223,7 +223,11 @@ impl Workspace {
         let p = structure.fixed.width();
         let k = diagonal.len();
         Ok(Workspace {
-            optimizer: Optimizer::new(&diagonal, structure.terms.len() == 1),
+            optimizer: if structure.terms.len() == 1 {
+                Optimizer::new(&diagonal, true)
+            } else {
+                Optimizer::new(&diagonal, false).for_several_terms()
+            },
             derivatives: Derivatives::new(diagonal.len(), p),
             diagonal,
             beta: vec![0.0; p],

@@ -49,6 +49,12 @@ const BRENT_TOLERANCE: f64 = 1e-6;
 const RHO_BEGIN: f64 = 0.1;
 /// Final trust-region radius of BOBYQA: tight, since lme4's default stops up to 4e-4 off in θ.
 const RHO_END: f64 = 1e-7;
+/// BOBYQA's final radius on several terms (started from a moment estimate): the post-fit check
+/// and Newton polish take what is left. The crossed, Penicillin and nested benches need 4, 4 and
+/// 4 fewer evaluations (5-9% fewer instructions per fit) than at 1e-7; the 200 replications of
+/// the crossed power study stay within 1e-6 of lme4's optimum and the lme4 fixtures pass (at 1e-5
+/// the polish's extra derivatives cost the crossed fit more than the evaluations saved).
+const RHO_END_SEVERAL: f64 = 1e-6;
 
 impl Optimizer {
     /// An optimizer for θ whose elements `diagonal[i]` are template diagonals (bounded below by 0).
@@ -80,6 +86,20 @@ impl Optimizer {
             best: vec![0.0; n],
             start,
         }
+    }
+
+    /// The optimizer with BOBYQA's final trust-region radius [`RHO_END_SEVERAL`], for the
+    /// criterion of several random-effects terms started from a moment estimate.
+    pub fn for_several_terms(mut self) -> Optimizer {
+        let n = self.lower.len();
+        if n >= 2 {
+            let mut config = Config::new(n);
+            config.rho_begin = RHO_BEGIN;
+            config.rho_end = RHO_END_SEVERAL;
+            config.max_fun = 20_000 * n;
+            self.solver = Bobyqa::new(n, config).ok();
+        }
+        self
     }
 
     /// Minimises `f` from lme4's start; the optimum is left in `theta`.
