@@ -622,6 +622,13 @@ impl Blocked {
         }
     }
 
+    /// Multiply-adds of one [`Blocked::evaluate`], roughly: the first term's level blocks and
+    /// entries, the dense block's factorization.
+    pub fn evaluation_work(&self) -> usize {
+        let q0 = self.terms[0].q;
+        self.terms[0].nlevels * q0 * q0 * q0 + self.rows.len() * q0 * q0 + self.m.pow(3) / 6
+    }
+
     /// A starting θ from the A blocks of `n` observations, by moments: each random-effects column
     /// z of each term, on its own, as a random coefficient of its grouping factor. With r the
     /// residuals of the OLS fit and, per level, s = z′r and c = z′z, the between-level sum

@@ -168,6 +168,12 @@ fn moves_theta(step: &[f64], theta: &[f64]) -> bool {
         .any(|(s, t)| s.abs() > POLISH_STEP * t.abs().max(0.01))
 }
 
+/// Several terms whose evaluation costs at most this ([`Blocked::evaluation_work`]) are cheap
+/// enough for the optimizer's Newton iteration, as one term always is: next to them BOBYQA's own
+/// work dominates (Penicillin, ~300: 0.93M instructions per fit with BOBYQA, 0.58M with Newton;
+/// the nested bench, ~14,000, and the crossed, ~26,000, take more evaluations with Newton).
+const CHEAP_EVALUATION: usize = 2_000;
+
 /// lme4's isSingular tolerance: a template diagonal below this is on the boundary.
 const SINGULAR_BELOW: f64 = 1e-4;
 
@@ -226,7 +232,8 @@ impl Workspace {
             optimizer: if structure.terms.len() == 1 {
                 Optimizer::new(&diagonal, true)
             } else {
-                Optimizer::new(&diagonal, false).for_several_terms()
+                let cheap = structure.blocked.evaluation_work() <= CHEAP_EVALUATION;
+                Optimizer::new(&diagonal, cheap).for_several_terms()
             },
             derivatives: Derivatives::new(diagonal.len(), p),
             diagonal,
