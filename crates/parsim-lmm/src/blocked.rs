@@ -656,7 +656,7 @@ impl Blocked {
         forward_solve(factor, p, p, beta);
         backward_solve(factor, p, p, beta);
         let rss = a22(m - 1, m - 1) - (0..p).map(|j| beta[j] * a22(x0 + j, m - 1)).sum::<f64>();
-        if !(rss > 0.0) || n <= p {
+        if rss.is_nan() || rss <= 0.0 || n <= p {
             return false;
         }
         let total = rss / (n - p) as f64;
