@@ -1,9 +1,11 @@
-//! Minimising the profiled criterion over θ with lme4's bounds (diagonal elements ≥ 0) and start
-//! (θ = identity): BOBYQA for two or more parameters, and for one a bracketing search on a
-//! multiplicative grid followed by Brent's method, which reaches the optimum to ~1e-7 in θ in about
-//! twenty evaluations. When the criterion is cheap (one grouping factor, up to six θ elements)
-//! a damped Newton iteration on finite differences goes first: there BOBYQA's own work costs
-//! several times the criterion's; it hands over to BOBYQA near a bound or if it does not settle.
+//! Minimising the profiled criterion over θ with lme4's bounds (diagonal elements ≥ 0) from lme4's
+//! start (θ = identity; [`Optimizer::minimize`]) or the caller's ([`Optimizer::minimize_from`]:
+//! the fitter's moment estimate on several terms): BOBYQA for two or more parameters, and for one
+//! a bracketing search on a multiplicative grid followed by Brent's method, which reaches the
+//! optimum to ~1e-7 in θ in about twenty evaluations. When the criterion is cheap (one grouping
+//! factor, or several whose factorization is small, up to six θ elements) a damped Newton
+//! iteration on finite differences goes first: there BOBYQA's own work costs several times the
+//! criterion's; it hands over to BOBYQA near a bound or if it does not settle.
 //! A boundary restart follows BOBYQA as lme4 does. Nothing allocates after construction.
 
 use bobyqa::{Bobyqa, Config};
