@@ -1,9 +1,9 @@
 //! Text summaries of fitted models, as lme4's `summary(lmer(...))` and R's `summary(lm(...))` lay them
-//! out: what `parsim fit` prints and what the Python package's `print(model)` shows.
+//! out (and R's `summary.glm`, glmer's summary): what `parsim fit` prints and what the Python package's `print(model)` shows.
 
 use std::fmt::Write as _;
 
-use crate::{Coefficient, Formula, LmmFit, OlsFit, VarComp};
+use crate::{Coefficient, Family, Formula, GlmFit, GlmStatus, GlmmFit, LmmFit, OlsFit, VarComp};
 
 /// What a summary says about the model and its data beyond the fit itself.
 #[derive(Clone, Copy, Debug)]
@@ -216,6 +216,166 @@ impl OlsFit {
                 out,
                 "Standard errors: cluster-robust (CR1) over {clusters} clusters"
             );
+        }
+        out
+    }
+}
+
+/// One row of a z table: term, estimate, se, z, p.
+type ZRow<'a> = (&'a str, f64, f64, f64, f64);
+
+/// The coefficient table of R's `summary.glm` and glmer's summary (aliased terms `NA`).
+fn z_table<'a>(out: &mut String, rows: impl Iterator<Item = ZRow<'a>> + Clone) {
+    let width = rows.clone().map(|r| r.0.len()).max().unwrap_or(0).max(11);
+    let _ = writeln!(
+        out,
+        "{:width$} {:>12} {:>11} {:>9} {:>9}",
+        "", "Estimate", "Std. Error", "z value", "Pr(>|z|)"
+    );
+    for (term, estimate, se, z, p) in rows {
+        if estimate.is_nan() {
+            let _ = writeln!(
+                out,
+                "{term:width$} {:>12} {:>11} {:>9} {:>9}",
+                "NA", "NA", "NA", "NA"
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{term:width$} {estimate:>12.6} {se:>11.6} {z:>9.3} {:>9}",
+            p_text(p)
+        );
+    }
+}
+
+fn glm_coefficient_rows(
+    coefficients: &[crate::GlmCoefficient],
+) -> impl Iterator<Item = ZRow<'_>> + Clone {
+    coefficients
+        .iter()
+        .map(|c| (c.term.as_str(), c.estimate, c.se, c.z, c.p_value))
+}
+
+impl GlmFit {
+    /// R's `summary.glm` (what `parsim fit --family` prints for a formula without random-effects
+    /// terms): the coefficients with z tests, the deviances, AIC, BIC and the IRLS status.
+    pub fn summary(&self, header: &SummaryHeader<'_>, family: Family) -> String {
+        let fit = self;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Generalized linear model fit by IRLS: {} family, {} link",
+            family.distribution, family.link
+        );
+        let _ = writeln!(out, "Formula: {}", header.formula);
+        data_lines(&mut out, header.data, header.weights, header.dropped_rows);
+        match fit.nclusters {
+            Some(g) => {
+                let _ = writeln!(
+                    out,
+                    "\nCoefficients (cluster-robust CR1 standard errors, {g} clusters):"
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\nCoefficients:");
+            }
+        }
+        z_table(&mut out, glm_coefficient_rows(&fit.coefficients));
+        let _ = writeln!(
+            out,
+            "\n(Dispersion parameter for {} family taken to be 1)\n",
+            family.distribution
+        );
+        let _ = writeln!(
+            out,
+            "    Null deviance: {:.3}  on {}  degrees of freedom",
+            fit.null_deviance, fit.df_null
+        );
+        let _ = writeln!(
+            out,
+            "Residual deviance: {:.3}  on {}  degrees of freedom",
+            fit.deviance, fit.df_residual
+        );
+        let _ = writeln!(
+            out,
+            "AIC: {:.2}   BIC: {:.2}   logLik: {:.4}",
+            fit.aic, fit.bic, fit.loglik
+        );
+        let _ = writeln!(
+            out,
+            "\nNumber of Fisher Scoring iterations: {}",
+            fit.iterations
+        );
+        match fit.status {
+            GlmStatus::Converged => {}
+            GlmStatus::NotConverged => {
+                let _ = writeln!(out, "warning: IRLS did not converge");
+            }
+            GlmStatus::Separation => {
+                let _ = writeln!(
+                    out,
+                    "warning: separation: {} observation(s) are fitted at probability 0 or 1 (or mean 0) and their \
+                     linear predictors run off; the maximum-likelihood estimate does not exist",
+                    fit.diverging
+                );
+            }
+        }
+        out
+    }
+}
+
+impl GlmmFit {
+    /// glmer's summary (what `parsim fit --family` prints for a formula with random-effects terms):
+    /// the approximation, the criteria, the random effects, the fixed effects with z tests and the
+    /// optimizer's report.
+    pub fn summary(&self, header: &SummaryHeader<'_>, family: Family) -> String {
+        let fit = self;
+        let mut out = String::new();
+        let approximation = match fit.nagq {
+            0 => "nAGQ = 0".to_string(),
+            1 => "Laplace Approximation".to_string(),
+            k => format!("Adaptive Gauss-Hermite Quadrature, nAGQ = {k}"),
+        };
+        let _ = writeln!(
+            out,
+            "Generalized linear mixed model fit by maximum likelihood ({approximation})"
+        );
+        let _ = writeln!(out, " Family: {}  ( {} )", family.distribution, family.link);
+        let _ = writeln!(out, "Formula: {}", header.formula);
+        data_lines(&mut out, header.data, header.weights, header.dropped_rows);
+        let _ = writeln!(
+            out,
+            "\n{:>10} {:>10} {:>10} {:>10}",
+            "AIC", "BIC", "logLik", "-2logLik"
+        );
+        let _ = writeln!(
+            out,
+            "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
+            fit.aic, fit.bic, fit.loglik, fit.criterion
+        );
+        random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
+        let _ = writeln!(out, "\nFixed effects:");
+        z_table(&mut out, glm_coefficient_rows(&fit.coefficients));
+        let _ = writeln!(out);
+        if fit.singular {
+            let _ = writeln!(
+                out,
+                "boundary (singular) fit: a variance component is (close to) zero"
+            );
+        }
+        let status = if fit.converged {
+            "converged"
+        } else {
+            "NOT converged"
+        };
+        let _ = writeln!(
+            out,
+            "optimizer: {status} after {} evaluations",
+            fit.evaluations
+        );
+        for message in &fit.messages {
+            let _ = writeln!(out, "note: {message}");
         }
         out
     }
