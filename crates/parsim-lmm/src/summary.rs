@@ -135,6 +135,44 @@ pub fn random_effects(
     );
 }
 
+/// The criteria line of lmer's (ML) and glmer's summaries: AIC, BIC, logLik and `last`.
+fn criteria(out: &mut String, aic: f64, bic: f64, loglik: f64, last: (&str, f64)) {
+    let _ = writeln!(
+        out,
+        "{:>10} {:>10} {:>10} {:>10}",
+        "AIC", "BIC", "logLik", last.0
+    );
+    let _ = writeln!(
+        out,
+        "{aic:>10.4} {bic:>10.4} {loglik:>10.4} {:>10.4}",
+        last.1
+    );
+}
+
+/// A mixed model's last lines: a singular fit, the optimizer's end (converged, evaluations, a
+/// detail) and the fit's notes.
+fn footer(out: &mut String, singular: bool, optimizer: (bool, usize, &str), messages: &[String]) {
+    if singular {
+        let _ = writeln!(
+            out,
+            "boundary (singular) fit: a variance component is (close to) zero"
+        );
+    }
+    let (converged, evaluations, detail) = optimizer;
+    let status = if converged {
+        "converged"
+    } else {
+        "NOT converged"
+    };
+    let _ = writeln!(
+        out,
+        "optimizer: {status} after {evaluations} evaluations{detail}"
+    );
+    for message in messages {
+        let _ = writeln!(out, "note: {message}");
+    }
+}
+
 impl LmmFit {
     /// The lmer-style summary (what `parsim fit` prints): the criterion, the random effects, the fixed
     /// effects with Satterthwaite df, and the optimizer's report.
@@ -154,40 +192,21 @@ impl LmmFit {
         if fit.reml {
             let _ = writeln!(out, "REML criterion at convergence: {:.4}", fit.criterion);
         } else {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10} {:>10} {:>10}",
-                "AIC", "BIC", "logLik", "deviance"
-            );
-            let _ = writeln!(
-                out,
-                "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-                fit.aic, fit.bic, fit.loglik, fit.criterion
+            criteria(
+                &mut out,
+                fit.aic,
+                fit.bic,
+                fit.loglik,
+                ("deviance", fit.criterion),
             );
         }
         random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
         let _ = writeln!(out, "\nFixed effects (Satterthwaite df):");
         coefficient_table(&mut out, &fit.coefficients, true);
         let _ = writeln!(out);
-        if fit.singular {
-            let _ = writeln!(
-                out,
-                "boundary (singular) fit: a variance component is (close to) zero"
-            );
-        }
-        let status = if fit.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        };
-        let _ = writeln!(
-            out,
-            "optimizer: {status} after {} evaluations (max |scaled gradient| {:.1e})",
-            fit.evaluations, fit.max_scaled_gradient
-        );
-        for message in &fit.messages {
-            let _ = writeln!(out, "note: {message}");
-        }
+        let gradient = format!(" (max |scaled gradient| {:.1e})", fit.max_scaled_gradient);
+        let optimizer = (fit.converged, fit.evaluations, gradient.as_str());
+        footer(&mut out, fit.singular, optimizer, &fit.messages);
         out
     }
 }
@@ -344,39 +363,24 @@ impl GlmmFit {
         let _ = writeln!(out, " Family: {}  ( {} )", family.distribution, family.link);
         let _ = writeln!(out, "Formula: {}", header.formula);
         data_lines(&mut out, header.data, header.weights, header.dropped_rows);
-        let _ = writeln!(
-            out,
-            "\n{:>10} {:>10} {:>10} {:>10}",
-            "AIC", "BIC", "logLik", "-2logLik"
-        );
-        let _ = writeln!(
-            out,
-            "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-            fit.aic, fit.bic, fit.loglik, fit.criterion
+        let _ = writeln!(out);
+        criteria(
+            &mut out,
+            fit.aic,
+            fit.bic,
+            fit.loglik,
+            ("-2logLik", fit.criterion),
         );
         random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
         let _ = writeln!(out, "\nFixed effects:");
         z_table(&mut out, glm_coefficient_rows(&fit.coefficients));
         let _ = writeln!(out);
-        if fit.singular {
-            let _ = writeln!(
-                out,
-                "boundary (singular) fit: a variance component is (close to) zero"
-            );
-        }
-        let status = if fit.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        };
-        let _ = writeln!(
-            out,
-            "optimizer: {status} after {} evaluations",
-            fit.evaluations
+        footer(
+            &mut out,
+            fit.singular,
+            (fit.converged, fit.evaluations, ""),
+            &fit.messages,
         );
-        for message in &fit.messages {
-            let _ = writeln!(out, "note: {message}");
-        }
         out
     }
 }

@@ -43,7 +43,7 @@ impl Spec {
             Spec::Glm(o) => GlmFitter::new(formula, o.clone()).map(Engine::Glm),
             Spec::Glmm(o) => GlmmFitter::new(formula, o.clone()).map(Engine::Glmm),
         };
-        engine.map_err(|e| FitError::new_err(format!("error: {e}")))
+        engine.map_err(|e| FitError::new_err(e.to_string()))
     }
 }
 
@@ -473,6 +473,13 @@ fn z_coef_columns(coefficients: &[GlmCoefficient]) -> ZCoefColumns {
     )
 }
 
+/// `d[name] = f.name` for each field name (each a value Python can take by reference).
+macro_rules! set_fields {
+    ($d:expr, $f:expr, $($field:ident),+ $(,)?) => {
+        $( $d.set_item(stringify!($field), &$f.$field)?; )+
+    };
+}
+
 /// A fitted linear mixed model.
 #[pyclass(module = "parsim._parsim", frozen)]
 pub struct LmmResult {
@@ -497,20 +504,8 @@ impl LmmResult {
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = &self.fit;
         let d = PyDict::new(py);
-        d.set_item("sigma", f.sigma)?;
-        d.set_item("theta", &f.theta)?;
-        d.set_item("loglik", f.loglik)?;
-        d.set_item("criterion", f.criterion)?;
-        d.set_item("reml", f.reml)?;
-        d.set_item("aic", f.aic)?;
-        d.set_item("bic", f.bic)?;
-        d.set_item("nobs", f.nobs)?;
-        d.set_item("ngroups", f.ngroups.clone())?;
-        d.set_item("converged", f.converged)?;
-        d.set_item("singular", f.singular)?;
-        d.set_item("evaluations", f.evaluations)?;
-        d.set_item("messages", &f.messages)?;
-        d.set_item("vcov", &f.vcov)?;
+        set_fields!(d, f, sigma, theta, loglik, criterion, reml, aic, bic, nobs, vcov);
+        set_fields!(d, f, ngroups, converged, singular, evaluations, messages);
         d.set_item("dropped_rows", self.header.dropped)?;
         Ok(d)
     }
@@ -538,12 +533,7 @@ impl OlsResult {
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = &self.fit;
         let d = PyDict::new(py);
-        d.set_item("sigma", f.sigma)?;
-        d.set_item("nobs", f.nobs)?;
-        d.set_item("df_residual", f.df_residual)?;
-        d.set_item("r_squared", f.r_squared)?;
-        d.set_item("nclusters", f.nclusters)?;
-        d.set_item("vcov", &f.vcov)?;
+        set_fields!(d, f, sigma, nobs, df_residual, r_squared, nclusters, vcov);
         d.set_item("dropped_rows", self.header.dropped)?;
         Ok(d)
     }
@@ -551,6 +541,12 @@ impl OlsResult {
     fn summary(&self) -> String {
         self.fit.summary(&self.header.get())
     }
+}
+
+/// `d["family"]` and `d["link"]`, by name.
+fn set_family(d: &Bound<'_, PyDict>, family: Family) -> PyResult<()> {
+    d.set_item("family", family.distribution.to_string())?;
+    d.set_item("link", family.link.to_string())
 }
 
 /// A fitted generalised linear model.
@@ -573,22 +569,11 @@ impl GlmResult {
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = &self.fit;
         let d = PyDict::new(py);
-        d.set_item("family", self.family.distribution.to_string())?;
-        d.set_item("link", self.family.link.to_string())?;
-        d.set_item("loglik", f.loglik)?;
-        d.set_item("deviance", f.deviance)?;
-        d.set_item("null_deviance", f.null_deviance)?;
-        d.set_item("aic", f.aic)?;
-        d.set_item("bic", f.bic)?;
-        d.set_item("nobs", f.nobs)?;
-        d.set_item("df_residual", f.df_residual)?;
-        d.set_item("df_null", f.df_null)?;
-        d.set_item("iterations", f.iterations)?;
+        set_family(&d, self.family)?;
+        set_fields!(d, f, loglik, deviance, null_deviance, aic, bic, nobs, vcov);
+        set_fields!(d, f, df_residual, df_null, iterations, diverging, nclusters);
         d.set_item("status", f.status.name())?;
         d.set_item("converged", f.status == parsim_lmm::GlmStatus::Converged)?;
-        d.set_item("diverging", f.diverging)?;
-        d.set_item("nclusters", f.nclusters)?;
-        d.set_item("vcov", &f.vcov)?;
         d.set_item("dropped_rows", self.header.dropped)?;
         Ok(d)
     }
@@ -622,28 +607,15 @@ impl GlmmResult {
     fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let f = &self.fit;
         let d = PyDict::new(py);
-        d.set_item("family", self.family.distribution.to_string())?;
-        d.set_item("link", self.family.link.to_string())?;
-        d.set_item("theta", &f.theta)?;
-        d.set_item("loglik", f.loglik)?;
-        d.set_item("deviance", f.deviance)?;
-        d.set_item("criterion", f.criterion)?;
-        d.set_item("aic", f.aic)?;
-        d.set_item("bic", f.bic)?;
-        d.set_item("nobs", f.nobs)?;
-        d.set_item("nagq", f.nagq)?;
-        d.set_item("ngroups", f.ngroups.clone())?;
-        d.set_item("converged", f.converged)?;
-        d.set_item("singular", f.singular)?;
+        set_family(&d, self.family)?;
+        set_fields!(d, f, theta, loglik, deviance, criterion, aic, bic, nobs, vcov, nagq);
+        set_fields!(d, f, ngroups, converged, singular, evaluations, messages);
         let status = if f.converged {
             "converged"
         } else {
             "not_converged"
         };
         d.set_item("status", status)?;
-        d.set_item("evaluations", f.evaluations)?;
-        d.set_item("messages", &f.messages)?;
-        d.set_item("vcov", &f.vcov)?;
         d.set_item("dropped_rows", self.header.dropped)?;
         Ok(d)
     }
