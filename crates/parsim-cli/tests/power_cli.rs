@@ -239,3 +239,87 @@ fn unknown_factors_methods_and_targets_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out.stderr).contains("no results for estimand `X` by method `ols`"));
 }
+
+#[test]
+fn json_output_has_the_curve_the_crossing_and_the_refinement_rounds() {
+    let dir = run("json", &study("20, 40, 80, 160", 100));
+    let as_json = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec!["--format", "json"];
+        args.extend_from_slice(extra);
+        let out = power(&dir, &args);
+        assert!(out.status.success(), "{}", text(&out.stderr));
+        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out.stdout)))
+    };
+    let plain = as_json(&[]);
+    assert_eq!(plain["estimand"], "X");
+    assert_eq!(plain["over"], "n_groups");
+    assert_eq!(plain["target"], 0.8);
+    assert_eq!(plain["alpha"], 0.05);
+    assert_eq!(plain["power_scale"], "probit");
+    assert_eq!(plain["refinements"].as_array().unwrap().len(), 0);
+    let curves = plain["curves"].as_array().unwrap();
+    assert_eq!(curves.len(), 1, "one factor: one curve");
+    let points = curves[0]["points"].as_array().unwrap();
+    let levels: Vec<f64> = points
+        .iter()
+        .map(|p| p["value"].as_f64().unwrap())
+        .collect();
+    assert_eq!(levels, [20.0, 40.0, 80.0, 160.0]);
+    for p in points {
+        let (power, mcse) = (p["power"].as_f64().unwrap(), p["mcse"].as_f64().unwrap());
+        let tests = p["tests"].as_f64().unwrap();
+        assert_eq!(p["replications"], 100);
+        assert!(tests <= 100.0 && tests > 90.0, "{p}");
+        // The binomial MCSE of the rejection rate; the summary stores both to double precision
+        // (after a ×100 and ÷100 round trip: a few ulps).
+        let expected = (power * (1.0 - power) / tests).sqrt();
+        assert!((mcse - expected).abs() < 1e-12, "{p}");
+    }
+    // The same crossing as the text output prints, to its printed precision.
+    let (value, lower, upper) = crossing(&text(&power(&dir, &[]).stdout));
+    let c = &curves[0]["crossing"];
+    let close = |key: &str, printed: f64| {
+        let x = c[key].as_f64().unwrap();
+        assert!(
+            (x - printed).abs() <= 0.051 * printed.abs().max(1.0),
+            "{key}: {x} vs {printed}"
+        );
+    };
+    close("value", value);
+    close("lower", lower);
+    close("upper", upper);
+    let bracket: Vec<f64> = c["bracket"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_f64().unwrap())
+        .collect();
+    assert_eq!(bracket, [40.0, 80.0]);
+
+    let refined = as_json(&["--refine", "--points", "2"]);
+    let rounds = refined["refinements"].as_array().unwrap();
+    assert_eq!(rounds.len(), 1, "{refined}");
+    assert_eq!(rounds[0]["round"], 1);
+    assert_eq!(rounds[0]["run_now"], true);
+    let new: Vec<f64> = rounds[0]["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_f64().unwrap())
+        .collect();
+    assert_eq!(new.len(), 2);
+    assert!(new.iter().all(|&v| v > 40.0 && v < 80.0), "{new:?}");
+    let points = refined["curves"][0]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 6, "every point once: {refined}");
+    assert_eq!(
+        points
+            .iter()
+            .filter(|p| p["source"].as_str().unwrap().ends_with("refine-1"))
+            .count(),
+        2
+    );
+    // A later search reads the round it did not run.
+    let later = as_json(&[]);
+    assert_eq!(later["refinements"][0]["run_now"], false);
+    assert_eq!(later["curves"], refined["curves"]);
+}

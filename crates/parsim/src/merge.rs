@@ -124,8 +124,11 @@ pub struct Survey {
     pub identity: Identity,
     /// Number of tasks M.
     pub tasks: u64,
-    /// Replications per condition.
+    /// Replications per condition (the most any condition needs, for a study with a stopping rule).
     pub replications: u64,
+    /// For a study with a stopping rule: the replications each condition needs as its rounds' decisions
+    /// stand (read from the store that holds most of it); its shards split the conditions.
+    pub adaptive: Option<Vec<u64>>,
     /// The design grid.
     pub conditions: Vec<StoredCondition>,
     /// One entry per task 0..M (and any further shard directory found).
@@ -204,6 +207,11 @@ fn survey_stores(
             None => stored_study(reference)?.replications,
         },
     };
+    let adaptive = adaptive_targets(reference, shards, merged)?;
+    let replications = match &adaptive {
+        Some(targets) => targets.iter().copied().max().unwrap_or(0),
+        None => replications,
+    };
     let highest = shards.iter().map(|(k, _)| k + 1).max().unwrap_or(0);
     let tasks = options
         .tasks
@@ -218,7 +226,13 @@ fn survey_stores(
     let mut states = Vec::new();
     let mut failures: Vec<FailedFits> = Vec::new();
     for k in 0..tasks.max(highest) {
-        let owned = units_owned(k, tasks, conditions.len(), replications);
+        let owned = match &adaptive {
+            Some(targets) => (0..conditions.len())
+                .filter(|&c| owner(k, tasks).is_some_and(|s| s.owns_condition(c)))
+                .map(|c| targets[c])
+                .sum(),
+            None => units_owned(k, tasks, conditions.len(), replications),
+        };
         let dir_k = shard_dir(dir, k);
         let Some((_, store)) = shards.iter().find(|(t, _)| *t == k) else {
             states.push(ShardState {
@@ -245,12 +259,43 @@ fn survey_stores(
         identity,
         tasks,
         replications,
+        adaptive,
         conditions,
         shards: states,
         done,
         merged: merged.map(|s| s.replications_done()).transpose()?,
         failures,
     })
+}
+
+/// A stopping rule's replications per condition when the stored study has one: each condition's
+/// decision from the store that holds most of its replications (a store holding a part of a condition's
+/// rows decides as the whole would up to its first incomplete round, so the largest decision is the
+/// whole's).
+fn adaptive_targets(
+    reference: &Store,
+    shards: &[(u64, Store)],
+    merged: Option<&Store>,
+) -> Result<Option<Vec<u64>>, MergeError> {
+    let has_rule = reference
+        .study_toml()?
+        .parse::<toml::Table>()
+        .is_ok_and(|t| t.contains_key("stopping"));
+    if !has_rule {
+        return Ok(None);
+    }
+    let study = stored_study(reference)?;
+    let Some(rule) = &study.stopping else {
+        return Ok(None);
+    };
+    let mut targets = vec![0; study.conditions().len()];
+    for store in shards.iter().map(|(_, s)| s).chain(merged) {
+        let here = crate::run::stopping::targets(&study, rule, Some(store))?;
+        for (t, n) in targets.iter_mut().zip(here) {
+            *t = (*t).max(n);
+        }
+    }
+    Ok(Some(targets))
 }
 
 /// Units of the design that array task `task` of `tasks` owns (none for a task beyond the array).
@@ -417,10 +462,7 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
         let csv_rows = crate::store::export_csv(&store, &files.scratch("results.csv"))?;
         drop(store);
         let summary = match after.is_complete() {
-            true => Some(
-                crate::run::summary_table(dir, &files)
-                    .map_err(|e| MergeError::Summary(e.to_string()))?,
-            ),
+            true => Some(summary_with_rule(dir, &files, after.adaptive.is_some())?),
             false => None,
         };
         Ok::<_, MergeError>((csv_rows, summary))
@@ -443,6 +485,26 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
     })
 }
 
+/// The merged study's summary table, ending, for a study with a stopping rule, with the rule and each
+/// condition's replications as a single-machine run ends it (and its `stopping.csv`).
+fn summary_with_rule(
+    dir: &Path,
+    files: &Derived,
+    adaptive: bool,
+) -> Result<crate::report::RunSummary, MergeError> {
+    let mut summary =
+        crate::run::summary_table(dir, files).map_err(|e| MergeError::Summary(e.to_string()))?;
+    if adaptive {
+        let store = Store::open_existing(dir)?;
+        let study = stored_study(&store)?;
+        if let Some(rule) = &study.stopping {
+            let record = crate::run::stopping::record(&study, rule, &store)?;
+            summary.table.push_str(&record);
+        }
+    }
+    Ok(summary)
+}
+
 fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
     let path = dir.join("study.toml");
     if std::fs::read_to_string(&path).is_ok_and(|text| text == toml) {
@@ -455,9 +517,35 @@ fn write_study_copy(dir: &Path, toml: &str) -> Result<(), MergeError> {
 }
 
 impl Survey {
-    /// Units of the study: conditions × replications.
+    /// Units of the study: conditions × replications (the sum of each condition's, with a stopping rule).
     pub fn units(&self) -> u64 {
-        (self.conditions.len() as u64).saturating_mul(self.replications)
+        match &self.adaptive {
+            Some(targets) => targets.iter().sum(),
+            None => (self.conditions.len() as u64).saturating_mul(self.replications),
+        }
+    }
+
+    /// The units of the design: every replication of every condition, or each condition's own number
+    /// of them with a stopping rule.
+    fn design(&self) -> Vec<Unit> {
+        match &self.adaptive {
+            Some(targets) => targets
+                .iter()
+                .enumerate()
+                .flat_map(|(c, &n)| (0..n).map(move |r| Unit::new(c, r)))
+                .collect(),
+            None => Shard::WHOLE
+                .units(self.conditions.len(), self.replications)
+                .collect(),
+        }
+    }
+
+    /// Whether task `task` owns `unit` (by its condition, with a stopping rule).
+    fn task_owns(&self, task: u64, unit: Unit) -> bool {
+        owner(task, self.tasks).is_some_and(|s| match self.adaptive {
+            Some(_) => s.owns_condition(unit.condition),
+            None => s.owns(unit),
+        })
     }
 
     /// Units stored (in a shard or the merged store).
@@ -473,10 +561,13 @@ impl Survey {
     /// The missing units grouped by the task that owns them (see [`Shard`]).
     pub fn missing(&self) -> Vec<MissingTask> {
         let mut by_task: BTreeMap<u64, Vec<Unit>> = BTreeMap::new();
-        let design = Shard::WHOLE.units(self.conditions.len(), self.replications);
-        for unit in design.filter(|&u| !self.done.contains(u)) {
+        for unit in self
+            .design()
+            .into_iter()
+            .filter(|&u| !self.done.contains(u))
+        {
             let task = (0..self.tasks)
-                .find(|&k| owner(k, self.tasks).is_some_and(|s| s.owns(unit)))
+                .find(|&k| self.task_owns(k, unit))
                 .unwrap_or(0);
             by_task.entry(task).or_default().push(unit);
         }
@@ -507,12 +598,16 @@ impl Survey {
         tasks
             .iter()
             .map(|&k| {
+                // A stopping rule decides the replications itself.
+                let replications = match self.adaptive {
+                    Some(_) => String::new(),
+                    None => format!(" --replications {}", self.replications),
+                };
                 format!(
-                    "parsim run {} --shard {}/{} --replications {} --out {}",
+                    "parsim run {} --shard {}/{}{replications} --out {}",
                     slurm_quote(&study),
                     k + 1,
                     self.tasks,
-                    self.replications,
                     slurm_quote(&shard_dir(&self.dir, k))
                 )
             })

@@ -60,6 +60,18 @@ pub struct Args {
     /// Worker threads for the refinement (default: every core).
     #[arg(long, short = 'j', value_name = "N")]
     pub jobs: Option<usize>,
+    /// Output: text (the curves as tables) or json (one document: settings, curves, crossings,
+    /// refinement rounds).
+    #[arg(long, default_value = "text", value_parser = ["text", "json"], value_name = "FORMAT")]
+    pub format: String,
+}
+
+/// A refinement round read or run by this search: `DIR/refine-K` and the factor's levels it holds.
+struct Round {
+    round: usize,
+    dir: PathBuf,
+    values: Vec<f64>,
+    run_now: bool,
 }
 
 /// Run `parsim power`.
@@ -76,8 +88,11 @@ pub fn execute(args: Args) -> Outcome {
         level: args.level,
     };
     let (alpha, mut curves) = read_summary_curves(&args, &args.dir)?;
-    for dir in refinement_dirs(&args.dir) {
-        add_points(&mut curves, read_curves(&args, &dir)?);
+    let mut rounds = Vec::new();
+    for (i, dir) in refinement_dirs(&args.dir).into_iter().enumerate() {
+        let more = read_curves(&args, &dir)?;
+        rounds.push(Round::of(i + 1, dir, &more, false));
+        add_points(&mut curves, more);
     }
     if args.refine {
         let crossings = crossings(&curves, args.target, how)?;
@@ -97,14 +112,121 @@ pub fn execute(args: Args) -> Outcome {
             eprintln!("nothing to refine: no pair of levels brackets the target, or no new level fits between them");
         } else {
             let dir = refine(&args, &values)?;
-            add_points(&mut curves, read_curves(&args, &dir)?);
+            let more = read_curves(&args, &dir)?;
+            // A resumed refinement directory is one already read: its points replace nothing twice.
+            match rounds.iter().position(|r| r.dir == dir) {
+                Some(k) => rounds[k].run_now = true,
+                None => {
+                    rounds.push(Round::of(rounds.len() + 1, dir, &more, true));
+                    add_points(&mut curves, more);
+                }
+            }
         }
     }
     let crossings = crossings(&curves, args.target, how)?;
+    if args.format == "json" {
+        println!("{}", json(&args, alpha, how, &curves, &crossings, &rounds));
+        return Ok(ExitCode::SUCCESS);
+    }
     for (curve, crossing) in curves.iter().zip(&crossings) {
         print!("{}", describe(&args, alpha, curve, crossing.as_ref(), how));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+impl Round {
+    fn of(round: usize, dir: PathBuf, curves: &[PowerCurve], run_now: bool) -> Round {
+        let mut values: Vec<f64> = curves
+            .iter()
+            .flat_map(|c| c.points.iter().map(|p| p.value))
+            .collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        Round {
+            round,
+            dir,
+            values,
+            run_now,
+        }
+    }
+}
+
+/// `--format json`: the search's settings, each curve with its points and crossing (null when no pair of
+/// levels brackets the target), and the refinement rounds read or run.
+fn json(
+    args: &Args,
+    alpha: f64,
+    how: Interpolation,
+    curves: &[PowerCurve],
+    crossings: &[Option<Crossing>],
+    rounds: &[Round],
+) -> String {
+    use serde_json::{json, Map, Value};
+    let curves: Vec<Value> = curves
+        .iter()
+        .zip(crossings)
+        .map(|(curve, crossing)| {
+            let fixed: Map<String, Value> = curve
+                .fixed
+                .iter()
+                .map(|(n, v)| (n.clone(), json!(v)))
+                .collect();
+            let points: Vec<Value> = curve
+                .points
+                .iter()
+                .map(|p| {
+                    json!({
+                        "value": p.value,
+                        "power": finite(p.power.estimate),
+                        "mcse": finite(p.power.mcse),
+                        "tests": p.tests,
+                        "replications": p.replications,
+                        "source": p.source,
+                    })
+                })
+                .collect();
+            let crossing = crossing.map(|c| {
+                json!({
+                    "value": c.value,
+                    "se": c.se,
+                    "lower": c.lower,
+                    "upper": c.upper,
+                    "bracket": [c.bracket.0, c.bracket.1],
+                })
+            });
+            json!({ "fixed": fixed, "points": points, "crossing": crossing })
+        })
+        .collect();
+    let rounds: Vec<Value> = rounds
+        .iter()
+        .map(|r| {
+            json!({
+                "round": r.round,
+                "dir": r.dir.display().to_string(),
+                "values": r.values,
+                "run_now": r.run_now,
+            })
+        })
+        .collect();
+    let document = json!({
+        "dir": args.dir.display().to_string(),
+        "estimand": args.estimand,
+        "method": args.method,
+        "over": args.over,
+        "target": args.target,
+        "alpha": alpha,
+        "power_scale": scale_name(how.power),
+        "factor_scale": factor_scale_key(how.factor),
+        "level": how.level,
+        "curves": curves,
+        "refinements": rounds,
+    });
+    serde_json::to_string_pretty(&document).unwrap_or_default()
+}
+
+/// JSON has no NaN: a power that cannot be estimated (no test counted) is null.
+fn finite(x: f64) -> Option<f64> {
+    x.is_finite().then_some(x)
 }
 
 /// The curves of a results directory's summary.
@@ -295,6 +417,15 @@ fn scale_name(scale: PowerScale) -> &'static str {
         PowerScale::Linear => "linear",
         PowerScale::Logit => "logit",
         PowerScale::Probit => "probit",
+    }
+}
+
+/// The `--factor-scale` value.
+fn factor_scale_key(scale: FactorScale) -> &'static str {
+    match scale {
+        FactorScale::Linear => "linear",
+        FactorScale::Sqrt => "sqrt",
+        FactorScale::Log => "log",
     }
 }
 

@@ -75,8 +75,7 @@ pub fn execute(args: Args) -> Outcome {
         RunError::Store(StoreError::Busy { .. })
         | RunError::TooLarge { .. }
         | RunError::DataTooLarge(_)
-        | RunError::StudyChanged { .. }
-        | RunError::StoppingShard(_) => Failure::invalid(e.to_string()),
+        | RunError::StudyChanged { .. } => Failure::invalid(e.to_string()),
         _ => Failure::failed(e.to_string()),
     })?;
     if report.interrupted {

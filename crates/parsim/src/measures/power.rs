@@ -145,6 +145,8 @@ pub struct PowerPoint {
     pub power: Value,
     /// Tests counted.
     pub tests: u64,
+    /// Replications of the condition (those whose fit could not be used included).
+    pub replications: u64,
     /// Where the point comes from (e.g. the results directory), for the report.
     pub source: String,
 }
@@ -227,6 +229,7 @@ pub fn power_curves(
             value,
             power: Value::new(rejection.estimate / 100.0, rejection.mcse / 100.0),
             tests: row.measures.used,
+            replications: row.measures.used + row.measures.failed,
             source: source.to_string(),
         };
         match curves.iter_mut().find(|c| c.fixed == fixed) {
@@ -416,6 +419,7 @@ mod tests {
             value,
             power: Value::new(p, (p * (1.0 - p) / n as f64).sqrt()),
             tests: n,
+            replications: n,
             source: String::new(),
         }
     }

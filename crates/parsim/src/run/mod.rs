@@ -7,7 +7,7 @@
 //! replications in batches while the workers compute.
 
 mod shard;
-mod stopping;
+pub(crate) mod stopping;
 mod unit;
 mod writer;
 
@@ -105,12 +105,6 @@ pub enum RunError {
         /// Each edit that changes what stored rows mean.
         changes: Vec<String>,
     },
-    /// A study with `[stopping]` asked to run a shard: a round's decision needs all its replications.
-    #[error(
-        "{0} has a [stopping] rule: its conditions advance in rounds decided from every replication of \
-         the round, so it runs in one directory (any --jobs), not in shards"
-    )]
-    StoppingShard(String),
     /// Writing a file of the results directory failed.
     #[error("{path}: {source}")]
     Io {
@@ -247,7 +241,9 @@ pub fn run(study: &Study, options: &RunOptions) -> Result<RunReport, RunError> {
 }
 
 /// [`run`], telling `observer` how it goes. A study with `[stopping]` runs in passes, each taking every
-/// condition that has not met its targets one round further, until none needs another.
+/// condition that has not met its targets one round further, until none needs another. Its shards split
+/// the conditions (see [`Shard::owns_condition`]), so each decides its own conditions from all their
+/// replications; `parsim merge` records the rule and each condition's replications.
 pub fn run_observed(
     study: &Study,
     options: &RunOptions,
@@ -256,9 +252,6 @@ pub fn run_observed(
     let Some(rule) = &study.stopping else {
         return run_pass(study, options, observer, None);
     };
-    if options.shard.is_some() {
-        return Err(RunError::StoppingShard(study.name.clone()));
-    }
     let started = Instant::now();
     let mut options = options.clone();
     let mut previous: Option<Vec<u64>> = None;
@@ -269,8 +262,15 @@ pub fn run_observed(
         } else {
             Store::open_existing(&options.out).ok()
         };
-        let targets = stopping::targets(study, rule, store.as_ref())?;
+        let mut targets = stopping::targets(study, rule, store.as_ref())?;
         drop(store);
+        if let Some(shard) = options.shard {
+            for (c, n) in targets.iter_mut().enumerate() {
+                if !shard.owns_condition(c) {
+                    *n = 0;
+                }
+            }
+        }
         if previous.as_ref() == Some(&targets) {
             break;
         }
@@ -293,8 +293,13 @@ pub fn run_observed(
     }
     if !total.interrupted {
         let store = Store::open_existing(&options.out)?;
-        let record = stopping::record(study, rule, &store)?;
         store.mark_finished()?;
+        // A shard's conditions are a part of the study: `parsim merge` records the whole.
+        if options.shard.is_some() {
+            total.elapsed = started.elapsed();
+            return Ok(total);
+        }
+        let record = stopping::record(study, rule, &store)?;
         match total.summary.as_mut() {
             Some(summary) => summary.table.push_str(&record),
             None => {
@@ -323,8 +328,12 @@ fn run_pass(
         None => options.replications.unwrap_or(study.replications),
     };
     let conditions = study.conditions().len();
-    // Before anything is written: a run too large for the machine is refused whole.
-    let shard = options.shard.unwrap_or(Shard::WHOLE);
+    // Before anything is written: a run too large for the machine is refused whole. With targets (a
+    // stopping rule) a shard's conditions are those with a non-zero target, every replication of them.
+    let shard = match targets {
+        Some(_) => Shard::WHOLE,
+        None => options.shard.unwrap_or(Shard::WHOLE),
+    };
     let mine = match targets {
         Some(t) => t.iter().sum(),
         None => shard.owned(conditions, replications),

@@ -1,4 +1,5 @@
-//! `--shard K/M`: a balanced, deterministic share of a study's units.
+//! `--shard K/M`: a balanced, deterministic share of a study's units (of its conditions, for a study with
+//! a stopping rule).
 
 use std::fmt;
 use std::str::FromStr;
@@ -34,6 +35,13 @@ impl Shard {
     pub fn owns(self, unit: Unit) -> bool {
         (unit.condition as u64 % self.count + unit.replication % self.count) % self.count
             == self.index - 1
+    }
+
+    /// Whether this shard owns condition `condition` of a study with a stopping rule: such a study's
+    /// shards split its conditions (c mod M = K − 1), each taking every replication of its own, because a
+    /// condition's next round is decided from all its replications so far.
+    pub fn owns_condition(self, condition: usize) -> bool {
+        condition as u64 % self.count == self.index - 1
     }
 
     /// This shard's units among `conditions` × `replications`, in (condition, replication) order.

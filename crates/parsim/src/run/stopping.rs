@@ -18,7 +18,7 @@ type Cells = Vec<(String, String, Cell)>;
 
 /// The replications each condition (by number) runs to now: one round more than its last decision
 /// needed, or where its targets were met, or the maximum.
-pub(super) fn targets(
+pub(crate) fn targets(
     study: &Study,
     rule: &Stopping,
     store: Option<&Store>,
@@ -147,7 +147,7 @@ fn usable(
 }
 
 /// The lines the summary adds: the rule, and each condition's replications and why it stopped.
-pub(super) fn record(study: &Study, rule: &Stopping, store: &Store) -> Result<String, StoreError> {
+pub(crate) fn record(study: &Study, rule: &Stopping, store: &Store) -> Result<String, StoreError> {
     let done = store.completed_units()?;
     let cells = usable(store, study, rule)?;
     let mut out = format!("stopping rule: {}\n", rule.describe());

@@ -138,6 +138,14 @@ pub fn prepare(study: &Study, options: &SlurmOptions) -> Result<ArrayPlan, Slurm
     if options.tasks == 0 {
         return Err(SlurmError::Invalid("--tasks must be at least 1".into()));
     }
+    // A study with a stopping rule is split by condition (each condition's rounds are decided from all
+    // its replications): a task beyond the conditions would have nothing to do.
+    if study.stopping.is_some() && options.tasks > conditions {
+        return Err(SlurmError::Invalid(format!(
+            "--tasks {} exceeds the study's {conditions} conditions: a study with a [stopping] rule is split              by condition (each task runs every replication of its conditions), so some tasks would have              nothing to do",
+            options.tasks
+        )));
+    }
     if options.tasks > units {
         return Err(SlurmError::Invalid(format!(
             "--tasks {} exceeds the study's {units} units ({conditions} conditions × {replications} replications): \
