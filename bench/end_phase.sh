@@ -17,7 +17,7 @@ for _ in 1 2 3; do
 done
 echo "SIGTERM during a resume (seconds after start: sent, exit):"
 for at in 1 2 3 4 5; do
-    python3 "$here/end_phase/signal.py" "$at" "$parsim" run "$study" --out "$work/out" --jobs 2 |
+    python3 "$here/end_phase/sigterm_at.py" "$at" "$parsim" run "$study" --out "$work/out" --jobs 2 |
         grep -E "SIGTERM sent|exit" | tr '\n' ' '
     echo
     "$parsim" run "$study" --out "$work/out" --jobs 2 >/dev/null 2>&1 # derived files back
