@@ -446,16 +446,25 @@ fn run_pass(
         let readers = readers.unwrap_or_else(open_readers)?;
         let written = outcome.written.and_then(Written::finish);
         let stop = &options.stop;
-        let (store, summary) = readers.finish(store, &options.out, written.as_ref(), stop)?;
+        let (store, end) = readers.finish(store, &options.out, written.as_ref(), stop)?;
         // A signal during the end phase: every unit is stored, no derived file is (the next run
         // writes them), and the caller reports the run as interrupted.
-        report.interrupted = stop.load(Ordering::Relaxed);
-        report.summary = summary;
+        (report.interrupted, report.summary) = match end {
+            EndPhase::Stopped => (true, None),
+            EndPhase::Written(summary) => (false, summary),
+        };
         store
     };
     store.checkpoint()?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// How the end phase ended: the derived files written (with the summary, but for a shard), or stopped
+/// by a signal before they were (none kept). A signal that comes after they are written changes nothing.
+enum EndPhase {
+    Written(Option<RunSummary>),
+    Stopped,
 }
 
 /// The connections that read the store at the end of a run: one writes results.csv, one the summary (not
@@ -491,7 +500,7 @@ impl Readers {
         out: &std::path::Path,
         written: Option<&Written>,
         stop: &AtomicBool,
-    ) -> Result<(Store, Option<RunSummary>), RunError> {
+    ) -> Result<(Store, EndPhase), RunError> {
         let Readers {
             exporter,
             summariser,
@@ -520,7 +529,7 @@ impl Readers {
         if stop.load(Ordering::Relaxed) {
             files_abandoned(out);
             folded?;
-            return Ok((store, None));
+            return Ok((store, EndPhase::Stopped));
         }
         let derived = (|| {
             exported?;
@@ -533,7 +542,7 @@ impl Readers {
         })();
         let derived = derived.inspect_err(|_: &RunError| files_abandoned(out));
         folded?;
-        Ok((store, derived?))
+        Ok((store, EndPhase::Written(derived?)))
     }
 }
 
