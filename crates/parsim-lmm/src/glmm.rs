@@ -517,6 +517,7 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
+    let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
             &term.design,
@@ -526,7 +527,19 @@ fn prepare(
             &mut shape.system.z[t],
             &mut state.scratch,
         );
-        shape.system.codes[t].clone_from(&structure.factors[term.factor].codes);
+        let codes = &structure.factors[term.factor].codes;
+        if shape.system.codes[t] != *codes {
+            shape.system.codes[t].clone_from(codes);
+            crossing_changed = true;
+        }
+    }
+    if crossing_changed && structure.terms.len() > 1 {
+        // The PLS system's sparsity pattern (which levels of the later terms each level of the
+        // first meets) follows the crossing: a data set with the same levels met differently
+        // (another random assignment of items) needs it anew.
+        let refs: Vec<&[u32]> = shape.system.codes.iter().map(Vec::as_slice).collect();
+        let p = structure.fixed.width();
+        shape.system.pls = Pls::new(shape.system.shapes.clone(), &refs, p);
     }
     if !shape
         .system
