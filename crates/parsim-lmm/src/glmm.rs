@@ -130,7 +130,9 @@ struct Shape {
 
 /// The model matrices and the PLS system: everything the criterion reads and writes.
 struct System {
+    /// X column-major (n × p), and row-major in `xr`.
     x: Vec<f64>,
+    xr: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
     codes: Vec<Vec<u32>>,
@@ -517,6 +519,14 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
+    let p = structure.fixed.width();
+    let (x, xr) = (&shape.system.x, &mut shape.system.xr);
+    xr.resize(n * p, 0.0);
+    for j in 0..p {
+        for i in 0..n {
+            xr[i * p + j] = x[j * n + i];
+        }
+    }
     let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
@@ -538,7 +548,6 @@ fn prepare(
         // first meets) follows the crossing: a data set with the same levels met differently
         // (another random assignment of items) needs it anew.
         let refs: Vec<&[u32]> = shape.system.codes.iter().map(Vec::as_slice).collect();
-        let p = structure.fixed.width();
         shape.system.pls = Pls::new(shape.system.shapes.clone(), &refs, p);
     }
     if !shape
@@ -649,6 +658,7 @@ fn build_shape(
         names: structure.fixed_names(),
         system: System {
             x: Vec::new(),
+            xr: Vec::new(),
             z: vec![Vec::new(); nterms],
             a: structure
                 .terms
@@ -790,9 +800,11 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
         // Every term scalar: column by column (faster than observation by observation).
         st.scratch.resize(n, 0.0);
         pls.add_scalar(
+            joint,
             &shape.codes,
             &shape.a,
             &shape.x,
+            &shape.xr,
             &st.weight,
             &st.target,
             &mut st.scratch,
@@ -1411,8 +1423,8 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
         }
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
         let coefficient = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * s;
-        for (j, g) in grad.iter_mut().enumerate() {
-            *g += system.x[j * n + i] * coefficient;
+        for (g, xv) in grad.iter_mut().zip(&system.xr[i * p..(i + 1) * p]) {
+            *g += xv * coefficient;
         }
     }
     debug_assert_eq!(p, st.beta.len());

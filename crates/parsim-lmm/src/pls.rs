@@ -244,12 +244,17 @@ impl Pls {
     /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
     /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
     /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
-    /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
+    /// `a[k][i]`; X both column-major (`x`, n × p) and row-major (`xr`), weights `w`, targets `t`;
+    /// `wa` is scratch of length n. β's rows are accumulated only when `joint` (a factorization
+    /// with β fixed never reads them).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_scalar(
         &mut self,
+        joint: bool,
         codes: &[Vec<u32>],
         a: &[Vec<f64>],
         x: &[f64],
+        xr: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
@@ -265,7 +270,8 @@ impl Pls {
             self.d[l] += v * a0[i];
             self.x[l] += v * t[i];
         }
-        // Later terms: the cross entry with term 0, the dense rows among themselves and with X.
+        // Later terms: the cross entry with term 0, the dense rows among themselves and with X
+        // (a row of X at once: contiguous in `xr` and in the dense block).
         for k in 1..=later {
             let base = self.terms[k].offset - q_first;
             for i in 0..n {
@@ -278,30 +284,34 @@ impl Pls {
                     let r2 = self.terms[k2].offset - q_first + codes[k2][i] as usize;
                     self.e[r2 * md + r] += wak * a[k2][i];
                 }
-                for j in 0..p {
-                    self.e[r * md + m2 + j] += wak * x[j * n + i];
+                if joint {
+                    let dense = &mut self.e[r * md + m2..r * md + m2 + p];
+                    for (e, xv) in dense.iter_mut().zip(&xr[i * p..(i + 1) * p]) {
+                        *e += wak * xv;
+                    }
                 }
             }
         }
-        // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
+        if !joint {
+            return;
+        }
+        // β's cross entries with term 0: the last p of each level's list, a row of X at once.
+        for i in 0..n {
+            let end = self.ptr[codes0[i] as usize + 1];
+            let v = wa[i];
+            for (c, xv) in self.c[end - p..end].iter_mut().zip(&xr[i * p..(i + 1) * p]) {
+                *c += v * xv;
+            }
+        }
+        // X′Wt and X′WX as dot products of W-scaled columns (they vectorize); `wa` is free now.
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
-            for i in 0..n {
-                let l = codes0[i] as usize;
-                self.c[self.ptr[l + 1] - p + j] += wa[i] * column[i];
+            for ((s, wi), xi) in wa.iter_mut().zip(w).zip(column) {
+                *s = wi * xi;
             }
-            let mut rhs = 0.0;
-            for i in 0..n {
-                rhs += w[i] * t[i] * column[i];
-            }
-            self.x[q_first + m2 + j] += rhs;
+            self.x[q_first + m2 + j] += dot(wa, t);
             for j2 in 0..=j {
-                let other = &x[j2 * n..(j2 + 1) * n];
-                let mut sum = 0.0;
-                for i in 0..n {
-                    sum += w[i] * column[i] * other[i];
-                }
-                self.e[(m2 + j2) * md + m2 + j] += sum;
+                self.e[(m2 + j2) * md + m2 + j] += dot(wa, &x[j2 * n..(j2 + 1) * n]);
             }
         }
     }
