@@ -1,5 +1,5 @@
-"""parsim: parallel Monte Carlo simulation studies of statistical methods, and lme4-exact linear
-mixed models, from Python.
+"""parsim: parallel Monte Carlo simulation studies of statistical methods, and lme4-exact linear and
+generalised linear mixed models, from Python.
 
 Models::
 
@@ -7,6 +7,8 @@ Models::
     m.coef, m.varcorr, m.sigma, m.theta, m.loglik, m.aic, m.bic, m.converged, m.singular
     print(m)
     m.refit(other_data)
+    g = parsim.glm("y ~ trt + x", data, family="binomial", cluster="cluster")
+    gm = parsim.glmer("cbind(incidence, failures) ~ period + (1 | herd)", cbpp, family="binomial")
 
 Studies::
 
@@ -19,12 +21,14 @@ See docs/python.md.
 """
 
 from ._parsim import FitError, ParsimError, StudyError, __version__
-from ._models import LmerResult, OlsResult, lmer, ols
+from ._models import GlmerResult, GlmResult, LmerResult, OlsResult, glm, glmer, lmer, ols
 from ._study import Check, Results, Study, results
 
 __all__ = [
     "Check",
     "FitError",
+    "GlmResult",
+    "GlmerResult",
     "LmerResult",
     "OlsResult",
     "ParsimError",
@@ -32,6 +36,8 @@ __all__ = [
     "Study",
     "StudyError",
     "__version__",
+    "glm",
+    "glmer",
     "lmer",
     "ols",
     "results",

@@ -1,7 +1,7 @@
 """Type stubs of parsim's native module (crates/parsim-python). Use the package's public API
-(``parsim.lmer``, ``parsim.ols``, ``parsim.Study``); this module is its implementation."""
+(``parsim.lmer``, ``parsim.ols``, ``parsim.glm``, ``parsim.glmer``, ``parsim.Study``); this module is its implementation."""
 
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import numpy.typing as npt
@@ -21,12 +21,49 @@ _Column = Tuple[str, Any]  # (name, float64 or int64 numpy array, or list of str
 _CoefColumns = Tuple[
     List[str], List[float], List[float], List[float], List[float], List[float], List[float], List[float]
 ]
+# term, estimate, se, z, p, ci_lower, ci_upper
+_ZCoefColumns = Tuple[List[str], List[float], List[float], List[float], List[float], List[float], List[float]]
+_VarCorrColumns = Tuple[List[str], List[Optional[str]], List[Optional[str]], List[float], List[float]]
+# None, a coding for every categorical variable ("sum"), or {variable: coding}
+_Contrasts = Union[None, str, Mapping[str, str]]
 
 class Model:
     @staticmethod
-    def lmm(formula: str, reml: bool = True, level: float = 0.95) -> "Model": ...
+    def lmm(
+        formula: str,
+        reml: bool = True,
+        level: float = 0.95,
+        weights: Optional[str] = None,
+        contrasts: _Contrasts = None,
+    ) -> "Model": ...
     @staticmethod
-    def ols(formula: str, cluster: Optional[str] = None, level: float = 0.95) -> "Model": ...
+    def ols(
+        formula: str,
+        cluster: Optional[str] = None,
+        level: float = 0.95,
+        weights: Optional[str] = None,
+        contrasts: _Contrasts = None,
+    ) -> "Model": ...
+    @staticmethod
+    def glm(
+        formula: str,
+        family: str,
+        link: Optional[str] = None,
+        cluster: Optional[str] = None,
+        level: float = 0.95,
+        weights: Optional[str] = None,
+        contrasts: _Contrasts = None,
+    ) -> "Model": ...
+    @staticmethod
+    def glmm(
+        formula: str,
+        family: str,
+        link: Optional[str] = None,
+        nagq: int = 1,
+        level: float = 0.95,
+        weights: Optional[str] = None,
+        contrasts: _Contrasts = None,
+    ) -> "Model": ...
     @property
     def formula(self) -> str: ...
     @property
@@ -35,14 +72,23 @@ class Model:
 
 class LmmResult:
     def coef_columns(self) -> _CoefColumns: ...
-    def varcorr_columns(
-        self,
-    ) -> Tuple[List[str], List[Optional[str]], List[Optional[str]], List[float], List[float]]: ...
+    def varcorr_columns(self) -> _VarCorrColumns: ...
     def values(self) -> Dict[str, Any]: ...
     def summary(self) -> str: ...
 
 class OlsResult:
     def coef_columns(self) -> _CoefColumns: ...
+    def values(self) -> Dict[str, Any]: ...
+    def summary(self) -> str: ...
+
+class GlmResult:
+    def coef_columns(self) -> _ZCoefColumns: ...
+    def values(self) -> Dict[str, Any]: ...
+    def summary(self) -> str: ...
+
+class GlmmResult:
+    def coef_columns(self) -> _ZCoefColumns: ...
+    def varcorr_columns(self) -> _VarCorrColumns: ...
     def values(self) -> Dict[str, Any]: ...
     def summary(self) -> str: ...
 

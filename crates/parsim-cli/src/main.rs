@@ -26,8 +26,10 @@ enum Command {
     Run(cli::run::Args),
     /// Performance measures with Monte Carlo standard errors, from a results directory.
     Summary(cli::summary::Args),
-    /// Figures of the results: estimates, bias, coverage, zip plot, nested-loop plot.
+    /// Figures of the results: estimates, key measures, nested-loop plots, power curves, zip plots.
     Plot(cli::plot::Args),
+    /// One self-contained HTML page of the results (DIR/report.html): study, failures, measures, figures.
+    Report(cli::report::Args),
     /// Power along a numeric factor and the level that reaches a target power (optionally refined).
     Power(cli::power::Args),
     /// Merge shard stores into one; report missing or failed units.
@@ -50,6 +52,7 @@ fn main() -> ExitCode {
         Command::Run(args) => cli::run::execute(args),
         Command::Summary(args) => cli::summary::execute(args),
         Command::Plot(args) => cli::plot::execute(args),
+        Command::Report(args) => cli::report::execute(args),
         Command::Power(args) => cli::power::execute(args),
         Command::Merge(args) => cli::merge::execute(args),
         Command::Status(args) => cli::status::execute(args),

@@ -101,7 +101,8 @@ fn plot_writes_png_files() {
     let (code, listed, err) = parsim(&["plot", &dir, "--format", "png", "--out", &out]);
     assert_eq!(code, 0, "{err}");
     let files: Vec<&str> = listed.lines().collect();
-    assert_eq!(files.len(), 18, "{listed}");
+    // Per term (2): estimates, the key measures, six nested-loop plots, power curves, zip plots.
+    assert_eq!(files.len(), 20, "{listed}");
     assert!(files
         .iter()
         .all(|f| f.ends_with(".png") && std::path::Path::new(f).is_file()));

@@ -10,6 +10,11 @@ use std::time::{Duration, Instant};
 
 use parsim_lmm::{DataFrame, Formula, GlmmFitter, GlmmOptions};
 
+fn fixed_count() -> Option<usize> {
+    let count = std::env::var("PARSIM_BENCH_FITS").ok()?;
+    Some(count.parse().expect("PARSIM_BENCH_FITS: a number of fits"))
+}
+
 fn main() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/glmm/data");
     let cases = [
@@ -43,7 +48,19 @@ fn main() {
         let data = DataFrame::read_csv_with_factors(&dir.join(file), &factors).unwrap();
         let formula = Formula::parse(formula).unwrap();
         let mut fitter = GlmmFitter::new(&formula, GlmmOptions::default()).unwrap();
-        fitter.fit(&data).unwrap();
+        let first = fitter.fit(&data).unwrap();
+        eprintln!(
+            "{name}: {} criterion evaluations, {} PIRLS iterations per fit",
+            first.evaluations, first.pirls_iterations
+        );
+        // PARSIM_BENCH_FITS=N: exactly N more warm fits and no timing, for instruction counts
+        // under callgrind (bench/callgrind_glmm.sh).
+        if let Some(count) = fixed_count() {
+            for _ in 0..count {
+                std::hint::black_box(fitter.fit(&data).unwrap().criterion);
+            }
+            continue;
+        }
         let mut times = Vec::new();
         let start = Instant::now();
         while times.len() < 5 || start.elapsed() < Duration::from_secs(1) {

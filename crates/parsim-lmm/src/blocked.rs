@@ -93,6 +93,9 @@ pub(crate) struct Blocked {
     deriv_w: Vec<f64>,
     /// Per level of term 1: its factor L, a q₁×q₁ temporary and a vector.
     deriv_scratch: Vec<f64>,
+    /// [`Blocked::moment_start`]'s p×p factor and β, and its per-column sums.
+    start_scratch: Vec<f64>,
+    start_sums: Vec<[f64; 3]>,
 }
 
 impl Blocked {
@@ -124,6 +127,8 @@ impl Blocked {
             deriv_t: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
             deriv_w: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
             deriv_scratch: vec![0.0; 2 * q0 * q0 + q0],
+            start_scratch: vec![0.0; p * p + p],
+            start_sums: Vec::with_capacity(terms.iter().map(|t| t.q).sum()),
             terms,
             p,
             m,
@@ -617,6 +622,114 @@ impl Blocked {
         }
     }
 
+    /// Multiply-adds of one [`Blocked::evaluate`], roughly: the first term's level blocks and
+    /// entries, the dense block's factorization.
+    pub fn evaluation_work(&self) -> usize {
+        let q0 = self.terms[0].q;
+        self.terms[0].nlevels * q0 * q0 * q0 + self.rows.len() * q0 * q0 + self.m.pow(3) / 6
+    }
+
+    /// A starting θ from the A blocks of `n` observations, by moments: each random-effects column
+    /// z of each term, on its own, as a random coefficient of its grouping factor. With r the
+    /// residuals of the OLS fit and, per level, s = z′r and c = z′z, the between-level sum
+    /// Σ s²/c has expectation σ_b²Σc + Lσ² (L levels), which gives σ_b² once σ² is known; σ² is
+    /// the residual variance less the components' share (Σ σ_b²Σc/n), two rounds from σ² = r′r/(n−p).
+    /// θ's template diagonals are σ_b/σ clipped to [`START_MIN`, `START_MAX`], its other elements 0.
+    /// Crossed and nested factors make the estimates rough (a nested factor's level sums carry
+    /// the outer factor's effects too), but of the right order where θ = 1 may be far off.
+    /// False (θ untouched) when X′X is singular or the residual sum of squares vanishes.
+    pub fn moment_start(&mut self, n: usize, theta: &mut [f64]) -> bool {
+        let (m, p) = (self.m, self.p);
+        let x0 = m - p - 1;
+        let a22 = |r: usize, c: usize| self.a22[r.min(c) * m + r.max(c)];
+        // β_OLS from X′X β = X′y: the p×p factor and β in the scratch.
+        let (factor, beta) = self.start_scratch.split_at_mut(p * p);
+        for j in 0..p {
+            for i in 0..p {
+                factor[j * p + i] = a22(x0 + i, x0 + j);
+            }
+            beta[j] = a22(x0 + j, m - 1);
+        }
+        if !cholesky_small(factor, p) {
+            return false;
+        }
+        forward_solve(factor, p, p, beta);
+        backward_solve(factor, p, p, beta);
+        let rss = a22(m - 1, m - 1) - (0..p).map(|j| beta[j] * a22(x0 + j, m - 1)).sum::<f64>();
+        if rss.is_nan() || rss <= 0.0 || n <= p {
+            return false;
+        }
+        let total = rss / (n - p) as f64;
+        let beta = &*beta;
+        // Per template diagonal: (Σ s²/c, Σ c, L), then σ_b² by the rounds below.
+        let components = &mut self.start_sums;
+        components.clear();
+        for (index, term) in self.terms.iter().enumerate() {
+            for column in 0..term.q {
+                let (mut between, mut weight, mut levels) = (0.0, 0.0, 0.0);
+                for level in 0..term.nlevels {
+                    let (c, s) = if index == 0 {
+                        let q0 = term.q;
+                        let c = self.a11[level * q0 * q0 + column * q0 + column];
+                        let end = self.row_ptr[level + 1];
+                        let at = |e: usize| self.a21[e * q0 + column];
+                        let zx = |j: usize| at(end - p - 1 + j);
+                        (
+                            c,
+                            at(end - 1) - (0..p).map(|j| beta[j] * zx(j)).sum::<f64>(),
+                        )
+                    } else {
+                        let r = term.rest_offset + level * term.q + column;
+                        let zx = |j: usize| a22(r, x0 + j);
+                        (
+                            a22(r, r),
+                            a22(r, m - 1) - (0..p).map(|j| beta[j] * zx(j)).sum::<f64>(),
+                        )
+                    };
+                    if c > 0.0 {
+                        between += s * s / c;
+                        weight += c;
+                        levels += 1.0;
+                    }
+                }
+                components.push([between, weight, levels]);
+            }
+        }
+        let mut sigma2 = total;
+        let variance = |[between, weight, levels]: [f64; 3], sigma2: f64| {
+            if weight > 0.0 {
+                ((between - levels * sigma2) / weight).max(0.0)
+            } else {
+                0.0
+            }
+        };
+        for _ in 0..2 {
+            let share: f64 = components
+                .iter()
+                .map(|&c| variance(c, sigma2) * c[1] / n as f64)
+                .sum();
+            sigma2 = (total - share).max(START_RESIDUAL_FLOOR * total);
+        }
+        let mut next = components.iter();
+        for term in &self.terms {
+            let mut k = term.theta_offset;
+            for j in 0..term.q {
+                for i in j..term.q {
+                    theta[k] = if i == j {
+                        let c = next.next().copied().unwrap_or_default();
+                        (variance(c, sigma2) / sigma2)
+                            .sqrt()
+                            .clamp(START_MIN, START_MAX)
+                    } else {
+                        0.0
+                    };
+                    k += 1;
+                }
+            }
+        }
+        true
+    }
+
     /// The fixed-effects block X′X of A (lower triangle), `p`×`p` column-major into `out`.
     pub fn xtx(&self, out: &mut [f64]) {
         let (m, p) = (self.m, self.p);
@@ -629,6 +742,14 @@ impl Blocked {
         }
     }
 }
+
+/// Bounds of [`Blocked::moment_start`]'s template diagonals: inside BOBYQA's region away from the
+/// bound 0 (where its first steps would be cut short), and no further out than a variance ratio
+/// of 100.
+const START_MIN: f64 = 0.1;
+const START_MAX: f64 = 10.0;
+/// The residual variance of [`Blocked::moment_start`] is at least this share of the OLS one.
+const START_RESIDUAL_FLOOR: f64 = 0.05;
 
 /// Bytes of S that one block of columns of [`lower_updates`] spans: within the L2 cache.
 const UPDATE_BLOCK_BYTES: usize = 512 * 1024;

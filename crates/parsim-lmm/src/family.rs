@@ -108,6 +108,18 @@ impl Link {
     }
 }
 
+impl Link {
+    /// dμ/dη at η whose mean μ = g⁻¹(η) is known: for the logit μ(1 − μ) and for the log μ, equal
+    /// to [`Link::mu_eta`] to rounding without its exponential; the others call it.
+    pub fn mu_eta_at(self, eta: f64, mu: f64) -> f64 {
+        match self {
+            Link::Logit if (-LOGIT_THRESH..=LOGIT_THRESH).contains(&eta) => mu * (1.0 - mu),
+            Link::Log => mu,
+            _ => self.mu_eta(eta),
+        }
+    }
+}
+
 impl Distribution {
     /// The names as R spells them.
     pub const NAMES: [&'static str; 2] = ["binomial", "poisson"];
@@ -125,6 +137,14 @@ impl Distribution {
         match self {
             Distribution::Binomial => mu * (1.0 - mu),
             Distribution::Poisson => mu,
+        }
+    }
+
+    /// V′(μ), the variance function's derivative.
+    pub fn variance_derivative(self, mu: f64) -> f64 {
+        match self {
+            Distribution::Binomial => 1.0 - 2.0 * mu,
+            Distribution::Poisson => 1.0,
         }
     }
 
@@ -313,6 +333,12 @@ mod tests {
                 assert!(
                     (numeric - link.mu_eta(eta)).abs() < 1e-8,
                     "{link} mu_eta at {eta}"
+                );
+                // From μ: the same to rounding (1e-15 relative).
+                let (at, direct) = (link.mu_eta_at(eta, mu), link.mu_eta(eta));
+                assert!(
+                    (at - direct).abs() <= 1e-15 * direct,
+                    "{link} mu_eta_at {eta}"
                 );
             }
         }

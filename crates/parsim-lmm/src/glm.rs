@@ -66,6 +66,18 @@ pub enum GlmStatus {
     Separation,
 }
 
+impl GlmStatus {
+    /// The status as a word: `converged`, `not_converged` or `separation` (the JSON output's and
+    /// the Python results' `status`).
+    pub fn name(self) -> &'static str {
+        match self {
+            GlmStatus::Converged => "converged",
+            GlmStatus::NotConverged => "not_converged",
+            GlmStatus::Separation => "separation",
+        }
+    }
+}
+
 /// A coefficient of a GLM with Wald z inference.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct GlmCoefficient {

@@ -13,7 +13,9 @@
 //! (θ, β), as lme4's `vcov` takes them.
 
 use crate::data::Columns;
-use crate::dense::{cholesky_small, inverse_from_cholesky, symmetric_eigen};
+use crate::dense::{
+    backward_solve, cholesky_small, forward_solve, inverse_from_cholesky, symmetric_eigen,
+};
 use crate::design::{self, Contrast};
 use crate::error::{FitError, ModelError};
 use crate::family::{Distribution, Family};
@@ -37,6 +39,10 @@ const SINGULAR_BELOW: f64 = 1e-4;
 /// test on the deviance's change, even at the fixtures' 1e-12, stops earlier).
 const PIRLS_STEP: f64 = 1e-11;
 const PIRLS_ITERATIONS: usize = 60;
+/// A PIRLS step smaller than this (relative, as [`PIRLS_STEP`]) is taken whole without computing
+/// the deviance for a line search: this close to the modes Newton's steps shrink quadratically
+/// (the Hessian's perturbed evaluations start 1e-4 away).
+const TRUSTED_STEP: f64 = 1e-3;
 /// Most random-effects terms, and effects per term.
 const MAX_TERMS: usize = 8;
 const MAX_EFFECTS: usize = 8;
@@ -102,6 +108,8 @@ pub struct GlmmFit {
     pub singular: bool,
     /// Criterion evaluations.
     pub evaluations: usize,
+    /// PIRLS iterations over all evaluations (each one assembly and factorization).
+    pub pirls_iterations: usize,
     /// Warnings.
     pub messages: Vec<String>,
     /// Covariance of the fixed effects, p×p column-major.
@@ -122,7 +130,9 @@ struct Shape {
 
 /// The model matrices and the PLS system: everything the criterion reads and writes.
 struct System {
+    /// X column-major (n × p), and row-major in `xr`.
     x: Vec<f64>,
+    xr: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
     codes: Vec<Vec<u32>>,
@@ -136,6 +146,8 @@ struct System {
 /// fixed effects), and BOBYQA over (θ, β) with its bounds.
 struct Optimizers {
     theta: Optimizer,
+    /// Stage 1 when Newton's stage 2 follows: coarse ([`STAGE1_TOLERANCE`]).
+    coarse: Optimizer,
     joint: Option<Bobyqa>,
     lower: Vec<f64>,
     upper: Vec<f64>,
@@ -169,6 +181,16 @@ struct State {
     acc: Vec<f64>,
     /// One row of X.
     xrow: Vec<f64>,
+    /// Working weights and working response of the last assembly.
+    weight: Vec<f64>,
+    target: Vec<f64>,
+    /// PIRLS iterations since the fit began.
+    iterations: usize,
+    /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
+    lev: Vec<f64>,
+    /// Σ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)), which does not depend on μ when every binomial count is a
+    /// whole number of its trials ([`saturated_constant`]); None otherwise.
+    saturated: Option<f64>,
 }
 
 /// A reusable GLMM workspace.
@@ -184,6 +206,7 @@ pub struct GlmmFitter {
     params: Vec<f64>,
     theta: Vec<f64>,
     hessian: HessianScratch,
+    newton: NewtonScratch,
     varcorr: Vec<VarComp>,
     fit: GlmmFit,
 }
@@ -226,6 +249,7 @@ impl GlmmFitter {
             params: Vec::new(),
             theta: Vec::new(),
             hessian: HessianScratch::default(),
+            newton: NewtonScratch::default(),
             varcorr: Vec::new(),
             fit: GlmmFit::default(),
         })
@@ -276,14 +300,23 @@ impl GlmmFitter {
             return Err(FitError::Numerical("the GLM start failed".into()));
         }
         st.beta.clone_from(&self.irls.beta);
+        st.saturated = saturated_constant(&st.r, family, &self.irls.mu);
         st.u.clear();
         st.u.resize(shape.system.pls.q, 0.0);
+        st.iterations = 0;
         let ntheta = shape.diagonal.len();
         // Stage 1: θ with β profiled (nAGQ = 0).
         let theta = &mut self.theta;
         theta.resize(ntheta, 0.0);
         let mut failed = false;
-        let stage1 = shape.optimizers.theta.minimize(
+        let nagq = self.options.nagq;
+        let newton = nagq == 1 && family.is_canonical() && p > 0;
+        let stage1_optimizer = if newton {
+            &mut shape.optimizers.coarse
+        } else {
+            &mut shape.optimizers.theta
+        };
+        let stage1 = stage1_optimizer.minimize(
             |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
                 Some(v) => v,
                 None => {
@@ -296,18 +329,40 @@ impl GlmmFitter {
         let mut evaluations = stage1.evaluations;
         let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
         let mut budget_exhausted = stage1.budget_exhausted;
-        let nagq = self.options.nagq;
         self.params.clear();
         self.params.extend_from_slice(theta);
         self.params.extend_from_slice(&st.beta);
-        if nagq >= 1 {
-            // Stage 2: (θ, β), PIRLS over u (θ alone without fixed effects).
+        // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
+        // canonical link); BOBYQA from wherever it stopped otherwise.
+        let mut newton_hessian = false;
+        if newton {
+            let (converged, used) = newton_stage(
+                &mut shape.system,
+                st,
+                family,
+                &mut self.params,
+                ntheta,
+                &mut self.hessian,
+                &mut self.newton,
+            );
+            evaluations += used;
+            if let Some(v) = converged {
+                value = Some(v);
+                newton_hessian = true;
+                budget_exhausted = false;
+                st.beta.copy_from_slice(&self.params[ntheta..]);
+                theta.copy_from_slice(&self.params[..ntheta]);
+            }
+        }
+        if nagq >= 1 && !newton_hessian {
+            // Stage 2 by BOBYQA: (θ, β), PIRLS over u (θ alone without fixed effects).
             let nodes = &self.nodes;
             let Optimizers {
                 theta: theta_only,
                 joint,
                 lower,
                 upper,
+                ..
             } = &mut shape.optimizers;
             let mut f = |x: &[f64]| {
                 st.beta.copy_from_slice(&x[ntheta..]);
@@ -345,7 +400,9 @@ impl GlmmFitter {
         // for nAGQ = 0 it has only the PIRLS information R_X′R_X.
         let fit = &mut self.fit;
         fit.messages.clear();
-        let hessian_ok = if nagq >= 1 {
+        let hessian_ok = if newton_hessian {
+            vcov_from_hessian(&mut self.hessian, self.params.len(), ntheta, &mut fit.vcov)
+        } else if nagq >= 1 {
             hessian_vcov(
                 &mut shape.system,
                 st,
@@ -381,6 +438,7 @@ impl GlmmFitter {
         fit.nobs = n;
         fit.theta.clone_from(theta);
         fit.evaluations = evaluations;
+        fit.pirls_iterations = st.iterations;
         fit.singular = theta
             .iter()
             .zip(&shape.diagonal)
@@ -461,6 +519,15 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
+    let p = structure.fixed.width();
+    let (x, xr) = (&shape.system.x, &mut shape.system.xr);
+    xr.resize(n * p, 0.0);
+    for j in 0..p {
+        for i in 0..n {
+            xr[i * p + j] = x[j * n + i];
+        }
+    }
+    let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
             &term.design,
@@ -470,7 +537,18 @@ fn prepare(
             &mut shape.system.z[t],
             &mut state.scratch,
         );
-        shape.system.codes[t].clone_from(&structure.factors[term.factor].codes);
+        let codes = &structure.factors[term.factor].codes;
+        if shape.system.codes[t] != *codes {
+            shape.system.codes[t].clone_from(codes);
+            crossing_changed = true;
+        }
+    }
+    if crossing_changed && structure.terms.len() > 1 {
+        // The PLS system's sparsity pattern (which levels of the later terms each level of the
+        // first meets) follows the crossing: a data set with the same levels met differently
+        // (another random assignment of items) needs it anew.
+        let refs: Vec<&[u32]> = shape.system.codes.iter().map(Vec::as_slice).collect();
+        shape.system.pls = Pls::new(shape.system.shapes.clone(), &refs, p);
     }
     if !shape
         .system
@@ -491,7 +569,7 @@ fn prepare(
         data,
         weights,
     )?;
-    for v in [&mut state.eta, &mut state.mu] {
+    for v in [&mut state.eta, &mut state.mu, &mut state.lev] {
         v.resize(n, 0.0);
     }
     Ok(())
@@ -580,6 +658,7 @@ fn build_shape(
         names: structure.fixed_names(),
         system: System {
             x: Vec::new(),
+            xr: Vec::new(),
             z: vec![Vec::new(); nterms],
             a: structure
                 .terms
@@ -592,6 +671,7 @@ fn build_shape(
         },
         optimizers: Optimizers {
             theta: Optimizer::new(&diagonal, false),
+            coarse: Optimizer::coarse(&diagonal, STAGE1_TOLERANCE),
             joint,
             lower,
             upper: vec![f64::INFINITY; k],
@@ -699,20 +779,44 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     let nterms = shape.shapes.len();
     let pls = &mut shape.pls;
     pls.clear();
+    st.weight.resize(n, 0.0);
+    st.target.resize(n, 0.0);
+    for i in 0..n {
+        let me = family.link.mu_eta_at(st.eta[i], st.mu[i]);
+        let var = family.distribution.variance(st.mu[i]);
+        st.weight[i] = st.r.wt[i] * me * me / var;
+        // Working response without the offset; with β fixed, less Xβ as well.
+        st.target[i] = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
+    }
+    if !joint {
+        for j in 0..p {
+            let b = st.beta[j];
+            for (t, x) in st.target.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
+                *t -= b * x;
+            }
+        }
+    }
+    if pls.is_scalar() {
+        // Every term scalar: column by column (faster than observation by observation).
+        st.scratch.resize(n, 0.0);
+        pls.add_scalar(
+            joint,
+            &shape.codes,
+            &shape.a,
+            &shape.x,
+            &shape.xr,
+            &st.weight,
+            &st.target,
+            &mut st.scratch,
+        );
+        return pls.factor(joint);
+    }
     let mut levels = [0u32; MAX_TERMS];
     let xrow = &mut st.xrow;
     xrow.resize(p, 0.0);
     for i in 0..n {
-        let me = family.link.mu_eta(st.eta[i]);
-        let var = family.distribution.variance(st.mu[i]);
-        let w = st.r.wt[i] * me * me / var;
-        // Working response without the offset; with β fixed, less Xβ as well.
-        let mut target = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
         for j in 0..p {
             xrow[j] = shape.x[j * n + i];
-            if !joint {
-                target -= st.beta[j] * xrow[j];
-            }
         }
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
@@ -720,26 +824,64 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             levels[t] = shape.codes[t][i];
             a[t] = &shape.a[t][i * q..(i + 1) * q];
         }
-        pls.add(i, &levels[..nterms], &a[..nterms], &xrow[..p], w, target);
+        pls.add(
+            i,
+            &levels[..nterms],
+            &a[..nterms],
+            &xrow[..p],
+            st.weight[i],
+            st.target[i],
+        );
     }
     pls.factor(joint)
 }
 
 /// PIRLS at θ (Λ′Z already updated): over (u, β) when `joint`, else over u with β fixed.
-/// Returns log|L_u|² at the converged modes, the factor left at them.
-fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<f64> {
+/// Returns log|L_u|² and the penalised deviance at the converged modes, the factor left at them.
+fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<(f64, f64)> {
     update_eta(shape, st, family);
-    let mut pdev = penalised_deviance(st, family);
-    if !pdev.is_finite() {
+    let mut start = penalised_deviance(st, family);
+    if !start.is_finite() {
         st.u.fill(0.0);
         update_eta(shape, st, family);
-        pdev = penalised_deviance(st, family);
+        start = penalised_deviance(st, family);
     }
+    // The penalised deviance at the current modes, None after a step taken without it.
+    let mut pdev = Some(start);
     let q = shape.pls.q;
     let p = st.beta.len();
     for _ in 0..PIRLS_ITERATIONS {
-        assemble(shape, st, family, joint)?;
+        st.iterations += 1;
+        let logdet = assemble(shape, st, family, joint)?;
         shape.pls.solve();
+        // Converged when the Newton step is at rounding level: the factor just formed is then
+        // the modes' (lme4's L there). The Laplace criterion's log-determinant moves to first
+        // order with u, so a deviance-change test (quadratic in the step) would leave ~1e-5
+        // noise in it, and in the finite-difference Hessian.
+        let x = &shape.pls.x;
+        let mut moved = (0..q)
+            .map(|j| (x[j] - st.u[j]).abs() / (1.0 + st.u[j].abs()))
+            .fold(0.0, f64::max);
+        if joint {
+            moved = (0..p)
+                .map(|j| (x[q + j] - st.beta[j]).abs() / (1.0 + st.beta[j].abs()))
+                .fold(moved, f64::max);
+        }
+        if moved < PIRLS_STEP {
+            let pdev = pdev.unwrap_or_else(|| penalised_deviance(st, family));
+            return Some((logdet, pdev));
+        }
+        if moved < TRUSTED_STEP {
+            // Within Newton's quadratic region: the full step, the deviance not computed.
+            st.u.copy_from_slice(&shape.pls.x[..q]);
+            if joint {
+                st.beta.copy_from_slice(&shape.pls.x[q..q + p]);
+            }
+            update_eta(shape, st, family);
+            pdev = None;
+            continue;
+        }
+        let mut reference = pdev.unwrap_or_else(|| penalised_deviance(st, family));
         st.u_old.clone_from(&st.u);
         st.beta_old.clone_from(&st.beta);
         let mut step = 1.0;
@@ -758,33 +900,49 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
             // A rise within rounding (1e-10 relative) is accepted: near the modes the deviance
             // changes by the step's square, below its own rounding, and refusing such steps
             // would leave u ~1e-6 off and its first-order noise in log|L|.
-            if new.is_finite() && new <= pdev + 1e-10 * pdev.abs() {
+            if new.is_finite() && new <= reference + 1e-10 * reference.abs() {
                 accepted = Some(new);
                 break;
             }
             step *= 0.5;
         }
         let Some(new) = accepted else {
-            // No decrease: at the minimum to rounding.
+            // No decrease: at the minimum to rounding, where the factor was formed.
             st.u.clone_from(&st.u_old);
             st.beta.clone_from(&st.beta_old);
             update_eta(shape, st, family);
-            break;
+            return Some((logdet, reference));
         };
-        pdev = new;
-        // Converged when the Newton step is at rounding level: the Laplace criterion's
-        // log-determinant moves to first order with u, so a deviance-change test (quadratic in
-        // the step) would leave ~1e-5 noise in it, and in the finite-difference Hessian.
-        let moved = (0..q)
-            .map(|j| (st.u[j] - st.u_old[j]).abs() / (1.0 + st.u[j].abs()))
-            .chain((0..p).map(|j| (st.beta[j] - st.beta_old[j]).abs() / (1.0 + st.beta[j].abs())))
-            .fold(0.0, f64::max);
-        if moved < PIRLS_STEP {
-            break;
-        }
+        reference = new;
+        pdev = Some(reference);
     }
-    // The factor at the converged modes (lme4's L there).
-    assemble(shape, st, family, joint)
+    // The factor at the last modes reached.
+    let logdet = assemble(shape, st, family, joint)?;
+    Some((
+        logdet,
+        pdev.unwrap_or_else(|| penalised_deviance(st, family)),
+    ))
+}
+
+/// Σᵢ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)) at valid means `mu`: a constant in μ (the saturated model's
+/// −2 log-likelihood) for the Poisson, and for the binomial when each count mᵢyᵢ and its trials
+/// mᵢ are whole numbers, as R's log-density rounds them (else None: the log-density is summed).
+/// Computing it once saves a log-gamma per observation and evaluation.
+fn saturated_constant(r: &Response, family: Family, mu: &[f64]) -> Option<f64> {
+    let d = family.distribution;
+    let mut sum = 0.0;
+    for i in 0..r.y.len() {
+        let (y, wt, m) = (r.y[i], r.wt[i], r.trials[i]);
+        if d == Distribution::Binomial {
+            let count = m * y;
+            let whole = |v: f64| (v - v.round()).abs() <= 1e-12 * m.abs().max(1.0);
+            if !(whole(count) && whole(m)) {
+                return None;
+            }
+        }
+        sum += d.minus_two_log_density(y, mu[i], wt, m) - d.deviance_residual(y, mu[i], wt);
+    }
+    sum.is_finite().then_some(sum)
 }
 
 /// The criterion at θ (and the state's β unless `joint`): Laplace (or nAGQ = 0 with `joint`), or
@@ -798,16 +956,23 @@ fn criterion(
     nodes: &[(f64, f64)],
 ) -> Option<f64> {
     update_a(shape, theta);
-    let logdet = pirls(shape, st, family, joint)?;
+    let (logdet, pdev) = pirls(shape, st, family, joint)?;
     if nodes.len() > 1 {
         return Some(quadrature(shape, st, family, nodes));
     }
-    let d = family.distribution;
-    let conditional: f64 = (0..st.r.y.len())
-        .map(|i| d.minus_two_log_density(st.r.y[i], st.mu[i], st.r.wt[i], st.r.trials[i]))
-        .sum();
-    let u2: f64 = st.u.iter().map(|v| v * v).sum();
-    Some(conditional + u2 + logdet)
+    // −2 log p(y | û) + |û|²: the deviance plus its constant when it has one.
+    let conditional = match st.saturated {
+        Some(constant) => pdev + constant,
+        None => {
+            let d = family.distribution;
+            let u2: f64 = st.u.iter().map(|v| v * v).sum();
+            (0..st.r.y.len())
+                .map(|i| d.minus_two_log_density(st.r.y[i], st.mu[i], st.r.wt[i], st.r.trials[i]))
+                .sum::<f64>()
+                + u2
+        }
+    };
+    Some(conditional + logdet)
 }
 
 /// lme4's adaptive Gauss-Hermite criterion for one scalar term: per level l, with û the mode and
@@ -892,14 +1057,7 @@ fn hessian_vcov(
     vcov: &mut Vec<f64>,
 ) -> bool {
     let k = params.len();
-    let p = k - ntheta;
-    let HessianScratch {
-        hessian,
-        x,
-        factor,
-        inverse,
-        column,
-    } = scratch;
+    let HessianScratch { hessian, x, .. } = scratch;
     x.clear();
     x.extend_from_slice(params);
     let f = |x: &[f64], st: &mut State, shape: &mut System| {
@@ -934,7 +1092,25 @@ fn hessian_vcov(
             hessian[j * k + i] = v;
         }
     }
-    // (H/2)⁻¹ = 2H⁻¹.
+    vcov_from_hessian(scratch, k, ntheta, vcov)
+}
+
+/// lme4's covariance of β from the Hessian H in `scratch` (k×k over (θ, β)): the β block of
+/// (H/2)⁻¹ = 2H⁻¹. False when H is not positive definite.
+fn vcov_from_hessian(
+    scratch: &mut HessianScratch,
+    k: usize,
+    ntheta: usize,
+    vcov: &mut Vec<f64>,
+) -> bool {
+    let p = k - ntheta;
+    let HessianScratch {
+        hessian,
+        factor,
+        inverse,
+        column,
+        ..
+    } = scratch;
     factor.clone_from(hessian);
     if !cholesky_small(factor, k) {
         return false;
@@ -949,6 +1125,309 @@ fn hessian_vcov(
         }
     }
     vcov.iter().all(|v| v.is_finite())
+}
+
+/// Buffers of stage 2 by Newton's method.
+#[derive(Default)]
+struct NewtonScratch {
+    /// The criterion's gradient in (θ, β).
+    gradient: Vec<f64>,
+    /// Its β part at a point moved by ±h in one parameter.
+    plus: Vec<f64>,
+    minus: Vec<f64>,
+    step: Vec<f64>,
+    trial: Vec<f64>,
+    /// The conditional modes at the current point: every nearby PIRLS starts from them.
+    centre: Vec<f64>,
+    /// Twice the information of β given θ (p×p), then its Cholesky factor.
+    information: Vec<f64>,
+}
+
+/// Steps in β alone before the first Hessian ([`newton_stage`]).
+const BETA_STEPS: usize = 3;
+
+/// Relative accuracy in θ of stage 1 when Newton's method follows: it needs a start, not the
+/// nAGQ = 0 optimum, and converges from this one in as many iterations as from a tight one
+/// (fixtures: VerbAgg 101 -> 79 evaluations, crt 40 -> 37, cbpp 49 -> 45 against 1e-7 and 1e-6).
+const STAGE1_TOLERANCE: f64 = 1e-2;
+
+/// Most Newton iterations of stage 2 before BOBYQA takes over.
+const NEWTON_ITERATIONS: usize = 8;
+/// Stage 2 stops when the Newton decrement g′H⁻¹g (twice the predicted decrease of the
+/// criterion) is below this, after taking that last step (which Newton's quadratic convergence
+/// puts ~1e-12 from the optimum in the criterion). The Hessian at hand, kept for the SEs, is then
+/// ~1e-3 (in its own metric) from the optimum's: on the fixtures the SEs stay within 4e-5 of
+/// lme4's (VerbAgg, saving a fourth Hessian), against a tolerance of 1e-3.
+const NEWTON_DECREMENT: f64 = 1e-6;
+/// Step halvings tried when a full Newton step does not lower the criterion.
+const NEWTON_HALVINGS: usize = 6;
+
+/// Stage 2 (Laplace, canonical link, β present) by Newton's method from stage 1's optimum in
+/// `params` = (θ, β). Per iteration, the gradient and Hessian at the point: ∂/∂β analytic
+/// ([`beta_gradient`]); ∂/∂θ and the θθ block from the criterion's central differences (lme4's
+/// step); the β rows of H from central differences of the analytic β-gradient, in all 1 + 2k +
+/// 2nθ(nθ − 1) evaluations (k = nθ + p) against 2k² + 1 for a Hessian of criterion values alone.
+/// On success, `params` holds the optimum, the Hessian there is left in `hs` for the SEs, and the
+/// criterion is returned; None (a non-positive-definite Hessian, a step leaving θ's bounds, no
+/// decrease, or no convergence) hands over to BOBYQA from the best point reached. Also returns
+/// the evaluations used.
+fn newton_stage(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    params: &mut [f64],
+    ntheta: usize,
+    hs: &mut HessianScratch,
+    ns: &mut NewtonScratch,
+) -> (Option<f64>, usize) {
+    let k = params.len();
+    let p = k - ntheta;
+    let mut evaluations = 0;
+    let NewtonScratch {
+        gradient,
+        plus,
+        minus,
+        step,
+        trial,
+        centre,
+        information,
+    } = ns;
+    for v in [&mut *gradient, &mut *step, &mut *trial] {
+        v.resize(k, 0.0);
+    }
+    for v in [&mut *plus, &mut *minus] {
+        v.resize(p, 0.0);
+    }
+    hs.hessian.resize(k * k, 0.0);
+    hs.factor.resize(k * k, 0.0);
+    // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
+    // Hessian in β there (the log-determinant adds a little curvature).
+    information.resize(p * p, 0.0);
+    let quasi = system.pls.beta_information(information) && {
+        information.iter_mut().for_each(|v| *v *= 2.0);
+        cholesky_small(information, p)
+    };
+    let mut eval = |x: &[f64], st: &mut State, grad: &mut [f64]| {
+        evaluations += 1;
+        st.beta.copy_from_slice(&x[ntheta..]);
+        let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
+        beta_gradient(system, st, family, grad);
+        value.is_finite().then_some(value)
+    };
+    let h = HESSIAN_STEP;
+    let Some(mut f0) = eval(params, st, &mut gradient[ntheta..]) else {
+        return (None, evaluations);
+    };
+    // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
+    // gradient: a few quasi-Newton steps in β with that Hessian (one evaluation each, against
+    // 1 + 2k for a Hessian) leave the first Newton iteration closer, often sparing one.
+    for _ in 0..BETA_STEPS * usize::from(quasi) {
+        let (g, s) = (&gradient[ntheta..], &mut step[ntheta..]);
+        for (s, g) in s.iter_mut().zip(g) {
+            *s = -g;
+        }
+        forward_solve(information, p, p, s);
+        backward_solve(information, p, p, s);
+        let decrement: f64 = -s.iter().zip(g).map(|(s, g)| s * g).sum::<f64>();
+        if decrement < NEWTON_DECREMENT {
+            break;
+        }
+        trial.copy_from_slice(params);
+        for (t, s) in trial[ntheta..].iter_mut().zip(s.iter()) {
+            *t += *s;
+        }
+        centre.clone_from(&st.u);
+        match eval(trial, st, plus) {
+            Some(f) if f < f0 => {
+                f0 = f;
+                params.copy_from_slice(trial);
+                gradient[ntheta..].copy_from_slice(plus);
+            }
+            _ => {
+                // Back to the point's modes and factor.
+                st.u.clone_from(centre);
+                if eval(params, st, &mut gradient[ntheta..]).is_none() {
+                    return (None, evaluations);
+                }
+                break;
+            }
+        }
+    }
+    for _ in 0..NEWTON_ITERATIONS {
+        // Derivatives at `params` (the state is at its modes).
+        centre.clone_from(&st.u);
+        let hessian = &mut hs.hessian;
+        trial.copy_from_slice(params);
+        for j in 0..k {
+            // PIRLS at +h starts from the centre's modes, at −h from their reflection through the
+            // centre (2û − û₊, off by O(h²) only): one iteration fewer there.
+            let mut side = |x: f64, out: &mut [f64], st: &mut State| {
+                trial[j] = x;
+                let v = eval(trial, st, out);
+                trial[j] = params[j];
+                v
+            };
+            st.u.clone_from(centre);
+            let Some(fp) = side(params[j] + h, plus, st) else {
+                return (None, evaluations);
+            };
+            for (u, c) in st.u.iter_mut().zip(centre.iter()) {
+                *u = 2.0 * c - *u;
+            }
+            let Some(fm) = side(params[j] - h, minus, st) else {
+                return (None, evaluations);
+            };
+            for i in 0..p {
+                hessian[j * k + ntheta + i] = (plus[i] - minus[i]) / (2.0 * h);
+            }
+            if j < ntheta {
+                gradient[j] = (fp - fm) / (2.0 * h);
+                hessian[j * k + j] = (fp - 2.0 * f0 + fm) / (h * h);
+            }
+        }
+        for i in 0..ntheta {
+            for j in 0..i {
+                let mut corner = |si: f64, sj: f64, st: &mut State| {
+                    trial[i] = params[i] + si * h;
+                    trial[j] = params[j] + sj * h;
+                    st.u.clone_from(centre);
+                    let v = eval(trial, st, plus);
+                    trial[i] = params[i];
+                    trial[j] = params[j];
+                    v
+                };
+                let (Some(a), Some(b), Some(c), Some(d)) = (
+                    corner(1.0, 1.0, st),
+                    corner(1.0, -1.0, st),
+                    corner(-1.0, 1.0, st),
+                    corner(-1.0, -1.0, st),
+                ) else {
+                    return (None, evaluations);
+                };
+                hessian[j * k + i] = (a - b - c + d) / (4.0 * h * h);
+            }
+        }
+        // Symmetric: the β rows are measured in every column (both triangles of the ββ block,
+        // averaged); the θ rows only in the θθ block's lower triangle.
+        for j in 0..k {
+            for i in 0..j {
+                let (upper, lower) = (hessian[j * k + i], hessian[i * k + j]);
+                let v = if i >= ntheta {
+                    0.5 * (upper + lower)
+                } else {
+                    lower
+                };
+                hessian[j * k + i] = v;
+                hessian[i * k + j] = v;
+            }
+        }
+        // The Newton step −H⁻¹g.
+        hs.factor.copy_from_slice(hessian);
+        if !cholesky_small(&mut hs.factor, k) {
+            return (None, evaluations);
+        }
+        for (s, g) in step.iter_mut().zip(gradient.iter()) {
+            *s = -g;
+        }
+        forward_solve(&hs.factor, k, k, step);
+        backward_solve(&hs.factor, k, k, step);
+        let decrement: f64 = -step
+            .iter()
+            .zip(gradient.iter())
+            .map(|(s, g)| s * g)
+            .sum::<f64>();
+        let done = decrement < NEWTON_DECREMENT;
+        // A step decreasing the criterion, halved while it does not (and never leaving θ's
+        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
+        let mut scale = 1.0;
+        let mut accepted = false;
+        for _ in 0..=NEWTON_HALVINGS {
+            for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
+                *t = x + scale * s;
+            }
+            if trial[..ntheta].iter().any(|&t| t < 0.0) {
+                return (None, evaluations);
+            }
+            st.u.clone_from(centre);
+            // The gradient is kept if the step is taken.
+            if let Some(f) = eval(trial, st, plus) {
+                if f <= f0 + 1e-10 * f0.abs() {
+                    f0 = f;
+                    accepted = true;
+                    break;
+                }
+            }
+            scale *= 0.5;
+        }
+        if !accepted {
+            return (None, evaluations);
+        }
+        params.copy_from_slice(trial);
+        gradient[ntheta..].copy_from_slice(plus);
+        if done {
+            return (Some(f0), evaluations);
+        }
+    }
+    (None, evaluations)
+}
+
+/// ∂/∂β of the Laplace criterion (canonical link) at the state's modes, after [`criterion`] with
+/// β fixed has left the factor L of H = U′WU + I at û. With d the deviance's derivative in η,
+/// W the working weights, w′ their derivative in η, hᵢ = ‖L⁻¹Uᵢ′‖² and v = w′∘h: the penalised
+/// deviance contributes X′d (û minimises it: the envelope theorem), and log|H| contributes
+/// Σᵢ w′ᵢhᵢ ∂η̂ᵢ/∂β with ∂η̂/∂β = X − UH⁻¹U′WX, that is X′(v − WUH⁻¹U′v).
+fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
+    let n = st.r.y.len();
+    let nterms = system.shapes.len();
+    let d = family.distribution;
+    let pls = &mut system.pls;
+    let mut levels = [0u32; MAX_TERMS];
+    // v, and U′v into the solver's right-hand side.
+    pls.prepare_leverage();
+    pls.x.fill(0.0);
+    for i in 0..n {
+        let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
+        for t in 0..nterms {
+            let q = system.shapes[t].q;
+            levels[t] = system.codes[t][i];
+            a[t] = &system.a[t][i * q..(i + 1) * q];
+        }
+        let h = pls.leverage(&levels[..nterms], &a[..nterms]);
+        let mu = st.mu[i];
+        // Canonical link: dμ/dη = V(μ), so w = wt·V and w′ = wt·V′·V.
+        let v = st.r.wt[i] * d.variance_derivative(mu) * d.variance(mu) * h;
+        st.lev[i] = v;
+        for t in 0..nterms {
+            let shape = system.shapes[t];
+            let at = shape.offset + levels[t] as usize * shape.q;
+            for (x, av) in pls.x[at..at + shape.q].iter_mut().zip(a[t]) {
+                *x += av * v;
+            }
+        }
+    }
+    // r = H⁻¹U′v, then per observation (Ur)ᵢ.
+    pls.solve();
+    grad.fill(0.0);
+    let p = grad.len();
+    for i in 0..n {
+        let mut s = 0.0;
+        for t in 0..nterms {
+            let shape = system.shapes[t];
+            let at = shape.offset + system.codes[t][i] as usize * shape.q;
+            let ar = &system.a[t][i * shape.q..(i + 1) * shape.q];
+            s += ar
+                .iter()
+                .zip(&pls.x[at..at + shape.q])
+                .map(|(a, r)| a * r)
+                .sum::<f64>();
+        }
+        let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
+        let coefficient = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * s;
+        for (g, xv) in grad.iter_mut().zip(&system.xr[i * p..(i + 1) * p]) {
+            *g += xv * coefficient;
+        }
+    }
+    debug_assert_eq!(p, st.beta.len());
 }
 
 /// Gauss-Hermite rule for the standard normal with `k` points (Golub-Welsch: the eigenvalues of

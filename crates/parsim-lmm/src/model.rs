@@ -69,6 +69,13 @@ pub(crate) struct Structure {
     nobs: usize,
     /// Prior weights scale the rows of Z, X and y by √w (the general path only).
     weighted: bool,
+    /// General path: the codes of every term's factor at the last symbolic analysis, and per
+    /// observation and later term its entry of A₂₁ (see [`Structure::record_grouping`]).
+    grouping: Vec<u32>,
+    entry: Vec<u32>,
+    /// One row's entries of the later terms (index in the dense block, value), and its Z₁ row.
+    row_entries: Vec<(usize, f64)>,
+    row_first: Vec<f64>,
     /// The centres of badly scaled columns (none unless [`Structure::recentre`] finds one).
     pub centring: Centring,
 }
@@ -162,6 +169,10 @@ impl Structure {
             y: Vec::new(),
             nobs: n,
             weighted,
+            grouping: Vec::new(),
+            entry: Vec::new(),
+            row_entries: Vec::new(),
+            row_first: Vec::new(),
             centring,
         };
         structure.size_fast_buffers();
@@ -450,12 +461,17 @@ impl Structure {
                 }
             }
         }
+        // A new data set of a study mostly has the grouping of the last: then its symbolic
+        // analysis and workspace are kept (the comparison costs one pass over the codes).
         let layouts = layouts(&self.terms, &self.factors);
-        let (row_ptr, rows) = self.symbolic(&layouts, p);
-        // A new data set of a study has the pattern of the last: its workspace is kept.
         let b = &self.blocked;
-        if b.terms != layouts || b.p != p || b.row_ptr != row_ptr || b.rows != rows {
-            self.blocked = Blocked::new(layouts, p, row_ptr, rows);
+        if b.terms != layouts || b.p != p || !self.same_grouping() {
+            let (row_ptr, rows) = self.symbolic(&layouts, p);
+            let b = &self.blocked;
+            if b.terms != layouts || b.p != p || b.row_ptr != row_ptr || b.rows != rows {
+                self.blocked = Blocked::new(layouts, p, row_ptr, rows);
+            }
+            self.record_grouping();
         }
         self.accumulate_general();
         self.blocked.assembled();
@@ -506,16 +522,74 @@ impl Structure {
         (row_ptr, rows)
     }
 
+    /// Whether every term's grouping factor has the codes of the last symbolic analysis.
+    fn same_grouping(&self) -> bool {
+        let n = self.nobs;
+        self.grouping.len() == n * self.terms.len()
+            && self
+                .terms
+                .iter()
+                .zip(self.grouping.chunks_exact(n.max(1)))
+                .all(|(term, codes)| self.factors[term.factor].codes == codes)
+    }
+
+    /// Keeps the grouping of the symbolic analysis just made, and per observation and later term
+    /// the entry of A₂₁ of that term's first row (in the row list of the observation's level of
+    /// term 1), which [`Structure::accumulate_general`] then adds to without searching.
+    fn record_grouping(&mut self) {
+        let n = self.nobs;
+        self.grouping.clear();
+        for term in &self.terms {
+            self.grouping
+                .extend_from_slice(&self.factors[term.factor].codes);
+        }
+        let b = &self.blocked;
+        let first = &self.factors[self.terms[0].factor].codes;
+        let later = self.terms.len() - 1;
+        self.entry.clear();
+        self.entry.resize(n * later, 0);
+        for (i, &level) in first.iter().enumerate() {
+            let (lo, hi) = (b.row_ptr[level as usize], b.row_ptr[level as usize + 1]);
+            for (k, term) in self.terms.iter().enumerate().skip(1) {
+                let layout = b.terms[k];
+                let code = self.factors[term.factor].codes[i] as usize;
+                let start = (layout.rest_offset + code * layout.q) as u32;
+                // The symbolic analysis listed this row for this level: the search succeeds.
+                let pos = b.rows[lo..hi].binary_search(&start).unwrap_or(0);
+                self.entry[i * later + k - 1] = (lo + pos) as u32;
+            }
+        }
+    }
+
+    /// Accumulates A = [Z X y]′[Z X y] into the blocks (lower triangles): X and y against each
+    /// other by column products, the rest row by row at the entries [`Structure::record_grouping`]
+    /// found.
     fn accumulate_general(&mut self) {
         let n = self.nobs;
         let b = &mut self.blocked;
         b.clear();
         let (m, p) = (b.m, b.p);
+        let x0 = m - p - 1;
         let q0 = b.terms[0].q;
+        let (x, y) = (&self.x, &self.y);
+        let fixed = |j: usize| {
+            if j < p {
+                &x[j * n..(j + 1) * n]
+            } else {
+                &y[..n]
+            }
+        };
+        for j in 0..=p {
+            for k in j..=p {
+                let dot = fixed(j).iter().zip(fixed(k)).map(|(a, b)| a * b).sum();
+                b.a22[(x0 + j) * m + x0 + k] = dot;
+            }
+        }
         let first = &self.factors[self.terms[0].factor].codes;
-        // Entries of one row's dense-block vector: (index, value).
-        let mut entries: Vec<(usize, f64)> = Vec::with_capacity(m.min(64));
-        let mut z0 = vec![0.0; q0];
+        let later = self.terms.len() - 1;
+        let entries = &mut self.row_entries;
+        let z0 = &mut self.row_first;
+        z0.resize(q0, 0.0);
         for i in 0..n {
             let level = first[i] as usize;
             for (c, z) in z0.iter_mut().enumerate() {
@@ -527,29 +601,38 @@ impl Structure {
                     block[c * q0 + r] += z0[r] * z0[c];
                 }
             }
+            // X and y against term 1: the last p + 1 entries of the level's list.
+            let xe = b.row_ptr[level + 1] - p - 1;
+            for j in 0..=p {
+                let v = fixed(j)[i];
+                let a21 = &mut b.a21[(xe + j) * q0..(xe + j + 1) * q0];
+                for (a, z) in a21.iter_mut().zip(z0.iter()) {
+                    *a += v * z;
+                }
+            }
+            if later == 0 {
+                continue;
+            }
             entries.clear();
             for (k, term) in self.terms.iter().enumerate().skip(1) {
                 let layout = b.terms[k];
                 let start =
                     layout.rest_offset + self.factors[term.factor].codes[i] as usize * layout.q;
+                let e = self.entry[i * later + k - 1] as usize;
                 for a in 0..layout.q {
-                    entries.push((start + a, self.z[k][a * n + i]));
-                }
-            }
-            for j in 0..p {
-                entries.push((m - p - 1 + j, self.x[j * n + i]));
-            }
-            entries.push((m - 1, self.y[i]));
-            let (lo, hi) = (b.row_ptr[level], b.row_ptr[level + 1]);
-            let rows = &b.rows[lo..hi];
-            for &(index, value) in &entries {
-                if let Ok(pos) = rows.binary_search(&(index as u32)) {
-                    let e = lo + pos;
-                    for c in 0..q0 {
-                        b.a21[e * q0 + c] += value * z0[c];
+                    let v = self.z[k][a * n + i];
+                    let a21 = &mut b.a21[(e + a) * q0..(e + a + 1) * q0];
+                    for (t, z) in a21.iter_mut().zip(z0.iter()) {
+                        *t += v * z;
                     }
+                    let column = &mut b.a22[(start + a) * m..(start + a + 1) * m];
+                    for j in 0..=p {
+                        column[x0 + j] += v * fixed(j)[i];
+                    }
+                    entries.push((start + a, v));
                 }
             }
+            // The later terms' rows against each other (indices ascend along the entries).
             for (a, &(ia, va)) in entries.iter().enumerate() {
                 for &(ib, vb) in &entries[..=a] {
                     b.a22[ib * m + ia] += va * vb;

@@ -14,6 +14,35 @@
 
 use crate::dense::{backward_solve, cholesky, forward_solve, CholeskyScratch};
 
+/// Σ aᵢbᵢ in four independent sums (they vectorize).
+fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut sums = [0.0; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            sums[k] += x[k] * y[k];
+        }
+    }
+    sums.iter().sum::<f64>() + tail
+}
+
+/// Whether the dense C̃ of [`Pls::factor`] pays: a scalar term 0 whose levels' lists (of
+/// `ptr`) fill more than a quarter of the md × n0 layout (the products then cost about what the
+/// scattered updates would, done four at a time with no indexing).
+fn dense_worthwhile(q0: usize, n0: usize, md: usize, ptr: &[usize]) -> bool {
+    let filled = ptr[n0] - ptr[0];
+    q0 == 1 && md > 1 && md * n0 <= PREPARED_MAX && 4 * filled > md * n0
+}
+
+/// Most values [`Pls::prepare_leverage`] keeps (32 MB).
+const PREPARED_MAX: usize = 1 << 22;
+
 /// Per-term sizes of the random effects.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct TermShape {
@@ -53,6 +82,19 @@ pub(crate) struct Pls {
     /// Right-hand side, then solution: u (q) then β (p).
     pub x: Vec<f64>,
     tmp: Vec<f64>,
+    /// A vector over the dense block's random-effects rows ([`Pls::leverage`]).
+    z: Vec<f64>,
+    /// [`Pls::prepare_leverage`]: L₂₂⁻¹ on the dense random-effects rows (m2 × m2), and per level of
+    /// term 0, L₂₂⁻¹C̃ₗ (m2 × q₁); empty when too large to keep (then each leverage solves).
+    inverse: Vec<f64>,
+    reach: Vec<f64>,
+    /// Whether `inverse` and `reach` hold the last factorization's.
+    prepared: bool,
+    /// With a scalar term 0 whose levels meet most dense rows (crossed designs), C̃ laid out
+    /// densely, row r of the dense block in `dense[r·n0..(r + 1)·n0]` (zero where a level does
+    /// not meet it): S −= C̃C̃′ is then dot products of contiguous rows, which vectorize, instead
+    /// of scattered updates (VerbAgg: 316 levels, each meeting all 30 rows).
+    dense: Option<Vec<f64>>,
     /// Whether the last factorization included β's rows.
     joint: bool,
 }
@@ -105,6 +147,11 @@ impl Pls {
             scratch: CholeskyScratch::new(md, false),
             x: vec![0.0; q + p],
             tmp: vec![0.0; q0.max(1)],
+            z: vec![0.0; m2],
+            inverse: Vec::new(),
+            reach: Vec::new(),
+            prepared: false,
+            dense: dense_worthwhile(q0, n0, md, &ptr).then(|| vec![0.0; md * n0]),
             entry,
             ptr,
             rows,
@@ -189,11 +236,92 @@ impl Pls {
         }
     }
 
+    /// Whether [`Pls::add_scalar`] applies: every random-effects term has one effect per level.
+    pub fn is_scalar(&self) -> bool {
+        self.terms.iter().all(|t| t.q == 1)
+    }
+
+    /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
+    /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
+    /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
+    /// `a[k][i]`; X both column-major (`x`, n × p) and row-major (`xr`), weights `w`, targets `t`;
+    /// `wa` is scratch of length n. β's rows are accumulated only when `joint` (a factorization
+    /// with β fixed never reads them).
+    #[allow(clippy::too_many_arguments)]
+    pub fn add_scalar(
+        &mut self,
+        joint: bool,
+        codes: &[Vec<u32>],
+        a: &[Vec<f64>],
+        x: &[f64],
+        xr: &[f64],
+        w: &[f64],
+        t: &[f64],
+        wa: &mut [f64],
+    ) {
+        let (n, p, md, m2) = (codes[0].len(), self.p, self.md, self.m2);
+        let q_first = self.terms[0].nlevels;
+        let later = self.terms.len() - 1;
+        let (codes0, a0) = (&codes[0], &a[0]);
+        for i in 0..n {
+            let l = codes0[i] as usize;
+            let v = w[i] * a0[i];
+            wa[i] = v;
+            self.d[l] += v * a0[i];
+            self.x[l] += v * t[i];
+        }
+        // Later terms: the cross entry with term 0, the dense rows among themselves and with X
+        // (a row of X at once: contiguous in `xr` and in the dense block).
+        for k in 1..=later {
+            let base = self.terms[k].offset - q_first;
+            for i in 0..n {
+                let r = base + codes[k][i] as usize;
+                let ak = a[k][i];
+                let wak = w[i] * ak;
+                self.c[self.entry[i * later + k - 1] as usize] += wa[i] * ak;
+                self.x[q_first + r] += wak * t[i];
+                for k2 in 1..=k {
+                    let r2 = self.terms[k2].offset - q_first + codes[k2][i] as usize;
+                    self.e[r2 * md + r] += wak * a[k2][i];
+                }
+                if joint {
+                    let dense = &mut self.e[r * md + m2..r * md + m2 + p];
+                    for (e, xv) in dense.iter_mut().zip(&xr[i * p..(i + 1) * p]) {
+                        *e += wak * xv;
+                    }
+                }
+            }
+        }
+        if !joint {
+            return;
+        }
+        // β's cross entries with term 0: the last p of each level's list, a row of X at once.
+        for i in 0..n {
+            let end = self.ptr[codes0[i] as usize + 1];
+            let v = wa[i];
+            for (c, xv) in self.c[end - p..end].iter_mut().zip(&xr[i * p..(i + 1) * p]) {
+                *c += v * xv;
+            }
+        }
+        // X′Wt and X′WX as dot products of W-scaled columns (they vectorize); `wa` is free now.
+        for j in 0..p {
+            let column = &x[j * n..(j + 1) * n];
+            for ((s, wi), xi) in wa.iter_mut().zip(w).zip(column) {
+                *s = wi * xi;
+            }
+            self.x[q_first + m2 + j] += dot(wa, t);
+            for j2 in 0..=j {
+                self.e[(m2 + j2) * md + m2 + j] += dot(wa, &x[j2 * n..(j2 + 1) * n]);
+            }
+        }
+    }
+
     /// Factors H (with β's rows when `joint`) after the identity is added on u's rows. Returns
     /// log|L_u|² (the random effects' part of the log-determinant), or None if not positive
     /// definite.
     pub fn factor(&mut self, joint: bool) -> Option<f64> {
         self.joint = joint;
+        self.prepared = false;
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let (md, m2, p) = (self.md, self.m2, self.p);
         let active = if joint { md } else { m2 };
@@ -233,20 +361,35 @@ impl Pls {
                 self.s[j * active + i] = v;
             }
         }
-        for l in 0..n0 {
-            let end = if joint {
-                self.ptr[l + 1]
-            } else {
-                self.ptr[l + 1] - p
-            };
-            for e1 in self.ptr[l]..end {
-                let r1 = self.rows[e1] as usize;
-                let c1 = &self.ct[e1 * q0..(e1 + 1) * q0];
-                for e2 in self.ptr[l]..=e1 {
-                    let r2 = self.rows[e2] as usize;
-                    let c2 = &self.ct[e2 * q0..(e2 + 1) * q0];
-                    let dot: f64 = c1.iter().zip(c2).map(|(a, b)| a * b).sum();
-                    self.s[r2 * active + r1] -= dot;
+        if let Some(dense) = self.dense.as_mut() {
+            dense.fill(0.0);
+            for l in 0..n0 {
+                for e in self.ptr[l]..self.ptr[l + 1] {
+                    dense[self.rows[e] as usize * n0 + l] = self.ct[e];
+                }
+            }
+            for r1 in 0..active {
+                let c1 = &dense[r1 * n0..(r1 + 1) * n0];
+                for r2 in 0..=r1 {
+                    let c2 = &dense[r2 * n0..(r2 + 1) * n0];
+                    self.s[r2 * active + r1] -= dot(c1, c2);
+                }
+            }
+        } else {
+            for l in 0..n0 {
+                let end = if joint {
+                    self.ptr[l + 1]
+                } else {
+                    self.ptr[l + 1] - p
+                };
+                for e1 in self.ptr[l]..end {
+                    let r1 = self.rows[e1] as usize;
+                    let c1 = &self.ct[e1 * q0..(e1 + 1) * q0];
+                    for e2 in self.ptr[l]..=e1 {
+                        let r2 = self.rows[e2] as usize;
+                        let c2 = &self.ct[e2 * q0..(e2 + 1) * q0];
+                        self.s[r2 * active + r1] -= dot(c1, c2);
+                    }
                 }
             }
         }
@@ -303,6 +446,105 @@ impl Pls {
             backward_solve(lb, q0, q0, tmp);
             first[l * q0..(l + 1) * q0].copy_from_slice(tmp);
         }
+    }
+
+    /// Prepares [`Pls::leverage`] after a factorization: L₂₂⁻¹ and every level's L₂₂⁻¹C̃ₗ, so that
+    /// an observation costs m2·(its effects) instead of a triangular solve of order m2 (VerbAgg:
+    /// 48 against 288 multiply-adds). Skipped when they would take more than [`PREPARED_MAX`]
+    /// values.
+    pub fn prepare_leverage(&mut self) {
+        let (q0, n0, m2, p) = (self.terms[0].q, self.terms[0].nlevels, self.m2, self.p);
+        if m2 == 0 || m2 * (m2 + n0 * q0) > PREPARED_MAX {
+            return;
+        }
+        let active = if self.joint { self.md } else { m2 };
+        self.inverse.resize(m2 * m2, 0.0);
+        self.reach.resize(n0 * q0 * m2, 0.0);
+        let s = &self.s;
+        for (c, column) in self.inverse.chunks_exact_mut(m2).enumerate() {
+            column.fill(0.0);
+            column[c] = 1.0;
+            forward_solve(s, active, m2, column);
+        }
+        for l in 0..n0 {
+            for jq in 0..q0 {
+                let column = &mut self.reach[(l * q0 + jq) * m2..(l * q0 + jq + 1) * m2];
+                column.fill(0.0);
+                for e in self.ptr[l]..self.ptr[l + 1] - p {
+                    column[self.rows[e] as usize] = self.ct[e * q0 + jq];
+                }
+                forward_solve(s, active, m2, column);
+            }
+        }
+        self.prepared = true;
+    }
+
+    /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of one observation (its rows of U: `a[k]`, the q_k values of
+    /// term k at level `levels[k]`), L the random-effects rows of the last factorization: with
+    /// ξ = L₁₁⁻¹a₀ (its level's block), the dense rows take L₂₂⁻¹(a_rest − C̃ξ).
+    pub fn leverage(&mut self, levels: &[u32], a: &[&[f64]]) -> f64 {
+        let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
+        let l0 = levels[0] as usize;
+        let xi = &mut self.tmp[..q0];
+        xi.copy_from_slice(a[0]);
+        forward_solve(&self.l[l0 * q0 * q0..(l0 + 1) * q0 * q0], q0, q0, xi);
+        let mut h: f64 = xi.iter().map(|v| v * v).sum();
+        let m2 = self.m2;
+        if m2 == 0 {
+            return h;
+        }
+        let z = &mut self.z;
+        z.fill(0.0);
+        if self.prepared {
+            // Σ a_r·(column r of L₂₂⁻¹, zero above r) − (L₂₂⁻¹C̃ₗ)ξ.
+            for (k, term) in self.terms.iter().enumerate().skip(1) {
+                let row0 = term.offset - q0 * n0 + levels[k] as usize * term.q;
+                for (jj, &aj) in a[k].iter().enumerate() {
+                    let r = row0 + jj;
+                    let column = &self.inverse[r * m2..(r + 1) * m2];
+                    for (zi, ci) in z[r..].iter_mut().zip(&column[r..]) {
+                        *zi += aj * ci;
+                    }
+                }
+            }
+            for (jq, &x) in xi.iter().enumerate() {
+                let column = &self.reach[(l0 * q0 + jq) * m2..(l0 * q0 + jq + 1) * m2];
+                for (zi, ci) in z.iter_mut().zip(column) {
+                    *zi -= x * ci;
+                }
+            }
+            return h + z.iter().map(|v| v * v).sum::<f64>();
+        }
+        for e in self.ptr[l0]..self.ptr[l0 + 1] - self.p {
+            let ct = &self.ct[e * q0..(e + 1) * q0];
+            z[self.rows[e] as usize] -= ct.iter().zip(xi.iter()).map(|(c, x)| c * x).sum::<f64>();
+        }
+        for (k, term) in self.terms.iter().enumerate().skip(1) {
+            let row0 = term.offset - q0 * n0 + levels[k] as usize * term.q;
+            for (zj, aj) in z[row0..row0 + term.q].iter_mut().zip(a[k]) {
+                *zj += aj;
+            }
+        }
+        let active = if self.joint { self.md } else { m2 };
+        forward_solve(&self.s, active, m2, z);
+        h += z.iter().map(|v| v * v).sum::<f64>();
+        h
+    }
+
+    /// X′V⁻¹X = L_ββL_ββ′, the information of β given θ (p×p, column-major), from the last
+    /// factorization if it was joint; false otherwise.
+    pub fn beta_information(&self, out: &mut [f64]) -> bool {
+        if !self.joint {
+            return false;
+        }
+        let (md, m2, p) = (self.md, self.m2, self.p);
+        let l = |i: usize, j: usize| self.s[(m2 + j) * md + m2 + i];
+        for j in 0..p {
+            for i in 0..p {
+                out[j * p + i] = (0..=i.min(j)).map(|k| l(i, k) * l(j, k)).sum();
+            }
+        }
+        true
     }
 
     /// The diagonal of L₁₁ of the last factorization, per level of a scalar term 0: 1/sd of the

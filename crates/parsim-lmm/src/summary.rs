@@ -1,9 +1,9 @@
 //! Text summaries of fitted models, as lme4's `summary(lmer(...))` and R's `summary(lm(...))` lay them
-//! out: what `parsim fit` prints and what the Python package's `print(model)` shows.
+//! out (and R's `summary.glm`, glmer's summary): what `parsim fit` prints and what the Python package's `print(model)` shows.
 
 use std::fmt::Write as _;
 
-use crate::{Coefficient, Formula, LmmFit, OlsFit, VarComp};
+use crate::{Coefficient, Family, Formula, GlmFit, GlmStatus, GlmmFit, LmmFit, OlsFit, VarComp};
 
 /// What a summary says about the model and its data beyond the fit itself.
 #[derive(Clone, Copy, Debug)]
@@ -135,6 +135,44 @@ pub fn random_effects(
     );
 }
 
+/// The criteria line of lmer's (ML) and glmer's summaries: AIC, BIC, logLik and `last`.
+fn criteria(out: &mut String, aic: f64, bic: f64, loglik: f64, last: (&str, f64)) {
+    let _ = writeln!(
+        out,
+        "{:>10} {:>10} {:>10} {:>10}",
+        "AIC", "BIC", "logLik", last.0
+    );
+    let _ = writeln!(
+        out,
+        "{aic:>10.4} {bic:>10.4} {loglik:>10.4} {:>10.4}",
+        last.1
+    );
+}
+
+/// A mixed model's last lines: a singular fit, the optimizer's end (converged, evaluations, a
+/// detail) and the fit's notes.
+fn footer(out: &mut String, singular: bool, optimizer: (bool, usize, &str), messages: &[String]) {
+    if singular {
+        let _ = writeln!(
+            out,
+            "boundary (singular) fit: a variance component is (close to) zero"
+        );
+    }
+    let (converged, evaluations, detail) = optimizer;
+    let status = if converged {
+        "converged"
+    } else {
+        "NOT converged"
+    };
+    let _ = writeln!(
+        out,
+        "optimizer: {status} after {evaluations} evaluations{detail}"
+    );
+    for message in messages {
+        let _ = writeln!(out, "note: {message}");
+    }
+}
+
 impl LmmFit {
     /// The lmer-style summary (what `parsim fit` prints): the criterion, the random effects, the fixed
     /// effects with Satterthwaite df, and the optimizer's report.
@@ -154,40 +192,21 @@ impl LmmFit {
         if fit.reml {
             let _ = writeln!(out, "REML criterion at convergence: {:.4}", fit.criterion);
         } else {
-            let _ = writeln!(
-                out,
-                "{:>10} {:>10} {:>10} {:>10}",
-                "AIC", "BIC", "logLik", "deviance"
-            );
-            let _ = writeln!(
-                out,
-                "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-                fit.aic, fit.bic, fit.loglik, fit.criterion
+            criteria(
+                &mut out,
+                fit.aic,
+                fit.bic,
+                fit.loglik,
+                ("deviance", fit.criterion),
             );
         }
         random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
         let _ = writeln!(out, "\nFixed effects (Satterthwaite df):");
         coefficient_table(&mut out, &fit.coefficients, true);
         let _ = writeln!(out);
-        if fit.singular {
-            let _ = writeln!(
-                out,
-                "boundary (singular) fit: a variance component is (close to) zero"
-            );
-        }
-        let status = if fit.converged {
-            "converged"
-        } else {
-            "NOT converged"
-        };
-        let _ = writeln!(
-            out,
-            "optimizer: {status} after {} evaluations (max |scaled gradient| {:.1e})",
-            fit.evaluations, fit.max_scaled_gradient
-        );
-        for message in &fit.messages {
-            let _ = writeln!(out, "note: {message}");
-        }
+        let gradient = format!(" (max |scaled gradient| {:.1e})", fit.max_scaled_gradient);
+        let optimizer = (fit.converged, fit.evaluations, gradient.as_str());
+        footer(&mut out, fit.singular, optimizer, &fit.messages);
         out
     }
 }
@@ -217,6 +236,151 @@ impl OlsFit {
                 "Standard errors: cluster-robust (CR1) over {clusters} clusters"
             );
         }
+        out
+    }
+}
+
+/// One row of a z table: term, estimate, se, z, p.
+type ZRow<'a> = (&'a str, f64, f64, f64, f64);
+
+/// The coefficient table of R's `summary.glm` and glmer's summary (aliased terms `NA`).
+fn z_table<'a>(out: &mut String, rows: impl Iterator<Item = ZRow<'a>> + Clone) {
+    let width = rows.clone().map(|r| r.0.len()).max().unwrap_or(0).max(11);
+    let _ = writeln!(
+        out,
+        "{:width$} {:>12} {:>11} {:>9} {:>9}",
+        "", "Estimate", "Std. Error", "z value", "Pr(>|z|)"
+    );
+    for (term, estimate, se, z, p) in rows {
+        if estimate.is_nan() {
+            let _ = writeln!(
+                out,
+                "{term:width$} {:>12} {:>11} {:>9} {:>9}",
+                "NA", "NA", "NA", "NA"
+            );
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{term:width$} {estimate:>12.6} {se:>11.6} {z:>9.3} {:>9}",
+            p_text(p)
+        );
+    }
+}
+
+fn glm_coefficient_rows(
+    coefficients: &[crate::GlmCoefficient],
+) -> impl Iterator<Item = ZRow<'_>> + Clone {
+    coefficients
+        .iter()
+        .map(|c| (c.term.as_str(), c.estimate, c.se, c.z, c.p_value))
+}
+
+impl GlmFit {
+    /// R's `summary.glm` (what `parsim fit --family` prints for a formula without random-effects
+    /// terms): the coefficients with z tests, the deviances, AIC, BIC and the IRLS status.
+    pub fn summary(&self, header: &SummaryHeader<'_>, family: Family) -> String {
+        let fit = self;
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "Generalized linear model fit by IRLS: {} family, {} link",
+            family.distribution, family.link
+        );
+        let _ = writeln!(out, "Formula: {}", header.formula);
+        data_lines(&mut out, header.data, header.weights, header.dropped_rows);
+        match fit.nclusters {
+            Some(g) => {
+                let _ = writeln!(
+                    out,
+                    "\nCoefficients (cluster-robust CR1 standard errors, {g} clusters):"
+                );
+            }
+            None => {
+                let _ = writeln!(out, "\nCoefficients:");
+            }
+        }
+        z_table(&mut out, glm_coefficient_rows(&fit.coefficients));
+        let _ = writeln!(
+            out,
+            "\n(Dispersion parameter for {} family taken to be 1)\n",
+            family.distribution
+        );
+        let _ = writeln!(
+            out,
+            "    Null deviance: {:.3}  on {}  degrees of freedom",
+            fit.null_deviance, fit.df_null
+        );
+        let _ = writeln!(
+            out,
+            "Residual deviance: {:.3}  on {}  degrees of freedom",
+            fit.deviance, fit.df_residual
+        );
+        let _ = writeln!(
+            out,
+            "AIC: {:.2}   BIC: {:.2}   logLik: {:.4}",
+            fit.aic, fit.bic, fit.loglik
+        );
+        let _ = writeln!(
+            out,
+            "\nNumber of Fisher Scoring iterations: {}",
+            fit.iterations
+        );
+        match fit.status {
+            GlmStatus::Converged => {}
+            GlmStatus::NotConverged => {
+                let _ = writeln!(out, "warning: IRLS did not converge");
+            }
+            GlmStatus::Separation => {
+                let _ = writeln!(
+                    out,
+                    "warning: separation: {} observation(s) are fitted at probability 0 or 1 (or mean 0) and their \
+                     linear predictors run off; the maximum-likelihood estimate does not exist",
+                    fit.diverging
+                );
+            }
+        }
+        out
+    }
+}
+
+impl GlmmFit {
+    /// glmer's summary (what `parsim fit --family` prints for a formula with random-effects terms):
+    /// the approximation, the criteria, the random effects, the fixed effects with z tests and the
+    /// optimizer's report.
+    pub fn summary(&self, header: &SummaryHeader<'_>, family: Family) -> String {
+        let fit = self;
+        let mut out = String::new();
+        let approximation = match fit.nagq {
+            0 => "nAGQ = 0".to_string(),
+            1 => "Laplace Approximation".to_string(),
+            k => format!("Adaptive Gauss-Hermite Quadrature, nAGQ = {k}"),
+        };
+        let _ = writeln!(
+            out,
+            "Generalized linear mixed model fit by maximum likelihood ({approximation})"
+        );
+        let _ = writeln!(out, " Family: {}  ( {} )", family.distribution, family.link);
+        let _ = writeln!(out, "Formula: {}", header.formula);
+        data_lines(&mut out, header.data, header.weights, header.dropped_rows);
+        let _ = writeln!(out);
+        criteria(
+            &mut out,
+            fit.aic,
+            fit.bic,
+            fit.loglik,
+            ("-2logLik", fit.criterion),
+        );
+        random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
+        let _ = writeln!(out, "\nFixed effects:");
+        z_table(&mut out, glm_coefficient_rows(&fit.coefficients));
+        let _ = writeln!(out);
+        footer(
+            &mut out,
+            fit.singular,
+            (fit.converged, fit.evaluations, ""),
+            &fit.messages,
+        );
         out
     }
 }

@@ -190,3 +190,38 @@ fn glm_and_glmm_fits_allocate_nothing_after_warm_up() {
     assert!(total.is_finite());
     assert_eq!(during, 0, "GLMM: {during} allocations in 3 warm fits");
 }
+
+/// GLMM warm fits (Laplace, Newton's stage 2 and its Hessian) on the three data sets of issue 19's
+/// benchmark: one scalar term (cbind and 0/1 responses) and crossed scalar terms.
+#[test]
+fn glmm_warm_fits_allocate_nothing() {
+    use parsim_lmm::{GlmmFitter, GlmmOptions};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/glmm/data");
+    for (file, formula, factors) in [
+        (
+            "cbpp_laplace.csv",
+            "cbind(incidence, failures) ~ period + (1 | herd)",
+            vec!["period".to_string()],
+        ),
+        (
+            "crt_logit_seed1.csv",
+            "y ~ trt + x + (1 | cluster)",
+            vec!["cluster".to_string()],
+        ),
+        (
+            "verbagg_crossed.csv",
+            "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
+            vec![],
+        ),
+    ] {
+        let data = DataFrame::read_csv_with_factors(&dir.join(file), &factors).unwrap();
+        let formula = Formula::parse(formula).unwrap();
+        let mut fitter = GlmmFitter::new(&formula, GlmmOptions::default()).unwrap();
+        fitter.fit(&data).unwrap();
+        let before = allocations();
+        let criterion = fitter.fit(&data).unwrap().criterion;
+        let during = allocations() - before;
+        assert!(criterion.is_finite());
+        assert_eq!(during, 0, "{file}: {during} allocations in a warm fit");
+    }
+}

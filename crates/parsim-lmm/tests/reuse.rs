@@ -4,7 +4,10 @@
 
 use std::path::PathBuf;
 
-use parsim_lmm::{ColumnRef, Columns, DataFrame, Formula, LmmFit, LmmFitter, LmmOptions};
+use parsim_lmm::{
+    ColumnRef, Columns, DataFrame, Distribution, Family, Formula, GlmmFitter, GlmmOptions, LmmFit,
+    LmmFitter, LmmOptions,
+};
 
 fn seed0() -> DataFrame {
     let path =
@@ -61,5 +64,65 @@ fn reused_fitter_follows_changed_levels() {
             let fit = reused.fit(data).unwrap().clone();
             assert_eq!(fit, fresh(&formula, data), "{formula}: {name}");
         }
+    }
+}
+
+/// A crossed design (subjects × items, each subject meeting half the items) with a binary and a
+/// continuous response; `pattern` chooses which items each subject meets, so two patterns give
+/// the same levels in different crossings.
+fn crossed(pattern: u64) -> DataFrame {
+    let (mut subj, mut item, mut x, mut y, mut rt) = (vec![], vec![], vec![], vec![], vec![]);
+    let mut state = 0x2545_f491_4f6c_dd1d_u64 ^ pattern;
+    let mut uniform = || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    for s in 0..40i64 {
+        for i in 0..20i64 {
+            if (s + i + pattern as i64 * (s % 3)) % 2 == 1 {
+                continue;
+            }
+            let xv = uniform() - 0.5;
+            let effect =
+                0.6 * ((s * 7 % 11) as f64 - 5.0) / 3.0 + 0.5 * ((i * 5 % 7) as f64 - 3.0) / 2.0;
+            let p = 1.0 / (1.0 + (-(0.2 + xv + effect)).exp());
+            subj.push(s);
+            item.push(i);
+            x.push(xv);
+            y.push(f64::from(u8::from(uniform() < p)));
+            rt.push(effect + xv + uniform());
+        }
+    }
+    DataFrame::default()
+        .with_int("subj", subj)
+        .with_int("item", item)
+        .with_float("x", x)
+        .with_float("y", y)
+        .with_float("rt", rt)
+}
+
+/// The same levels met in another crossing (or the same rows in another order) must not reuse
+/// the previous data set's sparsity pattern.
+#[test]
+fn reused_fitter_follows_a_changed_crossing() {
+    let sets = [crossed(0), crossed(1), crossed(0), crossed(2)];
+    let formula = Formula::parse("y ~ x + (1 | subj) + (1 | item)").unwrap();
+    let options = || GlmmOptions {
+        family: Family::canonical(Distribution::Binomial),
+        ..GlmmOptions::default()
+    };
+    let mut reused = GlmmFitter::new(&formula, options()).unwrap();
+    for (k, data) in sets.iter().enumerate() {
+        let fit = reused.fit(data).unwrap().clone();
+        let mut new = GlmmFitter::new(&formula, options()).unwrap();
+        assert_eq!(&fit, new.fit(data).unwrap(), "GLMM, data set {k}");
+    }
+    let formula = Formula::parse("rt ~ x + (1 | subj) + (1 | item)").unwrap();
+    let mut reused = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+    for (k, data) in sets.iter().enumerate() {
+        let fit = reused.fit(data).unwrap().clone();
+        assert_eq!(fit, fresh(&formula, data), "LMM, data set {k}");
     }
 }

@@ -3,7 +3,7 @@
 //! The data flow, one module per stage:
 //! `study` (the TOML file) → `lang` (the data program) → `method` (the method contract; the built-in
 //! models come from `parsim-lmm`) → `run` (workers, streams) → `store` (SQLite, every SQL statement) →
-//! `measures` → `report` / `plot`. The `parsim` binary is the `parsim-cli` crate over this library;
+//! `measures` → `report` / `plot` → `page` (report.html). The `parsim` binary is the `parsim-cli` crate over this library;
 //! `docs/architecture.md` is the map.
 
 pub mod diagnostic;
@@ -11,6 +11,7 @@ pub mod lang;
 pub mod measures;
 pub mod merge;
 pub mod method;
+pub mod page;
 pub mod plot;
 mod reader;
 pub mod report;

@@ -2,11 +2,10 @@
 //! random-effects terms) printed as R's `summary.glm`, or a GLMM printed as glmer's summary; or JSON.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 
 use parsim_lmm::{
-    p_text, random_effects, Contrast, DataFrame, Distribution, Family, Formula, GlmFit, GlmFitter,
-    GlmOptions, GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Link,
+    Contrast, DataFrame, Distribution, Family, Formula, GlmCoefficient, GlmFit, GlmFitter,
+    GlmOptions, GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Link, SummaryHeader,
 };
 use serde_json::{json, Value};
 
@@ -47,6 +46,12 @@ pub fn fit(
     dropped: usize,
 ) -> Result<String, Failure> {
     let family = family(request)?;
+    let header = SummaryHeader {
+        formula,
+        data: origin,
+        weights: request.weights,
+        dropped_rows: dropped,
+    };
     let context = |e: parsim_lmm::FitError| Failure::invalid(format!("{origin}: {e}"));
     let model = |e: parsim_lmm::ModelError| Failure::invalid(format!("error: {e}"));
     if formula.has_random_terms() {
@@ -65,7 +70,7 @@ pub fn fit(
         let mut fitter = GlmmFitter::new(formula, options).map_err(model)?;
         let fit = fitter.fit(data).map_err(context)?;
         Ok(match request.format {
-            Format::Text => glmm_text(formula, origin, family, fit, dropped),
+            Format::Text => fit.summary(&header, family),
             Format::Json => pretty(glmm_json(fit, dropped)),
         })
     } else {
@@ -85,7 +90,7 @@ pub fn fit(
         let mut fitter = GlmFitter::new(formula, options).map_err(model)?;
         let fit = fitter.fit(data).map_err(context)?;
         Ok(match request.format {
-            Format::Text => glm_text(formula, origin, family, fit, dropped),
+            Format::Text => fit.summary(&header, family),
             Format::Json => pretty(glm_json(fit, dropped)),
         })
     }
@@ -98,45 +103,21 @@ fn pretty(value: Value) -> String {
     )
 }
 
-/// One row of a z table: term, estimate, se, z, p.
-type Row<'a> = (&'a str, f64, f64, f64, f64);
-
-fn fixef_json(rows: &[Row]) -> Value {
+fn fixef_json(coefficients: &[GlmCoefficient]) -> Value {
     Value::Array(
-        rows.iter()
-            .map(|&(term, estimate, se, z, p)| {
-                json!({"term": term, "estimate": finite_or_null(estimate), "se": finite_or_null(se),
-                       "z": finite_or_null(z), "p": finite_or_null(p)})
+        coefficients
+            .iter()
+            .map(|c| {
+                json!({"term": c.term, "estimate": finite_or_null(c.estimate), "se": finite_or_null(c.se),
+                       "z": finite_or_null(c.z), "p": finite_or_null(c.p_value)})
             })
             .collect(),
     )
 }
 
-fn glm_rows(fit: &GlmFit) -> Vec<Row<'_>> {
-    fit.coefficients
-        .iter()
-        .map(|c| (c.term.as_str(), c.estimate, c.se, c.z, c.p_value))
-        .collect()
-}
-
-fn glmm_rows(fit: &GlmmFit) -> Vec<Row<'_>> {
-    fit.coefficients
-        .iter()
-        .map(|c| (c.term.as_str(), c.estimate, c.se, c.z, c.p_value))
-        .collect()
-}
-
-fn status_word(status: GlmStatus) -> &'static str {
-    match status {
-        GlmStatus::Converged => "converged",
-        GlmStatus::NotConverged => "not_converged",
-        GlmStatus::Separation => "separation",
-    }
-}
-
 fn glm_json(fit: &GlmFit, dropped: usize) -> Value {
     json!({
-        "fixef": fixef_json(&glm_rows(fit)),
+        "fixef": fixef_json(&fit.coefficients),
         "loglik": fit.loglik,
         "deviance": fit.deviance,
         "null_deviance": fit.null_deviance,
@@ -145,7 +126,7 @@ fn glm_json(fit: &GlmFit, dropped: usize) -> Value {
         "nobs": fit.nobs,
         "df_residual": fit.df_residual,
         "iterations": fit.iterations,
-        "status": status_word(fit.status),
+        "status": fit.status.name(),
         "converged": fit.status == GlmStatus::Converged,
         "clusters": fit.nclusters,
         "dropped_rows": dropped,
@@ -167,7 +148,7 @@ fn glmm_json(fit: &GlmmFit, dropped: usize) -> Value {
         .map(|(g, n)| (g.clone(), json!(n)))
         .collect();
     json!({
-        "fixef": fixef_json(&glmm_rows(fit)),
+        "fixef": fixef_json(&fit.coefficients),
         "loglik": fit.loglik,
         "deviance": fit.deviance,
         "minus2loglik": fit.criterion,
@@ -184,160 +165,4 @@ fn glmm_json(fit: &GlmmFit, dropped: usize) -> Value {
         "messages": fit.messages,
         "dropped_rows": dropped,
     })
-}
-
-/// The coefficient table of R's `summary.glm` and glmer's summary.
-fn z_table(out: &mut String, rows: &[Row]) {
-    let width = rows.iter().map(|r| r.0.len()).max().unwrap_or(0).max(11);
-    let _ = writeln!(
-        out,
-        "{:width$} {:>12} {:>11} {:>9} {:>9}",
-        "", "Estimate", "Std. Error", "z value", "Pr(>|z|)"
-    );
-    for &(term, estimate, se, z, p) in rows {
-        if estimate.is_nan() {
-            let _ = writeln!(
-                out,
-                "{term:width$} {:>12} {:>11} {:>9} {:>9}",
-                "NA", "NA", "NA", "NA"
-            );
-            continue;
-        }
-        let _ = writeln!(
-            out,
-            "{term:width$} {estimate:>12.6} {se:>11.6} {z:>9.3} {:>9}",
-            p_text(p)
-        );
-    }
-}
-
-fn header(out: &mut String, formula: &Formula, origin: &str, dropped: usize) {
-    let _ = writeln!(out, "Formula: {formula}");
-    let _ = writeln!(out, "   Data: {origin}");
-    if dropped > 0 {
-        let _ = writeln!(out, "         ({dropped} rows with missing values dropped)");
-    }
-}
-
-fn glm_text(
-    formula: &Formula,
-    origin: &str,
-    family: Family,
-    fit: &GlmFit,
-    dropped: usize,
-) -> String {
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Generalized linear model fit by IRLS: {} family, {} link",
-        family.distribution, family.link
-    );
-    header(&mut out, formula, origin, dropped);
-    match fit.nclusters {
-        Some(g) => {
-            let _ = writeln!(
-                out,
-                "\nCoefficients (cluster-robust CR1 standard errors, {g} clusters):"
-            );
-        }
-        None => {
-            let _ = writeln!(out, "\nCoefficients:");
-        }
-    }
-    z_table(&mut out, &glm_rows(fit));
-    let _ = writeln!(
-        out,
-        "\n(Dispersion parameter for {} family taken to be 1)\n",
-        family.distribution
-    );
-    let _ = writeln!(
-        out,
-        "    Null deviance: {:.3}  on {}  degrees of freedom",
-        fit.null_deviance, fit.df_null
-    );
-    let _ = writeln!(
-        out,
-        "Residual deviance: {:.3}  on {}  degrees of freedom",
-        fit.deviance, fit.df_residual
-    );
-    let _ = writeln!(
-        out,
-        "AIC: {:.2}   BIC: {:.2}   logLik: {:.4}",
-        fit.aic, fit.bic, fit.loglik
-    );
-    let _ = writeln!(
-        out,
-        "\nNumber of Fisher Scoring iterations: {}",
-        fit.iterations
-    );
-    match fit.status {
-        GlmStatus::Converged => {}
-        GlmStatus::NotConverged => {
-            let _ = writeln!(out, "warning: IRLS did not converge");
-        }
-        GlmStatus::Separation => {
-            let _ = writeln!(
-                out,
-                "warning: separation: {} observation(s) are fitted at probability 0 or 1 (or mean 0) and their \
-                 linear predictors run off; the maximum-likelihood estimate does not exist",
-                fit.diverging
-            );
-        }
-    }
-    out
-}
-
-fn glmm_text(
-    formula: &Formula,
-    origin: &str,
-    family: Family,
-    fit: &GlmmFit,
-    dropped: usize,
-) -> String {
-    let mut out = String::new();
-    let approximation = match fit.nagq {
-        0 => "nAGQ = 0".to_string(),
-        1 => "Laplace Approximation".to_string(),
-        k => format!("Adaptive Gauss-Hermite Quadrature, nAGQ = {k}"),
-    };
-    let _ = writeln!(
-        out,
-        "Generalized linear mixed model fit by maximum likelihood ({approximation})"
-    );
-    let _ = writeln!(out, " Family: {}  ( {} )", family.distribution, family.link);
-    header(&mut out, formula, origin, dropped);
-    let _ = writeln!(
-        out,
-        "\n{:>10} {:>10} {:>10} {:>10}",
-        "AIC", "BIC", "logLik", "-2logLik"
-    );
-    let _ = writeln!(
-        out,
-        "{:>10.4} {:>10.4} {:>10.4} {:>10.4}",
-        fit.aic, fit.bic, fit.loglik, fit.criterion
-    );
-    random_effects(&mut out, &fit.varcorr, &fit.ngroups, fit.nobs);
-    let _ = writeln!(out, "\nFixed effects:");
-    z_table(&mut out, &glmm_rows(fit));
-    let _ = writeln!(out);
-    if fit.singular {
-        let _ = writeln!(
-            out,
-            "boundary (singular) fit: a variance component is (close to) zero"
-        );
-    }
-    let status = if fit.converged {
-        "converged"
-    } else {
-        "NOT converged"
-    };
-    let _ = writeln!(
-        out,
-        "optimizer: {status} after {} evaluations",
-        fit.evaluations
-    );
-    for message in &fit.messages {
-        let _ = writeln!(out, "note: {message}");
-    }
-    out
 }

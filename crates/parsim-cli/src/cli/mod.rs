@@ -12,6 +12,7 @@ pub mod plan;
 pub mod plot;
 pub mod power;
 pub mod progress;
+pub mod report;
 pub mod run;
 pub mod shards;
 pub mod slurm;

@@ -1,4 +1,6 @@
-//! `parsim plot DIR`: figures of the results.
+//! `parsim plot DIR`: figures of the results, one file each (the figures `parsim::plot::study_figures`
+//! gives a report): per estimand, the estimates, the key measures of every condition, a nested-loop plot
+//! of each key measure, power curves and zip plots; large figures come in pages (`_p2`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -143,6 +143,12 @@ fn print_report(study: &Study, report: &RunReport, out: &std::path::Path) {
     }
     if let Some(summary) = &report.summary {
         println!("{}", summary.table);
+        // Only named, not written: the page draws figures from every replication, work a run of many
+        // conditions should not do unasked at its end (`parsim report` does it when wanted).
+        println!(
+            "One page with the design, failures, sortable tables and figures: parsim report {}",
+            shell_quote(&out.display().to_string())
+        );
     }
 }
 

@@ -24,6 +24,13 @@ pub struct Args {
     pub measures: Option<String>,
     #[command(flatten)]
     pub filter: Filter,
+    #[command(flatten)]
+    pub settings: Settings,
+}
+
+/// The measures' settings a command may override (`parsim summary`, `parsim report`).
+#[derive(clap::Args, Debug, Default)]
+pub struct Settings {
     /// Confidence level of the intervals (default: the study's [summary] level, else 0.95).
     #[arg(long, value_name = "L")]
     pub level: Option<f64>,
@@ -33,6 +40,13 @@ pub struct Args {
     /// Reference method for relative precision (default: the study's [summary] reference, else the first method).
     #[arg(long, value_name = "METHOD")]
     pub reference: Option<String>,
+}
+
+impl Settings {
+    /// The study's `[summary]` settings of `store` with these overrides.
+    pub fn of(self, store: &Store) -> Result<SummarySettings, Failure> {
+        settings(store, self.level, self.alpha, self.reference)
+    }
 }
 
 fn parse_format(s: &str) -> Result<Format, String> {
@@ -74,7 +88,7 @@ pub fn execute(args: Args) -> Outcome {
         })
         .transpose()?;
     let store = open_results(&args.dir)?;
-    let settings = settings(&store, args.level, args.alpha, args.reference)?;
+    let settings = args.settings.of(&store)?;
     let mut summary = measures::summarise(&store, Some(settings)).map_err(measures_failure)?;
     args.filter.apply(&mut summary)?;
     match (measures, args.format) {

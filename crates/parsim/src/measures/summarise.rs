@@ -75,9 +75,27 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// The same study, settings, factors and methods, without conditions, rows or fits.
+    pub fn clone_header(&self) -> Summary {
+        Summary {
+            study: self.study.clone(),
+            settings: self.settings.clone(),
+            factors: self.factors.clone(),
+            conditions: Vec::new(),
+            methods: self.methods.clone(),
+            rows: Vec::new(),
+            fits: Vec::new(),
+        }
+    }
+
     /// The condition with this index.
     pub fn condition(&self, index: usize) -> Option<&ConditionInfo> {
-        self.conditions.iter().find(|c| c.index == index)
+        // Conditions come in index order: a binary search keeps reports linear in the conditions
+        // (125,000 of them); a summary built in another order is still answered, by a scan.
+        match self.conditions.binary_search_by_key(&index, |c| c.index) {
+            Ok(at) => Some(&self.conditions[at]),
+            Err(_) => self.conditions.iter().find(|c| c.index == index),
+        }
     }
 
     /// Keep only the rows (and fits) of these methods and estimands; `None` keeps all. A name the summary
@@ -108,9 +126,17 @@ impl Summary {
 
     /// The fits of a method in a condition.
     pub fn fit_counts(&self, condition: usize, method: &str) -> Option<&FitCounts> {
-        self.fits
+        // Fits come ordered by condition: search the condition's few methods only, else scan them all.
+        let start = self.fits.partition_point(|f| f.condition < condition);
+        self.fits[start..]
             .iter()
-            .find(|f| f.condition == condition && f.method == method)
+            .take_while(|f| f.condition == condition)
+            .find(|f| f.method == method)
+            .or_else(|| {
+                self.fits
+                    .iter()
+                    .find(|f| f.condition == condition && f.method == method)
+            })
     }
 
     /// Terms in order of first appearance.

@@ -1,14 +1,21 @@
-//! Figures of a study's results (plotters; SVG or PNG):
-//! (a) the distribution of estimates per method with the true value marked;
-//! (b) bias with 95% Monte Carlo intervals per method across conditions;
-//! (c) coverage with its 95% Monte Carlo interval and the nominal level;
-//! (d) zip plots of the confidence intervals (Morris, White & Crowther 2019, Figure 3);
-//! (e) nested-loop plots of bias and coverage when the design has two or more factors (Rücker & Schwarzer 2014).
+//! Figures of a study's results (plotters; SVG or PNG), per term (estimand), that scale with the design:
+//! - the distribution of the estimates per method, one panel per condition (box over the replications,
+//!   the true value marked), paged;
+//! - the key measures (bias, empirical SE, relative error in model SE, coverage, power / type I error,
+//!   convergence rate) of every condition as a forest plot with 95% Monte Carlo intervals, paged;
+//! - a nested-loop plot (Rücker & Schwarzer 2014) of each key measure across all conditions, when the
+//!   design has a factor (with one factor, a line over it);
+//! - power curves over the numeric factor with the most levels, one panel per level of the others;
+//! - zip plots of the intervals (Morris, White & Crowther 2019, Figure 3), a row per condition, paged.
 //!
-//! Text uses DejaVu Sans embedded in the binary (plotters is built without system fonts).
-
+//! A measure that does not exist for a term (coverage without standard errors, power without a test)
+//! draws nothing. Text is measured in the embedded font and laid out so that it never overlaps
+//! ([`StudyFigure::text_boxes`] lets tests check it). Text uses DejaVu Sans embedded in the binary
+//! (plotters is built without system fonts).
 mod data;
 mod figures;
+pub mod layout;
+mod series;
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -92,15 +99,20 @@ pub enum FigureKind {
     Estimates,
     /// One measure per method across conditions.
     Measure(MeasureKind),
-    /// Zip plot of one condition's confidence intervals.
+    /// Zip plots of the confidence intervals: of one condition, or a page of conditions (a row each).
     Zip,
-    /// Nested-loop plot of one measure across a design of two or more factors.
+    /// Nested-loop plot of one measure across all conditions (with one factor, a line over it).
     NestedLoop(MeasureKind),
+    /// The key measures of every condition (or a page of conditions), one panel per measure that
+    /// exists for the term (listed in [`StudyFigure::measures`]).
+    Measures,
+    /// The rejection rate over a numeric design factor, a line per method.
+    PowerCurve,
 }
 
 /// One figure of a study: its file stem, the term it describes, what it shows, and how to draw it.
 pub struct StudyFigure {
-    /// File stem, unique within the study (`bias_x`, `zip_x_c3`).
+    /// File stem, unique within the study (`measures_x`, `zip_x_p2`).
     pub name: String,
     /// The estimand (term) drawn.
     pub term: String,
@@ -108,24 +120,55 @@ pub struct StudyFigure {
     pub kind: FigureKind,
     /// The condition, for figures of one condition.
     pub condition: Option<usize>,
+    /// A caption for a page that shows the figure (`Zip plots of x, conditions c6–c11 (page 2 of 2)`).
+    pub title: String,
+    /// The conditions the figure shows.
+    pub conditions: Vec<usize>,
+    /// The measures drawn ([`FigureKind::Measures`] draws several; empty for the estimates).
+    pub measures: Vec<MeasureKind>,
+    /// Page `.0` of `.1` of a figure split to stay readable (`(1, 1)` when whole).
+    pub page: (usize, usize),
     figure: Box<dyn figures::Render>,
 }
 
+/// Where a figure draws one text: its box in pixels (for layout checks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextBox {
+    /// The text.
+    pub text: String,
+    /// Left edge.
+    pub left: i32,
+    /// Top edge.
+    pub top: i32,
+    /// Right edge.
+    pub right: i32,
+    /// Bottom edge.
+    pub bottom: i32,
+}
+
+impl TextBox {
+    /// Whether two boxes share more than `slack` pixels both across and down.
+    pub fn overlaps(&self, other: &TextBox, slack: i32) -> bool {
+        let across = self.right.min(other.right) - self.left.max(other.left);
+        let down = self.bottom.min(other.bottom) - self.top.max(other.top);
+        across > slack && down > slack
+    }
+}
+
 impl StudyFigure {
-    fn new(
-        name: String,
-        term: &str,
-        kind: FigureKind,
-        condition: Option<usize>,
-        figure: Box<dyn figures::Render>,
-    ) -> Self {
-        StudyFigure {
-            name,
-            term: term.to_string(),
-            kind,
-            condition,
-            figure,
-        }
+    /// The figure's width and height in pixels.
+    pub fn size(&self) -> (u32, u32) {
+        self.figure.dimensions()
+    }
+
+    /// Every text the figure draws and its box, measured in the embedded font as the PNG backend
+    /// places it.
+    pub fn text_boxes(&self) -> Result<Vec<TextBox>, PlotError> {
+        register_font()?;
+        self.figure.text_boxes().map_err(|message| PlotError::Draw {
+            path: PathBuf::from(&self.name),
+            message,
+        })
     }
 
     /// The figure as an SVG document.
@@ -152,66 +195,147 @@ impl StudyFigure {
 }
 
 /// Every figure of `summary` (computed from `store`), in the order a reader meets them: per term, the
-/// estimates, the measures across conditions, the nested-loop plots, then one zip plot per condition.
+/// distributions of the estimates, the key measures of every condition, a nested-loop plot of each key
+/// measure, the power curves, then the zip plots. Figures too large to read are split into pages.
 pub fn study_figures(store: &Store, summary: &Summary) -> Result<Vec<StudyFigure>, PlotError> {
     let mut all = Vec::new();
+    let every: Vec<usize> = summary.conditions.iter().map(|c| c.index).collect();
+    let one = |conditions: &[usize]| match conditions {
+        [only] if summary.conditions.len() > 1 => Some(*only),
+        _ => None,
+    };
     for term in summary.terms() {
         let slug = slug(term);
-        all.push(StudyFigure::new(
-            format!("estimates_{slug}"),
-            term,
-            FigureKind::Estimates,
-            None,
-            Box::new(figures::Estimates::read(store, summary, term)?),
-        ));
-        for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
-            all.push(StudyFigure::new(
-                format!("{}_{slug}", measure_stem(kind)),
-                term,
-                FigureKind::Measure(kind),
-                None,
-                Box::new(figures::AcrossConditions::new(summary, term, kind)),
-            ));
+        let mut add = |stem: &str,
+                       kind: FigureKind,
+                       title: &str,
+                       conditions: Vec<usize>,
+                       measures: Vec<MeasureKind>,
+                       page: (usize, usize),
+                       figure: Box<dyn figures::Render>| {
+            all.push(StudyFigure {
+                name: format!("{stem}_{slug}{}", page_suffix(page)),
+                term: term.to_string(),
+                kind,
+                condition: one(&conditions),
+                title: format!("{title}{}", page_caption(page, &conditions, &every)),
+                conditions,
+                measures,
+                page,
+                figure,
+            });
+        };
+        for (page, f) in paged(figures::Estimates::pages(store, summary, term)?) {
+            let title = format!("Estimates of {term}");
+            add(
+                "estimates",
+                FigureKind::Estimates,
+                &title,
+                f.conditions(),
+                vec![],
+                page,
+                Box::new(f),
+            );
         }
-        if summary.factors.len() >= 2 {
-            for kind in [MeasureKind::Bias, MeasureKind::Coverage] {
-                all.push(StudyFigure::new(
-                    format!("nested_loop_{}_{slug}", kind.key()),
-                    term,
-                    FigureKind::NestedLoop(kind),
-                    None,
-                    Box::new(figures::NestedLoop::new(summary, term, kind)),
-                ));
+        for (page, f) in paged(figures::Measures::pages(summary, term)) {
+            let title = format!("Performance for {term}");
+            let (conditions, kinds) = (f.conditions(), f.kinds());
+            add(
+                "measures",
+                FigureKind::Measures,
+                &title,
+                conditions,
+                kinds,
+                page,
+                Box::new(f),
+            );
+        }
+        // Past a pixel a condition a nested-loop plot shows nothing more (and would take its time).
+        if !summary.factors.is_empty() && summary.conditions.len() <= series::MAX_NESTED_LOOP {
+            for kind in series::KEY_MEASURES {
+                if !series::worth_drawing(summary, term, kind) {
+                    continue;
+                }
+                let title = format!(
+                    "{} (nested-loop plot)",
+                    series::title(kind, term, &summary.settings)
+                );
+                let f = figures::NestedLoop::new(summary, term, kind);
+                let stem = format!("nested_loop_{}", kind.key());
+                let kind_of = FigureKind::NestedLoop(kind);
+                add(
+                    &stem,
+                    kind_of,
+                    &title,
+                    every.clone(),
+                    vec![kind],
+                    (1, 1),
+                    Box::new(f),
+                );
             }
         }
-        for condition in &summary.conditions {
-            let zip = figures::Zip::read(store, summary, condition.index, term)?;
-            if zip.is_empty() {
-                continue;
-            }
-            let suffix = if summary.conditions.len() > 1 {
-                format!("_c{}", condition.index)
-            } else {
-                String::new()
-            };
-            all.push(StudyFigure::new(
-                format!("zip_{slug}{suffix}"),
-                term,
+        for (page, f) in paged(figures::PowerCurves::pages(summary, term)) {
+            let title = format!("Power curves for {term} over {}", f.factor());
+            let kinds = vec![MeasureKind::Rejection];
+            add(
+                "power",
+                FigureKind::PowerCurve,
+                &title,
+                every.clone(),
+                kinds,
+                page,
+                Box::new(f),
+            );
+        }
+        for (page, f) in paged(figures::Zip::pages(store, summary, term)?) {
+            let title = format!("Zip plots of {term}");
+            let kinds = vec![MeasureKind::Coverage];
+            add(
+                "zip",
                 FigureKind::Zip,
-                Some(condition.index),
-                Box::new(zip),
-            ));
+                &title,
+                f.conditions(),
+                kinds,
+                page,
+                Box::new(f),
+            );
         }
     }
     Ok(all)
 }
 
-/// The file stem of a measure's figure across conditions (`coverage_x`; the nested-loop plots keep the
-/// measure's short key, `nested_loop_cover_x`, as their files always had).
-fn measure_stem(kind: MeasureKind) -> &'static str {
-    match kind {
-        MeasureKind::Coverage => "coverage",
-        other => other.key(),
+/// Pages numbered `(page, of)`.
+fn paged<T>(pages: Vec<T>) -> impl Iterator<Item = ((usize, usize), T)> {
+    let count = pages.len();
+    pages
+        .into_iter()
+        .enumerate()
+        .map(move |(i, p)| ((i + 1, count), p))
+}
+
+/// `_p2` for the second of several pages; nothing for a figure of one page.
+fn page_suffix((page, of): (usize, usize)) -> String {
+    if of > 1 {
+        format!("_p{page}")
+    } else {
+        String::new()
+    }
+}
+
+/// `, conditions c0–c11 (page 1 of 4)` for a page of several; `, c3: n=50` for a figure of one
+/// condition of several.
+fn page_caption((page, of): (usize, usize), conditions: &[usize], every: &[usize]) -> String {
+    let pages = if of > 1 {
+        format!(" (page {page} of {of})")
+    } else {
+        String::new()
+    };
+    match conditions {
+        [first, .., last] if conditions.len() < every.len() => {
+            format!(", conditions c{first}–c{last}{pages}")
+        }
+        [only] if every.len() > 1 => format!(", condition c{only}{pages}"),
+        _ => pages,
     }
 }
 

@@ -6,6 +6,7 @@ mod failures;
 mod format;
 
 use std::borrow::Cow;
+use std::collections::HashSet;
 use std::fs;
 use std::path::PathBuf;
 use std::str::FromStr;
@@ -13,7 +14,7 @@ use std::str::FromStr;
 use crate::measures::{
     self, FitCounts, MeasureKind, MeasuresError, PerformanceAccumulator, Summary, SummaryRow,
 };
-use crate::store::{Derived, Results};
+use crate::store::{Derived, Results, StoreError};
 
 pub use format::{format_number, format_value};
 
@@ -93,10 +94,23 @@ pub struct RunSummary {
 /// replication of a condition.
 pub fn finish_run(files: &Derived, results: &dyn Results) -> Result<RunSummary, ReportError> {
     let summary = measures::summarise(results, None)?;
+    if results.stopped() {
+        return Err(ReportError::Measures(StoreError::Interrupted.into()));
+    }
     write_summary_files(files, &summary)?;
     let dir = files.dir();
+    let shown = first_conditions(&summary, RUN_TABLE_CONDITIONS);
+    let more = summary.conditions.len() - shown.conditions.len();
+    let more = match more {
+        0 => String::new(),
+        n => format!(
+            "\n... and {n} more conditions: `parsim summary {}` prints them all.",
+            dir.display()
+        ),
+    };
     Ok(RunSummary {
-        table: key_table(&summary, terminal_width())
+        table: key_table(&shown, terminal_width())
+            + &more
             + &format!(
                 "\nEvery measure: {} and {}\n",
                 dir.join("summary.csv").display(),
@@ -106,6 +120,37 @@ pub fn finish_run(files: &Derived, results: &dyn Results) -> Result<RunSummary, 
             .failed_everywhere()
             .map(|f| (failures::label(&summary, f.condition), f.clone()))
             .collect(),
+    })
+}
+
+/// The most conditions the table at the end of a run shows: it should fit a screen (every condition is
+/// in the files and in `parsim summary`).
+const RUN_TABLE_CONDITIONS: usize = 12;
+
+/// `summary` restricted to its first `count` conditions (all of it, borrowed, when it has no more).
+fn first_conditions(summary: &Summary, count: usize) -> Cow<'_, Summary> {
+    if summary.conditions.len() <= count {
+        return Cow::Borrowed(summary);
+    }
+    let kept: HashSet<usize> = summary.conditions[..count]
+        .iter()
+        .map(|c| c.index)
+        .collect();
+    Cow::Owned(Summary {
+        conditions: summary.conditions[..count].to_vec(),
+        rows: summary
+            .rows
+            .iter()
+            .filter(|r| kept.contains(&r.condition))
+            .cloned()
+            .collect(),
+        fits: summary
+            .fits
+            .iter()
+            .filter(|f| kept.contains(&f.condition))
+            .cloned()
+            .collect(),
+        ..summary.clone_header()
     })
 }
 
@@ -135,12 +180,14 @@ pub fn terminal_width() -> usize {
 /// every fit failed and that has no row (no term of it is known), so no method or condition is dropped.
 fn report_rows(summary: &Summary) -> Vec<Cow<'_, SummaryRow>> {
     let mut rows: Vec<Cow<'_, SummaryRow>> = summary.rows.iter().map(Cow::Borrowed).collect();
-    let missing = summary.failed_everywhere().filter(|f| {
-        !summary
-            .rows
-            .iter()
-            .any(|r| r.condition == f.condition && r.method == f.method)
-    });
+    let with_rows: HashSet<(usize, &str)> = summary
+        .rows
+        .iter()
+        .map(|r| (r.condition, r.method.as_str()))
+        .collect();
+    let missing = summary
+        .failed_everywhere()
+        .filter(|f| !with_rows.contains(&(f.condition, f.method.as_str())));
     let mut added = false;
     for counts in missing {
         let failed = PerformanceAccumulator {

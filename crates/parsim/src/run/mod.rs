@@ -20,8 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::report::RunSummary;
 use crate::store::{
-    export_csv, Derived, DirLock, FitStatus, Kept, Prepared, ReplicationRecord, Results, Store,
-    StoreError, StoredCondition, StudyRecord, Unit, UnitSet, Written, MAX_WRITTEN_ROWS,
+    export_csv, Derived, DirLock, FitStatus, Interruptible, Kept, Prepared, ReplicationRecord,
+    Results, Store, StoreError, StoredCondition, StudyRecord, Unit, UnitSet, Written,
+    MAX_WRITTEN_ROWS,
 };
 use crate::study::{Condition, Study};
 
@@ -398,7 +399,7 @@ fn run_pass(
     // The end-of-run readers are opened as soon as the store exists, while the workers compute: opening
     // a connection takes a fraction of a millisecond that would otherwise come after the last replication.
     let mut readers = None;
-    let open_readers = || Readers::open(&options.out, options.shard.is_none());
+    let open_readers = || Readers::open(&options.out, options.shard.is_none(), &options.stop);
     // The workers start first; this thread then writes what they finish (creating a new store while they
     // compute the first replications) until the last of them is done.
     let written = pool.in_place_scope(|scope| {
@@ -445,13 +446,26 @@ fn run_pass(
         }
         let readers = readers.unwrap_or_else(open_readers)?;
         let written = outcome.written.and_then(Written::finish);
-        let (store, summary) = readers.finish(store, &options.out, written.as_ref())?;
-        report.summary = summary;
+        let stop = &options.stop;
+        let (store, end) = readers.finish(store, &options.out, written.as_ref(), stop)?;
+        // A signal during the end phase: every unit is stored, no derived file is (the next run
+        // writes them), and the caller reports the run as interrupted.
+        (report.interrupted, report.summary) = match end {
+            EndPhase::Stopped => (true, None),
+            EndPhase::Written(summary) => (false, summary),
+        };
         store
     };
     store.checkpoint()?;
     report.elapsed = started.elapsed();
     Ok(report)
+}
+
+/// How the end phase ended: the derived files written (with the summary, but for a shard), or stopped
+/// by a signal before they were (none kept). A signal that comes after they are written changes nothing.
+enum EndPhase {
+    Written(Option<RunSummary>),
+    Stopped,
 }
 
 /// The connections that read the store at the end of a run: one writes results.csv, one the summary (not
@@ -462,15 +476,23 @@ struct Readers {
 }
 
 impl Readers {
-    fn open(out: &std::path::Path, summarise: bool) -> Result<Readers, RunError> {
+    /// The readers of the store in `out`, whose queries stop once `stop` is set.
+    fn open(
+        out: &std::path::Path,
+        summarise: bool,
+        stop: &Arc<AtomicBool>,
+    ) -> Result<Readers, RunError> {
+        let open =
+            || Store::open_existing(out).inspect(|store| store.interrupt_when(Arc::clone(stop)));
         Ok(Readers {
-            exporter: Store::open_existing(out)?,
-            summariser: summarise.then(|| Store::open_existing(out)).transpose()?,
+            exporter: open()?,
+            summariser: summarise.then(open).transpose()?,
         })
     }
 
     /// Write results.csv on this thread while one thread writes the summary and another folds the WAL
     /// into the database file (which waits for the disk); return the writer's store and the summary.
+    /// Once `stop` is set the reads end early and no derived file is kept (nor an old one left).
     /// The export starts at once, on this thread, instead of after a new thread has started. Both take
     /// the fits and estimates from `written`, the rows the store holds, when the run kept them.
     fn finish(
@@ -478,7 +500,8 @@ impl Readers {
         store: Store,
         out: &std::path::Path,
         written: Option<&Written>,
-    ) -> Result<(Store, Option<RunSummary>), RunError> {
+        stop: &AtomicBool,
+    ) -> Result<(Store, EndPhase), RunError> {
         let Readers {
             exporter,
             summariser,
@@ -491,17 +514,24 @@ impl Readers {
         let (exported, summary, folded) = std::thread::scope(|scope| {
             let files = &files;
             let summary =
-                summariser.map(|s| scope.spawn(move || summarise_into(files, &s, written)));
+                summariser.map(|s| scope.spawn(move || summarise_into(files, &s, written, stop)));
             let folded = scope.spawn(move || {
                 let folded = store.checkpoint_concurrently();
                 (store, folded)
             });
             let csv = files.scratch("results.csv");
-            let exported = with_results(&exporter, written, |results| export_csv(results, &csv));
+            let exported = with_results(&exporter, written, stop, |results| {
+                export_csv(results, &csv)
+            });
             (exported, summary.map(|s| s.join()), folded.join())
         });
         let failed = |what: &str| RunError::Summary(format!("{what} failed unexpectedly"));
         let (store, folded) = folded.map_err(|_| failed("the checkpoint"))?;
+        if stop.load(Ordering::Relaxed) {
+            files_abandoned(out);
+            folded?;
+            return Ok((store, EndPhase::Stopped));
+        }
         let derived = (|| {
             exported?;
             let summary = summary
@@ -513,7 +543,7 @@ impl Readers {
         })();
         let derived = derived.inspect_err(|_: &RunError| files_abandoned(out));
         folded?;
-        Ok((store, derived?))
+        Ok((store, EndPhase::Written(derived?)))
     }
 }
 
@@ -785,7 +815,8 @@ mod tests;
 /// Write `summary.csv` and `summary.md` as scratch files of `files` and return the summary table (with
 /// the methods that failed on every replication of a condition), from the store in `dir`.
 pub fn summary_table(dir: &std::path::Path, files: &Derived) -> Result<RunSummary, RunError> {
-    summarise_into(files, &Store::open_existing(dir)?, None)
+    let never = AtomicBool::new(false);
+    summarise_into(files, &Store::open_existing(dir)?, None, &never)
 }
 
 /// [`summary_table`] of the store open as `store`, whose fits and estimates are `written` if given.
@@ -793,8 +824,9 @@ fn summarise_into(
     files: &Derived,
     store: &Store,
     written: Option<&Written>,
+    stop: &AtomicBool,
 ) -> Result<RunSummary, RunError> {
-    with_results(store, written, |results| {
+    with_results(store, written, stop, |results| {
         crate::report::finish_run(files, results)
     })
     .map_err(|e| RunError::Summary(e.to_string()))
@@ -805,10 +837,11 @@ fn summarise_into(
 fn with_results<T>(
     store: &Store,
     written: Option<&Written>,
+    stop: &AtomicBool,
     f: impl FnOnce(&dyn Results) -> T,
 ) -> T {
     match written {
-        Some(written) => f(&Kept::new(store, written)),
-        None => f(store),
+        Some(written) => f(&Interruptible::new(&Kept::new(store, written), stop)),
+        None => f(&Interruptible::new(store, stop)),
     }
 }

@@ -102,6 +102,57 @@ fn a_run_removes_the_scratch_files_an_interrupted_one_left() {
     assert!(dir.join("results.csv").is_file());
 }
 
+#[test]
+fn a_signal_in_the_end_phase_keeps_the_store_and_writes_no_derived_file() {
+    let study = Study::from_source(Path::new("unit.toml"), study_text()).unwrap();
+    let dir = tempdir("end-signal");
+    run(&study, &options(dir.clone(), 2, None)).unwrap();
+    let reference = rows(&dir);
+    // Everything is stored, so this run goes straight to its end phase, with the signal already
+    // received: it reads nothing further, keeps every stored row, and leaves no derived file that could
+    // disagree with the store (nor the old ones).
+    let stopped = options(dir.clone(), 2, None);
+    stopped.stop.store(true, Ordering::Relaxed);
+    let report = run(&study, &stopped).unwrap();
+    assert!(report.interrupted);
+    assert!(report.summary.is_none());
+    assert_eq!(rows(&dir), reference);
+    for name in crate::store::DERIVED_FILES {
+        assert!(!dir.join(name).exists(), "{name} kept");
+        assert!(
+            !dir.join(format!("{name}.partial")).exists(),
+            "{name}.partial kept"
+        );
+    }
+    // The next run writes them.
+    let again = run(&study, &options(dir.clone(), 2, None)).unwrap();
+    assert!(!again.interrupted && again.summary.is_some());
+    assert!(dir.join("results.csv").is_file() && dir.join("summary.csv").is_file());
+}
+
+#[test]
+fn a_store_read_stops_soon_after_the_signal() {
+    let study = Study::from_source(Path::new("unit.toml"), study_text()).unwrap();
+    let dir = tempdir("interrupt-read");
+    run(&study, &options(dir.clone(), 1, None)).unwrap();
+    let store = Store::open_existing(&dir).unwrap();
+    let stop = Arc::new(AtomicBool::new(false));
+    store.interrupt_when(Arc::clone(&stop));
+    let mut lines = 0;
+    store.for_each_line(&mut |_| lines += 1).unwrap();
+    assert_eq!(lines, 24 * 6);
+    stop.store(true, Ordering::Relaxed);
+    // SQLite's progress handler ends the query: an error, not a silent half of the rows.
+    let mut after = 0;
+    assert!(store.for_each_line(&mut |_| after += 1).is_err());
+    assert!(after < lines);
+    let wrapped = Interruptible::new(&store, &stop);
+    assert!(matches!(
+        wrapped.for_each_usable(&mut |_| {}),
+        Err(StoreError::Interrupted)
+    ));
+}
+
 fn load(text: &str) -> Study {
     Study::from_source(Path::new("grow.toml"), text.to_string()).unwrap()
 }

@@ -23,6 +23,7 @@ pub use queue::{
     QueueCounts, TaskOutcome,
 };
 pub(crate) use script::quote as quote_path;
+pub(crate) use script::quote_str;
 pub use script::sbatch_script;
 
 use std::path::PathBuf;

@@ -13,6 +13,10 @@ use super::StoreError;
 /// Every file derived from the store, by name in the results directory.
 pub const DERIVED_FILES: [&str; 3] = ["results.csv", "summary.csv", "summary.md"];
 
+/// Files derived from the store on request (`parsim report`), not by a run: removed whenever the run's
+/// derived files are replaced, since they describe an earlier state of the store.
+const ON_REQUEST: [&str; 1] = ["report.html"];
+
 /// The derived files of one results directory being rewritten: see the module's documentation.
 #[derive(Debug)]
 pub struct Derived {
@@ -46,7 +50,8 @@ impl Derived {
             let (from, to) = (self.scratch(name), self.dir.join(name));
             fs::rename(&from, &to).map_err(|source| StoreError::Io { path: to, source })?;
         }
-        for name in DERIVED_FILES.iter().filter(|n| !self.names.contains(n)) {
+        let stale = DERIVED_FILES.iter().filter(|n| !self.names.contains(n));
+        for name in stale.chain(&ON_REQUEST) {
             remove(&self.dir.join(name))?;
         }
         Ok(())
@@ -57,6 +62,9 @@ impl Derived {
     pub fn abandon(self) {
         for name in DERIVED_FILES {
             let _ = remove(&scratch_of(&self.dir, name));
+            let _ = remove(&self.dir.join(name));
+        }
+        for name in ON_REQUEST {
             let _ = remove(&self.dir.join(name));
         }
     }

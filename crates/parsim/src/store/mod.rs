@@ -20,6 +20,8 @@ mod written;
 
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use rusqlite::{params, Connection, OpenFlags};
 
@@ -29,7 +31,9 @@ pub use export::export_csv;
 pub use lock::{DirLock, LOCK_FILE};
 pub use merge::{FailedFitCount, Identity};
 pub use read::{FitCount, FitLine, StoredCondition};
-pub use results::{EstimateLine, FailedFits, Kept, Replicate, Results, StoredStudy, Usable};
+pub use results::{
+    EstimateLine, FailedFits, Interruptible, Kept, Replicate, Results, StoredStudy, Usable,
+};
 pub use time::now_utc;
 pub use units::{Unit, UnitSet};
 pub use written::{Written, MAX_WRITTEN_ROWS};
@@ -98,6 +102,9 @@ pub enum StoreError {
         /// What is wrong with it.
         reason: String,
     },
+    /// Reading was stopped (a signal at the end of a run): nothing derived from the read may be kept.
+    #[error("stopped before every row was read")]
+    Interrupted,
 }
 
 /// What is recorded about the study when a store is created.
@@ -738,6 +745,14 @@ impl Store {
         self.conn
             .execute_batch("PRAGMA wal_checkpoint(PASSIVE);")
             .map_err(|e| self.err(e))
+    }
+
+    /// Make every query of this connection stop soon after `stop` is set (a signal at the end of a
+    /// run): SQLite checks it every few thousand steps, and the query fails as interrupted.
+    pub fn interrupt_when(&self, stop: Arc<AtomicBool>) {
+        const STEPS: i32 = 1_000;
+        self.conn
+            .progress_handler(STEPS, Some(move || stop.load(Ordering::Relaxed)));
     }
 
     /// Fold the WAL into the database file (at the end of a run, so the directory can be copied as is).

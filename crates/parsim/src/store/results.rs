@@ -4,6 +4,7 @@
 //! byte), so the end of a run has one path whatever the source.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{FitStatus, Store, StoreError, StoredCondition, Written};
 
@@ -146,6 +147,10 @@ pub trait Results {
     fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), StoreError>;
     /// Every estimate with its fit's status, ordered by (condition, replication, method, term).
     fn for_each_line(&self, f: &mut dyn FnMut(EstimateLine<'_>)) -> Result<(), StoreError>;
+    /// Whether reading was stopped: what is derived from these results is no longer wanted.
+    fn stopped(&self) -> bool {
+        false
+    }
 }
 
 /// The rows a run wrote into `store` ([`Written::finish`]ed), read without reading them back; the
@@ -248,6 +253,85 @@ impl Results for Kept<'_> {
             });
         }
         Ok(())
+    }
+}
+
+/// Results read until `stop` is set (by a signal handler). From then on rows are passed over unread
+/// and the read ends with [`StoreError::Interrupted`]: what reads the results (the export, the
+/// measures) answers a signal within one pass over the rows, without a check of its own.
+pub struct Interruptible<'a> {
+    inner: &'a dyn Results,
+    stop: &'a AtomicBool,
+}
+
+impl<'a> Interruptible<'a> {
+    /// `inner`, read until `stop` is set.
+    pub fn new(inner: &'a dyn Results, stop: &'a AtomicBool) -> Interruptible<'a> {
+        Interruptible { inner, stop }
+    }
+
+    /// `value`, unless the read was stopped.
+    fn unless_stopped<T>(&self, value: Result<T, StoreError>) -> Result<T, StoreError> {
+        if self.stopped() {
+            return Err(StoreError::Interrupted);
+        }
+        value
+    }
+}
+
+impl Results for Interruptible<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed)
+    }
+
+    fn study(&self) -> Result<StoredStudy, StoreError> {
+        self.unless_stopped(self.inner.study())
+    }
+
+    fn factors(&self) -> Result<Vec<String>, StoreError> {
+        self.unless_stopped(self.inner.factors())
+    }
+
+    fn conditions(&self) -> Result<Vec<StoredCondition>, StoreError> {
+        self.unless_stopped(self.inner.conditions())
+    }
+
+    fn methods(&self) -> Result<Vec<String>, StoreError> {
+        self.unless_stopped(self.inner.methods())
+    }
+
+    fn fit_methods(&self) -> Result<Vec<String>, StoreError> {
+        self.unless_stopped(self.inner.fit_methods())
+    }
+
+    fn truth_terms(&self) -> Result<Vec<(String, String, u32)>, StoreError> {
+        self.unless_stopped(self.inner.truth_terms())
+    }
+
+    fn fitted(&self) -> Result<Vec<(usize, String, u64)>, StoreError> {
+        self.unless_stopped(self.inner.fitted())
+    }
+
+    fn failed(&self) -> Result<Vec<FailedFits>, StoreError> {
+        self.unless_stopped(self.inner.failed())
+    }
+
+    fn for_each_usable(&self, f: &mut dyn FnMut(Usable<'_>)) -> Result<(), StoreError> {
+        let read = self.inner.for_each_usable(&mut |row| {
+            if !self.stopped() {
+                f(row)
+            }
+        });
+        self.unless_stopped(read)
+    }
+
+    fn for_each_line(&self, f: &mut dyn FnMut(EstimateLine<'_>)) -> Result<(), StoreError> {
+        let read = self.inner.for_each_line(&mut |line| {
+            if !self.stopped() {
+                f(line)
+            }
+        });
+        self.unless_stopped(read)
     }
 }
 
