@@ -66,6 +66,14 @@ pub enum MergeError {
     /// The summary of the merged store could not be written.
     #[error("summary: {0}")]
     Summary(String),
+    /// The shards ran a grown version of the merged store's study that cannot be merged into it.
+    #[error("{dir}/{STORE_FILE} cannot take the shards' grown study: {message}")]
+    Grow {
+        /// The results directory.
+        dir: PathBuf,
+        /// Why.
+        message: String,
+    },
     /// The study text stored in a shard does not parse (an incompatible parsim version wrote it).
     #[error("{path}: the stored study file is not valid for this parsim: {message}")]
     Study {
@@ -436,6 +444,7 @@ fn add_failures(
 pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeError> {
     // One writer per directory: a run or another merge into `dir` is refused while this one writes.
     let _lock = crate::store::DirLock::acquire(dir)?;
+    grow_merged(dir)?;
     let before = survey_with(dir, options, Store::open_existing)?;
     let target = Store::merge_target(dir)?;
     let mut copied = Vec::new();
@@ -483,6 +492,42 @@ pub fn merge(dir: &Path, options: &MergeOptions) -> Result<MergeReport, MergeErr
         csv_rows,
         summary,
     })
+}
+
+/// When every shard ran one study and the merged store holds an earlier version of it (the study grew
+/// between two merges: a level, a method, replications), grows the merged store as `parsim run` grows
+/// a store, so that its rows (renumbered in the grown design's order) and the shards' can be merged.
+/// Anything else that differs is left for the identity check to report.
+fn grow_merged(dir: &Path) -> Result<(), MergeError> {
+    if !Store::path_in(dir).is_file() {
+        return Ok(());
+    }
+    let mut shards = Vec::new();
+    for (k, has_store) in shard_dirs(dir)? {
+        if has_store {
+            shards.push(Store::open_existing(&shard_dir(dir, k))?);
+        }
+    }
+    let Some(first) = shards.first() else {
+        return Ok(());
+    };
+    let grown = first.identity()?;
+    for shard in &shards[1..] {
+        if shard.identity()? != grown {
+            return Ok(());
+        }
+    }
+    let mut merged = Store::open_existing(dir)?;
+    let stored = merged.identity()?;
+    if stored == grown || stored.parsim_version != grown.parsim_version {
+        return Ok(());
+    }
+    let study = stored_study(first)?;
+    crate::run::grow_store(&mut merged, &study, dir).map_err(|e| MergeError::Grow {
+        dir: dir.to_path_buf(),
+        message: e.to_string(),
+    })?;
+    Ok(())
 }
 
 /// The merged study's summary table, ending, for a study with a stopping rule, with the rule and each

@@ -51,7 +51,10 @@ fn check(fit: &LmmFit, row: &(u64, f64, f64, Vec<f64>)) -> bool {
         fit.theta,
     );
     let singular = theta[2] == 0.0;
-    assert_eq!(fit.singular, singular, "replication {replication}: singular");
+    assert_eq!(
+        fit.singular, singular,
+        "replication {replication}: singular"
+    );
     singular
 }
 
@@ -78,7 +81,10 @@ fn boundary_optima_are_found_and_not_stopped_short_of() {
     let rows = lme4_rows(&dir.join("lme4.csv"));
     for row in &rows {
         let data = DataFrame::read_csv(&dir.join(format!("rep{}.csv", row.0))).expect("data");
-        assert!(check(fitter.fit(&data).expect("fit"), row), "lme4 puts θ₃ = 0");
+        assert!(
+            check(fitter.fit(&data).expect("fit"), row),
+            "lme4 puts θ₃ = 0"
+        );
     }
     assert_eq!(rows.len(), 2);
 }

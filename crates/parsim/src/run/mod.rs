@@ -11,7 +11,7 @@ pub(crate) mod stopping;
 mod unit;
 mod writer;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
@@ -254,6 +254,13 @@ pub fn run_observed(
         return run_pass(study, options, observer, None);
     };
     let started = Instant::now();
+    // The decisions read the store by condition number: a grown study's stored rows must be
+    // renumbered in its design order before the first decision (each pass grows it again, a no-op).
+    let grown = {
+        let _lock = DirLock::acquire(&options.out)?;
+        grow_stored(study, options)?
+    };
+    let study = grown.as_ref().unwrap_or(study);
     let mut options = options.clone();
     let mut previous: Option<Vec<u64>> = None;
     let mut total = RunReport::default();
@@ -601,8 +608,16 @@ fn grow_stored(study: &Study, options: &RunOptions) -> Result<Option<Study>, Run
     let Ok(mut store) = Store::open_existing(&options.out) else {
         return Ok(None);
     };
+    grow_store(&mut store, study, &options.out).map(Some)
+}
+
+/// Grows `store` (in `dir`) to `study` if it holds an earlier version of it: checks that the edits keep
+/// the meaning of the stored rows (else [`RunError::StudyChanged`]), renumbers the stored conditions in
+/// the grown design's order and records the grown study (new conditions, methods, estimands' truths), in
+/// one transaction. Returns the study numbered as the store now numbers its conditions.
+pub(crate) fn grow_store(store: &mut Store, study: &Study, dir: &Path) -> Result<Study, RunError> {
     let refused = |changes| RunError::StudyChanged {
-        dir: options.out.clone(),
+        dir: dir.to_path_buf(),
         changes,
     };
     let (_, stored_hash) = store.study_identity()?;
@@ -643,7 +658,7 @@ fn grow_stored(study: &Study, options: &RunOptions) -> Result<Option<Study>, Run
             .collect();
         store.grow(&study_record(&grown), &renumbering, &truths)?;
     }
-    Ok(Some(grown))
+    Ok(grown)
 }
 
 /// One worker's loop: take the next pending unit, run it, hand finished records to the writer in small
