@@ -66,13 +66,18 @@ pub enum MergeError {
     /// The summary of the merged store could not be written.
     #[error("summary: {0}")]
     Summary(String),
-    /// The shards ran a grown version of the merged store's study that cannot be merged into it.
-    #[error("{dir}/{STORE_FILE} cannot take the shards' grown study: {message}")]
+    /// The shards ran an edit of the merged store's study that changes what its rows mean.
+    #[error(
+        "{dir}/{STORE_FILE} holds results of another version of the shards' study, and the edit \
+         changes what they mean:\n{}\nMerge the shards into another directory, or move \
+         {dir}/{STORE_FILE} aside (its rows stay there) and merge again.",
+        changes.iter().map(|c| format!("  - {c}")).collect::<Vec<_>>().join("\n")
+    )]
     Grow {
         /// The results directory.
         dir: PathBuf,
-        /// Why.
-        message: String,
+        /// Each edit that changes what stored rows mean.
+        changes: Vec<String>,
     },
     /// The study text stored in a shard does not parse (an incompatible parsim version wrote it).
     #[error("{path}: the stored study file is not valid for this parsim: {message}")]
@@ -523,11 +528,17 @@ fn grow_merged(dir: &Path) -> Result<(), MergeError> {
         return Ok(());
     }
     let study = stored_study(first)?;
-    crate::run::grow_store(&mut merged, &study, dir).map_err(|e| MergeError::Grow {
-        dir: dir.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    Ok(())
+    match crate::run::grow_store(&mut merged, &study, dir) {
+        Ok(_) => Ok(()),
+        Err(crate::run::RunError::StudyChanged { changes, .. }) => Err(MergeError::Grow {
+            dir: dir.to_path_buf(),
+            changes,
+        }),
+        Err(e) => Err(MergeError::Grow {
+            dir: dir.to_path_buf(),
+            changes: vec![e.to_string()],
+        }),
+    }
 }
 
 /// The merged study's summary table, ending, for a study with a stopping rule, with the rule and each

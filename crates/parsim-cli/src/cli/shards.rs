@@ -71,9 +71,9 @@ pub fn shard_lines(survey: &Survey, copied: Option<&[(u64, u64)]>) -> String {
 /// Turn a merge error into a message and exit code.
 pub fn failure(e: MergeError) -> Failure {
     match e {
-        MergeError::Mismatch { .. } | MergeError::Store(StoreError::Busy { .. }) => {
-            Failure::invalid(e.to_string())
-        }
+        MergeError::Mismatch { .. }
+        | MergeError::Grow { .. }
+        | MergeError::Store(StoreError::Busy { .. }) => Failure::invalid(e.to_string()),
         _ => Failure::failed(e.to_string()),
     }
 }

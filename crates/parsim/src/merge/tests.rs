@@ -278,7 +278,12 @@ fn a_merged_store_of_another_study_is_refused() {
     let text = merge(&dir, &MergeOptions::default())
         .unwrap_err()
         .to_string();
-    assert!(text.contains(" * results.sqlite"), "{text}");
+    // Not a growth of the merged store's study: refused, naming the store and the edit.
+    assert!(
+        text.contains("results.sqlite holds results of another version"),
+        "{text}"
+    );
+    assert!(text.contains("the seed changed (9 → 5)"), "{text}");
 }
 
 #[test]
