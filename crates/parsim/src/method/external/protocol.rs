@@ -551,6 +551,123 @@ mod tests {
         assert_eq!(rows[1].mask, mask::VARIANCE);
     }
 
+    /// The frame's columns as (name, type, offset or first value) in order, skipping the header.
+    fn columns(frame: &[u8], rows: usize) -> Vec<(String, u8, u64)> {
+        let mut c = Cursor::new(&frame[4..]);
+        c.u8().unwrap();
+        for _ in 0..9 {
+            c.u64().unwrap();
+        }
+        for _ in 0..c.u32().unwrap() {
+            c.str().unwrap();
+            c.f64().unwrap();
+        }
+        assert_eq!(c.u64().unwrap(), rows as u64);
+        let n = c.u32().unwrap();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let name = c.str().unwrap().to_string();
+            let kind = c.u8().unwrap();
+            let first = match kind {
+                column::SHARED_FLOAT | column::SHARED_INT | column::FLOAT | column::INT => {
+                    let v = c.u64().unwrap();
+                    if kind < column::SHARED_FLOAT {
+                        c.take(8 * (rows - 1)).unwrap();
+                    }
+                    v
+                }
+                _ => {
+                    for _ in 0..rows {
+                        c.str().unwrap();
+                    }
+                    0
+                }
+            };
+            out.push((name, kind, first));
+        }
+        assert!(c.is_done());
+        out
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn numeric_columns_go_to_the_shared_file_floats_side_by_side_then_integers() {
+        let data = parsim_lmm::DataFrame::parse_csv("x,g,s,y\n1.5,1,a,-2\n2.5,2,b,0.25\n", "test")
+            .unwrap();
+        let unit = Unit {
+            seed: 1,
+            condition: 2,
+            replication: 3,
+            key: 4,
+            state: 5,
+            inc: 6,
+            integer_seed: 7,
+        };
+        let parameters = [("n".to_string(), 2.0)];
+        let mut shared = Shared::create().unwrap();
+        let mut buf = Vec::new();
+        fit(&mut buf, &unit, &parameters, &data, &[], Some(&mut shared)).unwrap();
+        let found = columns(&buf, 2);
+        let expected = [
+            ("x", column::SHARED_FLOAT, 0),
+            ("g", column::SHARED_INT, 32),
+            ("s", column::TEXT, 0),
+            ("y", column::SHARED_FLOAT, 16),
+        ];
+        let found: Vec<(&str, u8, u64)> =
+            found.iter().map(|(n, k, o)| (n.as_str(), *k, *o)).collect();
+        assert_eq!(found, expected);
+        let bytes = shared.bytes(48).unwrap();
+        let word = |at: usize| <[u8; 8]>::try_from(&bytes[at..at + 8]).unwrap();
+        let floats: Vec<f64> = (0..4).map(|k| f64::from_le_bytes(word(8 * k))).collect();
+        assert_eq!(floats, [1.5, 2.5, -2.0, 0.25]);
+        assert_eq!(
+            (i64::from_le_bytes(word(32)), i64::from_le_bytes(word(40))),
+            (1, 2)
+        );
+        // Without the file, the same columns travel in the frame.
+        fit(
+            &mut buf,
+            &unit,
+            &parameters,
+            &data,
+            &["y".to_string()],
+            None,
+        )
+        .unwrap();
+        let found = columns(&buf, 2);
+        assert_eq!(
+            found,
+            [("y".to_string(), column::FLOAT, (-2.0f64).to_bits())]
+        );
+    }
+
+    #[test]
+    fn the_ready_frames_flags_are_optional() {
+        let mut buf = Vec::new();
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("plain");
+        w.finish().unwrap();
+        assert!(matches!(
+            reply(&buf[4..]),
+            Ok(Reply::Ready { shared: false })
+        ));
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("shared").u8(ready::SHARED);
+        w.finish().unwrap();
+        assert!(matches!(
+            reply(&buf[4..]),
+            Ok(Reply::Ready { shared: true })
+        ));
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("long").u8(ready::SHARED).u8(0);
+        w.finish().unwrap();
+        assert!(reply(&buf[4..])
+            .unwrap_err()
+            .0
+            .contains("after its last field"));
+    }
+
     #[test]
     fn a_short_or_long_outcome_is_an_error() {
         let mut buf = Vec::new();

@@ -347,7 +347,9 @@ class Blocks:
         self.pd = pd
         self.checked = False
         self.broken = False
-        self.names = None
+        # The column names and kinds of the last data set, and what is built from them once.
+        self.shape = None
+        self.rows = None
         try:
             from pandas._libs.internals import BlockPlacement
             from pandas.core.internals import BlockManager
@@ -375,19 +377,27 @@ class Blocks:
         import numpy as np
 
         BlockPlacement, BlockManager, new_block = self.parts
-        names = tuple(name for name, _, _, _ in layout)
-        if names != self.names:
-            self.names, self.index = names, self.pd.Index(list(names))
+        shape = tuple((name, kind) for name, kind, _, _ in layout)
+        if shape != self.shape:
+            self.shape = shape
+            self.columns = self.pd.Index([name for name, _ in shape])
+            self.groups = [
+                (dtype, [i for i, (_, k) in enumerate(shape) if k == kind])
+                for kind, dtype in ((0, "<f8"), (1, "<i8"))
+            ]
+        if rows != self.rows:
+            self.rows, self.index = rows, self.pd.RangeIndex(rows)
         blocks = []
-        for kind, dtype in ((0, "<f8"), (1, "<i8")):
-            where = [i for i, (_, k, _, _) in enumerate(layout) if k == kind]
+        for dtype, where in self.groups:
             if not where:
                 continue
             values = block(np, [layout[i] for i in where], dtype, rows)
             placement = BlockPlacement(np.array(where, dtype=np.intp))
             blocks.append(new_block(values, placement=placement, ndim=2))
-        # Fresh index objects per data set (shallow copies): the user may rename them.
-        axes = [self.index.copy(), self.pd.RangeIndex(rows)]
+        # Fresh index objects per data set, so that one the user renames is its own; as views they
+        # share the (immutable) labels and pandas' lookup tables built on them, which a copy would
+        # build again on the first column the user reads.
+        axes = [self.columns._view(), self.index._view()]
         manager = BlockManager(tuple(blocks), axes, verify_integrity=False)
         return self.from_mgr(manager, axes=manager.axes)
 
