@@ -164,7 +164,9 @@ class Worker:
                 at += 8
                 if self.shared is None:
                     raise ValueError(f"column {name} is in a shared file this worker did not take")
-                layout.append((name, kind - 3, self.shared.view(offset + 8 * rows), offset))
+                # An empty data set may come before anything was written to the (then empty) file.
+                buffer = self.shared.view(offset + 8 * rows) if rows else b""
+                layout.append((name, kind - 3, buffer, 0 if not rows else offset))
                 continue
             layout.append((name, kind, body, at))
             if kind == 2:
