@@ -6,7 +6,9 @@
 #
 #   bench/methods.sh        builds parsim in release if needed, runs each study RUNS times (default 5)
 #
-# Per-call figures, each the median over the runs:
+# Studies: none (data only), builtin, python (np.mean(data["response"])), python-array (the same on
+# np.asarray of the column) and python-columns (python with columns = ["response"]).
+# Per-call figures, each the median over the runs, and the range of the fit time:
 #   fit time      the mean of the stored `seconds` of the method's fits: parsim encodes the data set,
 #                 the worker decodes it, calls analyse(), and parsim reads the estimate back
 #   overhead      (wall time of the study with the method - wall time of the data-only study) / units:
@@ -34,6 +36,16 @@ def analyse(data, condition, rng):
     return {"mean": float(np.mean(data["response"]))}
 EOF
 
+# The same on the column's numpy array: what is left when pandas' own per-call costs (a Series' mean
+# checks for missing values, builds a mask, ...) are taken out of the user's function.
+cat >"$OUT/mean_array.py" <<'EOF'
+import numpy as np
+
+
+def analyse(data, condition, rng):
+    return {"mean": float(np.mean(np.asarray(data["response"])))}
+EOF
+
 # The seed study's parameters and data program, with one method table (or none).
 "$PYTHON" - "$OUT" "$REPLICATIONS" "$PYTHON" <<'EOF'
 import sys
@@ -44,6 +56,7 @@ methods = {
     "none": "",
     "builtin": '[methods.mean]\nmodel = "ols"\nformula = "response ~ 1"\n',
     "python": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n',
+    "python-array": f'[methods.mean]\nmodel = "python"\nfile = "mean_array.py"\npython = "{python}"\n',
     "python-columns": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n'
     'columns = ["response"]\n',
 }
@@ -52,7 +65,7 @@ for name, table in methods.items():
 EOF
 
 for run in $(seq "$RUNS"); do
-  for study in none builtin python python-columns; do
+  for study in none builtin python python-array python-columns; do
     rm -rf "$OUT/results-$study"
     start=$(date +%s.%N)
     "$PARSIM" run "$OUT/$study.toml" --jobs 1 --quiet --out "$OUT/results-$study"
@@ -70,7 +83,8 @@ done
 
 "$PYTHON" - "$OUT/runs.txt" "$RUNS" <<'EOF'
 import statistics, sys
-lines = [l.split() for l in open(sys.argv[1])][-4 * int(sys.argv[2]):]
+studies = ("none", "builtin", "python", "python-array", "python-columns")
+lines = [l.split() for l in open(sys.argv[1])][-len(studies) * int(sys.argv[2]):]
 wall, fit, units = {}, {}, {}
 for study, n, w, f in lines:
     wall.setdefault(study, []).append(float(w))
@@ -78,11 +92,12 @@ for study, n, w, f in lines:
     units[study] = int(n)
 base = statistics.median(wall["none"])
 print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'overhead per call':>20}")
-for study in ("none", "builtin", "python", "python-columns"):
+for study in studies:
     w = statistics.median(wall[study])
     f = statistics.median(fit[study]) * 1e6
     over = (w - base) / units[study] * 1e6
-    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{over:>17.1f} us")
+    lo, hi = min(fit[study]) * 1e6, max(fit[study]) * 1e6
+    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{over:>17.1f} us   (fit {lo:.0f}-{hi:.0f} us)")
 print(f"({units['none']} data sets of 5,000 rows; medians of {sys.argv[2]} runs; 1 worker)")
 EOF
 rm -f "$OUT/runs.txt"

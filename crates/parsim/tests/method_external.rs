@@ -15,6 +15,7 @@ use parsim::method::{stream_key, FitStatus};
 use parsim::run::{run, RunOptions, Shard};
 use parsim::store::{Results, Store};
 use parsim::study::Study;
+use parsim_lmm::{ColumnRef, Columns};
 use parsim_random::{default_rng_from, SeedSequence};
 
 const SEED: u64 = 7;
@@ -821,4 +822,67 @@ fn the_blogs_statsmodels_analysis_as_a_method_equals_the_blogs_script() {
         );
     }
     assert_eq!(blog.lines().count(), 3);
+}
+
+/// Data sets of very different sizes, one after another in one worker process (the numeric columns
+/// travel in a shared memory file that grows, and is mapped again, for the large one): each reaches the
+/// method whole, with the values parsim generated, whatever the method did to the one before.
+#[test]
+fn data_sets_of_any_size_reach_a_python_method_whole() {
+    let mut pythons = vec![("dict", "python3".to_string())];
+    match statsmodels_python() {
+        Some(p) => pythons.push(("frame", p.display().to_string())),
+        None => eprintln!("data_sets_of_any_size_reach_a_python_method_whole: no python with pandas, the DataFrame case skipped"),
+    }
+    for (name, python) in pythons {
+        let dir = tempdir(&format!("sizes-{name}"));
+        let text = study_text(
+            2,
+            &format!(
+                "[methods.places]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
+                script("places.py")
+            ),
+        )
+        .replace("n = 25", "n = [3, 70000, 10]")
+        .replace("y = mu", "g = integers(0, 1000, n)\ny = mu");
+        let study = load(&dir, &text);
+        run_with(&study, &dir.join("out"), 1);
+        let store = Store::open_existing(&dir.join("out")).unwrap();
+        let stored: BTreeMap<_, _> = estimates(&store)
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e.status, FitStatus::Ok, "{e:?}");
+                ((e.condition, e.replication, e.term), e.estimate)
+            })
+            .collect();
+        let mut ws = study.program.workspace();
+        let mut compared = 0;
+        for c in 0..study.conditions().len() {
+            for r in 0..2 {
+                study.generate(&mut ws, c, r).unwrap();
+                let data = ws.data();
+                for column in ["x", "g", "y"] {
+                    let values: Vec<f64> = match data.column(column).unwrap() {
+                        ColumnRef::Float(v) => v.to_vec(),
+                        ColumnRef::Int(v) => v.iter().map(|&i| i as f64).collect(),
+                        ColumnRef::Text(_) => panic!("no text column here"),
+                    };
+                    let n = values.len();
+                    let expected = [
+                        ("n", n as f64),
+                        ("first", values[0]),
+                        ("middle", values[n / 2]),
+                        ("last", values[n - 1]),
+                    ];
+                    for (place, value) in expected {
+                        let key = (c, r, format!("{place}_{column}"));
+                        assert_eq!(stored[&key].to_bits(), value.to_bits(), "{name} {key:?}");
+                        compared += 1;
+                    }
+                }
+            }
+        }
+        assert_eq!(compared, stored.len());
+        assert_eq!(compared, study.conditions().len() * 2 * 3 * 4);
+    }
 }

@@ -10,6 +10,11 @@
 
 mod process;
 pub mod protocol;
+#[cfg(target_os = "linux")]
+mod shared;
+#[cfg(not(target_os = "linux"))]
+#[path = "shared_none.rs"]
+mod shared;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +24,7 @@ use parsim_lmm::{student_t, Columns};
 
 use self::process::{ExchangeError, Process};
 use self::protocol::{mask, Reply};
+use self::shared::Shared;
 use super::{
     ColumnRole, ColumnUse, Context, Estimates, FitFailure, FitStatus, Located, Method, MethodKind,
     MethodSpec, MethodTable, Outcome, TermKind,
@@ -395,6 +401,7 @@ impl MethodSpec for ExternalSpec {
         let mut method = ExternalMethod {
             spec: Arc::new(self.clone()),
             process: None,
+            shared: None,
             request: Vec::new(),
             reply: Vec::new(),
         };
@@ -408,6 +415,8 @@ struct ExternalMethod {
     spec: Arc<ExternalSpec>,
     /// `None` after a crash or a timeout, until the next fit starts a fresh one.
     process: Option<Process>,
+    /// The shared memory file of the process, when it took it up.
+    shared: Option<Shared>,
     /// The request frame, reused from one fit to the next.
     request: Vec<u8>,
     /// The reply's payload, reused likewise.
@@ -417,11 +426,17 @@ struct ExternalMethod {
 impl ExternalMethod {
     /// Start the process and exchange hello and ready.
     fn start(&mut self) -> Result<(), String> {
+        self.shared = None;
         let spec = &self.spec;
-        let mut process = Process::spawn(&spec.program, &spec.args, &spec.env, &spec.directory)
+        // A fresh file per process: one that a crashed process left half-read is not reused. Without
+        // one (another system, or no memory for it), the columns travel in the frames.
+        let mut shared = Shared::create().ok();
+        let fd = shared.as_ref().map(Shared::fd);
+        let mut process = Process::spawn(&spec.program, &spec.args, &spec.env, &spec.directory, fd)
             .map_err(|e| format!("cannot start `{}`: {e}", spec.program.display()))?;
         let file = spec.file.as_deref().and_then(Path::to_str).unwrap_or("");
-        protocol::hello(&mut self.request, &spec.name, file, &spec.function).map_err(|e| e.0)?;
+        protocol::hello(&mut self.request, &spec.name, file, &spec.function, fd)
+            .map_err(|e| e.0)?;
         let limit = spec
             .timeout
             .map_or(STARTUP_TIMEOUT, |t| t.max(STARTUP_TIMEOUT));
@@ -434,7 +449,11 @@ impl ExternalMethod {
         // process ended and what it wrote to its standard error do.
         let failure = match answer {
             Ok(()) => match protocol::reply(&self.reply) {
-                Ok(Reply::Ready) => {
+                Ok(Reply::Ready { shared: taken }) => {
+                    if !taken {
+                        shared = None;
+                    }
+                    self.shared = shared;
                     self.process = Some(process);
                     return Ok(());
                 }
@@ -481,6 +500,7 @@ impl ExternalMethod {
             context.parameters,
             data,
             &self.spec.column_names,
+            self.shared.as_mut(),
         )
         .map_err(|e| FitFailure(e.0))?;
         let Some(process) = self.process.as_mut() else {
@@ -602,7 +622,7 @@ fn report(
     let frame = match protocol::reply(reply) {
         Ok(Reply::Outcome(frame)) => frame,
         Ok(Reply::Error(message)) => return Ok(Err(FitFailure(message.to_string()))),
-        Ok(Reply::Ready) => {
+        Ok(Reply::Ready { .. }) => {
             return Err(Broken(
                 "the worker answered a fit with a ready frame".into(),
             ))

@@ -7,7 +7,7 @@
 use std::collections::VecDeque;
 use std::ffi::OsStr;
 use std::io::{self, Read, Write};
-use std::os::unix::io::AsRawFd;
+use std::os::unix::io::{AsRawFd, RawFd};
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::Path;
 use std::process::{Child, ChildStderr, ChildStdin, ChildStdout, Command, Stdio};
@@ -60,12 +60,14 @@ pub struct Process {
 
 impl Process {
     /// Start `program` with `args` and the extra environment variables `env` in `directory`, its stdin
-    /// and stdout piped for frames and its standard error kept for messages.
+    /// and stdout piped for frames and its standard error kept for messages; it inherits the
+    /// descriptor `inherit` (under the same number), when given.
     pub fn spawn(
         program: &Path,
         args: &[impl AsRef<OsStr>],
         env: &[(String, String)],
         directory: &Path,
+        inherit: Option<RawFd>,
     ) -> io::Result<Process> {
         let mut command = Command::new(program);
         command
@@ -83,9 +85,16 @@ impl Process {
         // killed when the thread that started it ends, which is the parsim worker that owns it (or
         // the whole process, when parsim is killed): no orphan outlives a SIGKILL of parsim.
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
                     return Err(io::Error::last_os_error());
+                }
+                // Clearing close-on-exec in the child alone: the parent's descriptor keeps it, so
+                // no other child started meanwhile inherits the file.
+                if let Some(fd) = inherit {
+                    if libc::fcntl(fd, libc::F_SETFD, 0) != 0 {
+                        return Err(io::Error::last_os_error());
+                    }
                 }
                 Ok(())
             });

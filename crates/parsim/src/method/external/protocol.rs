@@ -7,6 +7,8 @@
 
 use parsim_lmm::{ColumnRef, Columns};
 
+use super::shared::Shared;
+
 /// The protocol's version, sent in the hello frame; a worker that speaks another answers `E`.
 pub const VERSION: u32 = 1;
 
@@ -36,7 +38,20 @@ pub mod column {
     pub const INT: u8 = 1;
     /// Strings (u32 length, UTF-8 bytes), one per row.
     pub const TEXT: u8 = 2;
+    /// Little-endian f64 values in the shared memory file, at the u64 byte offset that follows.
+    pub const SHARED_FLOAT: u8 = 3;
+    /// Little-endian i64 values in the shared memory file, likewise.
+    pub const SHARED_INT: u8 = 4;
 }
+
+/// Bits of the optional flags byte that ends a ready frame: what the worker takes up.
+pub mod ready {
+    /// The worker reads numeric columns from the shared memory file offered in the hello frame.
+    pub const SHARED: u8 = 1;
+}
+
+/// The hello frame's descriptor field when parsim offers no shared memory file.
+pub const NO_SHARED: u32 = u32::MAX;
 
 /// Bits of a result row's mask: which optional values the row carries, and its kind.
 pub mod mask {
@@ -132,15 +147,22 @@ fn len32(n: usize) -> u32 {
 #[error("{0}")]
 pub struct FrameError(pub String);
 
-/// The hello frame: protocol version, method name, file (empty when there is none), function.
+/// The hello frame: protocol version, method name, file (empty when there is none), function, and the
+/// descriptor of the shared memory file the worker may map ([`NO_SHARED`] when there is none).
 pub fn hello(
     buf: &mut Vec<u8>,
     method: &str,
     file: &str,
     function: &str,
+    shared: Option<i32>,
 ) -> Result<(), FrameError> {
     let mut w = FrameWriter::new(buf, message::HELLO);
     w.u32(VERSION).str(method).str(file).str(function);
+    w.u32(
+        shared
+            .and_then(|fd| u32::try_from(fd).ok())
+            .unwrap_or(NO_SHARED),
+    );
     w.finish()
 }
 
@@ -165,13 +187,15 @@ pub struct Unit {
 }
 
 /// The fit frame: the unit, the condition's parameters and the data set's columns (those named in
-/// `only`, or all when it is empty), in the data set's order.
+/// `only`, or all when it is empty), in the data set's order. With a `shared` file (one the worker
+/// took up), the numeric columns' values go into it and the frame says where.
 pub fn fit(
     buf: &mut Vec<u8>,
     unit: &Unit,
     parameters: &[(String, f64)],
     data: &dyn Columns,
     only: &[String],
+    shared: Option<&mut Shared>,
 ) -> Result<(), FrameError> {
     let mut w = FrameWriter::new(buf, message::FIT);
     w.u64(unit.seed)
@@ -189,6 +213,13 @@ pub fn fit(
     }
     let rows = data.nrows();
     w.u64(rows as u64);
+    let wanted = |name: &str, values: &ColumnRef<'_>| {
+        (only.is_empty() || only.iter().any(|c| c == name)) && values.len() == rows
+    };
+    let mut region = match shared {
+        Some(shared) => Some(Region::new(shared, data, rows, &wanted)?),
+        None => None,
+    };
     // The column count goes before the columns; it is patched in once they are written.
     let count_at = w.buf.len();
     w.u32(0);
@@ -204,16 +235,24 @@ pub fn fit(
         }
         count += 1;
         w.str(name);
-        match values {
-            ColumnRef::Float(v) => {
+        match (values, region.as_mut()) {
+            (ColumnRef::Float(v), Some(region)) => {
+                let at = region.put(v.iter().map(|x| x.to_le_bytes()), true);
+                w.u8(column::SHARED_FLOAT).u64(at);
+            }
+            (ColumnRef::Int(v), Some(region)) => {
+                let at = region.put(v.iter().map(|x| x.to_le_bytes()), false);
+                w.u8(column::SHARED_INT).u64(at);
+            }
+            (ColumnRef::Float(v), None) => {
                 w.u8(column::FLOAT);
                 w.words(v.iter().map(|x| x.to_le_bytes()), v.len());
             }
-            ColumnRef::Int(v) => {
+            (ColumnRef::Int(v), None) => {
                 w.u8(column::INT);
                 w.words(v.iter().map(|x| x.to_le_bytes()), v.len());
             }
-            ColumnRef::Text(v) => {
+            (ColumnRef::Text(v), _) => {
                 w.u8(column::TEXT);
                 for s in v {
                     w.str(s);
@@ -228,6 +267,62 @@ pub fn fit(
     }
     w.buf[count_at..count_at + 4].copy_from_slice(&count.to_le_bytes());
     w.finish()
+}
+
+/// The numeric columns' places in the shared file: the float columns first, side by side, then the
+/// integer ones, so that a worker copies each group in one piece (pandas keeps one 2-D block per
+/// dtype).
+struct Region<'a> {
+    bytes: &'a mut [u8],
+    /// The bytes of one column.
+    column: usize,
+    /// The next float and integer columns' offsets.
+    next: [usize; 2],
+}
+
+impl<'a> Region<'a> {
+    fn new(
+        shared: &'a mut Shared,
+        data: &dyn Columns,
+        rows: usize,
+        wanted: &dyn Fn(&str, &ColumnRef<'_>) -> bool,
+    ) -> Result<Region<'a>, FrameError> {
+        let mut floats = 0usize;
+        let mut ints = 0usize;
+        data.for_each_column(&mut |name, values| match values {
+            ColumnRef::Float(_) if wanted(name, &values) => floats += 1,
+            ColumnRef::Int(_) if wanted(name, &values) => ints += 1,
+            _ => {}
+        });
+        let too_large = || FrameError(format!("a data set of {rows} rows is too large"));
+        let column = rows.checked_mul(8).ok_or_else(too_large)?;
+        let len = column
+            .checked_mul(floats + ints)
+            .filter(|&n| n <= MAX_FRAME)
+            .ok_or_else(too_large)?;
+        let bytes = shared
+            .bytes(len)
+            .map_err(|e| FrameError(format!("cannot grow the shared memory file: {e}")))?;
+        Ok(Region {
+            bytes,
+            column,
+            next: [0, column * floats],
+        })
+    }
+
+    /// Write one column's values (eight bytes each) at the next place of its type; its offset.
+    fn put(&mut self, words: impl Iterator<Item = [u8; 8]>, float: bool) -> u64 {
+        let slot = &mut self.next[usize::from(!float)];
+        let at = *slot;
+        *slot += self.column;
+        for (chunk, word) in self.bytes[at..at + self.column]
+            .chunks_exact_mut(8)
+            .zip(words)
+        {
+            chunk.copy_from_slice(&word);
+        }
+        at as u64
+    }
 }
 
 /// Reads the fields of a frame's payload in order.
@@ -319,8 +414,11 @@ impl Row<'_> {
 #[derive(Debug)]
 pub enum Reply<'a> {
     /// `R`: the worker is set up (the line about its interpreter that follows is for people reading
-    /// the protocol, and skipped).
-    Ready,
+    /// the protocol, and skipped), and whether it reads columns from the shared file.
+    Ready {
+        /// The worker took up the shared memory file ([`ready::SHARED`]).
+        shared: bool,
+    },
     /// `E`: the hello or fit failed.
     Error(&'a str),
     /// `O`: a fit's status, message and rows (read them with [`Outcome::rows`]).
@@ -383,7 +481,11 @@ pub fn reply(payload: &[u8]) -> Result<Reply<'_>, FrameError> {
     let out = match kind {
         message::READY => {
             c.str()?;
-            Reply::Ready
+            // The flags byte is optional: a worker that knows nothing of it ends the frame here.
+            let flags = if c.is_done() { 0 } else { c.u8()? };
+            Reply::Ready {
+                shared: flags & ready::SHARED != 0,
+            }
         }
         message::ERROR => Reply::Error(c.str()?),
         message::OUTCOME => {
@@ -447,6 +549,123 @@ mod tests {
         assert_eq!(rows[0].get(mask::DF, 2), Some(12.0));
         assert_eq!(rows[0].get(mask::P_VALUE, 5), None);
         assert_eq!(rows[1].mask, mask::VARIANCE);
+    }
+
+    /// The frame's columns as (name, type, offset or first value) in order, skipping the header.
+    fn columns(frame: &[u8], rows: usize) -> Vec<(String, u8, u64)> {
+        let mut c = Cursor::new(&frame[4..]);
+        c.u8().unwrap();
+        for _ in 0..9 {
+            c.u64().unwrap();
+        }
+        for _ in 0..c.u32().unwrap() {
+            c.str().unwrap();
+            c.f64().unwrap();
+        }
+        assert_eq!(c.u64().unwrap(), rows as u64);
+        let n = c.u32().unwrap();
+        let mut out = Vec::new();
+        for _ in 0..n {
+            let name = c.str().unwrap().to_string();
+            let kind = c.u8().unwrap();
+            let first = match kind {
+                column::SHARED_FLOAT | column::SHARED_INT | column::FLOAT | column::INT => {
+                    let v = c.u64().unwrap();
+                    if kind < column::SHARED_FLOAT {
+                        c.take(8 * (rows - 1)).unwrap();
+                    }
+                    v
+                }
+                _ => {
+                    for _ in 0..rows {
+                        c.str().unwrap();
+                    }
+                    0
+                }
+            };
+            out.push((name, kind, first));
+        }
+        assert!(c.is_done());
+        out
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn numeric_columns_go_to_the_shared_file_floats_side_by_side_then_integers() {
+        let data = parsim_lmm::DataFrame::parse_csv("x,g,s,y\n1.5,1,a,-2\n2.5,2,b,0.25\n", "test")
+            .unwrap();
+        let unit = Unit {
+            seed: 1,
+            condition: 2,
+            replication: 3,
+            key: 4,
+            state: 5,
+            inc: 6,
+            integer_seed: 7,
+        };
+        let parameters = [("n".to_string(), 2.0)];
+        let mut shared = Shared::create().unwrap();
+        let mut buf = Vec::new();
+        fit(&mut buf, &unit, &parameters, &data, &[], Some(&mut shared)).unwrap();
+        let found = columns(&buf, 2);
+        let expected = [
+            ("x", column::SHARED_FLOAT, 0),
+            ("g", column::SHARED_INT, 32),
+            ("s", column::TEXT, 0),
+            ("y", column::SHARED_FLOAT, 16),
+        ];
+        let found: Vec<(&str, u8, u64)> =
+            found.iter().map(|(n, k, o)| (n.as_str(), *k, *o)).collect();
+        assert_eq!(found, expected);
+        let bytes = shared.bytes(48).unwrap();
+        let word = |at: usize| <[u8; 8]>::try_from(&bytes[at..at + 8]).unwrap();
+        let floats: Vec<f64> = (0..4).map(|k| f64::from_le_bytes(word(8 * k))).collect();
+        assert_eq!(floats, [1.5, 2.5, -2.0, 0.25]);
+        assert_eq!(
+            (i64::from_le_bytes(word(32)), i64::from_le_bytes(word(40))),
+            (1, 2)
+        );
+        // Without the file, the same columns travel in the frame.
+        fit(
+            &mut buf,
+            &unit,
+            &parameters,
+            &data,
+            &["y".to_string()],
+            None,
+        )
+        .unwrap();
+        let found = columns(&buf, 2);
+        assert_eq!(
+            found,
+            [("y".to_string(), column::FLOAT, (-2.0f64).to_bits())]
+        );
+    }
+
+    #[test]
+    fn the_ready_frames_flags_are_optional() {
+        let mut buf = Vec::new();
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("plain");
+        w.finish().unwrap();
+        assert!(matches!(
+            reply(&buf[4..]),
+            Ok(Reply::Ready { shared: false })
+        ));
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("shared").u8(ready::SHARED);
+        w.finish().unwrap();
+        assert!(matches!(
+            reply(&buf[4..]),
+            Ok(Reply::Ready { shared: true })
+        ));
+        let mut w = FrameWriter::new(&mut buf, message::READY);
+        w.str("long").u8(ready::SHARED).u8(0);
+        w.finish().unwrap();
+        assert!(reply(&buf[4..])
+            .unwrap_err()
+            .0
+            .contains("after its last field"));
     }
 
     #[test]

@@ -14,6 +14,10 @@ KEYS = ("term", "estimate") + FIELDS + ("status", "kind")
 BITS = (1, 2, 4, 8, 16)
 VARIANCE = 32
 VERSION = 1
+# The hello frame's descriptor when parsim offers no shared memory file; the ready frame's flag that
+# takes it up.
+NO_SHARED = 0xFFFFFFFF
+SHARED = 1
 
 
 class Malformed(Exception):
@@ -83,6 +87,7 @@ class Worker:
         # into one 2-D block per dtype. The Blocks class below builds those blocks straight from the
         # frame, once checked against the public constructor; any failure falls back to it for good.
         self.blocks = Blocks(pd) if pd is not None else None
+        self.shared = None
 
     def hello(self, body):
         at = 1
@@ -94,6 +99,10 @@ class Worker:
             fields.append(str(body[at + 4 : at + 4 + n], "utf-8"))
             at += 4 + n
         _name, path, function = fields
+        if len(body) >= at + 4:
+            (fd,) = struct.unpack_from("<I", body, at)
+            if fd != NO_SHARED:
+                self.shared = Shared.take(fd)
         if version != VERSION:
             return frame(b"E", text(f"the worker speaks protocol {VERSION}, parsim sent {version}"))
         import importlib.util
@@ -122,7 +131,7 @@ class Worker:
                 return frame(b"E", text("setup() failed: " + describe(exc)))
         pandas = self.pd.__version__ if self.pd else "absent (data is a dict of numpy arrays)"
         about = f"python {sys.version.split()[0]}, numpy {self.np.__version__}, pandas {pandas}"
-        return frame(b"R", text(about))
+        return frame(b"R", text(about), bytes([SHARED if self.shared else 0]))
 
     def fit(self, body):
         np = self.np
@@ -139,8 +148,9 @@ class Worker:
             at += 8
         rows, ncols = struct.unpack_from("<QI", body, at)
         at += 12
-        # (name, kind, offset of the values) per column: the values are copied once, into the arrays
-        # the user's code receives, so nothing it keeps refers to the reused frame buffer.
+        # (name, kind, buffer, offset of the values) per column: the values are copied once, into the
+        # arrays the user's code receives, so nothing it keeps refers to the reused frame buffer or to
+        # the shared file.
         layout = []
         texts = {}
         for _ in range(ncols):
@@ -149,7 +159,16 @@ class Worker:
             at += 4 + n
             kind = body[at]
             at += 1
-            layout.append((name, kind, at))
+            if kind >= 3:
+                (offset,) = struct.unpack_from("<Q", body, at)
+                at += 8
+                if self.shared is None:
+                    raise ValueError(f"column {name} is in a shared file this worker did not take")
+                # An empty data set may come before anything was written to the (then empty) file.
+                buffer = self.shared.view(offset + 8 * rows) if rows else b""
+                layout.append((name, kind - 3, buffer, 0 if not rows else offset))
+                continue
+            layout.append((name, kind, body, at))
             if kind == 2:
                 values = []
                 for _ in range(rows):
@@ -161,11 +180,11 @@ class Worker:
                 at += 8 * rows
         data = None
         if self.blocks is not None and not texts:
-            data = self.blocks.frame(body, layout, rows)
+            data = self.blocks.frame(layout, rows)
         if data is None:
             data = {
-                name: texts[name] if kind == 2 else column(np, body, kind, offset, rows)
-                for name, kind, offset in layout
+                name: texts[name] if kind == 2 else column(np, buffer, kind, offset, rows)
+                for name, kind, buffer, offset in layout
             }
             if self.pd is not None:
                 data = self.pd.DataFrame(data)
@@ -276,6 +295,50 @@ def column(np, body, kind, offset, rows):
     return np.frombuffer(body, dtype=dtype, count=rows, offset=offset).copy()
 
 
+def block(np, columns, dtype, rows):
+    """A fresh 2-D array of the columns ((name, kind, buffer, offset) each, of one dtype) as rows: one
+    copy when they lie side by side in one buffer (as parsim puts them in the shared file)."""
+    _, _, first, start = columns[0]
+    if all(c[2] is first and c[3] == start + 8 * rows * k for k, c in enumerate(columns)):
+        flat = np.frombuffer(first, dtype=dtype, count=rows * len(columns), offset=start)
+        return flat.reshape(len(columns), rows).copy()
+    values = np.empty((len(columns), rows), dtype=dtype)
+    for row, (_, _, buffer, offset) in enumerate(columns):
+        values[row] = np.frombuffer(buffer, dtype=dtype, count=rows, offset=offset)
+    return values
+
+
+class Shared:
+    """The shared memory file parsim offers in the hello frame (docs/methods.md), mapped read-only. The
+    file only grows; it is mapped again when a fit frame points past the mapping."""
+
+    def __init__(self, fd):
+        self.fd = fd
+        self.map = None
+
+    @classmethod
+    def take(cls, fd):
+        """The file at descriptor fd, or None when it cannot be used (the columns then come in the
+        frames)."""
+        try:
+            os.fstat(fd)
+        except OSError:
+            return None
+        return cls(fd)
+
+    def view(self, end):
+        """The mapping, at least `end` bytes long."""
+        if self.map is None or len(self.map) < end:
+            import mmap
+
+            size = os.fstat(self.fd).st_size
+            if size < end:
+                raise ValueError(f"the shared file has {size} bytes, a column ends at {end}")
+            # The old mapping is left to the garbage collector: a view of it may still be alive.
+            self.map = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+        return self.map
+
+
 class Blocks:
     """Builds a data set's DataFrame as pandas stores it, one 2-D block per dtype, filled straight from
     the frame. This uses pandas internals (BlockManager, new_block, BlockPlacement), so it checks itself
@@ -286,7 +349,9 @@ class Blocks:
         self.pd = pd
         self.checked = False
         self.broken = False
-        self.names = None
+        # The column names and kinds of the last data set, and what is built from them once.
+        self.shape = None
+        self.rows = None
         try:
             from pandas._libs.internals import BlockPlacement
             from pandas.core.internals import BlockManager
@@ -297,46 +362,52 @@ class Blocks:
         except Exception:  # noqa: BLE001 - another pandas: the public constructor it is
             self.broken = True
 
-    def frame(self, body, layout, rows):
-        """The DataFrame of numeric columns at `layout` ((name, kind, offset) each), or None."""
+    def frame(self, layout, rows):
+        """The DataFrame of numeric columns at `layout` ((name, kind, buffer, offset) each), or None."""
         if self.broken:
             return None
         try:
-            frame = self.build(body, layout, rows)
+            frame = self.build(layout, rows)
             if not self.checked:
-                self.check(frame, body, layout, rows)
+                self.check(frame, layout, rows)
             return frame
         except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
             self.broken = True
             return None
 
-    def build(self, body, layout, rows):
+    def build(self, layout, rows):
         import numpy as np
 
         BlockPlacement, BlockManager, new_block = self.parts
-        names = tuple(name for name, _, _ in layout)
-        if names != self.names:
-            self.names, self.index = names, self.pd.Index(list(names))
+        shape = tuple((name, kind) for name, kind, _, _ in layout)
+        if shape != self.shape:
+            self.shape = shape
+            self.columns = self.pd.Index([name for name, _ in shape])
+            self.groups = [
+                (dtype, [i for i, (_, k) in enumerate(shape) if k == kind])
+                for kind, dtype in ((0, "<f8"), (1, "<i8"))
+            ]
+        if rows != self.rows:
+            self.rows, self.index = rows, self.pd.RangeIndex(rows)
         blocks = []
-        for kind, dtype in ((0, "<f8"), (1, "<i8")):
-            where = [i for i, (_, k, _) in enumerate(layout) if k == kind]
+        for dtype, where in self.groups:
             if not where:
                 continue
-            values = np.empty((len(where), rows), dtype=dtype)
-            for row, i in enumerate(where):
-                values[row] = np.frombuffer(body, dtype=dtype, count=rows, offset=layout[i][2])
+            values = block(np, [layout[i] for i in where], dtype, rows)
             placement = BlockPlacement(np.array(where, dtype=np.intp))
             blocks.append(new_block(values, placement=placement, ndim=2))
-        # Fresh index objects per data set (shallow copies): the user may rename them.
-        axes = [self.index.copy(), self.pd.RangeIndex(rows)]
+        # Fresh index objects per data set, so that one the user renames is its own; as views they
+        # share the (immutable) labels and pandas' lookup tables built on them, which a copy would
+        # build again on the first column the user reads.
+        axes = [self.columns._view(), self.index._view()]
         manager = BlockManager(tuple(blocks), axes, verify_integrity=False)
         return self.from_mgr(manager, axes=manager.axes)
 
-    def check(self, frame, body, layout, rows):
+    def check(self, frame, layout, rows):
         import numpy as np
 
         public = self.pd.DataFrame(
-            {name: column(np, body, kind, offset, rows) for name, kind, offset in layout}
+            {name: column(np, buffer, kind, offset, rows) for name, kind, buffer, offset in layout}
         )
         if not (frame.equals(public) and list(frame.dtypes) == list(public.dtypes)):
             raise ValueError("the block-built frame differs from pandas' own")
