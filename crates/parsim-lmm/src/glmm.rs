@@ -173,6 +173,9 @@ struct State {
     eta: Vec<f64>,
     mu: Vec<f64>,
     scratch: Vec<f64>,
+    /// offset + Xβ at β = `base_beta` ([`update_base`]): PIRLS over u moves only the rest of η.
+    base: Vec<f64>,
+    base_beta: Vec<f64>,
     /// Quadrature: per level, deviance sums and the accumulated integrand.
     dev0: Vec<f64>,
     devk: Vec<f64>,
@@ -547,9 +550,16 @@ fn prepare(
         data,
         weights,
     )?;
-    for v in [&mut state.eta, &mut state.mu, &mut state.lev] {
+    for v in [
+        &mut state.eta,
+        &mut state.mu,
+        &mut state.lev,
+        &mut state.base,
+    ] {
         v.resize(n, 0.0);
     }
+    // New data: offset + Xβ is stale whatever β.
+    state.base_beta.clear();
     Ok(())
 }
 
@@ -711,22 +721,38 @@ fn update_a(shape: &mut System, theta: &[f64]) {
     }
 }
 
-/// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
-fn update_eta(shape: &System, st: &mut State, family: Family) {
+/// offset + Xβ into `st.base`, unless already there for this β.
+fn update_base(shape: &System, st: &mut State) {
+    if st.base_beta == st.beta {
+        return;
+    }
     let n = st.r.y.len();
-    let p = st.beta.len();
-    st.eta.copy_from_slice(&st.r.offset);
-    for j in 0..p {
-        let b = st.beta[j];
-        for (e, x) in st.eta.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
+    st.base.copy_from_slice(&st.r.offset);
+    for (j, &b) in st.beta.iter().enumerate() {
+        for (e, x) in st.base.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
             *e += b * x;
         }
     }
+    st.base_beta.clone_from(&st.beta);
+}
+
+/// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
+fn update_eta(shape: &System, st: &mut State, family: Family) {
+    let n = st.r.y.len();
+    update_base(shape, st);
+    st.eta.copy_from_slice(&st.base);
     for (t, term) in shape.shapes.iter().enumerate() {
         let q = term.q;
-        let (a, codes) = (&shape.a[t], &shape.codes[t]);
+        let (a, codes) = (&shape.a[t][..n * q], &shape.codes[t][..n]);
+        let u = &st.u[term.offset..term.offset + term.nlevels * q];
+        if q == 1 {
+            for ((e, &c), &a) in st.eta.iter_mut().zip(codes).zip(a) {
+                *e += a * u[c as usize];
+            }
+            continue;
+        }
         for i in 0..n {
-            let u = &st.u[term.offset + codes[i] as usize * q..][..q];
+            let u = &u[codes[i] as usize * q..][..q];
             let ar = &a[i * q..(i + 1) * q];
             st.eta[i] += ar.iter().zip(u).map(|(x, y)| x * y).sum::<f64>();
         }
@@ -758,20 +784,15 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     pls.clear();
     st.weight.resize(n, 0.0);
     st.target.resize(n, 0.0);
+    // Working response without the offset; with β fixed, less Xβ as well.
+    let fixed = if joint { &st.r.offset } else { &st.base };
+    let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
+    let (weight, target, fixed) = (&mut st.weight[..n], &mut st.target[..n], &fixed[..n]);
     for i in 0..n {
-        let me = family.link.mu_eta_at(st.eta[i], st.mu[i]);
-        let var = family.distribution.variance(st.mu[i]);
-        st.weight[i] = st.r.wt[i] * me * me / var;
-        // Working response without the offset; with β fixed, less Xβ as well.
-        st.target[i] = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
-    }
-    if !joint {
-        for j in 0..p {
-            let b = st.beta[j];
-            for (t, x) in st.target.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
-                *t -= b * x;
-            }
-        }
+        let me = family.link.mu_eta_at(eta[i], mu[i]);
+        let var = family.distribution.variance(mu[i]);
+        weight[i] = wt[i] * me * me / var;
+        target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
     }
     if pls.is_scalar() {
         // Every term scalar: column by column (faster than observation by observation).
@@ -783,6 +804,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             &st.weight,
             &st.target,
             &mut st.scratch,
+            joint,
         );
         return pls.factor(joint);
     }
@@ -815,14 +837,16 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
 /// Returns log|L_u|² and the penalised deviance at the converged modes, the factor left at them.
 fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<(f64, f64)> {
     update_eta(shape, st, family);
-    let mut start = penalised_deviance(st, family);
-    if !start.is_finite() {
+    // A start whose means overflow (a warm start far off): from u = 0 instead. Finite means
+    // have a finite deviance, computed only when a line search or the result needs it.
+    let finite = |st: &State| st.eta.iter().chain(&st.mu).all(|v| v.is_finite());
+    if !finite(st) {
         st.u.fill(0.0);
         update_eta(shape, st, family);
-        start = penalised_deviance(st, family);
     }
-    // The penalised deviance at the current modes, None after a step taken without it.
-    let mut pdev = Some(start);
+    // The penalised deviance at the current modes, None until computed or after a step taken
+    // without it.
+    let mut pdev = None;
     let q = shape.pls.q;
     let p = st.beta.len();
     for _ in 0..PIRLS_ITERATIONS {

@@ -245,6 +245,8 @@ impl Pls {
     /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
     /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
     /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
+    /// Without `joint` β's rows are left out (a factorization over u alone never reads them).
+    #[allow(clippy::too_many_arguments)]
     pub fn add_scalar(
         &mut self,
         codes: &[Vec<u32>],
@@ -253,17 +255,21 @@ impl Pls {
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
+        joint: bool,
     ) {
-        let (n, p, md, m2) = (codes[0].len(), self.p, self.md, self.m2);
+        let (n, md, m2) = (codes[0].len(), self.md, self.m2);
+        let p = if joint { self.p } else { 0 };
         let q_first = self.terms[0].nlevels;
         let later = self.terms.len() - 1;
-        let (codes0, a0) = (&codes[0], &a[0]);
+        let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
+        let (w, t, wa) = (&w[..n], &t[..n], &mut wa[..n]);
+        let (d, rhs) = (&mut self.d[..q_first], &mut self.x[..q_first]);
         for i in 0..n {
             let l = codes0[i] as usize;
             let v = w[i] * a0[i];
             wa[i] = v;
-            self.d[l] += v * a0[i];
-            self.x[l] += v * t[i];
+            d[l] += v * a0[i];
+            rhs[l] += v * t[i];
         }
         // Later terms: the cross entry with term 0, the dense rows among themselves and with X.
         for k in 1..=later {
@@ -475,6 +481,11 @@ impl Pls {
     pub fn leverage(&mut self, levels: &[u32], a: &[&[f64]]) -> f64 {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let l0 = levels[0] as usize;
+        if q0 == 1 && self.m2 == 0 {
+            // One scalar term: L is diagonal.
+            let xi = a[0][0] / self.l[l0];
+            return xi * xi;
+        }
         let xi = &mut self.tmp[..q0];
         xi.copy_from_slice(a[0]);
         forward_solve(&self.l[l0 * q0 * q0..(l0 + 1) * q0 * q0], q0, q0, xi);
