@@ -1378,6 +1378,9 @@ fn newton_stage(
 fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
+    if nterms == 1 && system.shapes[0].q == 1 {
+        return scalar_beta_gradient(system, st, family, grad);
+    }
     let d = family.distribution;
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
@@ -1427,6 +1430,46 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
         }
     }
     debug_assert_eq!(p, st.beta.len());
+}
+
+/// [`beta_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
+/// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
+fn scalar_beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
+    let n = st.r.y.len();
+    let d = family.distribution;
+    let (codes, a) = (&system.codes[0][..n], &system.a[0][..n]);
+    let (mu, wt, y) = (&st.mu[..n], &st.r.wt[..n], &st.r.y[..n]);
+    let pls = &mut system.pls;
+    let nl = system.shapes[0].nlevels;
+    let r = &mut st.dev0;
+    r.clear();
+    r.resize(nl, 0.0);
+    let lev = &mut st.lev[..n];
+    for i in 0..n {
+        let l = codes[i] as usize;
+        let xi = a[i] / pls.first_diagonal(l);
+        let v = wt[i] * d.variance_derivative(mu[i]) * d.variance(mu[i]) * xi * xi;
+        lev[i] = v;
+        r[l] += a[i] * v;
+    }
+    for (l, r) in r.iter_mut().enumerate() {
+        let diagonal = pls.first_diagonal(l);
+        *r /= diagonal * diagonal;
+    }
+    // The per-observation coefficient of X′, in `scratch`.
+    let coefficient = &mut st.scratch;
+    coefficient.resize(n, 0.0);
+    for i in 0..n {
+        coefficient[i] = -2.0 * wt[i] * (y[i] - mu[i]) + lev[i]
+            - wt[i] * d.variance(mu[i]) * a[i] * r[codes[i] as usize];
+    }
+    for (j, g) in grad.iter_mut().enumerate() {
+        *g = system.x[j * n..(j + 1) * n]
+            .iter()
+            .zip(coefficient.iter())
+            .map(|(x, c)| x * c)
+            .sum();
+    }
 }
 
 /// Gauss-Hermite rule for the standard normal with `k` points (Golub-Welsch: the eigenvalues of

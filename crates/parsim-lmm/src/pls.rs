@@ -75,6 +75,10 @@ pub(crate) struct Pls {
     ct: Vec<f64>,
     /// Per observation and later term, its first entry in its level-1 list.
     entry: Vec<u32>,
+    /// Per observation, the entry of β's first row in its level-1 list.
+    beta_entry: Vec<u32>,
+    /// n values of scratch: W times a column of X.
+    wx: Vec<f64>,
     /// H₂₂ (lower triangle), then the Schur complement's factor.
     e: Vec<f64>,
     s: Vec<f64>,
@@ -137,7 +141,13 @@ impl Pls {
                 entry[i * later + t - 1] = (ptr[l0] + at) as u32;
             }
         }
+        let beta_entry = codes[0]
+            .iter()
+            .map(|&l| (ptr[l as usize + 1] - p) as u32)
+            .collect();
         Pls {
+            beta_entry,
+            wx: vec![0.0; n],
             d: vec![0.0; n0 * q0 * q0],
             l: vec![0.0; n0 * q0 * q0],
             c: vec![0.0; rows.len() * q0],
@@ -290,24 +300,18 @@ impl Pls {
             }
         }
         // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
+        let wx = &mut self.wx[..n];
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
-            for i in 0..n {
-                let l = codes0[i] as usize;
-                self.c[self.ptr[l + 1] - p + j] += wa[i] * column[i];
+            for ((&e, &v), &xv) in self.beta_entry[..n].iter().zip(wa.iter()).zip(column) {
+                self.c[e as usize + j] += v * xv;
             }
-            let mut rhs = 0.0;
-            for i in 0..n {
-                rhs += w[i] * t[i] * column[i];
+            for ((o, &wv), &xv) in wx.iter_mut().zip(w).zip(column) {
+                *o = wv * xv;
             }
-            self.x[q_first + m2 + j] += rhs;
+            self.x[q_first + m2 + j] += dot(wx, t);
             for j2 in 0..=j {
-                let other = &x[j2 * n..(j2 + 1) * n];
-                let mut sum = 0.0;
-                for i in 0..n {
-                    sum += w[i] * column[i] * other[i];
-                }
-                self.e[(m2 + j2) * md + m2 + j] += sum;
+                self.e[(m2 + j2) * md + m2 + j] += dot(wx, &x[j2 * n..(j2 + 1) * n]);
             }
         }
     }
