@@ -1138,6 +1138,9 @@ struct NewtonScratch {
     trial: Vec<f64>,
     /// The conditional modes at the current point: every nearby PIRLS starts from them.
     centre: Vec<f64>,
+    /// ∂û/∂(θ, β) at the centre, one scalar term only ([`mode_slopes`]): column j (nl values)
+    /// for parameter j. Empty when not available.
+    slopes: Vec<f64>,
     /// Twice the information of β given θ (p×p), then its Cholesky factor.
     information: Vec<f64>,
 }
@@ -1189,6 +1192,7 @@ fn newton_stage(
         step,
         trial,
         centre,
+        slopes,
         information,
     } = ns;
     for v in [&mut *gradient, &mut *step, &mut *trial] {
@@ -1206,7 +1210,7 @@ fn newton_stage(
         information.iter_mut().for_each(|v| *v *= 2.0);
         cholesky_small(information, p)
     };
-    let mut eval = |x: &[f64], st: &mut State, grad: &mut [f64]| {
+    let mut eval = |system: &mut System, x: &[f64], st: &mut State, grad: &mut [f64]| {
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
         let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
@@ -1214,7 +1218,7 @@ fn newton_stage(
         value.is_finite().then_some(value)
     };
     let h = HESSIAN_STEP;
-    let Some(mut f0) = eval(params, st, &mut gradient[ntheta..]) else {
+    let Some(mut f0) = eval(system, params, st, &mut gradient[ntheta..]) else {
         return (None, evaluations);
     };
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
@@ -1236,7 +1240,9 @@ fn newton_stage(
             *t += *s;
         }
         centre.clone_from(&st.u);
-        match eval(trial, st, plus) {
+        mode_slopes(system, st, ntheta, slopes);
+        predict_modes(&mut st.u, centre, slopes, params, trial);
+        match eval(system, trial, st, plus) {
             Some(f) if f < f0 => {
                 f0 = f;
                 params.copy_from_slice(trial);
@@ -1245,7 +1251,7 @@ fn newton_stage(
             _ => {
                 // Back to the point's modes and factor.
                 st.u.clone_from(centre);
-                if eval(params, st, &mut gradient[ntheta..]).is_none() {
+                if eval(system, params, st, &mut gradient[ntheta..]).is_none() {
                     return (None, evaluations);
                 }
                 break;
@@ -1255,18 +1261,20 @@ fn newton_stage(
     for _ in 0..NEWTON_ITERATIONS {
         // Derivatives at `params` (the state is at its modes).
         centre.clone_from(&st.u);
+        mode_slopes(system, st, ntheta, slopes);
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
         for j in 0..k {
-            // PIRLS at +h starts from the centre's modes, at −h from their reflection through the
-            // centre (2û − û₊, off by O(h²) only): one iteration fewer there.
+            // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
+            // themselves), at −h from their reflection through the centre (2û − û₊): both
+            // off by O(h²), one iteration fewer.
             let mut side = |x: f64, out: &mut [f64], st: &mut State| {
                 trial[j] = x;
-                let v = eval(trial, st, out);
+                let v = eval(system, trial, st, out);
                 trial[j] = params[j];
                 v
             };
-            st.u.clone_from(centre);
+            predict_along(&mut st.u, centre, slopes, j, h);
             let Some(fp) = side(params[j] + h, plus, st) else {
                 return (None, evaluations);
             };
@@ -1290,7 +1298,7 @@ fn newton_stage(
                     trial[i] = params[i] + si * h;
                     trial[j] = params[j] + sj * h;
                     st.u.clone_from(centre);
-                    let v = eval(trial, st, plus);
+                    let v = eval(system, trial, st, plus);
                     trial[i] = params[i];
                     trial[j] = params[j];
                     v
@@ -1347,9 +1355,9 @@ fn newton_stage(
             if trial[..ntheta].iter().any(|&t| t < 0.0) {
                 return (None, evaluations);
             }
-            st.u.clone_from(centre);
+            predict_modes(&mut st.u, centre, slopes, params, trial);
             // The gradient is kept if the step is taken.
-            if let Some(f) = eval(trial, st, plus) {
+            if let Some(f) = eval(system, trial, st, plus) {
                 if f <= f0 + 1e-10 * f0.abs() {
                     f0 = f;
                     accepted = true;
@@ -1368,6 +1376,68 @@ fn newton_stage(
         }
     }
     (None, evaluations)
+}
+
+/// ∂û/∂(θ, β) at the state's modes for one scalar term (canonical link), into `slopes` (column j
+/// for parameter j, one value per level); left empty for other structures. With aᵢ = θzᵢ,
+/// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
+/// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
+/// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
+fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    slopes.clear();
+    if system.shapes.len() != 1 || system.shapes[0].q != 1 || ntheta != 1 {
+        return;
+    }
+    let n = st.r.y.len();
+    let nl = system.shapes[0].nlevels;
+    let p = st.beta.len();
+    slopes.resize((1 + p) * nl, 0.0);
+    let (codes, a, z) = (&system.codes[0][..n], &system.a[0][..n], &system.z[0][..n]);
+    let (w, y, mu, wt) = (&st.weight[..n], &st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);
+    let (theta_column, beta_columns) = slopes.split_at_mut(nl);
+    // θ: Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ² = Σ zᵢ(rᵢ − aᵢWᵢuₗ).
+    for i in 0..n {
+        let l = codes[i] as usize;
+        theta_column[l] += z[i] * (wt[i] * (y[i] - mu[i]) - a[i] * w[i] * st.u[l]);
+    }
+    for (j, column) in beta_columns.chunks_exact_mut(nl).enumerate() {
+        let x = &system.x[j * n..(j + 1) * n];
+        for i in 0..n {
+            column[codes[i] as usize] -= a[i] * w[i] * x[i];
+        }
+    }
+    for column in slopes.chunks_exact_mut(nl) {
+        for (l, s) in column.iter_mut().enumerate() {
+            let diagonal = system.pls.first_diagonal(l);
+            *s /= diagonal * diagonal;
+        }
+    }
+}
+
+/// u = the centre's modes moved by the slopes along `to − from` (just the modes without slopes).
+fn predict_modes(u: &mut [f64], centre: &[f64], slopes: &[f64], from: &[f64], to: &[f64]) {
+    u.copy_from_slice(centre);
+    if slopes.is_empty() {
+        return;
+    }
+    let nl = centre.len();
+    for (column, (t, f)) in slopes.chunks_exact(nl).zip(to.iter().zip(from)) {
+        let delta = t - f;
+        for (u, s) in u.iter_mut().zip(column) {
+            *u += delta * s;
+        }
+    }
+}
+
+/// u = the centre's modes moved by `delta` in parameter j ([`predict_modes`]).
+fn predict_along(u: &mut [f64], centre: &[f64], slopes: &[f64], j: usize, delta: f64) {
+    u.copy_from_slice(centre);
+    let nl = centre.len();
+    if let Some(column) = slopes.get(j * nl..(j + 1) * nl) {
+        for (u, s) in u.iter_mut().zip(column) {
+            *u += delta * s;
+        }
+    }
 }
 
 /// ∂/∂β of the Laplace criterion (canonical link) at the state's modes, after [`criterion`] with
