@@ -39,6 +39,11 @@ const SINGULAR_BELOW: f64 = 1e-4;
 /// test on the deviance's change, even at the fixtures' 1e-12, stops earlier).
 const PIRLS_STEP: f64 = 1e-11;
 const PIRLS_ITERATIONS: usize = 60;
+/// [`PIRLS_STEP`] of the coarse stage 1 that only gives Newton's stage 2 its start: the modes
+/// then err by ~1e-8 and the criterion by as much (log|L|² moves to first order with them), far
+/// below the changes Brent's search at [`STAGE1_TOLERANCE`] in θ compares (~1e-3 on the
+/// fixtures); it spares about one PIRLS iteration per evaluation.
+const COARSE_PIRLS_STEP: f64 = 1e-8;
 /// A PIRLS step smaller than this (relative, as [`PIRLS_STEP`]) is taken whole without computing
 /// the deviance for a line search: this close to the modes Newton's steps shrink quadratically
 /// (the Hessian's perturbed evaluations start 1e-4 away).
@@ -130,9 +135,7 @@ struct Shape {
 
 /// The model matrices and the PLS system: everything the criterion reads and writes.
 struct System {
-    /// X column-major (n × p), and row-major in `xr`.
     x: Vec<f64>,
-    xr: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
     codes: Vec<Vec<u32>>,
@@ -175,6 +178,9 @@ struct State {
     eta: Vec<f64>,
     mu: Vec<f64>,
     scratch: Vec<f64>,
+    /// offset + Xβ at β = `base_beta` ([`update_base`]): PIRLS over u moves only the rest of η.
+    base: Vec<f64>,
+    base_beta: Vec<f64>,
     /// Quadrature: per level, deviance sums and the accumulated integrand.
     dev0: Vec<f64>,
     devk: Vec<f64>,
@@ -186,6 +192,8 @@ struct State {
     target: Vec<f64>,
     /// PIRLS iterations since the fit began.
     iterations: usize,
+    /// PIRLS's convergence test in force ([`PIRLS_STEP`] or [`COARSE_PIRLS_STEP`]).
+    pirls_step: f64,
     /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
     lev: Vec<f64>,
     /// Σ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)), which does not depend on μ when every binomial count is a
@@ -316,6 +324,11 @@ impl GlmmFitter {
         } else {
             &mut shape.optimizers.theta
         };
+        st.pirls_step = if newton {
+            COARSE_PIRLS_STEP
+        } else {
+            PIRLS_STEP
+        };
         let stage1 = stage1_optimizer.minimize(
             |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
                 Some(v) => v,
@@ -326,6 +339,7 @@ impl GlmmFitter {
             },
             theta,
         );
+        st.pirls_step = PIRLS_STEP;
         let mut evaluations = stage1.evaluations;
         let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
         let mut budget_exhausted = stage1.budget_exhausted;
@@ -519,14 +533,6 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
-    let p = structure.fixed.width();
-    let (x, xr) = (&shape.system.x, &mut shape.system.xr);
-    xr.resize(n * p, 0.0);
-    for j in 0..p {
-        for i in 0..n {
-            xr[i * p + j] = x[j * n + i];
-        }
-    }
     let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
@@ -548,6 +554,7 @@ fn prepare(
         // first meets) follows the crossing: a data set with the same levels met differently
         // (another random assignment of items) needs it anew.
         let refs: Vec<&[u32]> = shape.system.codes.iter().map(Vec::as_slice).collect();
+        let p = structure.fixed.width();
         shape.system.pls = Pls::new(shape.system.shapes.clone(), &refs, p);
     }
     if !shape
@@ -569,9 +576,16 @@ fn prepare(
         data,
         weights,
     )?;
-    for v in [&mut state.eta, &mut state.mu, &mut state.lev] {
+    for v in [
+        &mut state.eta,
+        &mut state.mu,
+        &mut state.lev,
+        &mut state.base,
+    ] {
         v.resize(n, 0.0);
     }
+    // New data: offset + Xβ is stale whatever β.
+    state.base_beta.clear();
     Ok(())
 }
 
@@ -658,7 +672,6 @@ fn build_shape(
         names: structure.fixed_names(),
         system: System {
             x: Vec::new(),
-            xr: Vec::new(),
             z: vec![Vec::new(); nterms],
             a: structure
                 .terms
@@ -734,22 +747,38 @@ fn update_a(shape: &mut System, theta: &[f64]) {
     }
 }
 
-/// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
-fn update_eta(shape: &System, st: &mut State, family: Family) {
+/// offset + Xβ into `st.base`, unless already there for this β.
+fn update_base(shape: &System, st: &mut State) {
+    if st.base_beta == st.beta {
+        return;
+    }
     let n = st.r.y.len();
-    let p = st.beta.len();
-    st.eta.copy_from_slice(&st.r.offset);
-    for j in 0..p {
-        let b = st.beta[j];
-        for (e, x) in st.eta.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
+    st.base.copy_from_slice(&st.r.offset);
+    for (j, &b) in st.beta.iter().enumerate() {
+        for (e, x) in st.base.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
             *e += b * x;
         }
     }
+    st.base_beta.clone_from(&st.beta);
+}
+
+/// η = offset + Xβ + Σ_t Λ′-scaled Z u, and μ.
+fn update_eta(shape: &System, st: &mut State, family: Family) {
+    let n = st.r.y.len();
+    update_base(shape, st);
+    st.eta.copy_from_slice(&st.base);
     for (t, term) in shape.shapes.iter().enumerate() {
         let q = term.q;
-        let (a, codes) = (&shape.a[t], &shape.codes[t]);
+        let (a, codes) = (&shape.a[t][..n * q], &shape.codes[t][..n]);
+        let u = &st.u[term.offset..term.offset + term.nlevels * q];
+        if q == 1 {
+            for ((e, &c), &a) in st.eta.iter_mut().zip(codes).zip(a) {
+                *e += a * u[c as usize];
+            }
+            continue;
+        }
         for i in 0..n {
-            let u = &st.u[term.offset + codes[i] as usize * q..][..q];
+            let u = &u[codes[i] as usize * q..][..q];
             let ar = &a[i * q..(i + 1) * q];
             st.eta[i] += ar.iter().zip(u).map(|(x, y)| x * y).sum::<f64>();
         }
@@ -781,33 +810,27 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     pls.clear();
     st.weight.resize(n, 0.0);
     st.target.resize(n, 0.0);
+    // Working response without the offset; with β fixed, less Xβ as well.
+    let fixed = if joint { &st.r.offset } else { &st.base };
+    let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
+    let (weight, target, fixed) = (&mut st.weight[..n], &mut st.target[..n], &fixed[..n]);
     for i in 0..n {
-        let me = family.link.mu_eta_at(st.eta[i], st.mu[i]);
-        let var = family.distribution.variance(st.mu[i]);
-        st.weight[i] = st.r.wt[i] * me * me / var;
-        // Working response without the offset; with β fixed, less Xβ as well.
-        st.target[i] = st.eta[i] - st.r.offset[i] + (st.r.y[i] - st.mu[i]) / me;
-    }
-    if !joint {
-        for j in 0..p {
-            let b = st.beta[j];
-            for (t, x) in st.target.iter_mut().zip(&shape.x[j * n..(j + 1) * n]) {
-                *t -= b * x;
-            }
-        }
+        let me = family.link.mu_eta_at(eta[i], mu[i]);
+        let var = family.distribution.variance(mu[i]);
+        weight[i] = wt[i] * me * me / var;
+        target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
     }
     if pls.is_scalar() {
         // Every term scalar: column by column (faster than observation by observation).
         st.scratch.resize(n, 0.0);
         pls.add_scalar(
-            joint,
             &shape.codes,
             &shape.a,
             &shape.x,
-            &shape.xr,
             &st.weight,
             &st.target,
             &mut st.scratch,
+            joint,
         );
         return pls.factor(joint);
     }
@@ -840,14 +863,16 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
 /// Returns log|L_u|² and the penalised deviance at the converged modes, the factor left at them.
 fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Option<(f64, f64)> {
     update_eta(shape, st, family);
-    let mut start = penalised_deviance(st, family);
-    if !start.is_finite() {
+    // A start whose means overflow (a warm start far off): from u = 0 instead. Finite means
+    // have a finite deviance, computed only when a line search or the result needs it.
+    let finite = |st: &State| st.eta.iter().chain(&st.mu).all(|v| v.is_finite());
+    if !finite(st) {
         st.u.fill(0.0);
         update_eta(shape, st, family);
-        start = penalised_deviance(st, family);
     }
-    // The penalised deviance at the current modes, None after a step taken without it.
-    let mut pdev = Some(start);
+    // The penalised deviance at the current modes, None until computed or after a step taken
+    // without it.
+    let mut pdev = None;
     let q = shape.pls.q;
     let p = st.beta.len();
     for _ in 0..PIRLS_ITERATIONS {
@@ -867,7 +892,7 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
                 .map(|j| (x[q + j] - st.beta[j]).abs() / (1.0 + st.beta[j].abs()))
                 .fold(moved, f64::max);
         }
-        if moved < PIRLS_STEP {
+        if moved < st.pirls_step {
             let pdev = pdev.unwrap_or_else(|| penalised_deviance(st, family));
             return Some((logdet, pdev));
         }
@@ -1139,6 +1164,9 @@ struct NewtonScratch {
     trial: Vec<f64>,
     /// The conditional modes at the current point: every nearby PIRLS starts from them.
     centre: Vec<f64>,
+    /// ∂û/∂(θ, β) at the centre, one scalar term only ([`mode_slopes`]): column j (nl values)
+    /// for parameter j. Empty when not available.
+    slopes: Vec<f64>,
     /// Twice the information of β given θ (p×p), then its Cholesky factor.
     information: Vec<f64>,
 }
@@ -1190,6 +1218,7 @@ fn newton_stage(
         step,
         trial,
         centre,
+        slopes,
         information,
     } = ns;
     for v in [&mut *gradient, &mut *step, &mut *trial] {
@@ -1207,7 +1236,7 @@ fn newton_stage(
         information.iter_mut().for_each(|v| *v *= 2.0);
         cholesky_small(information, p)
     };
-    let mut eval = |x: &[f64], st: &mut State, grad: &mut [f64]| {
+    let mut eval = |system: &mut System, x: &[f64], st: &mut State, grad: &mut [f64]| {
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
         let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
@@ -1215,7 +1244,7 @@ fn newton_stage(
         value.is_finite().then_some(value)
     };
     let h = HESSIAN_STEP;
-    let Some(mut f0) = eval(params, st, &mut gradient[ntheta..]) else {
+    let Some(mut f0) = eval(system, params, st, &mut gradient[ntheta..]) else {
         return (None, evaluations);
     };
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
@@ -1237,7 +1266,9 @@ fn newton_stage(
             *t += *s;
         }
         centre.clone_from(&st.u);
-        match eval(trial, st, plus) {
+        mode_slopes(system, st, ntheta, slopes);
+        predict_modes(&mut st.u, centre, slopes, params, trial);
+        match eval(system, trial, st, plus) {
             Some(f) if f < f0 => {
                 f0 = f;
                 params.copy_from_slice(trial);
@@ -1246,7 +1277,7 @@ fn newton_stage(
             _ => {
                 // Back to the point's modes and factor.
                 st.u.clone_from(centre);
-                if eval(params, st, &mut gradient[ntheta..]).is_none() {
+                if eval(system, params, st, &mut gradient[ntheta..]).is_none() {
                     return (None, evaluations);
                 }
                 break;
@@ -1256,18 +1287,20 @@ fn newton_stage(
     for _ in 0..NEWTON_ITERATIONS {
         // Derivatives at `params` (the state is at its modes).
         centre.clone_from(&st.u);
+        mode_slopes(system, st, ntheta, slopes);
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
         for j in 0..k {
-            // PIRLS at +h starts from the centre's modes, at −h from their reflection through the
-            // centre (2û − û₊, off by O(h²) only): one iteration fewer there.
+            // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
+            // themselves), at −h from their reflection through the centre (2û − û₊): both
+            // off by O(h²), one iteration fewer.
             let mut side = |x: f64, out: &mut [f64], st: &mut State| {
                 trial[j] = x;
-                let v = eval(trial, st, out);
+                let v = eval(system, trial, st, out);
                 trial[j] = params[j];
                 v
             };
-            st.u.clone_from(centre);
+            predict_along(&mut st.u, centre, slopes, j, h);
             let Some(fp) = side(params[j] + h, plus, st) else {
                 return (None, evaluations);
             };
@@ -1291,7 +1324,7 @@ fn newton_stage(
                     trial[i] = params[i] + si * h;
                     trial[j] = params[j] + sj * h;
                     st.u.clone_from(centre);
-                    let v = eval(trial, st, plus);
+                    let v = eval(system, trial, st, plus);
                     trial[i] = params[i];
                     trial[j] = params[j];
                     v
@@ -1348,9 +1381,9 @@ fn newton_stage(
             if trial[..ntheta].iter().any(|&t| t < 0.0) {
                 return (None, evaluations);
             }
-            st.u.clone_from(centre);
+            predict_modes(&mut st.u, centre, slopes, params, trial);
             // The gradient is kept if the step is taken.
-            if let Some(f) = eval(trial, st, plus) {
+            if let Some(f) = eval(system, trial, st, plus) {
                 if f <= f0 + 1e-10 * f0.abs() {
                     f0 = f;
                     accepted = true;
@@ -1371,6 +1404,68 @@ fn newton_stage(
     (None, evaluations)
 }
 
+/// ∂û/∂(θ, β) at the state's modes for one scalar term (canonical link), into `slopes` (column j
+/// for parameter j, one value per level); left empty for other structures. With aᵢ = θzᵢ,
+/// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
+/// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
+/// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
+fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    slopes.clear();
+    if system.shapes.len() != 1 || system.shapes[0].q != 1 || ntheta != 1 {
+        return;
+    }
+    let n = st.r.y.len();
+    let nl = system.shapes[0].nlevels;
+    let p = st.beta.len();
+    slopes.resize((1 + p) * nl, 0.0);
+    let (codes, a, z) = (&system.codes[0][..n], &system.a[0][..n], &system.z[0][..n]);
+    let (w, y, mu, wt) = (&st.weight[..n], &st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);
+    let (theta_column, beta_columns) = slopes.split_at_mut(nl);
+    // θ: Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ² = Σ zᵢ(rᵢ − aᵢWᵢuₗ).
+    for i in 0..n {
+        let l = codes[i] as usize;
+        theta_column[l] += z[i] * (wt[i] * (y[i] - mu[i]) - a[i] * w[i] * st.u[l]);
+    }
+    for (j, column) in beta_columns.chunks_exact_mut(nl).enumerate() {
+        let x = &system.x[j * n..(j + 1) * n];
+        for i in 0..n {
+            column[codes[i] as usize] -= a[i] * w[i] * x[i];
+        }
+    }
+    for column in slopes.chunks_exact_mut(nl) {
+        for (l, s) in column.iter_mut().enumerate() {
+            let diagonal = system.pls.first_diagonal(l);
+            *s /= diagonal * diagonal;
+        }
+    }
+}
+
+/// u = the centre's modes moved by the slopes along `to − from` (just the modes without slopes).
+fn predict_modes(u: &mut [f64], centre: &[f64], slopes: &[f64], from: &[f64], to: &[f64]) {
+    u.copy_from_slice(centre);
+    if slopes.is_empty() {
+        return;
+    }
+    let nl = centre.len();
+    for (column, (t, f)) in slopes.chunks_exact(nl).zip(to.iter().zip(from)) {
+        let delta = t - f;
+        for (u, s) in u.iter_mut().zip(column) {
+            *u += delta * s;
+        }
+    }
+}
+
+/// u = the centre's modes moved by `delta` in parameter j ([`predict_modes`]).
+fn predict_along(u: &mut [f64], centre: &[f64], slopes: &[f64], j: usize, delta: f64) {
+    u.copy_from_slice(centre);
+    let nl = centre.len();
+    if let Some(column) = slopes.get(j * nl..(j + 1) * nl) {
+        for (u, s) in u.iter_mut().zip(column) {
+            *u += delta * s;
+        }
+    }
+}
+
 /// ∂/∂β of the Laplace criterion (canonical link) at the state's modes, after [`criterion`] with
 /// β fixed has left the factor L of H = U′WU + I at û. With d the deviance's derivative in η,
 /// W the working weights, w′ their derivative in η, hᵢ = ‖L⁻¹Uᵢ′‖² and v = w′∘h: the penalised
@@ -1379,6 +1474,9 @@ fn newton_stage(
 fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
+    if nterms == 1 && system.shapes[0].q == 1 {
+        return scalar_beta_gradient(system, st, family, grad);
+    }
     let d = family.distribution;
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
@@ -1423,11 +1521,51 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
         }
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
         let coefficient = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * s;
-        for (g, xv) in grad.iter_mut().zip(&system.xr[i * p..(i + 1) * p]) {
-            *g += xv * coefficient;
+        for (j, g) in grad.iter_mut().enumerate() {
+            *g += system.x[j * n + i] * coefficient;
         }
     }
     debug_assert_eq!(p, st.beta.len());
+}
+
+/// [`beta_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
+/// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
+fn scalar_beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
+    let n = st.r.y.len();
+    let d = family.distribution;
+    let (codes, a) = (&system.codes[0][..n], &system.a[0][..n]);
+    let (mu, wt, y) = (&st.mu[..n], &st.r.wt[..n], &st.r.y[..n]);
+    let pls = &mut system.pls;
+    let nl = system.shapes[0].nlevels;
+    let r = &mut st.dev0;
+    r.clear();
+    r.resize(nl, 0.0);
+    let lev = &mut st.lev[..n];
+    for i in 0..n {
+        let l = codes[i] as usize;
+        let xi = a[i] / pls.first_diagonal(l);
+        let v = wt[i] * d.variance_derivative(mu[i]) * d.variance(mu[i]) * xi * xi;
+        lev[i] = v;
+        r[l] += a[i] * v;
+    }
+    for (l, r) in r.iter_mut().enumerate() {
+        let diagonal = pls.first_diagonal(l);
+        *r /= diagonal * diagonal;
+    }
+    // The per-observation coefficient of X′, in `scratch`.
+    let coefficient = &mut st.scratch;
+    coefficient.resize(n, 0.0);
+    for i in 0..n {
+        coefficient[i] = -2.0 * wt[i] * (y[i] - mu[i]) + lev[i]
+            - wt[i] * d.variance(mu[i]) * a[i] * r[codes[i] as usize];
+    }
+    for (j, g) in grad.iter_mut().enumerate() {
+        *g = system.x[j * n..(j + 1) * n]
+            .iter()
+            .zip(coefficient.iter())
+            .map(|(x, c)| x * c)
+            .sum();
+    }
 }
 
 /// Gauss-Hermite rule for the standard normal with `k` points (Golub-Welsch: the eigenvalues of

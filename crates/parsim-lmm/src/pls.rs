@@ -75,6 +75,10 @@ pub(crate) struct Pls {
     ct: Vec<f64>,
     /// Per observation and later term, its first entry in its level-1 list.
     entry: Vec<u32>,
+    /// Per observation, the entry of β's first row in its level-1 list.
+    beta_entry: Vec<u32>,
+    /// n values of scratch: W times a column of X.
+    wx: Vec<f64>,
     /// H₂₂ (lower triangle), then the Schur complement's factor.
     e: Vec<f64>,
     s: Vec<f64>,
@@ -137,7 +141,13 @@ impl Pls {
                 entry[i * later + t - 1] = (ptr[l0] + at) as u32;
             }
         }
+        let beta_entry = codes[0]
+            .iter()
+            .map(|&l| (ptr[l as usize + 1] - p) as u32)
+            .collect();
         Pls {
+            beta_entry,
+            wx: vec![0.0; n],
             d: vec![0.0; n0 * q0 * q0],
             l: vec![0.0; n0 * q0 * q0],
             c: vec![0.0; rows.len() * q0],
@@ -244,34 +254,34 @@ impl Pls {
     /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
     /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
     /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
-    /// `a[k][i]`; X both column-major (`x`, n × p) and row-major (`xr`), weights `w`, targets `t`;
-    /// `wa` is scratch of length n. β's rows are accumulated only when `joint` (a factorization
-    /// with β fixed never reads them).
+    /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
+    /// Without `joint` β's rows are left out (a factorization over u alone never reads them).
     #[allow(clippy::too_many_arguments)]
     pub fn add_scalar(
         &mut self,
-        joint: bool,
         codes: &[Vec<u32>],
         a: &[Vec<f64>],
         x: &[f64],
-        xr: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
+        joint: bool,
     ) {
-        let (n, p, md, m2) = (codes[0].len(), self.p, self.md, self.m2);
+        let (n, md, m2) = (codes[0].len(), self.md, self.m2);
+        let p = if joint { self.p } else { 0 };
         let q_first = self.terms[0].nlevels;
         let later = self.terms.len() - 1;
-        let (codes0, a0) = (&codes[0], &a[0]);
+        let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
+        let (w, t, wa) = (&w[..n], &t[..n], &mut wa[..n]);
+        let (d, rhs) = (&mut self.d[..q_first], &mut self.x[..q_first]);
         for i in 0..n {
             let l = codes0[i] as usize;
             let v = w[i] * a0[i];
             wa[i] = v;
-            self.d[l] += v * a0[i];
-            self.x[l] += v * t[i];
+            d[l] += v * a0[i];
+            rhs[l] += v * t[i];
         }
-        // Later terms: the cross entry with term 0, the dense rows among themselves and with X
-        // (a row of X at once: contiguous in `xr` and in the dense block).
+        // Later terms: the cross entry with term 0, the dense rows among themselves and with X.
         for k in 1..=later {
             let base = self.terms[k].offset - q_first;
             for i in 0..n {
@@ -284,34 +294,24 @@ impl Pls {
                     let r2 = self.terms[k2].offset - q_first + codes[k2][i] as usize;
                     self.e[r2 * md + r] += wak * a[k2][i];
                 }
-                if joint {
-                    let dense = &mut self.e[r * md + m2..r * md + m2 + p];
-                    for (e, xv) in dense.iter_mut().zip(&xr[i * p..(i + 1) * p]) {
-                        *e += wak * xv;
-                    }
+                for j in 0..p {
+                    self.e[r * md + m2 + j] += wak * x[j * n + i];
                 }
             }
         }
-        if !joint {
-            return;
-        }
-        // β's cross entries with term 0: the last p of each level's list, a row of X at once.
-        for i in 0..n {
-            let end = self.ptr[codes0[i] as usize + 1];
-            let v = wa[i];
-            for (c, xv) in self.c[end - p..end].iter_mut().zip(&xr[i * p..(i + 1) * p]) {
-                *c += v * xv;
-            }
-        }
-        // X′Wt and X′WX as dot products of W-scaled columns (they vectorize); `wa` is free now.
+        // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
+        let wx = &mut self.wx[..n];
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
-            for ((s, wi), xi) in wa.iter_mut().zip(w).zip(column) {
-                *s = wi * xi;
+            for ((&e, &v), &xv) in self.beta_entry[..n].iter().zip(wa.iter()).zip(column) {
+                self.c[e as usize + j] += v * xv;
             }
-            self.x[q_first + m2 + j] += dot(wa, t);
+            for ((o, &wv), &xv) in wx.iter_mut().zip(w).zip(column) {
+                *o = wv * xv;
+            }
+            self.x[q_first + m2 + j] += dot(wx, t);
             for j2 in 0..=j {
-                self.e[(m2 + j2) * md + m2 + j] += dot(wa, &x[j2 * n..(j2 + 1) * n]);
+                self.e[(m2 + j2) * md + m2 + j] += dot(wx, &x[j2 * n..(j2 + 1) * n]);
             }
         }
     }
@@ -485,6 +485,11 @@ impl Pls {
     pub fn leverage(&mut self, levels: &[u32], a: &[&[f64]]) -> f64 {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let l0 = levels[0] as usize;
+        if q0 == 1 && self.m2 == 0 {
+            // One scalar term: L is diagonal.
+            let xi = a[0][0] / self.l[l0];
+            return xi * xi;
+        }
         let xi = &mut self.tmp[..q0];
         xi.copy_from_slice(a[0]);
         forward_solve(&self.l[l0 * q0 * q0..(l0 + 1) * q0 * q0], q0, q0, xi);
