@@ -80,8 +80,13 @@ pub(super) fn write_all(
     let mut completed = 0u64;
     let mut failures = Failures::default();
     loop {
-        let wait = MAX_BATCH_AGE.saturating_sub(oldest.elapsed());
-        let closed = match rx.recv_timeout(wait) {
+        // With no batch open there is nothing to commit on time: wait for the next group (a zero
+        // timeout here, the previous batch's age, would spin a core the workers need).
+        let received = match in_batch {
+            0 => rx.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            _ => rx.recv_timeout(MAX_BATCH_AGE.saturating_sub(oldest.elapsed())),
+        };
+        let closed = match received {
             Ok(group) => {
                 if in_batch == 0 {
                     store.begin_batch()?;
