@@ -1198,14 +1198,23 @@ mod tests {
     #[test]
     fn sparse_and_dense_factorizations_agree() {
         let mut sparse = three_crossed_blocks(900, 400, 7);
-        assert!(sparse.sparse.is_some(), "400 instructors: the sparse factor");
+        assert!(
+            sparse.sparse.is_some(),
+            "400 instructors: the sparse factor"
+        );
         let mut dense = three_crossed_blocks(900, 400, 7);
         dense.sparse = None;
         let close = |a: f64, b: f64, what: &str| {
-            assert!((a - b).abs() <= 1e-10 * b.abs().max(1.0), "{what}: {a} vs {b}");
+            assert!(
+                (a - b).abs() <= 1e-10 * b.abs().max(1.0),
+                "{what}: {a} vs {b}"
+            );
         };
         for theta in [[0.4, 0.7, 1.3], [2.0, 0.05, 0.0], [0.0, 3.0, 0.5]] {
-            let (s, d) = (sparse.evaluate(&theta).unwrap(), dense.evaluate(&theta).unwrap());
+            let (s, d) = (
+                sparse.evaluate(&theta).unwrap(),
+                dense.evaluate(&theta).unwrap(),
+            );
             close(s.ldl2, d.ldl2, "log|L|²");
             close(s.ldrx2, d.ldrx2, "log|R_X|²");
             close(s.r2, d.r2, "r²");
@@ -1218,7 +1227,12 @@ mod tests {
             let (mut ds, mut dd) = ([0.0; 12], [0.0; 12]);
             sparse.xvx_derivatives(&theta, &mut ds);
             dense.xvx_derivatives(&theta, &mut dd);
-            for (a, b) in bs.iter().zip(&bd).chain(cs.iter().zip(&cd)).chain(ds.iter().zip(&dd)) {
+            for (a, b) in bs
+                .iter()
+                .zip(&bd)
+                .chain(cs.iter().zip(&cd))
+                .chain(ds.iter().zip(&dd))
+            {
                 close(*a, *b, "β̂, (X′V⁻¹X)⁻¹ or its derivative");
             }
         }

@@ -59,7 +59,8 @@ impl SparseSchur {
     /// the dense factorization costs less than about 1 / [`SPARSE_MAX_SHARE`] times as much.
     pub fn analyse(m: usize, p: usize, row_ptr: &[usize], rows: &[u32]) -> Option<SparseSchur> {
         let nre = m - p - 1;
-        if m < SPARSE_MIN_ORDER || u32::try_from(m * m).is_err() {
+        // No levels: the placeholder before the first data set's row lists.
+        if m < SPARSE_MIN_ORDER || row_ptr.len() < 2 || u32::try_from(m * m).is_err() {
             return None;
         }
         let lower = lower_pattern(m, row_ptr, rows);
