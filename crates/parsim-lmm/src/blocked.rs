@@ -155,8 +155,12 @@ impl Blocked {
         self.a22.fill(0.0);
     }
 
-    /// After the A blocks are accumulated: the dense copy of A₂₁ when W is dense.
+    /// After the A blocks are accumulated: the dense copy of A₂₁ when W is dense, A₂₂ in the
+    /// sparse factorization's layout when it is used.
     pub fn assembled(&mut self) {
+        if let Some(sparse) = self.sparse.as_mut() {
+            sparse.assembled(&self.a22);
+        }
         if let Some(dense) = self.dense.as_mut() {
             let (m, q0) = (self.m, self.terms[0].q);
             dense.a.fill(0.0);
@@ -190,9 +194,12 @@ impl Blocked {
         self.set_lambda(theta);
         let (m, p) = (self.m, self.p);
         let q0 = self.terms[0].q;
-        // The lower triangle only: nothing reads S above the diagonal (InstEval's S is 10 MB).
-        for j in 0..m {
-            self.s[j * m + j..(j + 1) * m].copy_from_slice(&self.a22[j * m + j..(j + 1) * m]);
+        // The lower triangle only: nothing reads S above the diagonal (InstEval's S is 10 MB). A
+        // sparse factorization starts from its own copy of A₂₂ in `rank_updates`.
+        if self.sparse.is_none() {
+            for j in 0..m {
+                self.s[j * m + j..(j + 1) * m].copy_from_slice(&self.a22[j * m + j..(j + 1) * m]);
+            }
         }
         let mut ldl2 = match q0 {
             1 => self.first_term_scalar(),
@@ -225,7 +232,7 @@ impl Blocked {
         let nre = m - p - 1;
         let at = self.rest_diagonal();
         let sparse = self.sparse.as_mut()?;
-        if !sparse.factorize(&self.s, &self.t[at..at + m]) {
+        if !sparse.factorize(&self.t[at..at + m]) {
             return None;
         }
         ldl2 += 2.0 * log_product((0..nre).map(|j| sparse.diagonal(j)));
@@ -418,8 +425,13 @@ impl Blocked {
     }
 
     /// S ← S − every level's rank update ([`lower_updates`]), the products taken from the entries'
-    /// vectors `w` and A₂₁'s entries.
+    /// vectors `w` and A₂₁'s entries. A sparse factorization's S starts from A₂₂ here.
     fn rank_updates(&mut self, product: impl Fn(&[f64], &[f64], usize, usize) -> f64 + Sync) {
+        if let Some(sparse) = self.sparse.as_mut() {
+            let (w, a21) = (&self.w, &self.a21);
+            sparse.rank_updates(&self.row_ptr, |e1, e2| product(w, a21, e1, e2));
+            return;
+        }
         let Blocked {
             s,
             m,

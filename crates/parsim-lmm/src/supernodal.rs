@@ -24,6 +24,10 @@ use faer::Par;
 /// a few hundred microseconds at most and wins on its regular kernels.
 pub(crate) const SPARSE_MIN_ORDER: usize = 300;
 
+/// Pairs of entries in the levels' rank updates, at most (their places take 4 bytes each; a
+/// larger problem keeps the dense factorization). InstEval: 1.6 million.
+const SPARSE_MAX_UPDATES: usize = 1 << 25;
+
 /// The sparse factorization is used when its multiply-adds (Σ over columns of the squared column
 /// counts of L, halved) are at most this share of the dense factor's (m³/6): it runs its small
 /// supernodes at a lower rate than the dense kernels. InstEval: 0.20.
@@ -43,6 +47,11 @@ pub(crate) struct SparseSchur {
     /// Per value: its place in the dense S (lower triangle, old order) and the two old rows.
     source: Vec<u32>,
     rows_old: Vec<(u32, u32)>,
+    /// A₂₂ in the layout of `values`.
+    a22: Vec<f64>,
+    /// Per pair of entries (e₁ ≥ e₂) of each level, in the order of [`SparseSchur::rank_updates`],
+    /// the value its product is subtracted from.
+    updates: Vec<u32>,
     symbolic: supernodal::SymbolicSupernodalCholesky<usize>,
     l: Vec<f64>,
     /// Per new column, the place of its diagonal element in `l`.
@@ -59,6 +68,13 @@ impl SparseSchur {
     /// the dense factorization costs less than about 1 / [`SPARSE_MAX_SHARE`] times as much.
     pub fn analyse(m: usize, p: usize, row_ptr: &[usize], rows: &[u32]) -> Option<SparseSchur> {
         let nre = m - p - 1;
+        let pairs: usize = row_ptr
+            .windows(2)
+            .map(|l| (l[1] - l[0]) * (l[1] - l[0] + 1) / 2)
+            .sum();
+        if pairs > SPARSE_MAX_UPDATES {
+            return None;
+        }
         // No levels: the placeholder before the first data set's row lists.
         if m < SPARSE_MIN_ORDER || row_ptr.len() < 2 || u32::try_from(m * m).is_err() {
             return None;
@@ -158,6 +174,20 @@ impl SparseSchur {
                 }
             }
         }
+        let place = |i: usize, j: usize| {
+            let (hi, lo) = (i.max(j), i.min(j));
+            let column = &row_idx[col_ptr[lo]..col_ptr[lo + 1]];
+            // The pattern holds every pair a level's update reaches: the search succeeds.
+            (col_ptr[lo] + column.binary_search(&hi).unwrap_or(0)) as u32
+        };
+        let mut updates = Vec::with_capacity(pairs);
+        for level in row_ptr.windows(2) {
+            let list = &rows[level[0]..level[1]];
+            for (k, &r2) in list.iter().enumerate() {
+                let j = inverse[r2 as usize];
+                updates.extend(list[k..].iter().map(|&r1| place(inverse[r1 as usize], j)));
+            }
+        }
         let stack = MemBuffer::try_new(supernodal::factorize_supernodal_numeric_llt_scratch::<
             usize,
             f64,
@@ -168,6 +198,8 @@ impl SparseSchur {
             nre,
             perm,
             values: vec![0.0; row_idx.len()],
+            a22: vec![0.0; row_idx.len()],
+            updates,
             col_ptr,
             row_idx,
             source,
@@ -180,12 +212,34 @@ impl SparseSchur {
         })
     }
 
-    /// Factorizes D S D + I₂ (I₂: the identity on the random-effects rows) from the lower triangle
-    /// of S, dense in the old order (`s[c·m + r]`, r ≥ c), with D = diag(`d`). False when it is not
+    /// Takes A₂₂ from its dense lower triangle in the old order (`a22[c·m + r]`, r ≥ c), once per
+    /// data set.
+    pub fn assembled(&mut self, a22: &[f64]) {
+        for (v, &at) in self.a22.iter_mut().zip(&self.source) {
+            *v = a22[at as usize];
+        }
+    }
+
+    /// S = A₂₂ − every level's rank update: for the entries e₂ ≤ e₁ of a level (`row_ptr` as
+    /// given to [`SparseSchur::analyse`]), `product(e₁, e₂)` off the element of their rows.
+    pub fn rank_updates(&mut self, row_ptr: &[usize], product: impl Fn(usize, usize) -> f64) {
+        self.values.copy_from_slice(&self.a22);
+        let mut places = self.updates.iter();
+        for level in row_ptr.windows(2) {
+            for e2 in level[0]..level[1] {
+                for (e1, &at) in (e2..level[1]).zip(places.by_ref()) {
+                    self.values[at as usize] -= product(e1, e2);
+                }
+            }
+        }
+    }
+
+    /// Factorizes D S D + I₂ (I₂: the identity on the random-effects rows) from S of the last
+    /// [`SparseSchur::rank_updates`], with D = diag(`d`) in the old order. False when it is not
     /// positive definite.
-    pub fn factorize(&mut self, s: &[f64], d: &[f64]) -> bool {
-        for ((v, &at), &(r, c)) in self.values.iter_mut().zip(&self.source).zip(&self.rows_old) {
-            *v = s[at as usize] * d[r as usize] * d[c as usize];
+    pub fn factorize(&mut self, d: &[f64]) -> bool {
+        for (v, &(r, c)) in self.values.iter_mut().zip(&self.rows_old) {
+            *v *= d[r as usize] * d[c as usize];
         }
         for j in 0..self.nre {
             // The diagonal is each column's first entry.
