@@ -11,6 +11,9 @@
 //!
 //! Then log|Lθ|² = 2Σ log diag over the random-effects rows, log|R_X|² = 2Σ log diag over the X rows,
 //! and r² is the square of the last diagonal element. Nothing is allocated per evaluation.
+//!
+//! Where the dense block is large and mostly empty (crossed factors with many levels: InstEval),
+//! S is kept and factorized as a sparse matrix under a fill-reducing order instead (`supernodal`).
 
 use crate::dense::{
     backward_solve, cholesky, cholesky_small, forward_solve, inverse_from_cholesky, CholeskyScratch,
