@@ -11,10 +11,14 @@
 //!
 //! Then log|Lθ|² = 2Σ log diag over the random-effects rows, log|R_X|² = 2Σ log diag over the X rows,
 //! and r² is the square of the last diagonal element. Nothing is allocated per evaluation.
+//!
+//! Where the dense block is large and mostly empty (crossed factors with many levels: InstEval),
+//! S is kept and factorized as a sparse matrix under a fill-reducing order instead (`supernodal`).
 
 use crate::dense::{
     backward_solve, cholesky, cholesky_small, forward_solve, inverse_from_cholesky, CholeskyScratch,
 };
+use crate::supernodal::SparseSchur;
 use faer::linalg::matmul::triangular::{matmul, BlockStructure};
 use faer::{Accum, MatMut, MatRef, Par};
 
@@ -85,6 +89,11 @@ pub(crate) struct Blocked {
     s: Vec<f64>,
     /// Whether every later term is scalar (diagonal scaling suffices).
     scalar_rest: bool,
+    /// The dense block's factorization as a sparse one, when its pattern makes that cheaper
+    /// (several crossed factors with many levels: InstEval). The dense `s` then still receives
+    /// S's values, and the factor's rows of X and y (for [`Blocked::beta`] and
+    /// [`Blocked::xvx_inverse`]).
+    sparse: Option<SparseSchur>,
     scratch: CholeskyScratch,
     /// [`Blocked::xvx_derivatives`]' U = K⁻¹Λ′Z′X, T = ΛU and W = Z′V⁻¹X, each q×p (random
     /// effects in the factor's order: term 1 level by level, then the dense block's rows).
@@ -110,6 +119,9 @@ impl Blocked {
         let dense = (terms.len() > 1 && m >= DENSE_MIN_ORDER)
             .then(|| DenseW::worthwhile(m, q0, &row_ptr, &rows))
             .flatten();
+        let sparse = (terms.len() > 1 && scalar_rest && dense.is_none())
+            .then(|| SparseSchur::analyse(m, p, &row_ptr, &rows))
+            .flatten();
         Blocked {
             a11: vec![0.0; terms[0].nlevels * q0 * q0],
             a21: vec![0.0; rows.len() * q0],
@@ -121,6 +133,7 @@ impl Blocked {
             split: Split::balanced(m, &row_ptr, &rows),
             scratch: CholeskyScratch::new(m, dense.is_some()),
             dense,
+            sparse,
             t: vec![0.0; q0 * q0 + m],
             s: vec![0.0; m * m],
             deriv_u: vec![0.0; (terms[0].nlevels * q0 + m - p - 1) * p],
@@ -145,8 +158,12 @@ impl Blocked {
         self.a22.fill(0.0);
     }
 
-    /// After the A blocks are accumulated: the dense copy of A₂₁ when W is dense.
+    /// After the A blocks are accumulated: the dense copy of A₂₁ when W is dense, A₂₂ in the
+    /// sparse factorization's layout when it is used.
     pub fn assembled(&mut self) {
+        if let Some(sparse) = self.sparse.as_mut() {
+            sparse.assembled(&self.a22);
+        }
         if let Some(dense) = self.dense.as_mut() {
             let (m, q0) = (self.m, self.terms[0].q);
             dense.a.fill(0.0);
@@ -180,9 +197,12 @@ impl Blocked {
         self.set_lambda(theta);
         let (m, p) = (self.m, self.p);
         let q0 = self.terms[0].q;
-        // The lower triangle only: nothing reads S above the diagonal (InstEval's S is 10 MB).
-        for j in 0..m {
-            self.s[j * m + j..(j + 1) * m].copy_from_slice(&self.a22[j * m + j..(j + 1) * m]);
+        // The lower triangle only: nothing reads S above the diagonal (InstEval's S is 10 MB). A
+        // sparse factorization starts from its own copy of A₂₂ in `rank_updates`.
+        if self.sparse.is_none() {
+            for j in 0..m {
+                self.s[j * m + j..(j + 1) * m].copy_from_slice(&self.a22[j * m + j..(j + 1) * m]);
+            }
         }
         let mut ldl2 = match q0 {
             1 => self.first_term_scalar(),
@@ -190,6 +210,9 @@ impl Blocked {
             3 => self.first_term_fixed::<3>()?,
             _ => self.first_term_blocks()?,
         };
+        if self.sparse.is_some() {
+            return self.factorize_sparse(ldl2);
+        }
         self.scale_rest();
         if !cholesky(&mut self.s, m, &mut self.scratch) {
             return None;
@@ -198,6 +221,27 @@ impl Blocked {
         ldl2 += 2.0 * log_product((0..nre).map(|i| self.s[i * m + i]));
         let ldrx2 = 2.0 * log_product((nre..nre + p).map(|i| self.s[i * m + i]));
         let r = self.s[(m - 1) * m + (m - 1)];
+        Some(Criteria {
+            ldl2,
+            ldrx2,
+            r2: r * r,
+        })
+    }
+
+    /// The end of [`Blocked::evaluate`] with the sparse factorization of Λ₂′SΛ₂ + I₂, given
+    /// log|L₁₁|²: the criteria from its diagonal, and its rows of X and y copied into `s`.
+    fn factorize_sparse(&mut self, mut ldl2: f64) -> Option<Criteria> {
+        let (m, p) = (self.m, self.p);
+        let nre = m - p - 1;
+        let at = self.rest_diagonal();
+        let sparse = self.sparse.as_mut()?;
+        if !sparse.factorize(&self.t[at..at + m]) {
+            return None;
+        }
+        ldl2 += 2.0 * log_product((0..nre).map(|j| sparse.diagonal(j)));
+        let ldrx2 = 2.0 * log_product((nre..nre + p).map(|j| sparse.diagonal(j)));
+        let r = sparse.diagonal(m - 1);
+        sparse.trailing(&mut self.s);
         Some(Criteria {
             ldl2,
             ldrx2,
@@ -384,8 +428,13 @@ impl Blocked {
     }
 
     /// S ← S − every level's rank update ([`lower_updates`]), the products taken from the entries'
-    /// vectors `w` and A₂₁'s entries.
+    /// vectors `w` and A₂₁'s entries. A sparse factorization's S starts from A₂₂ here.
     fn rank_updates(&mut self, product: impl Fn(&[f64], &[f64], usize, usize) -> f64 + Sync) {
+        if let Some(sparse) = self.sparse.as_mut() {
+            let (w, a21) = (&self.w, &self.a21);
+            sparse.rank_updates(&self.row_ptr, |e1, e2| product(w, a21, e1, e2));
+            return;
+        }
         let Blocked {
             s,
             m,
@@ -420,6 +469,19 @@ impl Blocked {
         }
     }
 
+    /// Λ₂'s diagonal for scalar later terms (θ on each later term's rows, 1 on X and y), into
+    /// `t` from the returned offset on.
+    fn rest_diagonal(&mut self) -> usize {
+        let m = self.m;
+        let first = self.terms[0].q * self.terms[0].q;
+        let d = &mut self.t[first..first + m];
+        d.fill(1.0);
+        for (offset, term) in (first..).zip(&self.terms[1..]) {
+            d[term.rest_offset..term.rest_offset + term.nlevels].fill(self.lambda[offset]);
+        }
+        first
+    }
+
     /// S ← Λ₂′SΛ₂ + I on the random-effects rows of the dense block (lower triangle).
     fn scale_rest(&mut self) {
         let m = self.m;
@@ -427,13 +489,8 @@ impl Blocked {
             return;
         }
         if self.scalar_rest {
-            // Diagonal scaling: d = θ on each later term's rows, 1 on X and y.
-            let d = &mut self.t[self.terms[0].q * self.terms[0].q..];
-            d[..m].fill(1.0);
-            let first = self.terms[0].q * self.terms[0].q;
-            for (offset, term) in (first..).zip(&self.terms[1..]) {
-                d[term.rest_offset..term.rest_offset + term.nlevels].fill(self.lambda[offset]);
-            }
+            let at = self.rest_diagonal();
+            let d = &mut self.t[at..];
             for j in 0..m {
                 let dj = d[j];
                 for i in j..m {
@@ -501,13 +558,24 @@ impl Blocked {
         let scratch = &mut self.deriv_scratch;
         // Column j of a q×p matrix: [j·q, (j+1)·q); the dense block's rows start at n0·q0.
         let rest = n0 * q0;
-        // Rows of the dense block: U₂ = L₂₂′⁻¹ L_X2′ (L_X2′ is the factor's X rows there).
+        // Rows of the dense block: U₂ = L₂₂′⁻¹ L_X2′ (L_X2′ is the factor's X rows there). A
+        // sparse factor is made dense first, in its order, and U₂ taken back to the block's.
+        if let Some(sparse) = &self.sparse {
+            sparse.scatter(&mut self.s);
+        }
         for j in 0..p {
             let column = &mut u[j * q + rest..(j + 1) * q];
             for (r, v) in column.iter_mut().enumerate() {
                 *v = self.s[r * m + nre + j];
             }
             backward_solve(&self.s, m, nre, column);
+            if let Some(sparse) = &self.sparse {
+                let permuted = &mut self.t[..nre];
+                permuted.copy_from_slice(column);
+                for (new, &v) in permuted.iter().enumerate() {
+                    column[sparse.old(new)] = v;
+                }
+            }
         }
         // T₂ = Λ₂U₂, level block by level block of each later term.
         let mut offset = q0 * q0;
@@ -1073,6 +1141,114 @@ mod tests {
                     (a - b).abs() <= 1e-12 * b.abs().max(1.0),
                     "q = {q0}: {a} vs {b}"
                 );
+            }
+        }
+    }
+
+    /// The blocks of A for three crossed scalar intercepts, as InstEval's (`n0` students each
+    /// rating a few of `n1` instructors, each of one of `n2` departments), an intercept, one
+    /// covariate and y: each observation's dense-block vector is [d indicator, dept indicator, 1, x, y].
+    fn three_crossed_blocks(n0: usize, n1: usize, n2: usize) -> Blocked {
+        let (p, mut x) = (2, 0.2024_f64);
+        let m = n1 + n2 + p + 1;
+        let mut next = || {
+            x = (x * 9.871 + 0.173).fract();
+            x
+        };
+        let mut observations = Vec::new();
+        for level in 0..n0 {
+            for _ in 0..4 + level % 5 {
+                // Instructors near the student's own (courses of one programme): little fill.
+                let d = (level * n1 / n0 + (next() * 25.0) as usize) % n1;
+                let (cov, noise) = (next() - 0.5, next() - 0.5);
+                observations.push((level, d, d % n2, cov, 3.0 + cov + noise + 0.01 * d as f64));
+            }
+        }
+        let (mut row_ptr, mut rows) = (vec![0], Vec::new());
+        for level in 0..n0 {
+            let mut list: Vec<u32> = observations
+                .iter()
+                .filter(|o| o.0 == level)
+                .flat_map(|o| [o.1 as u32, (n1 + o.2) as u32])
+                .collect();
+            list.sort_unstable();
+            list.dedup();
+            list.extend((m - p - 1..m).map(|r| r as u32));
+            rows.extend(list);
+            row_ptr.push(rows.len());
+        }
+        let terms = [(n0, 0), (n1, 0), (n2, n1)]
+            .iter()
+            .enumerate()
+            .map(|(k, &(nlevels, rest_offset))| TermLayout {
+                q: 1,
+                nlevels,
+                theta_offset: k,
+                rest_offset,
+            })
+            .collect();
+        let mut b = Blocked::new(terms, p, row_ptr, rows);
+        b.clear();
+        for &(level, d, dept, cov, y) in &observations {
+            let mut v = vec![0.0; m];
+            (v[d], v[n1 + dept], v[m - 3], v[m - 2], v[m - 1]) = (1.0, 1.0, 1.0, cov, y);
+            b.a11[level] += 1.0;
+            let (lo, hi) = (b.row_ptr[level], b.row_ptr[level + 1]);
+            for (e, &r) in (lo..hi).zip(&b.rows[lo..hi]) {
+                b.a21[e] += v[r as usize];
+            }
+            for c in 0..m {
+                for r in c..m {
+                    b.a22[c * m + r] += v[r] * v[c];
+                }
+            }
+        }
+        b.assembled();
+        b
+    }
+
+    /// The sparse factorization of the dense block (crossed factors with many levels) gives the
+    /// criteria of the dense one, to rounding (sums in another order), and the same β̂ and
+    /// (X′V⁻¹X)⁻¹ and its derivatives (which read the factor's rows of X).
+    #[test]
+    fn sparse_and_dense_factorizations_agree() {
+        let mut sparse = three_crossed_blocks(900, 400, 7);
+        assert!(
+            sparse.sparse.is_some(),
+            "400 instructors: the sparse factor"
+        );
+        let mut dense = three_crossed_blocks(900, 400, 7);
+        dense.sparse = None;
+        let close = |a: f64, b: f64, what: &str| {
+            assert!(
+                (a - b).abs() <= 1e-10 * b.abs().max(1.0),
+                "{what}: {a} vs {b}"
+            );
+        };
+        for theta in [[0.4, 0.7, 1.3], [2.0, 0.05, 0.0], [0.0, 3.0, 0.5]] {
+            let (s, d) = (
+                sparse.evaluate(&theta).unwrap(),
+                dense.evaluate(&theta).unwrap(),
+            );
+            close(s.ldl2, d.ldl2, "log|L|²");
+            close(s.ldrx2, d.ldrx2, "log|R_X|²");
+            close(s.r2, d.r2, "r²");
+            let (mut bs, mut bd) = ([0.0; 2], [0.0; 2]);
+            sparse.beta(&mut bs);
+            dense.beta(&mut bd);
+            let (mut cs, mut cd, mut column) = ([0.0; 4], [0.0; 4], [0.0; 2]);
+            sparse.xvx_inverse(&mut cs, &mut column);
+            dense.xvx_inverse(&mut cd, &mut column);
+            let (mut ds, mut dd) = ([0.0; 12], [0.0; 12]);
+            sparse.xvx_derivatives(&theta, &mut ds);
+            dense.xvx_derivatives(&theta, &mut dd);
+            for (a, b) in bs
+                .iter()
+                .zip(&bd)
+                .chain(cs.iter().zip(&cd))
+                .chain(ds.iter().zip(&dd))
+            {
+                close(*a, *b, "β̂, (X′V⁻¹X)⁻¹ or its derivative");
             }
         }
     }

@@ -42,6 +42,7 @@ mod optimize;
 mod pls;
 pub mod student_t;
 mod summary;
+mod supernodal;
 
 pub use data::{ColumnRef, Columns, CsvError, DataFrame};
 pub use design::Contrast;

@@ -228,14 +228,16 @@ impl Workspace {
         }
         let p = structure.fixed.width();
         let k = diagonal.len();
+        let one_term = structure.terms.len() == 1;
+        let cheap = one_term || structure.blocked.evaluation_work() <= CHEAP_EVALUATION;
         Ok(Workspace {
-            optimizer: if structure.terms.len() == 1 {
+            optimizer: if one_term {
                 Optimizer::new(&diagonal, true)
             } else {
-                let cheap = structure.blocked.evaluation_work() <= CHEAP_EVALUATION;
                 Optimizer::new(&diagonal, cheap).for_several_terms()
             },
-            derivatives: Derivatives::new(diagonal.len(), p),
+            // An expensive criterion takes its post-fit cross derivatives from half the points.
+            derivatives: Derivatives::new(diagonal.len(), p, !cheap),
             diagonal,
             beta: vec![0.0; p],
             point: vec![0.0; k],

@@ -225,3 +225,41 @@ fn glmm_warm_fits_allocate_nothing() {
         assert_eq!(during, 0, "{file}: {during} allocations in a warm fit");
     }
 }
+
+/// Three crossed scalar intercepts with many levels (InstEval's shape, smaller): the dense block's
+/// sparse factorization reuses its symbolic analysis and workspace, so the criterion's evaluations
+/// allocate nothing (a warm fit allocates once, the term layouts compared in `Structure::assemble`).
+#[test]
+fn sparse_crossed_fits_allocate_nothing_after_warm_up() {
+    let (students, instructors, departments) = (900, 400, 7);
+    let mut x = 0.2024_f64;
+    let mut next = || {
+        x = (x * 9.871 + 0.173).fract();
+        x
+    };
+    let mut text = String::from("s,d,dept,y\n");
+    for s in 0..students {
+        for _ in 0..4 + s % 5 {
+            // Instructors near the student's own (courses of one programme): little fill-in.
+            let d = (s * instructors / students + (next() * 25.0) as usize) % instructors;
+            let y = 3.0 + 0.01 * d as f64 + 0.3 * (s % 3) as f64 + next();
+            text.push_str(&format!("s{s},d{d},p{},{y}\n", d % departments));
+        }
+    }
+    let data = DataFrame::parse_csv(&text, "crossed").unwrap();
+    let formula = Formula::parse("y ~ 1 + (1 | s) + (1 | d) + (1 | dept)").unwrap();
+    let mut fitter = LmmFitter::new(&formula, LmmOptions::default()).unwrap();
+    let theta = fitter.fit(&data).unwrap().theta.clone();
+    let points: Vec<Vec<f64>> = [1.0, 0.5, 2.0]
+        .iter()
+        .map(|scale| theta.iter().map(|t| t * scale).collect())
+        .collect();
+    let before = allocations();
+    let total: f64 = points
+        .iter()
+        .map(|at| fitter.criterion_at(at).unwrap())
+        .sum();
+    let during = allocations() - before;
+    assert!(total.is_finite());
+    assert_eq!(during, 0, "{during} allocations in 3 evaluations");
+}

@@ -93,6 +93,13 @@ fn crossed_small() {
     check("crossed_small");
 }
 
+/// Three crossed intercepts with many levels (InstEval's shape, 5,400 rows): the dense block of
+/// order 410 is factorized as a sparse one under a fill-reducing order.
+#[test]
+fn crossed_sparse() {
+    check("crossed_sparse");
+}
+
 /// A random-slope fit whose correlation is 1 − 5e-10 (θ₃ = 1e-9, just off the boundary, as a
 /// stored fit of issue 18 had): singular, converged, and its estimates kept (lme4's at θ₃ = 0, to
 /// the fixture tolerances).

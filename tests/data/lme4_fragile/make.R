@@ -136,3 +136,18 @@ cr$rt <- 6 + 0.1 * cr$cond + s0[cr$subj] + s1[cr$subj] * cr$cond + i0[cr$item] +
 cr$subj <- paste0("s", cr$subj); cr$item <- paste0("i", cr$item)
 case("crossed_small", cr[, c("subj", "item", "cond", "rt")], "rt ~ cond + (1 + cond | subj) + (1 | item)",
      c("subj", "item"))
+
+# Three crossed random intercepts with many levels, InstEval's shape at 1/8 scale: 900 students
+# each rating 4-8 of 400 instructors near their own (courses of one programme), an instructor's
+# department d %% 7, and a 0/1 covariate. Its dense block (order 410) is factorized as a sparse one.
+set.seed(18)
+ns <- 900; nd <- 400
+counts <- 4 + (0:(ns - 1)) %% 5
+s <- rep(0:(ns - 1), counts)
+d <- (s * nd %/% ns + sample(0:24, length(s), replace = TRUE)) %% nd
+service <- rbinom(length(s), 1, 0.4)
+y <- 3 + 0.2 * service + rnorm(ns, sd = 0.3)[s + 1] + rnorm(nd, sd = 0.5)[d + 1] +
+  rnorm(7, sd = 0.2)[d %% 7 + 1] + rnorm(length(s))
+ie <- data.frame(s = paste0("s", s), d = paste0("d", d), dept = paste0("p", d %% 7),
+                 service = service, y = y)
+case("crossed_sparse", ie, "y ~ service + (1 | s) + (1 | d) + (1 | dept)", c("s", "d", "dept"))
