@@ -34,7 +34,7 @@ import hashlib, struct, sys
 import numpy as np
 seed, r = int(sys.argv[1]), int(sys.argv[2])
 v = [float(a) for a in sys.argv[3:]]
-s = int.from_bytes(hashlib.sha256(struct.pack(f"<{len(v)}d", *v)).digest()[:8], "little") & (2**63 - 1)
+s = int.from_bytes(hashlib.sha256(struct.pack(f"<{len(v)}d", *(x + 0.0 for x in v))).digest()[:8], "little") & (2**63 - 1)
 rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(s, r)))
 N, scale, shift = int(v[0]), v[1], v[2]
 for x in rng.normal(shift, scale, N):

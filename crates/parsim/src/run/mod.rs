@@ -644,7 +644,10 @@ pub(crate) fn grow_store(store: &mut Store, study: &Study, dir: &Path) -> Result
     let growth = study.growth_from(&stored, &numbered).map_err(refused)?;
     let (grown, renumbering) = study.adopting(&numbered);
     if !same || !renumbering.is_empty() {
-        let is_stored = |c: &Condition| numbered.iter().any(|s| s.values == c.values);
+        // Stored conditions by their stream keys, which `adopting` carried over (a set, not a
+        // pairwise search: resuming 125,000 conditions stays linear).
+        let stored: std::collections::HashSet<u64> = numbered.iter().map(|c| c.stream).collect();
+        let is_stored = |c: &Condition| stored.contains(&c.stream);
         let truths: Vec<(usize, String, f64)> = growth
             .new_estimands
             .iter()

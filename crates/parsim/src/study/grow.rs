@@ -193,8 +193,11 @@ impl Study {
     pub fn adopting(&self, numbered: &[Condition]) -> (Study, Vec<(usize, usize)>) {
         let mut study = self.clone();
         let mut renumbering = Vec::new();
+        // By hashed values, not pairwise: a resume of 125,000 conditions stays linear.
+        let by_values: HashMap<ValuesKey, &Condition> =
+            numbered.iter().map(|s| (key(&s.values), s)).collect();
         for (position, c) in study.conditions.iter_mut().enumerate() {
-            let Some(stored) = numbered.iter().find(|s| s.values == c.values) else {
+            let Some(&stored) = by_values.get(&key(&c.values)) else {
                 continue;
             };
             if stored.index != position {

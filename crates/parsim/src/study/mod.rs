@@ -163,7 +163,8 @@ pub fn condition_stream(values: &[(String, f64)]) -> u64 {
     use sha2::{Digest, Sha256};
     let mut hasher = Sha256::new();
     for (_, v) in values {
-        hasher.update(v.to_le_bytes());
+        // −0 as 0: growth matches conditions by comparing values, which holds them equal.
+        hasher.update((v + 0.0).to_le_bytes());
     }
     let digest = hasher.finalize();
     let mut first = [0u8; 8];
