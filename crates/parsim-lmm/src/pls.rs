@@ -325,31 +325,11 @@ impl Pls {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let (md, m2, p) = (self.md, self.m2, self.p);
         let active = if joint { md } else { m2 };
-        let mut logdet = 0.0;
-        for l in 0..n0 {
-            let block = l * q0 * q0..(l + 1) * q0 * q0;
-            let lb = &mut self.l[block.clone()];
-            lb.copy_from_slice(&self.d[block]);
-            for j in 0..q0 {
-                lb[j * q0 + j] += 1.0;
-            }
-            if !cholesky(lb, q0, &mut self.scratch) {
-                return None;
-            }
-            for j in 0..q0 {
-                logdet += 2.0 * lb[j * q0 + j].ln();
-            }
-            let end = if joint {
-                self.ptr[l + 1]
-            } else {
-                self.ptr[l + 1] - p
-            };
-            for e in self.ptr[l]..end {
-                let ct = &mut self.ct[e * q0..(e + 1) * q0];
-                ct.copy_from_slice(&self.c[e * q0..(e + 1) * q0]);
-                forward_solve(lb, q0, q0, ct);
-            }
-        }
+        let mut logdet = if q0 == 1 {
+            self.factor_scalar_first(joint)?
+        } else {
+            self.factor_first(joint)?
+        };
         // S = H₂₂ − C̃C̃′ on the active rows (lower triangle), packed with leading dimension
         // `active`.
         for j in 0..active {
@@ -402,6 +382,64 @@ impl Pls {
         Some(logdet)
     }
 
+    /// L₁₁ = chol(H₁₁ + I) level by level and C̃ = H₂₁L₁₁⁻ᵀ on the active entries; returns
+    /// log|L₁₁|², or None if a block is not positive definite.
+    fn factor_first(&mut self, joint: bool) -> Option<f64> {
+        let (q0, n0, p) = (self.terms[0].q, self.terms[0].nlevels, self.p);
+        let mut logdet = 0.0;
+        for l in 0..n0 {
+            let block = l * q0 * q0..(l + 1) * q0 * q0;
+            let lb = &mut self.l[block.clone()];
+            lb.copy_from_slice(&self.d[block]);
+            for j in 0..q0 {
+                lb[j * q0 + j] += 1.0;
+            }
+            if !cholesky(lb, q0, &mut self.scratch) {
+                return None;
+            }
+            for j in 0..q0 {
+                logdet += 2.0 * lb[j * q0 + j].ln();
+            }
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            for e in self.ptr[l]..end {
+                let ct = &mut self.ct[e * q0..(e + 1) * q0];
+                ct.copy_from_slice(&self.c[e * q0..(e + 1) * q0]);
+                forward_solve(lb, q0, q0, ct);
+            }
+        }
+        Some(logdet)
+    }
+
+    /// [`Pls::factor_first`] for a scalar term 0: L₁₁ₗ = √(Dₗ + 1) and C̃ₗ = H₂₁ₗ/L₁₁ₗ, without
+    /// the general kernels' calls per level and entry.
+    fn factor_scalar_first(&mut self, joint: bool) -> Option<f64> {
+        let (n0, p) = (self.terms[0].nlevels, self.p);
+        let mut logdet = 0.0;
+        for l in 0..n0 {
+            let v = self.d[l] + 1.0;
+            if !(v > 0.0) {
+                return None;
+            }
+            let lv = v.sqrt();
+            self.l[l] = lv;
+            logdet += 2.0 * lv.ln();
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            let range = self.ptr[l]..end;
+            for (ct, c) in self.ct[range.clone()].iter_mut().zip(&self.c[range]) {
+                *ct = c / lv;
+            }
+        }
+        Some(logdet)
+    }
+
     /// Solves H x = (the accumulated right-hand side) in place in `x` after [`Pls::factor`]: u,
     /// then β when the factorization was joint.
     pub fn solve(&mut self) {
@@ -416,6 +454,14 @@ impl Pls {
                 ptr[l + 1] - p
             }
         };
+        if q0 == 1 {
+            // (Taking x out of self moves no values.)
+            let mut x = std::mem::take(&mut self.x);
+            let (first, dense) = x.split_at_mut(q_first);
+            self.solve_scalar_first(first, dense, active);
+            self.x = x;
+            return;
+        }
         let (first, dense) = self.x.split_at_mut(q_first);
         for l in 0..n0 {
             let lb = &self.l[l * q0 * q0..(l + 1) * q0 * q0];
@@ -445,6 +491,33 @@ impl Pls {
             }
             backward_solve(lb, q0, q0, tmp);
             first[l * q0..(l + 1) * q0].copy_from_slice(tmp);
+        }
+    }
+
+    /// [`Pls::solve`] when term 0 is scalar: L₁₁ is diagonal, so each level's forward and backward
+    /// steps are a division and one pass over its entries.
+    fn solve_scalar_first(&self, first: &mut [f64], dense: &mut [f64], active: usize) {
+        let p = if self.joint { 0 } else { self.p };
+        for (l, xl) in first.iter_mut().enumerate() {
+            *xl /= self.l[l];
+            let range = self.ptr[l]..self.ptr[l + 1] - p;
+            for (&r, &ct) in self.rows[range.clone()].iter().zip(&self.ct[range]) {
+                dense[r as usize] -= ct * *xl;
+            }
+        }
+        if active > 0 {
+            let s = &self.s[..active * active];
+            forward_solve(s, active, active, &mut dense[..active]);
+            backward_solve(s, active, active, &mut dense[..active]);
+        }
+        for (l, xl) in first.iter_mut().enumerate() {
+            let range = self.ptr[l]..self.ptr[l + 1] - p;
+            let reach: f64 = self.rows[range.clone()]
+                .iter()
+                .zip(&self.ct[range])
+                .map(|(&r, &ct)| ct * dense[r as usize])
+                .sum();
+            *xl = (*xl - reach) / self.l[l];
         }
     }
 
