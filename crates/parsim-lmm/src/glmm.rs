@@ -1490,7 +1490,7 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
             levels[t] = system.codes[t][i];
             a[t] = &system.a[t][i * q..(i + 1) * q];
         }
-        let h = pls.leverage(&levels[..nterms], &a[..nterms]);
+        let h = pls.leverage(i, &levels[..nterms], &a[..nterms]);
         let mu = st.mu[i];
         // Canonical link: dμ/dη = V(μ), so w = wt·V and w′ = wt·V′·V.
         let v = st.r.wt[i] * d.variance_derivative(mu) * d.variance(mu) * h;
