@@ -194,8 +194,10 @@ struct State {
     iterations: usize,
     /// PIRLS's convergence test in force ([`PIRLS_STEP`] or [`COARSE_PIRLS_STEP`]).
     pirls_step: f64,
-    /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
+    /// Per observation, w′ᵢhᵢ of [`laplace_gradient`].
     lev: Vec<f64>,
+    /// An observation's H⁻¹Uᵢ′ on its own rows ([`Pls::selected`]).
+    own: Vec<f64>,
     /// Σ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)), which does not depend on μ when every binomial count is a
     /// whole number of its trials ([`saturated_constant`]); None otherwise.
     saturated: Option<f64>,
@@ -1221,12 +1223,19 @@ fn newton_stage(
         slopes,
         information,
     } = ns;
-    for v in [&mut *gradient, &mut *step, &mut *trial] {
+    for v in [
+        &mut *gradient,
+        &mut *step,
+        &mut *trial,
+        &mut *plus,
+        &mut *minus,
+    ] {
         v.resize(k, 0.0);
     }
-    for v in [&mut *plus, &mut *minus] {
-        v.resize(p, 0.0);
-    }
+    // Whether the gradient's θ part is analytic ([`laplace_gradient`]): the Hessian is then the
+    // central differences of the gradient alone.
+    let analytic =
+        !(system.shapes.len() == 1 && system.shapes[0].q == 1) && system.pls.can_prepare();
     hs.hessian.resize(k * k, 0.0);
     hs.factor.resize(k * k, 0.0);
     // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
@@ -1240,11 +1249,11 @@ fn newton_stage(
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
         let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
-        beta_gradient(system, st, family, grad);
+        laplace_gradient(system, st, family, grad, ntheta);
         value.is_finite().then_some(value)
     };
     let h = HESSIAN_STEP;
-    let Some(mut f0) = eval(system, params, st, &mut gradient[ntheta..]) else {
+    let Some(mut f0) = eval(system, params, st, gradient) else {
         return (None, evaluations);
     };
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
@@ -1272,12 +1281,12 @@ fn newton_stage(
             Some(f) if f < f0 => {
                 f0 = f;
                 params.copy_from_slice(trial);
-                gradient[ntheta..].copy_from_slice(plus);
+                gradient.copy_from_slice(plus);
             }
             _ => {
                 // Back to the point's modes and factor.
                 st.u.clone_from(centre);
-                if eval(system, params, st, &mut gradient[ntheta..]).is_none() {
+                if eval(system, params, st, gradient).is_none() {
                     return (None, evaluations);
                 }
                 break;
@@ -1310,15 +1319,16 @@ fn newton_stage(
             let Some(fm) = side(params[j] - h, minus, st) else {
                 return (None, evaluations);
             };
-            for i in 0..p {
-                hessian[j * k + ntheta + i] = (plus[i] - minus[i]) / (2.0 * h);
+            let measured = if analytic { 0 } else { ntheta };
+            for i in measured..k {
+                hessian[j * k + i] = (plus[i] - minus[i]) / (2.0 * h);
             }
-            if j < ntheta {
+            if j < ntheta && !analytic {
                 gradient[j] = (fp - fm) / (2.0 * h);
                 hessian[j * k + j] = (fp - 2.0 * f0 + fm) / (h * h);
             }
         }
-        for i in 0..ntheta {
+        for i in (0..ntheta).filter(|_| !analytic) {
             for j in 0..i {
                 let mut corner = |si: f64, sj: f64, st: &mut State| {
                     trial[i] = params[i] + si * h;
@@ -1340,12 +1350,13 @@ fn newton_stage(
                 hessian[j * k + i] = (a - b - c + d) / (4.0 * h * h);
             }
         }
-        // Symmetric: the β rows are measured in every column (both triangles of the ββ block,
-        // averaged); the θ rows only in the θθ block's lower triangle.
+        // Symmetric: the rows from gradient differences are measured in every column (both
+        // triangles averaged); θ's rows from criterion values only in the θθ block's lower
+        // triangle.
         for j in 0..k {
             for i in 0..j {
                 let (upper, lower) = (hessian[j * k + i], hessian[i * k + j]);
-                let v = if i >= ntheta {
+                let v = if i >= ntheta || analytic {
                     0.5 * (upper + lower)
                 } else {
                     lower
@@ -1396,7 +1407,7 @@ fn newton_stage(
             return (None, evaluations);
         }
         params.copy_from_slice(trial);
-        gradient[ntheta..].copy_from_slice(plus);
+        gradient.copy_from_slice(plus);
         if done {
             return (Some(f0), evaluations);
         }
@@ -1466,23 +1477,44 @@ fn predict_along(u: &mut [f64], centre: &[f64], slopes: &[f64], j: usize, delta:
     }
 }
 
-/// ∂/∂β of the Laplace criterion (canonical link) at the state's modes, after [`criterion`] with
-/// β fixed has left the factor L of H = U′WU + I at û. With d the deviance's derivative in η,
-/// W the working weights, w′ their derivative in η, hᵢ = ‖L⁻¹Uᵢ′‖² and v = w′∘h: the penalised
-/// deviance contributes X′d (û minimises it: the envelope theorem), and log|H| contributes
-/// Σᵢ w′ᵢhᵢ ∂η̂ᵢ/∂β with ∂η̂/∂β = X − UH⁻¹U′WX, that is X′(v − WUH⁻¹U′v).
-fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
+/// The gradient of the Laplace criterion (canonical link) in (θ, β) at the state's modes into
+/// `grad` (θ's `ntheta` values, then β's), after [`criterion`] with β fixed has left the factor L
+/// of H = U′WU + I at û. Returns whether θ's part was computed: it needs the selected inverse of
+/// H ([`Pls::prepare_leverage`]) and is left to finite differences for one scalar term (a branch
+/// of its own, [`scalar_beta_gradient`]) and when that inverse is too large to keep.
+///
+/// With d the deviance's derivative in η (−2·wt(y − μ)), W the working weights, w′ their
+/// derivative in η, hᵢ = UᵢH⁻¹Uᵢ′, v = w′∘h, r = H⁻¹U′v and c = d + v − W(Ur):
+/// - β: the penalised deviance contributes X′d (û minimises it: the envelope theorem), and
+///   log|H| contributes Σᵢ vᵢ ∂η̂ᵢ/∂β with ∂η̂/∂β = X − UH⁻¹U′WX, in all X′c.
+/// - θₖ (Λ's element (r, c) in its term's template, so ∂Uᵢ/∂θₖ = z_{i,r}e_c on observation i's
+///   level, and gₖ = (∂U/∂θₖ)û): the deviance gives d′gₖ; log|H| gives its explicit change
+///   2 tr(H⁻¹U′W ∂U/∂θₖ) = 2 Σᵢ Wᵢ z_{i,r}(H⁻¹Uᵢ′)_c, and through W, with
+///   ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′Wgₖ), Σᵢ vᵢ ∂η̂ᵢ/∂θₖ = v′gₖ − (Ur)′Wgₖ − ((∂U/∂θₖ)r)′d/2.
+///   In all c′gₖ − ((∂U/∂θₖ)r)′d/2 + 2 Σᵢ Wᵢ z_{i,r}(H⁻¹Uᵢ′)_c.
+fn laplace_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    grad: &mut [f64],
+    ntheta: usize,
+) -> bool {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
+    let (theta_grad, beta_grad) = grad.split_at_mut(ntheta);
     if nterms == 1 && system.shapes[0].q == 1 {
-        return scalar_beta_gradient(system, st, family, grad);
+        scalar_beta_gradient(system, st, family, beta_grad);
+        return false;
     }
     let d = family.distribution;
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
-    // v, and U′v into the solver's right-hand side.
+    // v, U′v into the solver's right-hand side, and θ's explicit term.
     pls.prepare_leverage();
+    let analytic = pls.is_prepared();
     pls.x.fill(0.0);
+    theta_grad.fill(0.0);
+    st.own.resize(system.shapes.iter().map(|t| t.q).sum(), 0.0);
     for i in 0..n {
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
@@ -1490,10 +1522,16 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
             levels[t] = system.codes[t][i];
             a[t] = &system.a[t][i * q..(i + 1) * q];
         }
-        let h = pls.leverage(i, &levels[..nterms], &a[..nterms]);
+        let (levels, a) = (&levels[..nterms], &a[..nterms]);
+        let h = if analytic {
+            pls.selected(i, levels, a, &mut st.own)
+        } else {
+            pls.leverage(i, levels, a)
+        };
         let mu = st.mu[i];
-        // Canonical link: dμ/dη = V(μ), so w = wt·V and w′ = wt·V′·V.
-        let v = st.r.wt[i] * d.variance_derivative(mu) * d.variance(mu) * h;
+        // Canonical link: dμ/dη = V(μ), so W = wt·V and w′ = wt·V′·V.
+        let w = st.r.wt[i] * d.variance(mu);
+        let v = w * d.variance_derivative(mu) * h;
         st.lev[i] = v;
         for t in 0..nterms {
             let shape = system.shapes[t];
@@ -1502,33 +1540,64 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
                 *x += av * v;
             }
         }
+        if analytic {
+            let mut k = 0;
+            let mut own = &st.own[..];
+            for (t, shape) in system.shapes.iter().enumerate() {
+                let q = shape.q;
+                let z = &system.z[t][i * q..(i + 1) * q];
+                for c in 0..q {
+                    for zr in &z[c..] {
+                        theta_grad[k] += 2.0 * w * zr * own[c];
+                        k += 1;
+                    }
+                }
+                own = &own[q..];
+            }
+        }
     }
-    // r = H⁻¹U′v, then per observation (Ur)ᵢ.
+    // r = H⁻¹U′v, then per observation (Ur)ᵢ and cᵢ.
     pls.solve();
-    grad.fill(0.0);
-    let p = grad.len();
+    beta_grad.fill(0.0);
+    let r = &pls.x;
     for i in 0..n {
-        let mut s = 0.0;
+        let mut ur = 0.0;
         for t in 0..nterms {
             let shape = system.shapes[t];
             let at = shape.offset + system.codes[t][i] as usize * shape.q;
-            let ar = &system.a[t][i * shape.q..(i + 1) * shape.q];
-            s += ar
+            let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
+            ur += a
                 .iter()
-                .zip(&pls.x[at..at + shape.q])
+                .zip(&r[at..at + shape.q])
                 .map(|(a, r)| a * r)
                 .sum::<f64>();
         }
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
-        let coefficient = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * s;
-        for (j, g) in grad.iter_mut().enumerate() {
+        let half_d = -wt * (y - mu);
+        let coefficient = 2.0 * half_d + st.lev[i] - wt * d.variance(mu) * ur;
+        for (j, g) in beta_grad.iter_mut().enumerate() {
             *g += system.x[j * n + i] * coefficient;
         }
+        if analytic {
+            let mut k = 0;
+            for (t, shape) in system.shapes.iter().enumerate() {
+                let q = shape.q;
+                let at = shape.offset + system.codes[t][i] as usize * q;
+                let z = &system.z[t][i * q..(i + 1) * q];
+                for c in 0..q {
+                    let change = coefficient * st.u[at + c] - half_d * r[at + c];
+                    for zr in &z[c..] {
+                        theta_grad[k] += zr * change;
+                        k += 1;
+                    }
+                }
+            }
+        }
     }
-    debug_assert_eq!(p, st.beta.len());
+    analytic
 }
 
-/// [`beta_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
+/// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
 /// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
 fn scalar_beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
     let n = st.r.y.len();

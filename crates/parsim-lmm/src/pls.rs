@@ -545,7 +545,7 @@ impl Pls {
     /// would take more than [`PREPARED_MAX`] values.
     pub fn prepare_leverage(&mut self) {
         let (q0, n0, m2) = (self.terms[0].q, self.terms[0].nlevels, self.m2);
-        if m2 == 0 || m2 * m2 > PREPARED_MAX {
+        if !self.can_prepare() {
             return;
         }
         let active = if self.joint { self.md } else { m2 };
@@ -629,6 +629,16 @@ impl Pls {
             }
             self.diagonal[l] = (1.0 / lv - reach) / lv;
         }
+    }
+
+    /// Whether [`Pls::prepare_leverage`] keeps the selected inverse (Σ within [`PREPARED_MAX`]).
+    pub fn can_prepare(&self) -> bool {
+        self.m2 * self.m2 <= PREPARED_MAX
+    }
+
+    /// Whether the selected inverse of [`Pls::prepare_leverage`] holds the last factorization's.
+    pub fn is_prepared(&self) -> bool {
+        self.prepared
     }
 
     /// H_uu⁻¹Uᵢ′ on observation i's own rows of u (term by term, q_k values each) into `own`,
