@@ -1420,10 +1420,10 @@ fn newton_stage(
 /// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
 /// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
 /// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
-fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
     slopes.clear();
     if system.shapes.len() != 1 || system.shapes[0].q != 1 || ntheta != 1 {
-        return;
+        return general_mode_slopes(system, st, ntheta, slopes);
     }
     let n = st.r.y.len();
     let nl = system.shapes[0].nlevels;
@@ -1448,6 +1448,64 @@ fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>
             let diagonal = system.pls.first_diagonal(l);
             *s /= diagonal * diagonal;
         }
+    }
+}
+
+/// [`mode_slopes`] for any other structure, by solves with the factor at the modes: the modes
+/// solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's element
+/// (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
+fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    let n = st.r.y.len();
+    let (q, p) = (system.pls.q, st.beta.len());
+    let nterms = system.shapes.len();
+    slopes.resize((ntheta + p) * q, 0.0);
+    let mut element = (0, 0, 0);
+    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
+        let pls = &mut system.pls;
+        pls.x.fill(0.0);
+        for i in 0..n {
+            // The change of ηᵢ at fixed u, and (∂U/∂θₖ)′d/2's entry.
+            let change = if j < ntheta {
+                let (t, r, c) = element;
+                let shape = system.shapes[t];
+                let at = shape.offset + system.codes[t][i] as usize * shape.q + c;
+                let z = system.z[t][i * shape.q + r];
+                pls.x[at] -= z * st.r.wt[i] * (st.r.y[i] - st.mu[i]);
+                z * st.u[at]
+            } else {
+                system.x[(j - ntheta) * n + i]
+            };
+            let wc = st.weight[i] * change;
+            for t in 0..nterms {
+                let shape = system.shapes[t];
+                let at = shape.offset + system.codes[t][i] as usize * shape.q;
+                let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
+                for (x, a) in pls.x[at..at + shape.q].iter_mut().zip(a) {
+                    *x += a * wc;
+                }
+            }
+        }
+        pls.solve();
+        for (s, x) in column.iter_mut().zip(&pls.x[..q]) {
+            *s = -x;
+        }
+        element = next_theta_element(&system.shapes, element);
+    }
+}
+
+/// The θ element after (term, row, column) of Λ's templates, in θ's order (each term's lower
+/// triangle column by column).
+fn next_theta_element(
+    shapes: &[TermShape],
+    (t, r, c): (usize, usize, usize),
+) -> (usize, usize, usize) {
+    let q = shapes.get(t).map_or(0, |s| s.q);
+    if r + 1 < q {
+        (t, r + 1, c)
+    } else if c + 1 < q {
+        (t, c + 1, c + 1)
+    } else {
+        (t + 1, 0, 0)
     }
 }
 
