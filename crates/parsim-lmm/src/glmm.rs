@@ -1239,12 +1239,15 @@ fn newton_stage(
     hs.hessian.resize(k * k, 0.0);
     hs.factor.resize(k * k, 0.0);
     // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
-    // Hessian in β there (the log-determinant adds a little curvature).
+    // Hessian in β there (the log-determinant adds a little curvature). With the analytic
+    // gradient it stands for the β block of the first Hessian; otherwise its factor serves the
+    // steps in β alone below.
     information.resize(p * p, 0.0);
-    let quasi = system.pls.beta_information(information) && {
+    let have_information = system.pls.beta_information(information) && {
         information.iter_mut().for_each(|v| *v *= 2.0);
-        cholesky_small(information, p)
+        true
     };
+    let quasi = have_information && !analytic && cholesky_small(information, p);
     let mut eval = |system: &mut System, x: &[f64], st: &mut State, grad: &mut [f64]| {
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
@@ -1293,13 +1296,28 @@ fn newton_stage(
             }
         }
     }
-    for _ in 0..NEWTON_ITERATIONS {
+    // The Hessian's columns to measure at the next point: all of them without the analytic
+    // gradient; with it, θ's columns first (the β block from the information), then BFGS updates
+    // from the gradients of the steps, and all of them again once the decrement is small, so
+    // that the Hessian kept for the SEs is measured.
+    let mut columns = if analytic && have_information {
+        ntheta
+    } else {
+        k
+    };
+    let iterations = if analytic {
+        2 * NEWTON_ITERATIONS
+    } else {
+        NEWTON_ITERATIONS
+    };
+    for _ in 0..iterations {
         // Derivatives at `params` (the state is at its modes).
         centre.clone_from(&st.u);
         mode_slopes(system, st, ntheta, slopes);
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
-        for j in 0..k {
+        let (measured, bfgs) = (columns == k, columns == 0);
+        for j in 0..columns {
             // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
             // themselves), at −h from their reflection through the centre (2û − û₊): both
             // off by O(h²), one iteration fewer.
@@ -1350,6 +1368,18 @@ fn newton_stage(
                 hessian[j * k + i] = (a - b - c + d) / (4.0 * h * h);
             }
         }
+        // β's columns unmeasured: the θ rows from θ's columns, the β block from the information.
+        for j in columns.max(ntheta)..k {
+            for i in 0..k {
+                hessian[j * k + i] = if i < ntheta {
+                    hessian[i * k + j]
+                } else {
+                    information[(j - ntheta) * p + i - ntheta]
+                };
+            }
+        }
+        // Next: BFGS updates with the analytic gradient, a measured Hessian otherwise.
+        columns = if analytic { 0 } else { k };
         // Symmetric: the rows from gradient differences are measured in every column (both
         // triangles averaged); θ's rows from criterion values only in the θθ block's lower
         // triangle.
@@ -1380,6 +1410,17 @@ fn newton_stage(
             .zip(gradient.iter())
             .map(|(s, g)| s * g)
             .sum::<f64>();
+        if decrement < NEWTON_DECREMENT && !measured {
+            // Back to the point's modes and factor if θ's columns moved them, then measure all.
+            if !bfgs {
+                st.u.clone_from(centre);
+                if eval(system, params, st, gradient).is_none() {
+                    return (None, evaluations);
+                }
+            }
+            columns = k;
+            continue;
+        }
         let done = decrement < NEWTON_DECREMENT;
         // A step decreasing the criterion, halved while it does not (and never leaving θ's
         // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
@@ -1406,13 +1447,47 @@ fn newton_stage(
         if !accepted {
             return (None, evaluations);
         }
-        params.copy_from_slice(trial);
-        gradient.copy_from_slice(plus);
         if done {
+            params.copy_from_slice(trial);
             return (Some(f0), evaluations);
         }
+        if analytic {
+            bfgs_update(&mut hs.hessian, k, params, trial, gradient, plus, minus);
+        }
+        params.copy_from_slice(trial);
+        gradient.copy_from_slice(plus);
     }
     (None, evaluations)
+}
+
+/// The BFGS update of the Hessian approximation `hessian` (k×k) for the step from `from` to `to`
+/// with gradients `g_from`, `g_to`: with s = to − from, y = g_to − g_from,
+/// H + yy′/(y′s) − Hs(Hs)′/(s′Hs), skipped when y′s ≤ 0 (no positive curvature to keep H positive
+/// definite). `hs` is scratch of length k.
+fn bfgs_update(
+    hessian: &mut [f64],
+    k: usize,
+    from: &[f64],
+    to: &[f64],
+    g_from: &[f64],
+    g_to: &[f64],
+    hs: &mut [f64],
+) {
+    let s = |i: usize| to[i] - from[i];
+    let y = |i: usize| g_to[i] - g_from[i];
+    let ys: f64 = (0..k).map(|i| y(i) * s(i)).sum();
+    for (i, v) in hs.iter_mut().enumerate().take(k) {
+        *v = (0..k).map(|j| hessian[j * k + i] * s(j)).sum();
+    }
+    let shs: f64 = (0..k).map(|i| s(i) * hs[i]).sum();
+    if !(ys > 0.0 && shs > 0.0) {
+        return;
+    }
+    for j in 0..k {
+        for i in 0..k {
+            hessian[j * k + i] += y(i) * y(j) / ys - hs[i] * hs[j] / shs;
+        }
+    }
 }
 
 /// ∂û/∂(θ, β) at the state's modes for one scalar term (canonical link), into `slopes` (column j
