@@ -1645,6 +1645,10 @@ fn laplace_gradient(
     // v, U′v into the solver's right-hand side, and θ's explicit term.
     pls.prepare_leverage();
     let analytic = pls.is_prepared();
+    if analytic && pls.is_scalar() {
+        scalar_terms_gradient(system, st, family, theta_grad, beta_grad);
+        return true;
+    }
     pls.x.fill(0.0);
     theta_grad.fill(0.0);
     st.own.resize(system.shapes.iter().map(|t| t.q).sum(), 0.0);
@@ -1728,6 +1732,64 @@ fn laplace_gradient(
         }
     }
     analytic
+}
+
+/// [`laplace_gradient`] when every term is scalar (crossed or nested intercepts, the selected
+/// inverse prepared): the same formulas with one value of U per term and observation, and X′c by
+/// dot products over X's columns.
+fn scalar_terms_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    theta_grad: &mut [f64],
+    beta_grad: &mut [f64],
+) {
+    let n = st.r.y.len();
+    let nterms = system.shapes.len();
+    let d = family.distribution;
+    let (shapes, codes, a, z) = (&system.shapes, &system.codes, &system.a, &system.z);
+    let pls = &mut system.pls;
+    pls.x.fill(0.0);
+    theta_grad.fill(0.0);
+    let (mut levels, mut values) = ([0u32; MAX_TERMS], [0.0; MAX_TERMS]);
+    st.own.resize(nterms, 0.0);
+    for i in 0..n {
+        for t in 0..nterms {
+            levels[t] = codes[t][i];
+            values[t] = a[t][i];
+        }
+        let h = pls.selected_scalar(i, &levels[..nterms], &values[..nterms], &mut st.own);
+        let mu = st.mu[i];
+        let w = st.r.wt[i] * d.variance(mu);
+        let v = w * d.variance_derivative(mu) * h;
+        st.lev[i] = v;
+        for t in 0..nterms {
+            pls.x[shapes[t].offset + levels[t] as usize] += values[t] * v;
+            theta_grad[t] += 2.0 * w * z[t][i] * st.own[t];
+        }
+    }
+    pls.solve();
+    let r = &pls.x;
+    let coefficient = &mut st.scratch;
+    coefficient.resize(n, 0.0);
+    for i in 0..n {
+        let at = |t: usize| shapes[t].offset + codes[t][i] as usize;
+        let ur: f64 = (0..nterms).map(|t| a[t][i] * r[at(t)]).sum();
+        let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
+        let half_d = -wt * (y - mu);
+        let c = 2.0 * half_d + st.lev[i] - wt * d.variance(mu) * ur;
+        coefficient[i] = c;
+        for (t, g) in theta_grad.iter_mut().enumerate() {
+            *g += z[t][i] * (c * st.u[at(t)] - half_d * r[at(t)]);
+        }
+    }
+    for (j, g) in beta_grad.iter_mut().enumerate() {
+        *g = system.x[j * n..(j + 1) * n]
+            .iter()
+            .zip(coefficient.iter())
+            .map(|(x, c)| x * c)
+            .sum();
+    }
 }
 
 /// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,

@@ -646,9 +646,6 @@ impl Pls {
     /// leverage Uᵢ H_uu⁻¹ Uᵢ′. Observation i's rows of U: `a[k]`, the q_k values of term k at
     /// level `levels[k]`.
     pub fn selected(&self, i: usize, levels: &[u32], a: &[&[f64]], own: &mut [f64]) -> f64 {
-        if self.is_scalar() {
-            return self.selected_scalar(i, levels, a, own);
-        }
         let (q0, n0, m2) = (self.terms[0].q, self.terms[0].nlevels, self.m2);
         let later = self.terms.len() - 1;
         let l0 = levels[0] as usize;
@@ -685,25 +682,25 @@ impl Pls {
         h
     }
 
-    /// [`Pls::selected`] when every term is scalar: one value of U and of `own` per term.
-    fn selected_scalar(&self, i: usize, levels: &[u32], a: &[&[f64]], own: &mut [f64]) -> f64 {
+    /// [`Pls::selected`] when every term is scalar ([`Pls::is_scalar`]): observation i's value of
+    /// U in term k is `a[k]`, and `own[k]` receives its H_uu⁻¹Uᵢ′ there.
+    pub fn selected_scalar(&self, i: usize, levels: &[u32], a: &[f64], own: &mut [f64]) -> f64 {
         let (n0, m2) = (self.terms[0].nlevels, self.m2);
         let later = self.terms.len() - 1;
-        let a0 = a[0][0];
+        let a0 = a[0];
         let mut s0 = self.diagonal[levels[0] as usize] * a0;
         let mut h = 0.0;
         for k in 1..=later {
             let row = self.terms[k].offset - n0 + levels[k] as usize;
             let g = self.cross[self.entry[i * later + k - 1] as usize];
-            s0 += g * a[k][0];
+            s0 += g * a[k];
             let sigma_row = &self.sigma[row * m2..(row + 1) * m2];
             let mut sk = g * a0;
             for k2 in 1..=later {
-                let row2 = self.terms[k2].offset - n0 + levels[k2] as usize;
-                sk += sigma_row[row2] * a[k2][0];
+                sk += sigma_row[self.terms[k2].offset - n0 + levels[k2] as usize] * a[k2];
             }
             own[k] = sk;
-            h += a[k][0] * sk;
+            h += a[k] * sk;
         }
         own[0] = s0;
         h + a0 * s0
