@@ -26,7 +26,7 @@ use crate::lmm::{aliased_columns, fill_varcorr, VarComp};
 use crate::model::Structure;
 use crate::ols::fill_design;
 use crate::optimize::Optimizer;
-use crate::pls::{Pls, TermShape};
+use crate::pls::{scatter_add, Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
 use std::collections::BTreeMap;
 
@@ -1258,7 +1258,7 @@ fn newton_stage(
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
         let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
-        laplace_gradient(system, st, family, grad, ntheta);
+        laplace_gradient(system, st, family, grad, &x[..ntheta]);
         value.is_finite().then_some(value)
     };
     let h = HESSIAN_STEP;
@@ -1627,8 +1627,8 @@ fn predict_along(u: &mut [f64], centre: &[f64], slopes: &[f64], j: usize, delta:
     }
 }
 
-/// The gradient of the Laplace criterion (canonical link) in (θ, β) at the state's modes into
-/// `grad` (θ's `ntheta` values, then β's), after [`criterion`] with β fixed has left the factor L
+/// The gradient of the Laplace criterion (canonical link) in (θ, β) at the state's modes and
+/// `theta` into `grad` (θ's values, then β's), after [`criterion`] with β fixed has left the factor L
 /// of H = U′WU + I at û. Returns whether θ's part was computed: it needs the selected inverse of
 /// H ([`Pls::prepare_leverage`]) and is left to finite differences for one scalar term (a branch
 /// of its own, [`scalar_beta_gradient`]) and when that inverse is too large to keep.
@@ -1647,11 +1647,11 @@ fn laplace_gradient(
     st: &mut State,
     family: Family,
     grad: &mut [f64],
-    ntheta: usize,
+    theta: &[f64],
 ) -> bool {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
-    let (theta_grad, beta_grad) = grad.split_at_mut(ntheta);
+    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
     if nterms == 1 && system.shapes[0].q == 1 {
         scalar_beta_gradient(system, st, family, beta_grad);
         return false;
@@ -1663,7 +1663,7 @@ fn laplace_gradient(
     pls.prepare_leverage();
     let analytic = pls.is_prepared();
     if analytic && pls.is_scalar() {
-        scalar_terms_gradient(system, st, family, theta_grad, beta_grad);
+        scalar_terms_gradient(system, st, family, theta, grad);
         return true;
     }
     pls.x.fill(0.0);
@@ -1752,24 +1752,28 @@ fn laplace_gradient(
 }
 
 /// [`laplace_gradient`] when every term is scalar (crossed or nested intercepts, the selected
-/// inverse prepared): the same formulas with one value of U per term and observation, and X′c by
-/// dot products over X's columns.
+/// inverse prepared), term by term over U's columns (each sum in a register: data sorted by a
+/// factor would chain the additions of one level on its stores). With θₜ > 0, ∂U/∂θₜ = Uₜ/θₜ
+/// turns the explicit term into a trace: 2 tr(H⁻¹U′WUₜ)/θₜ = 2(mₜ − Σ_{l in t} (H⁻¹)ₗₗ)/θₜ
+/// (U′WU = H − I; mₜ levels), no pass over the observations.
 fn scalar_terms_gradient(
     system: &mut System,
     st: &mut State,
     family: Family,
-    theta_grad: &mut [f64],
-    beta_grad: &mut [f64],
+    theta: &[f64],
+    grad: &mut [f64],
 ) {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
     let d = family.distribution;
     let (shapes, codes, a, z) = (&system.shapes, &system.codes, &system.a, &system.z);
+    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
     let pls = &mut system.pls;
-    pls.x.fill(0.0);
-    theta_grad.fill(0.0);
     let (mut levels, mut values) = ([0u32; MAX_TERMS], [0.0; MAX_TERMS]);
     st.own.resize(nterms, 0.0);
+    theta_grad.fill(0.0);
+    let small_theta = theta.iter().any(|&t| t <= TRACE_THETA);
+    // v = w′∘h, and U′v into the solver's right-hand side.
     for i in 0..n {
         for t in 0..nterms {
             levels[t] = codes[t][i];
@@ -1777,28 +1781,54 @@ fn scalar_terms_gradient(
         }
         let h = pls.selected_scalar(i, &levels[..nterms], &values[..nterms], &mut st.own);
         let mu = st.mu[i];
-        let w = st.r.wt[i] * d.variance(mu);
-        let v = w * d.variance_derivative(mu) * h;
-        st.lev[i] = v;
-        for t in 0..nterms {
-            pls.x[shapes[t].offset + levels[t] as usize] += values[t] * v;
-            theta_grad[t] += 2.0 * w * z[t][i] * st.own[t];
+        st.lev[i] = st.r.wt[i] * d.variance(mu) * d.variance_derivative(mu) * h;
+        if small_theta {
+            // θₜ too small to divide by: the explicit term observation by observation,
+            // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
+            let w = st.r.wt[i] * d.variance(mu);
+            for (t, g) in theta_grad.iter_mut().enumerate() {
+                if theta[t] <= TRACE_THETA {
+                    *g += 2.0 * w * z[t][i] * st.own[t];
+                }
+            }
         }
     }
+    pls.x.fill(0.0);
+    for (t, shape) in shapes.iter().enumerate() {
+        let (codes, a, lev) = (&codes[t][..n], &a[t][..n], &st.lev[..n]);
+        scatter_add(
+            &mut pls.x,
+            n,
+            |i| shape.offset + codes[i] as usize,
+            |i| a[i] * lev[i],
+        );
+        if theta[t] > TRACE_THETA {
+            theta_grad[t] = 2.0 * (shape.nlevels as f64 - pls.inverse_trace(t)) / theta[t];
+        }
+    }
+    // r = H⁻¹U′v, then cᵢ = dᵢ + vᵢ − Wᵢ(Ur)ᵢ.
     pls.solve();
     let r = &pls.x;
     let coefficient = &mut st.scratch;
     coefficient.resize(n, 0.0);
     for i in 0..n {
-        let at = |t: usize| shapes[t].offset + codes[t][i] as usize;
-        let ur: f64 = (0..nterms).map(|t| a[t][i] * r[at(t)]).sum();
+        let ur: f64 = (0..nterms)
+            .map(|t| a[t][i] * r[shapes[t].offset + codes[t][i] as usize])
+            .sum();
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
-        let half_d = -wt * (y - mu);
-        let c = 2.0 * half_d + st.lev[i] - wt * d.variance(mu) * ur;
-        coefficient[i] = c;
-        for (t, g) in theta_grad.iter_mut().enumerate() {
-            *g += z[t][i] * (c * st.u[at(t)] - half_d * r[at(t)]);
+        coefficient[i] = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * ur;
+    }
+    // θₜ: c′(Zₜû) − (Zₜr)′d/2; β: X′c.
+    let (y, mu, wt) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);
+    for (t, g) in theta_grad.iter_mut().enumerate() {
+        let (codes, z) = (&codes[t][..n], &z[t][..n]);
+        let offset = shapes[t].offset;
+        let mut sum = 0.0;
+        for i in 0..n {
+            let at = offset + codes[i] as usize;
+            sum += z[i] * (coefficient[i] * st.u[at] + wt[i] * (y[i] - mu[i]) * r[at]);
         }
+        *g += sum;
     }
     for (j, g) in beta_grad.iter_mut().enumerate() {
         *g = system.x[j * n..(j + 1) * n]
@@ -1808,6 +1838,10 @@ fn scalar_terms_gradient(
             .sum();
     }
 }
+
+/// θ elements at or below this take [`scalar_terms_gradient`]'s explicit term observation by
+/// observation rather than as a trace divided by θ (whose cancellation error grows as 1/θ).
+const TRACE_THETA: f64 = 1e-3;
 
 /// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
 /// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².

@@ -39,7 +39,7 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
 /// chain every addition on the store before it (VerbAgg, sorted by item: a third of the
 /// assembly's time).
 #[inline(always)]
-fn scatter_add(
+pub(crate) fn scatter_add(
     out: &mut [f64],
     n: usize,
     index: impl Fn(usize) -> usize,
@@ -678,6 +678,19 @@ impl Pls {
     /// Whether [`Pls::prepare_leverage`] keeps the selected inverse (Σ within [`PREPARED_MAX`]).
     pub fn can_prepare(&self) -> bool {
         self.m2 * self.m2 <= PREPARED_MAX
+    }
+
+    /// Σ of H_uu⁻¹'s diagonal over the effects of scalar term t, from the selected inverse
+    /// ([`Pls::prepare_leverage`] must have run).
+    pub fn inverse_trace(&self, t: usize) -> f64 {
+        let (n0, m2) = (self.terms[0].nlevels, self.m2);
+        if t == 0 {
+            return self.diagonal[..n0].iter().sum();
+        }
+        let first = self.terms[t].offset - n0;
+        (first..first + self.terms[t].nlevels)
+            .map(|r| self.sigma[r * m2 + r])
+            .sum()
     }
 
     /// Whether the selected inverse of [`Pls::prepare_leverage`] holds the last factorization's.
