@@ -480,7 +480,8 @@ impl Pls {
         let mut logdet = 0.0;
         for l in 0..n0 {
             let v = self.d[l] + 1.0;
-            if !(v > 0.0) {
+            // Not positive (or NaN): as the general Cholesky's pivot test.
+            if v.is_nan() || v <= 0.0 {
                 return None;
             }
             let lv = v.sqrt();
