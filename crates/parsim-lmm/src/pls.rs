@@ -346,10 +346,16 @@ impl Pls {
                 let at = |i: usize| (base2 + codes2[i] as usize) * md + row(i);
                 scatter_add(e, n, at, |i| w[i] * a_k[i] * a2[i]);
             }
-            for j in 0..p {
-                let column = &x[j * n..(j + 1) * n];
-                let at = |i: usize| row(i) * md + m2 + j;
-                scatter_add(e, n, at, |i| w[i] * a_k[i] * column[i]);
+            // Observation by observation: its row's p entries are contiguous, and runs of one
+            // level add into them as p independent chains.
+            if p > 0 {
+                for i in 0..n {
+                    let wak = w[i] * a_k[i];
+                    let at = row(i) * md + m2;
+                    for (j, ev) in e[at..at + p].iter_mut().enumerate() {
+                        *ev += wak * x[j * n + i];
+                    }
+                }
             }
         }
         // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
