@@ -7,7 +7,10 @@
 #   bench/methods.sh        builds parsim in release if needed, runs each study RUNS times (default 5)
 #
 # Studies: none (data only), builtin, python (np.mean(data["response"])), python-array (the same on
-# np.asarray of the column) and python-columns (python with columns = ["response"]).
+# np.asarray of the column), python-columns (python with columns = ["response"]), and two floors:
+# python-constant (analyse returns a constant: the worker's own cost per call, the DataFrame built but
+# not read) and echo (a command worker that answers every fit frame with a fixed outcome without
+# reading it: the round trip alone, parsim writing the columns into the shared memory included).
 # Per-call figures, each the median over the runs, and the range of the fit time:
 #   fit time      the mean of the stored `seconds` of the method's fits: parsim encodes the data set,
 #                 the worker decodes it, calls analyse(), and parsim reads the estimate back
@@ -46,6 +49,43 @@ def analyse(data, condition, rng):
     return {"mean": float(np.mean(np.asarray(data["response"])))}
 EOF
 
+cat >"$OUT/constant.py" <<'EOF'
+def analyse(data, condition, rng):
+    return {"mean": 0.0}
+EOF
+
+# The floor of an exchange: takes up the shared memory file, so that parsim writes the columns there as
+# for the Python worker, and answers each fit frame with the same outcome (docs/methods.md).
+cat >"$OUT/echo.py" <<'EOF'
+import os, struct
+
+inp, out = os.fdopen(0, "rb"), os.fdopen(1, "wb")
+
+
+def frame(kind, *parts):
+    payload = kind + b"".join(parts)
+    return struct.pack("<I", len(payload)) + payload
+
+
+def text(s):
+    return struct.pack("<I", len(s)) + s
+
+
+def read():
+    head = inp.read(4)
+    return None if len(head) < 4 else inp.read(struct.unpack("<I", head)[0])
+
+
+read()
+out.write(frame(b"R", text(b"echo"), bytes([1])))
+out.flush()
+row = text(b"mean") + struct.pack("<B6d", 0, *[0.0] * 6)
+outcome = frame(b"O", text(b"ok"), text(b""), struct.pack("<I", 1), row)
+while read():
+    out.write(outcome)
+    out.flush()
+EOF
+
 # The seed study's parameters and data program, with one method table (or none).
 "$PYTHON" - "$OUT" "$REPLICATIONS" "$PYTHON" <<'EOF'
 import sys
@@ -59,13 +99,15 @@ methods = {
     "python-array": f'[methods.mean]\nmodel = "python"\nfile = "mean_array.py"\npython = "{python}"\n',
     "python-columns": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n'
     'columns = ["response"]\n',
+    "python-constant": f'[methods.mean]\nmodel = "python"\nfile = "constant.py"\npython = "{python}"\n',
+    "echo": f'[methods.mean]\nmodel = "command"\ncommand = ["{python}", "echo.py"]\n',
 }
 for name, table in methods.items():
     open(f"{out}/{name}.toml", "w").write(head + table)
 EOF
 
 for run in $(seq "$RUNS"); do
-  for study in none builtin python python-array python-columns; do
+  for study in none builtin python python-array python-columns python-constant echo; do
     rm -rf "$OUT/results-$study"
     start=$(date +%s.%N)
     "$PARSIM" run "$OUT/$study.toml" --jobs 1 --quiet --out "$OUT/results-$study"
@@ -83,7 +125,7 @@ done
 
 "$PYTHON" - "$OUT/runs.txt" "$RUNS" <<'EOF'
 import statistics, sys
-studies = ("none", "builtin", "python", "python-array", "python-columns")
+studies = ("none", "builtin", "python", "python-array", "python-columns", "python-constant", "echo")
 lines = [l.split() for l in open(sys.argv[1])][-len(studies) * int(sys.argv[2]):]
 wall, fit, units = {}, {}, {}
 for study, n, w, f in lines:
