@@ -14,6 +14,8 @@
 # Per-call figures, each the median over the runs, and the range of the fit time:
 #   fit time      the mean of the stored `seconds` of the method's fits: parsim encodes the data set,
 #                 the worker decodes it, calls analyse(), and parsim reads the estimate back
+#   median fit    their median, which the fits slowed down by other processes on a shared host (a few
+#                 per cent of them, at several times the usual cost) do not move
 #   overhead      (wall time of the study with the method - wall time of the data-only study) / units:
 #                 everything the method adds to a replication, start-up of the worker included
 # Environment: RUNS (5), REPLICATIONS (2000), PYTHON (python3; needs numpy), PARSIM (target/release/parsim).
@@ -116,9 +118,11 @@ for run in $(seq "$RUNS"); do
 import sqlite3, sys
 db, study, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 conn = sqlite3.connect(db)
-fit = conn.execute("SELECT avg(seconds) FROM fits").fetchone()[0]
+seconds = sorted(s for (s,) in conn.execute("SELECT seconds FROM fits"))
+fit = sum(seconds) / len(seconds) if seconds else "nan"
+median = seconds[len(seconds) // 2] if seconds else "nan"
 units = conn.execute("SELECT count(*) FROM replications").fetchone()[0]
-print(study, units, end - start, fit if fit is not None else "nan")
+print(study, units, end - start, fit, median)
 EOF
   done
 done
@@ -127,19 +131,23 @@ done
 import statistics, sys
 studies = ("none", "builtin", "python", "python-array", "python-columns", "python-constant", "echo")
 lines = [l.split() for l in open(sys.argv[1])][-len(studies) * int(sys.argv[2]):]
-wall, fit, units = {}, {}, {}
-for study, n, w, f in lines:
+wall, fit, median, units = {}, {}, {}, {}
+for study, n, w, f, m in lines:
     wall.setdefault(study, []).append(float(w))
     fit.setdefault(study, []).append(float(f))
+    median.setdefault(study, []).append(float(m))
     units[study] = int(n)
 base = statistics.median(wall["none"])
-print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'overhead per call':>20}")
+print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'median fit':>14}{'overhead per call':>20}")
 for study in studies:
     w = statistics.median(wall[study])
     f = statistics.median(fit[study]) * 1e6
+    m = statistics.median(median[study]) * 1e6
     over = (w - base) / units[study] * 1e6
     lo, hi = min(fit[study]) * 1e6, max(fit[study]) * 1e6
-    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{over:>17.1f} us   (fit {lo:.0f}-{hi:.0f} us)")
+    mlo, mhi = min(median[study]) * 1e6, max(median[study]) * 1e6
+    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{m:>11.1f} us{over:>17.1f} us   "
+          f"(fit {lo:.0f}-{hi:.0f} us, median {mlo:.0f}-{mhi:.0f} us)")
 print(f"({units['none']} data sets of 5,000 rows; medians of {sys.argv[2]} runs; 1 worker)")
 EOF
 rm -f "$OUT/runs.txt"
