@@ -7,10 +7,15 @@
 #   bench/methods.sh        builds parsim in release if needed, runs each study RUNS times (default 5)
 #
 # Studies: none (data only), builtin, python (np.mean(data["response"])), python-array (the same on
-# np.asarray of the column) and python-columns (python with columns = ["response"]).
+# np.asarray of the column), python-columns (python with columns = ["response"]), and two floors:
+# python-constant (analyse returns a constant: the worker's own cost per call, the DataFrame built but
+# not read) and echo (a command worker that answers every fit frame with a fixed outcome without
+# reading it: the round trip alone, parsim writing the columns into the shared memory included).
 # Per-call figures, each the median over the runs, and the range of the fit time:
 #   fit time      the mean of the stored `seconds` of the method's fits: parsim encodes the data set,
 #                 the worker decodes it, calls analyse(), and parsim reads the estimate back
+#   median fit    their median, which the fits slowed down by other processes on a shared host (a few
+#                 per cent of them, at several times the usual cost) do not move
 #   overhead      (wall time of the study with the method - wall time of the data-only study) / units:
 #                 everything the method adds to a replication, start-up of the worker included
 # Environment: RUNS (5), REPLICATIONS (2000), PYTHON (python3; needs numpy), PARSIM (target/release/parsim).
@@ -46,6 +51,43 @@ def analyse(data, condition, rng):
     return {"mean": float(np.mean(np.asarray(data["response"])))}
 EOF
 
+cat >"$OUT/constant.py" <<'EOF'
+def analyse(data, condition, rng):
+    return {"mean": 0.0}
+EOF
+
+# The floor of an exchange: takes up the shared memory file, so that parsim writes the columns there as
+# for the Python worker, and answers each fit frame with the same outcome (docs/methods.md).
+cat >"$OUT/echo.py" <<'EOF'
+import os, struct
+
+inp, out = os.fdopen(0, "rb"), os.fdopen(1, "wb")
+
+
+def frame(kind, *parts):
+    payload = kind + b"".join(parts)
+    return struct.pack("<I", len(payload)) + payload
+
+
+def text(s):
+    return struct.pack("<I", len(s)) + s
+
+
+def read():
+    head = inp.read(4)
+    return None if len(head) < 4 else inp.read(struct.unpack("<I", head)[0])
+
+
+read()
+out.write(frame(b"R", text(b"echo"), bytes([1])))
+out.flush()
+row = text(b"mean") + struct.pack("<B6d", 0, *[0.0] * 6)
+outcome = frame(b"O", text(b"ok"), text(b""), struct.pack("<I", 1), row)
+while read():
+    out.write(outcome)
+    out.flush()
+EOF
+
 # The seed study's parameters and data program, with one method table (or none).
 "$PYTHON" - "$OUT" "$REPLICATIONS" "$PYTHON" <<'EOF'
 import sys
@@ -59,13 +101,15 @@ methods = {
     "python-array": f'[methods.mean]\nmodel = "python"\nfile = "mean_array.py"\npython = "{python}"\n',
     "python-columns": f'[methods.mean]\nmodel = "python"\nfile = "mean.py"\npython = "{python}"\n'
     'columns = ["response"]\n',
+    "python-constant": f'[methods.mean]\nmodel = "python"\nfile = "constant.py"\npython = "{python}"\n',
+    "echo": f'[methods.mean]\nmodel = "command"\ncommand = ["{python}", "echo.py"]\n',
 }
 for name, table in methods.items():
     open(f"{out}/{name}.toml", "w").write(head + table)
 EOF
 
 for run in $(seq "$RUNS"); do
-  for study in none builtin python python-array python-columns; do
+  for study in none builtin python python-array python-columns python-constant echo; do
     rm -rf "$OUT/results-$study"
     start=$(date +%s.%N)
     "$PARSIM" run "$OUT/$study.toml" --jobs 1 --quiet --out "$OUT/results-$study"
@@ -74,30 +118,36 @@ for run in $(seq "$RUNS"); do
 import sqlite3, sys
 db, study, start, end = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
 conn = sqlite3.connect(db)
-fit = conn.execute("SELECT avg(seconds) FROM fits").fetchone()[0]
+seconds = sorted(s for (s,) in conn.execute("SELECT seconds FROM fits"))
+fit = sum(seconds) / len(seconds) if seconds else "nan"
+median = seconds[len(seconds) // 2] if seconds else "nan"
 units = conn.execute("SELECT count(*) FROM replications").fetchone()[0]
-print(study, units, end - start, fit if fit is not None else "nan")
+print(study, units, end - start, fit, median)
 EOF
   done
 done
 
 "$PYTHON" - "$OUT/runs.txt" "$RUNS" <<'EOF'
 import statistics, sys
-studies = ("none", "builtin", "python", "python-array", "python-columns")
+studies = ("none", "builtin", "python", "python-array", "python-columns", "python-constant", "echo")
 lines = [l.split() for l in open(sys.argv[1])][-len(studies) * int(sys.argv[2]):]
-wall, fit, units = {}, {}, {}
-for study, n, w, f in lines:
+wall, fit, median, units = {}, {}, {}, {}
+for study, n, w, f, m in lines:
     wall.setdefault(study, []).append(float(w))
     fit.setdefault(study, []).append(float(f))
+    median.setdefault(study, []).append(float(m))
     units[study] = int(n)
 base = statistics.median(wall["none"])
-print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'overhead per call':>20}")
+print(f"{'study':<16}{'wall (median)':>15}{'fit time per call':>20}{'median fit':>14}{'overhead per call':>20}")
 for study in studies:
     w = statistics.median(wall[study])
     f = statistics.median(fit[study]) * 1e6
+    m = statistics.median(median[study]) * 1e6
     over = (w - base) / units[study] * 1e6
     lo, hi = min(fit[study]) * 1e6, max(fit[study]) * 1e6
-    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{over:>17.1f} us   (fit {lo:.0f}-{hi:.0f} us)")
+    mlo, mhi = min(median[study]) * 1e6, max(median[study]) * 1e6
+    print(f"{study:<16}{w:>13.3f} s{f:>17.1f} us{m:>11.1f} us{over:>17.1f} us   "
+          f"(fit {lo:.0f}-{hi:.0f} us, median {mlo:.0f}-{mhi:.0f} us)")
 print(f"({units['none']} data sets of 5,000 rows; medians of {sys.argv[2]} runs; 1 worker)")
 EOF
 rm -f "$OUT/runs.txt"

@@ -13,11 +13,15 @@ KEYS = ("term", "estimate") + FIELDS + ("status", "kind")
 # Mask bits of a result row (see protocol.rs): which of se, df, ci_lower, ci_upper, p_value are given.
 BITS = (1, 2, 4, 8, 16)
 VARIANCE = 32
+# A result row: its mask, then estimate, se, df, ci_lower, ci_upper, p_value.
+ROW = struct.Struct("<B6d")
 VERSION = 1
 # The hello frame's descriptor when parsim offers no shared memory file; the ready frame's flag that
 # takes it up.
 NO_SHARED = 0xFFFFFFFF
 SHARED = 1
+# Where a fit frame's payload leaves the unit (type, 9 u64) for the parameters and the columns.
+UNIT_END = 73
 
 
 class Malformed(Exception):
@@ -32,6 +36,10 @@ def frame(kind, *parts):
 def text(s):
     b = s.encode("utf-8", "replace")
     return struct.pack("<I", len(b)) + b
+
+
+# An outcome frame's status "ok" and empty message, before its rows.
+PLAIN_HEAD = text("ok") + text("")
 
 
 class Frames:
@@ -88,6 +96,8 @@ class Worker:
         # frame, once checked against the public constructor; any failure falls back to it for good.
         self.blocks = Blocks(pd) if pd is not None else None
         self.shared = None
+        # The layout of the last fit frame, while it can be reused (see Layout).
+        self.last = None
 
     def hello(self, body):
         at = 1
@@ -133,58 +143,28 @@ class Worker:
         about = f"python {sys.version.split()[0]}, numpy {self.np.__version__}, pandas {pandas}"
         return frame(b"R", text(about), bytes([SHARED if self.shared else 0]))
 
+    def layout(self, body):
+        """The layout of a fit frame: the last one when the frame repeats it byte for byte."""
+        last = self.last
+        if last is not None and len(body) - UNIT_END == len(last.tail):
+            if bytes(body[UNIT_END:]) == last.tail:
+                return last
+        layout = Layout(body, self.shared, self.np)
+        self.last = layout if layout.tail is not None else None
+        return layout
+
     def fit(self, body):
-        np = self.np
-        seed, cond, rep, key, s_hi, s_lo, i_hi, i_lo, _iseed = struct.unpack_from("<9Q", body, 1)
-        at = 73
-        (count,) = struct.unpack_from("<I", body, at)
-        at += 4
-        condition = {}
-        for _ in range(count):
-            (n,) = struct.unpack_from("<I", body, at)
-            name = str(body[at + 4 : at + 4 + n], "utf-8")
-            at += 4 + n
-            (condition[name],) = struct.unpack_from("<d", body, at)
-            at += 8
-        rows, ncols = struct.unpack_from("<QI", body, at)
-        at += 12
-        # (name, kind, buffer, offset of the values) per column: the values are copied once, into the
-        # arrays the user's code receives, so nothing it keeps refers to the reused frame buffer or to
-        # the shared file.
-        layout = []
-        texts = {}
-        for _ in range(ncols):
-            (n,) = struct.unpack_from("<I", body, at)
-            name = str(body[at + 4 : at + 4 + n], "utf-8")
-            at += 4 + n
-            kind = body[at]
-            at += 1
-            if kind >= 3:
-                (offset,) = struct.unpack_from("<Q", body, at)
-                at += 8
-                if self.shared is None:
-                    raise ValueError(f"column {name} is in a shared file this worker did not take")
-                # An empty data set may come before anything was written to the (then empty) file.
-                buffer = self.shared.view(offset + 8 * rows) if rows else b""
-                layout.append((name, kind - 3, buffer, 0 if not rows else offset))
-                continue
-            layout.append((name, kind, body, at))
-            if kind == 2:
-                values = []
-                for _ in range(rows):
-                    (n,) = struct.unpack_from("<I", body, at)
-                    values.append(str(body[at + 4 : at + 4 + n], "utf-8"))
-                    at += 4 + n
-                texts[name] = np.array(values, dtype=object)
-            else:
-                at += 8 * rows
+        s_hi, s_lo, i_hi, i_lo = struct.unpack_from("<4Q", body, 33)
+        layout = self.layout(body)
+        condition = dict(layout.condition)
         data = None
-        if self.blocks is not None and not texts:
-            data = self.blocks.frame(layout, rows)
+        if self.blocks is not None and not layout.texts:
+            data = self.blocks.frame(layout)
         if data is None:
+            rows = layout.rows
             data = {
-                name: texts[name] if kind == 2 else column(np, buffer, kind, offset, rows)
-                for name, kind, buffer, offset in layout
+                name: layout.texts[name] if kind == 2 else column(self.np, buffer, kind, offset, rows)
+                for name, kind, buffer, offset in layout.columns
             }
             if self.pd is not None:
                 data = self.pd.DataFrame(data)
@@ -201,7 +181,7 @@ class Worker:
         except BaseException as exc:  # noqa: BLE001 - the user's failure is the fit's error
             return frame(b"E", text(describe(exc)))
         try:
-            return self.outcome(result, caught)
+            return (not caught and plain(result)) or self.outcome(result, caught)
         except Malformed as exc:
             return frame(b"E", text(f"{self.function.__name__}() returned {exc}"))
 
@@ -249,7 +229,7 @@ class Worker:
                     )
                 status = max(status, STATUSES.index(row_status))
             parts.append(text(term))
-            parts.append(struct.pack("<B6d", mask, *values))
+            parts.append(ROW.pack(mask, *values))
         head = text(STATUSES[status]) + text("; ".join(notes)) + struct.pack("<I", len(rows))
         return frame(b"O", head, *parts)
 
@@ -289,23 +269,110 @@ class Worker:
         return None if x != x and field != "estimate" else x
 
 
+class Layout:
+    """What a fit frame says after its unit: the condition's parameters, the number of rows and each
+    column's (name, kind, buffer, offset of the values); text columns are decoded into `texts`. The
+    values are copied once, into the arrays the user's code receives, so nothing it keeps refers to
+    the reused frame buffer or to the shared file.
+
+    When every column is in the shared file, this part of the frame is the same bytes for every data
+    set of a condition (names, types and offsets do not change), so the worker keeps it in `tail` and
+    decodes it only when it changes; a frame with columns inline carries values and is never reused
+    (`tail` is None)."""
+
+    def __init__(self, body, shared, np):
+        at = UNIT_END
+        (count,) = struct.unpack_from("<I", body, at)
+        at += 4
+        self.condition = {}
+        for _ in range(count):
+            (n,) = struct.unpack_from("<I", body, at)
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
+            at += 4 + n
+            (self.condition[name],) = struct.unpack_from("<d", body, at)
+            at += 8
+        rows, ncols = struct.unpack_from("<QI", body, at)
+        at += 12
+        self.rows = rows
+        self.columns = []
+        self.texts = {}
+        inline = False
+        for _ in range(ncols):
+            (n,) = struct.unpack_from("<I", body, at)
+            name = str(body[at + 4 : at + 4 + n], "utf-8")
+            at += 4 + n
+            kind = body[at]
+            at += 1
+            if kind >= 3:
+                (offset,) = struct.unpack_from("<Q", body, at)
+                at += 8
+                if shared is None:
+                    raise ValueError(f"column {name} is in a shared file this worker did not take")
+                # An empty data set may come before anything was written to the (then empty) file.
+                buffer = shared.view(offset + 8 * rows) if rows else b""
+                self.columns.append((name, kind - 3, buffer, 0 if not rows else offset))
+                continue
+            inline = True
+            self.columns.append((name, kind, body, at))
+            if kind == 2:
+                values = []
+                for _ in range(rows):
+                    (n,) = struct.unpack_from("<I", body, at)
+                    values.append(str(body[at + 4 : at + 4 + n], "utf-8"))
+                    at += 4 + n
+                self.texts[name] = np.array(values, dtype=object)
+            else:
+                at += 8 * rows
+        self.tail = None if inline else bytes(body[UNIT_END:])
+
+
+def plain(result):
+    """The outcome frame of the commonest result, a dict term -> number with no warnings raised, as
+    Worker.outcome would encode it but a third of its cost; None for any other result, which
+    Worker.outcome checks and encodes."""
+    if type(result) is not dict:
+        return None
+    parts = [PLAIN_HEAD, struct.pack("<I", len(result))]
+    for term, value in result.items():
+        if type(term) is not str or not isinstance(value, (float, int)):
+            return None
+        parts.append(text(term))
+        parts.append(ROW.pack(0, float(value), 0.0, 0.0, 0.0, 0.0, 0.0))
+    return frame(b"O", *parts)
+
+
 def column(np, body, kind, offset, rows):
     """A fresh array of one numeric column of a fit frame (kind 0: float64, 1: int64)."""
     dtype = "<f8" if kind == 0 else "<i8"
     return np.frombuffer(body, dtype=dtype, count=rows, offset=offset).copy()
 
 
-def block(np, columns, dtype, rows):
-    """A fresh 2-D array of the columns ((name, kind, buffer, offset) each, of one dtype) as rows: one
-    copy when they lie side by side in one buffer (as parsim puts them in the shared file)."""
-    _, _, first, start = columns[0]
-    if all(c[2] is first and c[3] == start + 8 * rows * k for k, c in enumerate(columns)):
-        flat = np.frombuffer(first, dtype=dtype, count=rows * len(columns), offset=start)
-        return flat.reshape(len(columns), rows).copy()
-    values = np.empty((len(columns), rows), dtype=dtype)
-    for row, (_, _, buffer, offset) in enumerate(columns):
-        values[row] = np.frombuffer(buffer, dtype=dtype, count=rows, offset=offset)
-    return values
+class Group:
+    """The columns of one dtype ((name, kind, buffer, offset) each), which pandas keeps as one 2-D block
+    at `placement` (their positions in the frame)."""
+
+    def __init__(self, np, columns, dtype, rows, placement):
+        self.np = np
+        self.columns = columns
+        self.dtype = dtype
+        self.rows = rows
+        self.placement = placement
+        # Side by side in one buffer (as parsim puts them in the shared file): copied in one piece.
+        _, _, first, start = columns[0]
+        side_by_side = all(c[2] is first and c[3] == start + 8 * rows * k for k, c in enumerate(columns))
+        self.span = (first, start) if side_by_side else None
+
+    def values(self):
+        """A fresh 2-D array of the columns' values, one row per column."""
+        np, n, rows = self.np, len(self.columns), self.rows
+        if self.span is not None:
+            buffer, start = self.span
+            flat = np.frombuffer(buffer, dtype=self.dtype, count=rows * n, offset=start)
+            return flat.reshape(n, rows).copy()
+        values = np.empty((n, rows), dtype=self.dtype)
+        for row, (_, _, buffer, offset) in enumerate(self.columns):
+            values[row] = np.frombuffer(buffer, dtype=self.dtype, count=rows, offset=offset)
+        return values
 
 
 class Shared:
@@ -349,9 +416,11 @@ class Blocks:
         self.pd = pd
         self.checked = False
         self.broken = False
-        # The column names and kinds of the last data set, and what is built from them once.
+        # The column names and kinds of the last data set, and what is built from them once; the
+        # Layout the groups were planned for.
         self.shape = None
         self.rows = None
+        self.planned = None
         try:
             from pandas._libs.internals import BlockPlacement
             from pandas.core.internals import BlockManager
@@ -362,52 +431,59 @@ class Blocks:
         except Exception:  # noqa: BLE001 - another pandas: the public constructor it is
             self.broken = True
 
-    def frame(self, layout, rows):
-        """The DataFrame of numeric columns at `layout` ((name, kind, buffer, offset) each), or None."""
+    def frame(self, layout):
+        """The DataFrame of a Layout's numeric columns, or None."""
         if self.broken:
             return None
         try:
-            frame = self.build(layout, rows)
+            frame = self.build(layout)
             if not self.checked:
-                self.check(frame, layout, rows)
+                self.check(frame, layout)
             return frame
         except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
             self.broken = True
             return None
 
-    def build(self, layout, rows):
+    def plan(self, layout):
+        """The blocks' groups of a layout, and the frame's column and row indexes."""
         import numpy as np
 
-        BlockPlacement, BlockManager, new_block = self.parts
-        shape = tuple((name, kind) for name, kind, _, _ in layout)
+        BlockPlacement = self.parts[0]
+        shape = tuple((name, kind) for name, kind, _, _ in layout.columns)
         if shape != self.shape:
             self.shape = shape
             self.columns = self.pd.Index([name for name, _ in shape])
-            self.groups = [
-                (dtype, [i for i, (_, k) in enumerate(shape) if k == kind])
-                for kind, dtype in ((0, "<f8"), (1, "<i8"))
-            ]
-        if rows != self.rows:
-            self.rows, self.index = rows, self.pd.RangeIndex(rows)
-        blocks = []
-        for dtype, where in self.groups:
-            if not where:
-                continue
-            values = block(np, [layout[i] for i in where], dtype, rows)
-            placement = BlockPlacement(np.array(where, dtype=np.intp))
-            blocks.append(new_block(values, placement=placement, ndim=2))
+        if layout.rows != self.rows:
+            self.rows, self.index = layout.rows, self.pd.RangeIndex(layout.rows)
+        # A placement is never changed in place (pandas gives a block a new one when columns move, and
+        # a frame's copy shares its blocks' placements), so one serves every data set of the layout.
+        self.groups = []
+        for kind, dtype in ((0, "<f8"), (1, "<i8")):
+            where = [i for i, (_, k) in enumerate(shape) if k == kind]
+            if where:
+                columns = [layout.columns[i] for i in where]
+                placement = BlockPlacement(np.array(where, dtype=np.intp))
+                self.groups.append(Group(np, columns, dtype, layout.rows, placement))
+        self.planned = layout
+
+    def build(self, layout):
+        _, BlockManager, new_block = self.parts
+        if layout is not self.planned:
+            self.plan(layout)
+        blocks = tuple(new_block(g.values(), placement=g.placement, ndim=2) for g in self.groups)
         # Fresh index objects per data set, so that one the user renames is its own; as views they
         # share the (immutable) labels and pandas' lookup tables built on them, which a copy would
         # build again on the first column the user reads.
         axes = [self.columns._view(), self.index._view()]
-        manager = BlockManager(tuple(blocks), axes, verify_integrity=False)
+        manager = BlockManager(blocks, axes, verify_integrity=False)
         return self.from_mgr(manager, axes=manager.axes)
 
-    def check(self, frame, layout, rows):
+    def check(self, frame, layout):
         import numpy as np
 
+        rows = layout.rows
         public = self.pd.DataFrame(
-            {name: column(np, buffer, kind, offset, rows) for name, kind, buffer, offset in layout}
+            {name: column(np, buffer, kind, offset, rows) for name, kind, buffer, offset in layout.columns}
         )
         if not (frame.equals(public) and list(frame.dtypes) == list(public.dtypes)):
             raise ValueError("the block-built frame differs from pandas' own")
