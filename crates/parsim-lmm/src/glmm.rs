@@ -28,6 +28,8 @@ use crate::ols::fill_design;
 use crate::optimize::Optimizer;
 use crate::pls::{Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
+
+mod scalar;
 use std::collections::BTreeMap;
 
 /// Largest number of quadrature points (glmer's limit).
