@@ -28,6 +28,7 @@ use crate::ols::fill_design;
 use crate::optimize::Optimizer;
 use crate::pls::{Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
+use scalar::ScalarLaplace;
 
 mod scalar;
 use std::collections::BTreeMap;
@@ -1171,6 +1172,8 @@ struct NewtonScratch {
     slopes: Vec<f64>,
     /// Twice the information of β given θ (p×p), then its Cholesky factor.
     information: Vec<f64>,
+    /// The exact derivatives of one scalar term's criterion.
+    scalar: ScalarLaplace,
 }
 
 /// Steps in β alone before the first Hessian ([`newton_stage`]).
@@ -1222,7 +1225,9 @@ fn newton_stage(
         centre,
         slopes,
         information,
+        scalar,
     } = ns;
+    let exact = ScalarLaplace::applies(system, st, family, ntheta);
     for v in [&mut *gradient, &mut *step, &mut *trial] {
         v.resize(k, 0.0);
     }
@@ -1252,7 +1257,7 @@ fn newton_stage(
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
     // gradient: a few quasi-Newton steps in β with that Hessian (one evaluation each, against
     // 1 + 2k for a Hessian) leave the first Newton iteration closer, often sparing one.
-    for _ in 0..BETA_STEPS * usize::from(quasi) {
+    for _ in 0..BETA_STEPS * usize::from(quasi && !exact) {
         let (g, s) = (&gradient[ntheta..], &mut step[ntheta..]);
         for (s, g) in s.iter_mut().zip(g) {
             *s = -g;
@@ -1292,7 +1297,10 @@ fn newton_stage(
         mode_slopes(system, st, ntheta, slopes);
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
-        for j in 0..k {
+        if exact {
+            scalar.derivatives(system, st, family, params[0], gradient, hessian);
+        }
+        for j in (0..k).filter(|_| !exact) {
             // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
             // themselves), at −h from their reflection through the centre (2û − û₊): both
             // off by O(h²), one iteration fewer.
@@ -1320,7 +1328,7 @@ fn newton_stage(
                 hessian[j * k + j] = (fp - 2.0 * f0 + fm) / (h * h);
             }
         }
-        for i in 0..ntheta {
+        for i in (0..ntheta).filter(|_| !exact) {
             for j in 0..i {
                 let mut corner = |si: f64, sj: f64, st: &mut State| {
                     trial[i] = params[i] + si * h;
@@ -1400,6 +1408,10 @@ fn newton_stage(
         params.copy_from_slice(trial);
         gradient[ntheta..].copy_from_slice(plus);
         if done {
+            if exact {
+                // The optimum's own Hessian for the SEs: the state is at its modes.
+                scalar.derivatives(system, st, family, params[0], gradient, &mut hs.hessian);
+            }
             return (Some(f0), evaluations);
         }
     }
