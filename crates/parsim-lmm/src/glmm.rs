@@ -316,43 +316,23 @@ impl GlmmFitter {
         st.u.resize(shape.system.pls.q, 0.0);
         st.iterations = 0;
         let ntheta = shape.diagonal.len();
-        // Stage 1: θ with β profiled (nAGQ = 0).
         let theta = &mut self.theta;
         theta.resize(ntheta, 0.0);
         let mut failed = false;
         let nagq = self.options.nagq;
         let newton = nagq == 1 && family.is_canonical() && p > 0;
-        let stage1_optimizer = if newton {
-            &mut shape.optimizers.coarse
-        } else {
-            &mut shape.optimizers.theta
-        };
-        st.pirls_step = if newton {
-            COARSE_PIRLS_STEP
-        } else {
-            PIRLS_STEP
-        };
-        let stage1 = stage1_optimizer.minimize(
-            |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
-                Some(v) => v,
-                None => {
-                    failed = true;
-                    f64::MAX
-                }
-            },
-            theta,
-        );
-        st.pirls_step = PIRLS_STEP;
-        let mut evaluations = stage1.evaluations;
-        let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
-        let mut budget_exhausted = stage1.budget_exhausted;
-        self.params.clear();
-        self.params.extend_from_slice(theta);
-        self.params.extend_from_slice(&st.beta);
-        // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
-        // canonical link); BOBYQA from wherever it stopped otherwise.
+        let mut evaluations = 0;
+        let mut value = None;
+        let mut budget_exhausted = false;
         let mut newton_hessian = false;
-        if newton {
+        if newton && ScalarLaplace::applies(&shape.system, st, family, ntheta) {
+            // One scalar term: Newton's method with the exact derivatives straight from the
+            // GLM's β and lme4's θ = 1, without stage 1; stage 1 then Newton or BOBYQA when it
+            // fails (a boundary fit, a Hessian not positive definite on the way).
+            st.pirls_step = PIRLS_STEP;
+            self.params.clear();
+            self.params.resize(ntheta, 1.0);
+            self.params.extend_from_slice(&st.beta);
             let (converged, used) = newton_stage(
                 &mut shape.system,
                 st,
@@ -366,9 +346,62 @@ impl GlmmFitter {
             if let Some(v) = converged {
                 value = Some(v);
                 newton_hessian = true;
-                budget_exhausted = false;
                 st.beta.copy_from_slice(&self.params[ntheta..]);
                 theta.copy_from_slice(&self.params[..ntheta]);
+            } else {
+                st.beta.clone_from(&self.irls.beta);
+                st.u.fill(0.0);
+            }
+        }
+        if !newton_hessian {
+            // Stage 1: θ with β profiled (nAGQ = 0).
+            let stage1_optimizer = if newton {
+                &mut shape.optimizers.coarse
+            } else {
+                &mut shape.optimizers.theta
+            };
+            st.pirls_step = if newton {
+                COARSE_PIRLS_STEP
+            } else {
+                PIRLS_STEP
+            };
+            let stage1 = stage1_optimizer.minimize(
+                |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
+                    Some(v) => v,
+                    None => {
+                        failed = true;
+                        f64::MAX
+                    }
+                },
+                theta,
+            );
+            st.pirls_step = PIRLS_STEP;
+            evaluations += stage1.evaluations;
+            value = criterion(&mut shape.system, st, family, theta, true, &[]);
+            budget_exhausted = stage1.budget_exhausted;
+            self.params.clear();
+            self.params.extend_from_slice(theta);
+            self.params.extend_from_slice(&st.beta);
+            // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
+            // canonical link); BOBYQA from wherever it stopped otherwise.
+            if newton {
+                let (converged, used) = newton_stage(
+                    &mut shape.system,
+                    st,
+                    family,
+                    &mut self.params,
+                    ntheta,
+                    &mut self.hessian,
+                    &mut self.newton,
+                );
+                evaluations += used;
+                if let Some(v) = converged {
+                    value = Some(v);
+                    newton_hessian = true;
+                    budget_exhausted = false;
+                    st.beta.copy_from_slice(&self.params[ntheta..]);
+                    theta.copy_from_slice(&self.params[..ntheta]);
+                }
             }
         }
         if nagq >= 1 && !newton_hessian {
@@ -1186,6 +1219,8 @@ const STAGE1_TOLERANCE: f64 = 1e-2;
 
 /// Most Newton iterations of stage 2 before BOBYQA takes over.
 const NEWTON_ITERATIONS: usize = 8;
+/// The same with exact derivatives from the GLM's start (one evaluation each).
+const EXACT_NEWTON_ITERATIONS: usize = 30;
 /// Stage 2 stops when the Newton decrement g′H⁻¹g (twice the predicted decrease of the
 /// criterion) is below this, after taking that last step (which Newton's quadratic convergence
 /// puts ~1e-12 from the optimum in the criterion). The Hessian at hand, kept for the SEs, is then
@@ -1239,7 +1274,7 @@ fn newton_stage(
     // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
     // Hessian in β there (the log-determinant adds a little curvature).
     information.resize(p * p, 0.0);
-    let quasi = system.pls.beta_information(information) && {
+    let quasi = !exact && system.pls.beta_information(information) && {
         information.iter_mut().for_each(|v| *v *= 2.0);
         cholesky_small(information, p)
     };
@@ -1257,7 +1292,7 @@ fn newton_stage(
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
     // gradient: a few quasi-Newton steps in β with that Hessian (one evaluation each, against
     // 1 + 2k for a Hessian) leave the first Newton iteration closer, often sparing one.
-    for _ in 0..BETA_STEPS * usize::from(quasi && !exact) {
+    for _ in 0..BETA_STEPS * usize::from(quasi) {
         let (g, s) = (&gradient[ntheta..], &mut step[ntheta..]);
         for (s, g) in s.iter_mut().zip(g) {
             *s = -g;
@@ -1291,7 +1326,12 @@ fn newton_stage(
             }
         }
     }
-    for _ in 0..NEWTON_ITERATIONS {
+    let iterations = if exact {
+        EXACT_NEWTON_ITERATIONS
+    } else {
+        NEWTON_ITERATIONS
+    };
+    for _ in 0..iterations {
         // Derivatives at `params` (the state is at its modes).
         centre.clone_from(&st.u);
         mode_slopes(system, st, ntheta, slopes);
@@ -1381,8 +1421,13 @@ fn newton_stage(
             .sum::<f64>();
         let done = decrement < NEWTON_DECREMENT;
         // A step decreasing the criterion, halved while it does not (and never leaving θ's
-        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
+        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts). From the GLM's
+        // start (exact derivatives) a first step may overshoot θ's bound: it is shortened to
+        // halve θ instead, and a fit converging to the boundary fails on its iterations.
         let mut scale = 1.0;
+        if exact && step[0] < 0.0 && params[0] + step[0] < 0.5 * params[0] {
+            scale = -0.5 * params[0] / step[0];
+        }
         let mut accepted = false;
         for _ in 0..=NEWTON_HALVINGS {
             for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
