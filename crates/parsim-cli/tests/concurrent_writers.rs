@@ -2,8 +2,11 @@
 //! mix results (the second is refused at once, exit 2, naming the first), and `--fresh` never
 //! overwrites a store it set aside.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
+
+mod common;
+use common::tempdir;
 
 const STUDY: &str = r#"[study]
 name = "race"
@@ -26,13 +29,6 @@ formula = "y ~ x"
 [estimands]
 x = "0.5"
 "#;
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-race-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn spawn(study: &Path, out: &Path, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_parsim"))

@@ -2,27 +2,16 @@
 //! elements than the limit (or whose workers together would not fit in memory) is refused before
 //! anything is written, exit 2, with the figure and the statement that crosses it.
 
-use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-limits-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
+mod common;
+use common::{parsim, tempdir};
 
 fn study(sizes: &str, program: &str) -> String {
     format!(
         "[study]\nname = \"limits\"\nreplications = 3\nseed = 1\n\n[parameters]\nN = {sizes}\n\n\
          [data]\nprogram = \"\"\"\n{program}\"\"\"\n\n[methods.ols]\nmodel = \"ols\"\nformula = \"y ~ x\"\n"
     )
-}
-
-fn parsim(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
 }
 
 fn refused(out: &Output) -> String {

@@ -4,9 +4,9 @@
 //! shards, and with a stopping rule (shards split by condition, and on one machine).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::parsim_ok;
 
 /// The study at levels `n` of N (and `g` of n_groups); with a stopping rule when `adaptive`.
 fn study(n: &str, g: &str, adaptive: bool) -> String {
@@ -46,17 +46,6 @@ x = "0.5"
     )
 }
 
-fn parsim(args: &[&str]) -> Output {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "parsim {args:?}: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
@@ -66,13 +55,13 @@ fn read(dir: &Path, file: &str) -> String {
 fn run_shards(study_file: &Path, dir: &Path, shards: u64) {
     if shards == 0 {
         let out = dir.to_str().unwrap();
-        parsim(&["run", study_file.to_str().unwrap(), "--out", out, "--quiet"]);
+        parsim_ok(&["run", study_file.to_str().unwrap(), "--out", out, "--quiet"]);
         return;
     }
     for k in 1..=shards {
         // Task k − 1 runs shard k of M into shards/(k − 1), as `parsim slurm` lays them out.
         let out = dir.join("shards").join((k - 1).to_string());
-        parsim(&[
+        parsim_ok(&[
             "run",
             study_file.to_str().unwrap(),
             "--out",
@@ -82,7 +71,7 @@ fn run_shards(study_file: &Path, dir: &Path, shards: u64) {
             "--quiet",
         ]);
     }
-    parsim(&["merge", dir.to_str().unwrap()]);
+    parsim_ok(&["merge", dir.to_str().unwrap()]);
 }
 
 fn grown_shards_equal_a_fresh_run(name: &str, adaptive: bool, shards: u64) {
@@ -102,7 +91,7 @@ fn grown_shards_equal_a_fresh_run(name: &str, adaptive: bool, shards: u64) {
     let before = read(&sharded, "results.csv");
     run_shards(&grown, &sharded, shards);
     let fresh = root.join("fresh");
-    parsim(&[
+    parsim_ok(&[
         "run",
         grown.to_str().unwrap(),
         "--out",

@@ -3,11 +3,12 @@
 //! the bracket into DIR/refine-1 without recomputing what is stored; bad names exit 2.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use statrs::distribution::{Continuous, ContinuousCDF, Normal};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::parsim;
 
 /// The seed study's model (examples/seed-study.toml) with beta1 = -0.1, keyed streams and the random-slope
 /// model only, at the given numbers of groups and replications.
@@ -46,10 +47,6 @@ formula = "response ~ X + (1 + X | group)"
 X = "beta1"
 "#
     )
-}
-
-fn parsim(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
 }
 
 fn text(bytes: &[u8]) -> String {

@@ -3,9 +3,10 @@
 //! and most common message, and makes the run exit 3; the convergence rate is a measure with its MCSE.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::{parsim, tempdir};
 
 /// `k` groups: with one level (k = 1) the random-intercept model cannot be fitted; OLS can.
 fn study_text(parameters: &str, program_extra: &str, estimands_extra: &str) -> String {
@@ -43,17 +44,6 @@ X = "beta1"
 {estimands_extra}
 "#
     )
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-checked-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn parsim(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
 }
 
 fn stderr(out: &Output) -> String {

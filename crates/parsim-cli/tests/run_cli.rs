@@ -5,7 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::{parsim, tempdir, BIN};
 
 /// A small study with a design factor, a mixed model and OLS.
 fn study_text(replications: u64, extra_method: &str) -> String {
@@ -44,21 +45,10 @@ X = "beta1"
     )
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-e2e-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn write_study(dir: &Path, text: &str) -> PathBuf {
     let path = dir.join("study.toml");
     std::fs::write(&path, text).unwrap();
     path
-}
-
-fn parsim(args: &[&str]) -> Output {
-    Command::new(BIN).args(args).output().unwrap()
 }
 
 fn ok(out: &Output) {

@@ -13,7 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::{tempdir, BIN};
+
 const REPLICATIONS: &str = "40";
 /// A guard against a cluster that never runs the job (not a timing assertion).
 const JOB_DEADLINE: Duration = Duration::from_secs(900);
@@ -71,13 +73,6 @@ X = "beta1"
     )
     .unwrap();
     path
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-slurm-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn run(program: &str, args: &[&str]) -> Output {

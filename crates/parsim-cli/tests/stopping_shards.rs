@@ -2,10 +2,10 @@
 //! separate processes and merged, and each condition stops at the first whole round where its targets
 //! hold (recomputed here from results.csv); the summary's rule and counts survive the merge.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::{parsim_ok, tempdir};
 
 const ROUND: u64 = 20;
 const BIAS_TARGET: f64 = 0.015;
@@ -46,24 +46,6 @@ X = "beta1"
     )
 }
 
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-stopshard-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-fn parsim(args: &[&str]) -> Output {
-    let out = Command::new(BIN).args(args).output().unwrap();
-    assert!(
-        out.status.success(),
-        "parsim {args:?}: {:?}\n{}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out
-}
-
 fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
 }
@@ -102,13 +84,13 @@ fn three_merged_shards_give_the_rows_of_one_machine_and_stop_within_a_round() {
     let s = study.to_str().unwrap();
     let out = |name: &str| dir.join(name).to_str().unwrap().to_string();
     for (jobs, name) in [("1", "j1"), ("2", "j2")] {
-        parsim(&["run", s, "--jobs", jobs, "--quiet", "--out", &out(name)]);
+        parsim_ok(&["run", s, "--jobs", jobs, "--quiet", "--out", &out(name)]);
     }
     let array = dir.join("array");
     for k in 1..=3 {
         let shard = array.join("shards").join((k - 1).to_string());
         let shard = shard.to_str().unwrap();
-        parsim(&[
+        parsim_ok(&[
             "run",
             s,
             "--shard",
@@ -118,7 +100,7 @@ fn three_merged_shards_give_the_rows_of_one_machine_and_stop_within_a_round() {
             shard,
         ]);
     }
-    let merged = parsim(&["merge", array.to_str().unwrap()]);
+    let merged = parsim_ok(&["merge", array.to_str().unwrap()]);
     let printed = String::from_utf8_lossy(&merged.stdout);
     assert!(
         printed.contains("stopping rule: MCSE of bias = 0.015, coverage = 0.03"),

@@ -2,10 +2,11 @@
 //! "w"`, `contrasts = { "factor(arm)" = "sum" }`): the terms are named as lme4 names them, the
 //! same in `parsim check`, results.csv and the summary; wrong keys are located, exit 2.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const BIN: &str = env!("CARGO_BIN_EXE_parsim");
+mod common;
+use common::{tempdir, BIN};
 
 fn study(methods_extra: &str, contrasts: &str) -> String {
     format!(
@@ -46,13 +47,6 @@ X = "beta1"
 "factor(arm)1" = "-0.2"
 "#
     )
-}
-
-fn tempdir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("parsim-wc-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 fn parsim(dir: &Path, text: &str, args: &[&str]) -> Output {

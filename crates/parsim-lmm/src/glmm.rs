@@ -26,12 +26,12 @@ use crate::lmm::{aliased_columns, fill_varcorr, VarComp};
 use crate::model::Structure;
 use crate::ols::fill_design;
 use crate::optimize::Optimizer;
-use crate::pls::{Pls, TermShape};
+use crate::pls::{scatter_add, Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
 use scalar::ScalarLaplace;
+use std::collections::BTreeMap;
 
 mod scalar;
-use std::collections::BTreeMap;
 
 /// Largest number of quadrature points (glmer's limit).
 pub const MAX_NAGQ: usize = 25;
@@ -43,10 +43,11 @@ const SINGULAR_BELOW: f64 = 1e-4;
 const PIRLS_STEP: f64 = 1e-11;
 const PIRLS_ITERATIONS: usize = 60;
 /// [`PIRLS_STEP`] of the coarse stage 1 that only gives Newton's stage 2 its start: the modes
-/// then err by ~1e-8 and the criterion by as much (log|L|² moves to first order with them), far
-/// below the changes Brent's search at [`STAGE1_TOLERANCE`] in θ compares (~1e-3 on the
-/// fixtures); it spares about one PIRLS iteration per evaluation.
-const COARSE_PIRLS_STEP: f64 = 1e-8;
+/// then err by ~1e-6 and the criterion by as much (log|L|² moves to first order with them), below
+/// the changes the search at [`STAGE1_TOLERANCE`] in θ compares (~1e-3 on the fixtures); it
+/// spares a PIRLS iteration in some evaluations (against 1e-8: VerbAgg 94 -> 89 per fit, crt
+/// 80 -> 76).
+const COARSE_PIRLS_STEP: f64 = 1e-6;
 /// A PIRLS step smaller than this (relative, as [`PIRLS_STEP`]) is taken whole without computing
 /// the deviance for a line search: this close to the modes Newton's steps shrink quadratically
 /// (the Hessian's perturbed evaluations start 1e-4 away).
@@ -197,8 +198,10 @@ struct State {
     iterations: usize,
     /// PIRLS's convergence test in force ([`PIRLS_STEP`] or [`COARSE_PIRLS_STEP`]).
     pirls_step: f64,
-    /// Per observation, w′ᵢhᵢ of [`beta_gradient`].
+    /// Per observation, w′ᵢhᵢ of [`laplace_gradient`].
     lev: Vec<f64>,
+    /// An observation's H⁻¹Uᵢ′ on its own rows ([`Pls::selected`]).
+    own: Vec<f64>,
     /// Σ (−2 log p(yᵢ | μᵢ) − dᵢ(μᵢ)), which does not depend on μ when every binomial count is a
     /// whole number of its trials ([`saturated_constant`]); None otherwise.
     saturated: Option<f64>,
@@ -333,12 +336,11 @@ impl GlmmFitter {
             self.params.clear();
             self.params.resize(ntheta, 1.0);
             self.params.extend_from_slice(&st.beta);
-            let (converged, used) = newton_stage(
+            let (converged, used) = scalar::newton(
                 &mut shape.system,
                 st,
                 family,
                 &mut self.params,
-                ntheta,
                 &mut self.hessian,
                 &mut self.newton,
             );
@@ -1200,8 +1202,7 @@ struct NewtonScratch {
     trial: Vec<f64>,
     /// The conditional modes at the current point: every nearby PIRLS starts from them.
     centre: Vec<f64>,
-    /// ∂û/∂(θ, β) at the centre, one scalar term only ([`mode_slopes`]): column j (nl values)
-    /// for parameter j. Empty when not available.
+    /// ∂û/∂(θ, β) at the centre ([`mode_slopes`]): column j (q values) for parameter j.
     slopes: Vec<f64>,
     /// Twice the information of β given θ (p×p), then its Cholesky factor.
     information: Vec<f64>,
@@ -1219,8 +1220,6 @@ const STAGE1_TOLERANCE: f64 = 1e-2;
 
 /// Most Newton iterations of stage 2 before BOBYQA takes over.
 const NEWTON_ITERATIONS: usize = 8;
-/// The same with exact derivatives from the GLM's start (one evaluation each).
-const EXACT_NEWTON_ITERATIONS: usize = 30;
 /// Stage 2 stops when the Newton decrement g′H⁻¹g (twice the predicted decrease of the
 /// criterion) is below this, after taking that last step (which Newton's quadratic convergence
 /// puts ~1e-12 from the optimum in the criterion). The Hessian at hand, kept for the SEs, is then
@@ -1231,10 +1230,17 @@ const NEWTON_DECREMENT: f64 = 1e-6;
 const NEWTON_HALVINGS: usize = 6;
 
 /// Stage 2 (Laplace, canonical link, β present) by Newton's method from stage 1's optimum in
-/// `params` = (θ, β). Per iteration, the gradient and Hessian at the point: ∂/∂β analytic
-/// ([`beta_gradient`]); ∂/∂θ and the θθ block from the criterion's central differences (lme4's
-/// step); the β rows of H from central differences of the analytic β-gradient, in all 1 + 2k +
-/// 2nθ(nθ − 1) evaluations (k = nθ + p) against 2k² + 1 for a Hessian of criterion values alone.
+/// `params` = (θ, β), k = nθ + p parameters. The gradient in β is analytic ([`laplace_gradient`]);
+/// in θ too except for one scalar term:
+/// - θ's gradient by finite differences (one scalar term): per iteration the gradient and Hessian
+///   at the point, ∂/∂θ and the θθ block from the criterion's central differences (lme4's step),
+///   the β rows of H from central differences of the β-gradient, in all 1 + 2k + 2nθ(nθ − 1)
+///   evaluations against 2k² + 1 for a Hessian of criterion values alone.
+/// - the analytic gradient: the first Hessian takes θ's columns from forward differences of the
+///   gradient and the β block from stage 1's 2X′V⁻¹X; later iterations update it by BFGS (one
+///   evaluation each), and once the decrement is small the whole Hessian is measured (k
+///   evaluations) for the last step and the SEs.
+///
 /// On success, `params` holds the optimum, the Hessian there is left in `hs` for the SEs, and the
 /// criterion is returned; None (a non-positive-definite Hessian, a step leaving θ's bounds, no
 /// decrease, or no convergence) hands over to BOBYQA from the best point reached. Also returns
@@ -1260,33 +1266,42 @@ fn newton_stage(
         centre,
         slopes,
         information,
-        scalar,
+        ..
     } = ns;
-    let exact = ScalarLaplace::applies(system, st, family, ntheta);
-    for v in [&mut *gradient, &mut *step, &mut *trial] {
+    for v in [
+        &mut *gradient,
+        &mut *step,
+        &mut *trial,
+        &mut *plus,
+        &mut *minus,
+    ] {
         v.resize(k, 0.0);
     }
-    for v in [&mut *plus, &mut *minus] {
-        v.resize(p, 0.0);
-    }
+    // Whether the gradient's θ part is analytic ([`laplace_gradient`]): the Hessian is then the
+    // central differences of the gradient alone.
+    let analytic =
+        !(system.shapes.len() == 1 && system.shapes[0].q == 1) && system.pls.can_prepare();
     hs.hessian.resize(k * k, 0.0);
     hs.factor.resize(k * k, 0.0);
     // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
-    // Hessian in β there (the log-determinant adds a little curvature).
+    // Hessian in β there (the log-determinant adds a little curvature). With the analytic
+    // gradient it stands for the β block of the first Hessian; otherwise its factor serves the
+    // steps in β alone below.
     information.resize(p * p, 0.0);
-    let quasi = !exact && system.pls.beta_information(information) && {
+    let have_information = system.pls.beta_information(information) && {
         information.iter_mut().for_each(|v| *v *= 2.0);
-        cholesky_small(information, p)
+        true
     };
+    let quasi = have_information && !analytic && cholesky_small(information, p);
     let mut eval = |system: &mut System, x: &[f64], st: &mut State, grad: &mut [f64]| {
         evaluations += 1;
         st.beta.copy_from_slice(&x[ntheta..]);
         let value = criterion(system, st, family, &x[..ntheta], false, &[])?;
-        beta_gradient(system, st, family, grad);
+        laplace_gradient(system, st, family, grad, &x[..ntheta]);
         value.is_finite().then_some(value)
     };
     let h = HESSIAN_STEP;
-    let Some(mut f0) = eval(system, params, st, &mut gradient[ntheta..]) else {
+    let Some(mut f0) = eval(system, params, st, gradient) else {
         return (None, evaluations);
     };
     // The Laplace optimum in β differs from stage 1's mostly through the log-determinant's
@@ -1314,20 +1329,29 @@ fn newton_stage(
             Some(f) if f < f0 => {
                 f0 = f;
                 params.copy_from_slice(trial);
-                gradient[ntheta..].copy_from_slice(plus);
+                gradient.copy_from_slice(plus);
             }
             _ => {
                 // Back to the point's modes and factor.
                 st.u.clone_from(centre);
-                if eval(system, params, st, &mut gradient[ntheta..]).is_none() {
+                if eval(system, params, st, gradient).is_none() {
                     return (None, evaluations);
                 }
                 break;
             }
         }
     }
-    let iterations = if exact {
-        EXACT_NEWTON_ITERATIONS
+    // The Hessian's columns to measure at the next point: all of them without the analytic
+    // gradient; with it, θ's columns first (the β block from the information), then BFGS updates
+    // from the gradients of the steps, and all of them again once the decrement is small, so
+    // that the Hessian kept for the SEs is measured.
+    let mut columns = if analytic && have_information {
+        ntheta
+    } else {
+        k
+    };
+    let iterations = if analytic {
+        2 * NEWTON_ITERATIONS
     } else {
         NEWTON_ITERATIONS
     };
@@ -1337,10 +1361,8 @@ fn newton_stage(
         mode_slopes(system, st, ntheta, slopes);
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
-        if exact {
-            scalar.derivatives(system, st, family, params[0], gradient, hessian);
-        }
-        for j in (0..k).filter(|_| !exact) {
+        let (measured, bfgs) = (columns == k, columns == 0);
+        for j in 0..columns {
             // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
             // themselves), at −h from their reflection through the centre (2û − û₊): both
             // off by O(h²), one iteration fewer.
@@ -1354,21 +1376,32 @@ fn newton_stage(
             let Some(fp) = side(params[j] + h, plus, st) else {
                 return (None, evaluations);
             };
+            if analytic {
+                // Forward differences of the analytic gradient: error O(h) ≈ 1e-4 relative
+                // (the fixtures' SEs move by < 1e-4 against lme4's, tolerance 1e-3), half the
+                // evaluations of central ones.
+                for i in 0..k {
+                    hessian[j * k + i] = (plus[i] - gradient[i]) / h;
+                }
+                continue;
+            }
             for (u, c) in st.u.iter_mut().zip(centre.iter()) {
                 *u = 2.0 * c - *u;
             }
             let Some(fm) = side(params[j] - h, minus, st) else {
                 return (None, evaluations);
             };
-            for i in 0..p {
-                hessian[j * k + ntheta + i] = (plus[i] - minus[i]) / (2.0 * h);
+            for i in ntheta..k {
+                hessian[j * k + i] = (plus[i] - minus[i]) / (2.0 * h);
             }
             if j < ntheta {
                 gradient[j] = (fp - fm) / (2.0 * h);
                 hessian[j * k + j] = (fp - 2.0 * f0 + fm) / (h * h);
             }
         }
-        for i in (0..ntheta).filter(|_| !exact) {
+        // The θθ block's off-diagonal from criterion values at the corners.
+        let corners = if analytic { 0 } else { ntheta };
+        for i in 0..corners {
             for j in 0..i {
                 let mut corner = |si: f64, sj: f64, st: &mut State| {
                     trial[i] = params[i] + si * h;
@@ -1390,12 +1423,25 @@ fn newton_stage(
                 hessian[j * k + i] = (a - b - c + d) / (4.0 * h * h);
             }
         }
-        // Symmetric: the β rows are measured in every column (both triangles of the ββ block,
-        // averaged); the θ rows only in the θθ block's lower triangle.
+        // β's columns unmeasured: the θ rows from θ's columns, the β block from the information.
+        for j in columns.max(ntheta)..k {
+            for i in 0..k {
+                hessian[j * k + i] = if i < ntheta {
+                    hessian[i * k + j]
+                } else {
+                    information[(j - ntheta) * p + i - ntheta]
+                };
+            }
+        }
+        // Next: BFGS updates with the analytic gradient, a measured Hessian otherwise.
+        columns = if analytic { 0 } else { k };
+        // Symmetric: the rows from gradient differences are measured in every column (both
+        // triangles averaged); θ's rows from criterion values only in the θθ block's lower
+        // triangle.
         for j in 0..k {
             for i in 0..j {
                 let (upper, lower) = (hessian[j * k + i], hessian[i * k + j]);
-                let v = if i >= ntheta {
+                let v = if i >= ntheta || analytic {
                     0.5 * (upper + lower)
                 } else {
                     lower
@@ -1419,15 +1465,21 @@ fn newton_stage(
             .zip(gradient.iter())
             .map(|(s, g)| s * g)
             .sum::<f64>();
+        if decrement < NEWTON_DECREMENT && !measured {
+            // Back to the point's modes and factor if θ's columns moved them, then measure all.
+            if !bfgs {
+                st.u.clone_from(centre);
+                if eval(system, params, st, gradient).is_none() {
+                    return (None, evaluations);
+                }
+            }
+            columns = k;
+            continue;
+        }
         let done = decrement < NEWTON_DECREMENT;
         // A step decreasing the criterion, halved while it does not (and never leaving θ's
-        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts). From the GLM's
-        // start (exact derivatives) a first step may overshoot θ's bound: it is shortened to
-        // halve θ instead, and a fit converging to the boundary fails on its iterations.
+        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
         let mut scale = 1.0;
-        if exact && step[0] < 0.0 && params[0] + step[0] < 0.5 * params[0] {
-            scale = -0.5 * params[0] / step[0];
-        }
         let mut accepted = false;
         for _ in 0..=NEWTON_HALVINGS {
             for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
@@ -1450,28 +1502,59 @@ fn newton_stage(
         if !accepted {
             return (None, evaluations);
         }
-        params.copy_from_slice(trial);
-        gradient[ntheta..].copy_from_slice(plus);
         if done {
-            if exact {
-                // The optimum's own Hessian for the SEs: the state is at its modes.
-                scalar.derivatives(system, st, family, params[0], gradient, &mut hs.hessian);
-            }
+            params.copy_from_slice(trial);
             return (Some(f0), evaluations);
         }
+        if analytic {
+            bfgs_update(&mut hs.hessian, k, params, trial, gradient, plus, minus);
+        }
+        params.copy_from_slice(trial);
+        gradient.copy_from_slice(plus);
     }
     (None, evaluations)
 }
 
-/// ∂û/∂(θ, β) at the state's modes for one scalar term (canonical link), into `slopes` (column j
-/// for parameter j, one value per level); left empty for other structures. With aᵢ = θzᵢ,
+/// The BFGS update of the Hessian approximation `hessian` (k×k) for the step from `from` to `to`
+/// with gradients `g_from`, `g_to`: with s = to − from, y = g_to − g_from,
+/// H + yy′/(y′s) − Hs(Hs)′/(s′Hs), skipped when y′s ≤ 0 (no positive curvature to keep H positive
+/// definite). `hs` is scratch of length k.
+fn bfgs_update(
+    hessian: &mut [f64],
+    k: usize,
+    from: &[f64],
+    to: &[f64],
+    g_from: &[f64],
+    g_to: &[f64],
+    hs: &mut [f64],
+) {
+    let s = |i: usize| to[i] - from[i];
+    let y = |i: usize| g_to[i] - g_from[i];
+    let ys: f64 = (0..k).map(|i| y(i) * s(i)).sum();
+    for (i, v) in hs.iter_mut().enumerate().take(k) {
+        *v = (0..k).map(|j| hessian[j * k + i] * s(j)).sum();
+    }
+    let shs: f64 = (0..k).map(|i| s(i) * hs[i]).sum();
+    if !(ys > 0.0 && shs > 0.0) {
+        return;
+    }
+    for j in 0..k {
+        for i in 0..k {
+            hessian[j * k + i] += y(i) * y(j) / ys - hs[i] * hs[j] / shs;
+        }
+    }
+}
+
+/// ∂û/∂(θ, β) at the state's modes (canonical link), into `slopes` (column j for parameter j,
+/// one value per element of u); other structures than one scalar term by
+/// [`general_mode_slopes`]. For one scalar term, with aᵢ = θzᵢ,
 /// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
 /// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
 /// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
-fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
     slopes.clear();
     if system.shapes.len() != 1 || system.shapes[0].q != 1 || ntheta != 1 {
-        return;
+        return general_mode_slopes(system, st, ntheta, slopes);
     }
     let n = st.r.y.len();
     let nl = system.shapes[0].nlevels;
@@ -1496,6 +1579,64 @@ fn mode_slopes(system: &System, st: &State, ntheta: usize, slopes: &mut Vec<f64>
             let diagonal = system.pls.first_diagonal(l);
             *s /= diagonal * diagonal;
         }
+    }
+}
+
+/// [`mode_slopes`] for any other structure, by solves with the factor at the modes: the modes
+/// solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's element
+/// (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
+fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    let n = st.r.y.len();
+    let (q, p) = (system.pls.q, st.beta.len());
+    let nterms = system.shapes.len();
+    slopes.resize((ntheta + p) * q, 0.0);
+    let mut element = (0, 0, 0);
+    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
+        let pls = &mut system.pls;
+        pls.x.fill(0.0);
+        for i in 0..n {
+            // The change of ηᵢ at fixed u, and (∂U/∂θₖ)′d/2's entry.
+            let change = if j < ntheta {
+                let (t, r, c) = element;
+                let shape = system.shapes[t];
+                let at = shape.offset + system.codes[t][i] as usize * shape.q + c;
+                let z = system.z[t][i * shape.q + r];
+                pls.x[at] -= z * st.r.wt[i] * (st.r.y[i] - st.mu[i]);
+                z * st.u[at]
+            } else {
+                system.x[(j - ntheta) * n + i]
+            };
+            let wc = st.weight[i] * change;
+            for t in 0..nterms {
+                let shape = system.shapes[t];
+                let at = shape.offset + system.codes[t][i] as usize * shape.q;
+                let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
+                for (x, a) in pls.x[at..at + shape.q].iter_mut().zip(a) {
+                    *x += a * wc;
+                }
+            }
+        }
+        pls.solve();
+        for (s, x) in column.iter_mut().zip(&pls.x[..q]) {
+            *s = -x;
+        }
+        element = next_theta_element(&system.shapes, element);
+    }
+}
+
+/// The θ element after (term, row, column) of Λ's templates, in θ's order (each term's lower
+/// triangle column by column).
+fn next_theta_element(
+    shapes: &[TermShape],
+    (t, r, c): (usize, usize, usize),
+) -> (usize, usize, usize) {
+    let q = shapes.get(t).map_or(0, |s| s.q);
+    if r + 1 < q {
+        (t, r + 1, c)
+    } else if c + 1 < q {
+        (t, c + 1, c + 1)
+    } else {
+        (t + 1, 0, 0)
     }
 }
 
@@ -1525,23 +1666,48 @@ fn predict_along(u: &mut [f64], centre: &[f64], slopes: &[f64], j: usize, delta:
     }
 }
 
-/// ∂/∂β of the Laplace criterion (canonical link) at the state's modes, after [`criterion`] with
-/// β fixed has left the factor L of H = U′WU + I at û. With d the deviance's derivative in η,
-/// W the working weights, w′ their derivative in η, hᵢ = ‖L⁻¹Uᵢ′‖² and v = w′∘h: the penalised
-/// deviance contributes X′d (û minimises it: the envelope theorem), and log|H| contributes
-/// Σᵢ w′ᵢhᵢ ∂η̂ᵢ/∂β with ∂η̂/∂β = X − UH⁻¹U′WX, that is X′(v − WUH⁻¹U′v).
-fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
+/// The gradient of the Laplace criterion (canonical link) in (θ, β) at the state's modes and
+/// `theta` into `grad` (θ's values, then β's), after [`criterion`] with β fixed has left the factor L
+/// of H = U′WU + I at û. Returns whether θ's part was computed: it needs the selected inverse of
+/// H ([`Pls::prepare_leverage`]) and is left to finite differences for one scalar term (a branch
+/// of its own, [`scalar_beta_gradient`]) and when that inverse is too large to keep.
+///
+/// With d the deviance's derivative in η (−2·wt(y − μ)), W the working weights, w′ their
+/// derivative in η, hᵢ = UᵢH⁻¹Uᵢ′, v = w′∘h, r = H⁻¹U′v and c = d + v − W(Ur):
+/// - β: the penalised deviance contributes X′d (û minimises it: the envelope theorem), and
+///   log|H| contributes Σᵢ vᵢ ∂η̂ᵢ/∂β with ∂η̂/∂β = X − UH⁻¹U′WX, in all X′c.
+/// - θₖ (Λ's element (r, c) in its term's template, so ∂Uᵢ/∂θₖ = z_{i,r}e_c on observation i's
+///   level, and gₖ = (∂U/∂θₖ)û): the deviance gives d′gₖ; log|H| gives its explicit change
+///   2 tr(H⁻¹U′W ∂U/∂θₖ) = 2 Σᵢ Wᵢ z_{i,r}(H⁻¹Uᵢ′)_c, and through W, with
+///   ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′Wgₖ), Σᵢ vᵢ ∂η̂ᵢ/∂θₖ = v′gₖ − (Ur)′Wgₖ − ((∂U/∂θₖ)r)′d/2.
+///   In all c′gₖ − ((∂U/∂θₖ)r)′d/2 + 2 Σᵢ Wᵢ z_{i,r}(H⁻¹Uᵢ′)_c.
+fn laplace_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    grad: &mut [f64],
+    theta: &[f64],
+) -> bool {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
+    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
     if nterms == 1 && system.shapes[0].q == 1 {
-        return scalar_beta_gradient(system, st, family, grad);
+        scalar_beta_gradient(system, st, family, beta_grad);
+        return false;
     }
     let d = family.distribution;
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
-    // v, and U′v into the solver's right-hand side.
+    // v, U′v into the solver's right-hand side, and θ's explicit term.
     pls.prepare_leverage();
+    let analytic = pls.is_prepared();
+    if analytic && pls.is_scalar() {
+        scalar_terms_gradient(system, st, family, theta, grad);
+        return true;
+    }
     pls.x.fill(0.0);
+    theta_grad.fill(0.0);
+    st.own.resize(system.shapes.iter().map(|t| t.q).sum(), 0.0);
     for i in 0..n {
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
@@ -1549,10 +1715,16 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
             levels[t] = system.codes[t][i];
             a[t] = &system.a[t][i * q..(i + 1) * q];
         }
-        let h = pls.leverage(&levels[..nterms], &a[..nterms]);
+        let (levels, a) = (&levels[..nterms], &a[..nterms]);
+        let h = if analytic {
+            pls.selected(i, levels, a, &mut st.own)
+        } else {
+            pls.leverage(i, levels, a)
+        };
         let mu = st.mu[i];
-        // Canonical link: dμ/dη = V(μ), so w = wt·V and w′ = wt·V′·V.
-        let v = st.r.wt[i] * d.variance_derivative(mu) * d.variance(mu) * h;
+        // Canonical link: dμ/dη = V(μ), so W = wt·V and w′ = wt·V′·V.
+        let w = st.r.wt[i] * d.variance(mu);
+        let v = w * d.variance_derivative(mu) * h;
         st.lev[i] = v;
         for t in 0..nterms {
             let shape = system.shapes[t];
@@ -1561,33 +1733,156 @@ fn beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut
                 *x += av * v;
             }
         }
+        if analytic {
+            let mut k = 0;
+            let mut own = &st.own[..];
+            for (t, shape) in system.shapes.iter().enumerate() {
+                let q = shape.q;
+                let z = &system.z[t][i * q..(i + 1) * q];
+                for c in 0..q {
+                    for zr in &z[c..] {
+                        theta_grad[k] += 2.0 * w * zr * own[c];
+                        k += 1;
+                    }
+                }
+                own = &own[q..];
+            }
+        }
     }
-    // r = H⁻¹U′v, then per observation (Ur)ᵢ.
+    // r = H⁻¹U′v, then per observation (Ur)ᵢ and cᵢ.
     pls.solve();
-    grad.fill(0.0);
-    let p = grad.len();
+    beta_grad.fill(0.0);
+    let r = &pls.x;
     for i in 0..n {
-        let mut s = 0.0;
+        let mut ur = 0.0;
         for t in 0..nterms {
             let shape = system.shapes[t];
             let at = shape.offset + system.codes[t][i] as usize * shape.q;
-            let ar = &system.a[t][i * shape.q..(i + 1) * shape.q];
-            s += ar
+            let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
+            ur += a
                 .iter()
-                .zip(&pls.x[at..at + shape.q])
+                .zip(&r[at..at + shape.q])
                 .map(|(a, r)| a * r)
                 .sum::<f64>();
         }
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
-        let coefficient = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * s;
-        for (j, g) in grad.iter_mut().enumerate() {
+        let half_d = -wt * (y - mu);
+        let coefficient = 2.0 * half_d + st.lev[i] - wt * d.variance(mu) * ur;
+        for (j, g) in beta_grad.iter_mut().enumerate() {
             *g += system.x[j * n + i] * coefficient;
         }
+        if analytic {
+            let mut k = 0;
+            for (t, shape) in system.shapes.iter().enumerate() {
+                let q = shape.q;
+                let at = shape.offset + system.codes[t][i] as usize * q;
+                let z = &system.z[t][i * q..(i + 1) * q];
+                for c in 0..q {
+                    let change = coefficient * st.u[at + c] - half_d * r[at + c];
+                    for zr in &z[c..] {
+                        theta_grad[k] += zr * change;
+                        k += 1;
+                    }
+                }
+            }
+        }
     }
-    debug_assert_eq!(p, st.beta.len());
+    analytic
 }
 
-/// [`beta_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
+/// [`laplace_gradient`] when every term is scalar (crossed or nested intercepts, the selected
+/// inverse prepared), term by term over U's columns (each sum in a register: data sorted by a
+/// factor would chain the additions of one level on its stores). With θₜ > 0, ∂U/∂θₜ = Uₜ/θₜ
+/// turns the explicit term into a trace: 2 tr(H⁻¹U′WUₜ)/θₜ = 2(mₜ − Σ_{l in t} (H⁻¹)ₗₗ)/θₜ
+/// (U′WU = H − I; mₜ levels), no pass over the observations.
+fn scalar_terms_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    theta: &[f64],
+    grad: &mut [f64],
+) {
+    let n = st.r.y.len();
+    let nterms = system.shapes.len();
+    let d = family.distribution;
+    let (shapes, codes, a, z) = (&system.shapes, &system.codes, &system.a, &system.z);
+    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
+    let pls = &mut system.pls;
+    let (mut levels, mut values) = ([0u32; MAX_TERMS], [0.0; MAX_TERMS]);
+    st.own.resize(nterms, 0.0);
+    theta_grad.fill(0.0);
+    let small_theta = theta.iter().any(|&t| t <= TRACE_THETA);
+    // v = w′∘h, and U′v into the solver's right-hand side.
+    for i in 0..n {
+        for t in 0..nterms {
+            levels[t] = codes[t][i];
+            values[t] = a[t][i];
+        }
+        let h = pls.selected_scalar(i, &levels[..nterms], &values[..nterms], &mut st.own);
+        let mu = st.mu[i];
+        st.lev[i] = st.r.wt[i] * d.variance(mu) * d.variance_derivative(mu) * h;
+        if small_theta {
+            // θₜ too small to divide by: the explicit term observation by observation,
+            // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
+            let w = st.r.wt[i] * d.variance(mu);
+            for (t, g) in theta_grad.iter_mut().enumerate() {
+                if theta[t] <= TRACE_THETA {
+                    *g += 2.0 * w * z[t][i] * st.own[t];
+                }
+            }
+        }
+    }
+    pls.x.fill(0.0);
+    for (t, shape) in shapes.iter().enumerate() {
+        let (codes, a, lev) = (&codes[t][..n], &a[t][..n], &st.lev[..n]);
+        scatter_add(
+            &mut pls.x,
+            n,
+            |i| shape.offset + codes[i] as usize,
+            |i| a[i] * lev[i],
+        );
+        if theta[t] > TRACE_THETA {
+            theta_grad[t] = 2.0 * (shape.nlevels as f64 - pls.inverse_trace(t)) / theta[t];
+        }
+    }
+    // r = H⁻¹U′v, then cᵢ = dᵢ + vᵢ − Wᵢ(Ur)ᵢ.
+    pls.solve();
+    let r = &pls.x;
+    let coefficient = &mut st.scratch;
+    coefficient.resize(n, 0.0);
+    for i in 0..n {
+        let ur: f64 = (0..nterms)
+            .map(|t| a[t][i] * r[shapes[t].offset + codes[t][i] as usize])
+            .sum();
+        let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
+        coefficient[i] = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * ur;
+    }
+    // θₜ: c′(Zₜû) − (Zₜr)′d/2; β: X′c.
+    let (y, mu, wt) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);
+    for (t, g) in theta_grad.iter_mut().enumerate() {
+        let (codes, z) = (&codes[t][..n], &z[t][..n]);
+        let offset = shapes[t].offset;
+        let mut sum = 0.0;
+        for i in 0..n {
+            let at = offset + codes[i] as usize;
+            sum += z[i] * (coefficient[i] * st.u[at] + wt[i] * (y[i] - mu[i]) * r[at]);
+        }
+        *g += sum;
+    }
+    for (j, g) in beta_grad.iter_mut().enumerate() {
+        *g = system.x[j * n..(j + 1) * n]
+            .iter()
+            .zip(coefficient.iter())
+            .map(|(x, c)| x * c)
+            .sum();
+    }
+}
+
+/// θ elements at or below this take [`scalar_terms_gradient`]'s explicit term observation by
+/// observation rather than as a trace divided by θ (whose cancellation error grows as 1/θ).
+const TRACE_THETA: f64 = 1e-3;
+
+/// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
 /// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
 fn scalar_beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
     let n = st.r.y.len();

@@ -12,7 +12,9 @@
 //! C̃ = H₂₁L₁₁⁻ᵀ, L₂₂ = chol(H₂₂ − C̃C̃′). With β inactive (PIRLS over u alone, β fixed) the same
 //! storage is factored on the leading rows only: β's rows are the last of every list.
 
-use crate::dense::{backward_solve, cholesky, forward_solve, CholeskyScratch};
+use crate::dense::{
+    backward_solve, cholesky, forward_solve, inverse_from_cholesky, CholeskyScratch,
+};
 
 /// Σ aᵢbᵢ in four independent sums (they vectorize).
 fn dot(a: &[f64], b: &[f64]) -> f64 {
@@ -30,6 +32,34 @@ fn dot(a: &[f64], b: &[f64]) -> f64 {
         }
     }
     sums.iter().sum::<f64>() + tail
+}
+
+/// `out[index(i)] += value(i)` for i in 0..n, each run of equal indices summed in a register
+/// first: consecutive observations of one level (data sorted by a grouping factor) would otherwise
+/// chain every addition on the store before it (VerbAgg, sorted by item: a third of the
+/// assembly's time).
+#[inline(always)]
+pub(crate) fn scatter_add(
+    out: &mut [f64],
+    n: usize,
+    index: impl Fn(usize) -> usize,
+    value: impl Fn(usize) -> f64,
+) {
+    if n == 0 {
+        return;
+    }
+    let mut at = index(0);
+    let mut sum = 0.0;
+    for i in 0..n {
+        let r = index(i);
+        if r != at {
+            out[at] += sum;
+            at = r;
+            sum = 0.0;
+        }
+        sum += value(i);
+    }
+    out[at] += sum;
 }
 
 /// Whether the dense C̃ of [`Pls::factor`] pays: a scalar term 0 whose levels' lists (of
@@ -88,11 +118,20 @@ pub(crate) struct Pls {
     tmp: Vec<f64>,
     /// A vector over the dense block's random-effects rows ([`Pls::leverage`]).
     z: Vec<f64>,
-    /// [`Pls::prepare_leverage`]: L₂₂⁻¹ on the dense random-effects rows (m2 × m2), and per level of
-    /// term 0, L₂₂⁻¹C̃ₗ (m2 × q₁); empty when too large to keep (then each leverage solves).
-    inverse: Vec<f64>,
-    reach: Vec<f64>,
-    /// Whether `inverse` and `reach` hold the last factorization's.
+    /// [`Pls::prepare_leverage`]: the selected inverse of H_uu (the entries an observation's rows
+    /// of U meet): Σ = (H⁻¹)₂₂ on the dense random-effects rows (m2 × m2), the cross block
+    /// G = (H⁻¹)₂₁ on the entries of term 0's lists (layout of `ct`), and each level's diagonal
+    /// block (H⁻¹)₁₁ₗ (q₁ × q₁); `sigma` is empty when too large to keep (then each leverage
+    /// solves).
+    sigma: Vec<f64>,
+    cross: Vec<f64>,
+    diagonal: Vec<f64>,
+    /// An observation's H_uu⁻¹Uᵢ′ on its own rows ([`Pls::selected`]), and m2 values of scratch.
+    own: Vec<f64>,
+    column: Vec<f64>,
+    /// ΣC̃ on the dense layout ([`Pls::prepare_scalar_dense`]).
+    product: Vec<f64>,
+    /// Whether `sigma`, `cross` and `diagonal` hold the last factorization's.
     prepared: bool,
     /// With a scalar term 0 whose levels meet most dense rows (crossed designs), C̃ laid out
     /// densely, row r of the dense block in `dense[r·n0..(r + 1)·n0]` (zero where a level does
@@ -158,8 +197,12 @@ impl Pls {
             x: vec![0.0; q + p],
             tmp: vec![0.0; q0.max(1)],
             z: vec![0.0; m2],
-            inverse: Vec::new(),
-            reach: Vec::new(),
+            sigma: Vec::new(),
+            cross: Vec::new(),
+            diagonal: Vec::new(),
+            own: vec![0.0; terms.iter().map(|t| t.q).sum()],
+            column: Vec::new(),
+            product: Vec::new(),
             prepared: false,
             dense: dense_worthwhile(q0, n0, md, &ptr).then(|| vec![0.0; md * n0]),
             entry,
@@ -275,43 +318,65 @@ impl Pls {
         let (w, t, wa) = (&w[..n], &t[..n], &mut wa[..n]);
         let (d, rhs) = (&mut self.d[..q_first], &mut self.x[..q_first]);
         for i in 0..n {
-            let l = codes0[i] as usize;
-            let v = w[i] * a0[i];
-            wa[i] = v;
-            d[l] += v * a0[i];
-            rhs[l] += v * t[i];
+            wa[i] = w[i] * a0[i];
         }
-        // Later terms: the cross entry with term 0, the dense rows among themselves and with X.
+        let level = |i: usize| codes0[i] as usize;
+        scatter_add(d, n, level, |i| wa[i] * a0[i]);
+        scatter_add(rhs, n, level, |i| wa[i] * t[i]);
+        // Later terms: the cross entry with term 0, the dense rows among themselves and with X
+        // (the buffers as local slices: stores through one cannot move another's pointer).
+        let (c, e, rhs, entry) = (
+            &mut self.c[..],
+            &mut self.e[..],
+            &mut self.x[q_first..],
+            &self.entry[..],
+        );
+        let terms = &self.terms[..];
         for k in 1..=later {
-            let base = self.terms[k].offset - q_first;
+            let base = terms[k].offset - q_first;
+            let (codes_k, a_k) = (&codes[k][..n], &a[k][..n]);
             for i in 0..n {
-                let r = base + codes[k][i] as usize;
-                let ak = a[k][i];
-                let wak = w[i] * ak;
-                self.c[self.entry[i * later + k - 1] as usize] += wa[i] * ak;
-                self.x[q_first + r] += wak * t[i];
-                for k2 in 1..=k {
-                    let r2 = self.terms[k2].offset - q_first + codes[k2][i] as usize;
-                    self.e[r2 * md + r] += wak * a[k2][i];
-                }
-                for j in 0..p {
-                    self.e[r * md + m2 + j] += wak * x[j * n + i];
+                c[entry[i * later + k - 1] as usize] += wa[i] * a_k[i];
+            }
+            let row = |i: usize| base + codes_k[i] as usize;
+            scatter_add(rhs, n, row, |i| w[i] * a_k[i] * t[i]);
+            for k2 in 1..=k {
+                let base2 = terms[k2].offset - q_first;
+                let (codes2, a2) = (&codes[k2][..n], &a[k2][..n]);
+                let at = |i: usize| (base2 + codes2[i] as usize) * md + row(i);
+                scatter_add(e, n, at, |i| w[i] * a_k[i] * a2[i]);
+            }
+            // Observation by observation: its row's p entries are contiguous, and runs of one
+            // level add into them as p independent chains.
+            if p > 0 {
+                for i in 0..n {
+                    let wak = w[i] * a_k[i];
+                    let at = row(i) * md + m2;
+                    for (j, ev) in e[at..at + p].iter_mut().enumerate() {
+                        *ev += wak * x[j * n + i];
+                    }
                 }
             }
         }
         // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
-        let wx = &mut self.wx[..n];
+        let (wx, beta_entry) = (&mut self.wx[..n], &self.beta_entry[..n]);
+        if p > 0 {
+            // Observation by observation: its level's p entries share a cache line.
+            for (i, (&be, &v)) in beta_entry.iter().zip(wa.iter()).enumerate() {
+                let entries = &mut c[be as usize..be as usize + p];
+                for (j, ce) in entries.iter_mut().enumerate() {
+                    *ce += v * x[j * n + i];
+                }
+            }
+        }
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
-            for ((&e, &v), &xv) in self.beta_entry[..n].iter().zip(wa.iter()).zip(column) {
-                self.c[e as usize + j] += v * xv;
-            }
             for ((o, &wv), &xv) in wx.iter_mut().zip(w).zip(column) {
                 *o = wv * xv;
             }
-            self.x[q_first + m2 + j] += dot(wx, t);
+            rhs[m2 + j] += dot(wx, t);
             for j2 in 0..=j {
-                self.e[(m2 + j2) * md + m2 + j] += dot(wx, &x[j2 * n..(j2 + 1) * n]);
+                e[(m2 + j2) * md + m2 + j] += dot(wx, &x[j2 * n..(j2 + 1) * n]);
             }
         }
     }
@@ -325,31 +390,11 @@ impl Pls {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let (md, m2, p) = (self.md, self.m2, self.p);
         let active = if joint { md } else { m2 };
-        let mut logdet = 0.0;
-        for l in 0..n0 {
-            let block = l * q0 * q0..(l + 1) * q0 * q0;
-            let lb = &mut self.l[block.clone()];
-            lb.copy_from_slice(&self.d[block]);
-            for j in 0..q0 {
-                lb[j * q0 + j] += 1.0;
-            }
-            if !cholesky(lb, q0, &mut self.scratch) {
-                return None;
-            }
-            for j in 0..q0 {
-                logdet += 2.0 * lb[j * q0 + j].ln();
-            }
-            let end = if joint {
-                self.ptr[l + 1]
-            } else {
-                self.ptr[l + 1] - p
-            };
-            for e in self.ptr[l]..end {
-                let ct = &mut self.ct[e * q0..(e + 1) * q0];
-                ct.copy_from_slice(&self.c[e * q0..(e + 1) * q0]);
-                forward_solve(lb, q0, q0, ct);
-            }
-        }
+        let mut logdet = if q0 == 1 {
+            self.factor_scalar_first(joint)?
+        } else {
+            self.factor_first(joint)?
+        };
         // S = H₂₂ − C̃C̃′ on the active rows (lower triangle), packed with leading dimension
         // `active`.
         for j in 0..active {
@@ -402,6 +447,65 @@ impl Pls {
         Some(logdet)
     }
 
+    /// L₁₁ = chol(H₁₁ + I) level by level and C̃ = H₂₁L₁₁⁻ᵀ on the active entries; returns
+    /// log|L₁₁|², or None if a block is not positive definite.
+    fn factor_first(&mut self, joint: bool) -> Option<f64> {
+        let (q0, n0, p) = (self.terms[0].q, self.terms[0].nlevels, self.p);
+        let mut logdet = 0.0;
+        for l in 0..n0 {
+            let block = l * q0 * q0..(l + 1) * q0 * q0;
+            let lb = &mut self.l[block.clone()];
+            lb.copy_from_slice(&self.d[block]);
+            for j in 0..q0 {
+                lb[j * q0 + j] += 1.0;
+            }
+            if !cholesky(lb, q0, &mut self.scratch) {
+                return None;
+            }
+            for j in 0..q0 {
+                logdet += 2.0 * lb[j * q0 + j].ln();
+            }
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            for e in self.ptr[l]..end {
+                let ct = &mut self.ct[e * q0..(e + 1) * q0];
+                ct.copy_from_slice(&self.c[e * q0..(e + 1) * q0]);
+                forward_solve(lb, q0, q0, ct);
+            }
+        }
+        Some(logdet)
+    }
+
+    /// [`Pls::factor_first`] for a scalar term 0: L₁₁ₗ = √(Dₗ + 1) and C̃ₗ = H₂₁ₗ/L₁₁ₗ, without
+    /// the general kernels' calls per level and entry.
+    fn factor_scalar_first(&mut self, joint: bool) -> Option<f64> {
+        let (n0, p) = (self.terms[0].nlevels, self.p);
+        let mut logdet = 0.0;
+        for l in 0..n0 {
+            let v = self.d[l] + 1.0;
+            // Not positive (or NaN): as the general Cholesky's pivot test.
+            if v.is_nan() || v <= 0.0 {
+                return None;
+            }
+            let lv = v.sqrt();
+            self.l[l] = lv;
+            logdet += 2.0 * lv.ln();
+            let end = if joint {
+                self.ptr[l + 1]
+            } else {
+                self.ptr[l + 1] - p
+            };
+            let range = self.ptr[l]..end;
+            for (ct, c) in self.ct[range.clone()].iter_mut().zip(&self.c[range]) {
+                *ct = c / lv;
+            }
+        }
+        Some(logdet)
+    }
+
     /// Solves H x = (the accumulated right-hand side) in place in `x` after [`Pls::factor`]: u,
     /// then β when the factorization was joint.
     pub fn solve(&mut self) {
@@ -416,6 +520,14 @@ impl Pls {
                 ptr[l + 1] - p
             }
         };
+        if q0 == 1 {
+            // (Taking x out of self moves no values.)
+            let mut x = std::mem::take(&mut self.x);
+            let (first, dense) = x.split_at_mut(q_first);
+            self.solve_scalar_first(first, dense, active);
+            self.x = x;
+            return;
+        }
         let (first, dense) = self.x.split_at_mut(q_first);
         for l in 0..n0 {
             let lb = &self.l[l * q0 * q0..(l + 1) * q0 * q0];
@@ -448,47 +560,234 @@ impl Pls {
         }
     }
 
-    /// Prepares [`Pls::leverage`] after a factorization: L₂₂⁻¹ and every level's L₂₂⁻¹C̃ₗ, so that
-    /// an observation costs m2·(its effects) instead of a triangular solve of order m2 (VerbAgg:
-    /// 48 against 288 multiply-adds). Skipped when they would take more than [`PREPARED_MAX`]
-    /// values.
+    /// [`Pls::solve`] when term 0 is scalar: L₁₁ is diagonal, so each level's forward and backward
+    /// steps are a division and one pass over its entries.
+    fn solve_scalar_first(&self, first: &mut [f64], dense: &mut [f64], active: usize) {
+        let p = if self.joint { 0 } else { self.p };
+        for (l, xl) in first.iter_mut().enumerate() {
+            *xl /= self.l[l];
+            let range = self.ptr[l]..self.ptr[l + 1] - p;
+            for (&r, &ct) in self.rows[range.clone()].iter().zip(&self.ct[range]) {
+                dense[r as usize] -= ct * *xl;
+            }
+        }
+        if active > 0 {
+            let s = &self.s[..active * active];
+            forward_solve(s, active, active, &mut dense[..active]);
+            backward_solve(s, active, active, &mut dense[..active]);
+        }
+        for (l, xl) in first.iter_mut().enumerate() {
+            let range = self.ptr[l]..self.ptr[l + 1] - p;
+            let reach: f64 = self.rows[range.clone()]
+                .iter()
+                .zip(&self.ct[range])
+                .map(|(&r, &ct)| ct * dense[r as usize])
+                .sum();
+            *xl = (*xl - reach) / self.l[l];
+        }
+    }
+
+    /// Prepares [`Pls::leverage`] and [`Pls::selected`] after a factorization: the selected
+    /// inverse of H_uu. With L = [L₁₁ 0; C̃ L₂₂], Σ = (H⁻¹)₂₂ = L₂₂⁻ᵀL₂₂⁻¹, the cross block
+    /// Gₗ = (H⁻¹)₂₁ₗ = −ΣC̃ₗL₁₁ₗ⁻¹ on level l's entries (the rows it meets: the only ones an
+    /// observation of level l reads), and (H⁻¹)₁₁ₗ = L₁₁ₗ⁻ᵀ(L₁₁ₗ⁻¹ − C̃ₗ′Gₗ). An observation then
+    /// costs (its effects)² instead of a triangular solve of order m2 (VerbAgg: 5 multiply-adds
+    /// against 288), the preparation (VerbAgg: 24² per level) once per factor. Skipped when Σ
+    /// would take more than [`PREPARED_MAX`] values.
     pub fn prepare_leverage(&mut self) {
-        let (q0, n0, m2, p) = (self.terms[0].q, self.terms[0].nlevels, self.m2, self.p);
-        if m2 == 0 || m2 * (m2 + n0 * q0) > PREPARED_MAX {
+        let (q0, n0, m2) = (self.terms[0].q, self.terms[0].nlevels, self.m2);
+        if !self.can_prepare() {
             return;
         }
         let active = if self.joint { self.md } else { m2 };
-        self.inverse.resize(m2 * m2, 0.0);
-        self.reach.resize(n0 * q0 * m2, 0.0);
-        let s = &self.s;
-        for (c, column) in self.inverse.chunks_exact_mut(m2).enumerate() {
-            column.fill(0.0);
-            column[c] = 1.0;
-            forward_solve(s, active, m2, column);
-        }
-        for l in 0..n0 {
-            for jq in 0..q0 {
-                let column = &mut self.reach[(l * q0 + jq) * m2..(l * q0 + jq + 1) * m2];
-                column.fill(0.0);
-                for e in self.ptr[l]..self.ptr[l + 1] - p {
-                    column[self.rows[e] as usize] = self.ct[e * q0 + jq];
-                }
-                forward_solve(s, active, m2, column);
-            }
+        self.sigma.resize(m2 * m2, 0.0);
+        self.column.resize(m2, 0.0);
+        inverse_from_cholesky(&self.s, active, m2, &mut self.sigma, &mut self.column);
+        self.cross.resize(self.ct.len(), 0.0);
+        self.diagonal.resize(n0 * q0 * q0, 0.0);
+        if self.dense.is_some() {
+            self.prepare_scalar_dense();
+        } else {
+            self.prepare_blocks();
         }
         self.prepared = true;
     }
 
-    /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of one observation (its rows of U: `a[k]`, the q_k values of
-    /// term k at level `levels[k]`), L the random-effects rows of the last factorization: with
-    /// ξ = L₁₁⁻¹a₀ (its level's block), the dense rows take L₂₂⁻¹(a_rest − C̃ξ).
-    pub fn leverage(&mut self, levels: &[u32], a: &[&[f64]]) -> f64 {
+    /// [`Pls::prepare_leverage`]'s G and diagonal blocks level by level (a product over each
+    /// level's entries: cheap where the lists are short, as in nested designs).
+    fn prepare_blocks(&mut self) {
+        let (q0, n0, m2, p) = (self.terms[0].q, self.terms[0].nlevels, self.m2, self.p);
+        let (sigma, rows, ct) = (&self.sigma, &self.rows, &self.ct);
+        for l in 0..n0 {
+            let entries = self.ptr[l]..self.ptr[l + 1] - p;
+            let lb = &self.l[l * q0 * q0..(l + 1) * q0 * q0];
+            for e in entries.clone() {
+                let sigma_row = &sigma[rows[e] as usize * m2..(rows[e] as usize + 1) * m2];
+                let g = &mut self.cross[e * q0..(e + 1) * q0];
+                g.fill(0.0);
+                for e2 in entries.clone() {
+                    let v = sigma_row[rows[e2] as usize];
+                    for (g, c) in g.iter_mut().zip(&ct[e2 * q0..(e2 + 1) * q0]) {
+                        *g -= v * c;
+                    }
+                }
+                // The row vector g L₁₁ₗ⁻¹: L₁₁ₗ′ solves for it.
+                backward_solve(lb, q0, q0, g);
+            }
+            let block = &mut self.diagonal[l * q0 * q0..(l + 1) * q0 * q0];
+            for (k, column) in block.chunks_exact_mut(q0).enumerate() {
+                column.fill(0.0);
+                column[k] = 1.0;
+                forward_solve(lb, q0, q0, column);
+                for e in entries.clone() {
+                    let g = self.cross[e * q0 + k];
+                    for (v, c) in column.iter_mut().zip(&ct[e * q0..(e + 1) * q0]) {
+                        *v -= c * g;
+                    }
+                }
+                backward_solve(lb, q0, q0, column);
+            }
+        }
+    }
+
+    /// [`Pls::prepare_leverage`] with the dense C̃ of a scalar term 0 (crossed designs): ΣC̃ for
+    /// every level at once, row by row as sums of C̃'s rows (which vectorize), into `dense`'s
+    /// random-effects rows; then Gₗ = −(ΣC̃)ₗ/L₁₁ₗ on level l's entries and
+    /// (H⁻¹)₁₁ₗ = (1/L₁₁ₗ − C̃ₗ′Gₗ)/L₁₁ₗ.
+    fn prepare_scalar_dense(&mut self) {
+        let (n0, m2, p) = (self.terms[0].nlevels, self.m2, self.p);
+        let Some(dense) = self.dense.as_ref() else {
+            return;
+        };
+        let product = &mut self.product;
+        product.resize(m2 * n0, 0.0);
+        product.fill(0.0);
+        for (r, out) in product.chunks_exact_mut(n0).enumerate() {
+            for (r2, c) in dense[..m2 * n0].chunks_exact(n0).enumerate() {
+                let v = self.sigma[r * m2 + r2];
+                for (o, c) in out.iter_mut().zip(c) {
+                    *o -= v * c;
+                }
+            }
+        }
+        for l in 0..n0 {
+            let lv = self.l[l];
+            let mut reach = 0.0;
+            for e in self.ptr[l]..self.ptr[l + 1] - p {
+                let g = product[self.rows[e] as usize * n0 + l] / lv;
+                self.cross[e] = g;
+                reach += self.ct[e] * g;
+            }
+            self.diagonal[l] = (1.0 / lv - reach) / lv;
+        }
+    }
+
+    /// Whether [`Pls::prepare_leverage`] keeps the selected inverse (Σ within [`PREPARED_MAX`]).
+    pub fn can_prepare(&self) -> bool {
+        self.m2 * self.m2 <= PREPARED_MAX
+    }
+
+    /// Σ of H_uu⁻¹'s diagonal over the effects of scalar term t, from the selected inverse
+    /// ([`Pls::prepare_leverage`] must have run).
+    pub fn inverse_trace(&self, t: usize) -> f64 {
+        let (n0, m2) = (self.terms[0].nlevels, self.m2);
+        if t == 0 {
+            return self.diagonal[..n0].iter().sum();
+        }
+        let first = self.terms[t].offset - n0;
+        (first..first + self.terms[t].nlevels)
+            .map(|r| self.sigma[r * m2 + r])
+            .sum()
+    }
+
+    /// Whether the selected inverse of [`Pls::prepare_leverage`] holds the last factorization's.
+    pub fn is_prepared(&self) -> bool {
+        self.prepared
+    }
+
+    /// H_uu⁻¹Uᵢ′ on observation i's own rows of u (term by term, q_k values each) into `own`,
+    /// from the selected inverse of [`Pls::prepare_leverage`] (which must have run); returns the
+    /// leverage Uᵢ H_uu⁻¹ Uᵢ′. Observation i's rows of U: `a[k]`, the q_k values of term k at
+    /// level `levels[k]`.
+    pub fn selected(&self, i: usize, levels: &[u32], a: &[&[f64]], own: &mut [f64]) -> f64 {
+        let (q0, n0, m2) = (self.terms[0].q, self.terms[0].nlevels, self.m2);
+        let later = self.terms.len() - 1;
+        let l0 = levels[0] as usize;
+        let (a0, (s0, mut rest)) = (a[0], own.split_at_mut(q0));
+        let block = &self.diagonal[l0 * q0 * q0..(l0 + 1) * q0 * q0];
+        for (s, column) in s0.iter_mut().zip(block.chunks_exact(q0)) {
+            *s = dot(column, a0);
+        }
+        for k in 1..=later {
+            let term = self.terms[k];
+            let row = term.offset - q0 * n0 + levels[k] as usize * term.q;
+            let first = self.entry[i * later + k - 1] as usize;
+            let (sk, tail) = rest.split_at_mut(term.q);
+            rest = tail;
+            for (jj, s) in sk.iter_mut().enumerate() {
+                let g = &self.cross[(first + jj) * q0..(first + jj + 1) * q0];
+                for (s0, g) in s0.iter_mut().zip(g) {
+                    *s0 += g * a[k][jj];
+                }
+                let sigma_row = &self.sigma[(row + jj) * m2..(row + jj + 1) * m2];
+                *s = dot(g, a0);
+                for (k2, t2) in self.terms.iter().enumerate().skip(1) {
+                    let row2 = t2.offset - q0 * n0 + levels[k2] as usize * t2.q;
+                    *s += dot(&sigma_row[row2..row2 + t2.q], a[k2]);
+                }
+            }
+        }
+        let mut h = 0.0;
+        let mut at = 0;
+        for ak in a {
+            h += dot(ak, &own[at..at + ak.len()]);
+            at += ak.len();
+        }
+        h
+    }
+
+    /// [`Pls::selected`] when every term is scalar ([`Pls::is_scalar`]): observation i's value of
+    /// U in term k is `a[k]`, and `own[k]` receives its H_uu⁻¹Uᵢ′ there.
+    pub fn selected_scalar(&self, i: usize, levels: &[u32], a: &[f64], own: &mut [f64]) -> f64 {
+        let (n0, m2) = (self.terms[0].nlevels, self.m2);
+        let later = self.terms.len() - 1;
+        let a0 = a[0];
+        let mut s0 = self.diagonal[levels[0] as usize] * a0;
+        let mut h = 0.0;
+        for k in 1..=later {
+            let row = self.terms[k].offset - n0 + levels[k] as usize;
+            let g = self.cross[self.entry[i * later + k - 1] as usize];
+            s0 += g * a[k];
+            let sigma_row = &self.sigma[row * m2..(row + 1) * m2];
+            let mut sk = g * a0;
+            for k2 in 1..=later {
+                sk += sigma_row[self.terms[k2].offset - n0 + levels[k2] as usize] * a[k2];
+            }
+            own[k] = sk;
+            h += a[k] * sk;
+        }
+        own[0] = s0;
+        h + a0 * s0
+    }
+
+    /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of observation i (its rows of U: `a[k]`, the q_k values of term
+    /// k at level `levels[k]`), L the random-effects rows of the last factorization: from the
+    /// selected inverse when prepared ([`Pls::selected`]), else with ξ = L₁₁⁻¹a₀ (its level's
+    /// block) the dense rows take L₂₂⁻¹(a_rest − C̃ξ).
+    pub fn leverage(&mut self, i: usize, levels: &[u32], a: &[&[f64]]) -> f64 {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let l0 = levels[0] as usize;
         if q0 == 1 && self.m2 == 0 {
             // One scalar term: L is diagonal.
             let xi = a[0][0] / self.l[l0];
             return xi * xi;
+        }
+        if self.prepared {
+            // (Taking `own` out of self moves no values.)
+            let mut own = std::mem::take(&mut self.own);
+            let h = self.selected(i, levels, a, &mut own);
+            self.own = own;
+            return h;
         }
         let xi = &mut self.tmp[..q0];
         xi.copy_from_slice(a[0]);
@@ -500,26 +799,6 @@ impl Pls {
         }
         let z = &mut self.z;
         z.fill(0.0);
-        if self.prepared {
-            // Σ a_r·(column r of L₂₂⁻¹, zero above r) − (L₂₂⁻¹C̃ₗ)ξ.
-            for (k, term) in self.terms.iter().enumerate().skip(1) {
-                let row0 = term.offset - q0 * n0 + levels[k] as usize * term.q;
-                for (jj, &aj) in a[k].iter().enumerate() {
-                    let r = row0 + jj;
-                    let column = &self.inverse[r * m2..(r + 1) * m2];
-                    for (zi, ci) in z[r..].iter_mut().zip(&column[r..]) {
-                        *zi += aj * ci;
-                    }
-                }
-            }
-            for (jq, &x) in xi.iter().enumerate() {
-                let column = &self.reach[(l0 * q0 + jq) * m2..(l0 * q0 + jq + 1) * m2];
-                for (zi, ci) in z.iter_mut().zip(column) {
-                    *zi -= x * ci;
-                }
-            }
-            return h + z.iter().map(|v| v * v).sum::<f64>();
-        }
         for e in self.ptr[l0]..self.ptr[l0 + 1] - self.p {
             let ct = &self.ct[e * q0..(e + 1) * q0];
             z[self.rows[e] as usize] -= ct.iter().zip(xi.iter()).map(|(c, x)| c * x).sum::<f64>();

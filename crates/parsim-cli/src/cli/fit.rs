@@ -16,16 +16,8 @@ use parsim_lmm::{
 use serde_json::{json, Value};
 
 use super::fit_glm::{self, GlmRequest};
+use super::fit_output::{finite_or_null, ngroups_json, varcorr_json, Format};
 use super::{Failure, Outcome};
-
-/// Output format of `parsim fit`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
-    /// lmer-style summary.
-    Text,
-    /// One JSON object.
-    Json,
-}
 
 /// Arguments of `parsim fit`.
 #[derive(clap::Args)]
@@ -190,14 +182,6 @@ pub fn execute(args: Args) -> Outcome {
     Ok(ExitCode::SUCCESS)
 }
 
-pub(super) fn finite_or_null(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
-
 fn fixef_json(coefficients: &[Coefficient]) -> Value {
     Value::Array(
         coefficients
@@ -211,19 +195,7 @@ fn fixef_json(coefficients: &[Coefficient]) -> Value {
 }
 
 fn lmm_json(fit: &LmmFit, dropped: usize) -> String {
-    let varcorr: Vec<Value> = fit
-        .varcorr
-        .iter()
-        .map(|v| {
-            json!({"group": v.group, "term1": v.term1, "term2": v.term2,
-                   "variance": v.variance, "sd_or_cor": finite_or_null(v.sd_or_cor)})
-        })
-        .collect();
-    let ngroups: serde_json::Map<String, Value> = fit
-        .ngroups
-        .iter()
-        .map(|(g, n)| (g.clone(), json!(n)))
-        .collect();
+    let (varcorr, ngroups) = (varcorr_json(&fit.varcorr), ngroups_json(&fit.ngroups));
     let mut out = json!({
         "fixef": fixef_json(&fit.coefficients),
         "sigma": fit.sigma,

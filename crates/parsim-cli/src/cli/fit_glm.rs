@@ -9,7 +9,7 @@ use parsim_lmm::{
 };
 use serde_json::{json, Value};
 
-use super::fit::{finite_or_null, Format};
+use super::fit_output::{finite_or_null, ngroups_json, varcorr_json, Format};
 use super::Failure;
 
 /// What `parsim fit` was asked for beyond a linear model.
@@ -134,19 +134,7 @@ fn glm_json(fit: &GlmFit, dropped: usize) -> Value {
 }
 
 fn glmm_json(fit: &GlmmFit, dropped: usize) -> Value {
-    let varcorr: Vec<Value> = fit
-        .varcorr
-        .iter()
-        .map(|v| {
-            json!({"group": v.group, "term1": v.term1, "term2": v.term2,
-                   "variance": v.variance, "sd_or_cor": finite_or_null(v.sd_or_cor)})
-        })
-        .collect();
-    let ngroups: serde_json::Map<String, Value> = fit
-        .ngroups
-        .iter()
-        .map(|(g, n)| (g.clone(), json!(n)))
-        .collect();
+    let (varcorr, ngroups) = (varcorr_json(&fit.varcorr), ngroups_json(&fit.ngroups));
     json!({
         "fixef": fixef_json(&fit.coefficients),
         "loglik": fit.loglik,

@@ -7,6 +7,7 @@ pub mod check;
 pub mod data;
 pub mod fit;
 pub mod fit_glm;
+pub mod fit_output;
 pub mod merge;
 pub mod plan;
 pub mod plot;

@@ -20,8 +20,16 @@
 //!
 //! Two passes over the observations, O(n k²) for k = 1 + p parameters.
 
-use super::{State, System};
+use super::{
+    criterion, mode_slopes, predict_modes, HessianScratch, NewtonScratch, State, System,
+    NEWTON_DECREMENT, NEWTON_HALVINGS,
+};
+use crate::dense::{backward_solve, cholesky_small, forward_solve};
 use crate::family::{Distribution, Family};
+
+/// Most iterations of [`newton`] before the general path takes over: from the GLM's start the
+/// fixtures need 4 or 5.
+const ITERATIONS: usize = 30;
 
 /// μ′, μ″ and μ‴ in η at μ for the canonical link of `d`.
 fn mean_derivatives(d: Distribution, mu: f64) -> (f64, f64, f64) {
@@ -226,6 +234,97 @@ impl ScalarLaplace {
             }
         }
     }
+}
+
+/// The Laplace optimum in `params` = (θ, β) by Newton's method with the exact derivatives, from
+/// the start in `params` (the GLM's β and θ = 1: no stage 1). Each iteration takes the Newton
+/// step −H⁻¹g, halved while the criterion does not decrease, each trial one PIRLS started from
+/// the modes predicted by their slopes; a step that would more than halve θ is shortened to
+/// halve it, so that a first step overshooting the bound still lands inside. It stops after the
+/// step whose Newton decrement g′H⁻¹g is below [`NEWTON_DECREMENT`], and leaves the Hessian at
+/// that point in `hs` for the SEs. None (a Hessian not positive definite, no decrease, θ
+/// converging to its bound, no convergence) hands over to lme4's two stages. Also returns the
+/// evaluations used.
+pub(super) fn newton(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    params: &mut [f64],
+    hs: &mut HessianScratch,
+    ns: &mut NewtonScratch,
+) -> (Option<f64>, usize) {
+    let k = params.len();
+    let NewtonScratch {
+        gradient,
+        step,
+        trial,
+        centre,
+        slopes,
+        scalar,
+        ..
+    } = ns;
+    for v in [&mut *gradient, &mut *step, &mut *trial] {
+        v.resize(k, 0.0);
+    }
+    hs.hessian.resize(k * k, 0.0);
+    hs.factor.resize(k * k, 0.0);
+    let mut evaluations = 0;
+    let mut eval = |system: &mut System, st: &mut State, x: &[f64]| {
+        evaluations += 1;
+        st.beta.copy_from_slice(&x[1..]);
+        criterion(system, st, family, &x[..1], false, &[]).filter(|v| v.is_finite())
+    };
+    let Some(mut f0) = eval(system, st, params) else {
+        return (None, evaluations);
+    };
+    for _ in 0..ITERATIONS {
+        scalar.derivatives(system, st, family, params[0], gradient, &mut hs.hessian);
+        hs.factor.copy_from_slice(&hs.hessian);
+        if !cholesky_small(&mut hs.factor, k) {
+            return (None, evaluations);
+        }
+        for (s, g) in step.iter_mut().zip(gradient.iter()) {
+            *s = -g;
+        }
+        forward_solve(&hs.factor, k, k, step);
+        backward_solve(&hs.factor, k, k, step);
+        let decrement: f64 = -step
+            .iter()
+            .zip(gradient.iter())
+            .map(|(s, g)| s * g)
+            .sum::<f64>();
+        let mut scale = 1.0;
+        if params[0] + step[0] < 0.5 * params[0] {
+            scale = -0.5 * params[0] / step[0];
+        }
+        centre.clone_from(&st.u);
+        mode_slopes(system, st, 1, slopes);
+        let mut accepted = false;
+        for _ in 0..=NEWTON_HALVINGS {
+            for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
+                *t = x + scale * s;
+            }
+            predict_modes(&mut st.u, centre, slopes, params, trial);
+            if let Some(f) = eval(system, st, trial) {
+                if f <= f0 + 1e-10 * f0.abs() {
+                    f0 = f;
+                    accepted = true;
+                    break;
+                }
+            }
+            scale *= 0.5;
+        }
+        if !accepted {
+            return (None, evaluations);
+        }
+        params.copy_from_slice(trial);
+        if decrement < NEWTON_DECREMENT {
+            // The optimum's own Hessian for the SEs: the state is at its modes.
+            scalar.derivatives(system, st, family, params[0], gradient, &mut hs.hessian);
+            return (Some(f0), evaluations);
+        }
+    }
+    (None, evaluations)
 }
 
 #[cfg(test)]

@@ -9,8 +9,8 @@ use std::collections::BTreeMap;
 
 use parsim_lmm::{
     Coefficient, Columns, Contrast, Distribution, Family, Formula, GlmCoefficient, GlmFitter,
-    GlmOptions, GlmStatus, GlmmFitter, GlmmOptions, Inference, Link, LmmFitter, LmmOptions,
-    OlsFitter, OlsOptions, VarComp, MAX_NAGQ,
+    GlmOptions, GlmStatus, GlmmFit, GlmmFitter, GlmmOptions, Inference, Link, LmmFit, LmmFitter,
+    LmmOptions, OlsFitter, OlsOptions, VarComp, MAX_NAGQ,
 };
 
 use super::{
@@ -366,7 +366,7 @@ impl ModelOptions for LmmOptions {
 
     fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
         let fitter = LmmFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
-        Ok(Box::new(LmmMethod {
+        Ok(Box::new(MixedMethod {
             formula: formula.clone(),
             fitter,
         }))
@@ -454,7 +454,7 @@ impl ModelOptions for GlmmOptions {
 
     fn build(&self, formula: &Formula) -> Result<Box<dyn Method>, String> {
         let fitter = GlmmFitter::new(formula, self.clone()).map_err(|e| e.to_string())?;
-        Ok(Box::new(GlmmMethod {
+        Ok(Box::new(MixedMethod {
             formula: formula.clone(),
             fitter,
         }))
@@ -487,39 +487,74 @@ impl<O: ModelOptions> MethodSpec for FormulaSpec<O> {
     }
 }
 
-/// A worker's mixed-model workspace.
-struct LmmMethod {
+/// A worker's mixed-model workspace: an LMM's or a GLMM's fitter ([`MixedFitter`]).
+struct MixedMethod<F> {
     formula: Formula,
-    fitter: LmmFitter,
+    fitter: F,
 }
 
-/// A worker's least-squares workspace.
-struct OlsMethod {
-    formula: Formula,
-    /// The coding of the categorical variables, for the names of `terms`.
-    contrasts: BTreeMap<String, Contrast>,
-    fitter: OlsFitter,
+/// What a mixed-model method needs of its fitter: a fit of the data set, its fixed effects as
+/// estimates, its variance components and its status.
+trait MixedFitter: Send + 'static {
+    type Fit;
+    fn fit_data(&mut self, data: &dyn Columns) -> Result<&Self::Fit, String>;
+    /// The coding of the categorical variables, for the names of the fixed-effects terms.
+    fn contrasts(&self) -> &BTreeMap<String, Contrast>;
+    /// The fixed effects as estimates (t tests for an LMM, Wald z tests for a GLMM).
+    fn fixed_effects(fit: &Self::Fit, estimates: &mut Estimates<'_>);
+    fn varcorr(fit: &Self::Fit) -> &[VarComp];
+    fn outcome(fit: &Self::Fit) -> Outcome;
 }
 
-impl Method for LmmMethod {
+impl MixedFitter for LmmFitter {
+    type Fit = LmmFit;
+    fn fit_data(&mut self, data: &dyn Columns) -> Result<&LmmFit, String> {
+        self.fit(data).map_err(|e| e.to_string())
+    }
+    fn contrasts(&self) -> &BTreeMap<String, Contrast> {
+        &self.options().contrasts
+    }
+    fn fixed_effects(fit: &LmmFit, estimates: &mut Estimates<'_>) {
+        coefficients(&fit.coefficients, estimates);
+    }
+    fn varcorr(fit: &LmmFit) -> &[VarComp] {
+        &fit.varcorr
+    }
+    fn outcome(fit: &LmmFit) -> Outcome {
+        mixed_outcome(fit.converged, fit.singular, &fit.messages, fit.evaluations)
+    }
+}
+
+impl MixedFitter for GlmmFitter {
+    type Fit = GlmmFit;
+    fn fit_data(&mut self, data: &dyn Columns) -> Result<&GlmmFit, String> {
+        self.fit(data).map_err(|e| e.to_string())
+    }
+    fn contrasts(&self) -> &BTreeMap<String, Contrast> {
+        &self.options().contrasts
+    }
+    fn fixed_effects(fit: &GlmmFit, estimates: &mut Estimates<'_>) {
+        wald_coefficients(&fit.coefficients, estimates);
+    }
+    fn varcorr(fit: &GlmmFit) -> &[VarComp] {
+        &fit.varcorr
+    }
+    fn outcome(fit: &GlmmFit) -> Outcome {
+        mixed_outcome(fit.converged, fit.singular, &fit.messages, fit.evaluations)
+    }
+}
+
+impl<F: MixedFitter> Method for MixedMethod<F> {
     fn fit(
         &mut self,
         data: &dyn Columns,
         _context: &mut Context<'_>,
         estimates: &mut Estimates<'_>,
     ) -> Result<Outcome, FitFailure> {
-        let fit = self
-            .fitter
-            .fit(data)
-            .map_err(|e| FitFailure(e.to_string()))?;
-        coefficients(&fit.coefficients, estimates);
-        variance_components(&fit.varcorr, estimates);
-        Ok(mixed_outcome(
-            fit.converged,
-            fit.singular,
-            &fit.messages,
-            fit.evaluations,
-        ))
+        let fit = self.fitter.fit_data(data).map_err(FitFailure)?;
+        F::fixed_effects(fit, estimates);
+        variance_components(F::varcorr(fit), estimates);
+        Ok(F::outcome(fit))
     }
 
     /// The fixed effects (named with the method's contrasts) and, from a fit, the variance components.
@@ -528,12 +563,20 @@ impl Method for LmmMethod {
         data: &dyn Columns,
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
-        let mut terms = fixed_terms(&self.formula, data, &self.fitter.options().contrasts)?;
-        if let Ok(fit) = self.fitter.fit(data) {
-            terms.extend(fit.varcorr.iter().map(variance_term));
+        let mut terms = fixed_terms(&self.formula, data, self.fitter.contrasts())?;
+        if let Ok(fit) = self.fitter.fit_data(data) {
+            terms.extend(F::varcorr(fit).iter().map(variance_term));
         }
         Ok(terms)
     }
+}
+
+/// A worker's least-squares workspace.
+struct OlsMethod {
+    formula: Formula,
+    /// The coding of the categorical variables, for the names of `terms`.
+    contrasts: BTreeMap<String, Contrast>,
+    fitter: OlsFitter,
 }
 
 impl Method for OlsMethod {
@@ -564,12 +607,6 @@ impl Method for OlsMethod {
 struct GlmMethod {
     formula: Formula,
     fitter: GlmFitter,
-}
-
-/// A worker's GLMM workspace.
-struct GlmmMethod {
-    formula: Formula,
-    fitter: GlmmFitter,
 }
 
 impl Method for GlmMethod {
@@ -627,40 +664,6 @@ impl Method for GlmMethod {
         _context: &mut Context<'_>,
     ) -> Result<Vec<String>, FitFailure> {
         fixed_terms(&self.formula, data, &self.fitter.options().contrasts)
-    }
-}
-
-impl Method for GlmmMethod {
-    fn fit(
-        &mut self,
-        data: &dyn Columns,
-        _context: &mut Context<'_>,
-        estimates: &mut Estimates<'_>,
-    ) -> Result<Outcome, FitFailure> {
-        let fit = self
-            .fitter
-            .fit(data)
-            .map_err(|e| FitFailure(e.to_string()))?;
-        wald_coefficients(&fit.coefficients, estimates);
-        variance_components(&fit.varcorr, estimates);
-        Ok(mixed_outcome(
-            fit.converged,
-            fit.singular,
-            &fit.messages,
-            fit.evaluations,
-        ))
-    }
-
-    fn terms(
-        &mut self,
-        data: &dyn Columns,
-        _context: &mut Context<'_>,
-    ) -> Result<Vec<String>, FitFailure> {
-        let mut terms = fixed_terms(&self.formula, data, &self.fitter.options().contrasts)?;
-        if let Ok(fit) = self.fitter.fit(data) {
-            terms.extend(fit.varcorr.iter().map(variance_term));
-        }
-        Ok(terms)
     }
 }
 
