@@ -223,6 +223,9 @@ pub struct GlmmFitter {
     newton: NewtonScratch,
     varcorr: Vec<VarComp>,
     fit: GlmmFit,
+    /// Whether one scalar term may skip lme4's two stages ([`scalar::newton`]); tests compare
+    /// both paths.
+    exact_newton: bool,
 }
 
 impl GlmmFitter {
@@ -266,6 +269,7 @@ impl GlmmFitter {
             newton: NewtonScratch::default(),
             varcorr: Vec::new(),
             fit: GlmmFit::default(),
+            exact_newton: true,
         })
     }
 
@@ -328,7 +332,8 @@ impl GlmmFitter {
         let mut value = None;
         let mut budget_exhausted = false;
         let mut newton_hessian = false;
-        if newton && ScalarLaplace::applies(&shape.system, st, family, ntheta) {
+        if newton && self.exact_newton && ScalarLaplace::applies(&shape.system, st, family, ntheta)
+        {
             // One scalar term: Newton's method with the exact derivatives straight from the
             // GLM's β and lme4's θ = 1, without stage 1; stage 1 then Newton or BOBYQA when it
             // fails (a boundary fit, a Hessian not positive definite on the way).
