@@ -10,7 +10,9 @@
 //! deviance residuals, so that criterion is on lme4's other scale. The optimisation runs in lme4's
 //! two stages: θ with β profiled by a joint PIRLS (nAGQ = 0, which stops there), then (θ, β) with
 //! PIRLS over u. Standard errors come from the finite-difference Hessian of the criterion in
-//! (θ, β), as lme4's `vcov` takes them.
+//! (θ, β), as lme4's `vcov` takes them. One scalar term with a canonical link (Laplace) skips
+//! the two stages: Newton's method with the criterion's exact gradient and Hessian
+//! ([`scalar`]) from the GLM's start, the two stages its fallback.
 
 use crate::data::Columns;
 use crate::dense::{
@@ -332,6 +334,7 @@ impl GlmmFitter {
         let mut value = None;
         let mut budget_exhausted = false;
         let mut newton_hessian = false;
+        let mut at_optimum = false;
         if newton && self.exact_newton && ScalarLaplace::applies(&shape.system, st, family, ntheta)
         {
             // One scalar term: Newton's method with the exact derivatives straight from the
@@ -353,6 +356,7 @@ impl GlmmFitter {
             if let Some(v) = converged {
                 value = Some(v);
                 newton_hessian = true;
+                at_optimum = true;
                 st.beta.copy_from_slice(&self.params[ntheta..]);
                 theta.copy_from_slice(&self.params[..ntheta]);
             } else {
@@ -473,10 +477,13 @@ impl GlmmFitter {
         } else {
             false
         };
-        // Leave the state at the optimum (the Hessian moved it).
+        // Leave the state at the optimum (the Hessian moved it; the exact Newton's last
+        // evaluation was the optimum's).
         st.beta.copy_from_slice(&self.params[ntheta..]);
         let nodes: &[(f64, f64)] = if nagq >= 1 { &self.nodes } else { &[] };
-        let _ = criterion(&mut shape.system, st, family, theta, false, nodes);
+        if !at_optimum {
+            let _ = criterion(&mut shape.system, st, family, theta, false, nodes);
+        }
         if !hessian_ok {
             if nagq >= 1 {
                 fit.messages.push(
