@@ -1202,6 +1202,28 @@ fn vcov_from_hessian(
     vcov.iter().all(|v| v.is_finite())
 }
 
+/// The Newton step −H⁻¹g into `step` from the Hessian H (k×k) and gradient g, through H's
+/// Cholesky factor in `factor`; returns the Newton decrement g′H⁻¹g, None when H is not positive
+/// definite.
+fn newton_step(
+    hessian: &[f64],
+    factor: &mut [f64],
+    gradient: &[f64],
+    step: &mut [f64],
+) -> Option<f64> {
+    let k = gradient.len();
+    factor.copy_from_slice(hessian);
+    if !cholesky_small(factor, k) {
+        return None;
+    }
+    for (s, g) in step.iter_mut().zip(gradient) {
+        *s = -g;
+    }
+    forward_solve(factor, k, k, step);
+    backward_solve(factor, k, k, step);
+    Some(-step.iter().zip(gradient).map(|(s, g)| s * g).sum::<f64>())
+}
+
 /// Buffers of stage 2 by Newton's method.
 #[derive(Default)]
 struct NewtonScratch {
@@ -1462,21 +1484,9 @@ fn newton_stage(
                 hessian[i * k + j] = v;
             }
         }
-        // The Newton step −H⁻¹g.
-        hs.factor.copy_from_slice(hessian);
-        if !cholesky_small(&mut hs.factor, k) {
+        let Some(decrement) = newton_step(hessian, &mut hs.factor, gradient, step) else {
             return (None, evaluations);
-        }
-        for (s, g) in step.iter_mut().zip(gradient.iter()) {
-            *s = -g;
-        }
-        forward_solve(&hs.factor, k, k, step);
-        backward_solve(&hs.factor, k, k, step);
-        let decrement: f64 = -step
-            .iter()
-            .zip(gradient.iter())
-            .map(|(s, g)| s * g)
-            .sum::<f64>();
+        };
         if decrement < NEWTON_DECREMENT && !measured {
             // Back to the point's modes and factor if θ's columns moved them, then measure all.
             if !bfgs {

@@ -21,10 +21,9 @@
 //! Two passes over the observations, O(n k²) for k = 1 + p parameters.
 
 use super::{
-    criterion, mode_slopes, predict_modes, HessianScratch, NewtonScratch, State, System,
-    NEWTON_DECREMENT, NEWTON_HALVINGS,
+    criterion, mode_slopes, newton_step, predict_modes, HessianScratch, NewtonScratch, State,
+    System, NEWTON_DECREMENT, NEWTON_HALVINGS,
 };
-use crate::dense::{backward_solve, cholesky_small, forward_solve};
 use crate::family::{Distribution, Family};
 
 /// Most iterations of [`newton`] before the general path takes over: from the GLM's start the
@@ -279,20 +278,9 @@ pub(super) fn newton(
     };
     for _ in 0..ITERATIONS {
         scalar.derivatives(system, st, family, params[0], gradient, &mut hs.hessian);
-        hs.factor.copy_from_slice(&hs.hessian);
-        if !cholesky_small(&mut hs.factor, k) {
+        let Some(decrement) = newton_step(&hs.hessian, &mut hs.factor, gradient, step) else {
             return (None, evaluations);
-        }
-        for (s, g) in step.iter_mut().zip(gradient.iter()) {
-            *s = -g;
-        }
-        forward_solve(&hs.factor, k, k, step);
-        backward_solve(&hs.factor, k, k, step);
-        let decrement: f64 = -step
-            .iter()
-            .zip(gradient.iter())
-            .map(|(s, g)| s * g)
-            .sum::<f64>();
+        };
         let mut scale = 1.0;
         if params[0] + step[0] < 0.5 * params[0] {
             scale = -0.5 * params[0] / step[0];
