@@ -1224,6 +1224,30 @@ fn newton_step(
     Some(-step.iter().zip(gradient).map(|(s, g)| s * g).sum::<f64>())
 }
 
+/// Backtracking along `step` from `params`: trial = params + scale·step for `scale`, then
+/// halved up to [`NEWTON_HALVINGS`] times, until the criterion `at(trial)` does not exceed `f0`
+/// (to rounding: 1e-10 relative). Returns that value with `trial` left there; None when no
+/// trial decreases it (or `at` fails at every one).
+fn backtrack(
+    params: &[f64],
+    step: &[f64],
+    mut scale: f64,
+    f0: f64,
+    trial: &mut [f64],
+    mut at: impl FnMut(&[f64]) -> Option<f64>,
+) -> Option<f64> {
+    for _ in 0..=NEWTON_HALVINGS {
+        for ((t, x), s) in trial.iter_mut().zip(params).zip(step) {
+            *t = x + scale * s;
+        }
+        match at(trial) {
+            Some(f) if f <= f0 + 1e-10 * f0.abs() => return Some(f),
+            _ => scale *= 0.5,
+        }
+    }
+    None
+}
+
 /// Buffers of stage 2 by Newton's method.
 #[derive(Default)]
 struct NewtonScratch {
@@ -1499,31 +1523,20 @@ fn newton_stage(
             continue;
         }
         let done = decrement < NEWTON_DECREMENT;
-        // A step decreasing the criterion, halved while it does not (and never leaving θ's
-        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
-        let mut scale = 1.0;
-        let mut accepted = false;
-        for _ in 0..=NEWTON_HALVINGS {
-            for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
-                *t = x + scale * s;
-            }
-            if trial[..ntheta].iter().any(|&t| t < 0.0) {
-                return (None, evaluations);
-            }
-            predict_modes(&mut st.u, centre, slopes, params, trial);
-            // The gradient is kept if the step is taken.
-            if let Some(f) = eval(system, trial, st, plus) {
-                if f <= f0 + 1e-10 * f0.abs() {
-                    f0 = f;
-                    accepted = true;
-                    break;
-                }
-            }
-            scale *= 0.5;
-        }
-        if !accepted {
+        // A step decreasing the criterion, halved while it does not, and never leaving θ's
+        // bounds (a fit at the boundary is BOBYQA's, with lme4's restarts; shorter steps stay
+        // inside when the full one does). The gradient is kept if the step is taken.
+        if (0..ntheta).any(|j| params[j] + step[j] < 0.0) {
             return (None, evaluations);
         }
+        let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
+            predict_modes(&mut st.u, centre, slopes, params, trial);
+            eval(system, trial, st, plus)
+        });
+        let Some(f) = searched else {
+            return (None, evaluations);
+        };
+        f0 = f;
         if done {
             params.copy_from_slice(trial);
             return (Some(f0), evaluations);

@@ -21,8 +21,8 @@
 //! Two passes over the observations, O(n k²) for k = 1 + p parameters.
 
 use super::{
-    criterion, mode_slopes, newton_step, predict_modes, HessianScratch, NewtonScratch, State,
-    System, NEWTON_DECREMENT, NEWTON_HALVINGS,
+    backtrack, criterion, mode_slopes, newton_step, predict_modes, HessianScratch, NewtonScratch,
+    State, System, NEWTON_DECREMENT,
 };
 use crate::family::{Distribution, Family};
 
@@ -287,24 +287,14 @@ pub(super) fn newton(
         }
         centre.clone_from(&st.u);
         mode_slopes(system, st, 1, slopes);
-        let mut accepted = false;
-        for _ in 0..=NEWTON_HALVINGS {
-            for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
-                *t = x + scale * s;
-            }
+        let searched = backtrack(params, step, scale, f0, trial, |trial| {
             predict_modes(&mut st.u, centre, slopes, params, trial);
-            if let Some(f) = eval(system, st, trial) {
-                if f <= f0 + 1e-10 * f0.abs() {
-                    f0 = f;
-                    accepted = true;
-                    break;
-                }
-            }
-            scale *= 0.5;
-        }
-        if !accepted {
+            eval(system, st, trial)
+        });
+        let Some(f) = searched else {
             return (None, evaluations);
-        }
+        };
+        f0 = f;
         params.copy_from_slice(trial);
         if decrement < NEWTON_DECREMENT {
             // The optimum's own Hessian for the SEs: the state is at its modes.
