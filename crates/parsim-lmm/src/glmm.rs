@@ -10,7 +10,9 @@
 //! deviance residuals, so that criterion is on lme4's other scale. The optimisation runs in lme4's
 //! two stages: θ with β profiled by a joint PIRLS (nAGQ = 0, which stops there), then (θ, β) with
 //! PIRLS over u. Standard errors come from the finite-difference Hessian of the criterion in
-//! (θ, β), as lme4's `vcov` takes them.
+//! (θ, β), as lme4's `vcov` takes them. One scalar term with a canonical link (Laplace) skips
+//! the two stages: Newton's method with the criterion's exact gradient and Hessian
+//! ([`scalar`]) from the GLM's start, the two stages its fallback.
 
 use crate::data::Columns;
 use crate::dense::{
@@ -28,7 +30,10 @@ use crate::ols::fill_design;
 use crate::optimize::Optimizer;
 use crate::pls::{scatter_add, Pls, TermShape};
 use bobyqa::{Bobyqa, Config};
+use scalar::ScalarLaplace;
 use std::collections::BTreeMap;
+
+mod scalar;
 
 /// Largest number of quadrature points (glmer's limit).
 pub const MAX_NAGQ: usize = 25;
@@ -220,6 +225,9 @@ pub struct GlmmFitter {
     newton: NewtonScratch,
     varcorr: Vec<VarComp>,
     fit: GlmmFit,
+    /// Whether one scalar term may skip lme4's two stages ([`scalar::newton`]); tests compare
+    /// both paths.
+    exact_newton: bool,
 }
 
 impl GlmmFitter {
@@ -263,6 +271,7 @@ impl GlmmFitter {
             newton: NewtonScratch::default(),
             varcorr: Vec::new(),
             fit: GlmmFit::default(),
+            exact_newton: true,
         })
     }
 
@@ -316,49 +325,30 @@ impl GlmmFitter {
         st.u.resize(shape.system.pls.q, 0.0);
         st.iterations = 0;
         let ntheta = shape.diagonal.len();
-        // Stage 1: θ with β profiled (nAGQ = 0).
         let theta = &mut self.theta;
         theta.resize(ntheta, 0.0);
         let mut failed = false;
         let nagq = self.options.nagq;
         let newton = nagq == 1 && family.is_canonical() && p > 0;
-        let stage1_optimizer = if newton {
-            &mut shape.optimizers.coarse
-        } else {
-            &mut shape.optimizers.theta
-        };
-        st.pirls_step = if newton {
-            COARSE_PIRLS_STEP
-        } else {
-            PIRLS_STEP
-        };
-        let stage1 = stage1_optimizer.minimize(
-            |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
-                Some(v) => v,
-                None => {
-                    failed = true;
-                    f64::MAX
-                }
-            },
-            theta,
-        );
-        st.pirls_step = PIRLS_STEP;
-        let mut evaluations = stage1.evaluations;
-        let mut value = criterion(&mut shape.system, st, family, theta, true, &[]);
-        let mut budget_exhausted = stage1.budget_exhausted;
-        self.params.clear();
-        self.params.extend_from_slice(theta);
-        self.params.extend_from_slice(&st.beta);
-        // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
-        // canonical link); BOBYQA from wherever it stopped otherwise.
+        let mut evaluations = 0;
+        let mut value = None;
+        let mut budget_exhausted = false;
         let mut newton_hessian = false;
-        if newton {
-            let (converged, used) = newton_stage(
+        let mut at_optimum = false;
+        if newton && self.exact_newton && ScalarLaplace::applies(&shape.system, st, family, ntheta)
+        {
+            // One scalar term: Newton's method with the exact derivatives straight from the
+            // GLM's β and lme4's θ = 1, without stage 1; stage 1 then Newton or BOBYQA when it
+            // fails (a boundary fit, a Hessian not positive definite on the way).
+            st.pirls_step = PIRLS_STEP;
+            self.params.clear();
+            self.params.resize(ntheta, 1.0);
+            self.params.extend_from_slice(&st.beta);
+            let (converged, used) = scalar::newton(
                 &mut shape.system,
                 st,
                 family,
                 &mut self.params,
-                ntheta,
                 &mut self.hessian,
                 &mut self.newton,
             );
@@ -366,9 +356,63 @@ impl GlmmFitter {
             if let Some(v) = converged {
                 value = Some(v);
                 newton_hessian = true;
-                budget_exhausted = false;
+                at_optimum = true;
                 st.beta.copy_from_slice(&self.params[ntheta..]);
                 theta.copy_from_slice(&self.params[..ntheta]);
+            } else {
+                st.beta.clone_from(&self.irls.beta);
+                st.u.fill(0.0);
+            }
+        }
+        if !newton_hessian {
+            // Stage 1: θ with β profiled (nAGQ = 0).
+            let stage1_optimizer = if newton {
+                &mut shape.optimizers.coarse
+            } else {
+                &mut shape.optimizers.theta
+            };
+            st.pirls_step = if newton {
+                COARSE_PIRLS_STEP
+            } else {
+                PIRLS_STEP
+            };
+            let stage1 = stage1_optimizer.minimize(
+                |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
+                    Some(v) => v,
+                    None => {
+                        failed = true;
+                        f64::MAX
+                    }
+                },
+                theta,
+            );
+            st.pirls_step = PIRLS_STEP;
+            evaluations += stage1.evaluations;
+            value = criterion(&mut shape.system, st, family, theta, true, &[]);
+            budget_exhausted = stage1.budget_exhausted;
+            self.params.clear();
+            self.params.extend_from_slice(theta);
+            self.params.extend_from_slice(&st.beta);
+            // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
+            // canonical link); BOBYQA from wherever it stopped otherwise.
+            if newton {
+                let (converged, used) = newton_stage(
+                    &mut shape.system,
+                    st,
+                    family,
+                    &mut self.params,
+                    ntheta,
+                    &mut self.hessian,
+                    &mut self.newton,
+                );
+                evaluations += used;
+                if let Some(v) = converged {
+                    value = Some(v);
+                    newton_hessian = true;
+                    budget_exhausted = false;
+                    st.beta.copy_from_slice(&self.params[ntheta..]);
+                    theta.copy_from_slice(&self.params[..ntheta]);
+                }
             }
         }
         if nagq >= 1 && !newton_hessian {
@@ -433,10 +477,13 @@ impl GlmmFitter {
         } else {
             false
         };
-        // Leave the state at the optimum (the Hessian moved it).
+        // Leave the state at the optimum (the Hessian moved it; the exact Newton's last
+        // evaluation was the optimum's).
         st.beta.copy_from_slice(&self.params[ntheta..]);
         let nodes: &[(f64, f64)] = if nagq >= 1 { &self.nodes } else { &[] };
-        let _ = criterion(&mut shape.system, st, family, theta, false, nodes);
+        if !at_optimum {
+            let _ = criterion(&mut shape.system, st, family, theta, false, nodes);
+        }
         if !hessian_ok {
             if nagq >= 1 {
                 fit.messages.push(
@@ -1155,6 +1202,52 @@ fn vcov_from_hessian(
     vcov.iter().all(|v| v.is_finite())
 }
 
+/// The Newton step −H⁻¹g into `step` from the Hessian H (k×k) and gradient g, through H's
+/// Cholesky factor in `factor`; returns the Newton decrement g′H⁻¹g, None when H is not positive
+/// definite.
+fn newton_step(
+    hessian: &[f64],
+    factor: &mut [f64],
+    gradient: &[f64],
+    step: &mut [f64],
+) -> Option<f64> {
+    let k = gradient.len();
+    factor.copy_from_slice(hessian);
+    if !cholesky_small(factor, k) {
+        return None;
+    }
+    for (s, g) in step.iter_mut().zip(gradient) {
+        *s = -g;
+    }
+    forward_solve(factor, k, k, step);
+    backward_solve(factor, k, k, step);
+    Some(-step.iter().zip(gradient).map(|(s, g)| s * g).sum::<f64>())
+}
+
+/// Backtracking along `step` from `params`: trial = params + scale·step for `scale`, then
+/// halved up to [`NEWTON_HALVINGS`] times, until the criterion `at(trial)` does not exceed `f0`
+/// (to rounding: 1e-10 relative). Returns that value with `trial` left there; None when no
+/// trial decreases it (or `at` fails at every one).
+fn backtrack(
+    params: &[f64],
+    step: &[f64],
+    mut scale: f64,
+    f0: f64,
+    trial: &mut [f64],
+    mut at: impl FnMut(&[f64]) -> Option<f64>,
+) -> Option<f64> {
+    for _ in 0..=NEWTON_HALVINGS {
+        for ((t, x), s) in trial.iter_mut().zip(params).zip(step) {
+            *t = x + scale * s;
+        }
+        match at(trial) {
+            Some(f) if f <= f0 + 1e-10 * f0.abs() => return Some(f),
+            _ => scale *= 0.5,
+        }
+    }
+    None
+}
+
 /// Buffers of stage 2 by Newton's method.
 #[derive(Default)]
 struct NewtonScratch {
@@ -1171,6 +1264,8 @@ struct NewtonScratch {
     slopes: Vec<f64>,
     /// Twice the information of β given θ (p×p), then its Cholesky factor.
     information: Vec<f64>,
+    /// The exact derivatives of one scalar term's criterion.
+    scalar: ScalarLaplace,
 }
 
 /// Steps in β alone before the first Hessian ([`newton_stage`]).
@@ -1229,6 +1324,7 @@ fn newton_stage(
         centre,
         slopes,
         information,
+        ..
     } = ns;
     for v in [
         &mut *gradient,
@@ -1412,21 +1508,9 @@ fn newton_stage(
                 hessian[i * k + j] = v;
             }
         }
-        // The Newton step −H⁻¹g.
-        hs.factor.copy_from_slice(hessian);
-        if !cholesky_small(&mut hs.factor, k) {
+        let Some(decrement) = newton_step(hessian, &mut hs.factor, gradient, step) else {
             return (None, evaluations);
-        }
-        for (s, g) in step.iter_mut().zip(gradient.iter()) {
-            *s = -g;
-        }
-        forward_solve(&hs.factor, k, k, step);
-        backward_solve(&hs.factor, k, k, step);
-        let decrement: f64 = -step
-            .iter()
-            .zip(gradient.iter())
-            .map(|(s, g)| s * g)
-            .sum::<f64>();
+        };
         if decrement < NEWTON_DECREMENT && !measured {
             // Back to the point's modes and factor if θ's columns moved them, then measure all.
             if !bfgs {
@@ -1439,31 +1523,20 @@ fn newton_stage(
             continue;
         }
         let done = decrement < NEWTON_DECREMENT;
-        // A step decreasing the criterion, halved while it does not (and never leaving θ's
-        // bounds: a fit at the boundary is BOBYQA's, with lme4's restarts).
-        let mut scale = 1.0;
-        let mut accepted = false;
-        for _ in 0..=NEWTON_HALVINGS {
-            for ((t, x), s) in trial.iter_mut().zip(params.iter()).zip(step.iter()) {
-                *t = x + scale * s;
-            }
-            if trial[..ntheta].iter().any(|&t| t < 0.0) {
-                return (None, evaluations);
-            }
-            predict_modes(&mut st.u, centre, slopes, params, trial);
-            // The gradient is kept if the step is taken.
-            if let Some(f) = eval(system, trial, st, plus) {
-                if f <= f0 + 1e-10 * f0.abs() {
-                    f0 = f;
-                    accepted = true;
-                    break;
-                }
-            }
-            scale *= 0.5;
-        }
-        if !accepted {
+        // A step decreasing the criterion, halved while it does not, and never leaving θ's
+        // bounds (a fit at the boundary is BOBYQA's, with lme4's restarts; shorter steps stay
+        // inside when the full one does). The gradient is kept if the step is taken.
+        if (0..ntheta).any(|j| params[j] + step[j] < 0.0) {
             return (None, evaluations);
         }
+        let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
+            predict_modes(&mut st.u, centre, slopes, params, trial);
+            eval(system, trial, st, plus)
+        });
+        let Some(f) = searched else {
+            return (None, evaluations);
+        };
+        f0 = f;
         if done {
             params.copy_from_slice(trial);
             return (Some(f0), evaluations);
