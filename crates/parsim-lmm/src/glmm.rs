@@ -325,130 +325,30 @@ impl GlmmFitter {
         st.u.resize(shape.system.pls.q, 0.0);
         st.iterations = 0;
         let ntheta = shape.diagonal.len();
-        let theta = &mut self.theta;
-        theta.resize(ntheta, 0.0);
-        let mut failed = false;
+        self.theta.resize(ntheta, 0.0);
         let nagq = self.options.nagq;
-        let newton = nagq == 1 && family.is_canonical() && p > 0;
-        let mut evaluations = 0;
-        let mut value = None;
-        let mut budget_exhausted = false;
-        let mut newton_hessian = false;
-        let mut at_optimum = false;
-        if newton && self.exact_newton && ScalarLaplace::applies(&shape.system, st, family, ntheta)
-        {
-            // One scalar term: Newton's method with the exact derivatives straight from the
-            // GLM's β and lme4's θ = 1, without stage 1; stage 1 then Newton or BOBYQA when it
-            // fails (a boundary fit, a Hessian not positive definite on the way).
-            st.pirls_step = PIRLS_STEP;
-            self.params.clear();
-            self.params.resize(ntheta, 1.0);
-            self.params.extend_from_slice(&st.beta);
-            let (converged, used) = scalar::newton(
-                &mut shape.system,
-                st,
-                family,
-                &mut self.params,
-                &mut self.hessian,
-                &mut self.newton,
-            );
-            evaluations += used;
-            if let Some(v) = converged {
-                value = Some(v);
-                newton_hessian = true;
-                at_optimum = true;
-                st.beta.copy_from_slice(&self.params[ntheta..]);
-                theta.copy_from_slice(&self.params[..ntheta]);
-            } else {
-                st.beta.clone_from(&self.irls.beta);
-                st.u.fill(0.0);
-            }
+        let Optimum {
+            value,
+            evaluations,
+            budget_exhausted,
+            newton_hessian,
+            at_optimum,
+            failed,
+        } = Stages {
+            system: &mut shape.system,
+            optimizers: &mut shape.optimizers,
+            st: &mut *st,
+            family,
+            nagq,
+            theta: &mut self.theta,
+            params: &mut self.params,
+            hessian: &mut self.hessian,
+            newton: &mut self.newton,
+            nodes: &self.nodes,
+            start: &self.irls.beta,
         }
-        if !newton_hessian {
-            // Stage 1: θ with β profiled (nAGQ = 0).
-            let stage1_optimizer = if newton {
-                &mut shape.optimizers.coarse
-            } else {
-                &mut shape.optimizers.theta
-            };
-            st.pirls_step = if newton {
-                COARSE_PIRLS_STEP
-            } else {
-                PIRLS_STEP
-            };
-            let stage1 = stage1_optimizer.minimize(
-                |th| match criterion(&mut shape.system, st, family, th, true, &[]) {
-                    Some(v) => v,
-                    None => {
-                        failed = true;
-                        f64::MAX
-                    }
-                },
-                theta,
-            );
-            st.pirls_step = PIRLS_STEP;
-            evaluations += stage1.evaluations;
-            value = criterion(&mut shape.system, st, family, theta, true, &[]);
-            budget_exhausted = stage1.budget_exhausted;
-            self.params.clear();
-            self.params.extend_from_slice(theta);
-            self.params.extend_from_slice(&st.beta);
-            // Stage 2 by Newton's method where the criterion's gradient in β is analytic (Laplace,
-            // canonical link); BOBYQA from wherever it stopped otherwise.
-            if newton {
-                let (converged, used) = newton_stage(
-                    &mut shape.system,
-                    st,
-                    family,
-                    &mut self.params,
-                    ntheta,
-                    &mut self.hessian,
-                    &mut self.newton,
-                );
-                evaluations += used;
-                if let Some(v) = converged {
-                    value = Some(v);
-                    newton_hessian = true;
-                    budget_exhausted = false;
-                    st.beta.copy_from_slice(&self.params[ntheta..]);
-                    theta.copy_from_slice(&self.params[..ntheta]);
-                }
-            }
-        }
-        if nagq >= 1 && !newton_hessian {
-            // Stage 2 by BOBYQA: (θ, β), PIRLS over u (θ alone without fixed effects).
-            let nodes = &self.nodes;
-            let Optimizers {
-                theta: theta_only,
-                joint,
-                lower,
-                upper,
-                ..
-            } = &mut shape.optimizers;
-            let mut f = |x: &[f64]| {
-                st.beta.copy_from_slice(&x[ntheta..]);
-                criterion(&mut shape.system, st, family, &x[..ntheta], false, nodes)
-                    .unwrap_or(f64::MAX)
-            };
-            match joint {
-                Some(solver) => {
-                    let outcome = solver.minimize(&mut f, &mut self.params, lower, upper);
-                    evaluations += outcome.n_eval;
-                    budget_exhausted = !matches!(
-                        outcome.status,
-                        bobyqa::Status::Converged | bobyqa::Status::FtolReached
-                    );
-                }
-                None => {
-                    let minimum = theta_only.minimize(&mut f, &mut self.params);
-                    evaluations += minimum.evaluations;
-                    budget_exhausted = minimum.budget_exhausted;
-                }
-            }
-            st.beta.copy_from_slice(&self.params[ntheta..]);
-            theta.copy_from_slice(&self.params[..ntheta]);
-            value = criterion(&mut shape.system, st, family, theta, false, nodes);
-        }
+        .run(self.exact_newton);
+        let theta = &self.theta;
         let Some(value) = value else {
             return Err(FitError::Numerical(
                 "the penalised least squares broke down at the optimum".into(),
@@ -548,6 +448,200 @@ impl GlmmFitter {
             c.set_wald(st.beta[j], fit.vcov[j * p + j].sqrt(), quantile);
         }
         Ok(&self.fit)
+    }
+}
+
+/// Where the optimisation of the criterion ended ([`Stages::run`]).
+#[derive(Default)]
+struct Optimum {
+    /// The criterion there (None: the penalised least squares broke down).
+    value: Option<f64>,
+    evaluations: usize,
+    /// Whether an optimizer stopped before reaching its tolerance.
+    budget_exhausted: bool,
+    /// Whether Newton's method converged: the Hessian it left gives the SEs.
+    newton_hessian: bool,
+    /// Whether the state already holds the optimum's modes (no final evaluation needed).
+    at_optimum: bool,
+    /// Whether PIRLS failed at some point of stage 1.
+    failed: bool,
+}
+
+/// The optimisation of one fit, in lme4's stages: what each stage reads and moves.
+struct Stages<'a> {
+    system: &'a mut System,
+    optimizers: &'a mut Optimizers,
+    st: &'a mut State,
+    family: Family,
+    nagq: usize,
+    /// θ, and (θ, β) as the optimizers of stage 2 see them.
+    theta: &'a mut [f64],
+    params: &'a mut Vec<f64>,
+    hessian: &'a mut HessianScratch,
+    newton: &'a mut NewtonScratch,
+    nodes: &'a [(f64, f64)],
+    /// The GLM's β, every stage's start.
+    start: &'a [f64],
+}
+
+impl Stages<'_> {
+    /// Minimises the criterion from the state's start (the GLM's β, u = 0): one scalar term by
+    /// Newton's method with exact derivatives ([`scalar::newton`]) where it applies, else (or
+    /// when it fails) lme4's two stages, stage 2 by Newton's method (Laplace, canonical link)
+    /// or BOBYQA.
+    fn run(mut self, exact_newton: bool) -> Optimum {
+        let mut optimum = Optimum::default();
+        let ntheta = self.theta.len();
+        let p = self.st.beta.len();
+        let newton = self.nagq == 1 && self.family.is_canonical() && p > 0;
+        if newton
+            && exact_newton
+            && ScalarLaplace::applies(self.system, self.st, self.family, ntheta)
+        {
+            self.scalar_newton(&mut optimum);
+        }
+        if !optimum.newton_hessian {
+            self.two_stages(newton, &mut optimum);
+        }
+        if self.nagq >= 1 && !optimum.newton_hessian {
+            self.bobyqa(&mut optimum);
+        }
+        optimum
+    }
+
+    /// One scalar term: Newton's method with the exact derivatives straight from the GLM's β
+    /// and lme4's θ = 1, without stage 1. On failure (a boundary fit, a Hessian not positive
+    /// definite on the way) the state is back at the start for lme4's stages.
+    fn scalar_newton(&mut self, optimum: &mut Optimum) {
+        let ntheta = self.theta.len();
+        self.st.pirls_step = PIRLS_STEP;
+        self.params.clear();
+        self.params.resize(ntheta, 1.0);
+        self.params.extend_from_slice(&self.st.beta);
+        let (converged, used) = scalar::newton(
+            self.system,
+            self.st,
+            self.family,
+            self.params,
+            self.hessian,
+            self.newton,
+        );
+        optimum.evaluations += used;
+        match converged {
+            Some(v) => {
+                self.newton_converged(v, optimum);
+                optimum.at_optimum = true;
+            }
+            None => {
+                self.st.beta.copy_from_slice(self.start);
+                self.st.u.fill(0.0);
+            }
+        }
+    }
+
+    /// Stage 1: θ with β profiled by a joint PIRLS (nAGQ = 0; coarse when Newton's method
+    /// follows); then stage 2 by Newton's method where the criterion's gradient is analytic
+    /// (Laplace, canonical link).
+    fn two_stages(&mut self, newton: bool, optimum: &mut Optimum) {
+        let ntheta = self.theta.len();
+        let (system, st, family) = (&mut *self.system, &mut *self.st, self.family);
+        let (stage1_optimizer, pirls_step) = if newton {
+            (&mut self.optimizers.coarse, COARSE_PIRLS_STEP)
+        } else {
+            (&mut self.optimizers.theta, PIRLS_STEP)
+        };
+        st.pirls_step = pirls_step;
+        let failed = &mut optimum.failed;
+        let stage1 = stage1_optimizer.minimize(
+            |th| match criterion(system, st, family, th, true, &[]) {
+                Some(v) => v,
+                None => {
+                    *failed = true;
+                    f64::MAX
+                }
+            },
+            self.theta,
+        );
+        st.pirls_step = PIRLS_STEP;
+        optimum.evaluations += stage1.evaluations;
+        optimum.value = criterion(system, st, family, self.theta, true, &[]);
+        optimum.budget_exhausted = stage1.budget_exhausted;
+        self.params.clear();
+        self.params.extend_from_slice(self.theta);
+        self.params.extend_from_slice(&st.beta);
+        if newton {
+            let (converged, used) = newton_stage(
+                system,
+                st,
+                family,
+                self.params,
+                ntheta,
+                self.hessian,
+                self.newton,
+            );
+            optimum.evaluations += used;
+            if let Some(v) = converged {
+                self.newton_converged(v, optimum);
+                optimum.budget_exhausted = false;
+            }
+        }
+    }
+
+    /// Stage 2 by BOBYQA from wherever stage 1 or Newton's method stopped: (θ, β) with PIRLS
+    /// over u (θ alone without fixed effects).
+    fn bobyqa(&mut self, optimum: &mut Optimum) {
+        let ntheta = self.theta.len();
+        let (system, st, family, nodes) =
+            (&mut *self.system, &mut *self.st, self.family, self.nodes);
+        let Optimizers {
+            theta: theta_only,
+            joint,
+            lower,
+            upper,
+            ..
+        } = &mut *self.optimizers;
+        let mut f = |x: &[f64]| {
+            st.beta.copy_from_slice(&x[ntheta..]);
+            criterion(system, st, family, &x[..ntheta], false, nodes).unwrap_or(f64::MAX)
+        };
+        match joint {
+            Some(solver) => {
+                let outcome = solver.minimize(&mut f, self.params, lower, upper);
+                optimum.evaluations += outcome.n_eval;
+                optimum.budget_exhausted = !matches!(
+                    outcome.status,
+                    bobyqa::Status::Converged | bobyqa::Status::FtolReached
+                );
+            }
+            None => {
+                let minimum = theta_only.minimize(&mut f, self.params);
+                optimum.evaluations += minimum.evaluations;
+                optimum.budget_exhausted = minimum.budget_exhausted;
+            }
+        }
+        self.adopt_params();
+        optimum.value = criterion(
+            self.system,
+            self.st,
+            self.family,
+            self.theta,
+            false,
+            self.nodes,
+        );
+    }
+
+    /// Newton's method converged at `params` with criterion `value`.
+    fn newton_converged(&mut self, value: f64, optimum: &mut Optimum) {
+        optimum.value = Some(value);
+        optimum.newton_hessian = true;
+        self.adopt_params();
+    }
+
+    /// θ and β from `params` = (θ, β).
+    fn adopt_params(&mut self) {
+        let ntheta = self.theta.len();
+        self.st.beta.copy_from_slice(&self.params[ntheta..]);
+        self.theta.copy_from_slice(&self.params[..ntheta]);
     }
 }
 
