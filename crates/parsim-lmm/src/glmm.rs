@@ -693,13 +693,10 @@ fn prepare(
             crossing_changed = true;
         }
     }
-    if crossing_changed && structure.terms.len() > 1 {
-        // The PLS system's sparsity pattern (which levels of the later terms each level of the
-        // first meets) follows the crossing: a data set with the same levels met differently
-        // (another random assignment of items) needs it anew.
-        let refs: Vec<&[u32]> = shape.system.codes.iter().map(Vec::as_slice).collect();
-        let p = structure.fixed.width();
-        shape.system.pls = Pls::new(shape.system.shapes.clone(), &refs, p);
+    if crossing_changed {
+        // The same levels met by other observations (another random assignment to clusters or
+        // items): the PLS system's tables follow the codes.
+        shape.system.pls.follow_codes(&shape.system.codes);
     }
     if !shape
         .system

@@ -217,6 +217,23 @@ impl Pls {
         }
     }
 
+    /// Follows observations whose levels changed (another data set of the same shape): each
+    /// observation's entries, and with later terms the sparsity pattern of the dense block (which
+    /// levels of term 0 meet which later rows), depend on the codes. One term's pattern does not
+    /// (each level meets β's rows alone), so its β entries are refreshed in place; otherwise the
+    /// system is built anew.
+    pub fn follow_codes(&mut self, codes: &[Vec<u32>]) {
+        if self.terms.len() == 1 {
+            let (ptr, p) = (&self.ptr, self.p);
+            for (entry, &l) in self.beta_entry.iter_mut().zip(&codes[0]) {
+                *entry = (ptr[l as usize + 1] - p) as u32;
+            }
+            return;
+        }
+        let refs: Vec<&[u32]> = codes.iter().map(Vec::as_slice).collect();
+        *self = Pls::new(std::mem::take(&mut self.terms), &refs, self.p);
+    }
+
     /// Clears H and the right-hand side before accumulation.
     pub fn clear(&mut self) {
         self.d.fill(0.0);
