@@ -21,8 +21,8 @@
 //! Two passes over the observations, O(n k²) for k = 1 + p parameters.
 
 use super::{
-    backtrack, criterion, mode_slopes, newton_step, predict_modes, HessianScratch, NewtonScratch,
-    State, System, NEWTON_DECREMENT,
+    backtrack, criterion, newton_step, predict_modes, HessianScratch, NewtonScratch, State, System,
+    NEWTON_DECREMENT,
 };
 use crate::family::{Distribution, Family};
 
@@ -235,6 +235,23 @@ impl ScalarLaplace {
     }
 }
 
+impl ScalarLaplace {
+    /// ∂û/∂(θ, β) of the last [`ScalarLaplace::derivatives`] in [`super::mode_slopes`]'s layout
+    /// (column j for parameter j, one value per level): the same slopes, without another pass
+    /// over the observations.
+    pub(super) fn mode_slopes(&self, slopes: &mut Vec<f64>) {
+        let nl = self.s.len();
+        let k = self.du.len() / nl.max(1);
+        slopes.clear();
+        slopes.resize(self.du.len(), 0.0);
+        for (l, du) in self.du.chunks_exact(k.max(1)).enumerate() {
+            for (j, v) in du.iter().enumerate() {
+                slopes[j * nl + l] = *v;
+            }
+        }
+    }
+}
+
 /// The Laplace optimum in `params` = (θ, β) by Newton's method with the exact derivatives, from
 /// the start in `params` (the GLM's β and θ = 1: no stage 1). Each iteration takes the Newton
 /// step −H⁻¹g, halved while the criterion does not decrease, each trial one PIRLS started from
@@ -286,7 +303,7 @@ pub(super) fn newton(
             scale = -0.5 * params[0] / step[0];
         }
         centre.clone_from(&st.u);
-        mode_slopes(system, st, 1, slopes);
+        scalar.mode_slopes(slopes);
         let searched = backtrack(params, step, scale, f0, trial, |trial| {
             predict_modes(&mut st.u, centre, slopes, params, trial);
             eval(system, st, trial)
