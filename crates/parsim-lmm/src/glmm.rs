@@ -1426,10 +1426,9 @@ fn newton_stage(
     ] {
         v.resize(k, 0.0);
     }
-    // Whether the gradient's θ part is analytic ([`laplace_gradient`]): the Hessian is then the
-    // central differences of the gradient alone.
-    let analytic =
-        !(system.shapes.len() == 1 && system.shapes[0].q == 1) && system.pls.can_prepare();
+    // Whether the gradient's θ part is analytic ([`laplace_gradient`]): the Hessian is then
+    // measured by forward differences of the gradient alone (or updated by BFGS).
+    let analytic = theta_gradient_is_analytic(system);
     hs.hessian.resize(k * k, 0.0);
     hs.factor.resize(k * k, 0.0);
     // Stage 1 left the joint factorization at its optimum: 2X′V⁻¹X approximates the criterion's
@@ -1813,13 +1812,13 @@ fn laplace_gradient(
     family: Family,
     grad: &mut [f64],
     theta: &[f64],
-) -> bool {
+) {
     let n = st.r.y.len();
     let nterms = system.shapes.len();
     let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
     if nterms == 1 && system.shapes[0].q == 1 {
         scalar_beta_gradient(system, st, family, beta_grad);
-        return false;
+        return;
     }
     let d = family.distribution;
     let pls = &mut system.pls;
@@ -1829,7 +1828,7 @@ fn laplace_gradient(
     let analytic = pls.is_prepared();
     if analytic && pls.is_scalar() {
         scalar_terms_gradient(system, st, family, theta, grad);
-        return true;
+        return;
     }
     pls.x.fill(0.0);
     theta_grad.fill(0.0);
@@ -1913,7 +1912,12 @@ fn laplace_gradient(
             }
         }
     }
-    analytic
+}
+
+/// Whether [`laplace_gradient`] computes θ's part: not for one scalar term (its own branch), and
+/// only where the selected inverse of H is small enough to keep ([`Pls::can_prepare`]).
+fn theta_gradient_is_analytic(system: &System) -> bool {
+    !(system.shapes.len() == 1 && system.shapes[0].q == 1) && system.pls.can_prepare()
 }
 
 /// [`laplace_gradient`] when every term is scalar (crossed or nested intercepts, the selected
