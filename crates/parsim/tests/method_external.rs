@@ -886,3 +886,58 @@ fn data_sets_of_any_size_reach_a_python_method_whole() {
         assert_eq!(compared, study.conditions().len() * 2 * 3 * 4);
     }
 }
+
+/// A Python method's arrays are views of the memory parsim writes each data set into; what the method
+/// keeps past its call (the data set, a column, a view, a view in a reference cycle) must not change when
+/// the next data sets are written, also when the memory grows for a larger data set. keeps.py counts the
+/// kept objects whose values changed since they were kept, and reports the columns' ends.
+#[test]
+fn what_a_python_method_keeps_does_not_change_under_it() {
+    let mut pythons = vec![("dict", "python3".to_string())];
+    match statsmodels_python() {
+        Some(p) => pythons.push(("frame", p.display().to_string())),
+        None => eprintln!("what_a_python_method_keeps_does_not_change_under_it: no python with pandas, the DataFrame case skipped"),
+    }
+    for (name, python) in pythons {
+        let dir = tempdir(&format!("keeps-{name}"));
+        let text = study_text(
+            6,
+            &format!(
+                "[methods.keeps]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
+                script("keeps.py")
+            ),
+        )
+        .replace("n = 25", "n = [25, 3000]");
+        let study = load(&dir, &text);
+        run_with(&study, &dir.join("out"), 1);
+        let store = Store::open_existing(&dir.join("out")).unwrap();
+        let stored: BTreeMap<_, _> = estimates(&store)
+            .into_iter()
+            .map(|e| {
+                assert_eq!(e.status, FitStatus::Ok, "{e:?}");
+                ((e.condition, e.replication, e.term), e.estimate)
+            })
+            .collect();
+        let mut ws = study.program.workspace();
+        let mut kept_before = 0.0f64;
+        for c in 0..study.conditions().len() {
+            for r in 0..6 {
+                let at = |term: &str| stored[&(c, r, term.to_string())];
+                assert_eq!(at("changed"), 0.0, "{name}: condition {c} replication {r}");
+                kept_before = kept_before.max(at("kept"));
+                study.generate(&mut ws, c, r).unwrap();
+                let data = ws.data();
+                for column in ["x", "y"] {
+                    let Some(ColumnRef::Float(v)) = data.column(column) else {
+                        panic!("{column} is a float column")
+                    };
+                    let (first, last) = (v[0], v[v.len() - 1]);
+                    assert_eq!(at(&format!("first_{column}")).to_bits(), first.to_bits());
+                    assert_eq!(at(&format!("last_{column}")).to_bits(), last.to_bits());
+                }
+            }
+        }
+        // The check had something to check: 16 objects kept from the fourth call on.
+        assert_eq!(kept_before, 16.0, "{name}");
+    }
+}

@@ -1,7 +1,7 @@
 //! A memory file shared with a worker process (Linux): the numeric columns of a data set are written
-//! into it, so that a fit frame carries only their places and the worker copies each column once,
-//! straight from memory into its own arrays, instead of reading them through a pipe (two copies by the
-//! kernel and a wake-up per pipe-full).
+//! into it, so that a fit frame carries only their places and the worker uses the columns where they
+//! are (the Python worker lends them to the user's code without a copy), instead of reading them
+//! through a pipe (two copies by the kernel and a wake-up per pipe-full).
 //!
 //! The file is anonymous (`memfd_create`): nothing is written to any file system. The worker inherits
 //! its descriptor, and parsim offers it in the hello frame; a worker that does not take it up is sent
@@ -54,8 +54,9 @@ impl Shared {
             return Ok(&mut []);
         }
         // SAFETY: `map` is a live read-write mapping of `self.len >= len` bytes that only `self` refers
-        // to, borrowed mutably for the slice's lifetime. The worker only reads the file, and only
-        // between a fit frame and its reply, when parsim does not write it.
+        // to, borrowed mutably for the slice's lifetime. The worker uses the file (reads it, and may
+        // write to it) only between a fit frame and its reply, when parsim does not write it; parsim
+        // never reads it.
         Ok(unsafe { std::slice::from_raw_parts_mut(self.map, len) })
     }
 

@@ -139,6 +139,7 @@ class Worker:
                 setup()
             except BaseException as exc:  # noqa: BLE001
                 return frame(b"E", text("setup() failed: " + describe(exc)))
+        self.warnings = Warnings()
         pandas = self.pd.__version__ if self.pd else "absent (data is a dict of numpy arrays)"
         about = f"python {sys.version.split()[0]}, numpy {self.np.__version__}, pandas {pandas}"
         return frame(b"R", text(about), bytes([SHARED if self.shared else 0]))
@@ -154,16 +155,25 @@ class Worker:
         return layout
 
     def fit(self, body):
-        s_hi, s_lo, i_hi, i_lo = struct.unpack_from("<4Q", body, 33)
         layout = self.layout(body)
+        lease = self.shared.lease(layout.end) if layout.end else None
+        try:
+            return self.call(body, layout, lease)
+        finally:
+            # After the call, when nothing of it but what the user's code kept refers to the columns.
+            if lease is not None:
+                self.shared.settle(lease)
+
+    def call(self, body, layout, lease):
+        s_hi, s_lo, i_hi, i_lo = struct.unpack_from("<4Q", body, 33)
         condition = dict(layout.condition)
         data = None
         if self.blocks is not None and not layout.texts:
-            data = self.blocks.frame(layout)
+            data = self.blocks.frame(layout, lease)
         if data is None:
             rows = layout.rows
             data = {
-                name: layout.texts[name] if kind == 2 else column(self.np, buffer, kind, offset, rows)
+                name: layout.texts[name] if kind == 2 else column(self.np, buffer, kind, offset, rows, lease)
                 for name, kind, buffer, offset in layout.columns
             }
             if self.pd is not None:
@@ -174,12 +184,13 @@ class Worker:
             "has_uint32": 0,
             "uinteger": 0,
         }
+        caught = self.warnings.start()
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                result = self.function(data, condition, self.rng)
+            result = self.function(data, condition, self.rng)
         except BaseException as exc:  # noqa: BLE001 - the user's failure is the fit's error
             return frame(b"E", text(describe(exc)))
+        finally:
+            self.warnings.stop()
         try:
             return (not caught and plain(result)) or self.outcome(result, caught)
         except Malformed as exc:
@@ -188,11 +199,11 @@ class Worker:
     def outcome(self, result, caught):
         status = 0
         notes = []
-        for w in caught:
-            note = f"{w.category.__name__}: {w.message}"
+        for category, message in caught:
+            note = f"{category.__name__}: {message}"
             if note not in notes:
                 notes.append(note)
-            if any(c.__name__ == "ConvergenceWarning" for c in w.category.__mro__):
+            if any(c.__name__ == "ConvergenceWarning" for c in category.__mro__):
                 status = 2
         parts = []
         rows = self.rows(result)
@@ -269,11 +280,47 @@ class Worker:
         return None if x != x and field != "estimate" else x
 
 
+class Warnings:
+    """Records every warning raised during a call, whatever the filters outside it, as
+    `catch_warnings(record=True)` with `simplefilter("always")` around each call would, at a fraction of
+    its cost (a few microseconds a call): the "always" filter and the recording hook stay installed
+    between calls, and are put back after a call only when it changed them."""
+
+    ALWAYS = ("always", None, Warning, None, 0)
+
+    def __init__(self):
+        self.caught = []
+        # The filters the calls see: "always" before those outside the calls (the user's module and
+        # setup() may have added some).
+        self.filters = [self.ALWAYS] + list(warnings.filters)
+        self.hook = self.record
+        self.install()
+
+    def record(self, message, category, filename, lineno, file=None, line=None):
+        self.caught.append((category, message))
+
+    def install(self):
+        warnings.filters = list(self.filters)
+        warnings.showwarning = self.hook
+        warnings._filters_mutated()
+
+    def start(self):
+        """A fresh list the call's warnings go to, as (category, message)."""
+        self.caught = []
+        return self.caught
+
+    def stop(self):
+        """After a call: the filters and the hook as before it."""
+        if warnings.showwarning is not self.hook or warnings.filters != self.filters:
+            self.install()
+
+
 class Layout:
     """What a fit frame says after its unit: the condition's parameters, the number of rows and each
-    column's (name, kind, buffer, offset of the values); text columns are decoded into `texts`. The
-    values are copied once, into the arrays the user's code receives, so nothing it keeps refers to
-    the reused frame buffer or to the shared file.
+    column's (name, kind, buffer, offset of the values); text columns are decoded into `texts`. A
+    column in the shared file has buffer None: its values are in each call's Lease, up to `end`. Values
+    in the frame are copied into the arrays the user's code receives, so nothing it keeps refers to the
+    reused frame buffer.
 
     When every column is in the shared file, this part of the frame is the same bytes for every data
     set of a condition (names, types and offsets do not change), so the worker keeps it in `tail` and
@@ -282,6 +329,7 @@ class Layout:
 
     def __init__(self, body, shared, np):
         at = UNIT_END
+        self.end = 0
         (count,) = struct.unpack_from("<I", body, at)
         at += 4
         self.condition = {}
@@ -308,9 +356,12 @@ class Layout:
                 at += 8
                 if shared is None:
                     raise ValueError(f"column {name} is in a shared file this worker did not take")
-                # An empty data set may come before anything was written to the (then empty) file.
-                buffer = shared.view(offset + 8 * rows) if rows else b""
-                self.columns.append((name, kind - 3, buffer, 0 if not rows else offset))
+                if rows:
+                    self.columns.append((name, kind - 3, None, offset))
+                    self.end = max(self.end, offset + 8 * rows)
+                else:
+                    # An empty data set may come before anything was written to the (then empty) file.
+                    self.columns.append((name, kind - 3, b"", 0))
                 continue
             inline = True
             self.columns.append((name, kind, body, at))
@@ -341,10 +392,21 @@ def plain(result):
     return frame(b"O", *parts)
 
 
-def column(np, body, kind, offset, rows):
-    """A fresh array of one numeric column of a fit frame (kind 0: float64, 1: int64)."""
-    dtype = "<f8" if kind == 0 else "<i8"
-    return np.frombuffer(body, dtype=dtype, count=rows, offset=offset).copy()
+def column(np, buffer, kind, offset, rows, lease):
+    """One numeric column (kind 0: float64, 1: int64) of a frame's buffer, or of the shared file's lease
+    when buffer is None."""
+    return numbers(np, buffer, "<f8" if kind == 0 else "<i8", rows, offset, lease)
+
+
+def numbers(np, buffer, dtype, count, offset, lease):
+    """`count` values from `offset` of a buffer: a view of the lease's pages when it lends them, else a
+    fresh copy (the frame buffer is reused for the next frame, and parsim writes the next data set over
+    the shared file)."""
+    if buffer is None:
+        buffer = lease.pages
+        if lease.lends:
+            return np.frombuffer(buffer, dtype=dtype, count=count, offset=offset)
+    return np.frombuffer(buffer, dtype=dtype, count=count, offset=offset).copy()
 
 
 class Group:
@@ -362,25 +424,32 @@ class Group:
         side_by_side = all(c[2] is first and c[3] == start + 8 * rows * k for k, c in enumerate(columns))
         self.span = (first, start) if side_by_side else None
 
-    def values(self):
-        """A fresh 2-D array of the columns' values, one row per column."""
+    def values(self, lease):
+        """A 2-D array of the columns' values, one row per column (see `numbers`)."""
         np, n, rows = self.np, len(self.columns), self.rows
         if self.span is not None:
             buffer, start = self.span
-            flat = np.frombuffer(buffer, dtype=self.dtype, count=rows * n, offset=start)
-            return flat.reshape(n, rows).copy()
+            return numbers(np, buffer, self.dtype, rows * n, start, lease).reshape(n, rows)
         values = np.empty((n, rows), dtype=self.dtype)
         for row, (_, _, buffer, offset) in enumerate(self.columns):
-            values[row] = np.frombuffer(buffer, dtype=self.dtype, count=rows, offset=offset)
+            source = lease.pages if buffer is None else buffer
+            values[row] = np.frombuffer(source, dtype=self.dtype, count=rows, offset=offset)
         return values
 
 
 class Shared:
-    """The shared memory file parsim offers in the hello frame (docs/methods.md), mapped read-only. The
-    file only grows; it is mapped again when a fit frame points past the mapping."""
+    """The shared memory file parsim offers in the hello frame (docs/methods.md), mapped read-write and
+    shared. The file only grows; it is mapped again when a fit frame points past the mapping.
 
-    def __init__(self, fd):
+    Its pages are lent to the user's code without a copy: the arrays it receives are views of the file,
+    which it may write to (parsim only writes the file between a reply and the next fit frame, and
+    reads nothing back). What the code still refers to when it returns (a data set kept in a global, a
+    model holding a view) is given private pages at the same addresses before the reply (Pager), so
+    parsim's next data set cannot change it. Without a Pager (no ctypes), the columns are copied."""
+
+    def __init__(self, fd, pager):
         self.fd = fd
+        self.pager = pager
         self.map = None
 
     @classmethod
@@ -391,7 +460,7 @@ class Shared:
             os.fstat(fd)
         except OSError:
             return None
-        return cls(fd)
+        return cls(fd, Pager.find())
 
     def view(self, end):
         """The mapping, at least `end` bytes long."""
@@ -402,8 +471,99 @@ class Shared:
             if size < end:
                 raise ValueError(f"the shared file has {size} bytes, a column ends at {end}")
             # The old mapping is left to the garbage collector: a view of it may still be alive.
-            self.map = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
+            prot = mmap.PROT_READ | mmap.PROT_WRITE
+            self.map = mmap.mmap(self.fd, size, flags=mmap.MAP_SHARED, prot=prot)
         return self.map
+
+    def lease(self, end):
+        """The file's first `end` bytes for one call."""
+        return Lease(self.view(end), end, self.pager)
+
+    def settle(self, lease):
+        """After a call: the pages the user's code kept are made private, and the file is mapped afresh
+        for the next data set. When that fails, the worker ends after its reply (`doomed`): parsim
+        starts another, and what the code kept is never overwritten under it."""
+        if lease.lends and lease.kept():
+            lease.pages = None
+            try:
+                self.pager.privatise(self.map, lease.end)
+            except OSError as exc:
+                print(f"parsim worker: cannot keep a data set the method refers to: {exc}", file=sys.stderr)
+                self.doomed = True
+            self.map = None
+
+    doomed = False
+
+
+class Lease:
+    """One call's columns in the shared file: `pages`, the file's first `end` bytes. When it `lends`
+    them, the user's arrays are views of `pages` (a ctypes array of its own, so that every such view,
+    however derived, holds a reference to it: `kept` counts them)."""
+
+    __slots__ = ("pages", "end", "lends")
+
+    def __init__(self, mapping, end, pager):
+        self.end = end
+        self.lends = pager is not None
+        self.pages = pager.pages(mapping, end) if self.lends else mapping
+
+    def kept(self):
+        """Whether anything but this lease refers to its pages (getrefcount counts its own argument)."""
+        return sys.getrefcount(self.pages) > 2
+
+
+class Pager:
+    """Replaces pages of a shared mapping with private anonymous ones holding the same bytes, at the
+    same addresses (mmap with MAP_FIXED through ctypes: Python's mmap module cannot place a mapping)."""
+
+    # MAP_FIXED is 0x10 on every Linux architecture; the shared file exists on Linux only.
+    MAP_FIXED = 0x10
+
+    def __init__(self, ctypes, mmap_call):
+        import mmap
+
+        self.ctypes = ctypes
+        self.mmap = mmap
+        self.call = mmap_call
+
+    @classmethod
+    def find(cls):
+        """A Pager, or None where ctypes or libc's mmap cannot be had."""
+        try:
+            import ctypes
+
+            call = ctypes.CDLL(None, use_errno=True).mmap
+            call.restype = ctypes.c_void_p
+            call.argtypes = (
+                ctypes.c_void_p,
+                ctypes.c_size_t,
+                ctypes.c_int,
+                ctypes.c_int,
+                ctypes.c_int,
+                ctypes.c_long,
+            )
+            return cls(ctypes, call)
+        except Exception:  # noqa: BLE001 - no ctypes or no libc: the columns are copied instead
+            return None
+
+    def pages(self, mapping, end):
+        """The mapping's first `end` bytes as a fresh object whose buffer they are."""
+        return (self.ctypes.c_char * end).from_buffer(mapping)
+
+    def privatise(self, mapping, end):
+        """Gives the pages under the mapping's first `end` bytes private copies."""
+        ctypes, mmap = self.ctypes, self.mmap
+        size = -(-end // mmap.PAGESIZE) * mmap.PAGESIZE
+        saved = mapping[:end]
+        probe = ctypes.c_char.from_buffer(mapping)
+        address = ctypes.addressof(probe)
+        del probe
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | self.MAP_FIXED
+        got = self.call(address, size, mmap.PROT_READ | mmap.PROT_WRITE, flags, -1, 0)
+        if got != address:
+            errno = ctypes.get_errno()
+            raise OSError(errno, f"mmap: {os.strerror(errno)}")
+        ctypes.memmove(address, saved, end)
 
 
 class Blocks:
@@ -431,14 +591,14 @@ class Blocks:
         except Exception:  # noqa: BLE001 - another pandas: the public constructor it is
             self.broken = True
 
-    def frame(self, layout):
+    def frame(self, layout, lease):
         """The DataFrame of a Layout's numeric columns, or None."""
         if self.broken:
             return None
         try:
-            frame = self.build(layout)
+            frame = self.build(layout, lease)
             if not self.checked:
-                self.check(frame, layout)
+                self.check(frame, layout, lease)
             return frame
         except Exception:  # noqa: BLE001 - an internal API that may change: use the public one
             self.broken = True
@@ -466,11 +626,11 @@ class Blocks:
                 self.groups.append(Group(np, columns, dtype, layout.rows, placement))
         self.planned = layout
 
-    def build(self, layout):
+    def build(self, layout, lease):
         _, BlockManager, new_block = self.parts
         if layout is not self.planned:
             self.plan(layout)
-        blocks = tuple(new_block(g.values(), placement=g.placement, ndim=2) for g in self.groups)
+        blocks = tuple(new_block(g.values(lease), placement=g.placement, ndim=2) for g in self.groups)
         # Fresh index objects per data set, so that one the user renames is its own; as views they
         # share the (immutable) labels and pandas' lookup tables built on them, which a copy would
         # build again on the first column the user reads.
@@ -478,12 +638,15 @@ class Blocks:
         manager = BlockManager(blocks, axes, verify_integrity=False)
         return self.from_mgr(manager, axes=manager.axes)
 
-    def check(self, frame, layout):
+    def check(self, frame, layout, lease):
         import numpy as np
 
         rows = layout.rows
         public = self.pd.DataFrame(
-            {name: column(np, buffer, kind, offset, rows) for name, kind, buffer, offset in layout.columns}
+            {
+                name: column(np, buffer, kind, offset, rows, lease)
+                for name, kind, buffer, offset in layout.columns
+            }
         )
         if not (frame.equals(public) and list(frame.dtypes) == list(public.dtypes)):
             raise ValueError("the block-built frame differs from pandas' own")
@@ -534,6 +697,8 @@ def main():
             reply = frame(b"E", text(f"unexpected message type {bytes(body[:1])!r}"))
         out.write(reply)
         out.flush()
+        if worker.shared is not None and worker.shared.doomed:
+            return
 
 
 main()
