@@ -451,6 +451,7 @@ class Shared:
         self.fd = fd
         self.pager = pager
         self.map = None
+        self.doomed = False
 
     @classmethod
     def take(cls, fd):
@@ -486,13 +487,12 @@ class Shared:
         if lease.lends and lease.kept():
             lease.pages = None
             try:
-                self.pager.privatise(self.map, lease.end)
+                self.pager.privatise(lease.mapping, lease.end)
             except OSError as exc:
                 print(f"parsim worker: cannot keep a data set the method refers to: {exc}", file=sys.stderr)
                 self.doomed = True
-            self.map = None
-
-    doomed = False
+            if self.map is lease.mapping:
+                self.map = None
 
 
 class Lease:
@@ -500,9 +500,10 @@ class Lease:
     them, the user's arrays are views of `pages` (a ctypes array of its own, so that every such view,
     however derived, holds a reference to it: `kept` counts them)."""
 
-    __slots__ = ("pages", "end", "lends")
+    __slots__ = ("mapping", "pages", "end", "lends")
 
     def __init__(self, mapping, end, pager):
+        self.mapping = mapping
         self.end = end
         self.lends = pager is not None
         self.pages = pager.pages(mapping, end) if self.lends else mapping
