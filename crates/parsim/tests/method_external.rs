@@ -432,7 +432,12 @@ fn a_failing_python_method_costs_only_its_own_fits() {
                     "the worker process ended during the fit (exit status 3)",
                 ),
                 3 => (FitStatus::Timeout, "no result within the timeout of 3 s"),
-                4 => (FitStatus::Error, "analyse() returned a str; return a dict"),
+                4 if c == 0 => (FitStatus::Error, "analyse() returned a str; return a dict"),
+                4 => (
+                    FitStatus::Error,
+                    "analyse() returned 1000000000000000000000000000000000000000...0000000000 as the \
+                     estimate of `mean`, which is not a double (int too large to convert to float)",
+                ),
                 _ => (
                     FitStatus::NotConverged,
                     "ConvergenceWarning: iteration limit reached",

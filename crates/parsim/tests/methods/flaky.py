@@ -23,7 +23,8 @@ def analyse(data, condition, rng):
     if bucket == 3:
         time.sleep(60)
     if bucket == 4:
-        return "not a result"
+        # Not a result, or a number no double holds.
+        return "not a result" if condition["mu"] == 0 else {"mean": 10**400}
     if bucket == 5:
         warnings.warn("iteration limit reached", ConvergenceWarning)
     return {"mean": (y.mean(), y.std(ddof=1) / np.sqrt(y.size), y.size - 1)}

@@ -274,8 +274,11 @@ class Worker:
         if v is None:
             return None
         if isinstance(v, (str, bytes)) or not hasattr(v, "__float__"):
-            raise Malformed(f"{v!r} as the {field} of `{term}`, not a number")
-        x = float(v)
+            raise Malformed(f"{shown(v)} as the {field} of `{term}`, not a number")
+        try:
+            x = float(v)
+        except (OverflowError, TypeError, ValueError) as exc:
+            raise Malformed(f"{shown(v)} as the {field} of `{term}`, which is not a double ({exc})") from None
         # NaN in an optional column (a DataFrame row without a df, say) means "not given".
         return None if x != x and field != "estimate" else x
 
@@ -387,9 +390,19 @@ def plain(result):
     for term, value in result.items():
         if type(term) is not str or not isinstance(value, (float, int)):
             return None
+        try:
+            row = ROW.pack(0, float(value), 0.0, 0.0, 0.0, 0.0, 0.0)
+        except OverflowError:
+            return None
         parts.append(text(term))
-        parts.append(ROW.pack(0, float(value), 0.0, 0.0, 0.0, 0.0, 0.0))
+        parts.append(row)
     return frame(b"O", *parts)
+
+
+def shown(v):
+    """A value as an error message quotes it: its repr, cut short when long (an int of 400 digits)."""
+    r = repr(v)
+    return r if len(r) <= 60 else r[:40] + "..." + r[-10:]
 
 
 def column(np, buffer, kind, offset, rows, lease):
