@@ -56,6 +56,8 @@ pub struct Process {
     tail: VecDeque<u8>,
     /// Bytes of standard error read but not yet kept (reused).
     scratch: Vec<u8>,
+    /// Bytes of standard output read past the last reply frame: the start of the next one.
+    pending: Vec<u8>,
 }
 
 impl Process {
@@ -125,11 +127,15 @@ impl Process {
             stderr: Some(stderr),
             tail: VecDeque::with_capacity(STDERR_TAIL),
             scratch: vec![0; 8192],
+            pending: Vec::new(),
         })
     }
 
     /// Write the frame `request` and read one reply frame's payload into `reply`, all before
     /// `deadline` (none: no limit).
+    ///
+    /// An exchange costs four system calls when all goes well (the stderr check, the write, the poll
+    /// for the reply, one read of it whole): at some 20 µs an exchange, each one saved shows.
     pub fn exchange(
         &mut self,
         request: &[u8],
@@ -143,12 +149,15 @@ impl Process {
         let Some(stdin_fd) = self.stdin.as_ref().map(|s| s.as_raw_fd()) else {
             return Err(ExchangeError::Ended);
         };
-        let mut written = 0;
-        let mut header = [0u8; 4];
-        let mut have_header = 0;
-        let mut body = 0;
-        reply.clear();
+        // The pipe nearly always has room for the whole request (a fit frame is a few hundred bytes
+        // when the columns go through the shared file): it is written before any poll.
+        let mut written = self.write_some(request)?;
+        let mut frame = Frame::start(reply, &mut self.pending)?;
         loop {
+            if frame.complete() && written == request.len() {
+                frame.finish(reply, &mut self.pending);
+                return Ok(());
+            }
             let mut fds = [
                 pollfd(self.stdout.as_raw_fd(), libc::POLLIN),
                 pollfd(stdin_fd, libc::POLLOUT),
@@ -159,6 +168,9 @@ impl Process {
             ];
             if written == request.len() {
                 fds[1].fd = -1;
+            }
+            if frame.complete() {
+                fds[0].fd = -1;
             }
             let wait = match deadline {
                 None => -1,
@@ -184,51 +196,37 @@ impl Process {
                 self.drain_stderr();
             }
             if fds[1].revents != 0 && written < request.len() {
-                let Some(stdin) = self.stdin.as_mut() else {
-                    return Err(ExchangeError::Ended);
-                };
-                match stdin.write(&request[written..]) {
-                    Ok(n) => written += n,
+                written += self.write_some(&request[written..])?;
+            }
+            if fds[0].revents != 0 {
+                match self.stdout.read(frame.space(reply)) {
+                    Ok(0) => return Err(ExchangeError::Ended),
+                    Ok(n) => frame.got(reply, n)?,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    // The child closed its stdin (it is exiting): its stdout says the rest.
-                    Err(e) if e.kind() == io::ErrorKind::BrokenPipe => written = request.len(),
                     Err(e) => return Err(e.into()),
                 }
             }
-            if fds[0].revents == 0 {
-                continue;
-            }
-            let target: &mut [u8] = if have_header < 4 {
-                &mut header[have_header..]
-            } else {
-                &mut reply[body..]
-            };
-            match self.stdout.read(target) {
-                Ok(0) => return Err(ExchangeError::Ended),
-                Ok(n) if have_header < 4 => {
-                    have_header += n;
-                    if have_header == 4 {
-                        let len = u32::from_le_bytes(header) as usize;
-                        if len == 0 || len > MAX_FRAME {
-                            return Err(ExchangeError::Garbage(format!(
-                                "the worker wrote {:?} where a frame's length belongs (does \
-                                 something print to standard output?)",
-                                String::from_utf8_lossy(&header)
-                            )));
-                        }
-                        reply.resize(len, 0);
-                    }
-                }
-                Ok(n) => body += n,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+        }
+    }
+
+    /// Write as much of `bytes` as the pipe takes now; how much that was.
+    fn write_some(&mut self, bytes: &[u8]) -> Result<usize, ExchangeError> {
+        let Some(stdin) = self.stdin.as_mut() else {
+            return Err(ExchangeError::Ended);
+        };
+        let mut written = 0;
+        while written < bytes.len() {
+            match stdin.write(&bytes[written..]) {
+                Ok(n) => written += n,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                // The child closed its stdin (it is exiting): its stdout says the rest.
+                Err(e) if e.kind() == io::ErrorKind::BrokenPipe => return Ok(bytes.len()),
                 Err(e) => return Err(e.into()),
             }
-            if have_header == 4 && body == reply.len() && written == request.len() {
-                return Ok(());
-            }
         }
+        Ok(written)
     }
 
     /// Read what the child has written to its standard error, keeping the last bytes.
@@ -321,6 +319,72 @@ impl Drop for Process {
     }
 }
 
+/// A reply frame being read into the caller's buffer: its four length bytes, then its payload. Reads
+/// ask for as much as the buffer holds, so a reply usually arrives in one read; bytes past the frame
+/// (which a well-behaved child never writes) are kept for the next exchange, whose frame they start,
+/// as if the frame had been read to its end alone.
+struct Frame {
+    /// Bytes of the frame in the buffer.
+    got: usize,
+    /// The frame's length with its length bytes, once they are read.
+    len: Option<usize>,
+}
+
+/// How much a read asks for while the frame's length is unknown.
+const FIRST_READ: usize = 4096;
+
+impl Frame {
+    /// A frame that starts with the bytes left over from the last exchange.
+    fn start(buffer: &mut Vec<u8>, pending: &mut Vec<u8>) -> Result<Frame, ExchangeError> {
+        buffer.clear();
+        buffer.extend_from_slice(pending);
+        pending.clear();
+        let mut frame = Frame { got: 0, len: None };
+        let leftover = buffer.len();
+        buffer.resize(leftover.max(FIRST_READ), 0);
+        frame.got(buffer, leftover)?;
+        Ok(frame)
+    }
+
+    fn complete(&self) -> bool {
+        self.len.is_some_and(|len| self.got >= len)
+    }
+
+    /// Where the next read goes.
+    fn space<'b>(&self, buffer: &'b mut [u8]) -> &'b mut [u8] {
+        &mut buffer[self.got..]
+    }
+
+    /// `n` more bytes were read into the buffer.
+    fn got(&mut self, buffer: &mut Vec<u8>, n: usize) -> Result<(), ExchangeError> {
+        self.got += n;
+        if self.len.is_none() && self.got >= 4 {
+            let header = [buffer[0], buffer[1], buffer[2], buffer[3]];
+            let len = u32::from_le_bytes(header) as usize;
+            if len == 0 || len > MAX_FRAME {
+                return Err(ExchangeError::Garbage(format!(
+                    "the worker wrote {:?} where a frame's length belongs (does something print \
+                     to standard output?)",
+                    String::from_utf8_lossy(&header)
+                )));
+            }
+            self.len = Some(4 + len);
+            if buffer.len() < 4 + len {
+                buffer.resize(4 + len, 0);
+            }
+        }
+        Ok(())
+    }
+
+    /// The payload alone left in the buffer; bytes past it kept in `pending`.
+    fn finish(self, buffer: &mut Vec<u8>, pending: &mut Vec<u8>) {
+        let len = self.len.unwrap_or(self.got);
+        pending.extend_from_slice(&buffer[len..self.got]);
+        buffer.truncate(len);
+        buffer.drain(..4);
+    }
+}
+
 fn pollfd(fd: i32, events: libc::c_short) -> libc::pollfd {
     libc::pollfd {
         fd,
@@ -349,5 +413,69 @@ fn signal_name(signal: i32) -> &'static str {
         libc::SIGBUS => " (SIGBUS)",
         libc::SIGFPE => " (SIGFPE)",
         _ => "",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Feeds `reads` (what each read returns) to a frame; the payload, or the error.
+    fn read_frame(
+        reads: &[&[u8]],
+        pending: &mut Vec<u8>,
+        buffer: &mut Vec<u8>,
+    ) -> Result<(), ExchangeError> {
+        let mut frame = Frame::start(buffer, pending)?;
+        let mut reads = reads.iter();
+        while !frame.complete() {
+            let bytes = reads.next().expect("the frame ends before the reads do");
+            let space = frame.space(buffer);
+            space[..bytes.len()].copy_from_slice(bytes);
+            frame.got(buffer, bytes.len())?;
+        }
+        frame.finish(buffer, pending);
+        Ok(())
+    }
+
+    #[test]
+    fn a_frame_is_read_whole_in_pieces_and_bytes_past_it_start_the_next() {
+        let (mut pending, mut buffer) = (Vec::new(), Vec::new());
+        // The length split across reads, the payload across two more.
+        read_frame(
+            &[b"\x05\x00", b"\x00\x00Oa", b"bcd"],
+            &mut pending,
+            &mut buffer,
+        )
+        .unwrap();
+        assert_eq!((&buffer[..], &pending[..]), (&b"Oabcd"[..], &b""[..]));
+        // One read holding a frame and the start of another: the rest is kept...
+        read_frame(&[b"\x01\x00\x00\x00R\x02\x00"], &mut pending, &mut buffer).unwrap();
+        assert_eq!((&buffer[..], &pending[..]), (&b"R"[..], &b"\x02\x00"[..]));
+        // ... and is the next frame's start.
+        read_frame(&[b"\x00\x00E", b"x"], &mut pending, &mut buffer).unwrap();
+        assert_eq!((&buffer[..], &pending[..]), (&b"Ex"[..], &b""[..]));
+        // A frame longer than the first read's buffer.
+        let mut long = vec![0x10, 0x27, 0, 0];
+        long.extend(std::iter::repeat_n(b'F', 10_000));
+        read_frame(&[&long[..3000], &long[3000..]], &mut pending, &mut buffer).unwrap();
+        assert_eq!(buffer.len(), 10_000);
+        assert!(buffer.iter().all(|&b| b == b'F'));
+    }
+
+    #[test]
+    fn text_where_a_length_belongs_is_garbage() {
+        let (mut pending, mut buffer) = (Vec::new(), Vec::new());
+        let err = read_frame(&[b"hello\n"], &mut pending, &mut buffer).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "the worker wrote \"hell\" where a frame's length belongs (does something print to \
+             standard output?)"
+        );
+        // Also when it follows a frame in the same read: the next exchange reports it.
+        let mut pending = Vec::new();
+        read_frame(&[b"\x01\x00\x00\x00Ohello"], &mut pending, &mut buffer).unwrap();
+        assert_eq!(&buffer[..], b"O");
+        assert!(read_frame(&[], &mut pending, &mut buffer).is_err());
     }
 }
