@@ -8,9 +8,10 @@
 //! conditional modes — for a non-canonical link this differs from an observed-information
 //! Laplace (glmmTMB's); under adaptive quadrature the conditional density enters through the
 //! deviance residuals, so that criterion is on lme4's other scale. The optimisation runs in lme4's
-//! two stages: θ with β profiled by a joint PIRLS (nAGQ = 0, which stops there), then (θ, β) with
-//! PIRLS over u. Standard errors come from the finite-difference Hessian of the criterion in
-//! (θ, β), as lme4's `vcov` takes them. One scalar term with a canonical link (Laplace) skips
+//! two stages: θ with β profiled by a joint PIRLS (nAGQ = 0, which stops there; before Newton's
+//! stage 2, by quasi-Newton steps on that criterion's analytic gradient where θ's is analytic),
+//! then (θ, β) with PIRLS over u. Standard errors come from the finite-difference Hessian of the
+//! criterion in (θ, β), as lme4's `vcov` takes them. One scalar term with a canonical link (Laplace) skips
 //! the two stages: Newton's method with the criterion's exact gradient and Hessian
 //! ([`scalar`]) from the GLM's start, the two stages its fallback.
 
@@ -551,21 +552,39 @@ impl Stages<'_> {
             (&mut self.optimizers.theta, PIRLS_STEP)
         };
         st.pirls_step = pirls_step;
-        let failed = &mut optimum.failed;
-        let stage1 = stage1_optimizer.minimize(
-            |th| match criterion(system, st, family, th, true, &[]) {
-                Some(v) => v,
-                None => {
-                    *failed = true;
-                    f64::MAX
-                }
-            },
-            self.theta,
-        );
+        // With θ's analytic gradient, quasi-Newton steps on the profiled criterion; BOBYQA
+        // otherwise, or if they fail.
+        let profiled = if newton && theta_gradient_is_analytic(system) {
+            let lower = &self.optimizers.lower[..ntheta];
+            for (t, l) in self.theta.iter_mut().zip(lower) {
+                *t = if *l == 0.0 { 1.0 } else { 0.0 };
+            }
+            let (value, used) = profiled_stage(system, st, family, self.theta, lower, self.newton);
+            optimum.evaluations += used;
+            value
+        } else {
+            None
+        };
+        if profiled.is_some() {
+            optimum.value = profiled;
+        } else {
+            let failed = &mut optimum.failed;
+            let stage1 = stage1_optimizer.minimize(
+                |th| match criterion(system, st, family, th, true, &[]) {
+                    Some(v) => v,
+                    None => {
+                        *failed = true;
+                        f64::MAX
+                    }
+                },
+                self.theta,
+            );
+            st.pirls_step = PIRLS_STEP;
+            optimum.evaluations += stage1.evaluations;
+            optimum.value = criterion(system, st, family, self.theta, true, &[]);
+            optimum.budget_exhausted = stage1.budget_exhausted;
+        }
         st.pirls_step = PIRLS_STEP;
-        optimum.evaluations += stage1.evaluations;
-        optimum.value = criterion(system, st, family, self.theta, true, &[]);
-        optimum.budget_exhausted = stage1.budget_exhausted;
         self.params.clear();
         self.params.extend_from_slice(self.theta);
         self.params.extend_from_slice(&st.beta);
@@ -575,7 +594,7 @@ impl Stages<'_> {
                 st,
                 family,
                 self.params,
-                ntheta,
+                &self.optimizers.lower[..ntheta],
                 self.hessian,
                 self.newton,
             );
@@ -1357,6 +1376,9 @@ struct NewtonScratch {
     information: Vec<f64>,
     /// The exact derivatives of one scalar term's criterion.
     scalar: ScalarLaplace,
+    /// Stage 1's Hessian in θ of the profiled criterion ([`profiled_stage`]), and its factor.
+    profiled: Vec<f64>,
+    profiled_factor: Vec<f64>,
 }
 
 /// Steps in β alone before the first Hessian ([`newton_stage`]).
@@ -1391,18 +1413,19 @@ const NEWTON_HALVINGS: usize = 6;
 ///   evaluations) for the last step and the SEs.
 ///
 /// On success, `params` holds the optimum, the Hessian there is left in `hs` for the SEs, and the
-/// criterion is returned; None (a non-positive-definite Hessian, a step leaving θ's bounds, no
-/// decrease, or no convergence) hands over to BOBYQA from the best point reached. Also returns
-/// the evaluations used.
+/// criterion is returned; None (a non-positive-definite Hessian, no decrease, or no convergence)
+/// hands over to BOBYQA from the best point reached. Steps stop at θ's bounds `lower`. Also
+/// returns the evaluations used.
 fn newton_stage(
     system: &mut System,
     st: &mut State,
     family: Family,
     params: &mut [f64],
-    ntheta: usize,
+    lower: &[f64],
     hs: &mut HessianScratch,
     ns: &mut NewtonScratch,
 ) -> (Option<f64>, usize) {
+    let ntheta = lower.len();
     let k = params.len();
     let p = k - ntheta;
     let mut evaluations = 0;
@@ -1614,10 +1637,13 @@ fn newton_stage(
         }
         let done = decrement < NEWTON_DECREMENT;
         // A step decreasing the criterion, halved while it does not, and never leaving θ's
-        // bounds (a fit at the boundary is BOBYQA's, with lme4's restarts; shorter steps stay
-        // inside when the full one does). The gradient is kept if the step is taken.
-        if (0..ntheta).any(|j| params[j] + step[j] < 0.0) {
-            return (None, evaluations);
+        // bounds (off-diagonal elements have none): an element it would take below its bound
+        // stops there. A scalar term's criterion is even in its θ, so its bound is a stationary
+        // point, the optimum of a singular fit, which Newton's method then reaches (else its
+        // Hessian there is not positive definite and BOBYQA takes over). The gradient is kept if
+        // the step is taken.
+        for j in 0..ntheta {
+            step[j] = step[j].max(lower[j] - params[j]);
         }
         let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
             predict_modes(&mut st.u, centre, slopes, params, trial);
@@ -1636,6 +1662,132 @@ fn newton_stage(
         }
         params.copy_from_slice(trial);
         gradient.copy_from_slice(plus);
+    }
+    (None, evaluations)
+}
+
+/// Step of the forward differences of the profiled gradient that start stage 1's Hessian
+/// ([`profiled_stage`]), in log θ for a diagonal element, else in θ.
+const PROFILED_STEP: f64 = 1e-3;
+/// Most quasi-Newton iterations of [`profiled_stage`].
+const PROFILED_ITERATIONS: usize = 12;
+/// [`profiled_stage`] stops when the Newton decrement falls below this.
+const PROFILED_DECREMENT: f64 = 1e-2;
+
+/// Stage 1 where θ's gradient is analytic and Newton's stage 2 follows: the nAGQ = 0 criterion
+/// (β profiled by the joint PIRLS) minimised over θ from lme4's start by quasi-Newton steps on
+/// [`profiled_gradient`], in log θ for the diagonal elements (bounded below by 0: the criterion is
+/// convex in log θ far more widely than in θ, where a variance's profile bends down when it is
+/// large), the first Hessian by forward differences of the gradient, BFGS updates after.
+/// Returns the criterion at the point left in `theta` (the state at its modes and joint factor)
+/// and the evaluations used; None when the iteration fails (a Hessian not positive definite, no
+/// decrease, or no convergence), for BOBYQA to take over.
+fn profiled_stage(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    theta: &mut [f64],
+    lower: &[f64],
+    ns: &mut NewtonScratch,
+) -> (Option<f64>, usize) {
+    let m = theta.len();
+    let mut evaluations = 0;
+    let NewtonScratch {
+        gradient,
+        plus,
+        minus,
+        step,
+        trial,
+        centre: point,
+        slopes: at,
+        profiled: hessian,
+        profiled_factor: factor,
+        ..
+    } = ns;
+    for v in [
+        &mut *gradient,
+        &mut *step,
+        &mut *trial,
+        &mut *plus,
+        &mut *minus,
+        &mut *point,
+        &mut *at,
+    ] {
+        v.resize(m, 0.0);
+    }
+    hessian.resize(m * m, 0.0);
+    factor.resize(m * m, 0.0);
+    // The optimisation's coordinates: log θⱼ where θⱼ ≥ 0, θⱼ otherwise.
+    let logged = |j: usize| lower[j] == 0.0;
+    for j in 0..m {
+        if logged(j) && theta[j] <= 0.0 {
+            return (None, 0);
+        }
+        point[j] = if logged(j) { theta[j].ln() } else { theta[j] };
+    }
+    // The criterion and its gradient in those coordinates at x (θ left in `at`).
+    let mut eval = |system: &mut System, x: &[f64], st: &mut State, grad: &mut [f64]| {
+        evaluations += 1;
+        for j in 0..m {
+            at[j] = if logged(j) { x[j].exp() } else { x[j] };
+        }
+        let value = criterion(system, st, family, at, true, &[])?;
+        profiled_gradient(system, st, family, at, grad);
+        for j in 0..m {
+            if logged(j) {
+                grad[j] *= at[j];
+            }
+        }
+        value.is_finite().then_some(value)
+    };
+    let Some(mut f0) = eval(system, point, st, gradient) else {
+        return (None, evaluations);
+    };
+    trial.copy_from_slice(point);
+    for j in 0..m {
+        let h = PROFILED_STEP;
+        trial[j] = point[j] + h;
+        if eval(system, trial, st, plus).is_none() {
+            return (None, evaluations);
+        }
+        trial[j] = point[j];
+        for i in 0..m {
+            hessian[j * m + i] = (plus[i] - gradient[i]) / h;
+        }
+    }
+    for j in 0..m {
+        for i in 0..j {
+            let v = 0.5 * (hessian[j * m + i] + hessian[i * m + j]);
+            hessian[j * m + i] = v;
+            hessian[i * m + j] = v;
+        }
+    }
+    // Whether the state holds the point's modes (not a perturbed point's).
+    let mut at_point = false;
+    for _ in 0..PROFILED_ITERATIONS {
+        let Some(decrement) = newton_step(hessian, factor, gradient, step) else {
+            return (None, evaluations);
+        };
+        if decrement < PROFILED_DECREMENT {
+            if !at_point && eval(system, point, st, plus).is_none() {
+                return (None, evaluations);
+            }
+            for j in 0..m {
+                theta[j] = if logged(j) { point[j].exp() } else { point[j] };
+            }
+            return (Some(f0), evaluations);
+        }
+        let searched = backtrack(point, step, 1.0, f0, trial, |trial| {
+            eval(system, trial, st, plus)
+        });
+        let Some(f) = searched else {
+            return (None, evaluations);
+        };
+        f0 = f;
+        bfgs_update(hessian, m, point, trial, gradient, plus, minus);
+        point.copy_from_slice(trial);
+        gradient.copy_from_slice(plus);
+        at_point = true;
     }
     (None, evaluations)
 }
@@ -1813,13 +1965,43 @@ fn laplace_gradient(
     grad: &mut [f64],
     theta: &[f64],
 ) {
-    let n = st.r.y.len();
-    let nterms = system.shapes.len();
-    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
-    if nterms == 1 && system.shapes[0].q == 1 {
-        scalar_beta_gradient(system, st, family, beta_grad);
+    if system.shapes.len() == 1 && system.shapes[0].q == 1 {
+        scalar_beta_gradient(system, st, family, &mut grad[theta.len()..]);
         return;
     }
+    terms_gradient(system, st, family, theta, grad, false);
+}
+
+/// The gradient in θ of the nAGQ = 0 criterion (β profiled: (û, β̂) the joint modes) into `grad`
+/// (θ's values) after [`criterion`] with `joint` has left the joint factor at the modes, where
+/// [`theta_gradient_is_analytic`]. As [`laplace_gradient`]'s θ part with β following θ: the
+/// modes' joint response d(û, β̂)/dθₖ = −J⁻¹((∂U/∂θₖ)′d/2 + U′Wgₖ, X′Wgₖ), J the joint system,
+/// so r = J⁻¹(U′v, X′v) from the joint factor and cᵢ = dᵢ + vᵢ − Wᵢ(Uᵢr_u + Xᵢr_β) (the
+/// deviance's share is the envelope theorem's again; log|H| is H_uu's alone, as the criterion's).
+fn profiled_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    theta: &[f64],
+    grad: &mut [f64],
+) {
+    terms_gradient(system, st, family, theta, grad, true);
+}
+
+/// [`laplace_gradient`] and [`profiled_gradient`] beyond one scalar term: `grad` holds θ's values
+/// then (unless `profiled`) β's.
+fn terms_gradient(
+    system: &mut System,
+    st: &mut State,
+    family: Family,
+    theta: &[f64],
+    grad: &mut [f64],
+    profiled: bool,
+) {
+    let n = st.r.y.len();
+    let nterms = system.shapes.len();
+    let (q, p) = (system.pls.q, st.beta.len());
+    let (theta_grad, beta_grad) = grad.split_at_mut(theta.len());
     let d = family.distribution;
     let pls = &mut system.pls;
     let mut levels = [0u32; MAX_TERMS];
@@ -1827,7 +2009,7 @@ fn laplace_gradient(
     pls.prepare_leverage();
     let analytic = pls.is_prepared();
     if analytic && pls.is_scalar() {
-        scalar_terms_gradient(system, st, family, theta, grad);
+        scalar_terms_gradient(system, st, family, theta, grad, profiled);
         return;
     }
     pls.x.fill(0.0);
@@ -1874,12 +2056,18 @@ fn laplace_gradient(
             }
         }
     }
-    // r = H⁻¹U′v, then per observation (Ur)ᵢ and cᵢ.
+    if profiled {
+        add_beta_rows(&system.x, &st.lev[..n], &mut pls.x[q..q + p]);
+    }
+    // r = H⁻¹U′v (J⁻¹(U′v, X′v) when profiled), then per observation (Ur)ᵢ and cᵢ.
     pls.solve();
     beta_grad.fill(0.0);
     let r = &pls.x;
     for i in 0..n {
         let mut ur = 0.0;
+        if profiled {
+            ur = (0..p).map(|j| system.x[j * n + i] * r[q + j]).sum();
+        }
         for t in 0..nterms {
             let shape = system.shapes[t];
             let at = shape.offset + system.codes[t][i] as usize * shape.q;
@@ -1931,8 +2119,10 @@ fn scalar_terms_gradient(
     family: Family,
     theta: &[f64],
     grad: &mut [f64],
+    profiled: bool,
 ) {
     let n = st.r.y.len();
+    let (q, p) = (system.pls.q, st.beta.len());
     let nterms = system.shapes.len();
     let d = family.distribution;
     let (shapes, codes, a, z) = (&system.shapes, &system.codes, &system.a, &system.z);
@@ -1975,15 +2165,28 @@ fn scalar_terms_gradient(
             theta_grad[t] = 2.0 * (shape.nlevels as f64 - pls.inverse_trace(t)) / theta[t];
         }
     }
-    // r = H⁻¹U′v, then cᵢ = dᵢ + vᵢ − Wᵢ(Ur)ᵢ.
+    if profiled {
+        add_beta_rows(&system.x, &st.lev[..n], &mut pls.x[q..q + p]);
+    }
+    // r = H⁻¹U′v (J⁻¹(U′v, X′v) when profiled), then cᵢ = dᵢ + vᵢ − Wᵢ(Ur)ᵢ (+ Wᵢ(Xr_β)ᵢ).
     pls.solve();
     let r = &pls.x;
     let coefficient = &mut st.scratch;
     coefficient.resize(n, 0.0);
+    coefficient.fill(0.0);
+    if profiled {
+        for j in 0..p {
+            let column = &system.x[j * n..(j + 1) * n];
+            for (c, x) in coefficient.iter_mut().zip(column) {
+                *c += x * r[q + j];
+            }
+        }
+    }
     for i in 0..n {
         let ur: f64 = (0..nterms)
             .map(|t| a[t][i] * r[shapes[t].offset + codes[t][i] as usize])
-            .sum();
+            .sum::<f64>()
+            + coefficient[i];
         let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
         coefficient[i] = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * ur;
     }
@@ -2004,6 +2207,18 @@ fn scalar_terms_gradient(
             .iter()
             .zip(coefficient.iter())
             .map(|(x, c)| x * c)
+            .sum();
+    }
+}
+
+/// X′v into `out` (p values): β's rows of the right-hand side of [`profiled_gradient`]'s joint solve.
+fn add_beta_rows(x: &[f64], v: &[f64], out: &mut [f64]) {
+    let n = v.len();
+    for (j, o) in out.iter_mut().enumerate() {
+        *o = x[j * n..(j + 1) * n]
+            .iter()
+            .zip(v)
+            .map(|(x, v)| x * v)
             .sum();
     }
 }
@@ -2077,7 +2292,66 @@ fn gauss_hermite(k: usize) -> Vec<(f64, f64)> {
 
 #[cfg(test)]
 mod tests {
-    use super::gauss_hermite;
+    use super::*;
+    use crate::DataFrame;
+    use std::path::Path;
+
+    /// [`profiled_gradient`] against central differences of the nAGQ = 0 criterion (tight PIRLS,
+    /// step 1e-5; they agree to 3e-6, within 1e-5 relative to 1 + |g|, where leaving out β's
+    /// response to θ errs by 2 to 5 times g) on the crossed scalar terms' branch (VerbAgg) and the
+    /// general one (a correlated slope beside a crossed term), away from the optimum so that the
+    /// gradient is far from 0.
+    #[test]
+    fn profiled_gradient_matches_finite_differences() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+        let cases = [
+            (
+                "glmm/data/verbagg_crossed.csv",
+                "r2 ~ Anger + Gender + btype + situ + (1 | id) + (1 | item)",
+                vec![1.1, 0.7],
+            ),
+            (
+                "glmm_boundary/data/slope_crossed_logit.csv",
+                "y ~ x + (1 + x | subject) + (1 | item)",
+                vec![0.8, -0.3, 0.5, 0.6],
+            ),
+        ];
+        for (file, formula, theta) in cases {
+            let factors: Vec<String> = vec!["subject".into(), "item".into()];
+            let data = DataFrame::read_csv_with_factors(&root.join(file), &factors).unwrap();
+            let mut fitter =
+                GlmmFitter::new(&Formula::parse(formula).unwrap(), GlmmOptions::default()).unwrap();
+            fitter.fit(&data).unwrap();
+            let shape = fitter.shape.as_mut().unwrap();
+            let (system, st) = (&mut shape.system, &mut fitter.state);
+            let family = fitter.options.family;
+            assert!(theta_gradient_is_analytic(system));
+            st.pirls_step = PIRLS_STEP;
+            let mut f =
+                |th: &[f64], st: &mut State| criterion(system, st, family, th, true, &[]).unwrap();
+            let h = 1e-5;
+            let mut numeric = vec![0.0; theta.len()];
+            let mut x = theta.clone();
+            for j in 0..theta.len() {
+                x[j] = theta[j] + h;
+                let plus = f(&x, st);
+                x[j] = theta[j] - h;
+                let minus = f(&x, st);
+                x[j] = theta[j];
+                numeric[j] = (plus - minus) / (2.0 * h);
+            }
+            criterion(system, st, family, &theta, true, &[]).unwrap();
+            let mut analytic = vec![0.0; theta.len()];
+            profiled_gradient(system, st, family, &theta, &mut analytic);
+            for (a, n) in analytic.iter().zip(&numeric) {
+                assert!(
+                    (a - n).abs() < 1e-5 * (1.0 + n.abs()),
+                    "{file}: {analytic:?} {numeric:?}"
+                );
+            }
+            assert!(numeric.iter().any(|g| g.abs() > 1.0), "{file}: {numeric:?}");
+        }
+    }
 
     #[test]
     fn gauss_hermite_integrates_normal_moments() {
