@@ -605,6 +605,8 @@ impl Stages<'_> {
             if let Some(v) = converged {
                 self.newton_converged(v, optimum);
                 optimum.budget_exhausted = false;
+                // Its last evaluation was the optimum's.
+                optimum.at_optimum = true;
             }
         }
     }
@@ -1548,12 +1550,15 @@ fn newton_stage(
         NEWTON_ITERATIONS
     };
     for _ in 0..iterations {
-        // Derivatives at `params` (the state is at its modes).
+        // Derivatives at `params` (the state is at its modes); after a BFGS update only the
+        // modes' response along the step is needed, once the step is known.
+        let (measured, bfgs) = (columns == k, columns == 0);
         centre.clone_from(&st.u);
-        mode_slopes(system, st, ntheta, slopes);
+        if !bfgs {
+            mode_slopes(system, st, ntheta, slopes);
+        }
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
-        let (measured, bfgs) = (columns == k, columns == 0);
         for j in 0..columns {
             // PIRLS at +h starts from the centre's modes moved along their slope (or the modes
             // themselves), at −h from their reflection through the centre (2û − û₊): both
@@ -1670,8 +1675,17 @@ fn newton_stage(
         for j in 0..ntheta {
             step[j] = step[j].max(lower[j] - params[j]);
         }
+        if bfgs {
+            // The state is still at the centre: one solve for the step's direction alone.
+            slopes.resize(centre.len(), 0.0);
+            mode_response(system, st, ntheta, |j| step[j], slopes);
+        }
         let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
-            predict_modes(&mut st.u, centre, slopes, params, trial);
+            if bfgs {
+                predict_step(&mut st.u, centre, slopes, params, step, trial);
+            } else {
+                predict_modes(&mut st.u, centre, slopes, params, trial);
+            }
             eval(system, trial, st, plus)
         });
         let Some(f) = searched else {
@@ -1884,45 +1898,80 @@ fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<
     }
 }
 
-/// [`mode_slopes`] for any other structure, by solves with the factor at the modes: the modes
-/// solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's element
-/// (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
+/// [`mode_slopes`] for any other structure, by solves with the factor at the modes
+/// ([`mode_response`] per parameter).
 fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    let (q, k) = (system.pls.q, ntheta + st.beta.len());
+    slopes.resize(k * q, 0.0);
+    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
+        mode_response(
+            system,
+            st,
+            ntheta,
+            |i| if i == j { 1.0 } else { 0.0 },
+            column,
+        );
+    }
+}
+
+/// The response of the modes to a move of (θ, β) along `direction` (its value per parameter),
+/// Σⱼ directionⱼ ∂û/∂(θ, β)ⱼ, into `out` (q values), by one solve with the factor at the modes:
+/// they solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's
+/// element (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
+fn mode_response(
+    system: &mut System,
+    st: &State,
+    ntheta: usize,
+    direction: impl Fn(usize) -> f64,
+    out: &mut [f64],
+) {
     let n = st.r.y.len();
     let (q, p) = (system.pls.q, st.beta.len());
     let nterms = system.shapes.len();
-    slopes.resize((ntheta + p) * q, 0.0);
+    // θ's elements as (term, row, column), and the direction's nonzero values.
+    let mut elements = [(0, 0, 0, 0.0); MAX_TERMS * MAX_EFFECTS * (MAX_EFFECTS + 1) / 2];
     let mut element = (0, 0, 0);
-    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
-        let pls = &mut system.pls;
-        pls.x.fill(0.0);
-        for i in 0..n {
-            // The change of ηᵢ at fixed u, and (∂U/∂θₖ)′d/2's entry.
-            let change = if j < ntheta {
-                let (t, r, c) = element;
-                let shape = system.shapes[t];
-                let at = shape.offset + system.codes[t][i] as usize * shape.q + c;
-                let z = system.z[t][i * shape.q + r];
-                pls.x[at] -= z * st.r.wt[i] * (st.r.y[i] - st.mu[i]);
-                z * st.u[at]
-            } else {
-                system.x[(j - ntheta) * n + i]
-            };
-            let wc = st.weight[i] * change;
-            for t in 0..nterms {
-                let shape = system.shapes[t];
-                let at = shape.offset + system.codes[t][i] as usize * shape.q;
-                let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
-                for (x, a) in pls.x[at..at + shape.q].iter_mut().zip(a) {
-                    *x += a * wc;
-                }
-            }
-        }
-        pls.solve();
-        for (s, x) in column.iter_mut().zip(&pls.x[..q]) {
-            *s = -x;
+    let mut count = 0;
+    for j in 0..ntheta {
+        let d = direction(j);
+        if d != 0.0 && count < elements.len() {
+            elements[count] = (element.0, element.1, element.2, d);
+            count += 1;
         }
         element = next_theta_element(&system.shapes, element);
+    }
+    let elements = &elements[..count];
+    let pls = &mut system.pls;
+    pls.x.fill(0.0);
+    for i in 0..n {
+        // The change of ηᵢ at fixed u, and (∂U/∂θₖ)′d/2's entries.
+        let mut change = 0.0;
+        for &(t, r, c, d) in elements {
+            let shape = system.shapes[t];
+            let at = shape.offset + system.codes[t][i] as usize * shape.q + c;
+            let z = d * system.z[t][i * shape.q + r];
+            pls.x[at] -= z * st.r.wt[i] * (st.r.y[i] - st.mu[i]);
+            change += z * st.u[at];
+        }
+        for j in 0..p {
+            let d = direction(ntheta + j);
+            if d != 0.0 {
+                change += d * system.x[j * n + i];
+            }
+        }
+        let wc = st.weight[i] * change;
+        for t in 0..nterms {
+            let shape = system.shapes[t];
+            let at = shape.offset + system.codes[t][i] as usize * shape.q;
+            let a = &system.a[t][i * shape.q..(i + 1) * shape.q];
+            for (x, a) in pls.x[at..at + shape.q].iter_mut().zip(a) {
+                *x += a * wc;
+            }
+        }
+    }
+    pls.solve();
+    for (s, x) in out.iter_mut().zip(&pls.x[..q]) {
+        *s = -x;
     }
 }
 
@@ -1954,6 +2003,29 @@ fn predict_modes(u: &mut [f64], centre: &[f64], slopes: &[f64], from: &[f64], to
         for (u, s) in u.iter_mut().zip(column) {
             *u += delta * s;
         }
+    }
+}
+
+/// u = the centre's modes moved by `response` (theirs to `step`, [`mode_response`]) scaled as
+/// `trial` is along `step` from `from`.
+fn predict_step(
+    u: &mut [f64],
+    centre: &[f64],
+    response: &[f64],
+    from: &[f64],
+    step: &[f64],
+    trial: &[f64],
+) {
+    let Some(j) = (0..step.len()).max_by(|&a, &b| step[a].abs().total_cmp(&step[b].abs())) else {
+        return u.copy_from_slice(centre);
+    };
+    let scale = if step[j] == 0.0 {
+        0.0
+    } else {
+        (trial[j] - from[j]) / step[j]
+    };
+    for ((u, c), r) in u.iter_mut().zip(centre).zip(response) {
+        *u = c + scale * r;
     }
 }
 
