@@ -1517,7 +1517,7 @@ fn newton_stage(
             *t += *s;
         }
         centre.clone_from(&st.u);
-        mode_slopes(system, st, ntheta, slopes);
+        mode_slopes(system, st, ntheta, k, slopes);
         predict_modes(&mut st.u, centre, slopes, params, trial);
         match eval(system, trial, st, plus) {
             Some(f) if f < f0 => {
@@ -1550,12 +1550,13 @@ fn newton_stage(
         NEWTON_ITERATIONS
     };
     for _ in 0..iterations {
-        // Derivatives at `params` (the state is at its modes); after a BFGS update only the
-        // modes' response along the step is needed, once the step is known.
+        // Derivatives at `params` (the state is at its modes): the modes' slopes in the
+        // parameters whose columns are measured; for a step that moves the others too, the modes'
+        // response along it once it is known ([`mode_response`]).
         let (measured, bfgs) = (columns == k, columns == 0);
         centre.clone_from(&st.u);
         if !bfgs {
-            mode_slopes(system, st, ntheta, slopes);
+            mode_slopes(system, st, ntheta, columns, slopes);
         }
         let hessian = &mut hs.hessian;
         trial.copy_from_slice(params);
@@ -1675,13 +1676,15 @@ fn newton_stage(
         for j in 0..ntheta {
             step[j] = step[j].max(lower[j] - params[j]);
         }
-        if bfgs {
-            // The state is still at the centre: one solve for the step's direction alone.
+        // One solve for the step's direction alone, at the centre after a BFGS update, else at
+        // the last column's point 1e-4 away (a start for PIRLS, O(1e-4) off in its slope).
+        let along = !measured;
+        if along {
             slopes.resize(centre.len(), 0.0);
             mode_response(system, st, ntheta, |j| step[j], slopes);
         }
         let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
-            if bfgs {
+            if along {
                 predict_step(&mut st.u, centre, slopes, params, step, trial);
             } else {
                 predict_modes(&mut st.u, centre, slopes, params, trial);
@@ -1867,14 +1870,20 @@ fn bfgs_update(
 
 /// ∂û/∂(θ, β) at the state's modes (canonical link), into `slopes` (column j for parameter j,
 /// one value per element of u); other structures than one scalar term by
-/// [`general_mode_slopes`]. For one scalar term, with aᵢ = θzᵢ,
+/// [`general_mode_slopes`], for the first `count` parameters (one scalar term: all, cheaply). For one scalar term, with aᵢ = θzᵢ,
 /// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
 /// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
 /// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
-fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+fn mode_slopes(
+    system: &mut System,
+    st: &State,
+    ntheta: usize,
+    count: usize,
+    slopes: &mut Vec<f64>,
+) {
     slopes.clear();
     if system.shapes.len() != 1 || system.shapes[0].q != 1 || ntheta != 1 {
-        return general_mode_slopes(system, st, ntheta, slopes);
+        return general_mode_slopes(system, st, ntheta, count, slopes);
     }
     let n = st.r.y.len();
     let nl = system.shapes[0].nlevels;
@@ -1903,10 +1912,16 @@ fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<
 }
 
 /// [`mode_slopes`] for any other structure, by solves with the factor at the modes
-/// ([`mode_response`] per parameter).
-fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+/// ([`mode_response`] per parameter), for the first `count` parameters only.
+fn general_mode_slopes(
+    system: &mut System,
+    st: &State,
+    ntheta: usize,
+    count: usize,
+    slopes: &mut Vec<f64>,
+) {
     let (q, k) = (system.pls.q, ntheta + st.beta.len());
-    slopes.resize(k * q, 0.0);
+    slopes.resize(count.min(k) * q, 0.0);
     for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
         mode_response(
             system,
