@@ -568,8 +568,12 @@ impl Stages<'_> {
         } else {
             None
         };
+        self.newton.seeded = false;
         if profiled.is_some() {
             optimum.value = profiled;
+            let lower = &self.optimizers.lower[..ntheta];
+            self.newton.seeded =
+                seed_hessian(system, st, self.theta, lower, self.newton, self.hessian);
         } else {
             let failed = &mut optimum.failed;
             let stage1 = stage1_optimizer.minimize(
@@ -1394,6 +1398,9 @@ struct NewtonScratch {
     /// Stage 1's Hessian in θ of the profiled criterion ([`profiled_stage`]), and its factor.
     profiled: Vec<f64>,
     profiled_factor: Vec<f64>,
+    /// Whether the Hessian's θ columns hold [`seed_hessian`]'s estimate: Newton's stage 2 then
+    /// starts with BFGS updates instead of measuring them.
+    seeded: bool,
 }
 
 /// PIRLS's early stop where only the gradient is used (the Hessian's columns from gradient
@@ -1431,7 +1438,8 @@ const NEWTON_HALVINGS: usize = 6;
 ///   the β rows of H from central differences of the β-gradient, in all 1 + 2k + 2nθ(nθ − 1)
 ///   evaluations against 2k² + 1 for a Hessian of criterion values alone.
 /// - the analytic gradient: the first Hessian takes θ's columns from forward differences of the
-///   gradient and the β block from stage 1's 2X′V⁻¹X; later iterations update it by BFGS (one
+///   gradient (or from stage 1's estimate when `ns.seeded`, [`seed_hessian`]) and the β block
+///   from stage 1's 2X′V⁻¹X; later iterations update it by BFGS (one
 ///   evaluation each), and once the decrement is small the whole Hessian is measured (k
 ///   evaluations) for the last step and the SEs.
 ///
@@ -1540,7 +1548,11 @@ fn newton_stage(
     // from the gradients of the steps, and all of them again once the decrement is small, so
     // that the Hessian kept for the SEs is measured.
     let mut columns = if analytic && have_information {
-        ntheta
+        if ns.seeded {
+            0
+        } else {
+            ntheta
+        }
     } else {
         k
     };
@@ -1681,7 +1693,7 @@ fn newton_stage(
         let along = !measured;
         if along {
             slopes.resize(centre.len(), 0.0);
-            mode_response(system, st, ntheta, |j| step[j], slopes);
+            mode_response(system, st, ntheta, |j| step[j], false, slopes);
         }
         let searched = backtrack(params, step, 1.0, f0, trial, |trial| {
             if along {
@@ -1838,6 +1850,61 @@ fn profiled_stage(
     (None, evaluations)
 }
 
+/// The θ columns of the Laplace criterion's Hessian in (θ, β) estimated at the end of stage 1
+/// ([`profiled_stage`], the state at its joint modes and factor) into `hs`, for Newton's stage 2
+/// to start from without measuring them: with C = 2X′V⁻¹X (the β block) and S = dβ̂/dθ (the joint
+/// modes' response, [`mode_response`]), the βθ block −CS and the θθ block F + S′CS, F stage 1's
+/// Hessian of the profiled criterion (BFGS, in log θ for the diagonal elements: back in θ,
+/// Fᵢⱼ = (F^logᵢⱼ − δᵢⱼ gᵢ^log)/(θᵢθⱼ)). False when the joint factor is not at hand.
+fn seed_hessian(
+    system: &mut System,
+    st: &State,
+    theta: &[f64],
+    lower: &[f64],
+    ns: &mut NewtonScratch,
+    hs: &mut HessianScratch,
+) -> bool {
+    let (m, p, q) = (theta.len(), st.beta.len(), system.pls.q);
+    let k = m + p;
+    let NewtonScratch {
+        gradient,
+        slopes,
+        information,
+        profiled,
+        ..
+    } = ns;
+    information.resize(p * p, 0.0);
+    if !system.pls.beta_information(information) {
+        return false;
+    }
+    slopes.resize(m * (q + p), 0.0);
+    for (j, column) in slopes.chunks_exact_mut(q + p).enumerate() {
+        let unit = |i: usize| if i == j { 1.0 } else { 0.0 };
+        mode_response(system, st, m, unit, true, column);
+    }
+    let s = |b: usize, j: usize| slopes[j * (q + p) + q + b];
+    let c = |a: usize, b: usize| 2.0 * information[b * p + a];
+    hs.hessian.resize(k * k, 0.0);
+    let scale = |i: usize| if lower[i] == 0.0 { theta[i] } else { 1.0 };
+    for j in 0..m {
+        for r in 0..p {
+            hs.hessian[j * k + m + r] = -(0..p).map(|b| c(r, b) * s(b, j)).sum::<f64>();
+        }
+        for i in 0..m {
+            let mut f = profiled[j * m + i];
+            if i == j && lower[i] == 0.0 {
+                f -= gradient[i];
+            }
+            f /= scale(i) * scale(j);
+            let scs: f64 = (0..p)
+                .map(|a| s(a, i) * (0..p).map(|b| c(a, b) * s(b, j)).sum::<f64>())
+                .sum();
+            hs.hessian[j * k + i] = f + scs;
+        }
+    }
+    true
+}
+
 /// The BFGS update of the Hessian approximation `hessian` (k×k) for the step from `from` to `to`
 /// with gradients `g_from`, `g_to`: with s = to − from, y = g_to − g_from,
 /// H + yy′/(y′s) − Hs(Hs)′/(s′Hs), skipped when y′s ≤ 0 (no positive curvature to keep H positive
@@ -1923,13 +1990,8 @@ fn general_mode_slopes(
     let (q, k) = (system.pls.q, ntheta + st.beta.len());
     slopes.resize(count.min(k) * q, 0.0);
     for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
-        mode_response(
-            system,
-            st,
-            ntheta,
-            |i| if i == j { 1.0 } else { 0.0 },
-            column,
-        );
+        let unit = |i: usize| if i == j { 1.0 } else { 0.0 };
+        mode_response(system, st, ntheta, unit, false, column);
     }
 }
 
@@ -1937,11 +1999,14 @@ fn general_mode_slopes(
 /// Σⱼ directionⱼ ∂û/∂(θ, β)ⱼ, into `out` (q values), by one solve with the factor at the modes:
 /// they solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's
 /// element (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
+/// After a joint factorization (β profiled, `direction` in θ alone) the joint modes' response
+/// (û, β̂), q + p values, with X′W(∂U/∂θₖ)û in β's rows.
 fn mode_response(
     system: &mut System,
     st: &State,
     ntheta: usize,
     direction: impl Fn(usize) -> f64,
+    joint: bool,
     out: &mut [f64],
 ) {
     let n = st.r.y.len();
@@ -1987,9 +2052,15 @@ fn mode_response(
                 *x += a * wc;
             }
         }
+        if joint {
+            for j in 0..p {
+                pls.x[q + j] += system.x[j * n + i] * wc;
+            }
+        }
     }
     pls.solve();
-    for (s, x) in out.iter_mut().zip(&pls.x[..q]) {
+    let rows = if joint { q + p } else { q };
+    for (s, x) in out.iter_mut().zip(&pls.x[..rows]) {
         *s = -x;
     }
 }
