@@ -188,7 +188,8 @@ struct State {
     /// offset + Xβ at β = `base_beta` ([`update_base`]): PIRLS over u moves only the rest of η.
     base: Vec<f64>,
     base_beta: Vec<f64>,
-    /// Quadrature: per level, deviance sums and the accumulated integrand.
+    /// Quadrature: per level, deviance sums and the accumulated integrand (per-level scratch of
+    /// [`scalar_beta_gradient`] and [`moment_start`] too).
     dev0: Vec<f64>,
     devk: Vec<f64>,
     acc: Vec<f64>,
@@ -562,6 +563,7 @@ impl Stages<'_> {
             for (t, l) in self.theta.iter_mut().zip(lower) {
                 *t = if *l == 0.0 { 1.0 } else { 0.0 };
             }
+            moment_start(system, st, family, self.theta);
             let (value, used) = profiled_stage(system, st, family, self.theta, lower, self.newton);
             optimum.evaluations += used;
             value
@@ -1733,8 +1735,8 @@ const PROFILED_ITERATIONS: usize = 12;
 const PROFILED_DECREMENT: f64 = 0.5;
 
 /// Stage 1 where θ's gradient is analytic and Newton's stage 2 follows: the nAGQ = 0 criterion
-/// (β profiled by the joint PIRLS) minimised over θ from lme4's start by quasi-Newton steps on
-/// [`profiled_gradient`], in log θ for the diagonal elements (bounded below by 0: the criterion is
+/// (β profiled by the joint PIRLS) minimised over θ from `theta` ([`moment_start`]) by
+/// quasi-Newton steps on [`profiled_gradient`], in log θ for the diagonal elements (bounded below by 0: the criterion is
 /// convex in log θ far more widely than in θ, where a variance's profile bends down when it is
 /// large), the first Hessian by forward differences of the gradient, BFGS updates after.
 /// Returns the criterion at the point left in `theta` (the state at its modes and joint factor)
@@ -1849,6 +1851,45 @@ fn profiled_stage(
     }
     (None, evaluations)
 }
+
+/// A start for stage 1 from the GLM's means (the state's β, u = 0): for a scalar term t with
+/// Sₗ = Σ zᵢ wtᵢ(yᵢ − μᵢ) and Wₗ = Σ zᵢ² wtᵢ V(μᵢ) over its level l, Var Sₗ ≈ Wₗ + σ²Wₗ²
+/// (canonical link), whence σ² ≈ Σ (Sₗ² − Wₗ) / Σ Wₗ²; θₜ = σ, at least [`MOMENT_FLOOR`]. Other
+/// terms keep lme4's start.
+fn moment_start(system: &mut System, st: &mut State, family: Family, theta: &mut [f64]) {
+    st.u.fill(0.0);
+    update_eta(system, st, family);
+    let n = st.r.y.len();
+    let d = family.distribution;
+    let mut k = 0;
+    for (t, shape) in system.shapes.iter().enumerate() {
+        let q = shape.q;
+        if q != 1 {
+            k += q * (q + 1) / 2;
+            continue;
+        }
+        let (s, w) = (&mut st.dev0, &mut st.devk);
+        s.clear();
+        s.resize(shape.nlevels, 0.0);
+        w.clear();
+        w.resize(shape.nlevels, 0.0);
+        for i in 0..n {
+            let l = system.codes[t][i] as usize;
+            let z = system.z[t][i];
+            s[l] += z * st.r.wt[i] * (st.r.y[i] - st.mu[i]);
+            w[l] += z * z * st.r.wt[i] * d.variance(st.mu[i]);
+        }
+        let excess: f64 = s.iter().zip(w.iter()).map(|(s, w)| s * s - w).sum();
+        let scale: f64 = w.iter().map(|w| w * w).sum();
+        if scale > 0.0 && excess.is_finite() {
+            theta[k] = (excess / scale).max(MOMENT_FLOOR * MOMENT_FLOOR).sqrt();
+        }
+        k += 1;
+    }
+}
+
+/// Smallest θ of [`moment_start`].
+const MOMENT_FLOOR: f64 = 0.1;
 
 /// The θ columns of the Laplace criterion's Hessian in (θ, β) estimated at the end of stage 1
 /// ([`profiled_stage`], the state at its joint modes and factor) into `hs`, for Newton's stage 2
