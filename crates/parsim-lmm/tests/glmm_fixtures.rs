@@ -160,3 +160,20 @@ fn fast_mode_matches_glmer_nagq0() {
     check_in(&dir, "cbpp_nagq0");
     check_in(&dir, "crt_logit_nagq0");
 }
+
+/// Crossed designs at or near θ's boundary (one variance zero or tiny) and a correlated random
+/// slope (a negative off-diagonal θ) beside a crossed term: lme4 fits made by
+/// `tests/data/glmm_boundary/make.R`. Stage 1's quasi-Newton iteration in log θ cannot reach a
+/// zero: Newton's stage 2 must (its steps stop at the bound) or hand over to BOBYQA.
+#[test]
+fn boundary_and_slope_crossed() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/glmm_boundary");
+    for name in [
+        "crossed_logit_singular",
+        "crossed_logit_zero",
+        "crossed_pois_small",
+        "slope_crossed_logit",
+    ] {
+        check_in(&dir, name);
+    }
+}
