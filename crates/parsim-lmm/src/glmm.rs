@@ -1711,6 +1711,9 @@ fn mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<
 /// solve U′d/2 + u = 0, so with W the working weights ∂û/∂βⱼ = −H⁻¹U′WXⱼ and, for θₖ (Λ's element
 /// (r, c) of its term, ∂Uᵢ/∂θₖ = z_{i,r}e_c), ∂û/∂θₖ = −H⁻¹((∂U/∂θₖ)′d/2 + U′W(∂U/∂θₖ)û).
 fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &mut Vec<f64>) {
+    if system.pls.is_scalar() {
+        return scalar_terms_mode_slopes(system, st, slopes);
+    }
     let n = st.r.y.len();
     let (q, p) = (system.pls.q, st.beta.len());
     let nterms = system.shapes.len();
@@ -1746,6 +1749,60 @@ fn general_mode_slopes(system: &mut System, st: &State, ntheta: usize, slopes: &
             *s = -x;
         }
         element = next_theta_element(&system.shapes, element);
+    }
+}
+
+/// [`general_mode_slopes`] when every term is scalar (θₜ the one element of term t): each
+/// right-hand side term by term over U's columns, the sums of a level in a register
+/// ([`scatter_add`]), instead of observation by observation through every term's shape.
+fn scalar_terms_mode_slopes(system: &mut System, st: &State, slopes: &mut Vec<f64>) {
+    let n = st.r.y.len();
+    let (q, p, nterms) = (system.pls.q, st.beta.len(), system.shapes.len());
+    slopes.resize((nterms + p) * q, 0.0);
+    let (shapes, codes, a, z, x) = (
+        &system.shapes,
+        &system.codes,
+        &system.a,
+        &system.z,
+        &system.x,
+    );
+    let (w, y, mu, wt, u) = (
+        &st.weight[..n],
+        &st.r.y[..n],
+        &st.mu[..n],
+        &st.r.wt[..n],
+        &st.u[..],
+    );
+    let pls = &mut system.pls;
+    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
+        pls.x.fill(0.0);
+        // U′W times the change of η at fixed u: Zₜû for θₜ (less (∂U/∂θₜ)′d/2), Xⱼ for βⱼ.
+        let theta = (j < nterms).then(|| (&codes[j][..n], &z[j][..n], shapes[j].offset));
+        let change = |i: usize| match theta {
+            Some((codes, z, offset)) => z[i] * u[offset + codes[i] as usize],
+            None => x[(j - nterms) * n + i],
+        };
+        if let Some((codes, z, offset)) = theta {
+            scatter_add(
+                &mut pls.x,
+                n,
+                |i| offset + codes[i] as usize,
+                |i| -z[i] * wt[i] * (y[i] - mu[i]),
+            );
+        }
+        for (t, shape) in shapes.iter().enumerate() {
+            let (codes, a) = (&codes[t][..n], &a[t][..n]);
+            scatter_add(
+                &mut pls.x,
+                n,
+                |i| shape.offset + codes[i] as usize,
+                |i| a[i] * (w[i] * change(i)),
+            );
+        }
+        pls.solve();
+        for (s, x) in column.iter_mut().zip(&pls.x[..q]) {
+            *s = -x;
+        }
     }
 }
 
