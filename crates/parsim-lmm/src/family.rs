@@ -65,6 +65,7 @@ impl Link {
     }
 
     /// μ = g⁻¹(η), clamped as R clamps it.
+    #[inline]
     pub fn inverse(self, eta: f64) -> f64 {
         match self {
             Link::Logit => {
@@ -109,8 +110,28 @@ impl Link {
 }
 
 impl Link {
+    /// μ = g⁻¹(η) of every element: [`Link::inverse`] with the choice of link made once, not per
+    /// element.
+    pub fn inverse_into(self, eta: &[f64], mu: &mut [f64]) {
+        match self {
+            Link::Logit => mu
+                .iter_mut()
+                .zip(eta)
+                .for_each(|(m, &e)| *m = Link::Logit.inverse(e)),
+            Link::Log => mu
+                .iter_mut()
+                .zip(eta)
+                .for_each(|(m, &e)| *m = Link::Log.inverse(e)),
+            link => mu
+                .iter_mut()
+                .zip(eta)
+                .for_each(|(m, &e)| *m = link.inverse(e)),
+        }
+    }
+
     /// dμ/dη at η whose mean μ = g⁻¹(η) is known: for the logit μ(1 − μ) and for the log μ, equal
     /// to [`Link::mu_eta`] to rounding without its exponential; the others call it.
+    #[inline]
     pub fn mu_eta_at(self, eta: f64, mu: f64) -> f64 {
         match self {
             Link::Logit if (-LOGIT_THRESH..=LOGIT_THRESH).contains(&eta) => mu * (1.0 - mu),
@@ -133,6 +154,7 @@ impl Distribution {
     }
 
     /// V(μ).
+    #[inline]
     pub fn variance(self, mu: f64) -> f64 {
         match self {
             Distribution::Binomial => mu * (1.0 - mu),
@@ -141,6 +163,7 @@ impl Distribution {
     }
 
     /// V′(μ), the variance function's derivative.
+    #[inline]
     pub fn variance_derivative(self, mu: f64) -> f64 {
         match self {
             Distribution::Binomial => 1.0 - 2.0 * mu,
@@ -150,6 +173,7 @@ impl Distribution {
 
     /// The deviance residual dᵢ (squared) of response `y` (a proportion for the binomial) at mean
     /// `mu` with prior weight `wt`: 2 wt (ℓ(y; y) − ℓ(μ; y)).
+    #[inline]
     pub fn deviance_residual(self, y: f64, mu: f64, wt: f64) -> f64 {
         match self {
             Distribution::Binomial => 2.0 * wt * (y_log_y(y, mu) + y_log_y(1.0 - y, 1.0 - mu)),
@@ -157,6 +181,22 @@ impl Distribution {
                 let r = if y > 0.0 { y * (y / mu).ln() } else { 0.0 };
                 2.0 * wt * (r - (y - mu))
             }
+        }
+    }
+
+    /// Σ of the deviance residuals ([`Distribution::deviance_residual`]) of responses `y` at means
+    /// `mu` with prior weights `wt`, the choice of distribution made once.
+    pub fn deviance(self, y: &[f64], mu: &[f64], wt: &[f64]) -> f64 {
+        let sum = |d: Distribution| {
+            y.iter()
+                .zip(mu)
+                .zip(wt)
+                .map(|((&y, &mu), &wt)| d.deviance_residual(y, mu, wt))
+                .sum()
+        };
+        match self {
+            Distribution::Binomial => sum(Distribution::Binomial),
+            Distribution::Poisson => sum(Distribution::Poisson),
         }
     }
 
@@ -290,6 +330,7 @@ impl FromStr for Distribution {
 }
 
 /// y log(y/μ), 0 at y = 0 (R's `y_log_y`).
+#[inline]
 fn y_log_y(y: f64, mu: f64) -> f64 {
     if y > 0.0 {
         y * (y / mu).ln()

@@ -224,10 +224,10 @@ pub(crate) struct Problem<'a> {
 
 impl Problem<'_> {
     fn deviance(&self, mu: &[f64]) -> f64 {
-        let d = self.family.distribution;
-        (0..self.n)
-            .map(|i| d.deviance_residual(self.y[i], mu[i], self.wt[i]))
-            .sum()
+        let n = self.n;
+        self.family
+            .distribution
+            .deviance(&self.y[..n], &mu[..n], &self.wt[..n])
     }
 }
 
@@ -377,9 +377,7 @@ impl Irls {
             }
         }
         let family = problem.family;
-        for (m, &e) in self.mu.iter_mut().zip(&self.eta) {
-            *m = family.link.inverse(e);
-        }
+        family.link.inverse_into(&self.eta, &mut self.mu);
         if !self.mu.iter().all(|&m| family.distribution.valid_mu(m)) {
             return f64::INFINITY;
         }

@@ -20,7 +20,7 @@ use crate::dense::{
 };
 use crate::design::{self, Contrast};
 use crate::error::{FitError, ModelError};
-use crate::family::{Distribution, Family};
+use crate::family::{Distribution, Family, Link};
 use crate::formula::{Arith, Formula};
 use crate::frame::ModelFrame;
 use crate::glm::{read_response, wald_quantile, GlmCoefficient, Irls, Problem, Response};
@@ -924,9 +924,7 @@ fn update_eta(shape: &System, st: &mut State, family: Family) {
             st.eta[i] += ar.iter().zip(u).map(|(x, y)| x * y).sum::<f64>();
         }
     }
-    for (m, &e) in st.mu.iter_mut().zip(&st.eta) {
-        *m = family.link.inverse(e);
-    }
+    family.link.inverse_into(&st.eta, &mut st.mu);
 }
 
 /// Σ deviance residuals + |u|² at the current μ and u.
@@ -935,10 +933,43 @@ fn penalised_deviance(st: &State, family: Family) -> f64 {
 }
 
 fn deviance(st: &State, family: Family) -> f64 {
-    let d = family.distribution;
-    (0..st.r.y.len())
-        .map(|i| d.deviance_residual(st.r.y[i], st.mu[i], st.r.wt[i]))
-        .sum()
+    family.distribution.deviance(&st.r.y, &st.mu, &st.r.wt)
+}
+
+/// The working weights wt·(dμ/dη)²/V(μ) and responses at the state's η and μ into `st.weight`
+/// and `st.target`, the choice of a canonical family made once rather than per observation. The
+/// responses η + (y − μ)/(dμ/dη) leave out the offset, and with β fixed (not `joint`) Xβ as well.
+fn working_values(st: &mut State, family: Family, joint: bool) {
+    #[inline(always)]
+    fn pass(st: &mut State, family: Family, joint: bool) {
+        let n = st.r.y.len();
+        let fixed = if joint {
+            &st.r.offset[..n]
+        } else {
+            &st.base[..n]
+        };
+        let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
+        let (weight, target) = (&mut st.weight[..n], &mut st.target[..n]);
+        for i in 0..n {
+            let me = family.link.mu_eta_at(eta[i], mu[i]);
+            let var = family.distribution.variance(mu[i]);
+            weight[i] = wt[i] * me * me / var;
+            target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
+        }
+    }
+    const BINOMIAL: Family = Family {
+        distribution: Distribution::Binomial,
+        link: Link::Logit,
+    };
+    const POISSON: Family = Family {
+        distribution: Distribution::Poisson,
+        link: Link::Log,
+    };
+    match family {
+        BINOMIAL => pass(st, BINOMIAL, joint),
+        POISSON => pass(st, POISSON, joint),
+        other => pass(st, other, joint),
+    }
 }
 
 /// Accumulates and factors the PLS system at the current η and μ (working weights and
@@ -951,16 +982,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     pls.clear();
     st.weight.resize(n, 0.0);
     st.target.resize(n, 0.0);
-    // Working response without the offset; with β fixed, less Xβ as well.
-    let fixed = if joint { &st.r.offset } else { &st.base };
-    let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
-    let (weight, target, fixed) = (&mut st.weight[..n], &mut st.target[..n], &fixed[..n]);
-    for i in 0..n {
-        let me = family.link.mu_eta_at(eta[i], mu[i]);
-        let var = family.distribution.variance(mu[i]);
-        weight[i] = wt[i] * me * me / var;
-        target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
-    }
+    working_values(st, family, joint);
     if pls.is_scalar() {
         // Every term scalar: column by column (faster than observation by observation).
         st.scratch.resize(n, 0.0);
