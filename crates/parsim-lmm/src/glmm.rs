@@ -141,7 +141,9 @@ struct Shape {
 
 /// The model matrices and the PLS system: everything the criterion reads and writes.
 struct System {
+    /// X column-major (n × p), and row-major for the updates observation by observation.
     x: Vec<f64>,
+    x_rows: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
     codes: Vec<Vec<u32>>,
@@ -191,8 +193,6 @@ struct State {
     dev0: Vec<f64>,
     devk: Vec<f64>,
     acc: Vec<f64>,
-    /// One row of X.
-    xrow: Vec<f64>,
     /// Working weights and working response of the last assembly.
     weight: Vec<f64>,
     target: Vec<f64>,
@@ -677,6 +677,13 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
+    let (system, p) = (&mut shape.system, structure.fixed.width());
+    system.x_rows.resize(n * p, 0.0);
+    for (j, column) in system.x.chunks_exact(n.max(1)).enumerate() {
+        for (i, &v) in column.iter().enumerate() {
+            system.x_rows[i * p + j] = v;
+        }
+    }
     let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
@@ -813,6 +820,7 @@ fn build_shape(
         names: structure.fixed_names(),
         system: System {
             x: Vec::new(),
+            x_rows: Vec::new(),
             z: vec![Vec::new(); nterms],
             a: structure
                 .terms
@@ -990,6 +998,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             &shape.codes,
             &shape.a,
             &shape.x,
+            &shape.x_rows,
             &st.weight,
             &st.target,
             &mut st.scratch,
@@ -998,12 +1007,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
         return pls.factor(joint);
     }
     let mut levels = [0u32; MAX_TERMS];
-    let xrow = &mut st.xrow;
-    xrow.resize(p, 0.0);
     for i in 0..n {
-        for j in 0..p {
-            xrow[j] = shape.x[j * n + i];
-        }
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
             let q = shape.shapes[t].q;
@@ -1014,7 +1018,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             i,
             &levels[..nterms],
             &a[..nterms],
-            &xrow[..p],
+            &shape.x_rows[i * p..(i + 1) * p],
             st.weight[i],
             st.target[i],
         );

@@ -343,7 +343,8 @@ impl Pls {
     /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
     /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
     /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
-    /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
+    /// `a[k][i]`; X column-major (n × p) in `x` and row-major in `x_rows`, weights `w`, targets
+    /// `t`; `wa` is scratch of length n.
     /// Without `joint` β's rows are left out (a factorization over u alone never reads them).
     #[allow(clippy::too_many_arguments)]
     pub fn add_scalar = add_scalar_in / add_scalar_avx2 (
@@ -351,6 +352,7 @@ impl Pls {
         codes: &[Vec<u32>],
         a: &[Vec<f64>],
         x: &[f64],
+        x_rows: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
@@ -365,6 +367,7 @@ impl Pls {
         codes: &[Vec<u32>],
         a: &[Vec<f64>],
         x: &[f64],
+        x_rows: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
@@ -376,6 +379,7 @@ impl Pls {
         let later = self.terms.len() - 1;
         let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
         let (w, t, wa) = (&w[..n], &t[..n], &mut wa[..n]);
+        let x_rows = &x_rows[..n * p];
         let (d, rhs) = (&mut self.d[..q_first], &mut self.x[..q_first]);
         for i in 0..n {
             wa[i] = w[i] * a0[i];
@@ -409,11 +413,11 @@ impl Pls {
             // Observation by observation: its row's p entries are contiguous, and runs of one
             // level add into them as p independent chains.
             if p > 0 {
-                for i in 0..n {
+                for (i, xr) in x_rows.chunks_exact(p).enumerate() {
                     let wak = w[i] * a_k[i];
                     let at = row(i) * md + m2;
-                    for (j, ev) in e[at..at + p].iter_mut().enumerate() {
-                        *ev += wak * x[j * n + i];
+                    for (ev, xv) in e[at..at + p].iter_mut().zip(xr) {
+                        *ev += wak * xv;
                     }
                 }
             }
@@ -422,10 +426,9 @@ impl Pls {
         let (wx, beta_entry) = (&mut self.wx[..n], &self.beta_entry[..n]);
         if p > 0 {
             // Observation by observation: its level's p entries share a cache line.
-            for (i, (&be, &v)) in beta_entry.iter().zip(wa.iter()).enumerate() {
-                let entries = &mut c[be as usize..be as usize + p];
-                for (j, ce) in entries.iter_mut().enumerate() {
-                    *ce += v * x[j * n + i];
+            for ((&be, &v), xr) in beta_entry.iter().zip(wa.iter()).zip(x_rows.chunks_exact(p)) {
+                for (ce, xv) in c[be as usize..be as usize + p].iter_mut().zip(xr) {
+                    *ce += v * xv;
                 }
             }
         }
