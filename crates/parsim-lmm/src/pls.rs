@@ -15,33 +15,7 @@
 use crate::dense::{
     backward_solve, cholesky, forward_solve, inverse_from_cholesky, CholeskyScratch,
 };
-
-/// A method `$name` that runs `$inner` (an `#[inline(always)]` method with the same arguments)
-/// compiled for AVX2 when the processor has it, else as compiled for the baseline: four doubles
-/// per instruction instead of two in the loops that vectorize. The same IEEE operations (no FMA
-/// contraction), so the same bits.
-macro_rules! avx2_dispatch {
-    ($(#[$attr:meta])* $vis:vis fn $name:ident = $inner:ident / $avx2:ident
-        (&mut self $(, $arg:ident: $ty:ty)*) $(-> $ret:ty)?) => {
-        $(#[$attr])*
-        $vis fn $name(&mut self $(, $arg: $ty)*) $(-> $ret)? {
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the processor supports AVX2, checked just above.
-                return unsafe { self.$avx2($($arg),*) };
-            }
-            self.$inner($($arg),*)
-        }
-
-        /// The AVX2 compilation of the method of the same name without the suffix.
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        #[allow(clippy::too_many_arguments)]
-        fn $avx2(&mut self $(, $arg: $ty)*) $(-> $ret)? {
-            self.$inner($($arg),*)
-        }
-    };
-}
+use crate::simd::avx2_dispatch;
 
 /// Σ aᵢbᵢ in four independent sums (they vectorize).
 #[inline(always)]
