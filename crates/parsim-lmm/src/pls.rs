@@ -64,6 +64,49 @@ pub(crate) fn scatter_add(
     out[at] += sum;
 }
 
+/// `out[at(i) + j] += coef(i)·x_rows[i·p + j]` for every observation i and j < p: X's rows
+/// (row-major, n × p), scaled, into runs of p contiguous entries. Observations one at a time
+/// with p a constant up to 8, so that the p multiply-adds of each are straight-line code.
+#[inline(always)]
+fn add_rows(
+    out: &mut [f64],
+    x_rows: &[f64],
+    p: usize,
+    at: impl Fn(usize) -> usize,
+    coef: impl Fn(usize) -> f64,
+) {
+    #[inline(always)]
+    fn rows<const P: usize>(
+        out: &mut [f64],
+        x_rows: &[f64],
+        p: usize,
+        at: &impl Fn(usize) -> usize,
+        coef: &impl Fn(usize) -> f64,
+    ) {
+        // P = 0: p known only at run time.
+        let p = if P > 0 { P } else { p };
+        for (i, xr) in x_rows.chunks_exact(p).enumerate() {
+            let (start, v) = (at(i), coef(i));
+            for (o, x) in out[start..start + p].iter_mut().zip(xr) {
+                *o += v * x;
+            }
+        }
+    }
+    let (at, coef) = (&at, &coef);
+    match p {
+        0 => {}
+        1 => rows::<1>(out, x_rows, p, at, coef),
+        2 => rows::<2>(out, x_rows, p, at, coef),
+        3 => rows::<3>(out, x_rows, p, at, coef),
+        4 => rows::<4>(out, x_rows, p, at, coef),
+        5 => rows::<5>(out, x_rows, p, at, coef),
+        6 => rows::<6>(out, x_rows, p, at, coef),
+        7 => rows::<7>(out, x_rows, p, at, coef),
+        8 => rows::<8>(out, x_rows, p, at, coef),
+        _ => rows::<0>(out, x_rows, p, at, coef),
+    }
+}
+
 /// Whether the dense C̃ of [`Pls::factor`] pays: a scalar term 0 whose levels' lists (of
 /// `ptr`) fill more than a quarter of the md × n0 layout (the products then cost about what the
 /// scattered updates would, done four at a time with no indexing).
@@ -386,26 +429,12 @@ impl Pls {
             }
             // Observation by observation: its row's p entries are contiguous, and runs of one
             // level add into them as p independent chains.
-            if p > 0 {
-                for (i, xr) in x_rows.chunks_exact(p).enumerate() {
-                    let wak = w[i] * a_k[i];
-                    let at = row(i) * md + m2;
-                    for (ev, xv) in e[at..at + p].iter_mut().zip(xr) {
-                        *ev += wak * xv;
-                    }
-                }
-            }
+            add_rows(e, x_rows, p, |i| row(i) * md + m2, |i| w[i] * a_k[i]);
         }
         // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
         let (wx, beta_entry) = (&mut self.wx[..n], &self.beta_entry[..n]);
-        if p > 0 {
-            // Observation by observation: its level's p entries share a cache line.
-            for ((&be, &v), xr) in beta_entry.iter().zip(wa.iter()).zip(x_rows.chunks_exact(p)) {
-                for (ce, xv) in c[be as usize..be as usize + p].iter_mut().zip(xr) {
-                    *ce += v * xv;
-                }
-            }
-        }
+        // Observation by observation: its level's p entries share a cache line.
+        add_rows(c, x_rows, p, |i| beta_entry[i] as usize, |i| wa[i]);
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
             for ((o, &wv), &xv) in wx.iter_mut().zip(w).zip(column) {
