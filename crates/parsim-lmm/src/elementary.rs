@@ -52,17 +52,15 @@ pub(crate) fn exp(x: f64) -> f64 {
 pub(crate) fn ln(x: f64) -> f64 {
     // Subnormals scaled into the normal range first.
     let tiny = x < f64::MIN_POSITIVE;
-    let scaled = if tiny {
-        x * 18_014_398_509_481_984.0
-    } else {
-        x
-    }; // 2⁵⁴
+    let scaled = if tiny { x * TWO_54 } else { x };
     let bits = scaled.to_bits();
-    let mut k = ((bits >> 52) & 0x7ff) as i64 - 1023 - if tiny { 54 } else { 0 };
-    let mut m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
+    let m = f64::from_bits((bits & 0x000f_ffff_ffff_ffff) | 0x3ff0_0000_0000_0000);
     let high = m > std::f64::consts::SQRT_2;
-    m = if high { 0.5 * m } else { m };
-    k += high as i64;
+    let m = if high { 0.5 * m } else { m };
+    // The exponent field as a double (OR-ed into 2⁵²'s mantissa: no integer conversion, which
+    // AVX2 lacks for 64-bit lanes), unbiased and corrected.
+    let field = f64::from_bits(0x4330_0000_0000_0000 | (bits >> 52 & 0x7ff)) - TWO_52;
+    let k = field - 1023.0 - if tiny { 54.0 } else { 0.0 } + if high { 1.0 } else { 0.0 };
     let f = m - 1.0;
     let s = f / (2.0 + f);
     let z = s * s;
@@ -86,19 +84,25 @@ pub(crate) fn ln(x: f64) -> f64 {
     }
     r *= z;
     let log_m = f - s * (f - r);
-    let k = k as f64;
     let value = k * LN2_HI + (log_m + k * LN2_LO);
-    // Outside (0, ∞): libm's conventions.
-    if x > 0.0 && x < f64::INFINITY {
-        value
-    } else if x == 0.0 {
+    // Outside (0, ∞): libm's conventions (selects, not branches: `&`, not `&&`).
+    let special = if x == 0.0 {
         f64::NEG_INFINITY
     } else if x == f64::INFINITY {
         x
     } else {
         f64::NAN
+    };
+    if (x > 0.0) & (x < f64::INFINITY) {
+        value
+    } else {
+        special
     }
 }
+
+/// 2⁵² and 2⁵⁴.
+const TWO_52: f64 = 4_503_599_627_370_496.0;
+const TWO_54: f64 = 18_014_398_509_481_984.0;
 
 #[cfg(test)]
 mod tests {

@@ -263,9 +263,22 @@ fn deviance_sum_in(distribution: Distribution, y: &[f64], mu: &[f64], wt: &[f64]
         let (mut sums, mut tail) = ([0.0; 4], 0.0);
         for ((y, mu), wt) in y.chunks(BLOCK).zip(mu.chunks(BLOCK)).zip(wt.chunks(BLOCK)) {
             let m = y.len().min(mu.len()).min(wt.len());
-            let residuals = &mut residuals[..m];
-            for (i, r) in residuals.iter_mut().enumerate() {
-                *r = d.deviance_residual(y[i], mu[i], wt[i]);
+            let (y, mu, wt, residuals) = (&y[..m], &mu[..m], &wt[..m], &mut residuals[..m]);
+            // 0/1 responses (the usual binomial case): one logarithm of the response's
+            // probability, −2 wt log(y ? μ : 1 − μ), for the two of the general residual and its
+            // divisions.
+            let binary = d == Distribution::Binomial
+                && y.iter()
+                    .fold(true, |all, &v| all & ((v == 0.0) | (v == 1.0)));
+            if binary {
+                for (i, r) in residuals.iter_mut().enumerate() {
+                    let p = if y[i] == 1.0 { mu[i] } else { 1.0 - mu[i] };
+                    *r = -2.0 * wt[i] * elementary::ln(p);
+                }
+            } else {
+                for (i, r) in residuals.iter_mut().enumerate() {
+                    *r = d.deviance_residual(y[i], mu[i], wt[i]);
+                }
             }
             let quads = residuals.chunks_exact(4);
             tail += quads.remainder().iter().sum::<f64>();
