@@ -478,7 +478,7 @@ impl Pls {
             }
         }
         if let Some(dense) = self.dense.as_mut() {
-            dense.fill(0.0);
+            // (The places of no level's entries hold the zeros they were built with.)
             for l in 0..n0 {
                 for e in self.ptr[l]..self.ptr[l + 1] {
                     dense[self.rows[e] as usize * n0 + l] = self.ct[e];
@@ -578,9 +578,14 @@ impl Pls {
         Some(logdet)
     }
 
+    avx2_dispatch! {
     /// Solves H x = (the accumulated right-hand side) in place in `x` after [`Pls::factor`]: u,
     /// then β when the factorization was joint.
-    pub fn solve(&mut self) {
+    pub fn solve = solve_in / solve_avx2 (&mut self)
+    }
+
+    #[inline(always)]
+    fn solve_in(&mut self) {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let p = self.p;
         let active = if self.joint { self.md } else { self.m2 };
@@ -634,7 +639,11 @@ impl Pls {
 
     /// [`Pls::solve`] when term 0 is scalar: L₁₁ is diagonal, so each level's forward and backward
     /// steps are a division and one pass over its entries.
+    #[inline(always)]
     fn solve_scalar_first(&self, first: &mut [f64], dense: &mut [f64], active: usize) {
+        if let Some(layout) = self.dense.as_deref() {
+            return self.solve_scalar_dense(layout, first, dense, active);
+        }
         let p = if self.joint { 0 } else { self.p };
         for (l, xl) in first.iter_mut().enumerate() {
             *xl /= self.l[l];
@@ -656,6 +665,41 @@ impl Pls {
                 .map(|(&r, &ct)| ct * dense[r as usize])
                 .sum();
             *xl = (*xl - reach) / self.l[l];
+        }
+    }
+
+    /// [`Pls::solve_scalar_first`] with C̃ laid out densely (`layout`, rows of n0 values as in
+    /// [`Pls::factor`]): the forward step a dot product per dense row, the backward step a scaled
+    /// row per dense row, both over contiguous values instead of each level's list.
+    #[inline(always)]
+    fn solve_scalar_dense(
+        &self,
+        layout: &[f64],
+        first: &mut [f64],
+        dense: &mut [f64],
+        active: usize,
+    ) {
+        let n0 = first.len();
+        let diagonal = &self.l[..n0];
+        for (x, l) in first.iter_mut().zip(diagonal) {
+            *x /= l;
+        }
+        let rows = layout[..active * n0].chunks_exact(n0);
+        for (v, row) in dense[..active].iter_mut().zip(rows.clone()) {
+            *v -= dot(row, first);
+        }
+        if active > 0 {
+            let s = &self.s[..active * active];
+            forward_solve(s, active, active, &mut dense[..active]);
+            backward_solve(s, active, active, &mut dense[..active]);
+        }
+        for (&v, row) in dense[..active].iter().zip(rows) {
+            for (x, c) in first.iter_mut().zip(row) {
+                *x -= c * v;
+            }
+        }
+        for (x, l) in first.iter_mut().zip(diagonal) {
+            *x /= l;
         }
     }
 
