@@ -477,13 +477,9 @@ impl Pls {
                 self.s[j * active + i] = v;
             }
         }
-        if let Some(dense) = self.dense.as_mut() {
-            // (The places of no level's entries hold the zeros they were built with.)
-            for l in 0..n0 {
-                for e in self.ptr[l]..self.ptr[l + 1] {
-                    dense[self.rows[e] as usize * n0 + l] = self.ct[e];
-                }
-            }
+        if let Some(dense) = self.dense.as_ref() {
+            // C̃ laid out by factor_scalar_first on the active rows (the places of no level's
+            // entries hold the zeros they were built with).
             for r1 in 0..active {
                 let c1 = &dense[r1 * n0..(r1 + 1) * n0];
                 for r2 in 0..=r1 {
@@ -571,8 +567,16 @@ impl Pls {
                 self.ptr[l + 1] - p
             };
             let range = self.ptr[l]..end;
-            for (ct, c) in self.ct[range.clone()].iter_mut().zip(&self.c[range]) {
-                *ct = c / lv;
+            let inverse = 1.0 / lv;
+            let (ct, c) = (&mut self.ct[range.clone()], &self.c[range.clone()]);
+            for (ct, c) in ct.iter_mut().zip(c) {
+                *ct = c * inverse;
+            }
+            // C̃ in the dense layout as well ([`Pls::factor`]).
+            if let Some(layout) = self.dense.as_mut() {
+                for (&r, &v) in self.rows[range].iter().zip(ct.iter()) {
+                    layout[r as usize * n0 + l] = v;
+                }
             }
         }
         Some(logdet)
