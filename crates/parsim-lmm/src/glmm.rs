@@ -888,6 +888,14 @@ fn update_a(shape: &mut System, theta: &[f64]) {
             }
         }
         let (z, a) = (&shape.z[t], &mut shape.a[t]);
+        if q == 1 {
+            // A scalar term: one product per row (a loop that vectorizes).
+            let scale = lam[0];
+            for (a, z) in a.iter_mut().zip(z) {
+                *a = scale * z;
+            }
+            continue;
+        }
         for (zr, ar) in z.chunks_exact(q).zip(a.chunks_exact_mut(q)) {
             for j in 0..q {
                 ar[j] = (j..q).map(|i| lam[j * q + i] * zr[i]).sum();
@@ -1032,7 +1040,8 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
     update_eta(shape, st, family);
     // A start whose means overflow (a warm start far off): from u = 0 instead. Finite means
     // have a finite deviance, computed only when a line search or the result needs it.
-    let finite = |st: &State| st.eta.iter().chain(&st.mu).all(|v| v.is_finite());
+    let finite =
+        |st: &State| (st.eta.iter().chain(&st.mu)).fold(true, |all, v| all & v.is_finite());
     if !finite(st) {
         st.u.fill(0.0);
         update_eta(shape, st, family);
