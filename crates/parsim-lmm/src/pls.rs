@@ -19,7 +19,7 @@ use crate::simd::avx2_dispatch;
 
 /// Σ aᵢbᵢ in four independent sums (they vectorize).
 #[inline(always)]
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut sums = [0.0; 4];
     let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = a4
