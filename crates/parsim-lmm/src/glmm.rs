@@ -2034,8 +2034,18 @@ fn scalar_terms_gradient(
     st.own.resize(nterms, 0.0);
     theta_grad.fill(0.0);
     let small_theta = theta.iter().any(|&t| t <= TRACE_THETA);
-    // v = w′∘h, and U′v into the solver's right-hand side.
-    for i in 0..n {
+    // v = w′∘h (the leverages h all at once unless a θ is too small for the trace below; then
+    // observation by observation with H⁻¹Uᵢ′), and U′v into the solver's right-hand side.
+    if !small_theta {
+        st.lev.resize(n, 0.0);
+        pls.leverages_scalar(codes, a, &mut st.lev[..n]);
+        let (mu, wt) = (&st.mu[..n], &st.r.wt[..n]);
+        for ((lev, &mu), &wt) in st.lev[..n].iter_mut().zip(mu).zip(wt) {
+            *lev *= wt * d.variance(mu) * d.variance_derivative(mu);
+        }
+    }
+    let observations = if small_theta { 0..n } else { 0..0 };
+    for i in observations {
         for t in 0..nterms {
             levels[t] = codes[t][i];
             values[t] = a[t][i];
@@ -2043,14 +2053,12 @@ fn scalar_terms_gradient(
         let h = pls.selected_scalar(i, &levels[..nterms], &values[..nterms], &mut st.own);
         let mu = st.mu[i];
         st.lev[i] = st.r.wt[i] * d.variance(mu) * d.variance_derivative(mu) * h;
-        if small_theta {
-            // θₜ too small to divide by: the explicit term observation by observation,
-            // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
-            let w = st.r.wt[i] * d.variance(mu);
-            for (t, g) in theta_grad.iter_mut().enumerate() {
-                if theta[t] <= TRACE_THETA {
-                    *g += 2.0 * w * z[t][i] * st.own[t];
-                }
+        // θₜ too small to divide by: the explicit term observation by observation,
+        // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
+        let w = st.r.wt[i] * d.variance(mu);
+        for (t, g) in theta_grad.iter_mut().enumerate() {
+            if theta[t] <= TRACE_THETA {
+                *g += 2.0 * w * z[t][i] * st.own[t];
             }
         }
     }

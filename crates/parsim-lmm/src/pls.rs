@@ -896,6 +896,46 @@ impl Pls {
         h + a0 * s0
     }
 
+    avx2_dispatch! {
+    /// [`Pls::selected_scalar`]'s leverages of every observation at once into `h`, term pair by
+    /// term pair over U's columns (observation i's level in term k is `codes[k][i]` and its value
+    /// of U there `a[k][i]`): hᵢ = Σₖ Σₗ aₖᵢ aₗᵢ (H_uu⁻¹)_{kᵢ,lᵢ}, the entries from the selected
+    /// inverse ([`Pls::prepare_leverage`] must have run).
+    pub fn leverages_scalar = leverages_scalar_in / leverages_scalar_avx2 (
+        &mut self,
+        codes: &[Vec<u32>],
+        a: &[Vec<f64>],
+        h: &mut [f64]
+    )
+    }
+
+    #[inline(always)]
+    fn leverages_scalar_in(&mut self, codes: &[Vec<u32>], a: &[Vec<f64>], h: &mut [f64]) {
+        let (n, n0, m2) = (h.len(), self.terms[0].nlevels, self.m2);
+        let later = self.terms.len() - 1;
+        let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
+        let diagonal = &self.diagonal[..n0];
+        for ((h, &c), &v) in h.iter_mut().zip(codes0).zip(a0) {
+            *h = diagonal[c as usize] * v * v;
+        }
+        for k in 1..=later {
+            let row = |t: usize, i: usize| self.terms[t].offset - n0 + codes[t][i] as usize;
+            let a_k = &a[k][..n];
+            // Twice the cross block with term 0, then the dense block's pairs (k, k2 ≤ k).
+            for (i, h) in h.iter_mut().enumerate() {
+                let g = self.cross[self.entry[i * later + k - 1] as usize];
+                *h += 2.0 * g * a0[i] * a_k[i];
+            }
+            for k2 in 1..=k {
+                let (a2, factor) = (&a[k2][..n], if k2 == k { 1.0 } else { 2.0 });
+                for (i, h) in h.iter_mut().enumerate() {
+                    let sigma = self.sigma[row(k, i) * m2 + row(k2, i)];
+                    *h += factor * sigma * a_k[i] * a2[i];
+                }
+            }
+        }
+    }
+
     /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of observation i (its rows of U: `a[k]`, the q_k values of term
     /// k at level `levels[k]`), L the random-effects rows of the last factorization: from the
     /// selected inverse when prepared ([`Pls::selected`]), else with ξ = L₁₁⁻¹a₀ (its level's
