@@ -2080,12 +2080,18 @@ fn scalar_terms_gradient(
     let r = &pls.x;
     let coefficient = &mut st.scratch;
     coefficient.resize(n, 0.0);
-    for i in 0..n {
-        let ur: f64 = (0..nterms)
-            .map(|t| a[t][i] * r[shapes[t].offset + codes[t][i] as usize])
-            .sum();
-        let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
-        coefficient[i] = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * ur;
+    // (Ur)ᵢ term by term over U's columns, then cᵢ.
+    coefficient.fill(0.0);
+    for (t, shape) in shapes.iter().enumerate() {
+        let (a, codes, r) = (&a[t][..n], &codes[t][..n], &r[shape.offset..]);
+        for ((c, &a), &code) in coefficient.iter_mut().zip(a).zip(codes) {
+            *c += a * r[code as usize];
+        }
+    }
+    let (y, mu, wt, lev) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n], &st.lev[..n]);
+    for (i, c) in coefficient.iter_mut().enumerate() {
+        let ur = *c;
+        *c = -2.0 * wt[i] * (y[i] - mu[i]) + lev[i] - wt[i] * d.variance(mu[i]) * ur;
     }
     // θₜ: c′(Zₜû) − (Zₜr)′d/2; β: X′c.
     let (y, mu, wt) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);
