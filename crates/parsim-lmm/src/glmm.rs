@@ -21,7 +21,7 @@ use crate::dense::{
 };
 use crate::design::{self, Contrast};
 use crate::error::{FitError, ModelError};
-use crate::family::{Distribution, Family};
+use crate::family::{Distribution, Family, Link};
 use crate::formula::{Arith, Formula};
 use crate::frame::ModelFrame;
 use crate::glm::{read_response, wald_quantile, GlmCoefficient, Irls, Problem, Response};
@@ -142,7 +142,9 @@ struct Shape {
 
 /// The model matrices and the PLS system: everything the criterion reads and writes.
 struct System {
+    /// X column-major (n × p), and row-major for the updates observation by observation.
     x: Vec<f64>,
+    x_rows: Vec<f64>,
     /// Per term, its Z rows (n × q, row-major), and the level codes.
     z: Vec<Vec<f64>>,
     codes: Vec<Vec<u32>>,
@@ -193,8 +195,6 @@ struct State {
     dev0: Vec<f64>,
     devk: Vec<f64>,
     acc: Vec<f64>,
-    /// One row of X.
-    xrow: Vec<f64>,
     /// Working weights and working response of the last assembly.
     weight: Vec<f64>,
     target: Vec<f64>,
@@ -707,6 +707,13 @@ fn prepare(
         n,
         &mut shape.system.x,
     );
+    let (system, p) = (&mut shape.system, structure.fixed.width());
+    system.x_rows.resize(n * p, 0.0);
+    for (j, column) in system.x.chunks_exact(n.max(1)).enumerate() {
+        for (i, &v) in column.iter().enumerate() {
+            system.x_rows[i * p + j] = v;
+        }
+    }
     let mut crossing_changed = false;
     for (t, term) in structure.terms.iter().enumerate() {
         fill_rows(
@@ -843,6 +850,7 @@ fn build_shape(
         names: structure.fixed_names(),
         system: System {
             x: Vec::new(),
+            x_rows: Vec::new(),
             z: vec![Vec::new(); nterms],
             a: structure
                 .terms
@@ -910,6 +918,14 @@ fn update_a(shape: &mut System, theta: &[f64]) {
             }
         }
         let (z, a) = (&shape.z[t], &mut shape.a[t]);
+        if q == 1 {
+            // A scalar term: one product per row (a loop that vectorizes).
+            let scale = lam[0];
+            for (a, z) in a.iter_mut().zip(z) {
+                *a = scale * z;
+            }
+            continue;
+        }
         for (zr, ar) in z.chunks_exact(q).zip(a.chunks_exact_mut(q)) {
             for j in 0..q {
                 ar[j] = (j..q).map(|i| lam[j * q + i] * zr[i]).sum();
@@ -954,9 +970,7 @@ fn update_eta(shape: &System, st: &mut State, family: Family) {
             st.eta[i] += ar.iter().zip(u).map(|(x, y)| x * y).sum::<f64>();
         }
     }
-    for (m, &e) in st.mu.iter_mut().zip(&st.eta) {
-        *m = family.link.inverse(e);
-    }
+    family.link.inverse_into(&st.eta, &mut st.mu);
 }
 
 /// Σ deviance residuals + |u|² at the current μ and u.
@@ -965,10 +979,43 @@ fn penalised_deviance(st: &State, family: Family) -> f64 {
 }
 
 fn deviance(st: &State, family: Family) -> f64 {
-    let d = family.distribution;
-    (0..st.r.y.len())
-        .map(|i| d.deviance_residual(st.r.y[i], st.mu[i], st.r.wt[i]))
-        .sum()
+    family.distribution.deviance(&st.r.y, &st.mu, &st.r.wt)
+}
+
+/// The working weights wt·(dμ/dη)²/V(μ) and responses at the state's η and μ into `st.weight`
+/// and `st.target`, the choice of a canonical family made once rather than per observation. The
+/// responses η + (y − μ)/(dμ/dη) leave out the offset, and with β fixed (not `joint`) Xβ as well.
+fn working_values(st: &mut State, family: Family, joint: bool) {
+    #[inline(always)]
+    fn pass(st: &mut State, family: Family, joint: bool) {
+        let n = st.r.y.len();
+        let fixed = if joint {
+            &st.r.offset[..n]
+        } else {
+            &st.base[..n]
+        };
+        let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
+        let (weight, target) = (&mut st.weight[..n], &mut st.target[..n]);
+        for i in 0..n {
+            let me = family.link.mu_eta_at(eta[i], mu[i]);
+            let var = family.distribution.variance(mu[i]);
+            weight[i] = wt[i] * me * me / var;
+            target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
+        }
+    }
+    const BINOMIAL: Family = Family {
+        distribution: Distribution::Binomial,
+        link: Link::Logit,
+    };
+    const POISSON: Family = Family {
+        distribution: Distribution::Poisson,
+        link: Link::Log,
+    };
+    match family {
+        BINOMIAL => pass(st, BINOMIAL, joint),
+        POISSON => pass(st, POISSON, joint),
+        other => pass(st, other, joint),
+    }
 }
 
 /// Accumulates and factors the PLS system at the current η and μ (working weights and
@@ -981,16 +1028,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
     pls.clear();
     st.weight.resize(n, 0.0);
     st.target.resize(n, 0.0);
-    // Working response without the offset; with β fixed, less Xβ as well.
-    let fixed = if joint { &st.r.offset } else { &st.base };
-    let (eta, mu, y, wt) = (&st.eta[..n], &st.mu[..n], &st.r.y[..n], &st.r.wt[..n]);
-    let (weight, target, fixed) = (&mut st.weight[..n], &mut st.target[..n], &fixed[..n]);
-    for i in 0..n {
-        let me = family.link.mu_eta_at(eta[i], mu[i]);
-        let var = family.distribution.variance(mu[i]);
-        weight[i] = wt[i] * me * me / var;
-        target[i] = eta[i] - fixed[i] + (y[i] - mu[i]) / me;
-    }
+    working_values(st, family, joint);
     if pls.is_scalar() {
         // Every term scalar: column by column (faster than observation by observation).
         st.scratch.resize(n, 0.0);
@@ -998,6 +1036,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             &shape.codes,
             &shape.a,
             &shape.x,
+            &shape.x_rows,
             &st.weight,
             &st.target,
             &mut st.scratch,
@@ -1006,12 +1045,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
         return pls.factor(joint);
     }
     let mut levels = [0u32; MAX_TERMS];
-    let xrow = &mut st.xrow;
-    xrow.resize(p, 0.0);
     for i in 0..n {
-        for j in 0..p {
-            xrow[j] = shape.x[j * n + i];
-        }
         let mut a: [&[f64]; MAX_TERMS] = [&[]; MAX_TERMS];
         for t in 0..nterms {
             let q = shape.shapes[t].q;
@@ -1022,7 +1056,7 @@ fn assemble(shape: &mut System, st: &mut State, family: Family, joint: bool) -> 
             i,
             &levels[..nterms],
             &a[..nterms],
-            &xrow[..p],
+            &shape.x_rows[i * p..(i + 1) * p],
             st.weight[i],
             st.target[i],
         );
@@ -1036,7 +1070,8 @@ fn pirls(shape: &mut System, st: &mut State, family: Family, joint: bool) -> Opt
     update_eta(shape, st, family);
     // A start whose means overflow (a warm start far off): from u = 0 instead. Finite means
     // have a finite deviance, computed only when a line search or the result needs it.
-    let finite = |st: &State| st.eta.iter().chain(&st.mu).all(|v| v.is_finite());
+    let finite =
+        |st: &State| (st.eta.iter().chain(&st.mu)).fold(true, |all, v| all & v.is_finite());
     if !finite(st) {
         st.u.fill(0.0);
         update_eta(shape, st, family);
@@ -2028,6 +2063,9 @@ fn general_mode_slopes(
     count: usize,
     slopes: &mut Vec<f64>,
 ) {
+    if system.pls.is_scalar() {
+        return scalar_terms_mode_slopes(system, st, count, slopes);
+    }
     let (q, k) = (system.pls.q, ntheta + st.beta.len());
     slopes.resize(count.min(k) * q, 0.0);
     for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
@@ -2103,6 +2141,60 @@ fn mode_response(
     let rows = if joint { q + p } else { q };
     for (s, x) in out.iter_mut().zip(&pls.x[..rows]) {
         *s = -x;
+    }
+}
+
+/// [`general_mode_slopes`] when every term is scalar (θₜ the one element of term t): each
+/// right-hand side term by term over U's columns, the sums of a level in a register
+/// ([`scatter_add`]), instead of observation by observation through every term's shape.
+fn scalar_terms_mode_slopes(system: &mut System, st: &State, count: usize, slopes: &mut Vec<f64>) {
+    let n = st.r.y.len();
+    let (q, p, nterms) = (system.pls.q, st.beta.len(), system.shapes.len());
+    slopes.resize(count.min(nterms + p) * q, 0.0);
+    let (shapes, codes, a, z, x) = (
+        &system.shapes,
+        &system.codes,
+        &system.a,
+        &system.z,
+        &system.x,
+    );
+    let (w, y, mu, wt, u) = (
+        &st.weight[..n],
+        &st.r.y[..n],
+        &st.mu[..n],
+        &st.r.wt[..n],
+        &st.u[..],
+    );
+    let pls = &mut system.pls;
+    for (j, column) in slopes.chunks_exact_mut(q).enumerate() {
+        pls.x.fill(0.0);
+        // U′W times the change of η at fixed u: Zₜû for θₜ (less (∂U/∂θₜ)′d/2), Xⱼ for βⱼ.
+        let theta = (j < nterms).then(|| (&codes[j][..n], &z[j][..n], shapes[j].offset));
+        let change = |i: usize| match theta {
+            Some((codes, z, offset)) => z[i] * u[offset + codes[i] as usize],
+            None => x[(j - nterms) * n + i],
+        };
+        if let Some((codes, z, offset)) = theta {
+            scatter_add(
+                &mut pls.x,
+                n,
+                |i| offset + codes[i] as usize,
+                |i| -z[i] * wt[i] * (y[i] - mu[i]),
+            );
+        }
+        for (t, shape) in shapes.iter().enumerate() {
+            let (codes, a) = (&codes[t][..n], &a[t][..n]);
+            scatter_add(
+                &mut pls.x,
+                n,
+                |i| shape.offset + codes[i] as usize,
+                |i| a[i] * (w[i] * change(i)),
+            );
+        }
+        pls.solve();
+        for (s, x) in column.iter_mut().zip(&pls.x[..q]) {
+            *s = -x;
+        }
     }
 }
 
@@ -2360,8 +2452,18 @@ fn scalar_terms_gradient(
     st.own.resize(nterms, 0.0);
     theta_grad.fill(0.0);
     let small_theta = theta.iter().any(|&t| t <= TRACE_THETA);
-    // v = w′∘h, and U′v into the solver's right-hand side.
-    for i in 0..n {
+    // v = w′∘h (the leverages h all at once unless a θ is too small for the trace below; then
+    // observation by observation with H⁻¹Uᵢ′), and U′v into the solver's right-hand side.
+    if !small_theta {
+        st.lev.resize(n, 0.0);
+        pls.leverages_scalar(codes, a, &mut st.lev[..n]);
+        let (mu, wt) = (&st.mu[..n], &st.r.wt[..n]);
+        for ((lev, &mu), &wt) in st.lev[..n].iter_mut().zip(mu).zip(wt) {
+            *lev *= wt * d.variance(mu) * d.variance_derivative(mu);
+        }
+    }
+    let observations = if small_theta { 0..n } else { 0..0 };
+    for i in observations {
         for t in 0..nterms {
             levels[t] = codes[t][i];
             values[t] = a[t][i];
@@ -2369,14 +2471,12 @@ fn scalar_terms_gradient(
         let h = pls.selected_scalar(i, &levels[..nterms], &values[..nterms], &mut st.own);
         let mu = st.mu[i];
         st.lev[i] = st.r.wt[i] * d.variance(mu) * d.variance_derivative(mu) * h;
-        if small_theta {
-            // θₜ too small to divide by: the explicit term observation by observation,
-            // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
-            let w = st.r.wt[i] * d.variance(mu);
-            for (t, g) in theta_grad.iter_mut().enumerate() {
-                if theta[t] <= TRACE_THETA {
-                    *g += 2.0 * w * z[t][i] * st.own[t];
-                }
+        // θₜ too small to divide by: the explicit term observation by observation,
+        // 2 Σᵢ Wᵢ zᵢₜ (H⁻¹Uᵢ′)ₜ.
+        let w = st.r.wt[i] * d.variance(mu);
+        for (t, g) in theta_grad.iter_mut().enumerate() {
+            if theta[t] <= TRACE_THETA {
+                *g += 2.0 * w * z[t][i] * st.own[t];
             }
         }
     }
@@ -2401,6 +2501,7 @@ fn scalar_terms_gradient(
     let r = &pls.x;
     let coefficient = &mut st.scratch;
     coefficient.resize(n, 0.0);
+    // (Ur)ᵢ term by term over U's columns (with X's part when β is profiled), then cᵢ.
     coefficient.fill(0.0);
     if profiled {
         for j in 0..p {
@@ -2410,13 +2511,16 @@ fn scalar_terms_gradient(
             }
         }
     }
-    for i in 0..n {
-        let ur: f64 = (0..nterms)
-            .map(|t| a[t][i] * r[shapes[t].offset + codes[t][i] as usize])
-            .sum::<f64>()
-            + coefficient[i];
-        let (y, mu, wt) = (st.r.y[i], st.mu[i], st.r.wt[i]);
-        coefficient[i] = -2.0 * wt * (y - mu) + st.lev[i] - wt * d.variance(mu) * ur;
+    for (t, shape) in shapes.iter().enumerate() {
+        let (a, codes, r) = (&a[t][..n], &codes[t][..n], &r[shape.offset..]);
+        for ((c, &a), &code) in coefficient.iter_mut().zip(a).zip(codes) {
+            *c += a * r[code as usize];
+        }
+    }
+    let (y, mu, wt, lev) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n], &st.lev[..n]);
+    for (i, c) in coefficient.iter_mut().enumerate() {
+        let ur = *c;
+        *c = -2.0 * wt[i] * (y[i] - mu[i]) + lev[i] - wt[i] * d.variance(mu[i]) * ur;
     }
     // θₜ: c′(Zₜû) − (Zₜr)′d/2; β: X′c.
     let (y, mu, wt) = (&st.r.y[..n], &st.mu[..n], &st.r.wt[..n]);

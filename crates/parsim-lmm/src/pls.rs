@@ -15,9 +15,11 @@
 use crate::dense::{
     backward_solve, cholesky, forward_solve, inverse_from_cholesky, CholeskyScratch,
 };
+use crate::simd::avx2_dispatch;
 
 /// Σ aᵢbᵢ in four independent sums (they vectorize).
-fn dot(a: &[f64], b: &[f64]) -> f64 {
+#[inline(always)]
+pub(crate) fn dot(a: &[f64], b: &[f64]) -> f64 {
     let mut sums = [0.0; 4];
     let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
     let tail: f64 = a4
@@ -60,6 +62,49 @@ pub(crate) fn scatter_add(
         sum += value(i);
     }
     out[at] += sum;
+}
+
+/// `out[at(i) + j] += coef(i)·x_rows[i·p + j]` for every observation i and j < p: X's rows
+/// (row-major, n × p), scaled, into runs of p contiguous entries. Observations one at a time
+/// with p a constant up to 8, so that the p multiply-adds of each are straight-line code.
+#[inline(always)]
+fn add_rows(
+    out: &mut [f64],
+    x_rows: &[f64],
+    p: usize,
+    at: impl Fn(usize) -> usize,
+    coef: impl Fn(usize) -> f64,
+) {
+    #[inline(always)]
+    fn rows<const P: usize>(
+        out: &mut [f64],
+        x_rows: &[f64],
+        p: usize,
+        at: &impl Fn(usize) -> usize,
+        coef: &impl Fn(usize) -> f64,
+    ) {
+        // P = 0: p known only at run time.
+        let p = if P > 0 { P } else { p };
+        for (i, xr) in x_rows.chunks_exact(p).enumerate() {
+            let (start, v) = (at(i), coef(i));
+            for (o, x) in out[start..start + p].iter_mut().zip(xr) {
+                *o += v * x;
+            }
+        }
+    }
+    let (at, coef) = (&at, &coef);
+    match p {
+        0 => {}
+        1 => rows::<1>(out, x_rows, p, at, coef),
+        2 => rows::<2>(out, x_rows, p, at, coef),
+        3 => rows::<3>(out, x_rows, p, at, coef),
+        4 => rows::<4>(out, x_rows, p, at, coef),
+        5 => rows::<5>(out, x_rows, p, at, coef),
+        6 => rows::<6>(out, x_rows, p, at, coef),
+        7 => rows::<7>(out, x_rows, p, at, coef),
+        8 => rows::<8>(out, x_rows, p, at, coef),
+        _ => rows::<0>(out, x_rows, p, at, coef),
+    }
 }
 
 /// Whether the dense C̃ of [`Pls::factor`] pays: a scalar term 0 whose levels' lists (of
@@ -311,17 +356,35 @@ impl Pls {
         self.terms.iter().all(|t| t.q == 1)
     }
 
+    avx2_dispatch! {
     /// Every observation at once when every term is scalar ([`Pls::is_scalar`]), term by term and
     /// column by column (the per-observation [`Pls::add`] spends most of its time in loops of one
     /// or two trips): observation i's level in term k is `codes[k][i]` and its value of U there
-    /// `a[k][i]`; X column-major (n × p), weights `w`, targets `t`; `wa` is scratch of length n.
+    /// `a[k][i]`; X column-major (n × p) in `x` and row-major in `x_rows`, weights `w`, targets
+    /// `t`; `wa` is scratch of length n.
     /// Without `joint` β's rows are left out (a factorization over u alone never reads them).
     #[allow(clippy::too_many_arguments)]
-    pub fn add_scalar(
+    pub fn add_scalar = add_scalar_in / add_scalar_avx2 (
         &mut self,
         codes: &[Vec<u32>],
         a: &[Vec<f64>],
         x: &[f64],
+        x_rows: &[f64],
+        w: &[f64],
+        t: &[f64],
+        wa: &mut [f64],
+        joint: bool
+    )
+    }
+
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn add_scalar_in(
+        &mut self,
+        codes: &[Vec<u32>],
+        a: &[Vec<f64>],
+        x: &[f64],
+        x_rows: &[f64],
         w: &[f64],
         t: &[f64],
         wa: &mut [f64],
@@ -333,6 +396,7 @@ impl Pls {
         let later = self.terms.len() - 1;
         let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
         let (w, t, wa) = (&w[..n], &t[..n], &mut wa[..n]);
+        let x_rows = &x_rows[..n * p];
         let (d, rhs) = (&mut self.d[..q_first], &mut self.x[..q_first]);
         for i in 0..n {
             wa[i] = w[i] * a0[i];
@@ -365,27 +429,12 @@ impl Pls {
             }
             // Observation by observation: its row's p entries are contiguous, and runs of one
             // level add into them as p independent chains.
-            if p > 0 {
-                for i in 0..n {
-                    let wak = w[i] * a_k[i];
-                    let at = row(i) * md + m2;
-                    for (j, ev) in e[at..at + p].iter_mut().enumerate() {
-                        *ev += wak * x[j * n + i];
-                    }
-                }
-            }
+            add_rows(e, x_rows, p, |i| row(i) * md + m2, |i| w[i] * a_k[i]);
         }
         // β: its cross entries with term 0 (the last p of each level's list), then X′WX and X′Wt.
         let (wx, beta_entry) = (&mut self.wx[..n], &self.beta_entry[..n]);
-        if p > 0 {
-            // Observation by observation: its level's p entries share a cache line.
-            for (i, (&be, &v)) in beta_entry.iter().zip(wa.iter()).enumerate() {
-                let entries = &mut c[be as usize..be as usize + p];
-                for (j, ce) in entries.iter_mut().enumerate() {
-                    *ce += v * x[j * n + i];
-                }
-            }
-        }
+        // Observation by observation: its level's p entries share a cache line.
+        add_rows(c, x_rows, p, |i| beta_entry[i] as usize, |i| wa[i]);
         for j in 0..p {
             let column = &x[j * n..(j + 1) * n];
             for ((o, &wv), &xv) in wx.iter_mut().zip(w).zip(column) {
@@ -398,10 +447,15 @@ impl Pls {
         }
     }
 
+    avx2_dispatch! {
     /// Factors H (with β's rows when `joint`) after the identity is added on u's rows. Returns
     /// log|L_u|² (the random effects' part of the log-determinant), or None if not positive
     /// definite.
-    pub fn factor(&mut self, joint: bool) -> Option<f64> {
+    pub fn factor = factor_in / factor_avx2 (&mut self, joint: bool) -> Option<f64>
+    }
+
+    #[inline(always)]
+    fn factor_in(&mut self, joint: bool) -> Option<f64> {
         self.joint = joint;
         self.prepared = false;
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
@@ -423,13 +477,9 @@ impl Pls {
                 self.s[j * active + i] = v;
             }
         }
-        if let Some(dense) = self.dense.as_mut() {
-            dense.fill(0.0);
-            for l in 0..n0 {
-                for e in self.ptr[l]..self.ptr[l + 1] {
-                    dense[self.rows[e] as usize * n0 + l] = self.ct[e];
-                }
-            }
+        if let Some(dense) = self.dense.as_ref() {
+            // C̃ laid out by factor_scalar_first on the active rows (the places of no level's
+            // entries hold the zeros they were built with).
             for r1 in 0..active {
                 let c1 = &dense[r1 * n0..(r1 + 1) * n0];
                 for r2 in 0..=r1 {
@@ -498,6 +548,7 @@ impl Pls {
 
     /// [`Pls::factor_first`] for a scalar term 0: L₁₁ₗ = √(Dₗ + 1) and C̃ₗ = H₂₁ₗ/L₁₁ₗ, without
     /// the general kernels' calls per level and entry.
+    #[inline(always)]
     fn factor_scalar_first(&mut self, joint: bool) -> Option<f64> {
         let (n0, p) = (self.terms[0].nlevels, self.p);
         let mut logdet = 0.0;
@@ -516,16 +567,29 @@ impl Pls {
                 self.ptr[l + 1] - p
             };
             let range = self.ptr[l]..end;
-            for (ct, c) in self.ct[range.clone()].iter_mut().zip(&self.c[range]) {
-                *ct = c / lv;
+            let inverse = 1.0 / lv;
+            let (ct, c) = (&mut self.ct[range.clone()], &self.c[range.clone()]);
+            for (ct, c) in ct.iter_mut().zip(c) {
+                *ct = c * inverse;
+            }
+            // C̃ in the dense layout as well ([`Pls::factor`]).
+            if let Some(layout) = self.dense.as_mut() {
+                for (&r, &v) in self.rows[range].iter().zip(ct.iter()) {
+                    layout[r as usize * n0 + l] = v;
+                }
             }
         }
         Some(logdet)
     }
 
+    avx2_dispatch! {
     /// Solves H x = (the accumulated right-hand side) in place in `x` after [`Pls::factor`]: u,
     /// then β when the factorization was joint.
-    pub fn solve(&mut self) {
+    pub fn solve = solve_in / solve_avx2 (&mut self)
+    }
+
+    #[inline(always)]
+    fn solve_in(&mut self) {
         let (q0, n0) = (self.terms[0].q, self.terms[0].nlevels);
         let p = self.p;
         let active = if self.joint { self.md } else { self.m2 };
@@ -579,7 +643,11 @@ impl Pls {
 
     /// [`Pls::solve`] when term 0 is scalar: L₁₁ is diagonal, so each level's forward and backward
     /// steps are a division and one pass over its entries.
+    #[inline(always)]
     fn solve_scalar_first(&self, first: &mut [f64], dense: &mut [f64], active: usize) {
+        if let Some(layout) = self.dense.as_deref() {
+            return self.solve_scalar_dense(layout, first, dense, active);
+        }
         let p = if self.joint { 0 } else { self.p };
         for (l, xl) in first.iter_mut().enumerate() {
             *xl /= self.l[l];
@@ -604,6 +672,42 @@ impl Pls {
         }
     }
 
+    /// [`Pls::solve_scalar_first`] with C̃ laid out densely (`layout`, rows of n0 values as in
+    /// [`Pls::factor`]): the forward step a dot product per dense row, the backward step a scaled
+    /// row per dense row, both over contiguous values instead of each level's list.
+    #[inline(always)]
+    fn solve_scalar_dense(
+        &self,
+        layout: &[f64],
+        first: &mut [f64],
+        dense: &mut [f64],
+        active: usize,
+    ) {
+        let n0 = first.len();
+        let diagonal = &self.l[..n0];
+        for (x, l) in first.iter_mut().zip(diagonal) {
+            *x /= l;
+        }
+        let rows = layout[..active * n0].chunks_exact(n0);
+        for (v, row) in dense[..active].iter_mut().zip(rows.clone()) {
+            *v -= dot(row, first);
+        }
+        if active > 0 {
+            let s = &self.s[..active * active];
+            forward_solve(s, active, active, &mut dense[..active]);
+            backward_solve(s, active, active, &mut dense[..active]);
+        }
+        for (&v, row) in dense[..active].iter().zip(rows) {
+            for (x, c) in first.iter_mut().zip(row) {
+                *x -= c * v;
+            }
+        }
+        for (x, l) in first.iter_mut().zip(diagonal) {
+            *x /= l;
+        }
+    }
+
+    avx2_dispatch! {
     /// Prepares [`Pls::leverage`] and [`Pls::selected`] after a factorization: the selected
     /// inverse of H_uu. With L = [L₁₁ 0; C̃ L₂₂], Σ = (H⁻¹)₂₂ = L₂₂⁻ᵀL₂₂⁻¹, the cross block
     /// Gₗ = (H⁻¹)₂₁ₗ = −ΣC̃ₗL₁₁ₗ⁻¹ on level l's entries (the rows it meets: the only ones an
@@ -611,7 +715,11 @@ impl Pls {
     /// costs (its effects)² instead of a triangular solve of order m2 (VerbAgg: 5 multiply-adds
     /// against 288), the preparation (VerbAgg: 24² per level) once per factor. Skipped when Σ
     /// would take more than [`PREPARED_MAX`] values.
-    pub fn prepare_leverage(&mut self) {
+    pub fn prepare_leverage = prepare_leverage_in / prepare_leverage_avx2 (&mut self)
+    }
+
+    #[inline(always)]
+    fn prepare_leverage_in(&mut self) {
         let (q0, n0, m2) = (self.terms[0].q, self.terms[0].nlevels, self.m2);
         if !self.can_prepare() {
             return;
@@ -671,6 +779,7 @@ impl Pls {
     /// every level at once, row by row as sums of C̃'s rows (which vectorize), into `dense`'s
     /// random-effects rows; then Gₗ = −(ΣC̃)ₗ/L₁₁ₗ on level l's entries and
     /// (H⁻¹)₁₁ₗ = (1/L₁₁ₗ − C̃ₗ′Gₗ)/L₁₁ₗ.
+    #[inline(always)]
     fn prepare_scalar_dense(&mut self) {
         let (n0, m2, p) = (self.terms[0].nlevels, self.m2, self.p);
         let Some(dense) = self.dense.as_ref() else {
@@ -785,6 +894,46 @@ impl Pls {
         }
         own[0] = s0;
         h + a0 * s0
+    }
+
+    avx2_dispatch! {
+    /// [`Pls::selected_scalar`]'s leverages of every observation at once into `h`, term pair by
+    /// term pair over U's columns (observation i's level in term k is `codes[k][i]` and its value
+    /// of U there `a[k][i]`): hᵢ = Σₖ Σₗ aₖᵢ aₗᵢ (H_uu⁻¹)_{kᵢ,lᵢ}, the entries from the selected
+    /// inverse ([`Pls::prepare_leverage`] must have run).
+    pub fn leverages_scalar = leverages_scalar_in / leverages_scalar_avx2 (
+        &mut self,
+        codes: &[Vec<u32>],
+        a: &[Vec<f64>],
+        h: &mut [f64]
+    )
+    }
+
+    #[inline(always)]
+    fn leverages_scalar_in(&mut self, codes: &[Vec<u32>], a: &[Vec<f64>], h: &mut [f64]) {
+        let (n, n0, m2) = (h.len(), self.terms[0].nlevels, self.m2);
+        let later = self.terms.len() - 1;
+        let (codes0, a0) = (&codes[0][..n], &a[0][..n]);
+        let diagonal = &self.diagonal[..n0];
+        for ((h, &c), &v) in h.iter_mut().zip(codes0).zip(a0) {
+            *h = diagonal[c as usize] * v * v;
+        }
+        for k in 1..=later {
+            let row = |t: usize, i: usize| self.terms[t].offset - n0 + codes[t][i] as usize;
+            let a_k = &a[k][..n];
+            // Twice the cross block with term 0, then the dense block's pairs (k, k2 ≤ k).
+            for (i, h) in h.iter_mut().enumerate() {
+                let g = self.cross[self.entry[i * later + k - 1] as usize];
+                *h += 2.0 * g * a0[i] * a_k[i];
+            }
+            for k2 in 1..=k {
+                let (a2, factor) = (&a[k2][..n], if k2 == k { 1.0 } else { 2.0 });
+                for (i, h) in h.iter_mut().enumerate() {
+                    let sigma = self.sigma[row(k, i) * m2 + row(k2, i)];
+                    *h += factor * sigma * a_k[i] * a2[i];
+                }
+            }
+        }
     }
 
     /// Uᵢ H_uu⁻¹ Uᵢ′ = ‖L⁻¹Uᵢ′‖² of observation i (its rows of U: `a[k]`, the q_k values of term
