@@ -946,3 +946,41 @@ fn what_a_python_method_keeps_does_not_change_under_it() {
         assert_eq!(kept_before, 16.0, "{name}");
     }
 }
+
+/// A worker's method process shares its CPU with the worker thread that talks to it (each exchange
+/// then costs no wake-up of another, possibly idle, CPU), as long as no two workers would share one;
+/// with more workers than CPUs nothing is pinned.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_method_process_keeps_to_its_workers_cpu_while_workers_have_one_each() {
+    // The CPUs this process may use (a container's quota does not count: available_parallelism would).
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("Cpus_allowed_list:"))
+        .unwrap();
+    let cpus: usize = line["Cpus_allowed_list:".len()..]
+        .trim()
+        .split(',')
+        .map(|range| match range.split_once('-') {
+            Some((a, b)) => b.parse::<usize>().unwrap() - a.parse::<usize>().unwrap() + 1,
+            None => 1,
+        })
+        .sum();
+    let methods = format!(
+        "[methods.affinity]\nmodel = \"python\"\nfile = \"{}\"\n",
+        script("affinity.py")
+    );
+    for (jobs, pinned) in [(cpus, true), (cpus + 1, false)] {
+        let dir = tempdir(&format!("affinity-{jobs}"));
+        let study = load(&dir, &study_text(4, &methods));
+        run_with(&study, &dir.join("out"), jobs);
+        let store = Store::open_existing(&dir.join("out")).unwrap();
+        let rows = estimates(&store);
+        assert_eq!(rows.len(), 2 * 4 * 2);
+        for e in rows.iter().filter(|e| e.term == "cpus") {
+            let expected = if pinned { 1.0 } else { cpus as f64 };
+            assert_eq!(e.estimate, expected, "jobs {jobs}: {e:?}");
+        }
+    }
+}

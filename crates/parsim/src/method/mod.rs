@@ -452,6 +452,12 @@ pub trait MethodSpec: Send + Sync + fmt::Debug {
     /// A worker's workspace; an error says why the method cannot be set up (a bad formula) and stops
     /// the run before it starts.
     fn build(&self) -> Result<Box<dyn Method>, String>;
+
+    /// Whether each fit is an exchange with another process (a method in Python, R or any
+    /// program), whose two wake-ups per data set cost least when both processes share a CPU.
+    fn exchanges_with_a_process(&self) -> bool {
+        false
+    }
 }
 
 /// A kind of method: the `model = "..."` of a `[methods.NAME]` table.

@@ -6,6 +6,7 @@
 //! reuse them for every unit; the thread that started the run is the single writer, committing finished
 //! replications in batches while the workers compute.
 
+mod pin;
 mod shard;
 pub(crate) mod stopping;
 mod unit;
@@ -386,9 +387,17 @@ fn run_pass(
     // Check every method's model before starting workers: a bad formula is the user's to fix, not a
     // failure to store 500 times. The workspace so built serves the first worker (a method in Python or
     // R is a process: starting it twice would cost a second interpreter start).
-    let mut checked = Some(
-        UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?,
-    );
+    // Workers whose methods run in other processes each keep to a CPU (see pin.rs); the first
+    // worker's processes start here, on its CPU, which this thread leaves again once they run.
+    let exchanges = study
+        .methods
+        .iter()
+        .any(|m| m.spec.exchanges_with_a_process());
+    let cpus = pin::Cpus::plan(jobs, exchanges);
+    let mut checked = Some({
+        let _pinned = cpus.as_ref().and_then(|c| pin::pin(c.of(0)));
+        UnitWorker::new(study).map_err(|(method, message)| RunError::Method { method, message })?
+    });
 
     observer.started(pending.len() as u64, report.units_already_stored);
     let pending = &pending;
@@ -410,11 +419,13 @@ fn run_pass(
     // The workers start first; this thread then writes what they finish (creating a new store while they
     // compute the first replications) until the last of them is done.
     let written = pool.in_place_scope(|scope| {
-        for _ in 0..jobs {
+        for index in 0..jobs {
             let tx = tx.clone();
             let (next, pending, stop, recycled) = (&next, &pending, &options.stop, &recycled);
             let ready = checked.take();
+            let cpu = cpus.as_ref().map(|c| c.of(index));
             scope.spawn(move |_| {
+                let _pinned = cpu.and_then(pin::pin);
                 // Model setup was checked above; a worker that cannot build its workspace does nothing.
                 if let Some(worker) = ready.map_or_else(|| UnitWorker::new(study).ok(), Some) {
                     work(worker, study, (next, pending), stop, &tx, recycled);

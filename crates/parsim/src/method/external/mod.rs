@@ -374,6 +374,10 @@ fn relative(path: &Path, directory: &Path) -> String {
 }
 
 impl MethodSpec for ExternalSpec {
+    fn exchanges_with_a_process(&self) -> bool {
+        true
+    }
+
     fn model(&self) -> &str {
         match self.language {
             Language::Python => "python",
