@@ -829,37 +829,53 @@ fn the_blogs_statsmodels_analysis_as_a_method_equals_the_blogs_script() {
     assert_eq!(blog.lines().count(), 3);
 }
 
+/// python3 (numpy alone: a dict of arrays), and a python with pandas (a DataFrame) when there is one.
+fn pythons_with_and_without_pandas(test: &str) -> Vec<(&'static str, String)> {
+    let mut pythons = vec![("dict", "python3".to_string())];
+    match statsmodels_python() {
+        Some(p) => pythons.push(("frame", p.display().to_string())),
+        None => eprintln!("{test}: no python with pandas, the DataFrame case skipped"),
+    }
+    pythons
+}
+
+/// Runs `script` as the one Python method of a study of `replications` on one worker (its text edited
+/// by `edit`); the study, and every stored estimate by (condition, replication, term), all fits ok.
+fn run_python_method(
+    dir: &Path,
+    (script_name, python): (&str, &str),
+    replications: u64,
+    edit: impl Fn(String) -> String,
+) -> (Study, BTreeMap<(usize, u64, String), f64>) {
+    let method = format!(
+        "[methods.m]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
+        script(script_name)
+    );
+    let study = load(dir, &edit(study_text(replications, &method)));
+    run_with(&study, &dir.join("out"), 1);
+    let store = Store::open_existing(&dir.join("out")).unwrap();
+    let stored = estimates(&store)
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.status, FitStatus::Ok, "{e:?}");
+            ((e.condition, e.replication, e.term), e.estimate)
+        })
+        .collect();
+    (study, stored)
+}
+
 /// Data sets of very different sizes, one after another in one worker process (the numeric columns
 /// travel in a shared memory file that grows, and is mapped again, for the large one): each reaches the
 /// method whole, with the values parsim generated, whatever the method did to the one before.
 #[test]
 fn data_sets_of_any_size_reach_a_python_method_whole() {
-    let mut pythons = vec![("dict", "python3".to_string())];
-    match statsmodels_python() {
-        Some(p) => pythons.push(("frame", p.display().to_string())),
-        None => eprintln!("data_sets_of_any_size_reach_a_python_method_whole: no python with pandas, the DataFrame case skipped"),
-    }
-    for (name, python) in pythons {
+    let test = "data_sets_of_any_size_reach_a_python_method_whole";
+    for (name, python) in pythons_with_and_without_pandas(test) {
         let dir = tempdir(&format!("sizes-{name}"));
-        let text = study_text(
-            2,
-            &format!(
-                "[methods.places]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
-                script("places.py")
-            ),
-        )
-        .replace("n = 25", "n = [3, 70000, 10]")
-        .replace("y = mu", "g = integers(0, 1000, n)\ny = mu");
-        let study = load(&dir, &text);
-        run_with(&study, &dir.join("out"), 1);
-        let store = Store::open_existing(&dir.join("out")).unwrap();
-        let stored: BTreeMap<_, _> = estimates(&store)
-            .into_iter()
-            .map(|e| {
-                assert_eq!(e.status, FitStatus::Ok, "{e:?}");
-                ((e.condition, e.replication, e.term), e.estimate)
-            })
-            .collect();
+        let (study, stored) = run_python_method(&dir, ("places.py", &python), 2, |text| {
+            text.replace("n = 25", "n = [3, 70000, 10]")
+                .replace("y = mu", "g = integers(0, 1000, n)\ny = mu")
+        });
         let mut ws = study.program.workspace();
         let mut compared = 0;
         for c in 0..study.conditions().len() {
@@ -898,31 +914,12 @@ fn data_sets_of_any_size_reach_a_python_method_whole() {
 /// kept objects whose values changed since they were kept, and reports the columns' ends.
 #[test]
 fn what_a_python_method_keeps_does_not_change_under_it() {
-    let mut pythons = vec![("dict", "python3".to_string())];
-    match statsmodels_python() {
-        Some(p) => pythons.push(("frame", p.display().to_string())),
-        None => eprintln!("what_a_python_method_keeps_does_not_change_under_it: no python with pandas, the DataFrame case skipped"),
-    }
-    for (name, python) in pythons {
+    let test = "what_a_python_method_keeps_does_not_change_under_it";
+    for (name, python) in pythons_with_and_without_pandas(test) {
         let dir = tempdir(&format!("keeps-{name}"));
-        let text = study_text(
-            6,
-            &format!(
-                "[methods.keeps]\nmodel = \"python\"\nfile = \"{}\"\npython = \"{python}\"\n",
-                script("keeps.py")
-            ),
-        )
-        .replace("n = 25", "n = [25, 3000]");
-        let study = load(&dir, &text);
-        run_with(&study, &dir.join("out"), 1);
-        let store = Store::open_existing(&dir.join("out")).unwrap();
-        let stored: BTreeMap<_, _> = estimates(&store)
-            .into_iter()
-            .map(|e| {
-                assert_eq!(e.status, FitStatus::Ok, "{e:?}");
-                ((e.condition, e.replication, e.term), e.estimate)
-            })
-            .collect();
+        let (study, stored) = run_python_method(&dir, ("keeps.py", &python), 6, |text| {
+            text.replace("n = 25", "n = [25, 3000]")
+        });
         let mut ws = study.program.workspace();
         let mut kept_before = 0.0f64;
         for c in 0..study.conditions().len() {
