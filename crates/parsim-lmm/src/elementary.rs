@@ -11,9 +11,9 @@ const LN2_LO: f64 = 1.908_214_929_270_587_7e-10;
 /// low bits of the sum's representation.
 const SHIFT: f64 = 6_755_399_441_055_744.0;
 
-/// e^x for |x| ≤ 708, where 2ⁿ is a normal number (callers clamp; NaN gives NaN): x = n ln 2 + r with |r| ≤ ln 2 / 2,
-/// e^r by its Taylor series to r¹³ (the next term is below 2⁻⁵⁸ of e^r), times 2ⁿ built in the
-/// exponent bits.
+/// e^x for |x| ≤ 708, where 2ⁿ is a normal number (callers clamp; NaN gives NaN):
+/// x = n ln 2 + r with |r| ≤ ln 2 / 2, e^r by its Taylor series to r¹³ (the next term is below
+/// 2⁻⁵⁸ of e^r), times 2ⁿ built in the exponent bits.
 #[inline(always)]
 pub(crate) fn exp(x: f64) -> f64 {
     let shifted = x * std::f64::consts::LOG2_E + SHIFT;

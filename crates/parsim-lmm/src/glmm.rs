@@ -1771,9 +1771,10 @@ const PROFILED_DECREMENT: f64 = 0.5;
 
 /// Stage 1 where θ's gradient is analytic and Newton's stage 2 follows: the nAGQ = 0 criterion
 /// (β profiled by the joint PIRLS) minimised over θ from `theta` ([`moment_start`]) by
-/// quasi-Newton steps on [`profiled_gradient`], in log θ for the diagonal elements (bounded below by 0: the criterion is
-/// convex in log θ far more widely than in θ, where a variance's profile bends down when it is
-/// large), the first Hessian by forward differences of the gradient, BFGS updates after.
+/// quasi-Newton steps on [`profiled_gradient`], in log θ for the diagonal elements (bounded
+/// below by 0: the criterion is convex in log θ far more widely than in θ, where a variance's
+/// profile bends down when it is large), the first Hessian by forward differences of the
+/// gradient, BFGS updates after.
 /// Returns the criterion at the point left in `theta` (the state at its modes and joint factor)
 /// and the evaluations used; None when the iteration fails (a Hessian not positive definite, no
 /// decrease, or no convergence), for BOBYQA to take over.
@@ -2013,10 +2014,11 @@ fn bfgs_update(
 
 /// ∂û/∂(θ, β) at the state's modes (canonical link), into `slopes` (column j for parameter j,
 /// one value per element of u); other structures than one scalar term by
-/// [`general_mode_slopes`], for the first `count` parameters (one scalar term: all, cheaply). For one scalar term, with aᵢ = θzᵢ,
-/// rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve
-/// uₗ = Σ aᵢrᵢ, whence ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ.
-/// A PIRLS started from û + Δ·∂û is O(|Δ|²) from its modes.
+/// [`general_mode_slopes`], for the first `count` parameters (one scalar term: all, cheaply).
+/// For one scalar term, with aᵢ = θzᵢ, rᵢ = wtᵢ(yᵢ − μᵢ), the working weights Wᵢ and
+/// Dₗ = 1 + Σ aᵢ²Wᵢ over level l, the modes solve uₗ = Σ aᵢrᵢ, whence
+/// ∂uₗ/∂βⱼ = −Σ aᵢWᵢxᵢⱼ / Dₗ and ∂uₗ/∂θ = (Σ zᵢrᵢ − θuₗ Σ Wᵢzᵢ²) / Dₗ. A PIRLS started from
+/// û + Δ·∂û is O(|Δ|²) from its modes.
 fn mode_slopes(
     system: &mut System,
     st: &State,
@@ -2559,8 +2561,8 @@ fn add_beta_rows(x: &[f64], v: &[f64], out: &mut [f64]) {
 /// observation rather than as a trace divided by θ (whose cancellation error grows as 1/θ).
 const TRACE_THETA: f64 = 1e-3;
 
-/// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level l): hᵢ = (aᵢ/Lₗ)²,
-/// (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
+/// β's part of [`laplace_gradient`] for one scalar term, where H_uu is diagonal (Lₗ² per level
+/// l): hᵢ = (aᵢ/Lₗ)², (H⁻¹U′v)ₗ = Σ_{i in l} aᵢvᵢ / Lₗ².
 fn scalar_beta_gradient(system: &mut System, st: &mut State, family: Family, grad: &mut [f64]) {
     let n = st.r.y.len();
     let d = family.distribution;

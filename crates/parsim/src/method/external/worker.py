@@ -305,7 +305,11 @@ class Warnings:
     def install(self):
         warnings.filters = list(self.filters)
         warnings.showwarning = self.hook
-        warnings._filters_mutated()
+        # The warnings module caches what its filters decide; this private function (3.8-3.13)
+        # clears the cache, as catch_warnings does.
+        mutated = getattr(warnings, "_filters_mutated", None)
+        if mutated is not None:
+            mutated()
 
     def start(self):
         """A fresh list the call's warnings go to, as (category, message)."""
@@ -432,7 +436,7 @@ class Group:
         self.dtype = dtype
         self.rows = rows
         self.placement = placement
-        # Side by side in one buffer (as parsim puts them in the shared file): copied in one piece.
+        # Side by side in one buffer (as parsim puts them in the shared file): one 2-D view (or copy).
         _, _, first, start = columns[0]
         side_by_side = all(c[2] is first and c[3] == start + 8 * rows * k for k, c in enumerate(columns))
         self.span = (first, start) if side_by_side else None
